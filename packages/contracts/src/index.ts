@@ -3,3 +3,5 @@ export * from "./names.js";
 export * from "./roles.js";
 export * from "./errors.js";
 export * from "./service.js";
+export * from "./proxy-config.js";
+export * from "./proxy-errors.js";

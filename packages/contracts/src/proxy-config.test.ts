@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { validateProxyConfig, formatProxyConfigIssues } from "./proxy-config.js";
+
+const base = {
+  version: "1",
+  identity: { namespace: "shop", service: "web", version: "v1", trustDomain: "trellis.local" },
+};
+
+describe("validateProxyConfig", () => {
+  it("fills defaults for a minimal config", () => {
+    const r = validateProxyConfig({ ...base, services: [{ name: "reviews", namespace: "shop", mtls: false, endpoints: [{ address: "127.0.0.1:9080" }] }] });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.services[0]!.policy.loadBalancer).toEqual({ type: "roundRobin" });
+    expect(r.config.services[0]!.endpoints[0]!.weight).toBe(1);
+    expect(r.config.limits.maxHeaders).toBe(100);
+    expect(r.config.telemetry.accessLog).toBe(false);
+  });
+
+  it("reports nested paths the way users write them", () => {
+    const r = validateProxyConfig({
+      ...base,
+      services: [
+        {
+          name: "reviews",
+          namespace: "shop",
+          mtls: false,
+          endpoints: [{ address: "127.0.0.1:1", version: "v1" }],
+          routes: [{}, { backends: [{ version: "v1", weight: -1 }] }],
+        },
+      ],
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => i.path)).toContain("services[0].routes[1].backends[0].weight");
+    expect(formatProxyConfigIssues(r.issues)).toMatch(/^services\[0\]\.routes\[1\]\.backends\[0\]\.weight: /);
+  });
+
+  it("rejects cross-field mistakes", () => {
+    const r = validateProxyConfig({
+      ...base,
+      services: [
+        { name: "reviews", namespace: "shop", endpoints: [{ address: "10.0.0.1:15006", version: "v1" }], routes: [{ backends: [{ version: "v2" }] }] },
+        { name: "reviews", namespace: "shop", mtls: false },
+      ],
+      inbound: { appPort: 8080 },
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const paths = r.issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(["services[0].mtls", "services[0].routes[0].backends[0].version", "services[1].name", "inbound.mtlsMode"]));
+  });
+
+  it("rejects bad regexes, addresses and missing TLS pieces", () => {
+    const r = validateProxyConfig({
+      ...base,
+      tls: { certPem: "x", keyPem: "y" },
+      services: [{ name: "a", namespace: "shop", endpoints: [{ address: "nope" }], routes: [{ match: { path: { regex: "(" } } }] }],
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const paths = r.issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(["tls.caPem", "services[0].endpoints[0].address", "services[0].routes[0].match.path.regex"]));
+  });
+});
