@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkDatabase, createDb, DatabaseConnectError, migrateDatabase, startEmbeddedPostgres } from "./index.js";
+import { checkDatabase, createDb, DatabaseConnectError } from "./index.js";
+import { migrateDatabase, startEmbeddedPostgres } from "./admin.js";
 import { createTestDatabase, type TestDatabase } from "./testing.js";
 
 describe("a migrated test database", () => {

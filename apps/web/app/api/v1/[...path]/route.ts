@@ -1,0 +1,10 @@
+import { handleRestRequest } from "@trellis/api";
+import { db } from "@/lib/server/db";
+
+// REST for automation. Bearer tokens only; see packages/api/src/http.ts.
+async function handler(req: Request) {
+  return handleRestRequest(db(), req);
+}
+
+export { handler as GET, handler as POST, handler as PUT, handler as PATCH, handler as DELETE };
+export const dynamic = "force-dynamic";

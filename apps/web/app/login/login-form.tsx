@@ -1,0 +1,57 @@
+"use client";
+import { signIn } from "next-auth/react";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+
+const MESSAGES: Record<string, string> = {
+  CredentialsSignin: "Wrong user name or password.",
+  AUTH_RATE_LIMITED: "Too many failed attempts. Wait a few minutes and try again.",
+  SSO_USER_UNKNOWN: "Your single sign-on account has no Trellis user. Ask an administrator.",
+};
+
+export function LoginForm({ error, callbackUrl }: { error: string | null; callbackUrl: string }) {
+  const router = useRouter();
+  const [message, setMessage] = useState<string | null>(error ? (MESSAGES[error] ?? "Sign-in failed.") : null);
+  const [busy, setBusy] = useState(false);
+
+  async function onSubmit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    setBusy(true);
+    setMessage(null);
+    const res = await signIn("credentials", {
+      username: String(form.get("username") ?? ""),
+      password: String(form.get("password") ?? ""),
+      redirect: false,
+    });
+    setBusy(false);
+    if (!res || res.error) {
+      setMessage(MESSAGES[res?.error ?? ""] ?? "Sign-in failed.");
+      return;
+    }
+    router.replace(callbackUrl);
+    router.refresh();
+  }
+
+  return (
+    <form onSubmit={onSubmit} aria-labelledby="signin-title">
+      <h1 id="signin-title">Sign in to Trellis</h1>
+      <label>
+        User name
+        <input name="username" autoComplete="username" required autoFocus />
+      </label>
+      <label>
+        Password
+        <input name="password" type="password" autoComplete="current-password" required />
+      </label>
+      {message && (
+        <p role="alert" className="error">
+          {message}
+        </p>
+      )}
+      <button type="submit" disabled={busy}>
+        {busy ? "Signing in…" : "Sign in"}
+      </button>
+    </form>
+  );
+}

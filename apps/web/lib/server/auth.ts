@@ -1,0 +1,97 @@
+// Sign-in for the console: user name + password (argon2id), or an OIDC provider configured by env.
+// Sessions are JWTs in an httpOnly cookie; the user's roles are read fresh from the database on each call.
+import type { NextAuthOptions } from "next-auth";
+import { getServerSession } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import { AppError, SignInLimiter, verifyCredentials } from "@trellis/services";
+import { db } from "./db";
+import { env } from "./env";
+
+const limiter = new SignInLimiter();
+
+function buildOptions(): NextAuthOptions {
+  const e = env();
+  const providers: NextAuthOptions["providers"] = [
+    CredentialsProvider({
+      name: "Trellis account",
+      credentials: {
+        username: { label: "User name", type: "text" },
+        password: { label: "Password", type: "password" },
+      },
+      async authorize(credentials, req) {
+        const name = String(credentials?.username ?? "");
+        const password = String(credentials?.password ?? "");
+        const headers = (req?.headers ?? {}) as Record<string, string | undefined>;
+        const ip = headers["x-forwarded-for"]?.split(",")[0]?.trim() ?? "local";
+        const key = `${name.toLowerCase()}|${ip}`;
+        // next-auth turns a thrown Error's message into the ?error= query parameter the form shows.
+        if (!limiter.allow(key)) throw new Error("AUTH_RATE_LIMITED");
+        try {
+          const user = await verifyCredentials(db(), { name, password }, { via: "console", ip, ...(headers["user-agent"] ? { userAgent: headers["user-agent"] } : {}) });
+          limiter.succeeded(key);
+          return { id: user.id, name: user.name };
+        } catch (err) {
+          if (err instanceof AppError && err.code === "AUTH_INVALID_CREDENTIALS") {
+            limiter.failed(key);
+            return null;
+          }
+          throw err;
+        }
+      },
+    }),
+  ];
+  if (e.TRELLIS_OIDC_ISSUER && e.TRELLIS_OIDC_CLIENT_ID && e.TRELLIS_OIDC_CLIENT_SECRET) {
+    providers.push({
+      id: "oidc",
+      name: "Single sign-on",
+      type: "oauth",
+      wellKnown: new URL(".well-known/openid-configuration", e.TRELLIS_OIDC_ISSUER.endsWith("/") ? e.TRELLIS_OIDC_ISSUER : e.TRELLIS_OIDC_ISSUER + "/").toString(),
+      clientId: e.TRELLIS_OIDC_CLIENT_ID,
+      clientSecret: e.TRELLIS_OIDC_CLIENT_SECRET,
+      authorization: { params: { scope: "openid email profile" } },
+      idToken: true,
+      checks: ["pkce", "state"],
+      profile(p: { sub: string; email?: string; name?: string; preferred_username?: string }) {
+        return { id: p.sub, name: p.preferred_username ?? p.name ?? p.email ?? p.sub, email: p.email ?? null };
+      },
+    });
+  }
+  return {
+    secret: e.NEXTAUTH_SECRET,
+    session: { strategy: "jwt", maxAge: e.TRELLIS_SESSION_MAX_AGE_SECONDS },
+    pages: { signIn: "/login" },
+    providers,
+    callbacks: {
+      async signIn({ user, account }) {
+        if (account?.provider !== "oidc") return true;
+        // SSO users must already exist (matched by email): an admin grants roles before first sign-in.
+        const email = user.email ?? undefined;
+        const existing = email ? await db().user.findUnique({ where: { email } }) : null;
+        if (!existing || existing.disabled) return "/login?error=SSO_USER_UNKNOWN";
+        user.id = existing.id;
+        user.name = existing.name;
+        return true;
+      },
+      jwt({ token, user }) {
+        if (user) token.sub = user.id;
+        return token;
+      },
+      session({ session, token }) {
+        if (session.user) (session.user as { id?: string }).id = token.sub;
+        return session;
+      },
+    },
+  };
+}
+
+let options: NextAuthOptions | undefined;
+export function authOptions(): NextAuthOptions {
+  options ??= buildOptions();
+  return options;
+}
+
+/** The signed-in user's id, or null. */
+export async function sessionUserId(): Promise<string | null> {
+  const s = await getServerSession(authOptions());
+  return (s?.user as { id?: string } | undefined)?.id ?? null;
+}

@@ -1,0 +1,26 @@
+// Every environment variable the console reads, validated once. Edit when adding a setting.
+import { z } from "zod";
+
+const ZEnv = z.object({
+  DATABASE_URL: z.string().min(1, "DATABASE_URL is required (trellis up sets it)"),
+  NEXTAUTH_SECRET: z.string().min(32, "NEXTAUTH_SECRET must be at least 32 characters"),
+  NEXTAUTH_URL: z.url().optional(),
+  TRELLIS_CONTROL_PLANE_URL: z.url().optional(),
+  // SSO: any OIDC provider, enabled when all three are set.
+  TRELLIS_OIDC_ISSUER: z.url().optional(),
+  TRELLIS_OIDC_CLIENT_ID: z.string().optional(),
+  TRELLIS_OIDC_CLIENT_SECRET: z.string().optional(),
+  TRELLIS_SESSION_MAX_AGE_SECONDS: z.coerce.number().int().positive().default(8 * 3600),
+});
+
+let cached: z.infer<typeof ZEnv> | undefined;
+
+export function env() {
+  if (cached) return cached;
+  const r = ZEnv.safeParse(process.env);
+  if (!r.success) {
+    throw new Error("console configuration: " + r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  cached = r.data;
+  return cached;
+}

@@ -1,0 +1,108 @@
+// The HTTP edges of the API: tRPC for the console and REST for automation. The web app's route handlers
+// call these, so the rules for who a caller is live here and not in Next.js files.
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { createOpenApiFetchHandler } from "trpc-to-openapi";
+import { APP_ERROR_HTTP_STATUS, type Problem } from "@trellis/contracts";
+import type { Db } from "@trellis/db";
+import { AppError, actorForUser, authenticateToken, type Actor, type Via } from "@trellis/services";
+import { appRouter } from "./root.js";
+import { describeError, type Context } from "./trpc.js";
+import { REST_BASE_PATH } from "./openapi.js";
+
+function clientMeta(req: Request) {
+  const ip = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  const userAgent = req.headers.get("user-agent") ?? undefined;
+  return { ...(ip ? { ip } : {}), ...(userAgent ? { userAgent: userAgent.slice(0, 256) } : {}) };
+}
+
+/** The CLI says who it is, so the audit log can tell console, CLI and other API clients apart. */
+function viaFromRequest(req: Request): Via {
+  return req.headers.get("x-trellis-client") === "cli" ? "cli" : "api";
+}
+
+async function bearerContext(db: Db, req: Request): Promise<Context> {
+  const header = req.headers.get("authorization");
+  if (!header) return { db, actor: null, authError: null };
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return { db, actor: null, authError: new AppError("AUTH_TOKEN_INVALID", "the Authorization header must be 'Bearer <token>'") };
+  try {
+    const actor = await authenticateToken(db, m[1]!, { via: viaFromRequest(req), ...clientMeta(req) });
+    return { db, actor, authError: null };
+  } catch (e) {
+    if (e instanceof AppError) return { db, actor: null, authError: e };
+    throw e;
+  }
+}
+
+function problem(status: number, body: Omit<Problem, "type" | "status">): Response {
+  const doc: Problem = { type: "about:blank", status, ...body };
+  return new Response(JSON.stringify(doc), {
+    status,
+    headers: {
+      "content-type": "application/problem+json",
+      ...(status === 401 ? { "www-authenticate": 'Bearer realm="trellis"' } : {}),
+    },
+  });
+}
+
+/** REST under /api/v1: bearer tokens only (no cookies, so no CSRF surface); errors as problem documents. */
+export async function handleRestRequest(db: Db, req: Request): Promise<Response> {
+  let failure: unknown = null;
+  const res = await createOpenApiFetchHandler({
+    endpoint: REST_BASE_PATH,
+    router: appRouter,
+    req,
+    createContext: () => bearerContext(db, req),
+    onError: ({ error }) => {
+      failure = error;
+      if (describeError(error).code === "INTERNAL") console.error("[api] internal error:", error);
+    },
+  });
+  if (res.status < 400) return res;
+  if (failure === null) {
+    // No procedure ran: an unknown path or method.
+    if (res.status === 404) return problem(404, { title: "Not Found", code: "NOT_FOUND", detail: `no such endpoint: ${new URL(req.url).pathname}` });
+    return res;
+  }
+  const d = describeError(failure);
+  const status = APP_ERROR_HTTP_STATUS[d.code];
+  return problem(status, { title: d.message, code: d.code, detail: d.message, ...(d.issues ? { issues: d.issues } : {}) });
+}
+
+/**
+ * tRPC for the console. The session is a next-auth cookie, so state-changing calls must come from our own
+ * origin: browsers send Origin on POST, and a cross-site form or script cannot forge it.
+ */
+export async function handleTrpcRequest(
+  db: Db,
+  req: Request,
+  opts: { endpoint: string; sessionUserId: string | null },
+): Promise<Response> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    const origin = req.headers.get("origin");
+    const host = req.headers.get("x-forwarded-host") ?? req.headers.get("host");
+    const fetchSite = req.headers.get("sec-fetch-site");
+    const sameOrigin = origin !== null && host !== null && new URL(origin).host === host;
+    if (!sameOrigin || (fetchSite !== null && fetchSite !== "same-origin")) {
+      return problem(403, { title: "cross-site request refused", code: "FORBIDDEN", detail: "cross-site request refused" });
+    }
+  }
+  return fetchRequestHandler({
+    endpoint: opts.endpoint,
+    router: appRouter,
+    req,
+    createContext: async (): Promise<Context> => {
+      if (!opts.sessionUserId) return bearerContext(db, req);
+      try {
+        const actor: Actor = await actorForUser(db, opts.sessionUserId, { via: "console", ...clientMeta(req) });
+        return { db, actor, authError: null };
+      } catch (e) {
+        if (e instanceof AppError) return { db, actor: null, authError: e };
+        throw e;
+      }
+    },
+    onError: ({ error }) => {
+      if (describeError(error).code === "INTERNAL") console.error("[trpc] internal error:", error);
+    },
+  });
+}

@@ -1,0 +1,147 @@
+// `trellis up`: the whole stack on one machine. Database (yours via DATABASE_URL, else an embedded one),
+// migrations, first-start bootstrap, the control plane and the console. Ctrl-C stops it all.
+import { Command, Option } from "commander";
+import { join } from "node:path";
+import { checkDatabase, createDb, redactUrl } from "@trellis/db";
+import { migrateDatabase, repoRoot, startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@trellis/db/admin";
+import { startControlPlane, type ControlPlane } from "@trellis/control-plane";
+import { bootstrap } from "@trellis/services";
+import { ensureConsoleBuilt, startConsole, type ConsoleProcess } from "../console-process.js";
+import { deriveKey, meshSecret, trellisHome } from "../home.js";
+import { assertPortFree, parsePort } from "../ports.js";
+
+interface UpOptions {
+  port: number;
+  cpPort: number;
+  host: string;
+  pgPort: number;
+  verbose: boolean;
+}
+
+const say = (line: string) => console.log(`trellis: ${line}`);
+
+export function upCommand(): Command {
+  return new Command("up")
+    .description("run the whole stack: database, control plane and console")
+    .addOption(new Option("-p, --port <port>", "console (and API) port").default(3000).argParser(parsePort).env("TRELLIS_PORT"))
+    .addOption(new Option("--cp-port <port>", "control-plane port").default(15010).argParser(parsePort).env("TRELLIS_CP_PORT"))
+    .addOption(new Option("--host <address>", "address the console and control plane listen on").default("127.0.0.1").env("TRELLIS_HOST"))
+    .addOption(
+      new Option("--pg-port <port>", "port of the embedded PostgreSQL (when DATABASE_URL is unset)").default(15432).argParser(parsePort).env("TRELLIS_PG_PORT"),
+    )
+    .option("-v, --verbose", "show the console's own log", false)
+    .addHelpText(
+      "after",
+      `
+Environment:
+  DATABASE_URL             use this PostgreSQL; when unset, an embedded one keeps its data in TRELLIS_HOME
+  TRELLIS_HOME             state directory (default ~/.trellis)
+  TRELLIS_ADMIN_PASSWORD   password of the first admin user (else one is generated and printed once)
+  TRELLIS_BOOTSTRAP_TOKEN  create an admin API token with exactly this value (automation, tests)
+  TRELLIS_SECRET           mesh secret (else generated into TRELLIS_HOME/secret, mode 0600)`,
+    )
+    .action(async (opts: UpOptions) => {
+      await up(opts);
+    });
+}
+
+async function up(opts: UpOptions): Promise<void> {
+  const home = trellisHome();
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(`trellis: while stopping: ${(e as Error).message}`));
+    process.exit(code);
+  };
+  const onSignal = () => {
+    if (stopping) {
+      console.error("trellis: forced exit");
+      process.exit(130);
+    }
+    say("stopping…");
+    void shutdown(0);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  try {
+    await assertPortFree(opts.host, opts.port, "console");
+    await assertPortFree(opts.host, opts.cpPort, "control-plane");
+
+    const { secret, generated } = meshSecret(home);
+    if (generated) say(`generated a mesh secret in ${join(home, "secret")} (mode 0600)`);
+
+    let databaseUrl: string;
+    if (process.env.DATABASE_URL) {
+      databaseUrl = process.env.DATABASE_URL;
+      const { created } = await checkDatabase(databaseUrl, { createIfMissing: true });
+      say(`database ${redactUrl(databaseUrl)}${created ? " (created)" : ""}`);
+    } else {
+      const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ home, port: opts.pgPort, onNotice: say });
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+      say(`data in ${pg.dataDir} (embedded PostgreSQL on 127.0.0.1:${pg.port}; survives restarts)`);
+    }
+
+    await migrateDatabase(databaseUrl);
+    say("database schema is up to date");
+
+    const db = createDb(databaseUrl, { max: 2 });
+    try {
+      const boot = await bootstrap(db, {
+        ...(process.env.TRELLIS_ADMIN_PASSWORD ? { adminPassword: process.env.TRELLIS_ADMIN_PASSWORD } : {}),
+        ...(process.env.TRELLIS_BOOTSTRAP_TOKEN ? { bootstrapToken: process.env.TRELLIS_BOOTSTRAP_TOKEN } : {}),
+      });
+      if (boot.generatedPassword) {
+        say(`created user "admin" with password ${boot.generatedPassword}`);
+        say("  (shown only this once; change it in the console, or set TRELLIS_ADMIN_PASSWORD before the first start)");
+      } else if (boot.adminCreated) {
+        say('created user "admin" with the password from TRELLIS_ADMIN_PASSWORD');
+      }
+      if (boot.tokenCreated) say("created an admin API token from TRELLIS_BOOTSTRAP_TOKEN");
+    } finally {
+      await db.$disconnect();
+    }
+
+    const cp: ControlPlane = await startControlPlane({
+      databaseUrl,
+      host: opts.host,
+      port: opts.cpPort,
+      ...(opts.verbose ? { log: say } : {}),
+    });
+    stops.push(() => cp.close());
+
+    const webDir = join(repoRoot(), "apps", "web");
+    await ensureConsoleBuilt(webDir, say);
+    const publicHost = opts.host === "0.0.0.0" || opts.host === "127.0.0.1" ? "localhost" : opts.host;
+    const consoleProc: ConsoleProcess = await startConsole({
+      webDir,
+      host: opts.host,
+      port: opts.port,
+      publicUrl: `http://${publicHost}:${opts.port}`,
+      env: {
+        DATABASE_URL: databaseUrl,
+        NEXTAUTH_SECRET: process.env.NEXTAUTH_SECRET ?? deriveKey(secret, "console-session"),
+        TRELLIS_CONTROL_PLANE_URL: cp.url,
+      },
+      verbose: opts.verbose,
+      log: say,
+    });
+    stops.push(() => consoleProc.stop());
+    void consoleProc.exited.then((code) => {
+      if (!stopping) {
+        console.error(`trellis: the console exited unexpectedly (code ${code}); stopping`);
+        void shutdown(1);
+      }
+    });
+
+    say(`control plane  ${cp.url}`);
+    say(`console        ${consoleProc.url}   (REST API: ${consoleProc.url}/api/v1, OpenAPI: ${consoleProc.url}/api/openapi.json)`);
+    say("ready; press Ctrl-C to stop");
+  } catch (e) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,1 @@
+export { trellisHome, meshSecret, deriveKey } from "./home.js";

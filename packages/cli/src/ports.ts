@@ -1,0 +1,19 @@
+import { createServer } from "node:net";
+import { InvalidArgumentError } from "commander";
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number from 1 to 65535");
+  return n;
+}
+
+/** Fails early and clearly when a port is taken, rather than after half the stack has started. */
+export function assertPortFree(host: string, port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", (e: NodeJS.ErrnoException) =>
+      reject(new Error(`${what} port ${host}:${port} is not available (${e.code ?? e.message}); choose another with its flag`)),
+    );
+    s.listen(port, host, () => s.close(() => resolve()));
+  });
+}

@@ -1,0 +1,10 @@
+// The public surface of @trellis/services: server-only domain logic. Every function that reads or changes
+// state takes the calling Actor and checks its rights itself; callers never check permissions for it.
+export * from "./errors.js";
+export * from "./actor.js";
+export * from "./audit.js";
+export * from "./passwords.js";
+export * from "./tokens.js";
+export * from "./users.js";
+export * from "./registry.js";
+export * from "./sign-in-limiter.js";

@@ -1,0 +1,40 @@
+/**
+ * Slows password guessing: after `maxFailures` failed sign-ins for one key (user name + client address)
+ * within `windowMs`, further attempts for that key are refused until the window passes. In memory, per
+ * console process: enough for one console; replicas each keep their own count.
+ */
+export class SignInLimiter {
+  private readonly failures = new Map<string, number[]>();
+  constructor(
+    private readonly maxFailures = 10,
+    private readonly windowMs = 15 * 60_000,
+    private readonly now: () => number = Date.now,
+    private readonly maxKeys = 10_000,
+  ) {}
+
+  allow(key: string): boolean {
+    return this.recent(key).length < this.maxFailures;
+  }
+
+  failed(key: string): void {
+    const list = this.recent(key);
+    list.push(this.now());
+    this.failures.set(key, list);
+    if (this.failures.size > this.maxKeys) {
+      // Forget the oldest key rather than grow without bound under a spray of names.
+      const oldest = this.failures.keys().next().value;
+      if (oldest !== undefined) this.failures.delete(oldest);
+    }
+  }
+
+  succeeded(key: string): void {
+    this.failures.delete(key);
+  }
+
+  private recent(key: string): number[] {
+    const cutoff = this.now() - this.windowMs;
+    const list = (this.failures.get(key) ?? []).filter((t) => t > cutoff);
+    if (list.length === 0) this.failures.delete(key);
+    return list;
+  }
+}

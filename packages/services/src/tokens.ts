@@ -1,0 +1,121 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { ALL_NAMESPACES, roleRank, type Role, type RoleBinding } from "@trellis/contracts";
+import type { Db } from "@trellis/db";
+import type { Actor, Via } from "./actor.js";
+import { audit } from "./audit.js";
+import { AppError } from "./errors.js";
+
+/** API tokens look like `trls_<43 base64url chars>` (256 bits). The prefix makes leaked tokens greppable. */
+export const API_TOKEN_PREFIX = "trls_";
+
+export function generateToken(prefix = API_TOKEN_PREFIX): string {
+  return prefix + randomBytes(32).toString("base64url");
+}
+
+/** Tokens carry 256 bits of entropy, so SHA-256 is enough (a slow hash protects guessable secrets only). */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+export function tokenDisplayPrefix(token: string): string {
+  return token.slice(0, API_TOKEN_PREFIX.length + 6);
+}
+
+/**
+ * A token's rights: its owner's bindings, capped at the token's role and restricted to its namespace.
+ * A token can never do more than its owner can do now (revoking a user's role also narrows their tokens).
+ */
+export function narrowBindings(owner: RoleBinding[], role: Role | null, namespace: string | null): RoleBinding[] {
+  const out: RoleBinding[] = [];
+  for (const b of owner) {
+    let ns = b.namespace;
+    if (namespace !== null && namespace !== ALL_NAMESPACES) {
+      if (ns !== ALL_NAMESPACES && ns !== namespace) continue;
+      ns = namespace;
+    }
+    const r = role !== null && roleRank(role) < roleRank(b.role) ? role : b.role;
+    out.push({ role: r, namespace: ns });
+  }
+  return out;
+}
+
+export interface CreatedApiToken {
+  id: string;
+  name: string;
+  token: string;
+  prefix: string;
+  role: Role | null;
+  namespace: string | null;
+}
+
+/**
+ * Creates an API token for `actor`'s own user. With `value`, that exact secret is stored (bootstrap tokens
+ * for automation); otherwise a random one is generated. The secret is returned once and never stored.
+ */
+export async function createApiToken(
+  db: Db,
+  actor: Actor,
+  input: { name: string; role?: Role; namespace?: string; expiresAt?: Date; value?: string },
+): Promise<CreatedApiToken> {
+  if (!actor.userId) throw new AppError("FORBIDDEN", "only users can own API tokens");
+  const token = input.value ?? generateToken();
+  if (input.value !== undefined && input.value.length < 20) {
+    throw new AppError("VALIDATION_FAILED", "a token must be at least 20 characters", {
+      issues: [{ path: "value", message: "must be at least 20 characters" }],
+    });
+  }
+  const row = await db.apiToken.create({
+    data: {
+      name: input.name,
+      userId: actor.userId,
+      tokenHash: hashToken(token),
+      prefix: tokenDisplayPrefix(token),
+      role: input.role ?? null,
+      namespace: input.namespace ?? null,
+      expiresAt: input.expiresAt ?? null,
+    },
+  });
+  await audit(db, actor, {
+    action: "apiToken.create",
+    targetKind: "ApiToken",
+    targetId: row.id,
+    details: { name: row.name, role: row.role, namespace: row.namespace },
+  });
+  return { id: row.id, name: row.name, token, prefix: row.prefix, role: row.role, namespace: row.namespace };
+}
+
+// lastUsedAt is written at most once a minute per token: it is for people, and a write per request would not be.
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+/** Resolves a bearer token to an actor, or throws AUTH_TOKEN_INVALID (never says which check failed). */
+export async function authenticateToken(
+  db: Db,
+  token: string,
+  meta: { via: Via; ip?: string; userAgent?: string },
+): Promise<Actor> {
+  const invalid = () => new AppError("AUTH_TOKEN_INVALID", "the API token is invalid, expired or revoked");
+  if (token.length < 20 || token.length > 512) throw invalid();
+  const hash = hashToken(token);
+  const row = await db.apiToken.findUnique({
+    where: { tokenHash: hash },
+    include: { user: { include: { roleBindings: true } } },
+  });
+  // The lookup is by hash, so compare the hash in constant time too, for form's sake.
+  if (!row || !timingSafeEqual(Buffer.from(row.tokenHash), Buffer.from(hash))) throw invalid();
+  const now = new Date();
+  if (row.revokedAt || (row.expiresAt && row.expiresAt <= now) || row.user.disabled) throw invalid();
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
+    await db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } });
+  }
+  const owner = row.user.roleBindings.map((b) => ({ role: b.role, namespace: b.namespace }));
+  return {
+    kind: "token",
+    userId: row.userId,
+    name: row.user.name,
+    tokenId: row.id,
+    bindings: narrowBindings(owner, row.role, row.namespace),
+    via: meta.via,
+    ...(meta.ip ? { ip: meta.ip } : {}),
+    ...(meta.userAgent ? { userAgent: meta.userAgent } : {}),
+  };
+}
