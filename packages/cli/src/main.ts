@@ -1,6 +1,7 @@
 // The `trellis` command tree. Edit when adding a command: one file per command under commands/.
 import { Command, CommanderError } from "commander";
 import { applyCommand } from "./commands/apply.js";
+import { consoleCommand } from "./commands/console.js";
 import { controlplaneCommand } from "./commands/controlplane.js";
 import { proxyCommand } from "./commands/proxy.js";
 import { upCommand } from "./commands/up.js";
@@ -13,7 +14,7 @@ const program = new Command("trellis")
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-for (const cmd of [upCommand(), proxyCommand(), controlplaneCommand(), applyCommand()]) {
+for (const cmd of [upCommand(), proxyCommand(), controlplaneCommand(), consoleCommand(), applyCommand()]) {
   program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));
 }
 

@@ -1,0 +1,76 @@
+// Runs the product as a user would: `trellis up` on free ports, with a database of its own for this run
+// (a fresh one on DATABASE_URL's server, or, without DATABASE_URL, the embedded PostgreSQL in a temporary
+// TRELLIS_HOME). Tests read the addresses and credentials from the environment set here.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
+import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./tests/fixtures";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+export default async function globalSetup() {
+  const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (!existsSync(chromium)) throw new Error(`Chromium not found at ${chromium}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+
+  const home = mkdtempSync(join(tmpdir(), "trellis-e2e-"));
+  let tdb: TestDatabase | null = null;
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    TRELLIS_HOME: home,
+    TRELLIS_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    TRELLIS_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
+  };
+  if (process.env.DATABASE_URL) {
+    tdb = await createTestDatabase("e2e");
+    env.DATABASE_URL = tdb.url;
+  }
+  const [port, cpPort, pgPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, "packages/cli/bin/trellis.js"), "up", "--port", String(port), "--cp-port", String(cpPort), "--pg-port", String(pgPort)],
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`trellis up was not ready within 180 s:\n${output}`)), 180_000);
+    const check = () => {
+      if (output.includes("ready; press Ctrl-C to stop")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on("data", check);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`trellis up exited with ${code}:\n${output}`));
+    });
+  });
+
+  process.env.E2E_BASE_URL = `http://localhost:${port}`;
+  process.env.E2E_CP_URL = `http://127.0.0.1:${cpPort}`;
+
+  return async () => {
+    child.kill("SIGINT");
+    await new Promise((r) => child.once("exit", r));
+    if (!output.includes("stopping")) console.error("trellis up did not stop cleanly:\n" + output);
+    await tdb?.drop();
+    rmSync(home, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,71 @@
+// The built CLI, run as a user would run it (`npm run build` first; turbo does that before tests).
+import { spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
+
+function trellis(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe("trellis", () => {
+  it("lists its commands in --help", () => {
+    const r = trellis(["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of ["up", "proxy", "controlplane", "console", "apply"]) expect(r.out).toMatch(new RegExp(`^\\s+${c}\\b`, "m"));
+  });
+
+  it("has --help on every command", () => {
+    for (const c of ["up", "proxy", "controlplane", "console", "apply"]) {
+      const r = trellis([c, "--help"]);
+      expect(r.code, c).toBe(0);
+      expect(r.out, c).toMatch(/^Usage: trellis /m);
+    }
+  });
+
+  it("rejects unknown commands and bad flags with a clear message and a non-zero exit", () => {
+    const unknown = trellis(["frobnicate"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.err).toContain("unknown command 'frobnicate'");
+    const port = trellis(["up", "--port", "70000"]);
+    expect(port.code).not.toBe(0);
+    expect(port.err).toContain("must be a port number from 1 to 65535");
+  });
+
+  it("explains an unreachable DATABASE_URL in one line, without a stack trace or the password", async () => {
+    const [port, cpPort] = [await freePort(), await freePort()];
+    const r = trellis(["up", "--port", String(port), "--cp-port", String(cpPort)], {
+      DATABASE_URL: "postgresql://trellis:hunter2hunter2@127.0.0.1:1/trellis",
+      TRELLIS_HOME: fileURLToPath(new URL("../.test-home", import.meta.url)),
+    });
+    expect(r.code).toBe(1);
+    const lines = r.err.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      "trellis: cannot reach PostgreSQL at postgresql://trellis:***@127.0.0.1:1/trellis: connection refused (is the server running and listening there?)",
+    );
+    expect(r.err + r.out).not.toContain("hunter2");
+  });
+
+  it("says what is wrong with a DATABASE_URL that is not PostgreSQL", () => {
+    const r = trellis(["controlplane"], { DATABASE_URL: "mysql://root@localhost/x" });
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toMatch(/^trellis: DATABASE_URL is not a PostgreSQL URL/);
+  });
+});
