@@ -24,7 +24,8 @@ function freePort(): Promise<number> {
 
 export default async function globalSetup() {
   const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-  if (!existsSync(chromium)) throw new Error(`Chromium not found at ${chromium}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  if (!existsSync(chromium))
+    throw new Error(`Chromium not found at ${chromium}: apt-get install -y chromium, or set CHROMIUM_PATH`);
 
   const home = mkdtempSync(join(tmpdir(), "trellis-e2e-"));
   let tdb: TestDatabase | null = null;
@@ -41,7 +42,16 @@ export default async function globalSetup() {
   const [port, cpPort, pgPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [join(ROOT, "packages/cli/bin/trellis.js"), "up", "--port", String(port), "--cp-port", String(cpPort), "--pg-port", String(pgPort)],
+    [
+      join(ROOT, "packages/cli/bin/trellis.js"),
+      "up",
+      "--port",
+      String(port),
+      "--cp-port",
+      String(cpPort),
+      "--pg-port",
+      String(pgPort),
+    ],
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -49,7 +59,10 @@ export default async function globalSetup() {
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`trellis up was not ready within 180 s:\n${output}`)), 180_000);
+    const timer = setTimeout(
+      () => reject(new Error(`trellis up was not ready within 180 s:\n${output}`)),
+      180_000,
+    );
     const check = () => {
       if (output.includes("ready; press Ctrl-C to stop")) {
         clearTimeout(timer);

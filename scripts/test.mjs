@@ -8,7 +8,10 @@ import { join } from "node:path";
 
 const started = Date.now();
 const args = process.argv.slice(2);
-const run = spawnSync("npx", ["turbo", "run", "test", "--concurrency=1", ...args], { stdio: "inherit", env: process.env });
+const run = spawnSync("npx", ["turbo", "run", "test", "--concurrency=1", ...args], {
+  stdio: "inherit",
+  env: process.env,
+});
 
 let passed = 0;
 let failed = 0;
@@ -38,6 +41,8 @@ for (const group of ["packages", "apps", "."]) {
         passed += r.stats.expected + r.stats.flaky;
         failed += r.stats.unexpected;
         skipped += r.stats.skipped;
+      } else {
+        continue; // not a test report (e.g. Playwright's .last-run.json)
       }
       reports.push(file);
     }

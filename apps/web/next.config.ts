@@ -4,7 +4,14 @@ import { fileURLToPath } from "node:url";
 const config: NextConfig = {
   // Server packages run as plain Node modules, not bundled: Prisma's WASM engine, argon2's native addon
   // and pg do not survive bundling, and they are already compiled.
-  serverExternalPackages: ["@trellis/api", "@trellis/services", "@trellis/db", "@prisma/client", "argon2", "pg"],
+  serverExternalPackages: [
+    "@trellis/api",
+    "@trellis/services",
+    "@trellis/db",
+    "@prisma/client",
+    "argon2",
+    "pg",
+  ],
   outputFileTracingRoot: fileURLToPath(new URL("../..", import.meta.url)),
   poweredByHeader: false,
   reactStrictMode: true,

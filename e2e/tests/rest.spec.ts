@@ -7,7 +7,9 @@ test("GET /api/v1/services needs a valid bearer token", async ({ request }) => {
   expect(anonymous.headers()["content-type"]).toContain("application/problem+json");
   expect(await anonymous.json()).toMatchObject({ code: "AUTH_REQUIRED" });
 
-  const wrong = await request.get("/api/v1/services", { headers: { authorization: "Bearer trls_not_a_real_token_000000000000" } });
+  const wrong = await request.get("/api/v1/services", {
+    headers: { authorization: "Bearer trls_not_a_real_token_000000000000" },
+  });
   expect(wrong.status()).toBe(401);
 
   const ok = await request.get("/api/v1/services", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

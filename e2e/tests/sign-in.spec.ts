@@ -24,6 +24,8 @@ test("a wrong password is refused with a clear message", async ({ page }) => {
   await page.getByLabel("User name").fill("admin");
   await page.getByLabel("Password").fill("definitely-not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("form", { name: "Sign in to Trellis" }).getByRole("alert")).toHaveText("Wrong user name or password.");
+  await expect(page.getByRole("form", { name: "Sign in to Trellis" }).getByRole("alert")).toHaveText(
+    "Wrong user name or password.",
+  );
   await expect(page).toHaveURL(/\/login/);
 });

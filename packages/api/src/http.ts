@@ -24,7 +24,12 @@ async function bearerContext(db: Db, req: Request): Promise<Context> {
   const header = req.headers.get("authorization");
   if (!header) return { db, actor: null, authError: null };
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) return { db, actor: null, authError: new AppError("AUTH_TOKEN_INVALID", "the Authorization header must be 'Bearer <token>'") };
+  if (!m)
+    return {
+      db,
+      actor: null,
+      authError: new AppError("AUTH_TOKEN_INVALID", "the Authorization header must be 'Bearer <token>'"),
+    };
   try {
     const actor = await authenticateToken(db, m[1]!, { via: viaFromRequest(req), ...clientMeta(req) });
     return { db, actor, authError: null };
@@ -61,12 +66,22 @@ export async function handleRestRequest(db: Db, req: Request): Promise<Response>
   if (res.status < 400) return res;
   if (failure === null) {
     // No procedure ran: an unknown path or method.
-    if (res.status === 404) return problem(404, { title: "Not Found", code: "NOT_FOUND", detail: `no such endpoint: ${new URL(req.url).pathname}` });
+    if (res.status === 404)
+      return problem(404, {
+        title: "Not Found",
+        code: "NOT_FOUND",
+        detail: `no such endpoint: ${new URL(req.url).pathname}`,
+      });
     return res;
   }
   const d = describeError(failure);
   const status = APP_ERROR_HTTP_STATUS[d.code];
-  return problem(status, { title: d.message, code: d.code, detail: d.message, ...(d.issues ? { issues: d.issues } : {}) });
+  return problem(status, {
+    title: d.message,
+    code: d.code,
+    detail: d.message,
+    ...(d.issues ? { issues: d.issues } : {}),
+  });
 }
 
 /**
@@ -84,7 +99,11 @@ export async function handleTrpcRequest(
     const fetchSite = req.headers.get("sec-fetch-site");
     const sameOrigin = origin !== null && host !== null && new URL(origin).host === host;
     if (!sameOrigin || (fetchSite !== null && fetchSite !== "same-origin")) {
-      return problem(403, { title: "cross-site request refused", code: "FORBIDDEN", detail: "cross-site request refused" });
+      return problem(403, {
+        title: "cross-site request refused",
+        code: "FORBIDDEN",
+        detail: "cross-site request refused",
+      });
     }
   }
   return fetchRequestHandler({
@@ -94,7 +113,10 @@ export async function handleTrpcRequest(
     createContext: async (): Promise<Context> => {
       if (!opts.sessionUserId) return bearerContext(db, req);
       try {
-        const actor: Actor = await actorForUser(db, opts.sessionUserId, { via: "console", ...clientMeta(req) });
+        const actor: Actor = await actorForUser(db, opts.sessionUserId, {
+          via: "console",
+          ...clientMeta(req),
+        });
         return { db, actor, authError: null };
       } catch (e) {
         if (e instanceof AppError) return { db, actor: null, authError: e };

@@ -9,7 +9,8 @@ let doc: ReturnType<typeof generateOpenApiDocument> | undefined;
 export function openApiDocument(baseUrl: string) {
   doc ??= generateOpenApiDocument(appRouter, {
     title: "Trellis API",
-    description: "Automation API for the Trellis service mesh. Authenticate with `Authorization: Bearer <token>`.",
+    description:
+      "Automation API for the Trellis service mesh. Authenticate with `Authorization: Bearer <token>`.",
     version: "1.0.0",
     baseUrl: REST_BASE_PATH,
     securitySchemes: { bearer: { type: "http", scheme: "bearer" } },

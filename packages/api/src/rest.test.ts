@@ -10,10 +10,25 @@ let viewerOfBilling = "";
 beforeAll(async () => {
   await bootstrap(db, { adminPassword: "correct horse battery staple", bootstrapToken: ADMIN_TOKEN });
   const admin = await db.user.findUniqueOrThrow({ where: { name: "admin" } });
-  const actor: Actor = { kind: "user", userId: admin.id, name: "admin", bindings: [{ role: "admin", namespace: "*" }], via: "api" };
-  viewerOfBilling = (await createApiToken(db, actor, { name: "billing-viewer", role: "viewer", namespace: "billing" })).token;
+  const actor: Actor = {
+    kind: "user",
+    userId: admin.id,
+    name: "admin",
+    bindings: [{ role: "admin", namespace: "*" }],
+    via: "api",
+  };
+  viewerOfBilling = (
+    await createApiToken(db, actor, { name: "billing-viewer", role: "viewer", namespace: "billing" })
+  ).token;
   const svc = await db.service.create({ data: { namespace: "shop", name: "reviews" } });
-  await db.workload.create({ data: { serviceId: svc.id, version: "v1", address: "127.0.0.1:15006", identity: "spiffe://t/ns/shop/sa/reviews" } });
+  await db.workload.create({
+    data: {
+      serviceId: svc.id,
+      version: "v1",
+      address: "127.0.0.1:15006",
+      identity: "spiffe://t/ns/shop/sa/reviews",
+    },
+  });
 });
 afterAll(() => db.$disconnect());
 
@@ -30,7 +45,11 @@ describe("REST /api/v1", () => {
   });
 
   it("answers 401 AUTH_TOKEN_INVALID for a wrong or malformed token", async () => {
-    expect(await (await get("/api/v1/services", { authorization: "Bearer trls_wrong_wrong_wrong_wrong_wrong" })).json()).toMatchObject({
+    expect(
+      await (
+        await get("/api/v1/services", { authorization: "Bearer trls_wrong_wrong_wrong_wrong_wrong" })
+      ).json(),
+    ).toMatchObject({
       status: 401,
       code: "AUTH_TOKEN_INVALID",
     });
@@ -40,19 +59,25 @@ describe("REST /api/v1", () => {
   it("lists services with a valid token", async () => {
     const res = await get("/api/v1/services", { authorization: `Bearer ${ADMIN_TOKEN}` });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ items: [{ namespace: "shop", name: "reviews", versions: ["v1"], workloads: 1 }] });
+    expect(await res.json()).toMatchObject({
+      items: [{ namespace: "shop", name: "reviews", versions: ["v1"], workloads: 1 }],
+    });
   });
 
   it("narrows a token to its namespace: 200 with nothing visible, 403 when asking for another namespace", async () => {
     const list = await get("/api/v1/services", { authorization: `Bearer ${viewerOfBilling}` });
     expect(await list.json()).toEqual({ items: [] });
-    const other = await get("/api/v1/services?namespace=shop", { authorization: `Bearer ${viewerOfBilling}` });
+    const other = await get("/api/v1/services?namespace=shop", {
+      authorization: `Bearer ${viewerOfBilling}`,
+    });
     expect(other.status).toBe(403);
     expect(await other.json()).toMatchObject({ code: "FORBIDDEN" });
   });
 
   it("reports invalid input with the field path, and unknown paths as 404", async () => {
-    const bad = await get("/api/v1/services?namespace=Not_A_Label", { authorization: `Bearer ${ADMIN_TOKEN}` });
+    const bad = await get("/api/v1/services?namespace=Not_A_Label", {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
     expect(bad.status).toBe(422);
     const body = (await bad.json()) as { code: string; issues: { path: string }[] };
     expect(body.code).toBe("VALIDATION_FAILED");
@@ -61,7 +86,10 @@ describe("REST /api/v1", () => {
   });
 
   it("publishes an OpenAPI document that describes the endpoint and its security", () => {
-    const doc = openApiDocument("http://localhost:3000") as { paths: Record<string, unknown>; servers: { url: string }[] };
+    const doc = openApiDocument("http://localhost:3000") as {
+      paths: Record<string, unknown>;
+      servers: { url: string }[];
+    };
     expect(Object.keys(doc.paths)).toContain("/services");
     expect(doc.servers[0]?.url).toBe("http://localhost:3000/api/v1");
   });
@@ -82,19 +110,27 @@ describe("tRPC edge", () => {
   });
 
   it("requires a session or token", async () => {
-    const res = await handleTrpcRequest(db, new Request("http://localhost/api/trpc/service.list?input=%7B%7D"), {
-      endpoint: "/api/trpc",
-      sessionUserId: null,
-    });
+    const res = await handleTrpcRequest(
+      db,
+      new Request("http://localhost/api/trpc/service.list?input=%7B%7D"),
+      {
+        endpoint: "/api/trpc",
+        sessionUserId: null,
+      },
+    );
     expect(res.status).toBe(401);
   });
 
   it("serves a signed-in user's session", async () => {
     const admin = await db.user.findUniqueOrThrow({ where: { name: "admin" } });
-    const res = await handleTrpcRequest(db, new Request("http://localhost/api/trpc/service.list?input=%7B%7D"), {
-      endpoint: "/api/trpc",
-      sessionUserId: admin.id,
-    });
+    const res = await handleTrpcRequest(
+      db,
+      new Request("http://localhost/api/trpc/service.list?input=%7B%7D"),
+      {
+        endpoint: "/api/trpc",
+        sessionUserId: admin.id,
+      },
+    );
     expect(res.status).toBe(200);
     expect(JSON.stringify(await res.json())).toContain("reviews");
   });

@@ -35,14 +35,18 @@ export function toTRPCError(e: AppError): TRPCError {
 /** The stable code and field issues of any error that reached the API edge. */
 export function describeError(err: unknown): { code: AppErrorCode; message: string; issues?: FieldIssue[] } {
   const cause = err instanceof TRPCError ? err.cause : err;
-  if (isAppError(cause)) return { code: cause.code, message: cause.message, ...(cause.issues ? { issues: cause.issues } : {}) };
+  if (isAppError(cause))
+    return { code: cause.code, message: cause.message, ...(cause.issues ? { issues: cause.issues } : {}) };
   if (err instanceof TRPCError) {
     if (err.code === "BAD_REQUEST" || err.code === "PARSE_ERROR") {
-      const zodIssues = (err.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues;
+      const zodIssues = (err.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)
+        ?.issues;
       return {
         code: "VALIDATION_FAILED",
         message: "the request is not valid",
-        ...(zodIssues ? { issues: zodIssues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })) } : {}),
+        ...(zodIssues
+          ? { issues: zodIssues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })) }
+          : {}),
       };
     }
     if (err.code === "NOT_FOUND") return { code: "NOT_FOUND", message: err.message };
@@ -58,7 +62,11 @@ const t = initTRPC
   .create({
     errorFormatter({ shape, error }) {
       const d = describeError(error);
-      return { ...shape, message: d.code === "INTERNAL" ? "internal error" : shape.message, data: { ...shape.data, appCode: d.code, issues: d.issues ?? null, stack: undefined } };
+      return {
+        ...shape,
+        message: d.code === "INTERNAL" ? "internal error" : shape.message,
+        data: { ...shape.data, appCode: d.code, issues: d.issues ?? null, stack: undefined },
+      };
     },
   });
 
@@ -77,7 +85,10 @@ export const publicProcedure = t.procedure.use(mapAppErrors);
 /** Every procedure that touches data: a signed-in user or a valid API token. Rights are checked in services. */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.actor) {
-    throw toTRPCError(ctx.authError ?? new AppError("AUTH_REQUIRED", "sign in, or send an API token as 'Authorization: Bearer <token>'"));
+    throw toTRPCError(
+      ctx.authError ??
+        new AppError("AUTH_REQUIRED", "sign in, or send an API token as 'Authorization: Bearer <token>'"),
+    );
   }
   return next({ ctx: { ...ctx, actor: ctx.actor } });
 });

@@ -28,7 +28,8 @@ describe("trellis", () => {
   it("lists its commands in --help", () => {
     const r = trellis(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["up", "proxy", "controlplane", "console", "apply"]) expect(r.out).toMatch(new RegExp(`^\\s+${c}\\b`, "m"));
+    for (const c of ["up", "proxy", "controlplane", "console", "apply"])
+      expect(r.out).toMatch(new RegExp(`^\\s+${c}\\b`, "m"));
   });
 
   it("has --help on every command", () => {

@@ -48,7 +48,13 @@ export async function startConsole(opts: {
     [nextBin(opts.webDir), "start", "--hostname", opts.host, "--port", String(opts.port)],
     {
       cwd: opts.webDir,
-      env: { ...process.env, ...opts.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", NEXTAUTH_URL: opts.publicUrl },
+      env: {
+        ...process.env,
+        ...opts.env,
+        NEXT_TELEMETRY_DISABLED: "1",
+        NODE_ENV: "production",
+        NEXTAUTH_URL: opts.publicUrl,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

@@ -11,5 +11,8 @@ export class CliError extends Error {
 
 /** Errors whose message is written for people (ours, and the db package's connection errors). */
 export function isUserFacing(e: unknown): e is Error {
-  return e instanceof Error && (e instanceof CliError || e.name === "DatabaseConnectError" || e.name === "AppError");
+  return (
+    e instanceof Error &&
+    (e instanceof CliError || e.name === "DatabaseConnectError" || e.name === "AppError")
+  );
 }

@@ -14,7 +14,8 @@ export function trellisHome(): string {
  */
 export function meshSecret(home: string): { secret: string; generated: boolean } {
   if (process.env.TRELLIS_SECRET) {
-    if (process.env.TRELLIS_SECRET.length < 32) throw new Error("TRELLIS_SECRET must be at least 32 characters");
+    if (process.env.TRELLIS_SECRET.length < 32)
+      throw new Error("TRELLIS_SECRET must be at least 32 characters");
     return { secret: process.env.TRELLIS_SECRET, generated: false };
   }
   mkdirSync(home, { recursive: true, mode: 0o700 });

@@ -3,7 +3,8 @@ import { InvalidArgumentError } from "commander";
 
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number from 1 to 65535");
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535)
+    throw new InvalidArgumentError("must be a port number from 1 to 65535");
   return n;
 }
 
@@ -12,7 +13,11 @@ export function assertPortFree(host: string, port: number, what: string): Promis
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(`${what} port ${host}:${port} is not available (${e.code ?? e.message}); choose another with its flag`)),
+      reject(
+        new Error(
+          `${what} port ${host}:${port} is not available (${e.code ?? e.message}); choose another with its flag`,
+        ),
+      ),
     );
     s.listen(port, host, () => s.close(() => resolve()));
   });

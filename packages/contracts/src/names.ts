@@ -8,7 +8,10 @@ export const ZDnsLabel = z
   .string()
   .min(1, "must not be empty")
   .max(63, "must be at most 63 characters")
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be lowercase letters, digits and '-', starting and ending with a letter or digit");
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    "must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+  );
 
 export const ZNamespace = ZDnsLabel;
 export const ZServiceName = ZDnsLabel;

@@ -20,7 +20,9 @@ describe("hasRole", () => {
 
 describe("formatPath", () => {
   it("renders paths as users write them", () => {
-    expect(formatPath(["spec", "rules", 0, "backends", 1, "weight"])).toBe("spec.rules[0].backends[1].weight");
+    expect(formatPath(["spec", "rules", 0, "backends", 1, "weight"])).toBe(
+      "spec.rules[0].backends[1].weight",
+    );
     expect(formatPath([])).toBe("");
   });
 });

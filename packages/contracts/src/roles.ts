@@ -30,6 +30,7 @@ export function hasRole(bindings: readonly RoleBinding[], role: Role, namespace:
   const need = roleRank(role);
   return bindings.some(
     (b) =>
-      roleRank(b.role) >= need && (b.namespace === ALL_NAMESPACES || (namespace !== ALL_NAMESPACES && b.namespace === namespace)),
+      roleRank(b.role) >= need &&
+      (b.namespace === ALL_NAMESPACES || (namespace !== ALL_NAMESPACES && b.namespace === namespace)),
   );
 }

@@ -1,1 +1,6 @@
-export { startControlPlane, CONFIG_CHANGED_CHANNEL, type ControlPlane, type ControlPlaneOptions } from "./server.js";
+export {
+  startControlPlane,
+  CONFIG_CHANGED_CHANNEL,
+  type ControlPlane,
+  type ControlPlaneOptions,
+} from "./server.js";

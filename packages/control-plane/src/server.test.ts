@@ -24,7 +24,8 @@ describe("control plane server", () => {
     await c.connect();
     await c.query(`SELECT pg_notify($1, $2)`, [CONFIG_CHANGED_CHANNEL, "generation 7"]);
     await c.end();
-    for (let i = 0; i < 50 && !seen.some((l) => l.includes("generation 7")); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && !seen.some((l) => l.includes("generation 7")); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(seen.some((l) => l.includes("generation 7"))).toBe(true);
   });
 });

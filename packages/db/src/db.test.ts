@@ -33,7 +33,9 @@ describe("a migrated test database", () => {
       const e = await db.auditEvent.create({
         data: { actorKind: "system", actorName: "test", via: "system", action: "test.append" },
       });
-      await expect(db.auditEvent.update({ where: { id: e.id }, data: { action: "tampered" } })).rejects.toThrow(/append-only/);
+      await expect(
+        db.auditEvent.update({ where: { id: e.id }, data: { action: "tampered" } }),
+      ).rejects.toThrow(/append-only/);
       await expect(db.auditEvent.delete({ where: { id: e.id } })).rejects.toThrow(/append-only/);
       await expect(db.$executeRawUnsafe(`TRUNCATE "AuditEvent"`)).rejects.toThrow(/append-only/);
       expect(await db.auditEvent.count()).toBe(1);
@@ -51,7 +53,9 @@ describe("checkDatabase", () => {
   it("explains an unreachable server in one line, without the password", async () => {
     const err = await checkDatabase("postgresql://u:s3cret@127.0.0.1:1/x").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseConnectError);
-    expect((err as Error).message).toMatch(/^cannot reach PostgreSQL at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/x: connection refused/);
+    expect((err as Error).message).toMatch(
+      /^cannot reach PostgreSQL at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/x: connection refused/,
+    );
     expect((err as Error).message).not.toContain("s3cret");
     expect((err as Error).message).not.toContain("\n");
   });

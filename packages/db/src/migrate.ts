@@ -9,9 +9,13 @@ import { DatabaseConnectError } from "./errors.js";
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, "prisma.config.ts")) && existsSync(join(dir, "prisma", "schema.prisma"))) return dir;
+    if (existsSync(join(dir, "prisma.config.ts")) && existsSync(join(dir, "prisma", "schema.prisma")))
+      return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find the Trellis repository root (prisma.config.ts) above " + fileURLToPath(import.meta.url));
+    if (up === dir)
+      throw new Error(
+        "cannot find the Trellis repository root (prisma.config.ts) above " + fileURLToPath(import.meta.url),
+      );
     dir = up;
   }
 }
@@ -28,11 +32,15 @@ export async function migrateDatabase(url: string): Promise<void> {
   const out: Buffer[] = [];
   let succeeded = false;
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [prismaCli, "migrate", "deploy", "--config", join(root, "prisma.config.ts")], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: url, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [prismaCli, "migrate", "deploy", "--config", join(root, "prisma.config.ts")],
+      {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: url, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     child.stdout.on("data", (c: Buffer) => {
       out.push(c);
       // `migrate deploy` with the JS engine leaves a 10 s timer running after it is done (its lock-timeout
@@ -52,7 +60,8 @@ export async function migrateDatabase(url: string): Promise<void> {
       text
         .split("\n")
         .map((l) => l.trim())
-        .find((l) => l.startsWith("Error") || l.startsWith("P3") || l.includes("ERROR:")) ?? text.trim().split("\n").slice(-3).join(" ");
+        .find((l) => l.startsWith("Error") || l.startsWith("P3") || l.includes("ERROR:")) ??
+      text.trim().split("\n").slice(-3).join(" ");
     throw new DatabaseConnectError(`database migration failed: ${reason}`);
   }
 }

@@ -14,7 +14,11 @@ import {
 const db = createDb(inject("databaseUrl"));
 afterAll(() => db.$disconnect());
 
-const code = (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (e instanceof AppError ? e.code : String(e)));
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => "resolved",
+    (e: unknown) => (e instanceof AppError ? e.code : String(e)),
+  );
 
 describe("bootstrap and sign-in", () => {
   it("creates the admin once, with a generated password, and a bootstrap token with the exact value", async () => {
@@ -27,10 +31,18 @@ describe("bootstrap and sign-in", () => {
     const again = await bootstrap(db, { bootstrapToken: token });
     expect(again).toEqual({ adminCreated: false, tokenCreated: false });
 
-    const user = await verifyCredentials(db, { name: "admin", password: first.generatedPassword! }, { via: "console" });
+    const user = await verifyCredentials(
+      db,
+      { name: "admin", password: first.generatedPassword! },
+      { via: "console" },
+    );
     expect(user.bindings).toEqual([{ role: "admin", namespace: "*" }]);
     const actor = await authenticateToken(db, token, { via: "api" });
-    expect(actor).toMatchObject({ kind: "token", name: "admin", bindings: [{ role: "admin", namespace: "*" }] });
+    expect(actor).toMatchObject({
+      kind: "token",
+      name: "admin",
+      bindings: [{ role: "admin", namespace: "*" }],
+    });
 
     const stored = await db.user.findUniqueOrThrow({ where: { name: "admin" } });
     expect(stored.passwordHash).toMatch(/^\$argon2id\$/);
@@ -38,12 +50,14 @@ describe("bootstrap and sign-in", () => {
   });
 
   it("answers wrong name and wrong password the same way", async () => {
-    expect(await code(verifyCredentials(db, { name: "admin", password: "not-the-password!" }, { via: "console" }))).toBe(
-      "AUTH_INVALID_CREDENTIALS",
-    );
-    expect(await code(verifyCredentials(db, { name: "nobody", password: "whatever-password" }, { via: "console" }))).toBe(
-      "AUTH_INVALID_CREDENTIALS",
-    );
+    expect(
+      await code(verifyCredentials(db, { name: "admin", password: "not-the-password!" }, { via: "console" })),
+    ).toBe("AUTH_INVALID_CREDENTIALS");
+    expect(
+      await code(
+        verifyCredentials(db, { name: "nobody", password: "whatever-password" }, { via: "console" }),
+      ),
+    ).toBe("AUTH_INVALID_CREDENTIALS");
     const failed = await db.auditEvent.count({ where: { action: "user.signIn.failed" } });
     expect(failed).toBe(1);
   });
@@ -72,18 +86,28 @@ describe("API tokens", () => {
 
   it("store only a hash, and stop working when revoked or expired", async () => {
     const admin = await db.user.findUniqueOrThrow({ where: { name: "admin" } });
-    const actor: Actor = { kind: "user", userId: admin.id, name: "admin", bindings: [{ role: "admin", namespace: "*" }], via: "api" };
+    const actor: Actor = {
+      kind: "user",
+      userId: admin.id,
+      name: "admin",
+      bindings: [{ role: "admin", namespace: "*" }],
+      via: "api",
+    };
     const t = await createApiToken(db, actor, { name: "ci", role: "viewer" });
     const row = await db.apiToken.findUniqueOrThrow({ where: { id: t.id } });
     expect(row.tokenHash).not.toContain(t.token);
-    expect((await authenticateToken(db, t.token, { via: "api" })).bindings).toEqual([{ role: "viewer", namespace: "*" }]);
+    expect((await authenticateToken(db, t.token, { via: "api" })).bindings).toEqual([
+      { role: "viewer", namespace: "*" },
+    ]);
 
     await db.apiToken.update({ where: { id: t.id }, data: { revokedAt: new Date() } });
     expect(await code(authenticateToken(db, t.token, { via: "api" }))).toBe("AUTH_TOKEN_INVALID");
 
     const e = await createApiToken(db, actor, { name: "old", expiresAt: new Date(Date.now() - 1000) });
     expect(await code(authenticateToken(db, e.token, { via: "api" }))).toBe("AUTH_TOKEN_INVALID");
-    expect(await code(authenticateToken(db, "trls_doesnotexist_000000000000000", { via: "api" }))).toBe("AUTH_TOKEN_INVALID");
+    expect(await code(authenticateToken(db, "trls_doesnotexist_000000000000000", { via: "api" }))).toBe(
+      "AUTH_TOKEN_INVALID",
+    );
   });
 });
 
@@ -93,11 +117,28 @@ describe("listServices", () => {
     await db.service.create({ data: { namespace: "billing", name: "ledger" } });
     await db.workload.createMany({
       data: [
-        { serviceId: shop.id, version: "v2", address: "10.0.0.2:15006", identity: "spiffe://t/ns/shop/sa/reviews" },
-        { serviceId: shop.id, version: "v1", address: "10.0.0.1:15006", identity: "spiffe://t/ns/shop/sa/reviews", status: "disconnected" },
+        {
+          serviceId: shop.id,
+          version: "v2",
+          address: "10.0.0.2:15006",
+          identity: "spiffe://t/ns/shop/sa/reviews",
+        },
+        {
+          serviceId: shop.id,
+          version: "v1",
+          address: "10.0.0.1:15006",
+          identity: "spiffe://t/ns/shop/sa/reviews",
+          status: "disconnected",
+        },
       ],
     });
-    const viewer: Actor = { kind: "user", userId: null, name: "v", bindings: [{ role: "viewer", namespace: "shop" }], via: "api" };
+    const viewer: Actor = {
+      kind: "user",
+      userId: null,
+      name: "v",
+      bindings: [{ role: "viewer", namespace: "shop" }],
+      via: "api",
+    };
     const all = await listServices(db, viewer, {});
     expect(all.items.map((s) => `${s.namespace}/${s.name}`)).toEqual(["shop/reviews"]);
     expect(all.items[0]).toMatchObject({ versions: ["v1", "v2"], workloads: 2, healthyWorkloads: 1 });

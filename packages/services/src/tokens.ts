@@ -25,7 +25,11 @@ export function tokenDisplayPrefix(token: string): string {
  * A token's rights: its owner's bindings, capped at the token's role and restricted to its namespace.
  * A token can never do more than its owner can do now (revoking a user's role also narrows their tokens).
  */
-export function narrowBindings(owner: RoleBinding[], role: Role | null, namespace: string | null): RoleBinding[] {
+export function narrowBindings(
+  owner: RoleBinding[],
+  role: Role | null,
+  namespace: string | null,
+): RoleBinding[] {
   const out: RoleBinding[] = [];
   for (const b of owner) {
     let ns = b.namespace;

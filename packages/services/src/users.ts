@@ -29,7 +29,8 @@ export async function bootstrap(
   const result: BootstrapResult = { adminCreated: false, tokenCreated: false };
   if (opts.adminPassword !== undefined) {
     const p = ZPassword.safeParse(opts.adminPassword);
-    if (!p.success) throw new AppError("VALIDATION_FAILED", `TRELLIS_ADMIN_PASSWORD ${p.error.issues[0]?.message}`);
+    if (!p.success)
+      throw new AppError("VALIDATION_FAILED", `TRELLIS_ADMIN_PASSWORD ${p.error.issues[0]?.message}`);
   }
   let admin = await db.user.findUnique({ where: { name: BOOTSTRAP_ADMIN_NAME } });
   if ((await db.user.count()) === 0) {
@@ -42,12 +43,21 @@ export async function bootstrap(
         roleBindings: { create: { role: "admin", namespace: ALL_NAMESPACES } },
       },
     });
-    await audit(db, SYSTEM_ACTOR, { action: "user.bootstrap", targetKind: "User", targetId: admin.id, details: { name: admin.name } });
+    await audit(db, SYSTEM_ACTOR, {
+      action: "user.bootstrap",
+      targetKind: "User",
+      targetId: admin.id,
+      details: { name: admin.name },
+    });
     result.adminCreated = true;
     if (opts.adminPassword === undefined) result.generatedPassword = password;
   }
   if (opts.bootstrapToken !== undefined) {
-    if (!admin) throw new AppError("CONFLICT", `TRELLIS_BOOTSTRAP_TOKEN needs the "${BOOTSTRAP_ADMIN_NAME}" user, which no longer exists`);
+    if (!admin)
+      throw new AppError(
+        "CONFLICT",
+        `TRELLIS_BOOTSTRAP_TOKEN needs the "${BOOTSTRAP_ADMIN_NAME}" user, which no longer exists`,
+      );
     const existing = await db.apiToken.findUnique({ where: { tokenHash: hashToken(opts.bootstrapToken) } });
     if (!existing) {
       const actor: Actor = { ...SYSTEM_ACTOR, kind: "user", userId: admin.id, name: admin.name };
@@ -84,22 +94,30 @@ export async function verifyCredentials(
     throw fail();
   }
   if (!(await verifyPassword(user.passwordHash, input.password))) {
-    await audit(db, { kind: "user", userId: user.id, name: user.name, bindings: [], via: meta.via, ...ipUa(meta) }, {
-      action: "user.signIn.failed",
-      targetKind: "User",
-      targetId: user.id,
-    });
+    await audit(
+      db,
+      { kind: "user", userId: user.id, name: user.name, bindings: [], via: meta.via, ...ipUa(meta) },
+      {
+        action: "user.signIn.failed",
+        targetKind: "User",
+        targetId: user.id,
+      },
+    );
     throw fail();
   }
   const data: { lastLoginAt: Date; passwordHash?: string } = { lastLoginAt: new Date() };
   if (passwordNeedsRehash(user.passwordHash)) data.passwordHash = await hashPassword(input.password);
   await db.user.update({ where: { id: user.id }, data });
   const bindings = user.roleBindings.map((b) => ({ role: b.role, namespace: b.namespace }));
-  await audit(db, { kind: "user", userId: user.id, name: user.name, bindings, via: meta.via, ...ipUa(meta) }, {
-    action: "user.signIn",
-    targetKind: "User",
-    targetId: user.id,
-  });
+  await audit(
+    db,
+    { kind: "user", userId: user.id, name: user.name, bindings, via: meta.via, ...ipUa(meta) },
+    {
+      action: "user.signIn",
+      targetKind: "User",
+      targetId: user.id,
+    },
+  );
   return { id: user.id, name: user.name, displayName: user.displayName, bindings };
 }
 
@@ -108,7 +126,11 @@ function ipUa(meta: { ip?: string; userAgent?: string }) {
 }
 
 /** The actor for a signed-in console session, with bindings read fresh (a revoked role takes effect at once). */
-export async function actorForUser(db: Db, userId: string, meta: { via: Via; ip?: string; userAgent?: string }): Promise<Actor> {
+export async function actorForUser(
+  db: Db,
+  userId: string,
+  meta: { via: Via; ip?: string; userAgent?: string },
+): Promise<Actor> {
   const user = await db.user.findUnique({ where: { id: userId }, include: { roleBindings: true } });
   if (!user || user.disabled) throw new AppError("AUTH_REQUIRED", "your session has ended; sign in again");
   return {
@@ -123,5 +145,6 @@ export async function actorForUser(db: Db, userId: string, meta: { via: Via; ip?
 
 export function validateUserName(name: string) {
   const r = ZUserName.safeParse(name);
-  if (!r.success) throw new AppError("VALIDATION_FAILED", "invalid user name", { issues: zodIssues(r.error) });
+  if (!r.success)
+    throw new AppError("VALIDATION_FAILED", "invalid user name", { issues: zodIssues(r.error) });
 }

@@ -9,7 +9,9 @@ export const dynamic = "force-dynamic";
 
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
   const userId = await sessionUserId();
-  const user = userId ? await db().user.findUnique({ where: { id: userId }, select: { name: true, disabled: true } }) : null;
+  const user = userId
+    ? await db().user.findUnique({ where: { id: userId }, select: { name: true, disabled: true } })
+    : null;
   if (!user || user.disabled) redirect("/login");
   return (
     <Providers>

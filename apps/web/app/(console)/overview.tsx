@@ -7,7 +7,12 @@ export function Overview() {
   const services = useQuery(trpc.service.list.queryOptions({}, { refetchInterval: 5_000 }));
 
   if (services.isPending) return <p className="muted">Loading…</p>;
-  if (services.isError) return <p role="alert" className="error">Could not load the mesh: {services.error.message}</p>;
+  if (services.isError)
+    return (
+      <p role="alert" className="error">
+        Could not load the mesh: {services.error.message}
+      </p>
+    );
 
   const items = services.data.items;
   const workloads = items.reduce((n, s) => n + s.workloads, 0);
@@ -30,8 +35,8 @@ export function Overview() {
         <div className="empty">
           <h2>No services yet</h2>
           <p>
-            Start a proxy beside a workload with <code>trellis proxy --control-plane …</code>, or run the demo mesh with{" "}
-            <code>trellis up --demo</code>.
+            Start a proxy beside a workload with <code>trellis proxy --control-plane …</code>, or run the demo
+            mesh with <code>trellis up --demo</code>.
           </p>
         </div>
       ) : (

@@ -11,7 +11,9 @@ const MESSAGES: Record<string, string> = {
 
 export function LoginForm({ error, callbackUrl }: { error: string | null; callbackUrl: string }) {
   const router = useRouter();
-  const [message, setMessage] = useState<string | null>(error ? (MESSAGES[error] ?? "Sign-in failed.") : null);
+  const [message, setMessage] = useState<string | null>(
+    error ? (MESSAGES[error] ?? "Sign-in failed.") : null,
+  );
   const [busy, setBusy] = useState(false);
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {

@@ -6,7 +6,11 @@ import { LoginForm } from "./login-form";
 export const metadata: Metadata = { title: "Sign in" };
 export const dynamic = "force-dynamic";
 
-export default async function LoginPage({ searchParams }: { searchParams: Promise<{ error?: string; callbackUrl?: string }> }) {
+export default async function LoginPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ error?: string; callbackUrl?: string }>;
+}) {
   if (await sessionUserId()) redirect("/");
   const { error, callbackUrl } = await searchParams;
   return (
@@ -21,7 +25,11 @@ function safeCallback(url: string | undefined): string {
   if (!url) return "/";
   try {
     const u = new URL(url, "http://x");
-    return u.origin === "http://x" ? u.pathname + u.search : u.pathname.startsWith("/") ? u.pathname + u.search : "/";
+    return u.origin === "http://x"
+      ? u.pathname + u.search
+      : u.pathname.startsWith("/")
+        ? u.pathname + u.search
+        : "/";
   } catch {
     return "/";
   }

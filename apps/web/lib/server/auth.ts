@@ -27,7 +27,11 @@ function buildOptions(): NextAuthOptions {
         // next-auth turns a thrown Error's message into the ?error= query parameter the form shows.
         if (!limiter.allow(key)) throw new Error("AUTH_RATE_LIMITED");
         try {
-          const user = await verifyCredentials(db(), { name, password }, { via: "console", ip, ...(headers["user-agent"] ? { userAgent: headers["user-agent"] } : {}) });
+          const user = await verifyCredentials(
+            db(),
+            { name, password },
+            { via: "console", ip, ...(headers["user-agent"] ? { userAgent: headers["user-agent"] } : {}) },
+          );
           limiter.succeeded(key);
           return { id: user.id, name: user.name };
         } catch (err) {
@@ -45,14 +49,21 @@ function buildOptions(): NextAuthOptions {
       id: "oidc",
       name: "Single sign-on",
       type: "oauth",
-      wellKnown: new URL(".well-known/openid-configuration", e.TRELLIS_OIDC_ISSUER.endsWith("/") ? e.TRELLIS_OIDC_ISSUER : e.TRELLIS_OIDC_ISSUER + "/").toString(),
+      wellKnown: new URL(
+        ".well-known/openid-configuration",
+        e.TRELLIS_OIDC_ISSUER.endsWith("/") ? e.TRELLIS_OIDC_ISSUER : e.TRELLIS_OIDC_ISSUER + "/",
+      ).toString(),
       clientId: e.TRELLIS_OIDC_CLIENT_ID,
       clientSecret: e.TRELLIS_OIDC_CLIENT_SECRET,
       authorization: { params: { scope: "openid email profile" } },
       idToken: true,
       checks: ["pkce", "state"],
       profile(p: { sub: string; email?: string; name?: string; preferred_username?: string }) {
-        return { id: p.sub, name: p.preferred_username ?? p.name ?? p.email ?? p.sub, email: p.email ?? null };
+        return {
+          id: p.sub,
+          name: p.preferred_username ?? p.name ?? p.email ?? p.sub,
+          email: p.email ?? null,
+        };
       },
     });
   }

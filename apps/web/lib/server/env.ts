@@ -10,7 +10,11 @@ const ZEnv = z.object({
   TRELLIS_OIDC_ISSUER: z.url().optional(),
   TRELLIS_OIDC_CLIENT_ID: z.string().optional(),
   TRELLIS_OIDC_CLIENT_SECRET: z.string().optional(),
-  TRELLIS_SESSION_MAX_AGE_SECONDS: z.coerce.number().int().positive().default(8 * 3600),
+  TRELLIS_SESSION_MAX_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(8 * 3600),
 });
 
 let cached: z.infer<typeof ZEnv> | undefined;
@@ -19,7 +23,9 @@ export function env() {
   if (cached) return cached;
   const r = ZEnv.safeParse(process.env);
   if (!r.success) {
-    throw new Error("console configuration: " + r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    throw new Error(
+      "console configuration: " + r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
   }
   cached = r.data;
   return cached;

@@ -5,7 +5,13 @@ import { authedProcedure, createTRPCRouter } from "../trpc.js";
 export const serviceRouter = createTRPCRouter({
   list: authedProcedure
     .meta({
-      openapi: { method: "GET", path: "/services", tags: ["services"], summary: "List services in the registry", protect: true },
+      openapi: {
+        method: "GET",
+        path: "/services",
+        tags: ["services"],
+        summary: "List services in the registry",
+        protect: true,
+      },
     })
     .input(ZServiceListInput)
     .output(ZServiceList)

@@ -7,6 +7,8 @@ export function applyCommand(): Command {
     .requiredOption("-f, --file <path>", "YAML file with one or more resources (use - for standard input)")
     .option("--wait", "wait until the change is applied and acknowledged by the proxies", false)
     .action(() => {
-      throw new CliError("`trellis apply` needs the change-request API, which this version does not have yet");
+      throw new CliError(
+        "`trellis apply` needs the change-request API, which this version does not have yet",
+      );
     });
 }

@@ -3,7 +3,12 @@
 import { Command, Option } from "commander";
 import { join } from "node:path";
 import { checkDatabase, createDb, redactUrl } from "@trellis/db";
-import { migrateDatabase, repoRoot, startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@trellis/db/admin";
+import {
+  migrateDatabase,
+  repoRoot,
+  startEmbeddedPostgres,
+  type EmbeddedPostgresHandle,
+} from "@trellis/db/admin";
 import { startControlPlane, type ControlPlane } from "@trellis/control-plane";
 import { bootstrap } from "@trellis/services";
 import { ensureConsoleBuilt, startConsole, type ConsoleProcess } from "../console-process.js";
@@ -23,11 +28,28 @@ const say = (line: string) => console.log(`trellis: ${line}`);
 export function upCommand(): Command {
   return new Command("up")
     .description("run the whole stack: database, control plane and console")
-    .addOption(new Option("-p, --port <port>", "console (and API) port").default(3000).argParser(parsePort).env("TRELLIS_PORT"))
-    .addOption(new Option("--cp-port <port>", "control-plane port").default(15010).argParser(parsePort).env("TRELLIS_CP_PORT"))
-    .addOption(new Option("--host <address>", "address the console and control plane listen on").default("127.0.0.1").env("TRELLIS_HOST"))
     .addOption(
-      new Option("--pg-port <port>", "port of the embedded PostgreSQL (when DATABASE_URL is unset)").default(15432).argParser(parsePort).env("TRELLIS_PG_PORT"),
+      new Option("-p, --port <port>", "console (and API) port")
+        .default(3000)
+        .argParser(parsePort)
+        .env("TRELLIS_PORT"),
+    )
+    .addOption(
+      new Option("--cp-port <port>", "control-plane port")
+        .default(15010)
+        .argParser(parsePort)
+        .env("TRELLIS_CP_PORT"),
+    )
+    .addOption(
+      new Option("--host <address>", "address the console and control plane listen on")
+        .default("127.0.0.1")
+        .env("TRELLIS_HOST"),
+    )
+    .addOption(
+      new Option("--pg-port <port>", "port of the embedded PostgreSQL (when DATABASE_URL is unset)")
+        .default(15432)
+        .argParser(parsePort)
+        .env("TRELLIS_PG_PORT"),
     )
     .option("-v, --verbose", "show the console's own log", false)
     .addHelpText(
@@ -52,7 +74,8 @@ async function up(opts: UpOptions): Promise<void> {
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(`trellis: while stopping: ${(e as Error).message}`));
+    for (const stop of stops.reverse())
+      await stop().catch((e: unknown) => console.error(`trellis: while stopping: ${(e as Error).message}`));
     process.exit(code);
   };
   const onSignal = () => {
@@ -79,7 +102,11 @@ async function up(opts: UpOptions): Promise<void> {
       const { created } = await checkDatabase(databaseUrl, { createIfMissing: true });
       say(`database ${redactUrl(databaseUrl)}${created ? " (created)" : ""}`);
     } else {
-      const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ home, port: opts.pgPort, onNotice: say });
+      const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({
+        home,
+        port: opts.pgPort,
+        onNotice: say,
+      });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
       say(`data in ${pg.dataDir} (embedded PostgreSQL on 127.0.0.1:${pg.port}; survives restarts)`);
@@ -92,11 +119,15 @@ async function up(opts: UpOptions): Promise<void> {
     try {
       const boot = await bootstrap(db, {
         ...(process.env.TRELLIS_ADMIN_PASSWORD ? { adminPassword: process.env.TRELLIS_ADMIN_PASSWORD } : {}),
-        ...(process.env.TRELLIS_BOOTSTRAP_TOKEN ? { bootstrapToken: process.env.TRELLIS_BOOTSTRAP_TOKEN } : {}),
+        ...(process.env.TRELLIS_BOOTSTRAP_TOKEN
+          ? { bootstrapToken: process.env.TRELLIS_BOOTSTRAP_TOKEN }
+          : {}),
       });
       if (boot.generatedPassword) {
         say(`created user "admin" with password ${boot.generatedPassword}`);
-        say("  (shown only this once; change it in the console, or set TRELLIS_ADMIN_PASSWORD before the first start)");
+        say(
+          "  (shown only this once; change it in the console, or set TRELLIS_ADMIN_PASSWORD before the first start)",
+        );
       } else if (boot.adminCreated) {
         say('created user "admin" with the password from TRELLIS_ADMIN_PASSWORD');
       }
@@ -138,7 +169,9 @@ async function up(opts: UpOptions): Promise<void> {
     });
 
     say(`control plane  ${cp.url}`);
-    say(`console        ${consoleProc.url}   (REST API: ${consoleProc.url}/api/v1, OpenAPI: ${consoleProc.url}/api/openapi.json)`);
+    say(
+      `console        ${consoleProc.url}   (REST API: ${consoleProc.url}/api/v1, OpenAPI: ${consoleProc.url}/api/openapi.json)`,
+    );
     say("ready; press Ctrl-C to stop");
   } catch (e) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
