@@ -43,7 +43,10 @@ export const ZListenerAddress = z.object({
   port: ZPort,
 });
 
-/** The proxy's three listeners. A listener that is absent is not started. Listeners cannot change while running. */
+/**
+ * The proxy's three listeners. Absent ones get their default address (inbound only when `inbound` is configured).
+ * Listeners cannot move while the proxy runs: a config that moves one is rejected.
+ */
 export const ZListeners = z.object({
   /** Where the local app sends its outbound calls (HTTP proxy or `Host:` header). Default 127.0.0.1:15001. */
   outbound: ZListenerAddress.optional(),
@@ -262,6 +265,8 @@ export const ZOutboundService = z.object({
   protocol: z.enum(["http", "tcp"]).default("http"),
   /** Service port as the app addresses it (`reviews:9080`). For `tcp`, the local outbound port the proxy opens. */
   port: ZPort.default(80),
+  /** `tcp` only: the app's port on the destination workload (it must be in that workload's `inbound.tcpPorts`). Default: `port`. */
+  targetPort: ZPort.optional(),
   /** More host names that reach this service; `*` makes it the catch-all. */
   hosts: z.array(z.string().min(1)).default([]),
   /** Connect to endpoints over mTLS (sidecar to sidecar). false: plain TCP to the endpoints (no sidecar there). */
@@ -301,6 +306,8 @@ export const ZInbound = z.object({
   appPort: ZPort,
   /** Address of the local app. */
   appAddress: z.string().default("127.0.0.1"),
+  /** Local app ports that callers may reach with raw TCP passthrough (over mTLS). */
+  tcpPorts: z.array(ZPort).default([]),
   /** `strict`: mTLS only. `permissive`: mTLS or plain text (for migrations). */
   mtlsMode: z.enum(["strict", "permissive"]).default("strict"),
   /** Access rules (deny wins). */

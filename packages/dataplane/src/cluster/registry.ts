@@ -1,0 +1,76 @@
+// Endpoints (and their pools) outlive configs: a new snapshot takes over those it still lists, so warm mTLS
+// connections and ejection state survive a swap. Building a snapshot is a transaction: commit closes what the
+// new config dropped (after in-flight requests finish), abort closes what a rejected config had opened.
+import type { Pool } from "undici";
+import { EndpointState } from "./endpoint.js";
+
+/** Grace before a dropped pool is closed: tries that started on the old snapshot may still pick it. */
+const CLOSE_GRACE_MS = 2000;
+
+export class EndpointRegistry {
+  private live = new Map<string, EndpointState>();
+  private closing = new Set<Promise<void>>();
+
+  begin(): RegistryTxn {
+    return new RegistryTxn(this.live);
+  }
+
+  commit(txn: RegistryTxn): void {
+    const old = this.live;
+    this.live = txn.next;
+    for (const [key, ep] of old) if (!this.live.has(key)) this.retire(ep.pool, CLOSE_GRACE_MS);
+  }
+
+  abort(txn: RegistryTxn): void {
+    for (const [ep, version, weight, labels] of txn.previous) {
+      ep.version = version;
+      ep.weight = weight;
+      ep.labels = labels;
+    }
+    for (const [key, ep] of txn.next) if (!this.live.has(key)) this.retire(ep.pool, 0);
+  }
+
+  all(): IterableIterator<EndpointState> {
+    return this.live.values();
+  }
+
+  /** Closes every pool, waiting for in-flight requests. */
+  async closeAll(): Promise<void> {
+    for (const ep of this.live.values()) this.retire(ep.pool, 0);
+    this.live = new Map();
+    await Promise.allSettled([...this.closing]);
+  }
+
+  private retire(pool: Pool, delayMs: number): void {
+    const p = new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        pool.close().then(resolve, resolve);
+      }, delayMs);
+      t.unref();
+    }).finally(() => this.closing.delete(p));
+    this.closing.add(p);
+  }
+}
+
+export class RegistryTxn {
+  readonly next = new Map<string, EndpointState>();
+  /** Values a reused endpoint had before this transaction, restored if it aborts. */
+  readonly previous: [EndpointState, string, number, Record<string, string>][] = [];
+  constructor(private readonly live: Map<string, EndpointState>) {}
+
+  get(key: string, address: string, makePool: () => Pool, version: string, weight: number, labels: Record<string, string>): EndpointState {
+    let ep = this.next.get(key);
+    if (ep !== undefined) return ep;
+    ep = this.live.get(key);
+    if (ep !== undefined) {
+      this.previous.push([ep, ep.version, ep.weight, ep.labels]);
+      ep.version = version;
+      ep.weight = weight;
+      ep.labels = labels;
+    } else {
+      ep = new EndpointState(key, address, makePool(), version, weight, labels);
+    }
+    this.next.set(key, ep);
+    return ep;
+  }
+}

@@ -1,0 +1,203 @@
+// Compiles a validated ProxyConfig into a Snapshot: everything the hot path needs, resolved ahead of time —
+// host table, route predicates, one layer stack per route, destinations with their balancers, the inbound
+// stack. A request reads the snapshot once when it arrives and keeps it to the end, so a swap never touches
+// requests in flight.
+import type { OutboundService, ProxyConfig, Route } from "@trellis/contracts";
+import { stack, type Handler, type ProxyRequest, type RequestContext } from "../core/types.js";
+import { ProxyError } from "../core/errors.js";
+import { Destination } from "../cluster/destination.js";
+import type { RegistryTxn } from "../cluster/registry.js";
+import { createPool } from "../upstream/pools.js";
+import { dispatchUpstream } from "../upstream/dispatch.js";
+import { compileMatch, type RoutePredicate } from "../router/match.js";
+import { fault } from "../layers/fault.js";
+import { rateLimit, RateLimiter } from "../layers/rate-limit.js";
+import { headerRewrite } from "../layers/header-rewrite.js";
+import { timeout } from "../layers/timeout.js";
+import { retry } from "../layers/retry.js";
+import { authz } from "../layers/authz.js";
+import { loadTls, type TlsState } from "../tls/material.js";
+import { spiffeId } from "../tls/identity.js";
+import type { Metrics, PeerLabels, RequestSeries } from "../telemetry/metrics.js";
+import type { EndpointState } from "../cluster/endpoint.js";
+
+export interface CompiledRoute {
+  name: string;
+  /** null: matches everything. */
+  match: RoutePredicate | null;
+  needsQuery: boolean;
+  handler: Handler;
+}
+
+export interface CompiledService {
+  service: OutboundService;
+  destination: Destination;
+  routes: CompiledRoute[];
+}
+
+export interface InboundRuntime {
+  handler: Handler;
+  appAddress: string;
+  tcpPorts: number[];
+  mtlsMode: "strict" | "permissive";
+  app: EndpointState;
+  /** Telemetry series for a caller, cached by identity and version. */
+  seriesFor(peerId: string | null, sourceVersion: string): RequestSeries;
+}
+
+export class Snapshot {
+  constructor(
+    readonly config: ProxyConfig,
+    readonly tls: TlsState | null,
+    readonly services: CompiledService[],
+    private readonly hosts: Map<string, CompiledService>,
+    private readonly catchAll: CompiledService | null,
+    readonly inbound: InboundRuntime | null,
+  ) {}
+
+  get version(): string {
+    return this.config.version;
+  }
+
+  /** The service an authority (`reviews`, `reviews:9080`, `reviews.shop.svc.cluster.local`) names. */
+  resolve(authority: string): CompiledService | null {
+    const hit = this.hosts.get(authority);
+    if (hit !== undefined) return hit;
+    const colon = authority.lastIndexOf(":");
+    if (colon > 0 && authority.charCodeAt(authority.length - 1) !== 93 /* ] */) {
+      const bare = this.hosts.get(authority.slice(0, colon).toLowerCase());
+      if (bare !== undefined) return bare;
+    }
+    return this.hosts.get(authority.toLowerCase()) ?? this.catchAll;
+  }
+
+  start(): void {
+    for (const s of this.services) s.destination.health?.start();
+  }
+
+  stop(): void {
+    for (const s of this.services) s.destination.health?.stop();
+  }
+}
+
+const PLAIN = "plain";
+
+/** Builds a snapshot. Throws (with a reason fit for a NACK) when the config cannot be put in force. */
+export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: RegistryTxn): Snapshot {
+  const tls = config.tls ? loadTls(config.tls) : null;
+  const id = config.identity;
+  const self: PeerLabels = { namespace: id.namespace, service: id.service, version: id.version };
+
+  const services: CompiledService[] = [];
+  const hosts = new Map<string, CompiledService>();
+  let catchAll: CompiledService | null = null;
+
+  for (const svc of config.services) {
+    const p = svc.policy;
+    const expectedPeer = svc.mtls ? spiffeId(id.trustDomain, svc.namespace, svc.name) : null;
+    const perEndpointConns = p.circuitBreaker ? Math.max(1, Math.ceil(p.circuitBreaker.maxConnections / Math.max(1, svc.endpoints.length))) : null;
+    const endpoints = svc.endpoints.map((e) => {
+      const key = `${svc.mtls ? tls!.fingerprint : PLAIN}|${expectedPeer ?? ""}|${e.address}|${perEndpointConns ?? ""}|${p.idleTimeoutMs}`;
+      return txn.get(
+        key,
+        e.address,
+        () => createPool(e.address, { tls: svc.mtls ? tls : null, expectedPeer, connections: perEndpointConns, idleTimeoutMs: p.idleTimeoutMs }),
+        e.version,
+        e.weight,
+        e.labels,
+      );
+    });
+    const destination = new Destination(svc, endpoints, metrics, self);
+    const routes = (svc.routes.length > 0 ? svc.routes : [defaultRoute()]).map((r, i) => compileRoute(r, i, destination));
+    const compiled: CompiledService = { service: svc, destination, routes };
+    services.push(compiled);
+    if (svc.protocol !== "http") continue;
+    const names = [svc.name, `${svc.name}.${svc.namespace}`, `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}.svc.cluster.local`];
+    for (const h of svc.hosts) {
+      if (h === "*") catchAll = compiled;
+      else names.push(h.toLowerCase());
+    }
+    for (const n of names) {
+      if (!hosts.has(n)) hosts.set(n, compiled);
+      if (!hosts.has(`${n}:${svc.port}`)) hosts.set(`${n}:${svc.port}`, compiled);
+    }
+  }
+
+  let inbound: InboundRuntime | null = null;
+  if (config.inbound) {
+    const ib = config.inbound;
+    const address = ib.appAddress.includes(":") ? `[${ib.appAddress}]:${ib.appPort}` : `${ib.appAddress}:${ib.appPort}`;
+    const app = txn.get(`app|${address}`, address, () => createPool(address, { tls: null, expectedPeer: null, connections: null, idleTimeoutMs: 60_000 }), id.version, 1, {});
+    const limiter = ib.rateLimit ? new RateLimiter(ib.rateLimit) : null;
+    const callApp: Handler = (req: ProxyRequest, ctx: RequestContext) => {
+      const left = ctx.deadline - performance.now();
+      if (left <= 0) return Promise.reject(new ProxyError("DP_UPSTREAM_TIMEOUT", "deadline passed before calling the app"));
+      ctx.upstreamAddress = address;
+      ctx.upstreamVersion = id.version;
+      ctx.attempts++;
+      return dispatchUpstream(app.pool, address, req, left === Infinity ? 0 : Math.ceil(left));
+    };
+    const handler = stack(
+      callApp,
+      authz(ib.authorization), // who may call at all: decided before anything is spent on the request
+      rateLimit(limiter), // then shed excess load (per caller when configured)
+      timeout(ib.timeoutMs), // bound the app's time to answer
+    );
+    const byCaller = new Map<string, RequestSeries>();
+    inbound = {
+      handler,
+      appAddress: ib.appAddress,
+      tcpPorts: ib.tcpPorts,
+      mtlsMode: ib.mtlsMode,
+      app,
+      seriesFor(peerId, sourceVersion) {
+        const key = `${peerId ?? ""}|${sourceVersion}`;
+        let s = byCaller.get(key);
+        if (s === undefined) {
+          if (byCaller.size > 10_000) byCaller.clear();
+          const m = peerId === null ? null : /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(peerId);
+          const src: PeerLabels = { namespace: m?.[1] ?? "unknown", service: m?.[2] ?? "unknown", version: sourceVersion || "unknown" };
+          s = metrics.requestSeries("inbound", src, self);
+          byCaller.set(key, s);
+        }
+        return s;
+      },
+    };
+  }
+
+  return new Snapshot(config, tls, services, hosts, catchAll, inbound);
+}
+
+function defaultRoute(): Route {
+  return { match: { headers: [], query: [] }, timeoutMs: 15_000 };
+}
+
+function compileRoute(r: Route, index: number, dest: Destination): CompiledRoute {
+  const split = backendSplit(r, dest);
+  const handler = stack(
+    split,
+    fault(r.fault), // outermost, like Envoy's fault filter: an injected abort costs nothing further down
+    rateLimit(r.rateLimit ? new RateLimiter(r.rateLimit) : null), // per-route local limit
+    rateLimit(dest.rateLimiter), // per-destination limit, shared by all routes to it
+    headerRewrite(r.requestHeaders, r.responseHeaders), // edits once, not once per try
+    timeout(r.timeoutMs), // the deadline every try must meet
+    retry(r.retries, dest), // each try re-picks a backend and an endpoint
+  );
+  return { name: r.name ?? `route-${index}`, match: compileMatch(r.match), needsQuery: r.match.query.length > 0, handler };
+}
+
+/** Weighted split across version subsets (canary). One backend: no random draw at all. */
+function backendSplit(r: Route, dest: Destination): Handler {
+  const backends = (r.backends ?? [{ version: undefined, weight: 1 }]).filter((b) => b.weight > 0);
+  if (backends.length === 1) return dest.subset(backends[0]!.version);
+  const handlers = backends.map((b) => dest.subset(b.version));
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const b of backends) cumulative.push((total += b.weight));
+  return (req, ctx) => {
+    const x = Math.random() * total;
+    let i = 0;
+    while (cumulative[i]! <= x) i++;
+    return handlers[i]!(req, ctx);
+  };
+}

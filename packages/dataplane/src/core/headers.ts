@@ -1,0 +1,76 @@
+// Header lists are flat arrays `[name, value, ...]` end to end: that is what Node gives (`rawHeaders`) and what
+// undici and `writeHead` accept, so forwarding costs one filtering pass and no object building.
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and headers undici refuses: never forwarded. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "expect",
+  "proxy-authorization",
+  "http2-settings",
+]);
+
+/** Copies request headers to forward, dropping hop-by-hop ones, pseudo-headers and `host` (the authority is sent separately). */
+export function forwardRequestHeaders(raw: string[], keepTe: boolean): string[] {
+  const out: string[] = [];
+  let connectionTokens: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (lower === "connection") connectionTokens = raw[i + 1]!.toLowerCase();
+    if (lower.charCodeAt(0) === 58 /* : */) continue;
+    if (HOP_BY_HOP.has(lower) || lower === "host") {
+      if (keepTe && lower === "te") out.push("te", raw[i + 1]!);
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  return connectionTokens === null || connectionTokens === "close" || connectionTokens === "keep-alive"
+    ? out
+    : dropNamed(out, connectionTokens);
+}
+
+/** Converts undici's raw response headers to strings, dropping hop-by-hop ones. */
+export function forwardResponseHeaders(raw: Buffer[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1");
+    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+    out.push(name, raw[i + 1]!.toString("latin1"));
+  }
+  return out;
+}
+
+function dropNamed(list: string[], tokens: string): string[] {
+  const names = new Set(tokens.split(",").map((t) => t.trim()));
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2) if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
+  return out;
+}
+
+/** First value of a header in a flat list, or undefined. */
+export function getHeader(list: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) if (list[i]!.toLowerCase() === lowerName) return list[i + 1];
+  return undefined;
+}
+
+export function removeHeader(list: string[], lowerName: string): void {
+  let w = 0;
+  for (let r = 0; r < list.length; r += 2) {
+    if (list[r]!.toLowerCase() === lowerName) continue;
+    list[w] = list[r]!;
+    list[w + 1] = list[r + 1]!;
+    w += 2;
+  }
+  list.length = w;
+}
+
+export function setHeader(list: string[], lowerName: string, value: string): void {
+  removeHeader(list, lowerName);
+  list.push(lowerName, value);
+}

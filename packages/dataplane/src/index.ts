@@ -1,0 +1,4 @@
+// The public surface of @trellis/dataplane. The CLI and the control-plane client drive a proxy through this.
+export { startProxy, ProxyStartError, DEFAULT_LISTENERS } from "./proxy.js";
+export type { StartProxyOptions, ProxyHandle, ApplyResult, BoundAddress } from "./proxy.js";
+export { loadConfigFile } from "./config/load.js";

@@ -1,0 +1,83 @@
+// Retries with conservative defaults (as undici's retry interceptor): idempotent methods only, never a request
+// with a body (it was streamed and cannot be replayed), exponential backoff with full jitter, and a budget so that
+// retries cannot multiply load on a destination that is already failing.
+import type { RetryPolicy } from "@trellis/contracts";
+import { ProxyError } from "../core/errors.js";
+import type { Layer, ProxyResponse } from "../core/types.js";
+
+/** Shared per destination: what the budget is measured against. */
+export interface RetryBudgetState {
+  /** Requests in flight to the destination. */
+  active: number;
+  /** Retries in flight (or backing off) to the destination. */
+  retriesActive: number;
+  /** Retries made, for /stats. */
+  retriesTotal: number;
+  /** Retries refused by the budget, for /stats. */
+  retriesOverflow: number;
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+export function retry(conf: RetryPolicy | undefined, budget: RetryBudgetState): Layer {
+  if (conf === undefined || conf.attempts === 0) return (next) => next;
+  const on = new Set(conf.retryOn);
+  const onConnect = on.has("connect-failure") || on.has("5xx") || on.has("gateway-error");
+  const onReset = on.has("reset") || on.has("5xx") || on.has("gateway-error");
+  const onTimeout = on.has("5xx") || on.has("gateway-error");
+  const on5xx = on.has("5xx");
+  const onGatewayStatus = on.has("gateway-error");
+  const statuses = on.has("retriable-status-codes") ? new Set(conf.retriableStatusCodes) : new Set<number>();
+
+  const retriableStatus = (s: number) => (on5xx && s >= 500) || (onGatewayStatus && (s === 502 || s === 503 || s === 504)) || statuses.has(s);
+  const retriableError = (e: unknown) => {
+    if (!(e instanceof ProxyError)) return false;
+    switch (e.code) {
+      case "DP_UPSTREAM_CONNECT_FAILURE":
+      case "DP_NO_HEALTHY_UPSTREAM":
+        return onConnect;
+      case "DP_UPSTREAM_RESET":
+      case "DP_UPSTREAM_PROTOCOL":
+        return onReset;
+      case "DP_UPSTREAM_TIMEOUT":
+        return onTimeout;
+      default:
+        return false;
+    }
+  };
+  const budgetAllows = () => {
+    const allowed = Math.max(conf.budgetMinConcurrent, (budget.active * conf.budgetPercent) / 100);
+    if (budget.retriesActive < allowed) return true;
+    budget.retriesOverflow++;
+    return false;
+  };
+  const backoff = (n: number) => {
+    const cap = Math.min(conf.backoffMaxMs, conf.backoffBaseMs * 2 ** n);
+    return new Promise<void>((r) => setTimeout(r, Math.random() * cap));
+  };
+
+  return (next) => async (req, ctx) => {
+    if (req.body !== null || (!conf.retryNonIdempotent && !IDEMPOTENT.has(req.method))) return next(req, ctx);
+    ctx.perTryTimeoutMs = conf.perTryTimeoutMs;
+    for (let n = 0; ; n++) {
+      const retrying = n > 0;
+      let res: ProxyResponse;
+      try {
+        res = await next(req, ctx);
+      } catch (err) {
+        if (retrying) budget.retriesActive--;
+        if (n >= conf.attempts || !retriableError(err) || performance.now() >= ctx.deadline || !budgetAllows()) throw err;
+        budget.retriesActive++;
+        budget.retriesTotal++;
+        await backoff(n);
+        continue;
+      }
+      if (retrying) budget.retriesActive--;
+      if (n >= conf.attempts || !retriableStatus(res.status) || performance.now() >= ctx.deadline || !budgetAllows()) return res;
+      res.body.dump();
+      budget.retriesActive++;
+      budget.retriesTotal++;
+      await backoff(n);
+    }
+  };
+}

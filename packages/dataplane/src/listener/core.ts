@@ -1,0 +1,16 @@
+// What listeners need from the running proxy. Kept to an interface so listeners do not depend on proxy.ts.
+import type { Snapshot } from "../config/snapshot.js";
+import type { Metrics, RequestSeries } from "../telemetry/metrics.js";
+import type { AccessLogSink } from "./edge.js";
+
+export interface ProxyCore {
+  /** The snapshot in force. Requests read it once when they arrive. */
+  readonly snapshot: Snapshot;
+  readonly metrics: Metrics;
+  /** Set by close(): responses ask clients to close their connections. */
+  readonly draining: boolean;
+  /** Where access log lines go, or null when the access log is off. */
+  readonly accessLog: AccessLogSink | null;
+  /** Series for requests that matched no service. */
+  readonly unknownSeries: RequestSeries;
+}

@@ -1,0 +1,142 @@
+// What both HTTP listeners do around a stack: read the request head once (one pass over the raw headers),
+// start the span, run the stack, write the result or the error, and record telemetry when the body ends.
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import type { BodyListener } from "../core/body.js";
+import { errorResponse, toProxyError, writeResponse, type ClientResponse } from "../core/respond.js";
+import type { ProxyResponse, RequestContext } from "../core/types.js";
+import type { RequestSeries } from "../telemetry/metrics.js";
+import type { Span } from "../telemetry/trace.js";
+
+/** Headers never forwarded (hop-by-hop, RFC 9110 §7.6.1), plus those undici refuses. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "expect", "proxy-authorization", "http2-settings", "host"]);
+
+/** Facts gathered from the request head in the same pass that copies the headers to forward. */
+export interface RequestHead {
+  headers: string[];
+  host: string;
+  traceparent: string | undefined;
+  hasBody: boolean;
+  /** `x-trellis-source-version` sent by the calling sidecar (stripped from what is forwarded). */
+  sourceVersion: string;
+}
+
+export function readHead(req: IncomingMessage | Http2ServerRequest, isH2: boolean): RequestHead {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  let host = "";
+  let traceparent: string | undefined;
+  let hasBody = false;
+  let sourceVersion = "";
+  let connection: string | null = null;
+  let te: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const c = name.charCodeAt(0);
+    if (c === 58 /* : */) {
+      if (name === ":authority") host = value;
+      continue;
+    }
+    const lower = name.toLowerCase();
+    switch (lower) {
+      case "host":
+        if (host === "") host = value;
+        continue;
+      case "content-length":
+        if (value !== "0") hasBody = true;
+        break;
+      case "transfer-encoding":
+        hasBody = true;
+        continue;
+      case "traceparent":
+        traceparent = value;
+        continue; // replaced by this hop's span
+      case "x-trellis-source-version":
+        sourceVersion = value;
+        continue;
+      case "x-trellis-peer":
+        continue; // only the inbound sidecar may set it, from the verified certificate
+      case "connection":
+        connection = value.toLowerCase();
+        continue;
+      case "te":
+        te = value;
+        continue;
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
+    out.push(name, value);
+  }
+  // gRPC needs `te: trailers` end to end; any other TE is hop-by-hop.
+  if (te !== null && te.toLowerCase() === "trailers") out.push("te", "trailers");
+  // HTTP/2 needs no content-length: a request has a body unless its HEADERS frame ended the stream.
+  if (isH2 && !hasBody) hasBody = !(req as Http2ServerRequest).stream.endAfterHeaders;
+  return { headers: connection === null || connection === "close" || connection === "keep-alive" ? out : dropNamed(out, connection), host, traceparent, hasBody, sourceVersion };
+}
+
+function dropNamed(list: string[], tokens: string): string[] {
+  const names = new Set(tokens.split(",").map((t) => t.trim()));
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2) if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
+  return out;
+}
+
+export interface AccessLogSink {
+  (line: string): void;
+}
+
+/** Per-request state at the edge. Its `bodyDone` is called when the response ends (or fails). */
+export class Exchange implements BodyListener {
+  status = 0;
+  errorCode: string | null = null;
+  series: RequestSeries | null = null;
+  constructor(
+    readonly req: IncomingMessage | Http2ServerRequest,
+    readonly res: ClientResponse,
+    readonly ctx: RequestContext,
+    readonly direction: "inbound" | "outbound",
+    readonly span: Span | null,
+    readonly accessLog: AccessLogSink | null,
+    readonly authority: string,
+  ) {}
+
+  /** Writes what the stack produced. */
+  respond(r: ProxyResponse): void {
+    this.status = r.status;
+    this.errorCode = r.errorCode;
+    r.body.listener = this;
+    writeResponse(this.res, r);
+  }
+
+  fail(err: unknown): void {
+    const pe = toProxyError(err);
+    if (pe.code === "DP_INTERNAL") console.error(`trellis proxy: internal error on ${this.direction} ${this.req.method} ${this.authority}${this.req.url}:`, err);
+    this.respond(errorResponse(pe));
+  }
+
+  bodyDone(err: Error | null): void {
+    const ms = performance.now() - this.ctx.start;
+    // A body cut short after the head is reported as the status sent; the access log says it was cut.
+    this.series?.record(this.status, ms);
+    if (this.accessLog !== null) {
+      this.accessLog(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          direction: this.direction,
+          method: this.req.method,
+          authority: this.authority,
+          path: this.req.url,
+          status: this.status,
+          error: this.errorCode ?? (err ? "body_interrupted" : null),
+          durationMs: Math.round(ms * 1000) / 1000,
+          upstream: this.ctx.upstreamAddress || null,
+          upstreamVersion: this.ctx.upstreamVersion || null,
+          attempts: this.ctx.attempts,
+          peer: this.ctx.peerId,
+          traceId: this.span?.traceId ?? null,
+          spanId: this.span?.spanId ?? null,
+        }),
+      );
+    }
+  }
+}

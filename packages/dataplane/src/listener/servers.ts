@@ -1,0 +1,62 @@
+// The HTTP servers behind a listener socket: Node's http for HTTP/1.1, http2 for h2/h2c. Connections are
+// accepted by our own net server and handed over (`emit('connection')`), so one port serves TLS and plain text,
+// HTTP/1 and HTTP/2. Malformed requests are answered here (400/431) and never reach a stack.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import type { Socket } from "node:net";
+import type { Limits } from "@trellis/contracts";
+
+export type RequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, isH2: boolean) => void;
+
+function badRequest(code: string, status: number, reason: string): string {
+  const body = `${code}: ${reason}\n`;
+  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nx-trellis-error: ${code}\r\n\r\n${body}`;
+}
+
+export function createHttp1(handler: RequestHandler, limits: Limits, onBadRequest: () => void): http.Server {
+  const server = http.createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      noDelay: true,
+      // Request smuggling defence: refuse ambiguous framing instead of guessing.
+      insecureHTTPParser: false,
+      joinDuplicateHeaders: false,
+    },
+    (req, res) => handler(req, res, false),
+  );
+  server.maxHeadersCount = limits.maxHeaders;
+  server.maxRequestsPerSocket = 0;
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    onBadRequest();
+    if (!socket.writable || err.code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    socket.end(badRequest("DP_BAD_REQUEST", status, err.code ?? "malformed request"));
+    socket.destroySoon();
+  });
+  return server;
+}
+
+export function applyLimits(server: http.Server, limits: Limits): void {
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxHeadersCount = limits.maxHeaders;
+}
+
+export function createH2(handler: RequestHandler, limits: Limits): http2.Http2Server {
+  const server = http2.createServer({
+    maxHeaderListPairs: limits.maxHeaders,
+    maxSessionMemory: 32,
+    settings: { maxHeaderListSize: limits.maxHeaderBytes },
+  });
+  server.on("request", (req, res) => handler(req, res, true));
+  server.on("sessionError", () => {});
+  server.setTimeout(limits.keepAliveTimeoutMs);
+  return server;
+}

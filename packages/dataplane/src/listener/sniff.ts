@@ -1,0 +1,22 @@
+// Looks at the first bytes of a connection to decide what speaks on it (TLS, HTTP/1, HTTP/2 prior knowledge),
+// then hands the socket on with those bytes put back. Costs one 'data' event per connection, not per request.
+import type { Socket } from "node:net";
+
+export type FirstBytes = "tls" | "h2c" | "http1";
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
+
+export function sniff(socket: Socket, timeoutMs: number, then: (kind: FirstBytes) => void): void {
+  socket.setTimeout(timeoutMs, () => socket.destroy());
+  socket.once("error", () => socket.destroy());
+  socket.once("data", (chunk: Buffer) => {
+    socket.pause();
+    socket.setTimeout(0);
+    socket.unshift(chunk);
+    let kind: FirstBytes = "http1";
+    if (chunk[0] === 0x16) kind = "tls";
+    else if (chunk.length >= 3 && chunk.subarray(0, Math.min(chunk.length, H2_PREFACE.length)).equals(H2_PREFACE.subarray(0, Math.min(chunk.length, H2_PREFACE.length)))) kind = "h2c";
+    then(kind);
+    socket.resume();
+  });
+}

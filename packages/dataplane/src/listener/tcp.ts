@@ -1,0 +1,151 @@
+// Raw TCP passthrough for non-HTTP services. Outbound: one local port per `tcp` service; each connection goes
+// to an endpoint chosen by the destination's balancer, over mTLS to the peer sidecar, which learns the target
+// app port from the TLS server name (`port-<n>.tcp.trellis`) and only forwards to ports it lists in
+// `inbound.tcpPorts`. Bytes are piped both ways with backpressure; nothing is parsed.
+import net, { type Socket } from "node:net";
+import tls, { type TLSSocket } from "node:tls";
+import type { ProxyCore } from "./core.js";
+import type { Snapshot, CompiledService } from "../config/snapshot.js";
+import { spiffeId, certSpiffeId } from "../tls/identity.js";
+
+export const TCP_ALPN = "trellis-tcp";
+const SNI_RE = /^port-(\d{1,5})\.tcp\.trellis$/;
+
+export function tcpServerName(port: number): string {
+  return `port-${port}.tcp.trellis`;
+}
+
+/** Joins two sockets; either side closing or failing closes the other. */
+export function splice(a: Socket, b: Socket): void {
+  a.pipe(b);
+  b.pipe(a);
+  const close = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.once("error", close);
+  b.once("error", close);
+  a.once("close", close);
+  b.once("close", close);
+}
+
+export interface TcpServices {
+  check(snap: Snapshot): void;
+  update(snap: Snapshot): void;
+  close(): void;
+}
+
+/** Inbound side: a verified peer asked for raw TCP to a local app port. */
+export function acceptInboundTcp(core: ProxyCore, tlsSocket: TLSSocket): void {
+  const ib = core.snapshot.inbound;
+  const m = SNI_RE.exec((tlsSocket as TLSSocket & { servername?: string | false }).servername || "");
+  const port = m ? Number(m[1]) : -1;
+  if (ib === null || !ib.tcpPorts.includes(port)) {
+    tlsSocket.destroy();
+    return;
+  }
+  const app = net.connect({ host: ib.appAddress, port, noDelay: true });
+  splice(tlsSocket, app);
+}
+
+export async function startTcpServices(core: ProxyCore, track: (s: Socket) => void): Promise<TcpServices> {
+  const servers = new Map<string, net.Server>(); // key: `${address}:${port}`
+  const host = "127.0.0.1";
+  let closed = false;
+
+  const connect = (svc: CompiledService, client: Socket) => {
+    const snap = core.snapshot;
+    const dest = svc.destination;
+    const ep = dest.pickTcp(performance.now());
+    if (ep === null) {
+      client.destroy();
+      return;
+    }
+    const [epHost, epPortS] = splitHostPort(ep.address);
+    const epPort = Number(epPortS);
+    const target = svc.service.targetPort ?? svc.service.port;
+    let upstream: Socket;
+    if (svc.service.mtls && snap.tls !== null) {
+      const expected = spiffeId(snap.config.identity.trustDomain, svc.service.namespace, svc.service.name);
+      upstream = tls.connect({
+        host: epHost,
+        port: epPort,
+        cert: snap.tls.cert,
+        key: snap.tls.key,
+        ca: snap.tls.ca,
+        servername: tcpServerName(target),
+        ALPNProtocols: [TCP_ALPN],
+        checkServerIdentity: (_h, cert) => (certSpiffeId(cert) === expected ? undefined : new Error(`peer is not ${expected}`)),
+      });
+    } else {
+      upstream = net.connect({ host: epHost, port: epPort, noDelay: true });
+    }
+    ep.active++;
+    ep.requests++;
+    let connected = false;
+    upstream.once(svc.service.mtls ? "secureConnect" : "connect", () => {
+      connected = true;
+      if (dest.outlier) dest.outlier.onResponse(ep, 200, performance.now());
+    });
+    upstream.once("close", () => {
+      ep.active--;
+      if (!connected) {
+        ep.failures++;
+        if (dest.outlier) dest.outlier.onGatewayFailure(ep, performance.now());
+      }
+    });
+    splice(client, upstream);
+  };
+
+  const sync = async (snap: Snapshot) => {
+    const want = new Map<string, CompiledService>();
+    for (const s of snap.services) if (s.service.protocol === "tcp") want.set(`${host}:${s.service.port}`, s);
+    for (const [key, server] of servers) {
+      if (!want.has(key)) {
+        server.close();
+        servers.delete(key);
+      }
+    }
+    for (const [key, svc] of want) {
+      const existing = servers.get(key);
+      if (existing) {
+        (existing as net.Server & { svc: CompiledService }).svc = svc;
+        continue;
+      }
+      const server = net.createServer({ noDelay: true }, (socket) => {
+        track(socket);
+        connect((server as net.Server & { svc: CompiledService }).svc, socket);
+      }) as net.Server & { svc: CompiledService };
+      server.svc = svc;
+      servers.set(key, server);
+      await new Promise<void>((resolve) => {
+        server.once("error", (err) => {
+          process.stderr.write(`trellis proxy: cannot open tcp port for ${svc.service.name} on ${key}: ${err.message}\n`);
+          servers.delete(key);
+          resolve();
+        });
+        server.listen({ host, port: svc.service.port }, () => resolve());
+      });
+    }
+  };
+
+  await sync(core.snapshot);
+  return {
+    check() {},
+    update(snap) {
+      if (!closed) void sync(snap);
+    },
+    close() {
+      closed = true;
+      for (const s of servers.values()) s.close();
+      servers.clear();
+    },
+  };
+}
+
+function splitHostPort(a: string): [string, string] {
+  const i = a.lastIndexOf(":");
+  let h = a.slice(0, i);
+  if (h.startsWith("[")) h = h.slice(1, -1);
+  return [h, a.slice(i + 1)];
+}

@@ -1,0 +1,304 @@
+// The running sidecar: binds the listeners, holds the snapshot in force, swaps it when a valid config arrives,
+// and drains gracefully on close. When to edit: a new listener kind, or a change to the config lifecycle.
+import net, { type AddressInfo, type Socket } from "node:net";
+import type http from "node:http";
+import type { Http2Server, ServerHttp2Session } from "node:http2";
+import { formatProxyConfigIssues, validateProxyConfig, type ListenerAddress, type ProxyConfig, type ProxyListeners } from "@trellis/contracts";
+import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
+import { EndpointRegistry } from "./cluster/registry.js";
+import { Metrics, type RequestSeries } from "./telemetry/metrics.js";
+import { applyLimits, createH2, createHttp1 } from "./listener/servers.js";
+import { outboundHandler } from "./listener/outbound.js";
+import { acceptInbound, inboundHandler } from "./listener/inbound.js";
+import { createAdmin } from "./listener/admin.js";
+import type { ProxyCore } from "./listener/core.js";
+import type { AccessLogSink } from "./listener/edge.js";
+import { startTcpServices, type TcpServices } from "./listener/tcp.js";
+import { sniff } from "./listener/sniff.js";
+
+export const DEFAULT_LISTENERS = {
+  outbound: { address: "127.0.0.1", port: 15001 },
+  inbound: { address: "0.0.0.0", port: 15006 },
+  admin: { address: "127.0.0.1", port: 15000 },
+} as const satisfies Required<ProxyListeners>;
+
+export interface StartProxyOptions {
+  /** The initial config (validated here; startProxy rejects with the reasons when it is invalid). */
+  config: unknown;
+  /**
+   * Listener addresses, overriding the config's. A listener is bound at the first of: this option, the config,
+   * the default (inbound only when the config has an `inbound` section). `null` turns a listener off.
+   */
+  listeners?: { outbound?: ListenerAddress | null; inbound?: ListenerAddress | null; admin?: ListenerAddress | null };
+  /** Where access log lines go when the config turns the access log on. Default: stdout. */
+  accessLog?: AccessLogSink;
+  /** Operational messages (config applied/rejected). Default: stderr. */
+  log?: (line: string) => void;
+  /** Longest a graceful close waits for requests in flight before cutting connections. Default 10 s. */
+  drainTimeoutMs?: number;
+}
+
+export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
+
+export interface BoundAddress {
+  host: string;
+  port: number;
+}
+
+export interface ProxyHandle {
+  /** Where each listener is bound (null: not started). */
+  readonly addresses: { outbound: BoundAddress | null; inbound: BoundAddress | null; admin: BoundAddress | null };
+  /** Validates and puts a new config in force. A rejected config changes nothing. Never throws. */
+  applyConfig(config: unknown): ApplyResult;
+  /** Version of the config in force. */
+  currentVersion(): string;
+  /** Stops accepting, lets requests in flight finish (up to drainTimeoutMs), then closes everything. */
+  close(): Promise<void>;
+}
+
+export class ProxyStartError extends Error {
+  override readonly name = "ProxyStartError";
+}
+
+class Proxy implements ProxyCore {
+  snapshot!: Snapshot;
+  readonly metrics = new Metrics();
+  draining = false;
+  accessLog: AccessLogSink | null = null;
+  readonly unknownSeries: RequestSeries;
+  private readonly registry = new EndpointRegistry();
+  private rejection: { version: string; error: string; at: string } | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly h2Sessions = new Set<ServerHttp2Session>();
+  readonly http1Servers: http.Server[] = [];
+  readonly netServers: net.Server[] = [];
+  tcp: TcpServices | null = null;
+  /** Listener addresses in use; a config may repeat them but not move them. */
+  readonly bound: ProxyListeners = {};
+
+  constructor(
+    private readonly opts: StartProxyOptions,
+    config: ProxyConfig,
+  ) {
+    this.unknownSeries = this.metrics.requestSeries(
+      "outbound",
+      { namespace: config.identity.namespace, service: config.identity.service, version: config.identity.version },
+      { namespace: "unknown", service: "unknown", version: "unknown" },
+    );
+    const r = this.install(config);
+    if (!r.ok) throw new ProxyStartError(`config ${config.version} cannot be applied: ${r.error}`);
+  }
+
+  log(line: string): void {
+    (this.opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
+  }
+
+  /** Builds the snapshot and swaps it in, or leaves everything as it was. */
+  install(config: ProxyConfig): ApplyResult {
+    const txn = this.registry.begin();
+    let snap: Snapshot;
+    try {
+      snap = buildSnapshot(config, this.metrics, txn);
+      if (this.tcp !== null) this.tcp.check(snap);
+    } catch (err) {
+      this.registry.abort(txn);
+      return { ok: false, error: (err as Error).message };
+    }
+    const old = this.snapshot as Snapshot | undefined;
+    this.snapshot = snap;
+    this.registry.commit(txn);
+    old?.stop();
+    snap.start();
+    this.accessLog = config.telemetry.accessLog ? (this.opts.accessLog ?? ((l: string) => process.stdout.write(`${l}\n`))) : null;
+    for (const s of this.http1Servers) applyLimits(s, config.limits);
+    this.tcp?.update(snap);
+    this.metrics.add("trellis_config_applied_total");
+    return { ok: true, version: config.version };
+  }
+
+  applyConfig(input: unknown): ApplyResult {
+    const v = validateProxyConfig(input);
+    let result: ApplyResult;
+    if (!v.ok) {
+      result = { ok: false, error: formatProxyConfigIssues(v.issues) };
+    } else {
+      const moved = listenerChange(this.bound, v.config.listeners);
+      result = moved !== null ? { ok: false, error: moved } : this.install(v.config);
+    }
+    const version = typeof (input as { version?: unknown })?.version === "string" ? (input as { version: string }).version : "(none)";
+    if (result.ok) {
+      this.log(`trellis proxy: config ${result.version} applied`);
+    } else {
+      this.metrics.add("trellis_config_rejected_total");
+      this.rejection = { version, error: result.error, at: new Date().toISOString() };
+      this.log(`trellis proxy: config ${version} rejected, still serving ${this.snapshot.version}: ${result.error}`);
+    }
+    return result;
+  }
+
+  lastRejection() {
+    return this.rejection;
+  }
+
+  track(socket: Socket, listener: string): void {
+    this.sockets.add(socket);
+    this.metrics.add(`trellis_tcp_connections_total{listener="${listener}"}`);
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      this.metrics.add(`trellis_tcp_received_bytes_total{listener="${listener}"}`, socket.bytesRead);
+      this.metrics.add(`trellis_tcp_sent_bytes_total{listener="${listener}"}`, socket.bytesWritten);
+    });
+  }
+
+  trackSessions(h2: Http2Server): void {
+    h2.on("session", (s: ServerHttp2Session) => {
+      this.h2Sessions.add(s);
+      s.once("close", () => this.h2Sessions.delete(s));
+    });
+  }
+
+  prometheus(): string {
+    const extra: [string, number][] = [
+      [`trellis_config_info{version="${this.snapshot.version.replace(/["\\\n]/g, "_")}"}`, 1],
+      ["trellis_tcp_active_connections", this.sockets.size],
+      ["trellis_process_resident_memory_bytes", process.memoryUsage.rss()],
+    ];
+    for (const c of this.snapshot.services) {
+      const l = `destination_namespace="${c.service.namespace}",destination_service="${c.service.name}"`;
+      const d = c.destination;
+      extra.push([`trellis_upstream_active_requests{${l}}`, d.active]);
+      extra.push([`trellis_retries_total{${l}}`, d.retriesTotal]);
+      extra.push([`trellis_retry_budget_exhausted_total{${l}}`, d.retriesOverflow]);
+      if (d.gate) extra.push([`trellis_circuit_breaker_open_total{${l}}`, d.gate.opened]);
+      if (d.outlier) extra.push([`trellis_outlier_ejections_total{${l}}`, d.outlier.ejectionsTotal]);
+      if (d.rateLimiter) extra.push([`trellis_rate_limited_total{${l}}`, d.rateLimiter.rejected]);
+      const now = performance.now();
+      extra.push([`trellis_upstream_healthy_endpoints{${l}}`, d.endpoints.filter((e) => e.available(now)).length]);
+    }
+    return this.metrics.render(extra);
+  }
+
+  async close(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    for (const s of this.netServers) s.close();
+    this.tcp?.close();
+    for (const s of this.h2Sessions) s.close();
+    const deadline = Date.now() + (this.opts.drainTimeoutMs ?? 10_000);
+    while (this.sockets.size > 0 && Date.now() < deadline) {
+      for (const s of this.http1Servers) s.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const s of this.http1Servers) s.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+    this.snapshot.stop();
+    await this.registry.closeAll();
+  }
+}
+
+/** A running proxy cannot move its listeners; a config that asks to is rejected rather than half-applied. */
+function listenerChange(current: ProxyListeners, next: ProxyListeners): string | null {
+  for (const k of ["outbound", "inbound", "admin"] as const) {
+    const n = next[k];
+    const c = current[k];
+    if (n !== undefined && (c === undefined || c.address !== n.address || c.port !== n.port)) {
+      return `listeners.${k}: listeners cannot change while the proxy runs (restart it)`;
+    }
+  }
+  return null;
+}
+
+function listen(server: net.Server | http.Server, at: ListenerAddress): Promise<BoundAddress> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: at.address, port: at.port, backlog: 4096 }, () => {
+      server.off("error", reject);
+      const a = server.address() as AddressInfo;
+      resolve({ host: a.address, port: a.port });
+    });
+  });
+}
+
+/** Starts a sidecar. Rejects with the reasons when the config is invalid or a listener cannot bind. */
+export async function startProxy(options: StartProxyOptions): Promise<ProxyHandle> {
+  const v = validateProxyConfig(options.config);
+  if (!v.ok) throw new ProxyStartError(`invalid proxy config: ${formatProxyConfigIssues(v.issues)}`);
+  const config = v.config;
+  const proxy = new Proxy(options, config);
+  const pick = (k: "outbound" | "inbound" | "admin", fallback: boolean): ListenerAddress | null => {
+    const o = options.listeners?.[k];
+    if (o !== undefined) return o;
+    return config.listeners[k] ?? (fallback ? DEFAULT_LISTENERS[k] : null);
+  };
+  const outAt = pick("outbound", true);
+  const inAt = pick("inbound", config.inbound !== undefined);
+  const adminAt = pick("admin", true);
+  // Later configs are compared against what is actually bound.
+  if (outAt) proxy.bound.outbound = outAt;
+  if (inAt) proxy.bound.inbound = inAt;
+  if (adminAt) proxy.bound.admin = adminAt;
+
+  const addresses: { outbound: BoundAddress | null; inbound: BoundAddress | null; admin: BoundAddress | null } = { outbound: null, inbound: null, admin: null };
+  const badRequest = () => proxy.metrics.add("trellis_bad_requests_total");
+  try {
+    if (outAt) {
+      const handler = outboundHandler(proxy);
+      const h1 = createHttp1(handler, config.limits, badRequest);
+      const h2 = createH2(handler, config.limits);
+      proxy.http1Servers.push(h1);
+      proxy.trackSessions(h2);
+      const server = net.createServer({ noDelay: true }, (socket) => {
+        proxy.track(socket, "outbound");
+        // Apps speak HTTP/1.1, or HTTP/2 with prior knowledge (gRPC over h2c).
+        sniffPlain(socket, config.limits.headersTimeoutMs, h1, h2);
+      });
+      proxy.netServers.push(server);
+      addresses.outbound = await listen(server, outAt);
+    }
+    if (inAt) {
+      const handler = inboundHandler(proxy);
+      const h1 = createHttp1(handler, config.limits, badRequest);
+      const h2 = createH2(handler, config.limits);
+      proxy.http1Servers.push(h1);
+      proxy.trackSessions(h2);
+      const server = net.createServer({ noDelay: true }, (socket) => {
+        proxy.track(socket, "inbound");
+        acceptInbound(proxy, { http1: h1, h2 }, socket, config.limits.headersTimeoutMs);
+      });
+      proxy.netServers.push(server);
+      addresses.inbound = await listen(server, inAt);
+    }
+    if (adminAt) {
+      const admin = createAdmin({
+        get snapshot() {
+          return proxy.snapshot;
+        },
+        ready: () => !proxy.draining,
+        prometheus: () => proxy.prometheus(),
+        lastRejection: () => proxy.lastRejection(),
+      });
+      admin.on("connection", (s: Socket) => proxy.track(s, "admin"));
+      proxy.netServers.push(admin);
+      proxy.http1Servers.push(admin);
+      addresses.admin = await listen(admin, adminAt);
+    }
+    proxy.tcp = await startTcpServices(proxy, (s) => proxy.track(s, "tcp"));
+  } catch (err) {
+    await proxy.close();
+    throw new ProxyStartError(`cannot start listeners: ${(err as Error).message}`, { cause: err });
+  }
+
+  return {
+    addresses,
+    applyConfig: (c) => proxy.applyConfig(c),
+    currentVersion: () => proxy.snapshot.version,
+    close: () => proxy.close(),
+  };
+}
+
+function sniffPlain(socket: Socket, timeoutMs: number, h1: http.Server, h2: Http2Server): void {
+  sniff(socket, timeoutMs, (kind) => {
+    if (kind === "h2c") h2.emit("connection", socket);
+    else h1.emit("connection", socket);
+  });
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts"],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Files run in parallel workers; each test binds its own ephemeral ports on 127.0.0.1.
+    pool: "forks",
+  },
+});
