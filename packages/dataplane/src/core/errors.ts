@@ -22,7 +22,7 @@ export function upstreamError(err: unknown, address: string): ProxyError {
   if (err instanceof ProxyError) return err;
   const code = (err as { code?: string } | null)?.code ?? "";
   if (CONNECT_CODES.has(code) || code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS")) {
-    return new ProxyError("DP_UPSTREAM_CONNECT_FAILURE", `connect to ${address} failed: ${code}`, { cause: err });
+    return new ProxyError("DP_UPSTREAM_CONNECT_FAILURE", `connect to ${address} failed: ${code} ${(err as Error).message}`, { cause: err });
   }
   if (TIMEOUT_CODES.has(code)) return new ProxyError("DP_UPSTREAM_TIMEOUT", `upstream ${address} timed out`, { cause: err });
   if (code === "UND_ERR_INFO" || code === "HPE_INVALID_CONSTANT" || code.startsWith("HPE_")) {

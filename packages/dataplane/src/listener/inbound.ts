@@ -56,7 +56,14 @@ export function acceptInbound(core: ProxyCore, servers: InboundServers, socket: 
     tlsSocket.on("error", () => tlsSocket.destroy());
     tlsSocket.once("secure", () => {
       tlsSocket.setTimeout(0);
-      (tlsSocket as PeerSocket)[kPeer] = certSpiffeId(tlsSocket.getPeerCertificate());
+      // A hand-made server TLSSocket does not enforce rejectUnauthorized (tls.Server does): check it here.
+      // The peer must chain to the mesh CA and carry a SPIFFE ID of our trust domain.
+      const peer = chainVerified(tlsSocket) ? certSpiffeId(tlsSocket.getPeerCertificate()) : null;
+      if (peer === null || !peer.startsWith(`spiffe://${snap.config.identity.trustDomain}/`)) {
+        tlsSocket.destroy();
+        return;
+      }
+      (tlsSocket as PeerSocket)[kPeer] = peer;
       if (tlsSocket.alpnProtocol === TCP_ALPN) {
         acceptInboundTcp(core, tlsSocket);
         return;
@@ -64,6 +71,16 @@ export function acceptInbound(core: ProxyCore, servers: InboundServers, socket: 
       (tlsSocket.alpnProtocol === "h2" ? servers.h2 : servers.http1).emit("connection", tlsSocket);
     });
   });
+}
+
+/**
+ * Whether OpenSSL verified the client's chain against the CA. This is the check tls.Server makes (through the
+ * same handle method) before it sets `authorized`; a TLSSocket we wrap ourselves has to make it explicitly.
+ */
+function chainVerified(s: TLSSocket): boolean {
+  const handle = (s as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  if (typeof handle?.verifyError !== "function") return false; // fail closed if Node's internals change
+  return handle.verifyError() === null && s.getPeerCertificate()?.raw !== undefined;
 }
 
 function peerOf(req: IncomingMessage | Http2ServerRequest, isH2: boolean): string | null {

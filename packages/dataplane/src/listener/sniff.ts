@@ -17,6 +17,7 @@ export function sniff(socket: Socket, timeoutMs: number, then: (kind: FirstBytes
     if (chunk[0] === 0x16) kind = "tls";
     else if (chunk.length >= 3 && chunk.subarray(0, Math.min(chunk.length, H2_PREFACE.length)).equals(H2_PREFACE.subarray(0, Math.min(chunk.length, H2_PREFACE.length)))) kind = "h2c";
     then(kind);
-    socket.resume();
+    // A TLS wrap reads the buffered bytes itself; resuming the raw socket would steal them.
+    if (kind !== "tls" && !socket.destroyed) socket.resume();
   });
 }
