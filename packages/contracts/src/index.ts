@@ -5,3 +5,5 @@ export * from "./errors.js";
 export * from "./service.js";
 export * from "./proxy-config.js";
 export * from "./proxy-errors.js";
+export * from "./mesh-stream.js";
+export * from "./resources/index.js";

@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { ZNamespace, ZServiceName } from "../../names.js";
+import { RESOURCE_API_VERSION, ZHttpMethod, ZObjectMeta, type ServiceRef } from "../common.js";
+
+/**
+ * AccessPolicy: who may call one service. Callers are known by their mesh identity (the SPIFFE ID in their
+ * mTLS certificate), which names their namespace and service.
+ *
+ * Semantics, over all AccessPolicies that target the same service together:
+ * - a request that matches any `deny` rule is refused (403), whatever the allow rules say: deny wins;
+ * - if there is at least one `allow` rule, a request must match one of them;
+ * - with no `allow` rule at all, everything that is not denied is allowed (a service without AccessPolicies is
+ *   open to the whole mesh). To refuse everything, write `deny: [{}]`.
+ *
+ * When to edit this file: when authorization learns a condition. Add it to `ZAccessRuleSpec` with a doc comment,
+ * teach `ruleMatchesCaller` whether it depends on the caller, and translate it in `compiler/access-policy.ts`.
+ */
+
+/** A set of callers: one service, or every service of a namespace. */
+export const ZAccessSourceSpec = z
+  .strictObject({
+    /** Calling service. Without `namespace`, the service of that name in the policy's namespace. */
+    service: ZServiceName.optional(),
+    /** Calling namespace. Without `service`, every service in it. */
+    namespace: ZNamespace.optional(),
+  })
+  .refine((s) => s.service !== undefined || s.namespace !== undefined, "give service, namespace or both");
+export type AccessSourceSpec = z.infer<typeof ZAccessSourceSpec>;
+
+/** A request path: exact, or a prefix when it ends in `*` (`/admin/*`). */
+export const ZAccessPath = z
+  .string()
+  .regex(/^\/[^*]*\*?$/, "must start with / and may end in * (a prefix); * elsewhere is not allowed");
+
+/** One rule. All given conditions must hold; `{}` matches every request. */
+export const ZAccessRuleSpec = z.strictObject({
+  /**
+   * Callers the rule is about (any of them). Absent: every caller, including callers without a mesh identity
+   * (possible only with permissive mTLS).
+   */
+  from: z.array(ZAccessSourceSpec).min(1, "give at least one caller, or leave from out").optional(),
+  /** Methods; absent means any. */
+  methods: z.array(ZHttpMethod).min(1, "give at least one method, or leave methods out").optional(),
+  /** Paths; absent means any. */
+  paths: z.array(ZAccessPath).min(1, "give at least one path, or leave paths out").optional(),
+});
+export type AccessRuleSpec = z.infer<typeof ZAccessRuleSpec>;
+
+export const ZAccessPolicySpec = z
+  .strictObject({
+    /** The service being protected, in the policy's namespace. */
+    service: ZServiceName,
+    /** Requests allowed. When any AccessPolicy of the service has allow rules, only these pass. */
+    allow: z.array(ZAccessRuleSpec).min(1, "give at least one rule, or leave allow out").optional(),
+    /** Requests refused, even when an allow rule matches them. */
+    deny: z.array(ZAccessRuleSpec).min(1, "give at least one rule, or leave deny out").optional(),
+  })
+  .refine((s) => s.allow !== undefined || s.deny !== undefined, "give allow rules, deny rules or both");
+export type AccessPolicySpec = z.infer<typeof ZAccessPolicySpec>;
+
+export const ZAccessPolicyResource = z.strictObject({
+  /** Always `trellis.dev/v1alpha1`. */
+  apiVersion: z.literal(RESOURCE_API_VERSION),
+  /** Always `AccessPolicy`. */
+  kind: z.literal("AccessPolicy"),
+  /** Name and namespace. */
+  metadata: ZObjectMeta,
+  /** Who may call. */
+  spec: ZAccessPolicySpec,
+});
+export type AccessPolicyResource = z.infer<typeof ZAccessPolicyResource>;
+
+/** Whether a source names the caller. A source without namespace means the policy's namespace. */
+export function sourceMatches(source: AccessSourceSpec, caller: ServiceRef, policyNamespace: string): boolean {
+  if (source.service !== undefined) {
+    return source.service === caller.service && (source.namespace ?? policyNamespace) === caller.namespace;
+  }
+  return source.namespace === caller.namespace;
+}
+
+/** Whether a rule can apply to requests from this caller (methods and paths aside). */
+export function ruleMatchesCaller(rule: AccessRuleSpec, caller: ServiceRef, policyNamespace: string): boolean {
+  return rule.from === undefined || rule.from.some((s) => sourceMatches(s, caller, policyNamespace));
+}
+
+/** Whether a rule applies to every request of the callers it names. */
+export function ruleCoversAllRequests(rule: AccessRuleSpec): boolean {
+  return rule.methods === undefined && rule.paths === undefined;
+}
+
+/**
+ * What the AccessPolicies of one service mean for one calling service: `allowed` (every request), `denied` (no
+ * request at all) or `partial` (some methods or paths).
+ */
+export type AccessVerdict = "allowed" | "denied" | "partial";
+
+export function accessVerdict(
+  policies: readonly { metadata: { namespace: string }; spec: AccessPolicySpec }[],
+  caller: ServiceRef,
+): AccessVerdict {
+  let anyAllow = false;
+  let allowAll = false;
+  let allowSome = false;
+  let denySome = false;
+  for (const p of policies) {
+    const ns = p.metadata.namespace;
+    for (const r of p.spec.deny ?? []) {
+      if (!ruleMatchesCaller(r, caller, ns)) continue;
+      if (ruleCoversAllRequests(r)) return "denied";
+      denySome = true;
+    }
+    for (const r of p.spec.allow ?? []) {
+      anyAllow = true;
+      if (!ruleMatchesCaller(r, caller, ns)) continue;
+      if (ruleCoversAllRequests(r)) allowAll = true;
+      else allowSome = true;
+    }
+  }
+  if (anyAllow && !allowAll && !allowSome) return "denied";
+  if (denySome || (anyAllow && !allowAll)) return "partial";
+  return "allowed";
+}

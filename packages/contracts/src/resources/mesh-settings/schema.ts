@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { RESOURCE_API_VERSION, zDuration } from "../common.js";
+import { ZRetrySpec } from "../route/schema.js";
+
+/**
+ * MeshSettings: settings of the whole mesh. There is at most one, always named `mesh` in the namespace
+ * `trellis-system` (the namespace the control plane's own settings live in), so "which settings win" never
+ * arises and its history is one resource's history. Without it, every field has its default.
+ *
+ * When to edit this file: when a mesh-wide knob appears. Add the field with a doc comment naming its default and
+ * its translation in the control plane's compiler (`compiler/mesh-settings.ts`).
+ */
+
+export const MESH_SETTINGS_NAME = "mesh";
+export const MESH_SETTINGS_NAMESPACE = "trellis-system";
+export const DEFAULT_TRUST_DOMAIN = "trellis.local";
+
+export const ZMeshSettingsSpec = z.strictObject({
+  /**
+   * SPIFFE trust domain: identities are `spiffe://<trustDomain>/ns/<namespace>/sa/<service>`. Default
+   * `trellis.local`. Changing it changes every identity, so every workload needs a new certificate.
+   */
+  trustDomain: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be lowercase letters, digits, '.' and '-'")
+    .optional(),
+  /** Mutual TLS between workloads. */
+  mtls: z
+    .strictObject({
+      /**
+       * `strict` (default): workloads accept only mTLS. `permissive`: they also accept plain text, for moving
+       * services into the mesh; callers inside the mesh still use mTLS.
+       */
+      mode: z.enum(["strict", "permissive"]),
+    })
+    .optional(),
+  /** What proxies report. */
+  telemetry: z
+    .strictObject({
+      /** One JSON line per request on each proxy's stdout. Default false. */
+      accessLog: z.boolean().optional(),
+      /** How often proxies send their traffic counters to the control plane, 1s–5m. Default 10s. */
+      reportInterval: zDuration({ min: 1_000, max: 300_000 }).optional(),
+    })
+    .optional(),
+  /** Defaults for Route rules that do not say, and for services without a Route. */
+  defaults: z
+    .strictObject({
+      /** Time limit of a request until response headers; `0s` means none. Default 15s. */
+      timeout: zDuration().optional(),
+      /** Retries. Default: none. */
+      retries: ZRetrySpec.optional(),
+    })
+    .optional(),
+});
+export type MeshSettingsSpec = z.infer<typeof ZMeshSettingsSpec>;
+
+export const ZMeshSettingsResource = z.strictObject({
+  /** Always `trellis.dev/v1alpha1`. */
+  apiVersion: z.literal(RESOURCE_API_VERSION),
+  /** Always `MeshSettings`. */
+  kind: z.literal("MeshSettings"),
+  /** Always `{ name: mesh, namespace: trellis-system }`. */
+  metadata: z.strictObject({
+    /** Always `mesh`. */
+    name: z.literal(MESH_SETTINGS_NAME, { error: `must be "${MESH_SETTINGS_NAME}": a mesh has one MeshSettings` }),
+    /** Always `trellis-system`. */
+    namespace: z.literal(MESH_SETTINGS_NAMESPACE, { error: `must be "${MESH_SETTINGS_NAMESPACE}"` }),
+  }),
+  /** The settings. */
+  spec: ZMeshSettingsSpec,
+});
+export type MeshSettingsResource = z.infer<typeof ZMeshSettingsResource>;
