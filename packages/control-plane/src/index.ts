@@ -1,6 +1,11 @@
 export {
   startControlPlane,
   CONFIG_CHANGED_CHANNEL,
+  REGISTRY_CHANGED_CHANNEL,
   type ControlPlane,
   type ControlPlaneOptions,
+  type ControlPlaneStats,
 } from "./server.js";
+export { MeshCa, caFingerprint, spiffeId } from "./ca.js";
+export type { CompileFn, CompileInput, ResourceRecord } from "./snapshots.js";
+export type { RegistrySnapshot, RegistryService, RegistryWorkload } from "./registry.js";

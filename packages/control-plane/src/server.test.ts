@@ -1,31 +1,219 @@
+// The control plane over real TLS and WebSockets, with real PostgreSQL, driven by light proxies that speak
+// the real protocol.
+import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
-import { startControlPlane, CONFIG_CHANGED_CHANNEL, type ControlPlane } from "./index.js";
+import { createDb } from "@trellis/db";
+import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
+import { startControlPlane, CONFIG_CHANGED_CHANNEL, type CompileFn, type ControlPlane } from "./index.js";
+import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
+
+const SECRET = "test-mesh-secret-test-mesh-secret-0123";
+const url = inject("databaseUrl");
+const db = createDb(url);
+
+/** A small stand-in compiler: every other service's endpoints, plus a marker from a resource. */
+const compile: CompileFn = ({ proxy, registry, resources }) => {
+  const marker = resources.find((r) => r.kind === "MeshSettings");
+  return {
+    identity: { ...proxy, trustDomain: "trellis.local" },
+    services: registry.services
+      .filter((s) => !(s.namespace === proxy.namespace && s.name === proxy.service) && s.workloads.length > 0)
+      .map((s) => ({
+        name: s.name,
+        namespace: s.namespace,
+        endpoints: s.workloads.map((w) => ({ address: w.address, version: w.version })),
+      }))
+      .concat(marker ? [{ name: `marker-r${marker.revision}`, namespace: "trellis-system", endpoints: [] }] : []),
+    inbound: { appPort: 0 },
+  };
+};
 
 let cp: ControlPlane;
-const seen: string[] = [];
+let token = "";
+let caPem = "";
+const proxies: LightProxy[] = [];
+
+async function proxy(service: string, version: string, address: string, extra: Partial<ConstructorParameters<typeof LightProxy>[0]> = {}) {
+  const { csrPem } = await generateKeyAndCsr();
+  const p = new LightProxy({
+    url: cp.url,
+    token,
+    caPem,
+    csrPem,
+    node: { namespace: "shop", service, version, address, labels: {} },
+    ...extra,
+  });
+  proxies.push(p);
+  await p.connect();
+  return p;
+}
+
+async function notify(payload: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`SELECT pg_notify($1, $2)`, [CONFIG_CHANGED_CHANNEL, payload]);
+  await c.end();
+}
 
 beforeAll(async () => {
-  cp = await startControlPlane({ databaseUrl: inject("databaseUrl"), port: 0, log: (l) => seen.push(l) });
+  cp = await startControlPlane({ databaseUrl: url, secret: SECRET, compile, port: 0, heartbeatMs: 500, debounceMs: 20 });
+  token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "shop" })).token;
+  caPem = await fetchPinnedCa(cp.url, token);
 });
-afterAll(() => cp?.close());
 
-describe("control plane server", () => {
-  it("is healthy and ready when its database is", async () => {
-    expect((await fetch(`${cp.url}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${cp.url}/readyz`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready" });
-    expect((await fetch(`${cp.url}/nope`)).status).toBe(404);
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close().catch(() => {})));
+  await cp?.close();
+  await db.$disconnect();
+});
+
+describe("control plane", () => {
+  it("is healthy and ready, over TLS with a certificate from the mesh CA", async () => {
+    const res = await new Promise<number>((resolve, reject) => {
+      import("node:https").then(({ get }) =>
+        get(`${cp.url}/readyz`, { ca: caPem }, (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        }).on("error", reject),
+      );
+    });
+    expect(res).toBe(200);
   });
 
-  it("hears config-change notifications from the database", async () => {
-    const c = new pg.Client({ connectionString: inject("databaseUrl") });
-    await c.connect();
-    await c.query(`SELECT pg_notify($1, $2)`, [CONFIG_CHANGED_CHANNEL, "generation 7"]);
-    await c.end();
-    for (let i = 0; i < 50 && !seen.some((l) => l.includes("generation 7")); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(seen.some((l) => l.includes("generation 7"))).toBe(true);
+  it("stores the CA key encrypted, and a join token only as a hash", async () => {
+    const ca = await db.certificateAuthority.findFirstOrThrow();
+    expect(Buffer.from(ca.encryptedKey).toString("latin1")).not.toContain("PRIVATE KEY");
+    const jt = await db.joinToken.findFirstOrThrow();
+    expect(token).toMatch(/^tj1\.[\w-]{43}\.[\w-]{43}$/);
+    expect(jt.tokenHash).not.toContain(token.split(".")[2]);
+  });
+
+  it("refuses a CA that does not match the join token", async () => {
+    const forged = `tj1.${"A".repeat(43)}.${token.split(".")[2]}`;
+    await expect(fetchPinnedCa(cp.url, forged)).rejects.toThrow(/does not match the join token/);
+  });
+
+  it("refuses streams without a valid join token", async () => {
+    const { csrPem } = await generateKeyAndCsr();
+    const node = { namespace: "shop", service: "x", version: "v1", address: "127.0.0.1:1", labels: {} };
+    await expect(new LightProxy({ url: cp.url, token: "", caPem, csrPem, node }).connect()).rejects.toThrow(/401/);
+    const wrongSecret = `${token.split(".").slice(0, 2).join(".")}.${"B".repeat(43)}`;
+    await expect(new LightProxy({ url: cp.url, token: wrongSecret, caPem, csrPem, node }).connect()).rejects.toThrow(/401.*invalid/s);
+  });
+
+  it("joins a proxy: certificate with its SPIFFE ID, registry entry, first config acked", async () => {
+    const p = await proxy("reviews", "v1", "127.0.0.1:20001");
+    await p.until(() => p.appliedVersion !== null, 10_000, "first config");
+    const cert = new X509Certificate(p.certificate!.certPem);
+    expect(cert.subjectAltName).toBe("URI:spiffe://trellis.local/ns/shop/sa/reviews");
+    expect(cert.verify(new X509Certificate(caPem).publicKey)).toBe(true);
+    const hours = (new Date(cert.validTo).getTime() - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(23);
+    expect(hours).toBeLessThanOrEqual(24.1);
+
+    const w = await db.workload.findUniqueOrThrow({ where: { id: p.workloadId! }, include: { service: true } });
+    expect(w).toMatchObject({ status: "connected", version: "v1", identity: "spiffe://trellis.local/ns/shop/sa/reviews" });
+    expect(w.service.name).toBe("reviews");
+    await expect.poll(async () => (await db.workload.findUniqueOrThrow({ where: { id: p.workloadId! } })).ackedVersion).toBe(p.appliedVersion);
+  });
+
+  it("sends a joining proxy's endpoint to the others, and removes it when it goes away", async () => {
+    const ratings = await proxy("ratings", "v1", "127.0.0.1:20002");
+    const reviews = proxies[0]!;
+    const hasRatings = () => JSON.stringify(reviews.configs.at(-1)?.config ?? {}).includes("127.0.0.1:20002");
+    await reviews.until(hasRatings, 10_000, "ratings endpoint at reviews");
+    ratings.kill(); // no goodbye: like a crash
+    await reviews.until(() => !hasRatings(), 10_000, "ratings endpoint removed");
+    await expect
+      .poll(async () => (await db.workload.findUniqueOrThrow({ where: { id: ratings.workloadId! } })).status)
+      .toBe("disconnected");
+  });
+
+  it("pushes a database change to every proxy, once, and records the rollout per generation", async () => {
+    const reviews = proxies[0]!;
+    const before = reviews.configs.length;
+    await db.resource.create({ data: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh", spec: {} } });
+    const gen = await db.configGeneration.create({ data: { reason: "test" } });
+    await notify(JSON.stringify({ generation: gen.number }));
+    await reviews.until(() => JSON.stringify(reviews.configs.at(-1)?.config).includes("marker-r1"), 10_000, "marker");
+    await expect
+      .poll(async () => db.proxyConfigStatus.findMany({ where: { generationId: gen.id }, select: { state: true, workloadId: true } }))
+      .toEqual([{ state: "acked", workloadId: reviews.workloadId }]);
+    // An unrelated notify changes nothing: nothing is sent.
+    const count = reviews.configs.length;
+    expect(count).toBe(before + 1);
+    await notify("{}");
+    await cp.refresh();
+    expect(reviews.configs.length).toBe(count);
+  });
+
+  it("records a NACK with the proxy's reason; the proxy keeps its last good version", async () => {
+    const picky = await proxy("details", "v1", "127.0.0.1:20003", { decide: (cfg) => (JSON.stringify(cfg).includes("marker-r2") ? "route table rejected: test" : null) });
+    await picky.until(() => picky.appliedVersion !== null, 10_000, "first config");
+    const good = picky.appliedVersion;
+    await db.resource.update({ where: { kind_namespace_name: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh" } }, data: { revision: 2 } });
+    const gen = await db.configGeneration.create({ data: { reason: "nack test" } });
+    await notify(JSON.stringify({ generation: gen.number }));
+    await expect
+      .poll(async () => db.proxyConfigStatus.findFirst({ where: { generationId: gen.id, workloadId: picky.workloadId! } }))
+      .toMatchObject({ state: "nacked", reason: "route table rejected: test" });
+    expect(picky.appliedVersion).toBe(good);
+    const w = await db.workload.findUniqueOrThrow({ where: { id: picky.workloadId! } });
+    expect(w).toMatchObject({ ackedVersion: good, nackReason: "route table rejected: test" });
+  });
+
+  it("does not resend what a reconnecting proxy already serves, and keeps its registry entry", async () => {
+    const reviews = proxies[0]!;
+    const { workloadId, appliedVersion } = reviews;
+    await reviews.close();
+    const again = await proxy("reviews", "v1", "127.0.0.1:20001", { workloadId: workloadId!, appliedVersion: appliedVersion! });
+    await again.until(() => again.workloadId !== null, 10_000, "welcome");
+    await cp.refresh();
+    expect(again.workloadId).toBe(workloadId);
+    expect(again.configs).toHaveLength(0);
+  });
+
+  it("renews certificates and accepts only its own telemetry", async () => {
+    const p = proxies.at(-1)!;
+    const first = p.certificate!.serial;
+    p.sendCsr((await generateKeyAndCsr()).csrPem);
+    await p.until(() => p.certificate!.serial !== first, 10_000, "renewed certificate");
+
+    const me = { namespace: "shop", service: "reviews", version: "v1" };
+    const other = { namespace: "shop", service: "ratings", version: "v1" };
+    const base = { code: 200, requests: 10, mtlsRequests: 10, durationSumMs: 50, buckets: [0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], bytesSent: 100, bytesReceived: 200 };
+    p.sendTelemetry([
+      { ...base, reporter: "outbound", source: me, destination: other },
+      { ...base, reporter: "outbound", source: other, destination: me }, // a lie: dropped
+    ]);
+    p.sendTelemetry([{ ...base, reporter: "outbound", source: me, destination: other }]);
+    await cp.close(); // flushes telemetry
+    const rows = await db.telemetryRollup.findMany();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ sourceService: "reviews", destService: "ratings", requests: 20n, reporter: "outbound" });
+    expect(rows[0]!.latencyBuckets[2]).toBe(20n);
+    cp = await startControlPlane({ databaseUrl: url, secret: SECRET, compile, port: 0, heartbeatMs: 500, debounceMs: 20 });
+  });
+
+  it("rejects a proxy outside its token's namespace, and garbage, with a reason", async () => {
+    const { csrPem } = await generateKeyAndCsr();
+    const outsider = new LightProxy({ url: cp.url, token, caPem, csrPem, node: { namespace: "billing", service: "ledger", version: "v1", address: "127.0.0.1:1", labels: {} } });
+    await outsider.connect();
+    await outsider.until(() => outsider.closeCode !== null, 5_000, "close");
+    expect(outsider.closeCode).toBe(4403);
+    expect(outsider.errors[0]).toMatch(/FORBIDDEN: this join token allows namespace shop/);
+
+    const junk = new LightProxy({ url: cp.url, token, caPem, csrPem, node: { namespace: "shop", service: "x", version: "v1", address: "127.0.0.1:1", labels: {} } });
+    await junk.connect();
+    junk.sendRaw("{not json");
+    await junk.until(() => junk.closeCode !== null, 5_000, "close");
+    expect([4400, 1011]).toContain(junk.closeCode);
+  });
+
+  it("refuses to start with a different mesh secret than the CA was created with", async () => {
+    await expect(startControlPlane({ databaseUrl: url, secret: "another-secret-another-secret-0123456", compile, port: 0 })).rejects.toThrow(
+      /TRELLIS_SECRET differs/,
+    );
   });
 });

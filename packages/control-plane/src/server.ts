@@ -1,68 +1,336 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+// The control plane: a TLS server that proxies join with a token, get a certificate from the mesh CA, and
+// hold a stream on which they receive versioned config snapshots and answer ACK or NACK. Several replicas
+// can share one database: each serves its own proxies and hears every change through LISTEN/NOTIFY.
+//
+// When to edit this file: wiring (what starts, what listens, timers). Protocol handling per proxy lives in
+// session.ts, snapshot building in snapshots.ts, the registry in registry.ts.
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { hostname } from "node:os";
 import pg from "pg";
+import { WebSocketServer } from "ws";
+import { MESH_CA_PATH, MESH_STREAM_PATH, parseJoinToken } from "@trellis/contracts";
+import { createDb, type Db } from "@trellis/db";
+import { MeshCa } from "./ca.js";
+import { loadRegistry, sweepStaleWorkloads, touchWorkloads, type RegistrySnapshot } from "./registry.js";
+import { Rollout, type RolloutEntry } from "./rollout.js";
+import { ProxySession, type JoinScope } from "./session.js";
+import { buildSnapshot, groupKey, type CompileFn, type ResourceRecord, type Snapshot } from "./snapshots.js";
+import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 
-/** Channel the console NOTIFYs after committing a change, so every replica recompiles (issue 4). */
+/** The console NOTIFYs this after committing a change (payload: `{"generation": N}`). */
 export const CONFIG_CHANGED_CHANNEL = "trellis_config_changed";
+/** Replicas NOTIFY this when a proxy joins or leaves, so every replica updates endpoints. */
+export const REGISTRY_CHANGED_CHANNEL = "trellis_registry_changed";
 
 export interface ControlPlaneOptions {
   databaseUrl: string;
+  /** Mesh secret: decrypts the CA key. */
+  secret: string;
+  compile: CompileFn;
   host?: string;
   port?: number;
+  trustDomain?: string;
+  /** Extra DNS names or IPs proxies use to reach this replica (its serving certificate covers them). */
+  advertiseHosts?: string[];
+  /** Workload certificate lifetime (default 24 h); proxies renew at half-life. */
+  certTtlMs?: number;
+  heartbeatMs?: number;
+  telemetryIntervalMs?: number;
+  telemetryRetentionMs?: number;
+  /** Changes arriving within this window are compiled and pushed once. */
+  debounceMs?: number;
+  replicaId?: string;
   log?: (line: string) => void;
+}
+
+export interface ControlPlaneStats {
+  sessions: number;
+  groups: number;
+  pushes: number;
+  recomputes: number;
 }
 
 export interface ControlPlane {
   url: string;
   port: number;
+  replicaId: string;
+  caPem: string;
+  caFingerprint: string;
+  stats(): ControlPlaneStats;
+  /** Recompile and push now (tests; production relies on NOTIFY). */
+  refresh(generation?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/**
- * Starts the control plane: today its health endpoints and its subscription to config changes. The proxy
- * stream (registration, config push with ACK/NACK, CA, telemetry) is added on this server by issue 4.
- */
+function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
+  const replicaId = opts.replicaId ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
+  const trustDomain = opts.trustDomain ?? "trellis.local";
+  const heartbeatMs = opts.heartbeatMs ?? 5_000;
+  const telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
+  const debounceMs = opts.debounceMs ?? 50;
+  const db: Db = createDb(opts.databaseUrl, { max: 8 });
+
+  const ca = await MeshCa.loadOrCreate(db, { secret: opts.secret, trustDomain });
+  const hosts = [...new Set(["localhost", "127.0.0.1", "::1", hostname(), ...(opts.advertiseHosts ?? [])])];
+  const serving = await ca.issueServing(hosts, 365 * 86_400_000);
+
+  // ---- state shared by all sessions of this replica -------------------------------------------------
+  const sessions = new Set<ProxySession>();
+  const snapshots = new Map<string, Snapshot>();
+  let resources: ResourceRecord[] = [];
+  let registry: RegistrySnapshot = { services: [] };
+  const stats: ControlPlaneStats = { sessions: 0, groups: 0, pushes: 0, recomputes: 0 };
+  const telemetry = new TelemetryAggregator();
+  const rollout = new Rollout(db, log);
+
+  async function loadState(): Promise<void> {
+    const [rows, reg] = await Promise.all([
+      db.resource.findMany({ orderBy: [{ kind: "asc" }, { namespace: "asc" }, { name: "asc" }] }),
+      loadRegistry(db),
+    ]);
+    resources = rows.map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, spec: r.spec, revision: r.revision }));
+    registry = reg;
+  }
+
+  const compileErrors = new Map<string, string>();
+  function snapshotFor(proxy: { namespace: string; service: string; version: string }): Snapshot | null {
+    const key = groupKey(proxy);
+    const cached = snapshots.get(key);
+    if (cached) return cached;
+    if (compileErrors.has(key)) return null;
+    const r = buildSnapshot(opts.compile, { proxy, resources, registry, trustDomain });
+    if (!r.ok) {
+      // The proxy keeps its last good config; the rollout records why it got nothing new.
+      compileErrors.set(key, r.error);
+      log(`control plane: ${r.error}`);
+      return null;
+    }
+    snapshots.set(key, r.snapshot);
+    stats.groups = snapshots.size;
+    return r.snapshot;
+  }
+
+  /** Reloads state, rebuilds every group's snapshot and pushes where a proxy's version differs. */
+  async function recompute(generations: number[]): Promise<void> {
+    stats.recomputes++;
+    await loadState();
+    snapshots.clear();
+    compileErrors.clear();
+    const plan: { s: ProxySession; snap: Snapshot | null }[] = [];
+    const entries: RolloutEntry[] = [];
+    for (const s of sessions) {
+      if (!s.ready) continue;
+      const snap = snapshotFor(s.node!);
+      plan.push({ s, snap });
+      if (snap) entries.push({ workloadId: s.workloadId!, version: snap.version, state: s.ackedVersion === snap.version ? "acked" : "pending" });
+      else entries.push({ workloadId: s.workloadId!, version: s.sentVersion ?? "", state: "nacked", reason: compileErrors.get(groupKey(s.node!)) ?? "not compiled" });
+    }
+    // Rollout rows first, pushes second: an ACK must always find the row it settles.
+    for (const g of generations) await rollout.recordGeneration(g, entries);
+    for (const { s, snap } of plan) if (snap && s.push(snap)) stats.pushes++;
+    if (generations.length > 0) {
+      // An ACK to an earlier push of the same version may have landed while the rows were written.
+      for (const { s, snap } of plan) if (snap && s.ackedVersion === snap.version) await rollout.ack(s.workloadId!, snap.version);
+    }
+  }
+
+  // Debounced, serialized recomputes: never two at once, and changes during one cause exactly one more.
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let queuedGenerations: number[] = [];
+  function schedule(generation?: number): void {
+    if (generation !== undefined) queuedGenerations.push(generation);
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      const gens = queuedGenerations;
+      queuedGenerations = [];
+      const prev = running ?? Promise.resolve();
+      running = prev
+        .then(() => recompute(gens))
+        .catch((e: unknown) => log(`control plane: recompute failed: ${(e as Error).message}`))
+        .finally(() => {
+          running = null;
+        });
+    }, debounceMs);
+  }
+
+  await loadState();
+
+  // ---- database notifications ---------------------------------------------------------------------
   const listener = new pg.Client({ connectionString: opts.databaseUrl });
   let dbHealthy = false;
   listener.on("error", (e) => {
     dbHealthy = false;
-    log(`control plane: lost the database connection: ${e.message}`);
+    log(`control plane: lost the notification connection: ${e.message}`);
+  });
+  listener.on("notification", (n) => {
+    if (n.channel === CONFIG_CHANGED_CHANNEL) {
+      let generation: number | undefined;
+      try {
+        const g = (JSON.parse(n.payload ?? "{}") as { generation?: unknown }).generation;
+        if (typeof g === "number" && Number.isInteger(g)) generation = g;
+      } catch {
+        /* a bare notify still means "something changed" */
+      }
+      schedule(generation);
+    } else if (n.channel === REGISTRY_CHANGED_CHANNEL) {
+      schedule();
+    }
   });
   await listener.connect();
   await listener.query(`LISTEN ${CONFIG_CHANGED_CHANNEL}`);
+  await listener.query(`LISTEN ${REGISTRY_CHANGED_CHANNEL}`);
   dbHealthy = true;
-  listener.on("notification", (n) => log(`control plane: config changed (${n.payload ?? ""})`));
 
-  const server: Server = createServer((req, res) => {
+  const notifyRegistry = () =>
+    listener.query(`SELECT pg_notify($1, $2)`, [REGISTRY_CHANGED_CHANNEL, replicaId]).catch((e: unknown) => {
+      log(`control plane: notify failed: ${(e as Error).message}`);
+    });
+
+  // ---- HTTPS + WebSocket --------------------------------------------------------------------------
+  const server: Server = createServer({ cert: `${serving.certPem.trim()}\n${ca.certPem.trim()}\n`, key: serving.keyPem, minVersion: "TLSv1.2" }, (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
     } else if (req.method === "GET" && path === "/readyz") {
       res
         .writeHead(dbHealthy ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: dbHealthy ? "ready" : "database unavailable" }));
+        .end(JSON.stringify({ status: dbHealthy ? "ready" : "database unavailable", replica: replicaId, proxies: sessions.size }));
+    } else if (req.method === "GET" && path === MESH_CA_PATH) {
+      // Public: proxies fetch it before they trust this server, then check it against their join token.
+      res.writeHead(200, { "content-type": "application/x-pem-file" }).end(ca.certPem);
     } else {
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
     }
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024, perMessageDeflate: false });
+
+  async function authenticate(req: IncomingMessage): Promise<JoinScope | string> {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+    if (!m) return "a join token is required (Authorization: Bearer <token>)";
+    const token = parseJoinToken(m[1]!);
+    if (!token) return "the join token is malformed";
+    if (token.caFingerprint !== ca.fingerprint) return "the join token was issued for another mesh CA";
+    const row = await db.joinToken.findUnique({ where: { tokenHash: hashSecret(token.secret) } });
+    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= new Date())) return "the join token is invalid, expired or revoked";
+    return { joinTokenId: row.id, namespace: row.namespace, service: row.service };
+  }
+
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const refuse = (status: number, message: string) => {
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Not Found"}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`);
+    };
+    if (path !== MESH_STREAM_PATH) return refuse(404, "not found");
+    socket.on("error", () => socket.destroy());
+    authenticate(req).then(
+      (scope) => {
+        if (typeof scope === "string") return refuse(401, scope);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const session = new ProxySession(ws, {
+            db,
+            ca,
+            scope,
+            trustDomain,
+            replicaId,
+            certTtlMs: opts.certTtlMs ?? 86_400_000,
+            telemetryIntervalMs,
+            log,
+            snapshotFor,
+            telemetry,
+            rollout,
+            onReady: (s) => {
+              sessions.add(s);
+              stats.sessions = sessions.size;
+              void notifyRegistry();
+            },
+            onClose: (s, wasReady) => {
+              sessions.delete(s);
+              stats.sessions = sessions.size;
+              if (wasReady) void notifyRegistry();
+            },
+            onPushed: () => stats.pushes++,
+          });
+          session.start();
+        });
+      },
+      (e: unknown) => {
+        log(`control plane: join check failed: ${(e as Error).message}`);
+        refuse(401, "join check failed");
+      },
+    );
+  });
+
+  // ---- timers -------------------------------------------------------------------------------------
+  const heartbeat = setInterval(() => {
+    for (const s of sessions) s.heartbeat();
+  }, heartbeatMs);
+  const housekeeping = setInterval(() => {
+    void (async () => {
+      try {
+        await touchWorkloads(db, [...sessions].filter((s) => s.ready).map((s) => s.workloadId!));
+        const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
+        if (gone > 0) {
+          log(`control plane: ${gone} proxies of a silent replica marked gone`);
+          await notifyRegistry();
+        }
+        await telemetry.flush(db);
+      } catch (e) {
+        log(`control plane: housekeeping failed: ${(e as Error).message}`);
+      }
+    })();
+  }, Math.min(10_000, telemetryIntervalMs));
+  const pruning = setInterval(() => {
+    void pruneRollups(db, opts.telemetryRetentionMs ?? 7 * 86_400_000).catch(() => {});
+  }, 3_600_000);
+  for (const t of [heartbeat, housekeeping, pruning]) t.unref();
+
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 15010, opts.host ?? "127.0.0.1", () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const host = opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1";
+  log(`control plane: replica ${replicaId}, mesh CA ${ca.fingerprint}`);
+
   return {
-    url: `http://${opts.host ?? "127.0.0.1"}:${port}`,
+    url: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
+    replicaId,
+    caPem: ca.certPem,
+    caFingerprint: ca.fingerprint,
+    stats: () => ({ ...stats }),
+    async refresh(generation?: number) {
+      schedule(generation);
+      await new Promise((r) => setTimeout(r, debounceMs + 5));
+      while (running || timer) await (running ?? new Promise((r) => setTimeout(r, 5)));
+    },
     async close() {
+      for (const t of [heartbeat, housekeeping, pruning]) clearInterval(t);
+      if (timer) clearTimeout(timer);
+      await running;
+      // Proxies keep serving their last config and reconnect to another replica (or to us after a restart).
+      const closing = [...sessions].map((s) => s.close(1001, "control plane shutting down"));
+      await Promise.all(closing);
+      await telemetry.flush(db).catch(() => {});
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await listener.end().catch(() => {});
+      await db.$disconnect();
     },
   };
 }

@@ -8,3 +8,4 @@ export * from "./tokens.js";
 export * from "./users.js";
 export * from "./registry.js";
 export * from "./sign-in-limiter.js";
+export * from "./join-tokens.js";

@@ -1,0 +1,172 @@
+import { z } from "zod";
+import { ZNamespace, ZServiceName, ZVersion } from "./names.js";
+
+/**
+ * The stream between a proxy and the control plane, modelled on Envoy's xDS: the control plane pushes whole,
+ * versioned config snapshots; the proxy answers each with an ACK (applied) or a NACK (refused, with why, and
+ * still serving its last good config). Versions are compared for equality only.
+ *
+ * Transport: one WebSocket per proxy over TLS at `wss://<control-plane>/v1/stream`, JSON messages, the join
+ * token as `Authorization: Bearer <token>` on the upgrade. Server pings every `heartbeatMs`; a proxy that
+ * misses two is treated as gone. The proxy trusts the control plane only after checking the CA served at
+ * `/v1/ca` against the fingerprint inside its join token (as `kubeadm join` does).
+ *
+ * When to edit this file: when the protocol learns a message or a field. Old proxies must keep working:
+ * add optional fields, never repurpose one.
+ */
+
+export const MESH_STREAM_PATH = "/v1/stream";
+export const MESH_CA_PATH = "/v1/ca";
+
+// ---------------------------------------------------------------------------------------------------------
+// Join tokens: `tj1.<CA fingerprint>.<secret>`, everything a proxy needs besides the control plane's URL.
+// ---------------------------------------------------------------------------------------------------------
+
+const B64URL_256 = /^[A-Za-z0-9_-]{43}$/;
+
+export interface JoinToken {
+  /** SHA-256 of the mesh CA certificate's DER, base64url. */
+  caFingerprint: string;
+  /** 256-bit random secret, base64url; the control plane stores only its SHA-256. */
+  secret: string;
+}
+
+export function formatJoinToken(t: JoinToken): string {
+  return `tj1.${t.caFingerprint}.${t.secret}`;
+}
+
+export function parseJoinToken(token: string): JoinToken | null {
+  const parts = token.trim().split(".");
+  if (parts.length !== 3 || parts[0] !== "tj1") return null;
+  const [, caFingerprint, secret] = parts as [string, string, string];
+  if (!B64URL_256.test(caFingerprint) || !B64URL_256.test(secret)) return null;
+  return { caFingerprint, secret };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Telemetry
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Upper bounds (ms) of the latency histogram buckets that proxies report and rollups store. A count at index
+ * i is for requests at or under `LATENCY_BUCKETS_MS[i]`; one extra slot at the end counts slower ones.
+ */
+export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+
+export const ZWorkloadRef = z.object({
+  namespace: z.string().max(63),
+  service: z.string().max(63),
+  version: z.string().max(63),
+});
+export type WorkloadRef = z.infer<typeof ZWorkloadRef>;
+
+/** Traffic between two workloads with one status code over one reporting interval (counts are deltas). */
+export const ZTelemetrySeries = z.object({
+  source: ZWorkloadRef,
+  destination: ZWorkloadRef,
+  /** HTTP status, or 0 for a TCP connection. */
+  code: z.number().int().min(0).max(599),
+  /** Which side measured it. */
+  reporter: z.enum(["inbound", "outbound"]),
+  requests: z.number().int().nonnegative(),
+  mtlsRequests: z.number().int().nonnegative(),
+  durationSumMs: z.number().nonnegative(),
+  /** `LATENCY_BUCKETS_MS.length + 1` non-cumulative counts. */
+  buckets: z.array(z.number().int().nonnegative()).length(LATENCY_BUCKETS_MS.length + 1),
+  bytesSent: z.number().int().nonnegative(),
+  bytesReceived: z.number().int().nonnegative(),
+});
+export type TelemetrySeries = z.infer<typeof ZTelemetrySeries>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Proxy → control plane
+// ---------------------------------------------------------------------------------------------------------
+
+export const ZProxyNode = z.object({
+  namespace: ZNamespace,
+  service: ZServiceName,
+  version: ZVersion,
+  /** host:port of this proxy's inbound (mTLS) listener as other proxies reach it. */
+  address: z.string().min(3).max(300),
+  labels: z.record(z.string().max(63), z.string().max(253)).default({}),
+  proxyVersion: z.string().max(64).optional(),
+});
+export type ProxyNode = z.infer<typeof ZProxyNode>;
+
+export const ZHelloMessage = z.object({
+  type: z.literal("hello"),
+  node: ZProxyNode,
+  /** Sent on reconnect, so the registry keeps one entry per workload. */
+  workloadId: z.string().max(64).optional(),
+  /** PKCS#10 request (PEM) for this workload's certificate; the control plane decides the identity. */
+  csr: z.string().min(100).max(16_384),
+  /** The config version the proxy serves now, so an unchanged config is not sent again after a reconnect. */
+  appliedVersion: z.string().max(128).optional(),
+});
+
+export const ZAckMessage = z.object({ type: z.literal("ack"), version: z.string().max(128), nonce: z.string().max(64) });
+export const ZNackMessage = z.object({
+  type: z.literal("nack"),
+  version: z.string().max(128),
+  nonce: z.string().max(64),
+  /** Why the proxy refused the config; shown to people. */
+  error: z.string().max(4096),
+});
+export const ZCsrMessage = z.object({ type: z.literal("csr"), csr: z.string().min(100).max(16_384) });
+export const ZTelemetryMessage = z.object({
+  type: z.literal("telemetry"),
+  intervalMs: z.number().int().positive().max(3_600_000),
+  series: z.array(ZTelemetrySeries).max(10_000),
+});
+
+export const ZProxyMessage = z.discriminatedUnion("type", [
+  ZHelloMessage,
+  ZAckMessage,
+  ZNackMessage,
+  ZCsrMessage,
+  ZTelemetryMessage,
+]);
+export type ProxyMessage = z.infer<typeof ZProxyMessage>;
+export type HelloMessage = z.infer<typeof ZHelloMessage>;
+export type TelemetryMessage = z.infer<typeof ZTelemetryMessage>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Control plane → proxy
+// ---------------------------------------------------------------------------------------------------------
+
+export const ZIssuedCertificate = z.object({
+  /** The workload's certificate (PEM). */
+  certPem: z.string(),
+  /** The mesh CA (PEM): peers' certificates are verified against it. */
+  caPem: z.string(),
+  /** SPIFFE ID in the certificate's URI SAN. */
+  spiffeId: z.string(),
+  notAfter: z.iso.datetime(),
+  serial: z.string(),
+});
+export type IssuedCertificate = z.infer<typeof ZIssuedCertificate>;
+
+export const ZWelcomeMessage = z.object({
+  type: z.literal("welcome"),
+  workloadId: z.string(),
+  certificate: ZIssuedCertificate,
+  /** How often the proxy reports telemetry. */
+  telemetryIntervalMs: z.number().int().positive(),
+});
+export const ZConfigMessage = z.object({
+  type: z.literal("config"),
+  version: z.string(),
+  nonce: z.string(),
+  /** A proxy config (see proxy-config.ts) without TLS material: the proxy adds its own key and certificate. */
+  config: z.unknown(),
+});
+export const ZCertificateMessage = z.object({ type: z.literal("certificate"), certificate: ZIssuedCertificate });
+export const ZErrorMessage = z.object({ type: z.literal("error"), code: z.string(), message: z.string() });
+
+export const ZControlPlaneMessage = z.discriminatedUnion("type", [
+  ZWelcomeMessage,
+  ZConfigMessage,
+  ZCertificateMessage,
+  ZErrorMessage,
+]);
+export type ControlPlaneMessage = z.infer<typeof ZControlPlaneMessage>;

@@ -1,0 +1,189 @@
+// A light proxy: speaks the real stream protocol (join token, CA pinning, CSR, ACK/NACK, telemetry) but
+// routes no traffic. For tests and the scale benchmark, where thousands of them run in one process.
+import "reflect-metadata";
+import { createHash, webcrypto } from "node:crypto";
+import { request } from "node:https";
+import * as x509 from "@peculiar/x509";
+import WebSocket from "ws";
+import {
+  MESH_CA_PATH,
+  MESH_STREAM_PATH,
+  parseJoinToken,
+  ZControlPlaneMessage,
+  type ControlPlaneMessage,
+  type IssuedCertificate,
+  type ProxyNode,
+  type TelemetrySeries,
+} from "@trellis/contracts";
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+
+/**
+ * Fetches the control plane's CA without trusting the connection, then trusts it only if its fingerprint
+ * equals the one in the join token (kubeadm's discovery-token-ca-cert-hash, in one token).
+ */
+export async function fetchPinnedCa(controlPlaneUrl: string, token: string): Promise<string> {
+  const parsed = parseJoinToken(token);
+  if (!parsed) throw new Error("the join token is malformed (expected tj1.<fingerprint>.<secret>)");
+  const pem = await new Promise<string>((resolve, reject) => {
+    const req = request(new URL(MESH_CA_PATH, controlPlaneUrl), { rejectUnauthorized: false, timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c.length + body.length > 65_536 ? "" : c));
+      res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${MESH_CA_PATH}: HTTP ${res.statusCode}`))));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out fetching the mesh CA")));
+    req.on("error", reject);
+    req.end();
+  });
+  const fp = createHash("sha256").update(new Uint8Array(new x509.X509Certificate(pem).rawData)).digest("base64url");
+  if (fp !== parsed.caFingerprint) throw new Error("the control plane's CA does not match the join token: refusing to trust it");
+  return pem;
+}
+
+export async function generateKeyAndCsr(): Promise<{ keyPem: string; csrPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: "CN=trellis-proxy",
+    keys: keys as unknown as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]["keys"],
+    signingAlgorithm: ALG,
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
+  return {
+    keyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join("\n")}\n-----END PRIVATE KEY-----\n`,
+    csrPem: csr.toString("pem"),
+  };
+}
+
+export interface LightProxyOptions {
+  url: string;
+  token: string;
+  caPem: string;
+  node: ProxyNode;
+  csrPem: string;
+  workloadId?: string;
+  appliedVersion?: string;
+  /** Return an error string to NACK; default ACKs everything. */
+  decide?: (config: unknown, version: string) => string | null;
+  onMessage?: (msg: ControlPlaneMessage) => void;
+}
+
+export class LightProxy {
+  readonly configs: { version: string; at: number; config: unknown }[] = [];
+  workloadId: string | null = null;
+  certificate: IssuedCertificate | null = null;
+  appliedVersion: string | null = null;
+  closeCode: number | null = null;
+  closeReason = "";
+  errors: string[] = [];
+  private ws!: WebSocket;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(private readonly opts: LightProxyOptions) {}
+
+  /** Connects and sends hello; resolves when the socket is open (not when welcomed). */
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.ws = new WebSocket(new URL(MESH_STREAM_PATH, this.opts.url), {
+        ca: this.opts.caPem,
+        headers: { authorization: `Bearer ${this.opts.token}` },
+        perMessageDeflate: false,
+        handshakeTimeout: 10_000,
+      });
+      this.ws.once("open", () => {
+        this.ws.send(
+          JSON.stringify({
+            type: "hello",
+            node: this.opts.node,
+            csr: this.opts.csrPem,
+            ...(this.opts.workloadId ? { workloadId: this.opts.workloadId } : {}),
+            ...(this.opts.appliedVersion ? { appliedVersion: this.opts.appliedVersion } : {}),
+          }),
+        );
+        resolve();
+      });
+      this.ws.once("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => reject(new Error(`HTTP ${res.statusCode}: ${body.trim()}`)));
+      });
+      this.ws.once("error", reject);
+      this.ws.on("message", (data) => this.onMessage(data.toString()));
+      this.ws.on("close", (code, reason) => {
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        this.wake();
+      });
+    });
+  }
+
+  private onMessage(text: string): void {
+    const msg = ZControlPlaneMessage.parse(JSON.parse(text));
+    this.opts.onMessage?.(msg);
+    if (msg.type === "welcome") {
+      this.workloadId = msg.workloadId;
+      this.certificate = msg.certificate;
+    } else if (msg.type === "certificate") {
+      this.certificate = msg.certificate;
+    } else if (msg.type === "error") {
+      this.errors.push(`${msg.code}: ${msg.message}`);
+    } else if (msg.type === "config") {
+      this.configs.push({ version: msg.version, at: Date.now(), config: msg.config });
+      const err = this.opts.decide?.(msg.config, msg.version) ?? null;
+      if (err === null) {
+        this.appliedVersion = msg.version;
+        this.ws.send(JSON.stringify({ type: "ack", version: msg.version, nonce: msg.nonce }));
+      } else {
+        this.ws.send(JSON.stringify({ type: "nack", version: msg.version, nonce: msg.nonce, error: err }));
+      }
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Waits until `pred` holds (checked after every message), or fails after `timeoutMs`. */
+  async until(pred: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  sendTelemetry(series: TelemetrySeries[], intervalMs = 10_000): void {
+    this.ws.send(JSON.stringify({ type: "telemetry", intervalMs, series }));
+  }
+
+  sendCsr(csrPem: string): void {
+    this.ws.send(JSON.stringify({ type: "csr", csr: csrPem }));
+  }
+
+  sendRaw(text: string): void {
+    this.ws.send(text);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
+      this.ws.once("close", () => resolve());
+      this.ws.close(1000, "bye");
+    });
+  }
+
+  /** Drops the connection without a close handshake, as a crashed proxy would. */
+  kill(): void {
+    this.ws.terminate();
+  }
+}

@@ -1,0 +1,249 @@
+// One proxy's stream: hello → welcome (certificate) → config pushes answered by ACK/NACK, certificate
+// renewals, telemetry reports. Messages from one proxy are handled in order, one at a time.
+import type { WebSocket } from "ws";
+import { ZProxyMessage, type ProxyMessage, type ProxyNode, type TelemetrySeries } from "@trellis/contracts";
+import type { Db } from "@trellis/db";
+import { CaError, spiffeId, type MeshCa } from "./ca.js";
+import { disconnectWorkload, registerWorkload } from "./registry.js";
+import type { Rollout } from "./rollout.js";
+import type { Snapshot } from "./snapshots.js";
+import type { TelemetryAggregator } from "./telemetry.js";
+
+/** What a join token allows: one namespace, and one service when the token names it. */
+export interface JoinScope {
+  joinTokenId: string;
+  namespace: string;
+  service: string | null;
+}
+
+export interface SessionDeps {
+  db: Db;
+  ca: MeshCa;
+  scope: JoinScope;
+  trustDomain: string;
+  replicaId: string;
+  certTtlMs: number;
+  telemetryIntervalMs: number;
+  log: (line: string) => void;
+  snapshotFor(node: { namespace: string; service: string; version: string }): Snapshot | null;
+  telemetry: TelemetryAggregator;
+  rollout: Rollout;
+  onReady(s: ProxySession): void;
+  onClose(s: ProxySession, wasReady: boolean): void;
+  onPushed(): void;
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+/** WebSocket close codes (4000-4999 are ours). */
+export const CLOSE = { protocol: 4400, forbidden: 4403, helloTimeout: 4408 } as const;
+
+export class ProxySession {
+  node: ProxyNode | null = null;
+  workloadId: string | null = null;
+  ready = false;
+  sentVersion: string | null = null;
+  sentNonce: string | null = null;
+  ackedVersion: string | null = null;
+  private alive = true;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private helloTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: SessionDeps,
+  ) {}
+
+  start(): void {
+    this.helloTimer = setTimeout(() => this.fail(CLOSE.helloTimeout, "PROTOCOL", "no hello within 10 s"), HELLO_TIMEOUT_MS);
+    this.ws.on("pong", () => (this.alive = true));
+    this.ws.on("message", (data, isBinary) => {
+      if (isBinary) return this.fail(CLOSE.protocol, "PROTOCOL", "messages are JSON text");
+      const text = data.toString();
+      this.queue = this.queue.then(() => this.receive(text)).catch((e: unknown) => {
+        this.deps.log(`control plane: proxy ${this.describe()}: ${(e as Error).message}`);
+        this.fail(1011, "INTERNAL", "the control plane failed to handle a message");
+      });
+    });
+    this.ws.on("close", () => void this.onClosed());
+    this.ws.on("error", () => this.ws.terminate());
+  }
+
+  /** Sends a snapshot unless this proxy already has that version. Returns whether it sent. */
+  push(snap: Snapshot): boolean {
+    if (!this.ready || this.closed || snap.version === this.sentVersion) return false;
+    this.sentVersion = snap.version;
+    this.sentNonce = snap.nonce;
+    this.ws.send(snap.message);
+    return true;
+  }
+
+  heartbeat(): void {
+    if (!this.alive) {
+      this.deps.log(`control plane: proxy ${this.describe()} missed its heartbeat; dropping it`);
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  close(code: number, reason: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed || this.ws.readyState === this.ws.CLOSED) return resolve();
+      this.ws.once("close", () => resolve());
+      this.ws.close(code, reason);
+      setTimeout(() => {
+        this.ws.terminate();
+        resolve();
+      }, 2_000).unref();
+    });
+  }
+
+  private describe(): string {
+    return this.node ? `${this.node.namespace}/${this.node.service}/${this.node.version}@${this.node.address}` : "(before hello)";
+  }
+
+  private send(msg: object): void {
+    if (!this.closed) this.ws.send(JSON.stringify(msg));
+  }
+
+  private fail(code: number, errCode: string, message: string): void {
+    this.send({ type: "error", code: errCode, message });
+    this.ws.close(code, message.slice(0, 120));
+  }
+
+  private async receive(text: string): Promise<void> {
+    if (this.closed) return;
+    let msg: ProxyMessage;
+    try {
+      const parsed = ZProxyMessage.safeParse(JSON.parse(text));
+      if (!parsed.success) {
+        const i = parsed.error.issues[0];
+        return this.fail(CLOSE.protocol, "PROTOCOL", `invalid message: ${i?.path.join(".") ?? ""} ${i?.message ?? ""}`.trim());
+      }
+      msg = parsed.data;
+    } catch {
+      return this.fail(CLOSE.protocol, "PROTOCOL", "invalid JSON");
+    }
+    if (!this.ready && msg.type !== "hello") return this.fail(CLOSE.protocol, "PROTOCOL", "the first message must be hello");
+    switch (msg.type) {
+      case "hello":
+        return this.hello(msg);
+      case "ack":
+        return this.ack(msg.version, msg.nonce);
+      case "nack":
+        return this.nack(msg.version, msg.nonce, msg.error);
+      case "csr":
+        return this.renew(msg.csr);
+      case "telemetry":
+        return this.report(msg.series);
+    }
+  }
+
+  private async hello(msg: Extract<ProxyMessage, { type: "hello" }>): Promise<void> {
+    if (this.ready) return this.fail(CLOSE.protocol, "PROTOCOL", "hello was already received");
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    const { node } = msg;
+    const { scope } = this.deps;
+    if (node.namespace !== scope.namespace || (scope.service !== null && node.service !== scope.service)) {
+      const allowed = scope.service ? `${scope.namespace}/${scope.service}` : `namespace ${scope.namespace}`;
+      return this.fail(CLOSE.forbidden, "FORBIDDEN", `this join token allows ${allowed}, not ${node.namespace}/${node.service}`);
+    }
+    const spiffe = spiffeId(this.deps.trustDomain, node.namespace, node.service);
+    let cert;
+    try {
+      cert = await this.deps.ca.signWorkload(msg.csr, spiffe, this.deps.certTtlMs);
+    } catch (e) {
+      if (e instanceof CaError) return this.fail(CLOSE.protocol, e.code, e.message);
+      throw e;
+    }
+    const { id } = await registerWorkload(this.deps.db, {
+      node,
+      identity: spiffe,
+      ...(msg.workloadId ? { workloadId: msg.workloadId } : {}),
+      joinTokenId: scope.joinTokenId,
+      replicaId: this.deps.replicaId,
+    });
+    await this.deps.db.workload.update({
+      where: { id },
+      data: { certificateSerial: cert.serial, certificateExpires: cert.notAfter },
+    });
+    if (this.closed) return void (await disconnectWorkload(this.deps.db, id));
+    this.node = node;
+    this.workloadId = id;
+    this.send({
+      type: "welcome",
+      workloadId: id,
+      certificate: { certPem: cert.certPem, caPem: this.deps.ca.certPem, spiffeId: spiffe, notAfter: cert.notAfter.toISOString(), serial: cert.serial },
+      telemetryIntervalMs: this.deps.telemetryIntervalMs,
+    });
+    if (msg.appliedVersion) {
+      // It serves this version already (reconnect): do not send it again.
+      this.sentVersion = msg.appliedVersion;
+      this.ackedVersion = msg.appliedVersion;
+    }
+    this.ready = true;
+    this.deps.onReady(this);
+    const snap = this.deps.snapshotFor(node);
+    if (snap && this.push(snap)) this.deps.onPushed();
+  }
+
+  private async ack(version: string, nonce: string): Promise<void> {
+    // Only the answer to the latest push counts; a late answer to an older one is ignored (as in xDS).
+    if (version !== this.sentVersion || nonce !== this.sentNonce) return;
+    this.ackedVersion = version;
+    await this.deps.db.workload.update({ where: { id: this.workloadId! }, data: { ackedVersion: version, lastSeenAt: new Date() } });
+    await this.deps.rollout.ack(this.workloadId!, version);
+  }
+
+  private async nack(version: string, nonce: string, error: string): Promise<void> {
+    if (version !== this.sentVersion || nonce !== this.sentNonce) return;
+    this.deps.log(`control plane: proxy ${this.describe()} refused config ${version}: ${error}`);
+    await this.deps.db.workload.update({ where: { id: this.workloadId! }, data: { nackedVersion: version, nackReason: error } });
+    await this.deps.rollout.nack(this.workloadId!, version, error);
+  }
+
+  private async renew(csr: string): Promise<void> {
+    const node = this.node!;
+    const spiffe = spiffeId(this.deps.trustDomain, node.namespace, node.service);
+    try {
+      const cert = await this.deps.ca.signWorkload(csr, spiffe, this.deps.certTtlMs);
+      await this.deps.db.workload.update({
+        where: { id: this.workloadId! },
+        data: { certificateSerial: cert.serial, certificateExpires: cert.notAfter },
+      });
+      this.send({
+        type: "certificate",
+        certificate: { certPem: cert.certPem, caPem: this.deps.ca.certPem, spiffeId: spiffe, notAfter: cert.notAfter.toISOString(), serial: cert.serial },
+      });
+    } catch (e) {
+      if (e instanceof CaError) return this.send({ type: "error", code: e.code, message: e.message });
+      throw e;
+    }
+  }
+
+  /** A proxy may only report traffic it took part in: as the caller (outbound) or the callee (inbound). */
+  private report(series: TelemetrySeries[]): void {
+    const me = this.node!;
+    const own = (w: { namespace: string; service: string; version: string }) =>
+      w.namespace === me.namespace && w.service === me.service && w.version === me.version;
+    const accepted = series.filter((s) => (s.reporter === "outbound" ? own(s.source) : own(s.destination)));
+    if (accepted.length < series.length) {
+      this.deps.log(`control plane: proxy ${this.describe()} reported ${series.length - accepted.length} series for other workloads; dropped`);
+    }
+    this.deps.telemetry.add(accepted);
+  }
+
+  private async onClosed(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    const wasReady = this.ready;
+    this.ready = false;
+    await this.queue.catch(() => {});
+    if (this.workloadId) await disconnectWorkload(this.deps.db, this.workloadId).catch(() => {});
+    this.deps.onClose(this, wasReady);
+  }
+}

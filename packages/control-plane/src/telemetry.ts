@@ -1,0 +1,79 @@
+// Telemetry from proxies, summed per minute in memory and added into PostgreSQL rollups every few seconds.
+// Several replicas may add into the same row: the upsert adds, it never overwrites.
+import type { Db } from "@trellis/db";
+import { LATENCY_BUCKETS_MS, type TelemetrySeries } from "@trellis/contracts";
+
+const MINUTE = 60_000;
+
+interface Accum {
+  bucket: Date;
+  s: TelemetrySeries;
+}
+
+export class TelemetryAggregator {
+  private pending = new Map<string, Accum>();
+
+  /** Adds one report's series into the current minute. */
+  add(series: readonly TelemetrySeries[], at = Date.now()): void {
+    const bucket = new Date(Math.floor(at / MINUTE) * MINUTE);
+    for (const s of series) {
+      const key = `${bucket.getTime()}|${s.reporter}|${s.source.namespace}|${s.source.service}|${s.source.version}|${s.destination.namespace}|${s.destination.service}|${s.destination.version}|${s.code}`;
+      const a = this.pending.get(key);
+      if (!a) {
+        this.pending.set(key, { bucket, s: { ...s, buckets: [...s.buckets] } });
+        continue;
+      }
+      a.s.requests += s.requests;
+      a.s.mtlsRequests += s.mtlsRequests;
+      a.s.durationSumMs += s.durationSumMs;
+      a.s.bytesSent += s.bytesSent;
+      a.s.bytesReceived += s.bytesReceived;
+      for (let i = 0; i < a.s.buckets.length; i++) a.s.buckets[i]! += s.buckets[i] ?? 0;
+    }
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Writes everything gathered so far. On failure the data is kept for the next flush. */
+  async flush(db: Db): Promise<number> {
+    if (this.pending.size === 0) return 0;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      await db.$transaction(
+        batch.map(({ bucket, s }) =>
+          db.$executeRaw`
+            INSERT INTO "TelemetryRollup" ("bucket","reporter","sourceNamespace","sourceService","sourceVersion",
+              "destNamespace","destService","destVersion","statusCode","requests","mtlsRequests","durationSumMs",
+              "latencyBuckets","bytesSent","bytesReceived")
+            VALUES (${bucket}, ${s.reporter}, ${s.source.namespace}, ${s.source.service}, ${s.source.version},
+              ${s.destination.namespace}, ${s.destination.service}, ${s.destination.version}, ${s.code},
+              ${BigInt(s.requests)}, ${BigInt(s.mtlsRequests)}, ${s.durationSumMs}, ${s.buckets.map(BigInt)}::bigint[],
+              ${BigInt(s.bytesSent)}, ${BigInt(s.bytesReceived)})
+            ON CONFLICT ("bucket","reporter","sourceNamespace","sourceService","sourceVersion",
+              "destNamespace","destService","destVersion","statusCode") DO UPDATE SET
+              "requests" = "TelemetryRollup"."requests" + EXCLUDED."requests",
+              "mtlsRequests" = "TelemetryRollup"."mtlsRequests" + EXCLUDED."mtlsRequests",
+              "durationSumMs" = "TelemetryRollup"."durationSumMs" + EXCLUDED."durationSumMs",
+              "bytesSent" = "TelemetryRollup"."bytesSent" + EXCLUDED."bytesSent",
+              "bytesReceived" = "TelemetryRollup"."bytesReceived" + EXCLUDED."bytesReceived",
+              "latencyBuckets" = ARRAY(SELECT a + b FROM unnest("TelemetryRollup"."latencyBuckets", EXCLUDED."latencyBuckets") AS t(a, b))`,
+        ),
+      );
+      return batch.length;
+    } catch (e) {
+      for (const a of batch) this.add([a.s], a.bucket.getTime());
+      throw e;
+    }
+  }
+}
+
+/** Deletes rollups older than the retention. */
+export async function pruneRollups(db: Db, retentionMs: number): Promise<number> {
+  const r = await db.telemetryRollup.deleteMany({ where: { bucket: { lt: new Date(Date.now() - retentionMs) } } });
+  return r.count;
+}
+
+export const HISTOGRAM_SLOTS = LATENCY_BUCKETS_MS.length + 1;
