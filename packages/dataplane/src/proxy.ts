@@ -150,6 +150,27 @@ class Proxy implements ProxyCore {
     });
   }
 
+  /** HTTP/1 connections handed to a server, so a drain can close the idle ones (handed-over sockets are not
+   * tracked by Node's own closeIdleConnections, which only knows sockets its listen() accepted). */
+  private readonly http1Sockets = new Set<Socket>();
+  serveHttp1(server: http.Server): { emit(event: "connection", socket: Socket): boolean } {
+    return {
+      emit: (event, socket) => {
+        this.http1Sockets.add(socket);
+        socket.setTimeout(this.snapshot.config.limits.headersTimeoutMs);
+        socket.once("close", () => this.http1Sockets.delete(socket));
+        return server.emit(event, socket);
+      },
+    };
+  }
+
+  private closeIdleHttp1(): void {
+    for (const s of this.http1Sockets) {
+      // `_httpMessage` is the response in progress on this socket; none means it is idle between requests.
+      if (!(s as Socket & { _httpMessage?: unknown })._httpMessage) s.destroy();
+    }
+  }
+
   trackSessions(h2: Http2Server): void {
     h2.on("session", (s: ServerHttp2Session) => {
       this.h2Sessions.add(s);
@@ -187,7 +208,8 @@ class Proxy implements ProxyCore {
     const deadline = Date.now() + (this.opts.drainTimeoutMs ?? 10_000);
     while (this.sockets.size > 0 && Date.now() < deadline) {
       for (const s of this.http1Servers) s.closeIdleConnections();
-      await new Promise((r) => setTimeout(r, 25));
+      this.closeIdleHttp1();
+      await new Promise((r) => setTimeout(r, 10));
     }
     for (const s of this.http1Servers) s.closeAllConnections();
     for (const s of this.sockets) s.destroy();
@@ -247,10 +269,11 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
       const h2 = createH2(handler, config.limits);
       proxy.http1Servers.push(h1);
       proxy.trackSessions(h2);
+      const h1Entry = proxy.serveHttp1(h1);
       const server = net.createServer({ noDelay: true }, (socket) => {
         proxy.track(socket, "outbound");
         // Apps speak HTTP/1.1, or HTTP/2 with prior knowledge (gRPC over h2c).
-        sniffPlain(socket, config.limits.headersTimeoutMs, h1, h2);
+        sniffPlain(socket, config.limits.headersTimeoutMs, h1Entry, h2);
       });
       proxy.netServers.push(server);
       addresses.outbound = await listen(server, outAt);
@@ -261,9 +284,10 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
       const h2 = createH2(handler, config.limits);
       proxy.http1Servers.push(h1);
       proxy.trackSessions(h2);
+      const inboundServers = { http1: proxy.serveHttp1(h1), h2 };
       const server = net.createServer({ noDelay: true }, (socket) => {
         proxy.track(socket, "inbound");
-        acceptInbound(proxy, { http1: h1, h2 }, socket, config.limits.headersTimeoutMs);
+        acceptInbound(proxy, inboundServers, socket, config.limits.headersTimeoutMs);
       });
       proxy.netServers.push(server);
       addresses.inbound = await listen(server, inAt);
@@ -296,7 +320,7 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
   };
 }
 
-function sniffPlain(socket: Socket, timeoutMs: number, h1: http.Server, h2: Http2Server): void {
+function sniffPlain(socket: Socket, timeoutMs: number, h1: { emit(event: "connection", socket: Socket): boolean }, h2: Http2Server): void {
   sniff(socket, timeoutMs, (kind) => {
     if (kind === "h2c") h2.emit("connection", socket);
     else h1.emit("connection", socket);

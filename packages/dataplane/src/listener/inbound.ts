@@ -52,10 +52,12 @@ export function acceptInbound(core: ProxyCore, servers: InboundServers, socket: 
       rejectUnauthorized: true,
       ALPNProtocols: ["h2", "http/1.1", TCP_ALPN],
     });
-    tlsSocket.setTimeout(handshakeTimeoutMs, () => tlsSocket.destroy());
+    const onHandshakeTimeout = () => tlsSocket.destroy();
+    tlsSocket.setTimeout(handshakeTimeoutMs, onHandshakeTimeout);
     tlsSocket.on("error", () => tlsSocket.destroy());
     tlsSocket.once("secure", () => {
       tlsSocket.setTimeout(0);
+      tlsSocket.off("timeout", onHandshakeTimeout);
       // A hand-made server TLSSocket does not enforce rejectUnauthorized (tls.Server does): check it here.
       // The peer must chain to the mesh CA and carry a SPIFFE ID of our trust domain.
       const peer = chainVerified(tlsSocket) ? certSpiffeId(tlsSocket.getPeerCertificate()) : null;

@@ -29,6 +29,15 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
   );
   server.maxHeadersCount = limits.maxHeaders;
   server.maxRequestsPerSocket = 0;
+  // Node enforces headersTimeout only on sockets its own listen() accepted; ours are handed over, so slow
+  // heads are bounded by the socket idle timer set at handoff (see idleGuard) and answered 408 here.
+  // With a 'timeout' listener Node no longer destroys timed-out sockets itself: a socket with a response in
+  // progress is left alone (upstream timeouts govern it), an idle or half-sent one is closed.
+  server.on("timeout", (socket: Socket) => {
+    if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) return;
+    if (socket.writable && socket.bytesRead > 0) socket.end(badRequest("DP_BAD_REQUEST", 408, "request head not received in time"));
+    socket.destroySoon();
+  });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     onBadRequest();
     if (!socket.writable || err.code === "ECONNRESET") {

@@ -7,11 +7,13 @@ export type FirstBytes = "tls" | "h2c" | "http1";
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
 
 export function sniff(socket: Socket, timeoutMs: number, then: (kind: FirstBytes) => void): void {
-  socket.setTimeout(timeoutMs, () => socket.destroy());
+  const onTimeout = () => socket.destroy();
+  socket.setTimeout(timeoutMs, onTimeout);
   socket.once("error", () => socket.destroy());
   socket.once("data", (chunk: Buffer) => {
     socket.pause();
     socket.setTimeout(0);
+    socket.off("timeout", onTimeout);
     socket.unshift(chunk);
     let kind: FirstBytes = "http1";
     if (chunk[0] === 0x16) kind = "tls";
