@@ -1,0 +1,38 @@
+import { DEFAULT_TRUST_DOMAIN, durationMs, type MeshSettingsSpec, type Resource, type RetrySpec } from "@trellis/contracts";
+
+/** The mesh-wide settings with every default applied: what the other compiler parts read. */
+export interface MeshDefaults {
+  trustDomain: string;
+  mtlsMode: "strict" | "permissive";
+  accessLog: boolean;
+  /** Proxies' telemetry report interval. Not part of the proxy config yet (see the compiler's README note). */
+  reportIntervalMs: number;
+  /** Route timeout when a rule says none. */
+  timeoutMs: number;
+  /** Retries when a rule says none; undefined: none. */
+  retries: RetrySpec | undefined;
+}
+
+export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+export const DEFAULT_REPORT_INTERVAL_MS = 10_000;
+
+/** Resolves MeshSettings (the first one, should a broken store hold several) into defaults. */
+export function meshDefaults(resources: readonly Resource[]): MeshDefaults {
+  let spec: MeshSettingsSpec = {};
+  for (const r of resources) {
+    if (r.kind === "MeshSettings") {
+      spec = r.spec;
+      break;
+    }
+  }
+  const timeout = spec.defaults?.timeout;
+  const interval = spec.telemetry?.reportInterval;
+  return {
+    trustDomain: spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+    mtlsMode: spec.mtls?.mode ?? "strict",
+    accessLog: spec.telemetry?.accessLog ?? false,
+    reportIntervalMs: interval === undefined ? DEFAULT_REPORT_INTERVAL_MS : durationMs(interval),
+    timeoutMs: timeout === undefined ? DEFAULT_ROUTE_TIMEOUT_MS : durationMs(timeout),
+    retries: spec.defaults?.retries,
+  };
+}
