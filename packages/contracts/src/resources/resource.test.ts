@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { parseDuration, parseResource, parseResourceDocuments, resourceKey, validateResource, withDocumentIndex, ZResource } from "../index.js";
+
+const route = { apiVersion: "trellis.dev/v1alpha1", kind: "Route", metadata: { name: "r", namespace: "shop" }, spec: { service: "reviews", rules: [{}] } };
+
+describe("parseDuration", () => {
+  it("reads durations as users write them", () => {
+    expect(parseDuration("250ms")).toBe(250);
+    expect(parseDuration("2s")).toBe(2_000);
+    expect(parseDuration("1.5s")).toBe(1_500);
+    expect(parseDuration("1m")).toBe(60_000);
+    expect(parseDuration("1m30s")).toBe(90_000);
+    expect(parseDuration("1h")).toBe(3_600_000);
+    expect(parseDuration("0s")).toBe(0);
+    for (const bad of ["", "2", "2 s", "-1s", "1d", "s", "1.s"]) expect(parseDuration(bad)).toBeUndefined();
+  });
+});
+
+describe("parseResource", () => {
+  it("checks the envelope first, with one issue per mistake", () => {
+    expect(parseResource("kind: Route")).toEqual({ ok: false, issues: [{ path: "", message: "must be an object with apiVersion, kind, metadata and spec" }] });
+    expect(parseResource({ ...route, apiVersion: "v1", kind: "VirtualService" })).toEqual({
+      ok: false,
+      issues: [
+        { path: "apiVersion", message: "must be trellis.dev/v1alpha1" },
+        { path: "kind", message: "must be one of Route, DestinationPolicy, AccessPolicy, MeshSettings" },
+      ],
+    });
+    const r = parseResource({ ...route, metadata: { name: "Bad_Name", namespace: "shop" } });
+    expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual(["metadata.name"]);
+  });
+
+  it("agrees with ZResource, and its output parses again to itself", () => {
+    const r = parseResource(route);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(ZResource.parse(r.resource)).toEqual(r.resource);
+    expect(resourceKey(r.resource)).toBe("Route/shop/r");
+  });
+
+  it("validateResource returns schema issues as errors", () => {
+    expect(validateResource({ ...route, spec: { service: "reviews", rules: [] } })).toEqual({
+      errors: [{ path: "spec.rules", message: "give at least one rule" }],
+      warnings: [],
+    });
+  });
+});
+
+describe("multi-document input", () => {
+  it("prefixes paths with the document's index", () => {
+    expect(withDocumentIndex([{ path: "spec.service", message: "m" }, { path: "", message: "n" }, { path: "[0]", message: "o" }], 2)).toEqual([
+      { path: "[2].spec.service", message: "m" },
+      { path: "[2]", message: "n" },
+      { path: "[2][0]", message: "o" },
+    ]);
+  });
+
+  it("parses every document, skips empty ones and refuses duplicates", () => {
+    const ok = parseResourceDocuments([route, null, { ...route, kind: "AccessPolicy", spec: { service: "reviews", deny: [{}] } }]);
+    expect(ok.ok && ok.resources.map(resourceKey)).toEqual(["Route/shop/r", "AccessPolicy/shop/r"]);
+    const bad = parseResourceDocuments([route, { ...route, spec: { service: "reviews", rules: [{ timeout: "soon" }] } }, 7]);
+    expect(bad.ok ? [] : bad.issues).toEqual([
+      { path: "[1].spec.rules[0].timeout", message: 'must be a duration such as "250ms", "2s", "1m" or "1m30s"' },
+      { path: "[2]", message: "must be an object with apiVersion, kind, metadata and spec" },
+    ]);
+    const dup = parseResourceDocuments([route, route]);
+    expect(dup.ok ? [] : dup.issues).toEqual([{ path: "[1].metadata.name", message: "duplicates document [0] (Route/shop/r)" }]);
+  });
+});
