@@ -11,7 +11,7 @@ const TESTDATA = new URL("./testdata/", import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
 /** Placeholder PEMs: the compiler copies TLS material, it never reads it. */
-export const TEST_TLS = { certPem: "-----BEGIN CERTIFICATE-----\ncert\n-----END CERTIFICATE-----\n", keyPem: "-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n", caPem: "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n" };
+const TEST_TLS = { certPem: "-----BEGIN CERTIFICATE-----\ncert\n-----END CERTIFICATE-----\n", keyPem: "-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n", caPem: "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n" };
 
 interface Fixture extends Omit<CompileInput, "resources" | "tls"> {
   description: string;

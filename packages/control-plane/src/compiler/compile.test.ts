@@ -1,0 +1,95 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseResourceDocuments, validateProxyConfig, type Resource } from "@trellis/contracts";
+import { CompileError, compileProxyConfig, type CompileInput } from "./index.js";
+
+/** Placeholder PEMs: the compiler copies TLS material, it never reads it. */
+const TEST_TLS = { certPem: "cert", keyPem: "key", caPem: "ca" };
+
+const fixture = JSON.parse(readFileSync(new URL("./testdata/no-healthy-workloads.input.json", import.meta.url), "utf8")) as CompileInput & { resources: unknown[] };
+
+function input(resources: unknown[], over: Partial<CompileInput> = {}): CompileInput {
+  const parsed = parseResourceDocuments(resources);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return { version: "t", resources: parsed.resources, registry: fixture.registry, proxy: fixture.proxy, tls: TEST_TLS, ...over };
+}
+
+const meta = (kind: string, name: string) => ({ apiVersion: "trellis.dev/v1alpha1", kind, metadata: { name, namespace: "shop" } });
+
+function shuffled<T>(xs: readonly T[], seed: number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const j = seed % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe("compileProxyConfig", () => {
+  it("is deterministic whatever order resources, services and workloads arrive in", () => {
+    const base = input(fixture.resources);
+    const expected = JSON.stringify(compileProxyConfig(base));
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const services = shuffled(base.registry.services, seed).map((s) => ({ ...s, workloads: shuffled(s.workloads, seed + 7) }));
+      const again = compileProxyConfig({ ...base, resources: shuffled(base.resources, seed), registry: { services } });
+      expect(JSON.stringify(again)).toBe(expected);
+    }
+  });
+
+  it("still produces a valid config from resources validation would refuse", () => {
+    // Weights that do not sum to 100, a duplicated version, two Routes and two DestinationPolicies for one
+    // service, backoff max below base, a version with no workloads at all.
+    const cfg = compileProxyConfig(
+      input([
+        { ...meta("Route", "b"), spec: { service: "reviews", rules: [{ backends: [{ version: "v1", weight: 30 }, { version: "v1", weight: 30 }, { version: "v9", weight: 5 }] }] } },
+        { ...meta("Route", "a"), spec: { service: "reviews", rules: [{ match: { path: { exact: "/x" } }, retries: { attempts: 1, backoff: { base: "1s", max: "10ms" } } }] } },
+        { ...meta("DestinationPolicy", "z"), spec: { service: "reviews", loadBalancer: { type: "leastRequest" } } },
+        { ...meta("DestinationPolicy", "y"), spec: { service: "reviews", loadBalancer: { type: "ringHash", header: "x" } } },
+      ]),
+    );
+    expect(validateProxyConfig(cfg).ok).toBe(true);
+    const reviews = cfg.services.find((s) => s.name === "reviews")!;
+    expect(reviews.routes.map((r) => r.name)).toEqual(["a/rule-0", "b/rule-0"]);
+    expect(reviews.routes[0]!.retries).toMatchObject({ backoffBaseMs: 1000, backoffMaxMs: 1000 });
+    expect(reviews.routes[1]!.backends).toEqual([{ version: "v1", weight: 30 }, { version: "v1", weight: 30 }, { version: "v9", weight: 0 }]);
+    expect(reviews.policy.loadBalancer).toEqual({ type: "ringHash", header: "x" });
+  });
+
+  it("leaves out a service whose AccessPolicies refuse this proxy entirely, keeps one that refuses only some requests", () => {
+    const cfg = compileProxyConfig(
+      input([
+        { ...meta("AccessPolicy", "details"), spec: { service: "details", deny: [{ from: [{ service: "productpage" }] }] } },
+        { ...meta("AccessPolicy", "ratings"), spec: { service: "ratings", deny: [{ from: [{ service: "productpage" }], methods: ["DELETE"] }] } },
+      ]),
+    );
+    expect(cfg.services.map((s) => s.name)).toEqual(["mysql", "productpage", "ratings", "reviews"]);
+  });
+
+  it("gives a proxy without inbound no inbound section, and tcp services no routes", () => {
+    const cfg = compileProxyConfig(input([], { proxy: { namespace: "shop", service: "web", version: "v1", workloadId: "w" } }));
+    expect(cfg.inbound).toBeUndefined();
+    expect(cfg.services.find((s) => s.name === "mysql")).toMatchObject({ protocol: "tcp", port: 3306, routes: [] });
+  });
+
+  it("throws CompileError with the proxy config's issues when registry data is unusable", () => {
+    const services = [{ namespace: "shop", name: "bad", workloads: [{ id: "x", version: "v1", address: "not-an-address", identity: "", healthy: true }] }];
+    let err: unknown;
+    try {
+      compileProxyConfig(input([], { registry: { services } }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CompileError);
+    expect((err as CompileError).issues[0]!.path).toBe("services[0].endpoints[0].address");
+  });
+
+  it("does not mutate its input", () => {
+    const i = input(fixture.resources);
+    const before = JSON.stringify(i);
+    compileProxyConfig(i);
+    expect(JSON.stringify(i)).toBe(before);
+    const r: readonly Resource[] = i.resources;
+    expect(r.length).toBe(2);
+  });
+});
