@@ -1,6 +1,6 @@
 import { accessVerdict, type AccessPolicyResource, type AccessRuleSpec, type ServiceRef } from "@trellis/contracts";
 import type { AuthorizationRuleInput } from "./proxy-types.js";
-import { cmp, withoutUndefined } from "./route.js";
+import { cmp, withoutUndefined } from "./util.js";
 
 // AccessPolicies → the inbound authorization rules of the protected service's workloads, and the question
 // "may this caller reach that service at all?" that decides which outbound services a proxy is given.

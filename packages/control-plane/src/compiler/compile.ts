@@ -15,7 +15,8 @@ import { compileEndpoints } from "./endpoints.js";
 import type { CompileInput, RegistryService } from "./input.js";
 import { meshDefaults, type MeshDefaults } from "./mesh-settings.js";
 import type { InboundInput, OutboundServiceInput } from "./proxy-types.js";
-import { cmp, compileRoutes, withoutUndefined } from "./route.js";
+import { compileRoutes } from "./route.js";
+import { cmp, withoutUndefined } from "./util.js";
 
 /** The compiled config did not pass the proxy config's own validation: a compiler bug or bad registry data. */
 export class CompileError extends Error {

@@ -1,7 +1,7 @@
 import { durationMs, type DestinationPolicyResource } from "@trellis/contracts";
 import type { DestinationPolicyInput, RateLimitInput } from "./proxy-types.js";
 import { compileRateLimit } from "./rate-limit.js";
-import { withoutUndefined } from "./route.js";
+import { withoutUndefined } from "./util.js";
 
 // DestinationPolicy → the caller-side policy of one outbound service, and the rate limit its own workloads
 // enforce inbound. When to edit this file: when ZDestinationPolicySpec or the proxy's ZDestinationPolicy gains a

@@ -1,6 +1,6 @@
 import type { RegistryService } from "./input.js";
 import type { EndpointInput } from "./proxy-types.js";
-import { cmp } from "./route.js";
+import { cmp } from "./util.js";
 
 /**
  * The endpoints of a service: its healthy workloads, each with weight 1, so a split over versions gives each

@@ -5,7 +5,7 @@ export interface MeshDefaults {
   trustDomain: string;
   mtlsMode: "strict" | "permissive";
   accessLog: boolean;
-  /** Proxies' telemetry report interval. Not part of the proxy config yet (see the compiler's README note). */
+  /** Proxies' telemetry report interval. The proxy config has no field for it yet, so it is resolved but not compiled. */
   reportIntervalMs: number;
   /** Route timeout when a rule says none. */
   timeoutMs: number;
