@@ -31,6 +31,13 @@ describe("mesh path over mTLS", () => {
     expect(seen["x-trellis-source-version"]).toBeUndefined();
   });
 
+  it("opens many mTLS connections at once without handshake failures", async () => {
+    const fresh = client();
+    const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => fresh.get(mesh.web.addresses.outbound!.port, `/c${i}`, { host: "reviews" })));
+    await fresh.close();
+    expect(rs.map((r) => r.status)).toEqual(rs.map(() => 200));
+  });
+
   it("streams a large body both ways through two sidecars", async () => {
     const big = Buffer.alloc(8 * 1024 * 1024, 0x62);
     const r = await request(`http://127.0.0.1:${mesh.web.addresses.outbound!.port}/echo`, { method: "POST", headers: { host: "reviews" }, body: big, dispatcher: c.agent });

@@ -1,6 +1,6 @@
 // The workload's certificate, key and mesh CA, as secure contexts. Replaced in place when a config brings new
 // material (rotation): new connections use the new context, established ones finish on the old.
-import { createHash } from "node:crypto";
+import { constants, createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { TlsMaterial } from "@trellis/contracts";
@@ -31,7 +31,8 @@ export function loadTls(conf: TlsMaterial): TlsState {
   const ca = pem(conf.caPem, conf.caFile, "ca");
   let serverContext: SecureContext;
   try {
-    serverContext = createSecureContext({ cert, key, ca, minVersion: "TLSv1.2" });
+    // No session tickets: see upstream/pools.ts; a resumed handshake on a hand-wrapped socket fails.
+    serverContext = createSecureContext({ cert, key, ca, minVersion: "TLSv1.2", secureOptions: constants.SSL_OP_NO_TICKET });
   } catch (err) {
     throw new Error(`invalid tls material: ${(err as Error).message}`, { cause: err });
   }

@@ -32,6 +32,9 @@ export function createPool(address: string, opts: PoolOptions): Pool {
   return new Pool(`https://${address}`, {
     ...common,
     connect: {
+      // No TLS session resumption: connections are pooled and long-lived, and the inbound listener wraps
+      // sockets without a tls.Server, so it keeps no session state to resume from.
+      maxCachedSessions: 0,
       cert: opts.tls.cert,
       key: opts.tls.key,
       ca: opts.tls.ca,
