@@ -77,7 +77,7 @@ export default async function globalSetup() {
   });
 
   process.env.E2E_BASE_URL = `http://localhost:${port}`;
-  process.env.E2E_CP_URL = `http://127.0.0.1:${cpPort}`;
+  process.env.E2E_CP_URL = `https://127.0.0.1:${cpPort}`;
 
   return async () => {
     child.kill("SIGINT");

@@ -65,8 +65,19 @@ describe("trellis", () => {
   });
 
   it("says what is wrong with a DATABASE_URL that is not PostgreSQL", () => {
-    const r = trellis(["controlplane"], { DATABASE_URL: "mysql://root@localhost/x" });
+    const r = trellis(["controlplane"], {
+      DATABASE_URL: "mysql://root@localhost/x",
+      TRELLIS_SECRET: "x".repeat(40),
+    });
     expect(r.code).toBe(1);
     expect(r.err.trim()).toMatch(/^trellis: DATABASE_URL is not a PostgreSQL URL/);
+  });
+});
+
+describe("trellis controlplane", () => {
+  it("needs the mesh secret, since it decrypts the CA key", () => {
+    const r = trellis(["controlplane"], { DATABASE_URL: "postgresql://127.0.0.1:1/x", TRELLIS_SECRET: "" });
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toMatch(/^trellis: TRELLIS_SECRET must be set/);
   });
 });

@@ -9,3 +9,4 @@ export {
 export { MeshCa, caFingerprint, spiffeId } from "./ca.js";
 export type { CompileFn, CompileInput, ResourceRecord } from "./snapshots.js";
 export type { RegistrySnapshot, RegistryService, RegistryWorkload } from "./registry.js";
+export { meshCompiler } from "./mesh-compiler.js";

@@ -28,18 +28,29 @@ export async function fetchPinnedCa(controlPlaneUrl: string, token: string): Pro
   const parsed = parseJoinToken(token);
   if (!parsed) throw new Error("the join token is malformed (expected tj1.<fingerprint>.<secret>)");
   const pem = await new Promise<string>((resolve, reject) => {
-    const req = request(new URL(MESH_CA_PATH, controlPlaneUrl), { rejectUnauthorized: false, timeout: 10_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c.length + body.length > 65_536 ? "" : c));
-      res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${MESH_CA_PATH}: HTTP ${res.statusCode}`))));
-    });
+    const req = request(
+      new URL(MESH_CA_PATH, controlPlaneUrl),
+      { rejectUnauthorized: false, timeout: 10_000 },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c.length + body.length > 65_536 ? "" : c));
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve(body)
+            : reject(new Error(`GET ${MESH_CA_PATH}: HTTP ${res.statusCode}`)),
+        );
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timed out fetching the mesh CA")));
     req.on("error", reject);
     req.end();
   });
-  const fp = createHash("sha256").update(new Uint8Array(new x509.X509Certificate(pem).rawData)).digest("base64url");
-  if (fp !== parsed.caFingerprint) throw new Error("the control plane's CA does not match the join token: refusing to trust it");
+  const fp = createHash("sha256")
+    .update(new Uint8Array(new x509.X509Certificate(pem).rawData))
+    .digest("base64url");
+  if (fp !== parsed.caFingerprint)
+    throw new Error("the control plane's CA does not match the join token: refusing to trust it");
   return pem;
 }
 
@@ -177,7 +188,11 @@ export class LightProxy {
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (this.ws.readyState === WebSocket.CLOSED) return resolve();
-      this.ws.once("close", () => resolve());
+      const t = setTimeout(() => this.ws.terminate(), 2_000);
+      this.ws.once("close", () => {
+        clearTimeout(t);
+        resolve();
+      });
       this.ws.close(1000, "bye");
     });
   }

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
-import { startControlPlane, CONFIG_CHANGED_CHANNEL, type CompileFn, type ControlPlane } from "./index.js";
+import { validateProxyConfig } from "@trellis/contracts";
+import {
+  meshCompiler,
+  startControlPlane,
+  CONFIG_CHANGED_CHANNEL,
+  type CompileFn,
+  type ControlPlane,
+} from "./index.js";
 import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
@@ -24,7 +31,9 @@ const compile: CompileFn = ({ proxy, registry, resources }) => {
         namespace: s.namespace,
         endpoints: s.workloads.map((w) => ({ address: w.address, version: w.version })),
       }))
-      .concat(marker ? [{ name: `marker-r${marker.revision}`, namespace: "trellis-system", endpoints: [] }] : []),
+      .concat(
+        marker ? [{ name: `marker-r${marker.revision}`, namespace: "trellis-system", endpoints: [] }] : [],
+      ),
     inbound: { appPort: 0 },
   };
 };
@@ -34,7 +43,12 @@ let token = "";
 let caPem = "";
 const proxies: LightProxy[] = [];
 
-async function proxy(service: string, version: string, address: string, extra: Partial<ConstructorParameters<typeof LightProxy>[0]> = {}) {
+async function proxy(
+  service: string,
+  version: string,
+  address: string,
+  extra: Partial<ConstructorParameters<typeof LightProxy>[0]> = {},
+) {
   const { csrPem } = await generateKeyAndCsr();
   const p = new LightProxy({
     url: cp.url,
@@ -57,7 +71,14 @@ async function notify(payload: string) {
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane({ databaseUrl: url, secret: SECRET, compile, port: 0, heartbeatMs: 500, debounceMs: 20 });
+  cp = await startControlPlane({
+    databaseUrl: url,
+    secret: SECRET,
+    compile,
+    port: 0,
+    heartbeatMs: 500,
+    debounceMs: 20,
+  });
   token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "shop" })).token;
   caPem = await fetchPinnedCa(cp.url, token);
 });
@@ -97,9 +118,13 @@ describe("control plane", () => {
   it("refuses streams without a valid join token", async () => {
     const { csrPem } = await generateKeyAndCsr();
     const node = { namespace: "shop", service: "x", version: "v1", address: "127.0.0.1:1", labels: {} };
-    await expect(new LightProxy({ url: cp.url, token: "", caPem, csrPem, node }).connect()).rejects.toThrow(/401/);
+    await expect(new LightProxy({ url: cp.url, token: "", caPem, csrPem, node }).connect()).rejects.toThrow(
+      /401/,
+    );
     const wrongSecret = `${token.split(".").slice(0, 2).join(".")}.${"B".repeat(43)}`;
-    await expect(new LightProxy({ url: cp.url, token: wrongSecret, caPem, csrPem, node }).connect()).rejects.toThrow(/401.*invalid/s);
+    await expect(
+      new LightProxy({ url: cp.url, token: wrongSecret, caPem, csrPem, node }).connect(),
+    ).rejects.toThrow(/401.*invalid/s);
   });
 
   it("joins a proxy: certificate with its SPIFFE ID, registry entry, first config acked", async () => {
@@ -112,10 +137,19 @@ describe("control plane", () => {
     expect(hours).toBeGreaterThan(23);
     expect(hours).toBeLessThanOrEqual(24.1);
 
-    const w = await db.workload.findUniqueOrThrow({ where: { id: p.workloadId! }, include: { service: true } });
-    expect(w).toMatchObject({ status: "connected", version: "v1", identity: "spiffe://trellis.local/ns/shop/sa/reviews" });
+    const w = await db.workload.findUniqueOrThrow({
+      where: { id: p.workloadId! },
+      include: { service: true },
+    });
+    expect(w).toMatchObject({
+      status: "connected",
+      version: "v1",
+      identity: "spiffe://trellis.local/ns/shop/sa/reviews",
+    });
     expect(w.service.name).toBe("reviews");
-    await expect.poll(async () => (await db.workload.findUniqueOrThrow({ where: { id: p.workloadId! } })).ackedVersion).toBe(p.appliedVersion);
+    await expect
+      .poll(async () => (await db.workload.findUniqueOrThrow({ where: { id: p.workloadId! } })).ackedVersion)
+      .toBe(p.appliedVersion);
   });
 
   it("sends a joining proxy's endpoint to the others, and removes it when it goes away", async () => {
@@ -133,12 +167,23 @@ describe("control plane", () => {
   it("pushes a database change to every proxy, once, and records the rollout per generation", async () => {
     const reviews = proxies[0]!;
     const before = reviews.configs.length;
-    await db.resource.create({ data: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh", spec: {} } });
+    await db.resource.create({
+      data: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh", spec: {} },
+    });
     const gen = await db.configGeneration.create({ data: { reason: "test" } });
     await notify(JSON.stringify({ generation: gen.number }));
-    await reviews.until(() => JSON.stringify(reviews.configs.at(-1)?.config).includes("marker-r1"), 10_000, "marker");
+    await reviews.until(
+      () => JSON.stringify(reviews.configs.at(-1)?.config).includes("marker-r1"),
+      10_000,
+      "marker",
+    );
     await expect
-      .poll(async () => db.proxyConfigStatus.findMany({ where: { generationId: gen.id }, select: { state: true, workloadId: true } }))
+      .poll(async () =>
+        db.proxyConfigStatus.findMany({
+          where: { generationId: gen.id },
+          select: { state: true, workloadId: true },
+        }),
+      )
       .toEqual([{ state: "acked", workloadId: reviews.workloadId }]);
     // An unrelated notify changes nothing: nothing is sent.
     const count = reviews.configs.length;
@@ -149,14 +194,21 @@ describe("control plane", () => {
   });
 
   it("records a NACK with the proxy's reason; the proxy keeps its last good version", async () => {
-    const picky = await proxy("details", "v1", "127.0.0.1:20003", { decide: (cfg) => (JSON.stringify(cfg).includes("marker-r2") ? "route table rejected: test" : null) });
+    const picky = await proxy("details", "v1", "127.0.0.1:20003", {
+      decide: (cfg) => (JSON.stringify(cfg).includes("marker-r2") ? "route table rejected: test" : null),
+    });
     await picky.until(() => picky.appliedVersion !== null, 10_000, "first config");
     const good = picky.appliedVersion;
-    await db.resource.update({ where: { kind_namespace_name: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh" } }, data: { revision: 2 } });
+    await db.resource.update({
+      where: { kind_namespace_name: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh" } },
+      data: { revision: 2 },
+    });
     const gen = await db.configGeneration.create({ data: { reason: "nack test" } });
     await notify(JSON.stringify({ generation: gen.number }));
     await expect
-      .poll(async () => db.proxyConfigStatus.findFirst({ where: { generationId: gen.id, workloadId: picky.workloadId! } }))
+      .poll(async () =>
+        db.proxyConfigStatus.findFirst({ where: { generationId: gen.id, workloadId: picky.workloadId! } }),
+      )
       .toMatchObject({ state: "nacked", reason: "route table rejected: test" });
     expect(picky.appliedVersion).toBe(good);
     const w = await db.workload.findUniqueOrThrow({ where: { id: picky.workloadId! } });
@@ -167,7 +219,10 @@ describe("control plane", () => {
     const reviews = proxies[0]!;
     const { workloadId, appliedVersion } = reviews;
     await reviews.close();
-    const again = await proxy("reviews", "v1", "127.0.0.1:20001", { workloadId: workloadId!, appliedVersion: appliedVersion! });
+    const again = await proxy("reviews", "v1", "127.0.0.1:20001", {
+      workloadId: workloadId!,
+      appliedVersion: appliedVersion!,
+    });
     await again.until(() => again.workloadId !== null, 10_000, "welcome");
     await cp.refresh();
     expect(again.workloadId).toBe(workloadId);
@@ -182,7 +237,15 @@ describe("control plane", () => {
 
     const me = { namespace: "shop", service: "reviews", version: "v1" };
     const other = { namespace: "shop", service: "ratings", version: "v1" };
-    const base = { code: 200, requests: 10, mtlsRequests: 10, durationSumMs: 50, buckets: [0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], bytesSent: 100, bytesReceived: 200 };
+    const base = {
+      code: 200,
+      requests: 10,
+      mtlsRequests: 10,
+      durationSumMs: 50,
+      buckets: [0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      bytesSent: 100,
+      bytesReceived: 200,
+    };
     p.sendTelemetry([
       { ...base, reporter: "outbound", source: me, destination: other },
       { ...base, reporter: "outbound", source: other, destination: me }, // a lie: dropped
@@ -191,20 +254,44 @@ describe("control plane", () => {
     await cp.close(); // flushes telemetry
     const rows = await db.telemetryRollup.findMany();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ sourceService: "reviews", destService: "ratings", requests: 20n, reporter: "outbound" });
+    expect(rows[0]).toMatchObject({
+      sourceService: "reviews",
+      destService: "ratings",
+      requests: 20n,
+      reporter: "outbound",
+    });
     expect(rows[0]!.latencyBuckets[2]).toBe(20n);
-    cp = await startControlPlane({ databaseUrl: url, secret: SECRET, compile, port: 0, heartbeatMs: 500, debounceMs: 20 });
+    cp = await startControlPlane({
+      databaseUrl: url,
+      secret: SECRET,
+      compile,
+      port: 0,
+      heartbeatMs: 500,
+      debounceMs: 20,
+    });
   });
 
   it("rejects a proxy outside its token's namespace, and garbage, with a reason", async () => {
     const { csrPem } = await generateKeyAndCsr();
-    const outsider = new LightProxy({ url: cp.url, token, caPem, csrPem, node: { namespace: "billing", service: "ledger", version: "v1", address: "127.0.0.1:1", labels: {} } });
+    const outsider = new LightProxy({
+      url: cp.url,
+      token,
+      caPem,
+      csrPem,
+      node: { namespace: "billing", service: "ledger", version: "v1", address: "127.0.0.1:1", labels: {} },
+    });
     await outsider.connect();
     await outsider.until(() => outsider.closeCode !== null, 5_000, "close");
     expect(outsider.closeCode).toBe(4403);
     expect(outsider.errors[0]).toMatch(/FORBIDDEN: this join token allows namespace shop/);
 
-    const junk = new LightProxy({ url: cp.url, token, caPem, csrPem, node: { namespace: "shop", service: "x", version: "v1", address: "127.0.0.1:1", labels: {} } });
+    const junk = new LightProxy({
+      url: cp.url,
+      token,
+      caPem,
+      csrPem,
+      node: { namespace: "shop", service: "x", version: "v1", address: "127.0.0.1:1", labels: {} },
+    });
     await junk.connect();
     junk.sendRaw("{not json");
     await junk.until(() => junk.closeCode !== null, 5_000, "close");
@@ -212,8 +299,100 @@ describe("control plane", () => {
   });
 
   it("refuses to start with a different mesh secret than the CA was created with", async () => {
-    await expect(startControlPlane({ databaseUrl: url, secret: "another-secret-another-secret-0123456", compile, port: 0 })).rejects.toThrow(
-      /TRELLIS_SECRET differs/,
-    );
+    await expect(
+      startControlPlane({
+        databaseUrl: url,
+        secret: "another-secret-another-secret-0123456",
+        compile,
+        port: 0,
+      }),
+    ).rejects.toThrow(/TRELLIS_SECRET differs/);
+  });
+
+  it("runs as a second replica on the same database, with the real compiler, seeing the first replica's proxies", async () => {
+    const logs: string[] = [];
+    const cp2 = await startControlPlane({
+      databaseUrl: url,
+      secret: SECRET,
+      compile: meshCompiler((l) => logs.push(l)),
+      port: 0,
+      debounceMs: 20,
+      log: (l) => logs.push(l),
+    });
+    try {
+      const onFirst = await proxy("reviews", "v2", "127.0.0.1:20010");
+      await onFirst.until(() => onFirst.appliedVersion !== null, 10_000, "config from replica 1");
+      const { csrPem } = await generateKeyAndCsr();
+      const onSecond = new LightProxy({
+        url: cp2.url,
+        token,
+        caPem: await fetchPinnedCa(cp2.url, token),
+        csrPem,
+        node: {
+          namespace: "shop",
+          service: "productpage",
+          version: "v1",
+          address: "127.0.0.1:20011",
+          labels: {},
+        },
+      });
+      proxies.push(onSecond);
+      await onSecond.connect();
+      const reviewsAt = (cfg: unknown) =>
+        (cfg as { services: { name: string; endpoints: { address: string }[] }[] } | undefined)?.services
+          .find((x) => x.name === "reviews")
+          ?.endpoints.map((e) => e.address) ?? [];
+      await onSecond.until(
+        () => reviewsAt(onSecond.configs.at(-1)?.config).includes("127.0.0.1:20010"),
+        10_000,
+        "reviews endpoint from replica 1",
+      );
+
+      // What the proxy gets is a real proxy config once it adds its own TLS material and app port.
+      const cfg = onSecond.configs.at(-1)!.config as Record<string, unknown>;
+      const check = validateProxyConfig({
+        ...cfg,
+        version: onSecond.configs.at(-1)!.version,
+        tls: { certPem: "c", keyPem: "k", caPem: "a" },
+      });
+      expect(check.ok).toBe(true);
+
+      // A canary Route committed to the database reaches the proxy on replica 2 (v1 must be up for its 90%).
+      const v1 = await proxy("reviews", "v1", "127.0.0.1:20012");
+      await v1.until(() => v1.appliedVersion !== null, 10_000, "v1 config");
+      await db.resource.create({
+        data: {
+          kind: "Route",
+          namespace: "shop",
+          name: "reviews-canary",
+          spec: {
+            service: "reviews",
+            rules: [
+              {
+                backends: [
+                  { version: "v1", weight: 90 },
+                  { version: "v2", weight: 10 },
+                ],
+              },
+            ],
+          },
+        },
+      });
+      await notify("{}");
+      const weights = () => {
+        const svc = (
+          onSecond.configs.at(-1)?.config as
+            | {
+                services: { name: string; routes: { backends?: { version?: string; weight: number }[] }[] }[];
+              }
+            | undefined
+        )?.services.find((x) => x.name === "reviews");
+        return svc?.routes[0]?.backends?.map((b) => `${b.version}:${b.weight}`).join(",") ?? "";
+      };
+      await onSecond.until(() => weights() === "v1:90,v2:10", 10_000, "canary weights");
+      expect(logs.filter((l) => /skipping|failed|invalid/.test(l))).toEqual([]);
+    } finally {
+      await cp2.close();
+    }
   });
 });

@@ -83,7 +83,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const serving = await ca.issueServing(hosts, 365 * 86_400_000);
 
   // ---- state shared by all sessions of this replica -------------------------------------------------
+  /** Proxies that said hello: they get pushes. */
   const sessions = new Set<ProxySession>();
+  /** Every open stream, also those still before hello: all are closed on shutdown. */
+  const streams = new Set<ProxySession>();
   const snapshots = new Map<string, Snapshot>();
   let resources: ResourceRecord[] = [];
   let registry: RegistrySnapshot = { services: [] };
@@ -96,7 +99,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       db.resource.findMany({ orderBy: [{ kind: "asc" }, { namespace: "asc" }, { name: "asc" }] }),
       loadRegistry(db),
     ]);
-    resources = rows.map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, spec: r.spec, revision: r.revision }));
+    resources = rows.map((r) => ({
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      spec: r.spec,
+      revision: r.revision,
+    }));
     registry = reg;
   }
 
@@ -130,15 +139,27 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       if (!s.ready) continue;
       const snap = snapshotFor(s.node!);
       plan.push({ s, snap });
-      if (snap) entries.push({ workloadId: s.workloadId!, version: snap.version, state: s.ackedVersion === snap.version ? "acked" : "pending" });
-      else entries.push({ workloadId: s.workloadId!, version: s.sentVersion ?? "", state: "nacked", reason: compileErrors.get(groupKey(s.node!)) ?? "not compiled" });
+      if (snap)
+        entries.push({
+          workloadId: s.workloadId!,
+          version: snap.version,
+          state: s.ackedVersion === snap.version ? "acked" : "pending",
+        });
+      else
+        entries.push({
+          workloadId: s.workloadId!,
+          version: s.sentVersion ?? "",
+          state: "nacked",
+          reason: compileErrors.get(groupKey(s.node!)) ?? "not compiled",
+        });
     }
     // Rollout rows first, pushes second: an ACK must always find the row it settles.
     for (const g of generations) await rollout.recordGeneration(g, entries);
     for (const { s, snap } of plan) if (snap && s.push(snap)) stats.pushes++;
     if (generations.length > 0) {
       // An ACK to an earlier push of the same version may have landed while the rows were written.
-      for (const { s, snap } of plan) if (snap && s.ackedVersion === snap.version) await rollout.ack(s.workloadId!, snap.version);
+      for (const { s, snap } of plan)
+        if (snap && s.ackedVersion === snap.version) await rollout.ack(s.workloadId!, snap.version);
     }
   }
 
@@ -191,27 +212,41 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await listener.query(`LISTEN ${REGISTRY_CHANGED_CHANNEL}`);
   dbHealthy = true;
 
+  let shuttingDown = false;
   const notifyRegistry = () =>
-    listener.query(`SELECT pg_notify($1, $2)`, [REGISTRY_CHANGED_CHANNEL, replicaId]).catch((e: unknown) => {
-      log(`control plane: notify failed: ${(e as Error).message}`);
-    });
+    shuttingDown
+      ? Promise.resolve()
+      : listener
+          .query(`SELECT pg_notify($1, $2)`, [REGISTRY_CHANGED_CHANNEL, replicaId])
+          .catch((e: unknown) => {
+            log(`control plane: notify failed: ${(e as Error).message}`);
+          });
 
   // ---- HTTPS + WebSocket --------------------------------------------------------------------------
-  const server: Server = createServer({ cert: `${serving.certPem.trim()}\n${ca.certPem.trim()}\n`, key: serving.keyPem, minVersion: "TLSv1.2" }, (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method === "GET" && path === "/healthz") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
-    } else if (req.method === "GET" && path === "/readyz") {
-      res
-        .writeHead(dbHealthy ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: dbHealthy ? "ready" : "database unavailable", replica: replicaId, proxies: sessions.size }));
-    } else if (req.method === "GET" && path === MESH_CA_PATH) {
-      // Public: proxies fetch it before they trust this server, then check it against their join token.
-      res.writeHead(200, { "content-type": "application/x-pem-file" }).end(ca.certPem);
-    } else {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
-    }
-  });
+  const server: Server = createServer(
+    { cert: `${serving.certPem.trim()}\n${ca.certPem.trim()}\n`, key: serving.keyPem, minVersion: "TLSv1.2" },
+    (req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && path === "/healthz") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
+      } else if (req.method === "GET" && path === "/readyz") {
+        res.writeHead(dbHealthy ? 200 : 503, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            status: dbHealthy ? "ready" : "database unavailable",
+            replica: replicaId,
+            proxies: sessions.size,
+          }),
+        );
+      } else if (req.method === "GET" && path === MESH_CA_PATH) {
+        // Public: proxies fetch it before they trust this server, then check it against their join token.
+        res.writeHead(200, { "content-type": "application/x-pem-file" }).end(ca.certPem);
+      } else {
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: "not found" }));
+      }
+    },
+  );
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 
@@ -224,14 +259,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (!token) return "the join token is malformed";
     if (token.caFingerprint !== ca.fingerprint) return "the join token was issued for another mesh CA";
     const row = await db.joinToken.findUnique({ where: { tokenHash: hashSecret(token.secret) } });
-    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= new Date())) return "the join token is invalid, expired or revoked";
+    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= new Date()))
+      return "the join token is invalid, expired or revoked";
     return { joinTokenId: row.id, namespace: row.namespace, service: row.service };
   }
 
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const path = (req.url ?? "/").split("?")[0];
     const refuse = (status: number, message: string) => {
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Not Found"}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`);
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Not Found"}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`,
+      );
     };
     if (path !== MESH_STREAM_PATH) return refuse(404, "not found");
     socket.on("error", () => socket.destroy());
@@ -258,11 +296,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             },
             onClose: (s, wasReady) => {
               sessions.delete(s);
+              streams.delete(s);
               stats.sessions = sessions.size;
               if (wasReady) void notifyRegistry();
             },
             onPushed: () => stats.pushes++,
           });
+          streams.add(session);
           session.start();
         });
       },
@@ -277,21 +317,27 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const heartbeat = setInterval(() => {
     for (const s of sessions) s.heartbeat();
   }, heartbeatMs);
-  const housekeeping = setInterval(() => {
-    void (async () => {
-      try {
-        await touchWorkloads(db, [...sessions].filter((s) => s.ready).map((s) => s.workloadId!));
-        const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
-        if (gone > 0) {
-          log(`control plane: ${gone} proxies of a silent replica marked gone`);
-          await notifyRegistry();
+  const housekeeping = setInterval(
+    () => {
+      void (async () => {
+        try {
+          await touchWorkloads(
+            db,
+            [...sessions].filter((s) => s.ready).map((s) => s.workloadId!),
+          );
+          const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
+          if (gone > 0) {
+            log(`control plane: ${gone} proxies of a silent replica marked gone`);
+            await notifyRegistry();
+          }
+          await telemetry.flush(db);
+        } catch (e) {
+          log(`control plane: housekeeping failed: ${(e as Error).message}`);
         }
-        await telemetry.flush(db);
-      } catch (e) {
-        log(`control plane: housekeeping failed: ${(e as Error).message}`);
-      }
-    })();
-  }, Math.min(10_000, telemetryIntervalMs));
+      })();
+    },
+    Math.min(10_000, telemetryIntervalMs),
+  );
   const pruning = setInterval(() => {
     void pruneRollups(db, opts.telemetryRetentionMs ?? 7 * 86_400_000).catch(() => {});
   }, 3_600_000);
@@ -318,12 +364,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       while (running || timer) await (running ?? new Promise((r) => setTimeout(r, 5)));
     },
     async close() {
+      shuttingDown = true;
       for (const t of [heartbeat, housekeeping, pruning]) clearInterval(t);
       if (timer) clearTimeout(timer);
       await running;
       // Proxies keep serving their last config and reconnect to another replica (or to us after a restart).
-      const closing = [...sessions].map((s) => s.close(1001, "control plane shutting down"));
-      await Promise.all(closing);
+      // Each session marks its workload gone before the database connection closes.
+      await Promise.all([...streams].map((s) => s.close(1001, "control plane shutting down")));
       await telemetry.flush(db).catch(() => {});
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -49,6 +49,9 @@ export class ProxySession {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   private helloTimer: NodeJS.Timeout | null = null;
+  private cleanedUp!: () => void;
+  /** Settles when the stream has closed and its workload has been marked gone. */
+  readonly finished = new Promise<void>((resolve) => (this.cleanedUp = resolve));
 
   constructor(
     private readonly ws: WebSocket,
@@ -56,15 +59,20 @@ export class ProxySession {
   ) {}
 
   start(): void {
-    this.helloTimer = setTimeout(() => this.fail(CLOSE.helloTimeout, "PROTOCOL", "no hello within 10 s"), HELLO_TIMEOUT_MS);
+    this.helloTimer = setTimeout(
+      () => this.fail(CLOSE.helloTimeout, "PROTOCOL", "no hello within 10 s"),
+      HELLO_TIMEOUT_MS,
+    );
     this.ws.on("pong", () => (this.alive = true));
     this.ws.on("message", (data, isBinary) => {
       if (isBinary) return this.fail(CLOSE.protocol, "PROTOCOL", "messages are JSON text");
       const text = data.toString();
-      this.queue = this.queue.then(() => this.receive(text)).catch((e: unknown) => {
-        this.deps.log(`control plane: proxy ${this.describe()}: ${(e as Error).message}`);
-        this.fail(1011, "INTERNAL", "the control plane failed to handle a message");
-      });
+      this.queue = this.queue
+        .then(() => this.receive(text))
+        .catch((e: unknown) => {
+          this.deps.log(`control plane: proxy ${this.describe()}: ${(e as Error).message}`);
+          this.fail(1011, "INTERNAL", "the control plane failed to handle a message");
+        });
     });
     this.ws.on("close", () => void this.onClosed());
     this.ws.on("error", () => this.ws.terminate());
@@ -89,20 +97,21 @@ export class ProxySession {
     this.ws.ping();
   }
 
-  close(code: number, reason: string): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.closed || this.ws.readyState === this.ws.CLOSED) return resolve();
-      this.ws.once("close", () => resolve());
+  /** Closes the stream (terminating it if the proxy does not answer within 2 s) and waits for cleanup. */
+  async close(code: number, reason: string): Promise<void> {
+    if (this.ws.readyState !== this.ws.CLOSED) {
       this.ws.close(code, reason);
-      setTimeout(() => {
-        this.ws.terminate();
-        resolve();
-      }, 2_000).unref();
-    });
+      const t = setTimeout(() => this.ws.terminate(), 2_000);
+      await this.finished;
+      clearTimeout(t);
+    }
+    await this.finished;
   }
 
   private describe(): string {
-    return this.node ? `${this.node.namespace}/${this.node.service}/${this.node.version}@${this.node.address}` : "(before hello)";
+    return this.node
+      ? `${this.node.namespace}/${this.node.service}/${this.node.version}@${this.node.address}`
+      : "(before hello)";
   }
 
   private send(msg: object): void {
@@ -121,13 +130,18 @@ export class ProxySession {
       const parsed = ZProxyMessage.safeParse(JSON.parse(text));
       if (!parsed.success) {
         const i = parsed.error.issues[0];
-        return this.fail(CLOSE.protocol, "PROTOCOL", `invalid message: ${i?.path.join(".") ?? ""} ${i?.message ?? ""}`.trim());
+        return this.fail(
+          CLOSE.protocol,
+          "PROTOCOL",
+          `invalid message: ${i?.path.join(".") ?? ""} ${i?.message ?? ""}`.trim(),
+        );
       }
       msg = parsed.data;
     } catch {
       return this.fail(CLOSE.protocol, "PROTOCOL", "invalid JSON");
     }
-    if (!this.ready && msg.type !== "hello") return this.fail(CLOSE.protocol, "PROTOCOL", "the first message must be hello");
+    if (!this.ready && msg.type !== "hello")
+      return this.fail(CLOSE.protocol, "PROTOCOL", "the first message must be hello");
     switch (msg.type) {
       case "hello":
         return this.hello(msg);
@@ -149,7 +163,11 @@ export class ProxySession {
     const { scope } = this.deps;
     if (node.namespace !== scope.namespace || (scope.service !== null && node.service !== scope.service)) {
       const allowed = scope.service ? `${scope.namespace}/${scope.service}` : `namespace ${scope.namespace}`;
-      return this.fail(CLOSE.forbidden, "FORBIDDEN", `this join token allows ${allowed}, not ${node.namespace}/${node.service}`);
+      return this.fail(
+        CLOSE.forbidden,
+        "FORBIDDEN",
+        `this join token allows ${allowed}, not ${node.namespace}/${node.service}`,
+      );
     }
     const spiffe = spiffeId(this.deps.trustDomain, node.namespace, node.service);
     let cert;
@@ -176,7 +194,13 @@ export class ProxySession {
     this.send({
       type: "welcome",
       workloadId: id,
-      certificate: { certPem: cert.certPem, caPem: this.deps.ca.certPem, spiffeId: spiffe, notAfter: cert.notAfter.toISOString(), serial: cert.serial },
+      certificate: {
+        certPem: cert.certPem,
+        caPem: this.deps.ca.certPem,
+        spiffeId: spiffe,
+        notAfter: cert.notAfter.toISOString(),
+        serial: cert.serial,
+      },
       telemetryIntervalMs: this.deps.telemetryIntervalMs,
     });
     if (msg.appliedVersion) {
@@ -194,14 +218,20 @@ export class ProxySession {
     // Only the answer to the latest push counts; a late answer to an older one is ignored (as in xDS).
     if (version !== this.sentVersion || nonce !== this.sentNonce) return;
     this.ackedVersion = version;
-    await this.deps.db.workload.update({ where: { id: this.workloadId! }, data: { ackedVersion: version, lastSeenAt: new Date() } });
+    await this.deps.db.workload.update({
+      where: { id: this.workloadId! },
+      data: { ackedVersion: version, lastSeenAt: new Date() },
+    });
     await this.deps.rollout.ack(this.workloadId!, version);
   }
 
   private async nack(version: string, nonce: string, error: string): Promise<void> {
     if (version !== this.sentVersion || nonce !== this.sentNonce) return;
     this.deps.log(`control plane: proxy ${this.describe()} refused config ${version}: ${error}`);
-    await this.deps.db.workload.update({ where: { id: this.workloadId! }, data: { nackedVersion: version, nackReason: error } });
+    await this.deps.db.workload.update({
+      where: { id: this.workloadId! },
+      data: { nackedVersion: version, nackReason: error },
+    });
     await this.deps.rollout.nack(this.workloadId!, version, error);
   }
 
@@ -216,7 +246,13 @@ export class ProxySession {
       });
       this.send({
         type: "certificate",
-        certificate: { certPem: cert.certPem, caPem: this.deps.ca.certPem, spiffeId: spiffe, notAfter: cert.notAfter.toISOString(), serial: cert.serial },
+        certificate: {
+          certPem: cert.certPem,
+          caPem: this.deps.ca.certPem,
+          spiffeId: spiffe,
+          notAfter: cert.notAfter.toISOString(),
+          serial: cert.serial,
+        },
       });
     } catch (e) {
       if (e instanceof CaError) return this.send({ type: "error", code: e.code, message: e.message });
@@ -231,7 +267,9 @@ export class ProxySession {
       w.namespace === me.namespace && w.service === me.service && w.version === me.version;
     const accepted = series.filter((s) => (s.reporter === "outbound" ? own(s.source) : own(s.destination)));
     if (accepted.length < series.length) {
-      this.deps.log(`control plane: proxy ${this.describe()} reported ${series.length - accepted.length} series for other workloads; dropped`);
+      this.deps.log(
+        `control plane: proxy ${this.describe()} reported ${series.length - accepted.length} series for other workloads; dropped`,
+      );
     }
     this.deps.telemetry.add(accepted);
   }
@@ -245,5 +283,6 @@ export class ProxySession {
     await this.queue.catch(() => {});
     if (this.workloadId) await disconnectWorkload(this.deps.db, this.workloadId).catch(() => {});
     this.deps.onClose(this, wasReady);
+    this.cleanedUp();
   }
 }

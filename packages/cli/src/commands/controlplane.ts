@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { checkDatabase, createDb, redactUrl } from "@trellis/db";
 import { bootstrap } from "@trellis/services";
 import { migrateDatabase } from "@trellis/db/admin";
-import { startControlPlane } from "@trellis/control-plane";
+import { meshCompiler, startControlPlane } from "@trellis/control-plane";
 import { CliError } from "../errors.js";
 import { parsePort } from "../ports.js";
 
@@ -14,12 +14,23 @@ export function controlplaneCommand(): Command {
     )
     .addOption(new Option("--host <address>", "listen address").default("0.0.0.0").env("TRELLIS_HOST"))
     .option("--migrate", "apply database migrations and create the first admin user before starting", false)
-    .action(async (opts: { port: number; host: string; migrate: boolean }) => {
+    .option(
+      "--advertise <host...>",
+      "DNS names or IPs proxies use to reach this replica (added to its certificate)",
+      [],
+    )
+    .action(async (opts: { port: number; host: string; migrate: boolean; advertise: string[] }) => {
       const url = process.env.DATABASE_URL;
       if (!url)
         throw new CliError(
           "DATABASE_URL is required (the control plane never starts its own database; `trellis up` does)",
         );
+      const secret = process.env.TRELLIS_SECRET;
+      if (!secret || secret.length < 32) {
+        throw new CliError(
+          "TRELLIS_SECRET must be set to the mesh secret (32+ characters; every replica uses the same one)",
+        );
+      }
       await checkDatabase(url);
       if (opts.migrate) {
         await migrateDatabase(url);
@@ -33,11 +44,16 @@ export function controlplaneCommand(): Command {
           await db.$disconnect();
         }
       }
+      const log = (l: string) => console.log(l);
       const cp = await startControlPlane({
         databaseUrl: url,
+        secret,
+        compile: meshCompiler(log),
         host: opts.host,
         port: opts.port,
-        log: (l) => console.log(l),
+        ...(process.env.TRELLIS_TRUST_DOMAIN ? { trustDomain: process.env.TRELLIS_TRUST_DOMAIN } : {}),
+        ...(opts.advertise.length > 0 ? { advertiseHosts: opts.advertise } : {}),
+        log,
       });
       console.log(`trellis: control plane ${cp.url} (database ${redactUrl(url)})`);
       const stop = () => {

@@ -9,7 +9,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgresHandle,
 } from "@trellis/db/admin";
-import { startControlPlane, type ControlPlane } from "@trellis/control-plane";
+import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
 import { bootstrap } from "@trellis/services";
 import { ensureConsoleBuilt, startConsole, type ConsoleProcess } from "../console-process.js";
 import { deriveKey, meshSecret, trellisHome } from "../home.js";
@@ -60,7 +60,8 @@ Environment:
   TRELLIS_HOME             state directory (default ~/.trellis)
   TRELLIS_ADMIN_PASSWORD   password of the first admin user (else one is generated and printed once)
   TRELLIS_BOOTSTRAP_TOKEN  create an admin API token with exactly this value (automation, tests)
-  TRELLIS_SECRET           mesh secret (else generated into TRELLIS_HOME/secret, mode 0600)`,
+  TRELLIS_SECRET           mesh secret (else generated into TRELLIS_HOME/secret, mode 0600)
+  TRELLIS_TRUST_DOMAIN     SPIFFE trust domain of a new mesh (default trellis.local)`,
     )
     .action(async (opts: UpOptions) => {
       await up(opts);
@@ -136,11 +137,17 @@ async function up(opts: UpOptions): Promise<void> {
       await db.$disconnect();
     }
 
+    const cpLog = opts.verbose
+      ? say
+      : (l: string) => (/failed|refused|skipping|invalid/.test(l) ? say(l) : undefined);
     const cp: ControlPlane = await startControlPlane({
       databaseUrl,
+      secret,
+      compile: meshCompiler(cpLog),
       host: opts.host,
       port: opts.cpPort,
-      ...(opts.verbose ? { log: say } : {}),
+      ...(process.env.TRELLIS_TRUST_DOMAIN ? { trustDomain: process.env.TRELLIS_TRUST_DOMAIN } : {}),
+      log: cpLog,
     });
     stops.push(() => cp.close());
 
@@ -168,7 +175,7 @@ async function up(opts: UpOptions): Promise<void> {
       }
     });
 
-    say(`control plane  ${cp.url}`);
+    say(`control plane  ${cp.url}   (mesh CA sha256 ${cp.caFingerprint})`);
     say(
       `console        ${consoleProc.url}   (REST API: ${consoleProc.url}/api/v1, OpenAPI: ${consoleProc.url}/api/openapi.json)`,
     );

@@ -1,0 +1,65 @@
+// Adapts the policy compiler (compiler/) to the server: stored rows → parsed resources, the registry as the
+// server reads it, and placeholders for what each proxy supplies itself (its key and certificate, its app
+// port), which are then left out of the pushed config.
+import { parseResource, RESOURCE_API_VERSION, type Resource } from "@trellis/contracts";
+import { compileProxyConfig } from "./compiler/index.js";
+import type { CompileFn, ResourceRecord } from "./snapshots.js";
+
+const PLACEHOLDER_TLS = {
+  certPem: "supplied-by-the-proxy",
+  keyPem: "supplied-by-the-proxy",
+  caPem: "supplied-by-the-proxy",
+};
+
+/** Stored resources are validated when a change is applied; one that no longer parses is skipped, not fatal. */
+function parseStored(rows: readonly ResourceRecord[], log: (l: string) => void): Resource[] {
+  const out: Resource[] = [];
+  for (const r of rows) {
+    const parsed = parseResource({
+      apiVersion: RESOURCE_API_VERSION,
+      kind: r.kind,
+      metadata: { name: r.name, namespace: r.namespace },
+      spec: r.spec,
+    });
+    if (parsed.ok) out.push(parsed.resource);
+    else
+      log(
+        `control plane: skipping stored ${r.kind} ${r.namespace}/${r.name}: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+      );
+  }
+  return out;
+}
+
+export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
+  // Parsing is per recompute, not per proxy group: cache on the identity of the rows array.
+  let lastRows: readonly ResourceRecord[] | null = null;
+  let lastParsed: Resource[] = [];
+  return ({ proxy, resources, registry }) => {
+    if (resources !== lastRows) {
+      lastParsed = parseStored(resources, log);
+      lastRows = resources;
+    }
+    const config = compileProxyConfig({
+      version: "unversioned",
+      resources: lastParsed,
+      registry: {
+        services: registry.services.map((s) => ({
+          namespace: s.namespace,
+          name: s.name,
+          protocol: s.protocol === "tcp" ? "tcp" : "http",
+          workloads: s.workloads.map((w) => ({
+            id: w.id,
+            version: w.version,
+            address: w.address,
+            identity: w.identity,
+            healthy: true,
+          })),
+        })),
+      },
+      proxy: { ...proxy, workloadId: "", inbound: { appPort: 0 } },
+      tls: PLACEHOLDER_TLS,
+    });
+    const { version: _v, tls: _t, ...rest } = config;
+    return rest as Record<string, unknown>;
+  };
+}
