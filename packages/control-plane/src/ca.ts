@@ -4,7 +4,15 @@
 // plane's own serving certificate, which proxies verify after pinning the CA's fingerprint from their join token.
 // @peculiar/x509 resolves its internals through tsyringe, which needs the Reflect metadata API loaded first.
 import "reflect-metadata";
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, webcrypto, X509Certificate as NodeX509 } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hkdfSync,
+  randomBytes,
+  webcrypto,
+  X509Certificate as NodeX509,
+} from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import type { Db } from "@trellis/db";
 
@@ -45,7 +53,10 @@ function decrypt(blob: Buffer, secret: string): Buffer {
     d.setAuthTag(blob.subarray(12, 28));
     return Buffer.concat([d.update(blob.subarray(28)), d.final()]);
   } catch {
-    throw new CaError("CA_KEY_UNREADABLE", "the mesh CA key cannot be decrypted: TRELLIS_SECRET differs from the one it was created with");
+    throw new CaError(
+      "CA_KEY_UNREADABLE",
+      "the mesh CA key cannot be decrypted: TRELLIS_SECRET differs from the one it was created with",
+    );
   }
 }
 
@@ -81,7 +92,10 @@ export class MeshCa {
 
   /** Loads the active CA, creating it on first use. Safe to call from several replicas at once. */
   static async loadOrCreate(db: Db, opts: { secret: string; trustDomain: string }): Promise<MeshCa> {
-    let row = await db.certificateAuthority.findFirst({ where: { active: true }, orderBy: { createdAt: "asc" } });
+    let row = await db.certificateAuthority.findFirst({
+      where: { active: true },
+      orderBy: { createdAt: "asc" },
+    });
     if (!row) {
       const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
       const now = new Date();
@@ -114,11 +128,20 @@ export class MeshCa {
       } catch {
         // Another replica created one first; use the oldest active CA like everyone else.
       }
-      row = await db.certificateAuthority.findFirstOrThrow({ where: { active: true }, orderBy: { createdAt: "asc" } });
+      row = await db.certificateAuthority.findFirstOrThrow({
+        where: { active: true },
+        orderBy: { createdAt: "asc" },
+      });
     }
     const pkcs8 = decrypt(Buffer.from(row.encryptedKey), opts.secret);
     const key = await webcrypto.subtle.importKey("pkcs8", pkcs8, ALG, false, ["sign"]);
-    return new MeshCa(row.trustDomain, new x509.X509Certificate(row.certPem), row.certPem, row.fingerprint, key);
+    return new MeshCa(
+      row.trustDomain,
+      new x509.X509Certificate(row.certPem),
+      row.certPem,
+      row.fingerprint,
+      key,
+    );
   }
 
   /**
@@ -132,7 +155,8 @@ export class MeshCa {
     } catch {
       throw new CaError("CA_CSR_INVALID", "the certificate request is not a PEM PKCS#10 request");
     }
-    if (!(await csr.verify())) throw new CaError("CA_CSR_INVALID", "the certificate request's signature does not verify");
+    if (!(await csr.verify()))
+      throw new CaError("CA_CSR_INVALID", "the certificate request's signature does not verify");
     const alg = csr.publicKey.algorithm as { name: string; namedCurve?: string };
     if (alg.name !== "ECDSA" || alg.namedCurve !== "P-256") {
       throw new CaError("CA_CSR_INVALID", "workload keys must be ECDSA P-256");
@@ -151,8 +175,14 @@ export class MeshCa {
       signingAlgorithm: ALG,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
+          true,
+        ),
+        new x509.ExtendedKeyUsageExtension([
+          x509.ExtendedKeyUsage.serverAuth,
+          x509.ExtendedKeyUsage.clientAuth,
+        ]),
         new x509.SubjectAlternativeNameExtension([{ type: "url", value: spiffe }], true),
         await x509.AuthorityKeyIdentifierExtension.create(this.cert.publicKey),
       ],
@@ -161,11 +191,16 @@ export class MeshCa {
   }
 
   /** A serving certificate (and its key) for the control plane itself, for the given DNS names and IPs. */
-  async issueServing(hosts: string[], ttlMs: number): Promise<{ certPem: string; keyPem: string; notAfter: Date }> {
+  async issueServing(
+    hosts: string[],
+    ttlMs: number,
+  ): Promise<{ certPem: string; keyPem: string; notAfter: Date }> {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
     const now = Date.now();
     const notAfter = new Date(now + ttlMs);
-    const names = hosts.map((h) => (/^[\d.]+$|:/.test(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h }));
+    const names = hosts.map((h) =>
+      /^[\d.]+$|:/.test(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h },
+    );
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
       subject: "CN=trellis-control-plane",
@@ -177,7 +212,10 @@ export class MeshCa {
       signingAlgorithm: ALG,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
+          true,
+        ),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
         new x509.SubjectAlternativeNameExtension(names),
         await x509.AuthorityKeyIdentifierExtension.create(this.cert.publicKey),

@@ -23,16 +23,28 @@ export class Rollout {
     }
     if (entries.length === 0) return;
     await this.db.proxyConfigStatus.createMany({
-      data: entries.map((e) => ({ generationId: gen.id, workloadId: e.workloadId, version: e.version, state: e.state, reason: e.reason ?? null })),
+      data: entries.map((e) => ({
+        generationId: gen.id,
+        workloadId: e.workloadId,
+        version: e.version,
+        state: e.state,
+        reason: e.reason ?? null,
+      })),
       skipDuplicates: true,
     });
   }
 
   async ack(workloadId: string, version: string): Promise<void> {
-    await this.db.proxyConfigStatus.updateMany({ where: { workloadId, version, state: "pending" }, data: { state: "acked" } });
+    await this.db.proxyConfigStatus.updateMany({
+      where: { workloadId, version, state: "pending" },
+      data: { state: "acked" },
+    });
   }
 
   async nack(workloadId: string, version: string, reason: string): Promise<void> {
-    await this.db.proxyConfigStatus.updateMany({ where: { workloadId, version, state: "pending" }, data: { state: "nacked", reason } });
+    await this.db.proxyConfigStatus.updateMany({
+      where: { workloadId, version, state: "pending" },
+      data: { state: "nacked", reason },
+    });
   }
 }

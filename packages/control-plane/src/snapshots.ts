@@ -52,7 +52,14 @@ export function buildSnapshot(compile: CompileFn, input: CompileInput): Snapshot
   const version = createHash("sha256").update(body).digest("base64url").slice(0, 16);
   const config = { ...compiled, version };
   const check = validateProxyConfig({ ...config, tls: PLACEHOLDER_TLS });
-  if (!check.ok) return { ok: false, error: `invalid config for ${groupKey(input.proxy)}: ${formatProxyConfigIssues(check.issues)}` };
+  if (!check.ok)
+    return {
+      ok: false,
+      error: `invalid config for ${groupKey(input.proxy)}: ${formatProxyConfigIssues(check.issues)}`,
+    };
   const nonce = randomBytes(6).toString("base64url");
-  return { ok: true, snapshot: { version, nonce, message: JSON.stringify({ type: "config", version, nonce, config }) } };
+  return {
+    ok: true,
+    snapshot: { version, nonce, message: JSON.stringify({ type: "config", version, nonce, config }) },
+  };
 }

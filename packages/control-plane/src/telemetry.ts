@@ -43,8 +43,9 @@ export class TelemetryAggregator {
     this.pending = new Map();
     try {
       await db.$transaction(
-        batch.map(({ bucket, s }) =>
-          db.$executeRaw`
+        batch.map(
+          ({ bucket, s }) =>
+            db.$executeRaw`
             INSERT INTO "TelemetryRollup" ("bucket","reporter","sourceNamespace","sourceService","sourceVersion",
               "destNamespace","destService","destVersion","statusCode","requests","mtlsRequests","durationSumMs",
               "latencyBuckets","bytesSent","bytesReceived")
@@ -72,7 +73,9 @@ export class TelemetryAggregator {
 
 /** Deletes rollups older than the retention. */
 export async function pruneRollups(db: Db, retentionMs: number): Promise<number> {
-  const r = await db.telemetryRollup.deleteMany({ where: { bucket: { lt: new Date(Date.now() - retentionMs) } } });
+  const r = await db.telemetryRollup.deleteMany({
+    where: { bucket: { lt: new Date(Date.now() - retentionMs) } },
+  });
   return r.count;
 }
 
