@@ -42,6 +42,7 @@ describe("validateProxyConfig", () => {
       services: [
         { name: "reviews", namespace: "shop", endpoints: [{ address: "10.0.0.1:15006", version: "v1" }], routes: [{ backends: [{ version: "v2" }] }] },
         { name: "reviews", namespace: "shop", mtls: false },
+        { name: "reviews", namespace: "shop", mtls: false, protocol: "tcp", port: 5432 },
       ],
       inbound: { appPort: 8080 },
     });
@@ -49,6 +50,7 @@ describe("validateProxyConfig", () => {
     if (r.ok) return;
     const paths = r.issues.map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(["services[0].mtls", "services[0].routes[0].backends[0].version", "services[1].name", "inbound.mtlsMode"]));
+    expect(paths).not.toContain("services[2].name");
   });
 
   it("rejects bad regexes, addresses and missing TLS pieces", () => {

@@ -306,6 +306,8 @@ export const ZInbound = z.object({
   appPort: ZPort,
   /** Address of the local app. */
   appAddress: z.string().default("127.0.0.1"),
+  /** How the app speaks: HTTP/1.1, or HTTP/2 with prior knowledge (gRPC servers). */
+  appProtocol: z.enum(["http1", "h2c"]).default("http1"),
   /** Local app ports that callers may reach with raw TCP passthrough (over mTLS). */
   tcpPorts: z.array(ZPort).default([]),
   /** `strict`: mTLS only. `permissive`: mTLS or plain text (for migrations). */
@@ -392,7 +394,8 @@ export const ZProxyConfig = z
     // Cross-field rules that a per-field schema cannot say.
     const seen = new Map<string, number>();
     cfg.services.forEach((svc, i) => {
-      const key = `${svc.namespace}/${svc.name}`;
+      // One service may expose an HTTP port and TCP ports; the same name and port twice is a mistake.
+      const key = `${svc.namespace}/${svc.name}:${svc.port}`;
       const prev = seen.get(key);
       if (prev !== undefined) ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `duplicates services[${prev}]` });
       seen.set(key, i);

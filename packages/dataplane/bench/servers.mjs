@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { startProxy } from "../dist/index.js";
 
 const [role, a1, a2] = process.argv.slice(2);
+if (process.env.BENCH_MEM) setInterval(() => { const m = process.memoryUsage(); process.stderr.write(`${role} rss=${(m.rss/1e6).toFixed(0)} heapTotal=${(m.heapTotal/1e6).toFixed(0)} heapUsed=${(m.heapUsed/1e6).toFixed(0)} ext=${(m.external/1e6).toFixed(0)} ab=${(m.arrayBuffers/1e6).toFixed(0)}\n`); }, 1000).unref();
+// A clean exit on SIGINT lets --cpu-prof write its profile.
+process.on("SIGINT", () => process.exit(0));
 const ready = (port) => process.stdout.write(`READY ${port}\n`);
 const identity = (service) => ({ namespace: "bench", service, version: "v1", trustDomain: "bench.local" });
 const pem = (dir, name) => ({
@@ -36,6 +39,23 @@ if (role === "upstream") {
       res.end();
     });
     req.pipe(up);
+  });
+  s.listen(0, "127.0.0.1", () => ready(s.address().port));
+} else if (role === "undici-proxy") {
+  // The other reference: node:http server + undici Pool (request API, body piped).
+  const { Pool } = await import("undici");
+  const pool = new Pool(`http://127.0.0.1:${a1}`, { connections: 256, keepAliveTimeout: 60_000 });
+  const s = http.createServer({ keepAliveTimeout: 60_000 }, async (req, res) => {
+    try {
+      const headers = { ...req.headers };
+      delete headers.connection;
+      const ur = await pool.request({ method: req.method, path: req.url, headers, body: req.method === "GET" || req.method === "HEAD" ? null : req });
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.body.pipe(res);
+    } catch {
+      res.writeHead(502);
+      res.end();
+    }
   });
   s.listen(0, "127.0.0.1", () => ready(s.address().port));
 } else if (role === "trellis") {

@@ -9,7 +9,8 @@ import { EndpointRegistry } from "./cluster/registry.js";
 import { Metrics, type RequestSeries } from "./telemetry/metrics.js";
 import { applyLimits, createH2, createHttp1 } from "./listener/servers.js";
 import { outboundHandler } from "./listener/outbound.js";
-import { acceptInbound, inboundHandler } from "./listener/inbound.js";
+import { acceptInbound, inboundHandler, InboundTls } from "./listener/inbound.js";
+import type { TlsState } from "./tls/material.js";
 import { createAdmin } from "./listener/admin.js";
 import type { ProxyCore } from "./listener/core.js";
 import type { AccessLogSink } from "./listener/edge.js";
@@ -284,7 +285,9 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
       const h2 = createH2(handler, config.limits);
       proxy.http1Servers.push(h1);
       proxy.trackSessions(h2);
-      const inboundServers = { http1: proxy.serveHttp1(h1), h2 };
+      const base = { http1: proxy.serveHttp1(h1), h2 };
+      const inboundTls = new InboundTls(proxy, base, config.limits.headersTimeoutMs);
+      const inboundServers = { ...base, tls: (m: TlsState) => inboundTls.forMaterial(m) };
       const server = net.createServer({ noDelay: true }, (socket) => {
         proxy.track(socket, "inbound");
         acceptInbound(proxy, inboundServers, socket, config.limits.headersTimeoutMs);

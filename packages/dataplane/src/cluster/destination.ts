@@ -105,7 +105,7 @@ export class Destination implements RetryBudgetState {
       dest.active++;
       let res: ProxyResponse;
       try {
-        res = await dispatchUpstream(ep.pool, ep.address, req, limit === Infinity ? 0 : Math.ceil(limit));
+        res = await dispatchUpstream(req.h2 ? ep.h2Pool() : ep.pool, ep.address, req, limit === Infinity ? 0 : Math.ceil(limit));
       } catch (err) {
         ep.active--;
         dest.active--;

@@ -1,7 +1,7 @@
 // Endpoints (and their pools) outlive configs: a new snapshot takes over those it still lists, so warm mTLS
 // connections and ejection state survive a swap. Building a snapshot is a transaction: commit closes what the
 // new config dropped (after in-flight requests finish), abort closes what a rejected config had opened.
-import type { Pool } from "undici";
+import type { Dispatcher, Pool } from "undici";
 import { EndpointState } from "./endpoint.js";
 
 /** Grace before a dropped pool is closed: tries that started on the old snapshot may still pick it. */
@@ -18,7 +18,7 @@ export class EndpointRegistry {
   commit(txn: RegistryTxn): void {
     const old = this.live;
     this.live = txn.next;
-    for (const [key, ep] of old) if (!this.live.has(key)) this.retire(ep.pool, CLOSE_GRACE_MS);
+    for (const [key, ep] of old) if (!this.live.has(key)) this.retire(ep, CLOSE_GRACE_MS);
   }
 
   abort(txn: RegistryTxn): void {
@@ -27,7 +27,7 @@ export class EndpointRegistry {
       ep.weight = weight;
       ep.labels = labels;
     }
-    for (const [key, ep] of txn.next) if (!this.live.has(key)) this.retire(ep.pool, 0);
+    for (const [key, ep] of txn.next) if (!this.live.has(key)) this.retire(ep, 0);
   }
 
   all(): IterableIterator<EndpointState> {
@@ -36,15 +36,15 @@ export class EndpointRegistry {
 
   /** Closes every pool, waiting for in-flight requests. */
   async closeAll(): Promise<void> {
-    for (const ep of this.live.values()) this.retire(ep.pool, 0);
+    for (const ep of this.live.values()) this.retire(ep, 0);
     this.live = new Map();
     await Promise.allSettled([...this.closing]);
   }
 
-  private retire(pool: Pool, delayMs: number): void {
+  private retire(ep: EndpointState, delayMs: number): void {
     const p = new Promise<void>((resolve) => {
       const t = setTimeout(() => {
-        pool.close().then(resolve, resolve);
+        ep.close().then(resolve, resolve);
       }, delayMs);
       t.unref();
     }).finally(() => this.closing.delete(p));
@@ -58,7 +58,7 @@ export class RegistryTxn {
   readonly previous: [EndpointState, string, number, Record<string, string>][] = [];
   constructor(private readonly live: Map<string, EndpointState>) {}
 
-  get(key: string, address: string, makePool: () => Pool, version: string, weight: number, labels: Record<string, string>): EndpointState {
+  get(key: string, address: string, makePool: () => Pool, version: string, weight: number, labels: Record<string, string>, makeH2: (() => Dispatcher) | null = null): EndpointState {
     let ep = this.next.get(key);
     if (ep !== undefined) return ep;
     ep = this.live.get(key);
@@ -69,6 +69,7 @@ export class RegistryTxn {
       ep.labels = labels;
     } else {
       ep = new EndpointState(key, address, makePool(), version, weight, labels);
+      ep.h2Factory = makeH2;
     }
     this.next.set(key, ep);
     return ep;

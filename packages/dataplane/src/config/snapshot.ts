@@ -105,6 +105,8 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
         e.version,
         e.weight,
         e.labels,
+        // Requests that arrive over HTTP/2 (gRPC) use a second pool that negotiates h2, made on first use.
+        () => createPool(e.address, { tls: svc.mtls ? tls : null, expectedPeer, connections: perEndpointConns, idleTimeoutMs: p.idleTimeoutMs, h2: true }),
       );
     });
     const destination = new Destination(svc, endpoints, metrics, self);
@@ -127,7 +129,8 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
   if (config.inbound) {
     const ib = config.inbound;
     const address = ib.appAddress.includes(":") ? `[${ib.appAddress}]:${ib.appPort}` : `${ib.appAddress}:${ib.appPort}`;
-    const app = txn.get(`app|${address}`, address, () => createPool(address, { tls: null, expectedPeer: null, connections: null, idleTimeoutMs: 60_000 }), id.version, 1, {});
+    const h2c = ib.appProtocol === "h2c";
+    const app = txn.get(`app|${ib.appProtocol}|${address}`, address, () => createPool(address, { tls: null, expectedPeer: null, connections: null, idleTimeoutMs: 60_000, h2: h2c }), id.version, 1, {});
     const limiter = ib.rateLimit ? new RateLimiter(ib.rateLimit) : null;
     const callApp: Handler = (req: ProxyRequest, ctx: RequestContext) => {
       const left = ctx.deadline - performance.now();

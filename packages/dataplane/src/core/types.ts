@@ -3,6 +3,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { Readable } from "node:stream";
+import type { Socket } from "node:net";
 import type { ResponseBody } from "./body.js";
 
 /** A request on its way through the proxy. Header list is flat `[name, value, ...]`, hop-by-hop headers removed. */
@@ -18,6 +19,10 @@ export interface ProxyRequest {
   incoming: IncomingMessage | Http2ServerRequest;
   /** Request body, or null when the request has none (then it may be retried). */
   body: Readable | null;
+  /** Arrived over HTTP/2 (gRPC): forwarded over HTTP/2 too, so trailers and streams survive. */
+  h2: boolean;
+  /** `Upgrade` protocol asked for (`websocket`), or null. */
+  upgrade: string | null;
 }
 
 /** A response coming back: status and headers are known, the body streams. */
@@ -28,6 +33,8 @@ export interface ProxyResponse {
   body: ResponseBody;
   /** Set when the proxy answered on its own behalf (`x-trellis-error`). */
   errorCode: string | null;
+  /** The upstream connection after a 101 Switching Protocols, to be joined to the client's. */
+  upgraded?: Socket;
 }
 
 /** Per-request state the layers share. One object per request, fixed shape. */

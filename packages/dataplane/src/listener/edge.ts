@@ -7,6 +7,32 @@ import { errorResponse, toProxyError, writeResponse, type ClientResponse } from 
 import type { ProxyResponse, RequestContext } from "../core/types.js";
 import type { RequestSeries } from "../telemetry/metrics.js";
 import type { Span } from "../telemetry/trace.js";
+import type { Socket } from "node:net";
+import { splice } from "./tcp.js";
+
+function rawHead(status: number, statusText: string, headers: string[], extra: string): string {
+  let head = `HTTP/1.1 ${status} ${statusText}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}${extra}\r\n`;
+}
+
+/** Answers an Upgrade request on the raw socket: joins the two connections after a 101, else a plain response. */
+function respondRaw(raw: RawClient, r: ProxyResponse): void {
+  const up = r.upgraded;
+  if (up !== undefined && r.status === 101) {
+    raw.socket.write(rawHead(101, "Switching Protocols", r.headers, `connection: Upgrade\r\nupgrade: ${raw.protocol}\r\n`));
+    if (raw.head.length > 0) up.write(raw.head);
+    splice(raw.socket, up);
+    r.body.pipeTo(NULL_SINK); // ends at once: the exchange is recorded as a 101
+    return;
+  }
+  up?.destroy();
+  // Not upgraded: answer once and close (the body is delimited by the close).
+  raw.socket.write(rawHead(r.status, "Upgrade Refused", r.headers, "connection: close\r\n"));
+  r.body.pipeTo(raw.socket as unknown as ClientResponse);
+}
+
+const NULL_SINK = { write: () => true, end: () => {}, once: () => {}, destroy: () => {}, addTrailers: () => {} } as unknown as ClientResponse;
 
 /** Headers never forwarded (hop-by-hop, RFC 9110 §7.6.1), plus those undici refuses. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "expect", "proxy-authorization", "http2-settings", "host"]);
@@ -85,14 +111,23 @@ export interface AccessLogSink {
   (line: string): void;
 }
 
+/** The client's raw connection for an HTTP/1.1 Upgrade (WebSocket): there is no ServerResponse then. */
+export interface RawClient {
+  socket: Socket;
+  /** Bytes the client sent after the request head (already read by Node). */
+  head: Buffer;
+  protocol: string;
+}
+
 /** Per-request state at the edge. Its `bodyDone` is called when the response ends (or fails). */
 export class Exchange implements BodyListener {
   status = 0;
   errorCode: string | null = null;
   series: RequestSeries | null = null;
+  raw: RawClient | null = null;
   constructor(
     readonly req: IncomingMessage | Http2ServerRequest,
-    readonly res: ClientResponse,
+    readonly res: ClientResponse | null,
     readonly ctx: RequestContext,
     readonly direction: "inbound" | "outbound",
     readonly span: Span | null,
@@ -105,7 +140,8 @@ export class Exchange implements BodyListener {
     this.status = r.status;
     this.errorCode = r.errorCode;
     r.body.listener = this;
-    writeResponse(this.res, r);
+    if (this.raw !== null) respondRaw(this.raw, r);
+    else writeResponse(this.res!, r);
   }
 
   fail(err: unknown): void {

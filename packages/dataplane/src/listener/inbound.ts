@@ -4,13 +4,15 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { Socket } from "node:net";
-import { TLSSocket } from "node:tls";
+import tls, { type TLSSocket } from "node:tls";
+import { constants } from "node:crypto";
+import type { TlsState } from "../tls/material.js";
 import { ProxyError } from "../core/errors.js";
 import type { ClientResponse } from "../core/respond.js";
 import { newContext, type ProxyRequest } from "../core/types.js";
 import { nextSpan } from "../telemetry/trace.js";
 import { certSpiffeId } from "../tls/identity.js";
-import { Exchange, readHead } from "./edge.js";
+import { Exchange, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 import { sniff } from "./sniff.js";
 import { acceptInboundTcp, TCP_ALPN } from "./tcp.js";
@@ -22,6 +24,8 @@ type PeerSocket = Socket & { [kPeer]?: string | null };
 export interface InboundServers {
   http1: { emit(event: "connection", socket: Socket): boolean };
   h2: { emit(event: "connection", socket: Socket): boolean };
+  /** The TLS server for the material in force. */
+  tls(material: TlsState): { emit(event: "connection", socket: Socket): boolean };
 }
 
 /** Accepts one raw connection on the inbound port. */
@@ -45,44 +49,57 @@ export function acceptInbound(core: ProxyCore, servers: InboundServers, socket: 
       socket.destroy();
       return;
     }
-    const tlsSocket = new TLSSocket(socket, {
-      isServer: true,
-      secureContext: snap.tls.serverContext, // the context in force now: rotation applies to new connections
-      requestCert: true,
-      rejectUnauthorized: true,
-      ALPNProtocols: ["h2", "http/1.1", TCP_ALPN],
-    });
-    const onHandshakeTimeout = () => tlsSocket.destroy();
-    tlsSocket.setTimeout(handshakeTimeoutMs, onHandshakeTimeout);
-    tlsSocket.on("error", () => tlsSocket.destroy());
-    tlsSocket.once("secure", () => {
-      tlsSocket.setTimeout(0);
-      tlsSocket.off("timeout", onHandshakeTimeout);
-      // A hand-made server TLSSocket does not enforce rejectUnauthorized (tls.Server does): check it here.
-      // The peer must chain to the mesh CA and carry a SPIFFE ID of our trust domain.
-      const peer = chainVerified(tlsSocket) ? certSpiffeId(tlsSocket.getPeerCertificate()) : null;
-      if (peer === null || !peer.startsWith(`spiffe://${snap.config.identity.trustDomain}/`)) {
-        tlsSocket.destroy();
-        return;
-      }
-      (tlsSocket as PeerSocket)[kPeer] = peer;
-      if (tlsSocket.alpnProtocol === TCP_ALPN) {
-        acceptInboundTcp(core, tlsSocket);
-        return;
-      }
-      (tlsSocket.alpnProtocol === "h2" ? servers.h2 : servers.http1).emit("connection", tlsSocket);
-    });
+    servers.tls(snap.tls).emit("connection", socket);
   });
 }
 
 /**
- * Whether OpenSSL verified the client's chain against the CA. This is the check tls.Server makes (through the
- * same handle method) before it sets `authorized`; a TLSSocket we wrap ourselves has to make it explicitly.
+ * A tls.Server that never listens: raw connections are handed to it after sniffing. Using Node's own server
+ * (rather than wrapping sockets by hand) gets client-certificate enforcement, ALPN and the socket state that
+ * HTTP/2 sessions expect. Rotation: a new certificate replaces the context in place (`setSecureContext`).
  */
-function chainVerified(s: TLSSocket): boolean {
-  const handle = (s as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
-  if (typeof handle?.verifyError !== "function") return false; // fail closed if Node's internals change
-  return handle.verifyError() === null && s.getPeerCertificate()?.raw !== undefined;
+export class InboundTls {
+  private server: tls.Server | null = null;
+  private fingerprint = "";
+  constructor(
+    private readonly core: ProxyCore,
+    private readonly servers: Omit<InboundServers, "tls">,
+    private readonly handshakeTimeoutMs: number,
+  ) {}
+
+  forMaterial(material: TlsState): tls.Server {
+    const options = { cert: material.cert, key: material.key, ca: material.ca, minVersion: "TLSv1.2" as const, secureOptions: constants.SSL_OP_NO_TICKET };
+    if (this.server === null) {
+      this.server = tls.createServer({
+        ...options,
+        requestCert: true,
+        rejectUnauthorized: true,
+        ALPNProtocols: ["h2", "http/1.1", TCP_ALPN],
+        handshakeTimeout: this.handshakeTimeoutMs,
+      });
+      this.server.on("secureConnection", (s: TLSSocket) => this.onSecure(s));
+      this.server.on("tlsClientError", (_err: Error, s: TLSSocket) => s.destroy());
+    } else if (this.fingerprint !== material.fingerprint) {
+      this.server.setSecureContext(options);
+    }
+    this.fingerprint = material.fingerprint;
+    return this.server;
+  }
+
+  private onSecure(tlsSocket: TLSSocket): void {
+    tlsSocket.on("error", () => tlsSocket.destroy());
+    // The chain was verified by the server (rejectUnauthorized); the peer must also carry a SPIFFE ID of our
+    // trust domain.
+    const peer = tlsSocket.authorized ? certSpiffeId(tlsSocket.getPeerCertificate()) : null;
+    if (peer === null || !peer.startsWith(`spiffe://${this.core.snapshot.config.identity.trustDomain}/`)) {
+      tlsSocket.destroy();
+      return;
+    }
+    (tlsSocket as PeerSocket)[kPeer] = peer;
+    if (tlsSocket.alpnProtocol === TCP_ALPN) acceptInboundTcp(this.core, tlsSocket);
+    else if (tlsSocket.alpnProtocol === "h2") this.servers.h2.emit("connection", tlsSocket);
+    else this.servers.http1.emit("connection", tlsSocket);
+  }
 }
 
 function peerOf(req: IncomingMessage | Http2ServerRequest, isH2: boolean): string | null {
@@ -91,7 +108,7 @@ function peerOf(req: IncomingMessage | Http2ServerRequest, isH2: boolean): strin
 }
 
 export function inboundHandler(core: ProxyCore) {
-  return function onInboundRequest(req: IncomingMessage | Http2ServerRequest, res: ClientResponse, isH2: boolean): void {
+  return function onInboundRequest(req: IncomingMessage | Http2ServerRequest, res: ClientResponse | null, isH2: boolean, raw?: RawClient): void {
     const start = performance.now();
     const snap = core.snapshot;
     const head = readHead(req, isH2);
@@ -99,6 +116,7 @@ export function inboundHandler(core: ProxyCore) {
     ctx.peerId = peerOf(req, isH2);
     const span = nextSpan(head.traceparent);
     const ex = new Exchange(req, res, ctx, "inbound", span, core.accessLog, head.host);
+    if (raw !== undefined) ex.raw = raw;
     const ib = snap.inbound;
     if (ib === null) {
       ex.series = core.unknownSeries;
@@ -109,8 +127,8 @@ export function inboundHandler(core: ProxyCore) {
     const headers = head.headers;
     headers.push("traceparent", span.header);
     if (ctx.peerId !== null) headers.push("x-trellis-peer", ctx.peerId);
-    if (core.draining && !isH2) res.setHeader("connection", "close");
-    const preq: ProxyRequest = { method: req.method!, authority: head.host, path: req.url ?? "/", headers, incoming: req, body: head.hasBody ? req : null };
+    if (core.draining && res !== null && !isH2) res.setHeader("connection", "close");
+    const preq: ProxyRequest = { method: req.method!, authority: head.host, path: req.url ?? "/", headers, incoming: req, body: head.hasBody ? req : null, h2: isH2, upgrade: raw?.protocol ?? null };
     ib.handler(preq, ctx).then(
       (r) => ex.respond(r),
       (err) => ex.fail(err),

@@ -9,11 +9,11 @@ import { newContext, type ProxyRequest } from "../core/types.js";
 import type { CompiledRoute } from "../config/snapshot.js";
 import type { MatchInput } from "../router/match.js";
 import { nextSpan } from "../telemetry/trace.js";
-import { Exchange, readHead } from "./edge.js";
+import { Exchange, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 
 export function outboundHandler(core: ProxyCore) {
-  return function onOutboundRequest(req: IncomingMessage | Http2ServerRequest, res: ClientResponse, isH2: boolean): void {
+  return function onOutboundRequest(req: IncomingMessage | Http2ServerRequest, res: ClientResponse | null, isH2: boolean, raw?: RawClient): void {
     const start = performance.now();
     const snap = core.snapshot; // read once: a swap mid-request does not affect this request
     const head = readHead(req, isH2);
@@ -24,7 +24,7 @@ export function outboundHandler(core: ProxyCore) {
       // Absolute form (HTTP_PROXY=http://127.0.0.1:15001): http://host[:port]/path
       const scheme = url.indexOf("://");
       if (scheme === -1) {
-        rejectEarly(core, req, res, start, authority, new ProxyError("DP_BAD_REQUEST", `unsupported request target ${url.slice(0, 100)}`), isH2);
+        rejectEarly(core, req, res, start, authority, new ProxyError("DP_BAD_REQUEST", `unsupported request target ${url.slice(0, 100)}`), isH2, raw);
         return;
       }
       const slash = url.indexOf("/", scheme + 3);
@@ -34,6 +34,7 @@ export function outboundHandler(core: ProxyCore) {
     const ctx = newContext(start);
     const span = nextSpan(head.traceparent);
     const ex = new Exchange(req, res, ctx, "outbound", span, core.accessLog, authority);
+    if (raw !== undefined) ex.raw = raw;
     const svc = snap.resolve(authority);
     if (svc === null) {
       ex.series = core.unknownSeries;
@@ -50,8 +51,8 @@ export function outboundHandler(core: ProxyCore) {
     const headers = head.headers;
     headers.push("traceparent", span.header);
     if (svc.service.mtls) headers.push("x-trellis-source-version", snap.config.identity.version);
-    if (core.draining && !isH2) res.setHeader("connection", "close");
-    const preq: ProxyRequest = { method: req.method!, authority, path, headers, incoming: req, body: head.hasBody ? req : null };
+    if (core.draining && res !== null && !isH2) res.setHeader("connection", "close");
+    const preq: ProxyRequest = { method: req.method!, authority, path, headers, incoming: req, body: head.hasBody ? req : null, h2: isH2, upgrade: raw?.protocol ?? null };
     const dest = svc.destination;
     route.handler(preq, ctx).then(
       (r) => {
@@ -75,8 +76,9 @@ function matchRoute(routes: CompiledRoute[], req: IncomingMessage | Http2ServerR
   return null;
 }
 
-function rejectEarly(core: ProxyCore, req: IncomingMessage | Http2ServerRequest, res: ClientResponse, start: number, authority: string, err: ProxyError, _isH2: boolean): void {
+function rejectEarly(core: ProxyCore, req: IncomingMessage | Http2ServerRequest, res: ClientResponse | null, start: number, authority: string, err: ProxyError, _isH2: boolean, raw?: RawClient): void {
   const ex = new Exchange(req, res, newContext(start), "outbound", null, core.accessLog, authority);
+  if (raw !== undefined) ex.raw = raw;
   ex.series = core.unknownSeries;
   ex.fail(err);
 }

@@ -6,7 +6,12 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:h
 import type { Socket } from "node:net";
 import type { Limits } from "@trellis/contracts";
 
-export type RequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, isH2: boolean) => void;
+export type RequestHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse | null,
+  isH2: boolean,
+  raw?: { socket: Socket; head: Buffer; protocol: string },
+) => void;
 
 function badRequest(code: string, status: number, reason: string): string {
   const body = `${code}: ${reason}\n`;
@@ -29,6 +34,12 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
   );
   server.maxHeadersCount = limits.maxHeaders;
   server.maxRequestsPerSocket = 0;
+  // HTTP/1.1 Upgrade (WebSocket): routed and authorized like any request, then the connections are joined.
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.setTimeout(0);
+    socket.on("error", () => socket.destroy());
+    handler(req, null, false, { socket, head, protocol: String(req.headers.upgrade ?? "").toLowerCase() });
+  });
   // Node enforces headersTimeout only on sockets its own listen() accepted; ours are handed over, so slow
   // heads are bounded by the socket idle timer set at handoff (see idleGuard) and answered 408 here.
   // With a 'timeout' listener Node no longer destroys timed-out sockets itself: a socket with a response in

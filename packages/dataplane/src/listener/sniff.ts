@@ -19,7 +19,8 @@ export function sniff(socket: Socket, timeoutMs: number, then: (kind: FirstBytes
     if (chunk[0] === 0x16) kind = "tls";
     else if (chunk.length >= 3 && chunk.subarray(0, Math.min(chunk.length, H2_PREFACE.length)).equals(H2_PREFACE.subarray(0, Math.min(chunk.length, H2_PREFACE.length)))) kind = "h2c";
     then(kind);
-    // A TLS wrap reads the buffered bytes itself; resuming the raw socket would steal them.
-    if (kind !== "tls" && !socket.destroyed) socket.resume();
+    // TLS and HTTP/2 sessions read the buffered bytes themselves (then consume the handle directly);
+    // resuming the raw socket would steal them. Node's HTTP/1 server wants a flowing socket.
+    if (kind === "http1" && !socket.destroyed) socket.resume();
   });
 }

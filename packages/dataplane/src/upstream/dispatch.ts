@@ -1,6 +1,7 @@
 // Sends one request to one upstream over an undici pool, using the low-level dispatch API: no per-request
 // Readable for the response, the body is handed chunk by chunk to the client's response with backpressure.
 import type { Dispatcher } from "undici";
+import type { Socket } from "node:net";
 import { ResponseBody, type BodyControl } from "../core/body.js";
 import { forwardResponseHeaders } from "../core/headers.js";
 import { upstreamError } from "../core/errors.js";
@@ -58,18 +59,39 @@ class UpstreamExchange implements BodyControl {
     this.resolve({ status, headers: forwardResponseHeaders(rawHeaders), body, errorCode: null });
     return true;
   }
+  onUpgrade(status: number, rawHeaders: Buffer[], socket: Socket): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.failed !== null) {
+      socket.destroy();
+      return;
+    }
+    this.body = ResponseBody.of(null);
+    this.resolve({ status, headers: forwardResponseHeaders(rawHeaders), body: this.body, errorCode: null, upgraded: socket });
+  }
   onData(chunk: Buffer): boolean {
     if (this.body === null) return false;
     return this.body.push(chunk);
   }
-  onComplete(rawTrailers: Buffer[] | null): void {
+  /** HTTP/1 gives raw `[name, value, ...]` buffers; HTTP/2 gives Node's header object. */
+  onComplete(rawTrailers: Buffer[] | Record<string, string | string[]> | null): void {
     if (this.body === null) return;
     let trailers: Record<string, string> | null = null;
-    if (rawTrailers && rawTrailers.length > 0) {
-      trailers = {};
-      for (let i = 0; i < rawTrailers.length; i += 2) trailers[rawTrailers[i]!.toString("latin1")] = rawTrailers[i + 1]!.toString("latin1");
+    if (Array.isArray(rawTrailers)) {
+      if (rawTrailers.length > 0) {
+        trailers = {};
+        for (let i = 0; i < rawTrailers.length; i += 2) trailers[rawTrailers[i]!.toString("latin1")] = rawTrailers[i + 1]!.toString("latin1");
+      }
+    } else if (rawTrailers) {
+      for (const k of Object.keys(rawTrailers)) {
+        if (k.charCodeAt(0) === 58 /* : */) continue;
+        const v = rawTrailers[k]!;
+        (trailers ??= {})[k] = Array.isArray(v) ? v.join(", ") : v;
+      }
     }
-    this.body!.end(trailers);
+    this.body.end(trailers);
   }
   onError(err: Error): void {
     if (this.timer !== null) {
@@ -110,6 +132,7 @@ export function dispatchUpstream(
           body: req.body,
           headersTimeout: undiciTimeout,
           bodyTimeout: 0,
+          upgrade: req.upgrade,
         } as Dispatcher.DispatchOptions,
         ex as unknown as Dispatcher.DispatchHandler,
       );

@@ -1,0 +1,21 @@
+import { spawn } from "node:child_process";
+import { Pool } from "undici";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+const HERE = dirname(fileURLToPath(import.meta.url));
+const start = (args, extra=[]) => new Promise((res) => { const c = spawn("taskset", ["-c","1",process.execPath, ...extra, join(HERE,"servers.mjs"), ...args], {stdio:["ignore","pipe","inherit"]}); c.stdout.on("data", d => { const m=/READY (\d+)/.exec(d); if (m) res({c, port:+m[1]}); }); });
+const up = await start(["upstream"]);
+const flags = (process.env.PFLAGS||"").split(" ").filter(Boolean);
+const tr = await start([process.env.ROLE||"trellis", String(up.port)], flags);
+const pool = new Pool(`http://127.0.0.1:${tr.port}`, {connections:32});
+import * as fsmod from "node:fs"; function require_fs() { return fsmod; }
+await new Promise(r => setTimeout(r, 300));
+const cpu00 = (pid) => { const st = fsmod.readFileSync(`/proc/${pid}/stat`, "utf8"); const f = st.slice(st.lastIndexOf(")") + 2).split(" "); return (+f[11] + +f[12]) / 100; };
+const cpu0 = cpu00(tr.c.pid);
+const end = performance.now() + Number(process.env.SECS||8)*1000; let n=0;
+await Promise.all(Array.from({length:32}, async () => { while (performance.now() < end) { const r = await pool.request({path:"/x", method:"GET", headers:{host:"upstream"}}); await r.body.dump(); n++; } }));
+const st = (await import("node:fs")).readFileSync(`/proc/${tr.c.pid}/status`,"utf8");
+const cpu = (pid) => { const st = (require_fs()).readFileSync(`/proc/${pid}/stat`, "utf8"); const f = st.slice(st.lastIndexOf(")") + 2).split(" "); return (+f[11] + +f[12]) / 100; };
+console.log("cpu us/req", (cpu(tr.c.pid) - cpu0) * 1e6 / n);
+console.log("rps", n/ Number(process.env.SECS||8), /VmHWM.*/.exec(st)[0], /VmRSS.*/.exec(st)[0]);
+tr.c.kill("SIGINT"); up.c.kill(); await new Promise(r=>setTimeout(r,1500)); process.exit(0);

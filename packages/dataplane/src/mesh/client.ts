@@ -1,0 +1,303 @@
+// The proxy's stream to the control plane: join with a token, get a certificate for a key made here, apply
+// pushed config snapshots (adding the local parts: key, certificate, app port) and answer ACK or NACK, renew
+// the certificate at half-life, report telemetry. When the control plane goes away the proxy keeps serving
+// its last good config and reconnects with exponential backoff and full jitter; on reconnect it says which
+// version it serves, so nothing is resent and there is no gap.
+import WebSocket from "ws";
+import {
+  MESH_STREAM_PATH,
+  ZControlPlaneMessage,
+  type ControlPlaneMessage,
+  type IssuedCertificate,
+  type ProxyNode,
+  type TelemetrySeries,
+} from "@trellis/contracts";
+import { startProxy, type ProxyHandle, type StartProxyOptions } from "../proxy.js";
+import { fetchPinnedCa, generateKeyAndCsr, MeshJoinError } from "./identity.js";
+
+export interface MeshProxyOptions {
+  /** `https://host:15010` */
+  controlPlaneUrl: string;
+  /** `tj1.<CA fingerprint>.<secret>` */
+  token: string;
+  /** Who this proxy speaks for, and where other proxies reach its inbound listener. */
+  node: ProxyNode;
+  /** The local app. */
+  app: { port: number; address?: string; tcpPorts?: number[] };
+  listeners?: StartProxyOptions["listeners"];
+  drainTimeoutMs?: number;
+  log?: (line: string) => void;
+  /** Reads what to report since the last call (deltas). Absent: no telemetry is sent. */
+  readTelemetry?: (proxy: ProxyHandle) => TelemetrySeries[];
+  /** Reconnect backoff: base and cap (ms). Defaults 500 ms and 30 s. */
+  backoff?: { baseMs?: number; maxMs?: number };
+}
+
+export interface MeshProxy {
+  /** Resolves with the running proxy once the first config is in force. */
+  readonly ready: Promise<ProxyHandle>;
+  proxy(): ProxyHandle | null;
+  workloadId(): string | null;
+  /** Whether the stream to the control plane is up now. */
+  connected(): boolean;
+  certificate(): IssuedCertificate | null;
+  close(): Promise<void>;
+}
+
+export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const baseMs = opts.backoff?.baseMs ?? 500;
+  const maxMs = opts.backoff?.maxMs ?? 30_000;
+
+  let caPem: string | null = null;
+  let keyPem: string | null = null;
+  let pendingKeyPem: string | null = null;
+  let cert: IssuedCertificate | null = null;
+  let workloadId: string | null = null;
+  let proxy: ProxyHandle | null = null;
+  let lastConfig: { version: string; config: Record<string, unknown> } | null = null;
+  let ws: WebSocket | null = null;
+  let isConnected = false;
+  let closing = false;
+  let attempt = 0;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+  let telemetryTimer: NodeJS.Timeout | null = null;
+  let renewTimer: NodeJS.Timeout | null = null;
+  let resolveReady!: (p: ProxyHandle) => void;
+  let rejectReady!: (e: Error) => void;
+  const ready = new Promise<ProxyHandle>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  ready.catch(() => {});
+
+  /** The pushed config plus what only this proxy knows. */
+  function localize(config: Record<string, unknown>, version: string): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...config, version, tls: { certPem: cert!.certPem, keyPem: keyPem!, caPem: cert!.caPem } };
+    const inbound = config.inbound as Record<string, unknown> | undefined;
+    if (inbound) {
+      out.inbound = {
+        ...inbound,
+        appPort: opts.app.port,
+        appAddress: opts.app.address ?? "127.0.0.1",
+        ...(opts.app.tcpPorts ? { tcpPorts: opts.app.tcpPorts } : {}),
+      };
+    }
+    return out;
+  }
+
+  async function apply(config: Record<string, unknown>, version: string): Promise<string | null> {
+    const local = localize(config, version);
+    if (!proxy) {
+      try {
+        proxy = await startProxy({
+          config: local,
+          ...(opts.listeners ? { listeners: opts.listeners } : {}),
+          ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
+          log,
+        });
+        resolveReady(proxy);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }
+    const r = proxy.applyConfig(local);
+    return r.ok ? null : r.error;
+  }
+
+  function send(msg: object): void {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  function scheduleRenewal(): void {
+    if (renewTimer) clearTimeout(renewTimer);
+    const left = new Date(cert!.notAfter).getTime() - Date.now();
+    // At half-life, as the issue asks; never sooner than 1 s (a clock skew must not cause a renewal storm).
+    renewTimer = setTimeout(() => void renew(), Math.max(1_000, left / 2));
+    renewTimer.unref();
+  }
+
+  async function renew(): Promise<void> {
+    const { keyPem: k, csrPem } = await generateKeyAndCsr();
+    pendingKeyPem = k;
+    send({ type: "csr", csr: csrPem });
+  }
+
+  async function onMessage(msg: ControlPlaneMessage): Promise<void> {
+    switch (msg.type) {
+      case "welcome": {
+        attempt = 0;
+        workloadId = msg.workloadId;
+        cert = msg.certificate;
+        keyPem = pendingKeyPem ?? keyPem;
+        pendingKeyPem = null;
+        isConnected = true;
+        log(`trellis proxy: joined the mesh as ${cert.spiffeId} (workload ${workloadId})`);
+        scheduleRenewal();
+        if (telemetryTimer) clearInterval(telemetryTimer);
+        if (opts.readTelemetry) {
+          telemetryTimer = setInterval(() => {
+            if (!proxy) return;
+            const series = opts.readTelemetry!(proxy);
+            if (series.length > 0) send({ type: "telemetry", intervalMs: msg.telemetryIntervalMs, series });
+          }, msg.telemetryIntervalMs);
+          telemetryTimer.unref();
+        }
+        // A new certificate for the same config: put it in force now.
+        if (lastConfig && proxy) {
+          const err = await apply(lastConfig.config, lastConfig.version);
+          if (err) log(`trellis proxy: re-applying with the new certificate failed: ${err}`);
+        }
+        return;
+      }
+      case "config": {
+        const config = (msg.config ?? {}) as Record<string, unknown>;
+        const err = await apply(config, msg.version);
+        if (err === null) {
+          lastConfig = { version: msg.version, config };
+          send({ type: "ack", version: msg.version, nonce: msg.nonce });
+        } else {
+          log(`trellis proxy: refused config ${msg.version}: ${err}`);
+          send({ type: "nack", version: msg.version, nonce: msg.nonce, error: err.slice(0, 4000) });
+        }
+        return;
+      }
+      case "certificate": {
+        if (!pendingKeyPem) return;
+        cert = msg.certificate;
+        keyPem = pendingKeyPem;
+        pendingKeyPem = null;
+        scheduleRenewal();
+        if (lastConfig) {
+          const err = await apply(lastConfig.config, lastConfig.version);
+          if (err) log(`trellis proxy: putting the renewed certificate in force failed: ${err}`);
+          else log(`trellis proxy: certificate renewed (serial ${cert.serial}, until ${cert.notAfter})`);
+        }
+        return;
+      }
+      case "error":
+        log(`trellis proxy: control plane says ${msg.code}: ${msg.message}`);
+        return;
+    }
+  }
+
+  function scheduleReconnect(): void {
+    if (closing || reconnectTimer) return;
+    // Full jitter: a control-plane restart must not be met by every proxy at the same instant.
+    const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
+    const delay = Math.floor(Math.random() * cap);
+    attempt++;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      void connect();
+    }, delay);
+  }
+
+  async function connect(): Promise<void> {
+    if (closing) return;
+    try {
+      caPem ??= await fetchPinnedCa(opts.controlPlaneUrl, opts.token);
+    } catch (e) {
+      if (e instanceof MeshJoinError && e.code !== "DP_CA_UNREACHABLE") {
+        // A wrong token or a foreign CA will not fix itself: stop, loudly.
+        log(`trellis proxy: ${e.message}`);
+        rejectReady(e);
+        closing = true;
+        return;
+      }
+      log(`trellis proxy: ${(e as Error).message}; retrying`);
+      return scheduleReconnect();
+    }
+    // Every hello asks for a certificate for a fresh key; the welcome puts both in force together.
+    const fresh = await generateKeyAndCsr();
+    pendingKeyPem = fresh.keyPem;
+    const csrPem = fresh.csrPem;
+    const socket = new WebSocket(new URL(MESH_STREAM_PATH, opts.controlPlaneUrl), {
+      ca: caPem,
+      headers: { authorization: `Bearer ${opts.token}` },
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+      maxPayload: 64 * 1024 * 1024,
+    });
+    ws = socket;
+    let queue = Promise.resolve();
+    socket.on("open", () => {
+      socket.send(
+        JSON.stringify({
+          type: "hello",
+          node: opts.node,
+          csr: csrPem,
+          ...(workloadId ? { workloadId } : {}),
+          ...(lastConfig ? { appliedVersion: lastConfig.version } : {}),
+        }),
+      );
+    });
+    socket.on("message", (data) => {
+      let msg: ControlPlaneMessage;
+      try {
+        msg = ZControlPlaneMessage.parse(JSON.parse(data.toString()));
+      } catch {
+        log("trellis proxy: ignored a message the control plane should not have sent");
+        return;
+      }
+      queue = queue.then(() => onMessage(msg)).catch((e: unknown) => log(`trellis proxy: ${(e as Error).message}`));
+    });
+    socket.on("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => {
+        log(`trellis proxy: the control plane refused the stream (HTTP ${res.statusCode}): ${body.trim()}`);
+        if (res.statusCode === 401 || res.statusCode === 403) {
+          rejectReady(new MeshJoinError("DP_JOIN_TOKEN_INVALID", body.trim() || "join token refused"));
+        }
+      });
+    });
+    socket.on("error", () => {});
+    socket.on("close", (code, reason) => {
+      if (ws === socket) ws = null;
+      const wasConnected = isConnected;
+      isConnected = false;
+      if (telemetryTimer) clearInterval(telemetryTimer);
+      if (closing) return;
+      if (code === 4403) {
+        log(`trellis proxy: the control plane refused this proxy: ${reason.toString()}`);
+        rejectReady(new MeshJoinError("DP_JOIN_TOKEN_INVALID", reason.toString()));
+        closing = true;
+        return;
+      }
+      if (wasConnected) log(`trellis proxy: lost the control plane (${code}); serving the last config (${proxy?.currentVersion() ?? "none"}) and reconnecting`);
+      scheduleReconnect();
+    });
+  }
+
+  void connect();
+
+  return {
+    ready,
+    proxy: () => proxy,
+    workloadId: () => workloadId,
+    connected: () => isConnected,
+    certificate: () => cert,
+    async close() {
+      closing = true;
+      for (const t of [reconnectTimer, telemetryTimer, renewTimer]) if (t) clearTimeout(t);
+      if (ws) {
+        const s = ws;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            s.terminate();
+            resolve();
+          }, 2_000);
+          s.once("close", () => {
+            clearTimeout(t);
+            resolve();
+          });
+          s.close(1000, "proxy stopping");
+        });
+      }
+      rejectReady(new Error("closed before the first config"));
+      if (proxy) await proxy.close();
+    },
+  };
+}
