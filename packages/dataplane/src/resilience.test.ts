@@ -96,6 +96,22 @@ describe("retries", () => {
   });
 });
 
+describe("upstream errors", () => {
+  it("maps a reset to 502 DP_UPSTREAM_RESET and a hung upstream to 504 DP_UPSTREAM_TIMEOUT", async () => {
+    const rude = await app("rude", (q, s) => {
+      if (q.url === "/reset") s.socket?.destroy();
+      return q.url === "/reset" || q.url === "/hang";
+    });
+    const port = await up([svc([rude], { routes: [{ timeoutMs: 200 }] })]);
+    const r = await c.get(port, "/reset", { host: "api" });
+    expect(r.status).toBe(502);
+    expect(r.headers["x-trellis-error"]).toBe("DP_UPSTREAM_RESET");
+    const h = await c.get(port, "/hang", { host: "api" });
+    expect(h.status).toBe(504);
+    expect(h.headers["x-trellis-error"]).toBe("DP_UPSTREAM_TIMEOUT");
+  });
+});
+
 describe("outlier detection", () => {
   it("ejects an endpoint after consecutive 5xx, re-admits it later, never beyond maxEjectionPercent", async () => {
     const bad = await app("bad", (_q, s) => {

@@ -142,6 +142,28 @@ describe("outbound routing", () => {
     expect((await app("/delay/10")).status).toBe(200);
   });
 
+  it("writes a JSON access log line per request when telemetry.accessLog is on", async () => {
+    const lines: string[] = [];
+    const p = await startProxy({
+      config: { ...config("log"), telemetry: { accessLog: true } },
+      listeners: { outbound: { address: "127.0.0.1", port: 0 }, admin: null, inbound: null },
+      accessLog: (l) => lines.push(l),
+      log: () => {},
+    });
+    try {
+      await c.get(p.addresses.outbound!.port, "/exact", { host: "reviews", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
+      await c.get(p.addresses.outbound!.port, "/x", { host: "nobody" });
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await p.close();
+    }
+    expect(lines).toHaveLength(2);
+    const [ok, miss] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(ok).toMatchObject({ direction: "outbound", method: "GET", authority: "reviews", path: "/exact", status: 200, upstreamVersion: "v2", traceId: "0af7651916cd43dd8448eb211c80319c" });
+    expect(miss).toMatchObject({ status: 404, error: "DP_UNKNOWN_SERVICE" });
+    // Off by default: the main proxy of this file was started without it and logs nothing.
+  });
+
   it("answers 404 DP_NO_ROUTE when no route matches", async () => {
     const r1 = proxy.applyConfig({ ...config("2"), services: [{ ...config("2").services[0], routes: [{ match: { path: { prefix: "/only" } } }] }] });
     expect(r1).toEqual({ ok: true, version: "2" });
