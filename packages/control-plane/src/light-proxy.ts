@@ -1,14 +1,8 @@
 // A light proxy: speaks the real stream protocol (join token, CA pinning, CSR, ACK/NACK, telemetry) but
 // routes no traffic. For tests and the scale benchmark, where thousands of them run in one process.
-import "reflect-metadata";
-import { createHash, webcrypto } from "node:crypto";
-import { request } from "node:https";
-import * as x509 from "@peculiar/x509";
 import WebSocket from "ws";
 import {
-  MESH_CA_PATH,
   MESH_STREAM_PATH,
-  parseJoinToken,
   ZControlPlaneMessage,
   type ControlPlaneMessage,
   type IssuedCertificate,
@@ -16,57 +10,7 @@ import {
   type TelemetrySeries,
 } from "@trellis/contracts";
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-
-/**
- * Fetches the control plane's CA without trusting the connection, then trusts it only if its fingerprint
- * equals the one in the join token (kubeadm's discovery-token-ca-cert-hash, in one token).
- */
-export async function fetchPinnedCa(controlPlaneUrl: string, token: string): Promise<string> {
-  const parsed = parseJoinToken(token);
-  if (!parsed) throw new Error("the join token is malformed (expected tj1.<fingerprint>.<secret>)");
-  const pem = await new Promise<string>((resolve, reject) => {
-    const req = request(
-      new URL(MESH_CA_PATH, controlPlaneUrl),
-      { rejectUnauthorized: false, timeout: 10_000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c.length + body.length > 65_536 ? "" : c));
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve(body)
-            : reject(new Error(`GET ${MESH_CA_PATH}: HTTP ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timed out fetching the mesh CA")));
-    req.on("error", reject);
-    req.end();
-  });
-  const fp = createHash("sha256")
-    .update(new Uint8Array(new x509.X509Certificate(pem).rawData))
-    .digest("base64url");
-  if (fp !== parsed.caFingerprint)
-    throw new Error("the control plane's CA does not match the join token: refusing to trust it");
-  return pem;
-}
-
-export async function generateKeyAndCsr(): Promise<{ keyPem: string; csrPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: "CN=trellis-proxy",
-    keys: keys as unknown as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]["keys"],
-    signingAlgorithm: ALG,
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
-  return {
-    keyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join("\n")}\n-----END PRIVATE KEY-----\n`,
-    csrPem: csr.toString("pem"),
-  };
-}
+export { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
 
 export interface LightProxyOptions {
   url: string;

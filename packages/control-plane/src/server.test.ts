@@ -252,7 +252,7 @@ describe("control plane", () => {
     ]);
     p.sendTelemetry([{ ...base, reporter: "outbound", source: me, destination: other }]);
     await cp.close(); // flushes telemetry
-    const rows = await db.telemetryRollup.findMany();
+    const rows = await db.telemetryRollup.findMany({ where: { sourceNamespace: "shop" } });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       sourceService: "reviews",
@@ -339,14 +339,21 @@ describe("control plane", () => {
       proxies.push(onSecond);
       await onSecond.connect();
       const reviewsAt = (cfg: unknown) =>
-        (cfg as { services: { name: string; endpoints: { address: string }[] }[] } | undefined)?.services
-          .find((x) => x.name === "reviews")
+        (
+          cfg as
+            { services: { name: string; namespace: string; endpoints: { address: string }[] }[] } | undefined
+        )?.services
+          .find((x) => x.name === "reviews" && x.namespace === "shop")
           ?.endpoints.map((e) => e.address) ?? [];
-      await onSecond.until(
-        () => reviewsAt(onSecond.configs.at(-1)?.config).includes("127.0.0.1:20010"),
-        10_000,
-        "reviews endpoint from replica 1",
-      );
+      await onSecond
+        .until(
+          () => reviewsAt(onSecond.configs.at(-1)?.config).includes("127.0.0.1:20010"),
+          10_000,
+          "reviews endpoint from replica 1",
+        )
+        .catch((e: unknown) => {
+          throw new Error(`${(e as Error).message}; replica 2 said: ${logs.join(" | ")}`);
+        });
 
       // What the proxy gets is a real proxy config once it adds its own TLS material and app port.
       const cfg = onSecond.configs.at(-1)!.config as Record<string, unknown>;
@@ -383,10 +390,14 @@ describe("control plane", () => {
         const svc = (
           onSecond.configs.at(-1)?.config as
             | {
-                services: { name: string; routes: { backends?: { version?: string; weight: number }[] }[] }[];
+                services: {
+                  name: string;
+                  namespace: string;
+                  routes: { backends?: { version?: string; weight: number }[] }[];
+                }[];
               }
             | undefined
-        )?.services.find((x) => x.name === "reviews");
+        )?.services.find((x) => x.name === "reviews" && x.namespace === "shop");
         return svc?.routes[0]?.backends?.map((b) => `${b.version}:${b.weight}`).join(",") ?? "";
       };
       await onSecond.until(() => weights() === "v1:90,v2:10", 10_000, "canary weights");

@@ -139,27 +139,40 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       if (!s.ready) continue;
       const snap = snapshotFor(s.node!);
       plan.push({ s, snap });
-      if (snap)
+      if (snap) {
+        // This version may have been answered already (sent by an earlier recompute): use that answer.
+        const answer =
+          s.ackedVersion === snap.version
+            ? "acked"
+            : s.nacked?.version === snap.version
+              ? "nacked"
+              : "pending";
         entries.push({
           workloadId: s.workloadId!,
           version: snap.version,
-          state: s.ackedVersion === snap.version ? "acked" : "pending",
+          state: answer,
+          ...(answer === "nacked" ? { reason: s.nacked!.reason } : {}),
         });
-      else
+      } else {
         entries.push({
           workloadId: s.workloadId!,
           version: s.sentVersion ?? "",
           state: "nacked",
           reason: compileErrors.get(groupKey(s.node!)) ?? "not compiled",
         });
+      }
     }
-    // Rollout rows first, pushes second: an ACK must always find the row it settles.
+    // Rollout rows first, pushes second: an answer must always find the row it settles.
     for (const g of generations) await rollout.recordGeneration(g, entries);
     for (const { s, snap } of plan) if (snap && s.push(snap)) stats.pushes++;
     if (generations.length > 0) {
-      // An ACK to an earlier push of the same version may have landed while the rows were written.
-      for (const { s, snap } of plan)
-        if (snap && s.ackedVersion === snap.version) await rollout.ack(s.workloadId!, snap.version);
+      // An answer to an earlier push of the same version may have landed while the rows were written.
+      for (const { s, snap } of plan) {
+        if (!snap) continue;
+        if (s.ackedVersion === snap.version) await rollout.ack(s.workloadId!, snap.version);
+        else if (s.nacked?.version === snap.version)
+          await rollout.nack(s.workloadId!, snap.version, s.nacked.reason);
+      }
     }
   }
 
@@ -369,8 +382,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       if (timer) clearTimeout(timer);
       await running;
       // Proxies keep serving their last config and reconnect to another replica (or to us after a restart).
-      // Each session marks its workload gone before the database connection closes.
-      await Promise.all([...streams].map((s) => s.close(1001, "control plane shutting down")));
+      // Their registrations stay: marking them gone would strip every endpoint from the configs of the
+      // proxies that reconnect first (a config gap). Proxies that never come back are swept as stale.
+      await Promise.all(
+        [...streams].map((s) => s.close(1001, "control plane shutting down", { keepRegistration: true })),
+      );
       await telemetry.flush(db).catch(() => {});
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

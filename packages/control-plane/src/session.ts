@@ -45,9 +45,12 @@ export class ProxySession {
   sentVersion: string | null = null;
   sentNonce: string | null = null;
   ackedVersion: string | null = null;
+  /** The last version this proxy refused, and why (it keeps serving `ackedVersion`). */
+  nacked: { version: string; reason: string } | null = null;
   private alive = true;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  private keepRegistration = false;
   private helloTimer: NodeJS.Timeout | null = null;
   private cleanedUp!: () => void;
   /** Settles when the stream has closed and its workload has been marked gone. */
@@ -97,8 +100,13 @@ export class ProxySession {
     this.ws.ping();
   }
 
-  /** Closes the stream (terminating it if the proxy does not answer within 2 s) and waits for cleanup. */
-  async close(code: number, reason: string): Promise<void> {
+  /**
+   * Closes the stream (terminating it if the proxy does not answer within 2 s) and waits for cleanup. With
+   * `keepRegistration`, the workload stays an endpoint: the proxy is alive and will reconnect (to another
+   * replica, or to this one after a restart); if it never does, the stale sweep removes it.
+   */
+  async close(code: number, reason: string, opts: { keepRegistration?: boolean } = {}): Promise<void> {
+    if (opts.keepRegistration) this.keepRegistration = true;
     if (this.ws.readyState !== this.ws.CLOSED) {
       this.ws.close(code, reason);
       const t = setTimeout(() => this.ws.terminate(), 2_000);
@@ -227,6 +235,7 @@ export class ProxySession {
 
   private async nack(version: string, nonce: string, error: string): Promise<void> {
     if (version !== this.sentVersion || nonce !== this.sentNonce) return;
+    this.nacked = { version, reason: error };
     this.deps.log(`control plane: proxy ${this.describe()} refused config ${version}: ${error}`);
     await this.deps.db.workload.update({
       where: { id: this.workloadId! },
@@ -281,7 +290,8 @@ export class ProxySession {
     const wasReady = this.ready;
     this.ready = false;
     await this.queue.catch(() => {});
-    if (this.workloadId) await disconnectWorkload(this.deps.db, this.workloadId).catch(() => {});
+    if (this.workloadId && !this.keepRegistration)
+      await disconnectWorkload(this.deps.db, this.workloadId).catch(() => {});
     this.deps.onClose(this, wasReady);
     this.cleanedUp();
   }

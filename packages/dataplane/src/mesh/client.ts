@@ -73,7 +73,11 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
 
   /** The pushed config plus what only this proxy knows. */
   function localize(config: Record<string, unknown>, version: string): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...config, version, tls: { certPem: cert!.certPem, keyPem: keyPem!, caPem: cert!.caPem } };
+    const out: Record<string, unknown> = {
+      ...config,
+      version,
+      tls: { certPem: cert!.certPem, keyPem: keyPem!, caPem: cert!.caPem },
+    };
     const inbound = config.inbound as Record<string, unknown> | undefined;
     if (inbound) {
       out.inbound = {
@@ -241,7 +245,9 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         log("trellis proxy: ignored a message the control plane should not have sent");
         return;
       }
-      queue = queue.then(() => onMessage(msg)).catch((e: unknown) => log(`trellis proxy: ${(e as Error).message}`));
+      queue = queue
+        .then(() => onMessage(msg))
+        .catch((e: unknown) => log(`trellis proxy: ${(e as Error).message}`));
     });
     socket.on("unexpected-response", (_req, res) => {
       let body = "";
@@ -266,7 +272,10 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         closing = true;
         return;
       }
-      if (wasConnected) log(`trellis proxy: lost the control plane (${code}); serving the last config (${proxy?.currentVersion() ?? "none"}) and reconnecting`);
+      if (wasConnected)
+        log(
+          `trellis proxy: lost the control plane (${code}); serving the last config (${proxy?.currentVersion() ?? "none"}) and reconnecting`,
+        );
       scheduleReconnect();
     });
   }

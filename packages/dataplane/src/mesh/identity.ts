@@ -28,27 +28,39 @@ export class MeshJoinError extends Error {
  */
 export async function fetchPinnedCa(controlPlaneUrl: string, token: string): Promise<string> {
   const parsed = parseJoinToken(token);
-  if (!parsed) throw new MeshJoinError("DP_JOIN_TOKEN_INVALID", "the join token is malformed (expected tj1.<fingerprint>.<secret>)");
+  if (!parsed)
+    throw new MeshJoinError(
+      "DP_JOIN_TOKEN_INVALID",
+      "the join token is malformed (expected tj1.<fingerprint>.<secret>)",
+    );
   const pem = await new Promise<string>((resolve, reject) => {
-    const req = request(new URL(MESH_CA_PATH, controlPlaneUrl), { rejectUnauthorized: false, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on("data", (c: Buffer) => {
-        size += c.length;
-        if (size > 65_536) req.destroy(new Error("the CA response is too large"));
-        else chunks.push(c);
-      });
-      res.on("end", () =>
-        res.statusCode === 200
-          ? resolve(Buffer.concat(chunks).toString("utf8"))
-          : reject(new Error(`GET ${MESH_CA_PATH} answered HTTP ${res.statusCode}`)),
-      );
-    });
+    const req = request(
+      new URL(MESH_CA_PATH, controlPlaneUrl),
+      { rejectUnauthorized: false, timeout: 10_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > 65_536) req.destroy(new Error("the CA response is too large"));
+          else chunks.push(c);
+        });
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve(Buffer.concat(chunks).toString("utf8"))
+            : reject(new Error(`GET ${MESH_CA_PATH} answered HTTP ${res.statusCode}`)),
+        );
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);
     req.end();
   }).catch((e: unknown) => {
-    throw new MeshJoinError("DP_CA_UNREACHABLE", `cannot fetch the mesh CA from ${controlPlaneUrl}: ${(e as Error).message}`, { cause: e });
+    throw new MeshJoinError(
+      "DP_CA_UNREACHABLE",
+      `cannot fetch the mesh CA from ${controlPlaneUrl}: ${(e as Error).message}`,
+      { cause: e },
+    );
   });
   let der: ArrayBuffer;
   try {
@@ -58,7 +70,10 @@ export async function fetchPinnedCa(controlPlaneUrl: string, token: string): Pro
   }
   const fp = createHash("sha256").update(new Uint8Array(der)).digest("base64url");
   if (fp !== parsed.caFingerprint) {
-    throw new MeshJoinError("DP_CA_MISMATCH", "the control plane's CA does not match the join token: refusing to trust it");
+    throw new MeshJoinError(
+      "DP_CA_MISMATCH",
+      "the control plane's CA does not match the join token: refusing to trust it",
+    );
   }
   return pem;
 }
@@ -76,5 +91,8 @@ export async function generateKeyAndCsr(): Promise<{ keyPem: string; csrPem: str
     keys: keys as unknown as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]["keys"],
     signingAlgorithm: ALG,
   });
-  return { keyPem: pkcs8Pem(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)), csrPem: csr.toString("pem") };
+  return {
+    keyPem: pkcs8Pem(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)),
+    csrPem: csr.toString("pem"),
+  };
 }

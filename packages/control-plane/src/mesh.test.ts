@@ -1,0 +1,178 @@
+// The whole loop with real parts: sidecars (the data plane's mesh client and proxy) beside real HTTP apps,
+// joined to a real control plane with a join token, config compiled from resources in PostgreSQL, traffic
+// over mTLS between the sidecars. Then a Route change, and the control plane going away under traffic.
+import { createServer, request, type Server } from "node:http";
+import { createServer as netServer, type AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import pg from "pg";
+import { createDb } from "@trellis/db";
+import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
+import { startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
+import { CONFIG_CHANGED_CHANNEL, meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
+
+const SECRET = "test-mesh-secret-test-mesh-secret-0123";
+const NS = "mesh";
+const url = inject("databaseUrl");
+const db = createDb(url);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = netServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** An app that answers with its name, so the caller can see which version served it. */
+async function app(name: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(name));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** What productpage's app does: call `reviews` through its own sidecar's outbound listener. */
+function callReviews(outboundPort: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: outboundPort, path: "/", headers: { host: "reviews" }, timeout: 5000 },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function tally(outboundPort: number, n: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const r = await callReviews(outboundPort);
+    const key = r.status === 200 ? r.body : `HTTP ${r.status}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
+let cp: ControlPlane;
+let cpPort = 0;
+let token = "";
+const apps: Server[] = [];
+const sidecars: MeshProxy[] = [];
+let productpageOutbound = 0;
+
+async function sidecar(service: string, version: string, appPort: number) {
+  const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
+  const m = startMeshProxy({
+    controlPlaneUrl: cp.url,
+    token,
+    node: { namespace: NS, service, version, address: `127.0.0.1:${inbound}`, labels: {} },
+    app: { port: appPort },
+    listeners: {
+      inbound: { address: "127.0.0.1", port: inbound },
+      outbound: { address: "127.0.0.1", port: outbound },
+      admin: { address: "127.0.0.1", port: admin },
+    },
+    drainTimeoutMs: 1000,
+    backoff: { baseMs: 100, maxMs: 1000 },
+    log: () => {},
+  });
+  sidecars.push(m);
+  await m.ready;
+  return { m, outbound };
+}
+
+beforeAll(async () => {
+  cpPort = await freePort();
+  cp = await startControlPlane({
+    databaseUrl: url,
+    secret: SECRET,
+    compile: meshCompiler(),
+    port: cpPort,
+    debounceMs: 20,
+  });
+  token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS })).token;
+  const [v1, v2, pp] = [await app("reviews-v1"), await app("reviews-v2"), await app("productpage")];
+  apps.push(v1.server, v2.server, pp.server);
+  productpageOutbound = (await sidecar("productpage", "v1", pp.port)).outbound;
+  await sidecar("reviews", "v1", v1.port);
+  await sidecar("reviews", "v2", v2.port);
+});
+
+afterAll(async () => {
+  await Promise.all(sidecars.map((s) => s.close()));
+  await cp?.close();
+  for (const a of apps) a.close();
+  await db.$disconnect();
+});
+
+describe("a mesh of real sidecars", () => {
+  it("routes productpage → reviews over mTLS to both versions when no Route says otherwise", async () => {
+    // Endpoints arrive as the reviews proxies join: wait until both versions answer.
+    await expect
+      .poll(async () => Object.keys(await tally(productpageOutbound, 20)).sort(), { timeout: 10_000 })
+      .toEqual(["reviews-v1", "reviews-v2"]);
+    const certs = sidecars.map((s) => s.certificate()?.spiffeId);
+    expect(certs).toEqual([
+      "spiffe://trellis.local/ns/mesh/sa/productpage",
+      "spiffe://trellis.local/ns/mesh/sa/reviews",
+      "spiffe://trellis.local/ns/mesh/sa/reviews",
+    ]);
+  });
+
+  it("applies a Route from the database on every proxy, acknowledged per generation", async () => {
+    await db.resource.create({
+      data: {
+        kind: "Route",
+        namespace: NS,
+        name: "reviews-v2-only",
+        spec: { service: "reviews", rules: [{ backends: [{ version: "v2" }] }] },
+      },
+    });
+    const gen = await db.configGeneration.create({ data: { reason: "all reviews traffic to v2" } });
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`SELECT pg_notify($1, $2)`, [
+      CONFIG_CHANGED_CHANNEL,
+      JSON.stringify({ generation: gen.number }),
+    ]);
+    await c.end();
+
+    await expect
+      .poll(
+        async () =>
+          (await db.proxyConfigStatus.findMany({ where: { generationId: gen.id } }))
+            .map((s) => s.state)
+            .sort(),
+        { timeout: 10_000 },
+      )
+      .toEqual(["acked", "acked", "acked"]);
+    expect(await tally(productpageOutbound, 20)).toEqual({ "reviews-v2": 20 });
+  });
+
+  it("keeps routing while the control plane is down, and resyncs when it returns", async () => {
+    await cp.close();
+    await expect.poll(() => sidecars.every((s) => !s.connected()), { timeout: 5_000 }).toBe(true);
+    // No control plane: the last good config keeps serving.
+    expect(await tally(productpageOutbound, 20)).toEqual({ "reviews-v2": 20 });
+
+    cp = await startControlPlane({
+      databaseUrl: url,
+      secret: SECRET,
+      compile: meshCompiler(),
+      port: cpPort,
+      debounceMs: 20,
+    });
+    await expect.poll(() => sidecars.every((s) => s.connected()), { timeout: 10_000 }).toBe(true);
+    const versions = sidecars.map((s) => s.proxy()!.currentVersion());
+    await cp.refresh();
+    // Reconnected proxies said which version they serve; nothing changed, so nothing was resent.
+    expect(sidecars.map((s) => s.proxy()!.currentVersion())).toEqual(versions);
+    expect(cp.stats().pushes).toBe(0);
+    expect(await tally(productpageOutbound, 10)).toEqual({ "reviews-v2": 10 });
+  });
+});
