@@ -8,7 +8,12 @@ const base = {
 
 describe("validateProxyConfig", () => {
   it("fills defaults for a minimal config", () => {
-    const r = validateProxyConfig({ ...base, services: [{ name: "reviews", namespace: "shop", mtls: false, endpoints: [{ address: "127.0.0.1:9080" }] }] });
+    const r = validateProxyConfig({
+      ...base,
+      services: [
+        { name: "reviews", namespace: "shop", mtls: false, endpoints: [{ address: "127.0.0.1:9080" }] },
+      ],
+    });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.config.services[0]!.policy.loadBalancer).toEqual({ type: "roundRobin" });
@@ -40,7 +45,12 @@ describe("validateProxyConfig", () => {
     const r = validateProxyConfig({
       ...base,
       services: [
-        { name: "reviews", namespace: "shop", endpoints: [{ address: "10.0.0.1:15006", version: "v1" }], routes: [{ backends: [{ version: "v2" }] }] },
+        {
+          name: "reviews",
+          namespace: "shop",
+          endpoints: [{ address: "10.0.0.1:15006", version: "v1" }],
+          routes: [{ backends: [{ version: "v2" }] }],
+        },
         { name: "reviews", namespace: "shop", mtls: false },
         { name: "reviews", namespace: "shop", mtls: false, protocol: "tcp", port: 5432 },
       ],
@@ -49,7 +59,14 @@ describe("validateProxyConfig", () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const paths = r.issues.map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining(["services[0].mtls", "services[0].routes[0].backends[0].version", "services[1].name", "inbound.mtlsMode"]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "services[0].mtls",
+        "services[0].routes[0].backends[0].version",
+        "services[1].name",
+        "inbound.mtlsMode",
+      ]),
+    );
     expect(paths).not.toContain("services[2].name");
   });
 
@@ -57,11 +74,24 @@ describe("validateProxyConfig", () => {
     const r = validateProxyConfig({
       ...base,
       tls: { certPem: "x", keyPem: "y" },
-      services: [{ name: "a", namespace: "shop", endpoints: [{ address: "nope" }], routes: [{ match: { path: { regex: "(" } } }] }],
+      services: [
+        {
+          name: "a",
+          namespace: "shop",
+          endpoints: [{ address: "nope" }],
+          routes: [{ match: { path: { regex: "(" } } }],
+        },
+      ],
     });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const paths = r.issues.map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining(["tls.caPem", "services[0].endpoints[0].address", "services[0].routes[0].match.path.regex"]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "tls.caPem",
+        "services[0].endpoints[0].address",
+        "services[0].routes[0].match.path.regex",
+      ]),
+    );
   });
 });

@@ -21,7 +21,9 @@ const ZStatus = z.number().int().min(100).max(599);
 export const ZHostPort = z
   .string()
   .refine(
-    (s) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(s) && Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535,
+    (s) =>
+      /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(s) &&
+      Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535,
     "must be host:port with a port up to 65535",
   );
 
@@ -65,14 +67,21 @@ export const ZProxyIdentity = z.object({
   /** Version label of this workload (`v1`, `canary`), used in telemetry and for weighted splits. */
   version: ZVersion,
   /** SPIFFE trust domain of the mesh, e.g. `trellis.local`. */
-  trustDomain: z.string().min(1).regex(/^[a-z0-9.-]+$/, "must be lowercase letters, digits, '.' and '-'"),
+  trustDomain: z
+    .string()
+    .min(1)
+    .regex(/^[a-z0-9.-]+$/, "must be lowercase letters, digits, '.' and '-'"),
 });
 
 /** Matches a string exactly, by prefix or by regular expression. Exactly one of the three. */
 export const ZStringMatch = z.union([
   z.object({ /** The whole value must equal this. */ exact: z.string() }).strict(),
   z.object({ /** The value must start with this. */ prefix: z.string() }).strict(),
-  z.object({ /** The value must match this regular expression (anchored by the author if needed). */ regex: ZRegex }).strict(),
+  z
+    .object({
+      /** The value must match this regular expression (anchored by the author if needed). */ regex: ZRegex,
+    })
+    .strict(),
 ]);
 
 /** Matches one header (or query parameter) by name. */
@@ -90,7 +99,10 @@ export const ZRouteMatch = z.object({
   /** Request path (without query). */
   path: ZStringMatch.optional(),
   /** Allowed methods, upper case; absent means any. */
-  methods: z.array(z.string().regex(/^[A-Z]+$/, "must be an upper-case HTTP method")).min(1).optional(),
+  methods: z
+    .array(z.string().regex(/^[A-Z]+$/, "must be an upper-case HTTP method"))
+    .min(1)
+    .optional(),
   /** Header conditions, all must hold. */
   headers: z.array(ZKeyMatch).default([]),
   /** Query parameter conditions, all must hold. */
@@ -132,9 +144,13 @@ export const ZRetryPolicy = z.object({
 /** Fault injection, for testing resilience. Percentages are of requests on the route. */
 export const ZFault = z.object({
   /** Delay some requests before they are forwarded. */
-  delay: z.object({ /** Share of requests delayed. */ percent: ZPercent, /** How long. */ ms: ZMs }).optional(),
+  delay: z
+    .object({ /** Share of requests delayed. */ percent: ZPercent, /** How long. */ ms: ZMs })
+    .optional(),
   /** Answer some requests locally with an error status. */
-  abort: z.object({ /** Share of requests aborted. */ percent: ZPercent, /** Status returned. */ status: ZStatus }).optional(),
+  abort: z
+    .object({ /** Share of requests aborted. */ percent: ZPercent, /** Status returned. */ status: ZStatus })
+    .optional(),
 });
 
 /** Header edits. Names are case-insensitive. */
@@ -340,8 +356,10 @@ export const ZTlsMaterial = z
     for (const k of ["cert", "key", "ca"] as const) {
       const pem = t[`${k}Pem`];
       const file = t[`${k}File`];
-      if (pem === undefined && file === undefined) ctx.addIssue({ code: "custom", path: [`${k}Pem`], message: `${k}Pem or ${k}File is required` });
-      if (pem !== undefined && file !== undefined) ctx.addIssue({ code: "custom", path: [`${k}File`], message: `give ${k}Pem or ${k}File, not both` });
+      if (pem === undefined && file === undefined)
+        ctx.addIssue({ code: "custom", path: [`${k}Pem`], message: `${k}Pem or ${k}File is required` });
+      if (pem !== undefined && file !== undefined)
+        ctx.addIssue({ code: "custom", path: [`${k}File`], message: `give ${k}Pem or ${k}File, not both` });
     }
   });
 
@@ -397,32 +415,61 @@ export const ZProxyConfig = z
       // One service may expose an HTTP port and TCP ports; the same name and port twice is a mistake.
       const key = `${svc.namespace}/${svc.name}:${svc.port}`;
       const prev = seen.get(key);
-      if (prev !== undefined) ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `duplicates services[${prev}]` });
+      if (prev !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "name"],
+          message: `duplicates services[${prev}]`,
+        });
       seen.set(key, i);
       if (svc.mtls && svc.endpoints.length > 0 && cfg.tls === undefined) {
-        ctx.addIssue({ code: "custom", path: ["services", i, "mtls"], message: "mtls needs tls material (config.tls)" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "mtls"],
+          message: "mtls needs tls material (config.tls)",
+        });
       }
       if (svc.protocol === "tcp" && svc.routes.length > 0) {
-        ctx.addIssue({ code: "custom", path: ["services", i, "routes"], message: "tcp services have no routes" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", i, "routes"],
+          message: "tcp services have no routes",
+        });
       }
       const versions = new Set(svc.endpoints.map((e) => e.version));
       svc.routes.forEach((r, j) => {
         if (!r.backends) return;
         if (r.backends.every((b) => b.weight === 0)) {
-          ctx.addIssue({ code: "custom", path: ["services", i, "routes", j, "backends"], message: "at least one backend needs a weight above 0" });
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", i, "routes", j, "backends"],
+            message: "at least one backend needs a weight above 0",
+          });
         }
         r.backends.forEach((b, k) => {
           if (b.version !== undefined && b.weight > 0 && !versions.has(b.version)) {
-            ctx.addIssue({ code: "custom", path: ["services", i, "routes", j, "backends", k, "version"], message: `no endpoint has version ${b.version}` });
+            ctx.addIssue({
+              code: "custom",
+              path: ["services", i, "routes", j, "backends", k, "version"],
+              message: `no endpoint has version ${b.version}`,
+            });
           }
         });
         if (r.retries && r.retries.backoffMaxMs < r.retries.backoffBaseMs) {
-          ctx.addIssue({ code: "custom", path: ["services", i, "routes", j, "retries", "backoffMaxMs"], message: "must be at least backoffBaseMs" });
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", i, "routes", j, "retries", "backoffMaxMs"],
+            message: "must be at least backoffBaseMs",
+          });
         }
       });
     });
     if (cfg.inbound && cfg.inbound.mtlsMode === "strict" && cfg.tls === undefined) {
-      ctx.addIssue({ code: "custom", path: ["inbound", "mtlsMode"], message: "strict mTLS needs tls material (config.tls)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["inbound", "mtlsMode"],
+        message: "strict mTLS needs tls material (config.tls)",
+      });
     }
   });
 

@@ -34,7 +34,11 @@ try {
 
 function startRole(role, ...args) {
   return new Promise((resolve, reject) => {
-    const child = spawn("taskset", ["-c", "1", process.execPath, join(HERE, "servers.mjs"), role, ...args.map(String)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      "taskset",
+      ["-c", "1", process.execPath, join(HERE, "servers.mjs"), role, ...args.map(String)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     children.push(child);
     let buf = "";
     child.stdout.on("data", (d) => {
@@ -69,7 +73,9 @@ http {
 }
 `,
   );
-  const child = spawn("taskset", ["-c", "1", NGINX, "-c", join(dir, "nginx.conf"), "-p", dir], { stdio: "ignore" });
+  const child = spawn("taskset", ["-c", "1", NGINX, "-c", join(dir, "nginx.conf"), "-p", dir], {
+    stdio: "ignore",
+  });
   child.nginx = true;
   children.push(child);
   for (let i = 0; i < 100; i++) {
@@ -89,7 +95,11 @@ function treePids(pid) {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
     try {
-      for (const t of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, "utf8").trim().split(/\s+/).filter(Boolean)) out.push(Number(t));
+      for (const t of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, "utf8")
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean))
+        out.push(Number(t));
     } catch {}
   }
   return out;
@@ -118,7 +128,11 @@ const pools = new Map();
 function poolFor(port) {
   let p = pools.get(port);
   if (!p) {
-    p = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 60_000 });
+    p = new Pool(`http://127.0.0.1:${port}`, {
+      connections: CONCURRENCY,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+    });
     pools.set(port, p);
   }
   return p;
@@ -186,7 +200,9 @@ async function openLoop(port, rate, seconds) {
     };
     tick();
   });
-  const ok = Array.from(lat).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  const ok = Array.from(lat)
+    .filter((x) => !Number.isNaN(x))
+    .sort((a, b) => a - b);
   const q = (p) => ok[Math.min(ok.length - 1, Math.floor(p * ok.length))] * 1000; // µs
   return { p50: q(0.5), p99: q(0.99), p999: q(0.999), errors };
 }
@@ -199,11 +215,59 @@ const median = (xs) => {
 async function main() {
   const pki = mkdtempSync(join(tmpdir(), "trellis-bench-pki-"));
   const ossl = (...a) => execFileSync("openssl", a, { cwd: pki, stdio: "ignore" });
-  ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=bench-ca");
+  ossl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=bench-ca",
+  );
   for (const name of ["client", "upstream"]) {
-    writeFileSync(join(pki, `${name}.ext`), `subjectAltName=URI:spiffe://bench.local/ns/bench/sa/${name}\nextendedKeyUsage=serverAuth,clientAuth\n`);
-    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-    ossl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "1", "-extfile", `${name}.ext`);
+    writeFileSync(
+      join(pki, `${name}.ext`),
+      `subjectAltName=URI:spiffe://bench.local/ns/bench/sa/${name}\nextendedKeyUsage=serverAuth,clientAuth\n`,
+    );
+    ossl(
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${name}`,
+    );
+    ossl(
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "1",
+      "-extfile",
+      `${name}.ext`,
+    );
   }
 
   const upstream = await startRole("upstream");
@@ -230,7 +294,9 @@ async function main() {
       const rates = {};
       for (const rate of RATES) rates[rate] = await openLoop(t.port, rate, RATE_SECONDS);
       results.get(t.name).push({ sat, rates });
-      process.stderr.write(`round ${round + 1}/${ROUNDS} ${t.name}: ${Math.round(sat.rps)} req/s, ${sat.cpuUsPerReq.toFixed(1)} µs CPU/req, p50@1k ${rates[1000].p50.toFixed(0)} µs\n`);
+      process.stderr.write(
+        `round ${round + 1}/${ROUNDS} ${t.name}: ${Math.round(sat.rps)} req/s, ${sat.cpuUsPerReq.toFixed(1)} µs CPU/req, p50@1k ${rates[1000].p50.toFixed(0)} µs\n`,
+      );
     }
   }
 
@@ -249,14 +315,19 @@ async function main() {
       "p50/p99/p99.9 µs @1k": `${m((r) => r.rates[1000].p50).toFixed(0)} / ${m((r) => r.rates[1000].p99).toFixed(0)} / ${m((r) => r.rates[1000].p999).toFixed(0)}`,
       "p50/p99/p99.9 µs @5k": `${m((r) => r.rates[5000].p50).toFixed(0)} / ${m((r) => r.rates[5000].p99).toFixed(0)} / ${m((r) => r.rates[5000].p999).toFixed(0)}`,
       "added p50 µs @1k": t.name === "direct" ? "—" : (m((r) => r.rates[1000].p50) - directP50).toFixed(0),
-      "added p50 µs @5k": t.name === "direct" ? "—" : (m((r) => r.rates[5000].p50) - directP50at5k).toFixed(0),
+      "added p50 µs @5k":
+        t.name === "direct" ? "—" : (m((r) => r.rates[5000].p50) - directP50at5k).toFixed(0),
       "peak RSS MB": t.name === "direct" ? "—" : peakRssMb(t.pids).toFixed(1),
       errors: rs.reduce((a, r) => a + r.sat.errors + r.rates[1000].errors + r.rates[5000].errors, 0),
     });
   }
   const cols = Object.keys(rows[0]);
-  console.log(`\nTrellis data-plane benchmark — node ${process.version}, ${ROUNDS} rounds (median), saturation ${SAT_SECONDS}s @ ${CONCURRENCY} conns, open loop ${RATE_SECONDS}s per rate`);
-  console.log(`load generator on CPU 0; proxies + upstream on CPU 1; mesh CPU and RSS are both sidecars (RSS: the larger)\n`);
+  console.log(
+    `\nTrellis data-plane benchmark — node ${process.version}, ${ROUNDS} rounds (median), saturation ${SAT_SECONDS}s @ ${CONCURRENCY} conns, open loop ${RATE_SECONDS}s per rate`,
+  );
+  console.log(
+    `load generator on CPU 0; proxies + upstream on CPU 1; mesh CPU and RSS are both sidecars (RSS: the larger)\n`,
+  );
   console.log(`| ${cols.join(" | ")} |`);
   console.log(`|${cols.map(() => "---").join("|")}|`);
   for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(" | ")} |`);

@@ -11,7 +11,9 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const SECS = Number(process.env.SECS ?? 5);
 const start = (args, flags = []) =>
   new Promise((resolve) => {
-    const c = spawn("taskset", ["-c", "1", process.execPath, ...flags, join(HERE, "servers.mjs"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    const c = spawn("taskset", ["-c", "1", process.execPath, ...flags, join(HERE, "servers.mjs"), ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     c.stdout.on("data", (d) => {
       const m = /READY (\d+)/.exec(d);
       if (m) resolve({ c, port: Number(m[1]) });
@@ -24,7 +26,10 @@ const cpu = (pid) => {
 };
 
 const up = await start(["upstream"]);
-const target = await start([process.env.ROLE ?? "trellis", String(up.port)], (process.env.PFLAGS ?? "").split(" ").filter(Boolean));
+const target = await start(
+  [process.env.ROLE ?? "trellis", String(up.port)],
+  (process.env.PFLAGS ?? "").split(" ").filter(Boolean),
+);
 const pool = new Pool(`http://127.0.0.1:${target.port}`, { connections: 32 });
 await new Promise((r) => setTimeout(r, 300));
 const c0 = cpu(target.c.pid);
@@ -40,7 +45,9 @@ await Promise.all(
   }),
 );
 const status = readFileSync(`/proc/${target.c.pid}/status`, "utf8");
-console.log(`${process.env.ROLE ?? "trellis"}: ${((cpu(target.c.pid) - c0) * 1e6 / n).toFixed(1)} µs CPU/req, ${Math.round(n / SECS)} req/s, ${/VmHWM.*/.exec(status)[0].replace(/\s+/g, " ")}`);
+console.log(
+  `${process.env.ROLE ?? "trellis"}: ${(((cpu(target.c.pid) - c0) * 1e6) / n).toFixed(1)} µs CPU/req, ${Math.round(n / SECS)} req/s, ${/VmHWM.*/.exec(status)[0].replace(/\s+/g, " ")}`,
+);
 target.c.kill("SIGINT");
 up.c.kill();
 await new Promise((r) => setTimeout(r, 1000));

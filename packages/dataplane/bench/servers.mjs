@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { startProxy } from "../dist/index.js";
 
 const [role, a1, a2] = process.argv.slice(2);
-if (process.env.BENCH_MEM) setInterval(() => { const m = process.memoryUsage(); process.stderr.write(`${role} rss=${(m.rss/1e6).toFixed(0)} heapTotal=${(m.heapTotal/1e6).toFixed(0)} heapUsed=${(m.heapUsed/1e6).toFixed(0)} ext=${(m.external/1e6).toFixed(0)} ab=${(m.arrayBuffers/1e6).toFixed(0)}\n`); }, 1000).unref();
+if (process.env.BENCH_MEM)
+  setInterval(() => {
+    const m = process.memoryUsage();
+    process.stderr.write(
+      `${role} rss=${(m.rss / 1e6).toFixed(0)} heapTotal=${(m.heapTotal / 1e6).toFixed(0)} heapUsed=${(m.heapUsed / 1e6).toFixed(0)} ext=${(m.external / 1e6).toFixed(0)} ab=${(m.arrayBuffers / 1e6).toFixed(0)}\n`,
+    );
+  }, 1000).unref();
 // A clean exit on SIGINT lets --cpu-prof write its profile.
 process.on("SIGINT", () => process.exit(0));
 const ready = (port) => process.stdout.write(`READY ${port}\n`);
@@ -30,10 +36,13 @@ if (role === "upstream") {
   // The naive reference: node:http server + keep-alive Agent, piping both ways.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const s = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-    const up = http.request({ host: "127.0.0.1", port: Number(a1), method: req.method, path: req.url, headers: req.headers, agent }, (ur) => {
-      res.writeHead(ur.statusCode, ur.headers);
-      ur.pipe(res);
-    });
+    const up = http.request(
+      { host: "127.0.0.1", port: Number(a1), method: req.method, path: req.url, headers: req.headers, agent },
+      (ur) => {
+        res.writeHead(ur.statusCode, ur.headers);
+        ur.pipe(res);
+      },
+    );
     up.on("error", () => {
       res.writeHead(502);
       res.end();
@@ -49,7 +58,12 @@ if (role === "upstream") {
     try {
       const headers = { ...req.headers };
       delete headers.connection;
-      const ur = await pool.request({ method: req.method, path: req.url, headers, body: req.method === "GET" || req.method === "HEAD" ? null : req });
+      const ur = await pool.request({
+        method: req.method,
+        path: req.url,
+        headers,
+        body: req.method === "GET" || req.method === "HEAD" ? null : req,
+      });
       res.writeHead(ur.statusCode, ur.headers);
       ur.body.pipe(res);
     } catch {
@@ -63,7 +77,15 @@ if (role === "upstream") {
     config: {
       version: "bench",
       identity: identity("client"),
-      services: [{ name: "upstream", namespace: "bench", hosts: ["*"], mtls: false, endpoints: [{ address: `127.0.0.1:${a1}` }] }],
+      services: [
+        {
+          name: "upstream",
+          namespace: "bench",
+          hosts: ["*"],
+          mtls: false,
+          endpoints: [{ address: `127.0.0.1:${a1}` }],
+        },
+      ],
     },
     listeners: { outbound: L(), inbound: null, admin: L() },
     log: () => {},
@@ -71,7 +93,12 @@ if (role === "upstream") {
   ready(p.addresses.outbound.port);
 } else if (role === "sidecar-in") {
   const p = await startProxy({
-    config: { version: "bench", identity: identity("upstream"), tls: pem(a2, "upstream"), inbound: { appPort: Number(a1) } },
+    config: {
+      version: "bench",
+      identity: identity("upstream"),
+      tls: pem(a2, "upstream"),
+      inbound: { appPort: Number(a1) },
+    },
     listeners: { outbound: null, inbound: L(), admin: L() },
     log: () => {},
   });
@@ -82,7 +109,9 @@ if (role === "upstream") {
       version: "bench",
       identity: identity("client"),
       tls: pem(a2, "client"),
-      services: [{ name: "upstream", namespace: "bench", hosts: ["*"], endpoints: [{ address: `127.0.0.1:${a1}` }] }],
+      services: [
+        { name: "upstream", namespace: "bench", hosts: ["*"], endpoints: [{ address: `127.0.0.1:${a1}` }] },
+      ],
     },
     listeners: { outbound: L(), inbound: null, admin: L() },
     log: () => {},

@@ -22,12 +22,17 @@ const cfg = (version: string, target: TestApp) => ({
   services: [{ name: "api", namespace: "shop", mtls: false, endpoints: [{ address: target.address }] }],
   limits: { maxHeaderBytes: 4096, maxHeaders: 20, headersTimeoutMs: 300 },
 });
-const adminJson = async (path: string) => (await (await request(`http://127.0.0.1:${admin}${path}`)).body.json()) as Record<string, unknown>;
+const adminJson = async (path: string) =>
+  (await (await request(`http://127.0.0.1:${admin}${path}`)).body.json()) as Record<string, unknown>;
 
 beforeAll(async () => {
   a = await startApp("a");
   b = await startApp("b");
-  proxy = await startProxy({ config: cfg("1", a), listeners: { outbound: L0, admin: L0, inbound: null }, log: () => {} });
+  proxy = await startProxy({
+    config: cfg("1", a),
+    listeners: { outbound: L0, admin: L0, inbound: null },
+    log: () => {},
+  });
   port = proxy.addresses.outbound!.port;
   admin = proxy.addresses.admin!.port;
 });
@@ -56,7 +61,10 @@ describe("config lifecycle", () => {
     const moved = { ...cfg("3", a), listeners: { outbound: { address: "127.0.0.1", port: 1 } } };
     const r = proxy.applyConfig(moved);
     expect(r).toEqual({ ok: false, error: expect.stringContaining("listeners.outbound") });
-    const noFiles = { ...cfg("3", a), tls: { certFile: "/nonexistent/c.pem", keyFile: "/nonexistent/k.pem", caFile: "/nonexistent/ca.pem" } };
+    const noFiles = {
+      ...cfg("3", a),
+      tls: { certFile: "/nonexistent/c.pem", keyFile: "/nonexistent/k.pem", caFile: "/nonexistent/ca.pem" },
+    };
     const r2 = proxy.applyConfig(noFiles);
     expect(r2.ok).toBe(false);
     if (!r2.ok) expect(r2.error).toContain("cannot read tls cert file");
@@ -80,14 +88,19 @@ describe("config lifecycle", () => {
     const ready = await request(`http://127.0.0.1:${admin}/ready`);
     expect(ready.statusCode).toBe(200);
     await ready.body.dump();
-    const cl = (await adminJson("/clusters")) as { clusters: { name: string; endpoints: { address: string; healthy: boolean }[] }[] };
+    const cl = (await adminJson("/clusters")) as {
+      clusters: { name: string; endpoints: { address: string; healthy: boolean }[] }[];
+    };
     expect(cl.clusters[0]!.name).toBe("api");
     expect(cl.clusters[0]!.endpoints[0]).toMatchObject({ address: b.address, healthy: true });
   });
 
   it("loads YAML and JSON config files", async () => {
     const dir = (await import("node:os")).tmpdir();
-    writeFileSync(join(dir, "trellis-p.yaml"), "version: y1\nidentity: {namespace: shop, service: web, version: v1, trustDomain: t.test}\n");
+    writeFileSync(
+      join(dir, "trellis-p.yaml"),
+      "version: y1\nidentity: {namespace: shop, service: web, version: v1, trustDomain: t.test}\n",
+    );
     writeFileSync(join(dir, "trellis-p.json"), JSON.stringify({ version: "j1" }));
     expect(((await loadConfigFile(join(dir, "trellis-p.yaml"))) as { version: string }).version).toBe("y1");
     expect(((await loadConfigFile(join(dir, "trellis-p.json"))) as { version: string }).version).toBe("j1");
@@ -97,10 +110,20 @@ describe("config lifecycle", () => {
 describe("hostile input", () => {
   it("answers malformed HTTP with 400, oversized heads with 431, and slow heads with 408 — and keeps serving", async () => {
     expect(await rawRequest(port, "GARBAGE\r\n\r\n")).toMatch(/^HTTP\/1.1 400/);
-    expect(await rawRequest(port, "GET / HTTP/1.1\r\nHost: api\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")).toMatch(/^HTTP\/1.1 400/);
-    expect(await rawRequest(port, `GET / HTTP/1.1\r\nHost: api\r\nX-Big: ${"a".repeat(8000)}\r\n\r\n`)).toMatch(/^HTTP\/1.1 431/);
+    expect(
+      await rawRequest(
+        port,
+        "GET / HTTP/1.1\r\nHost: api\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      ),
+    ).toMatch(/^HTTP\/1.1 400/);
+    expect(
+      await rawRequest(port, `GET / HTTP/1.1\r\nHost: api\r\nX-Big: ${"a".repeat(8000)}\r\n\r\n`),
+    ).toMatch(/^HTTP\/1.1 431/);
     const many = Array.from({ length: 50 }, (_, i) => `X-H${i}: v`).join("\r\n");
-    const tooMany = await rawRequest(port, `GET / HTTP/1.1\r\nHost: api\r\nConnection: close\r\n${many}\r\n\r\n`);
+    const tooMany = await rawRequest(
+      port,
+      `GET / HTTP/1.1\r\nHost: api\r\nConnection: close\r\n${many}\r\n\r\n`,
+    );
     // Node drops headers past maxHeadersCount rather than failing: the request goes through with the first 20.
     expect(tooMany).toMatch(/^HTTP\/1.1 200/);
     expect(tooMany).not.toContain("x-h30");
@@ -112,7 +135,13 @@ describe("hostile input", () => {
   it("survives random bytes on the outbound, inbound and admin listeners without leaking connections", async () => {
     const mesh: Mesh = await startMesh();
     try {
-      const ports = [port, admin, mesh.reviews.addresses.inbound!.port, mesh.web.addresses.outbound!.port, mesh.reviews.addresses.admin!.port];
+      const ports = [
+        port,
+        admin,
+        mesh.reviews.addresses.inbound!.port,
+        mesh.web.addresses.outbound!.port,
+        mesh.reviews.addresses.admin!.port,
+      ];
       for (let round = 0; round < 6; round++) {
         await Promise.all(
           ports.map(
@@ -140,7 +169,9 @@ describe("hostile input", () => {
       expect((await m.get(mesh.web.addresses.outbound!.port, "/ok", { host: "reviews" })).status).toBe(200);
       await m.close();
       await new Promise((r) => setTimeout(r, 100));
-      const text = await (await request(`http://127.0.0.1:${mesh.reviews.addresses.admin!.port}/stats/prometheus`)).body.text();
+      const text = await (
+        await request(`http://127.0.0.1:${mesh.reviews.addresses.admin!.port}/stats/prometheus`)
+      ).body.text();
       // Only the web sidecar's pooled mTLS connection (and this scrape) remain.
       const active = Number(/trellis_tcp_active_connections (\d+)/.exec(text)![1]);
       expect(active).toBeLessThanOrEqual(3);
@@ -153,7 +184,12 @@ describe("hostile input", () => {
 describe("graceful drain", () => {
   it("lets requests in flight finish, then closes", async () => {
     const app = await startApp("d");
-    const p = await startProxy({ config: cfg("d1", app), listeners: { outbound: L0, admin: null, inbound: null }, log: () => {}, drainTimeoutMs: 3000 });
+    const p = await startProxy({
+      config: cfg("d1", app),
+      listeners: { outbound: L0, admin: null, inbound: null },
+      log: () => {},
+      drainTimeoutMs: 3000,
+    });
     const dc = client();
     const inflight = dc.get(p.addresses.outbound!.port, "/delay/300", { host: "api" });
     await new Promise((r) => setTimeout(r, 50));

@@ -33,19 +33,31 @@ describe("mesh path over mTLS", () => {
 
   it("opens many mTLS connections at once without handshake failures", async () => {
     const fresh = client();
-    const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => fresh.get(mesh.web.addresses.outbound!.port, `/c${i}`, { host: "reviews" })));
+    const rs = await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        fresh.get(mesh.web.addresses.outbound!.port, `/c${i}`, { host: "reviews" }),
+      ),
+    );
     await fresh.close();
     expect(rs.map((r) => r.status)).toEqual(rs.map(() => 200));
   });
 
   it("streams a large body both ways through two sidecars", async () => {
     const big = Buffer.alloc(8 * 1024 * 1024, 0x62);
-    const r = await request(`http://127.0.0.1:${mesh.web.addresses.outbound!.port}/echo`, { method: "POST", headers: { host: "reviews" }, body: big, dispatcher: c.agent });
+    const r = await request(`http://127.0.0.1:${mesh.web.addresses.outbound!.port}/echo`, {
+      method: "POST",
+      headers: { host: "reviews" },
+      body: big,
+      dispatcher: c.agent,
+    });
     let n = 0;
     for await (const chunk of r.body) n += (chunk as Buffer).length;
     expect(r.statusCode).toBe(200);
     expect(n).toBe(big.length);
-    const d = await request(`http://127.0.0.1:${mesh.web.addresses.outbound!.port}/bytes/20000000`, { headers: { host: "reviews" }, dispatcher: c.agent });
+    const d = await request(`http://127.0.0.1:${mesh.web.addresses.outbound!.port}/bytes/20000000`, {
+      headers: { host: "reviews" },
+      dispatcher: c.agent,
+    });
     let m = 0;
     for await (const chunk of d.body) m += (chunk as Buffer).length;
     expect(m).toBe(20_000_000);
@@ -53,18 +65,33 @@ describe("mesh path over mTLS", () => {
 
   it("records telemetry on both sides with source and destination versions", async () => {
     await call("/metrics-probe");
-    const out = await (await request(`http://127.0.0.1:${mesh.web.addresses.admin!.port}/stats/prometheus`)).body.text();
-    expect(out).toMatch(/trellis_requests_total\{direction="outbound",source_namespace="shop",source_service="web",source_version="v3",destination_namespace="shop",destination_service="reviews",destination_version="v1",response_code="200"\} \d+/);
+    const out = await (
+      await request(`http://127.0.0.1:${mesh.web.addresses.admin!.port}/stats/prometheus`)
+    ).body.text();
+    expect(out).toMatch(
+      /trellis_requests_total\{direction="outbound",source_namespace="shop",source_service="web",source_version="v3",destination_namespace="shop",destination_service="reviews",destination_version="v1",response_code="200"\} \d+/,
+    );
     expect(out).toMatch(/trellis_request_duration_ms_bucket\{direction="outbound".*le="\+Inf"\} \d+/);
     expect(out).toMatch(/trellis_tcp_connections_total\{listener="outbound"\} \d+/);
-    const inb = await (await request(`http://127.0.0.1:${mesh.reviews.addresses.admin!.port}/stats/prometheus`)).body.text();
-    expect(inb).toMatch(/trellis_requests_total\{direction="inbound",source_namespace="shop",source_service="web",source_version="v3",destination_namespace="shop",destination_service="reviews",destination_version="v1",response_code="200"\} \d+/);
+    const inb = await (
+      await request(`http://127.0.0.1:${mesh.reviews.addresses.admin!.port}/stats/prometheus`)
+    ).body.text();
+    expect(inb).toMatch(
+      /trellis_requests_total\{direction="inbound",source_namespace="shop",source_service="web",source_version="v3",destination_namespace="shop",destination_service="reviews",destination_version="v1",response_code="200"\} \d+/,
+    );
   });
 
   it("refuses mesh-CA certificates of another trust domain", async () => {
     const foreign = mesh.pki.issue("other.domain", "shop", "web");
     const got = await new Promise<string | null>((resolve) => {
-      const s = tls.connect({ host: "127.0.0.1", port: mesh.reviews.addresses.inbound!.port, cert: foreign.certPem, key: foreign.keyPem, ca: mesh.pki.caPem, checkServerIdentity: () => undefined });
+      const s = tls.connect({
+        host: "127.0.0.1",
+        port: mesh.reviews.addresses.inbound!.port,
+        cert: foreign.certPem,
+        key: foreign.keyPem,
+        ca: mesh.pki.caPem,
+        checkServerIdentity: () => undefined,
+      });
       s.on("secureConnect", () => s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
       s.on("data", (d) => resolve(d.toString()));
       s.on("error", () => resolve(null));
@@ -82,7 +109,13 @@ describe("mesh path over mTLS", () => {
   it("refuses TLS clients without a mesh certificate", async () => {
     const other = new TestPki("rogue-ca").issue(TD, "shop", "web");
     const err = await new Promise<Error | null>((resolve) => {
-      const s = tls.connect({ host: "127.0.0.1", port: mesh.reviews.addresses.inbound!.port, ...{ cert: other.certPem, key: other.keyPem }, ca: mesh.pki.caPem, rejectUnauthorized: false });
+      const s = tls.connect({
+        host: "127.0.0.1",
+        port: mesh.reviews.addresses.inbound!.port,
+        ...{ cert: other.certPem, key: other.keyPem },
+        ca: mesh.pki.caPem,
+        rejectUnauthorized: false,
+      });
       s.on("secureConnect", () => {
         s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
       });
@@ -96,10 +129,15 @@ describe("mesh path over mTLS", () => {
   it("permissive mode accepts plain text too, without an identity", async () => {
     expect(mesh.reviews.applyConfig(mesh.reviewsConfig("r-perm", { mtlsMode: "permissive" })).ok).toBe(true);
     try {
-      const raw = await rawRequest(mesh.reviews.addresses.inbound!.port, "GET /plain HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n");
+      const raw = await rawRequest(
+        mesh.reviews.addresses.inbound!.port,
+        "GET /plain HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n",
+      );
       expect(raw).toMatch(/^HTTP\/1.1 200/);
       expect(raw).not.toContain("x-trellis-peer");
-      expect((await call("/still-mtls")).json().headers["x-trellis-peer"]).toBe(`spiffe://${TD}/ns/shop/sa/web`);
+      expect((await call("/still-mtls")).json().headers["x-trellis-peer"]).toBe(
+        `spiffe://${TD}/ns/shop/sa/web`,
+      );
     } finally {
       expect(mesh.reviews.applyConfig(mesh.reviewsConfig("r2")).ok).toBe(true);
     }
@@ -125,7 +163,11 @@ describe("mesh path over mTLS", () => {
   });
 
   it("rate limits per caller with 429", async () => {
-    expect(mesh.reviews.applyConfig(mesh.reviewsConfig("r-rl", { rateLimit: { requestsPerSecond: 1, burst: 3, perCaller: true } })).ok).toBe(true);
+    expect(
+      mesh.reviews.applyConfig(
+        mesh.reviewsConfig("r-rl", { rateLimit: { requestsPerSecond: 1, burst: 3, perCaller: true } }),
+      ).ok,
+    ).toBe(true);
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) statuses.push((await call("/rl")).status);
@@ -142,7 +184,9 @@ describe("mesh path over mTLS", () => {
     try {
       const fresh = client();
       // A new web config forces new pools (new connections, so the handshake happens again).
-      expect(mesh.web.applyConfig(mesh.webConfig("w-wrong", { policy: { idleTimeoutMs: 1234 } })).ok).toBe(true);
+      expect(mesh.web.applyConfig(mesh.webConfig("w-wrong", { policy: { idleTimeoutMs: 1234 } })).ok).toBe(
+        true,
+      );
       const r = await fresh.get(mesh.web.addresses.outbound!.port, "/who", { host: "reviews" });
       await fresh.close();
       expect(r.status).toBe(503);
@@ -158,10 +202,20 @@ describe("mesh path over mTLS", () => {
     const newPem = mesh.pki.issue(TD, "shop", "reviews");
     expect(mesh.reviews.applyConfig(mesh.reviewsConfig("r-rot", {}, newPem)).ok).toBe(true);
     const serial = await new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: "127.0.0.1", port: mesh.reviews.addresses.inbound!.port, cert: mesh.webPem.certPem, key: mesh.webPem.keyPem, ca: mesh.pki.caPem, checkServerIdentity: () => undefined }, () => {
-        resolve(s.getPeerCertificate().serialNumber);
-        s.destroy();
-      });
+      const s = tls.connect(
+        {
+          host: "127.0.0.1",
+          port: mesh.reviews.addresses.inbound!.port,
+          cert: mesh.webPem.certPem,
+          key: mesh.webPem.keyPem,
+          ca: mesh.pki.caPem,
+          checkServerIdentity: () => undefined,
+        },
+        () => {
+          resolve(s.getPeerCertificate().serialNumber);
+          s.destroy();
+        },
+      );
       s.on("error", reject);
     });
     expect(serial).toBe(new (await import("node:crypto")).X509Certificate(newPem.certPem).serialNumber);

@@ -6,6 +6,7 @@ import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
 import { request } from "undici";
+import { Readable } from "node:stream";
 import { startProxy, type ProxyHandle } from "./index.js";
 import { TestPki } from "./test-support/certs.js";
 import { client } from "./test-support/apps.js";
@@ -25,7 +26,8 @@ let chat: ProxyHandle;
 let web: ProxyHandle;
 let tcpLocalPort: number;
 
-const listen = (s: net.Server) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
+const listen = (s: net.Server) =>
+  new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
 async function freePort(): Promise<number> {
   const s = net.createServer();
   const p = await listen(s);
@@ -40,7 +42,10 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     stream.on("data", (c: Buffer) => chunks.push(c));
     stream.on("end", () => {
-      stream.respond({ ":status": 200, "content-type": "application/grpc", "x-seen-te": String(headers["te"]) }, { waitForTrailers: true });
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc", "x-seen-te": String(headers["te"]) },
+        { waitForTrailers: true },
+      );
       stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0", "grpc-message": "ok" }));
       stream.end(Buffer.concat([Buffer.from("echo:"), ...chunks]));
     });
@@ -50,8 +55,12 @@ beforeAll(async () => {
   // A WebSocket-style server: accepts the upgrade, then echoes raw bytes.
   wsApp = http.createServer((_q, s) => s.end("not a websocket"));
   wsApp.on("upgrade", (req, socket) => {
-    const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const accept = createHash("sha1")
+      .update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest("base64");
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     socket.on("data", (d) => socket.write(d));
   });
   const wsPort = await listen(wsApp);
@@ -61,12 +70,22 @@ beforeAll(async () => {
 
   const id = (service: string) => ({ namespace: "shop", service, version: "v1", trustDomain: TD });
   greeter = await startProxy({
-    config: { version: "g1", identity: id("greeter"), tls: grpcPem, inbound: { appPort: grpcPort, appProtocol: "h2c" } },
+    config: {
+      version: "g1",
+      identity: id("greeter"),
+      tls: grpcPem,
+      inbound: { appPort: grpcPort, appProtocol: "h2c" },
+    },
     listeners: { inbound: L0, outbound: null, admin: null },
     log: () => {},
   });
   chat = await startProxy({
-    config: { version: "c1", identity: id("chat"), tls: wsPem, inbound: { appPort: wsPort, tcpPorts: [tcpPort] } },
+    config: {
+      version: "c1",
+      identity: id("chat"),
+      tls: wsPem,
+      inbound: { appPort: wsPort, tcpPorts: [tcpPort] },
+    },
     listeners: { inbound: L0, outbound: null, admin: null },
     log: () => {},
   });
@@ -77,9 +96,24 @@ beforeAll(async () => {
       identity: id("web"),
       tls: webPem,
       services: [
-        { name: "greeter", namespace: "shop", endpoints: [{ address: `127.0.0.1:${greeter.addresses.inbound!.port}` }] },
-        { name: "chat", namespace: "shop", endpoints: [{ address: `127.0.0.1:${chat.addresses.inbound!.port}` }] },
-        { name: "chat", namespace: "shop", protocol: "tcp", port: tcpLocalPort, targetPort: tcpPort, endpoints: [{ address: `127.0.0.1:${chat.addresses.inbound!.port}` }] },
+        {
+          name: "greeter",
+          namespace: "shop",
+          endpoints: [{ address: `127.0.0.1:${greeter.addresses.inbound!.port}` }],
+        },
+        {
+          name: "chat",
+          namespace: "shop",
+          endpoints: [{ address: `127.0.0.1:${chat.addresses.inbound!.port}` }],
+        },
+        {
+          name: "chat",
+          namespace: "shop",
+          protocol: "tcp",
+          port: tcpLocalPort,
+          targetPort: tcpPort,
+          endpoints: [{ address: `127.0.0.1:${chat.addresses.inbound!.port}` }],
+        },
       ],
     },
     listeners: { outbound: L0, inbound: null, admin: null },
@@ -103,8 +137,18 @@ describe("HTTP/2 and gRPC", () => {
   it("carries an h2c gRPC call through both sidecars with trailers intact", async () => {
     const session = http2.connect(`http://127.0.0.1:${web.addresses.outbound!.port}`);
     try {
-      const result = await new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-        const req = session.request({ ":method": "POST", ":path": "/helloworld.Greeter/SayHello", ":authority": "greeter", "content-type": "application/grpc", te: "trailers" });
+      const result = await new Promise<{
+        headers: http2.IncomingHttpHeaders;
+        trailers: http2.IncomingHttpHeaders;
+        body: string;
+      }>((resolve, reject) => {
+        const req = session.request({
+          ":method": "POST",
+          ":path": "/helloworld.Greeter/SayHello",
+          ":authority": "greeter",
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
         let headers: http2.IncomingHttpHeaders = {};
         let body = "";
         req.on("response", (h) => (headers = h));
@@ -130,7 +174,9 @@ describe("WebSocket", () => {
     const got = await new Promise<string>((resolve, reject) => {
       let buf = "";
       s.on("connect", () =>
-        s.write("GET /socket HTTP/1.1\r\nHost: chat\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        s.write(
+          "GET /socket HTTP/1.1\r\nHost: chat\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        ),
       );
       s.on("data", (d) => {
         buf += d.toString("latin1");
@@ -170,7 +216,12 @@ describe("HTTP/1.1 bodies", () => {
     async function* gen() {
       for (let i = 0; i < 64; i++) yield Buffer.alloc(16 * 1024, 0x30 + (i % 10));
     }
-    const r = await request(`http://127.0.0.1:${web.addresses.outbound!.port}/echo`, { method: "POST", headers: { host: "chat" }, body: gen(), dispatcher: c.agent });
+    const r = await request(`http://127.0.0.1:${web.addresses.outbound!.port}/echo`, {
+      method: "POST",
+      headers: { host: "chat" },
+      body: Readable.from(gen()),
+      dispatcher: c.agent,
+    });
     // The chat app is a plain HTTP server answering "not a websocket": the point is the chunked upload got through.
     expect(r.statusCode).toBe(200);
     expect(await r.body.text()).toBe("not a websocket");

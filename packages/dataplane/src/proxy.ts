@@ -3,7 +3,13 @@
 import net, { type AddressInfo, type Socket } from "node:net";
 import type http from "node:http";
 import type { Http2Server, ServerHttp2Session } from "node:http2";
-import { formatProxyConfigIssues, validateProxyConfig, type ListenerAddress, type ProxyConfig, type ProxyListeners } from "@trellis/contracts";
+import {
+  formatProxyConfigIssues,
+  validateProxyConfig,
+  type ListenerAddress,
+  type ProxyConfig,
+  type ProxyListeners,
+} from "@trellis/contracts";
 import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
 import { EndpointRegistry } from "./cluster/registry.js";
 import { Metrics, type RequestSeries } from "./telemetry/metrics.js";
@@ -30,7 +36,11 @@ export interface StartProxyOptions {
    * Listener addresses, overriding the config's. A listener is bound at the first of: this option, the config,
    * the default (inbound only when the config has an `inbound` section). `null` turns a listener off.
    */
-  listeners?: { outbound?: ListenerAddress | null; inbound?: ListenerAddress | null; admin?: ListenerAddress | null };
+  listeners?: {
+    outbound?: ListenerAddress | null;
+    inbound?: ListenerAddress | null;
+    admin?: ListenerAddress | null;
+  };
   /** Where access log lines go when the config turns the access log on. Default: stdout. */
   accessLog?: AccessLogSink;
   /** Operational messages (config applied/rejected). Default: stderr. */
@@ -48,7 +58,11 @@ export interface BoundAddress {
 
 export interface ProxyHandle {
   /** Where each listener is bound (null: not started). */
-  readonly addresses: { outbound: BoundAddress | null; inbound: BoundAddress | null; admin: BoundAddress | null };
+  readonly addresses: {
+    outbound: BoundAddress | null;
+    inbound: BoundAddress | null;
+    admin: BoundAddress | null;
+  };
   /** Validates and puts a new config in force. A rejected config changes nothing. Never throws. */
   applyConfig(config: unknown): ApplyResult;
   /** Version of the config in force. */
@@ -83,7 +97,11 @@ class Proxy implements ProxyCore {
   ) {
     this.unknownSeries = this.metrics.requestSeries(
       "outbound",
-      { namespace: config.identity.namespace, service: config.identity.service, version: config.identity.version },
+      {
+        namespace: config.identity.namespace,
+        service: config.identity.service,
+        version: config.identity.version,
+      },
       { namespace: "unknown", service: "unknown", version: "unknown" },
     );
     const r = this.install(config);
@@ -110,7 +128,9 @@ class Proxy implements ProxyCore {
     this.registry.commit(txn);
     old?.stop();
     snap.start();
-    this.accessLog = config.telemetry.accessLog ? (this.opts.accessLog ?? ((l: string) => process.stdout.write(`${l}\n`))) : null;
+    this.accessLog = config.telemetry.accessLog
+      ? (this.opts.accessLog ?? ((l: string) => process.stdout.write(`${l}\n`)))
+      : null;
     for (const s of this.http1Servers) applyLimits(s, config.limits);
     this.tcp?.update(snap);
     this.metrics.add("trellis_config_applied_total");
@@ -126,13 +146,18 @@ class Proxy implements ProxyCore {
       const moved = listenerChange(this.bound, v.config.listeners);
       result = moved !== null ? { ok: false, error: moved } : this.install(v.config);
     }
-    const version = typeof (input as { version?: unknown })?.version === "string" ? (input as { version: string }).version : "(none)";
+    const version =
+      typeof (input as { version?: unknown })?.version === "string"
+        ? (input as { version: string }).version
+        : "(none)";
     if (result.ok) {
       this.log(`trellis proxy: config ${result.version} applied`);
     } else {
       this.metrics.add("trellis_config_rejected_total");
       this.rejection = { version, error: result.error, at: new Date().toISOString() };
-      this.log(`trellis proxy: config ${version} rejected, still serving ${this.snapshot.version}: ${result.error}`);
+      this.log(
+        `trellis proxy: config ${version} rejected, still serving ${this.snapshot.version}: ${result.error}`,
+      );
     }
     return result;
   }
@@ -195,7 +220,10 @@ class Proxy implements ProxyCore {
       if (d.outlier) extra.push([`trellis_outlier_ejections_total{${l}}`, d.outlier.ejectionsTotal]);
       if (d.rateLimiter) extra.push([`trellis_rate_limited_total{${l}}`, d.rateLimiter.rejected]);
       const now = performance.now();
-      extra.push([`trellis_upstream_healthy_endpoints{${l}}`, d.endpoints.filter((e) => e.available(now)).length]);
+      extra.push([
+        `trellis_upstream_healthy_endpoints{${l}}`,
+        d.endpoints.filter((e) => e.available(now)).length,
+      ]);
     }
     return this.metrics.render(extra);
   }
@@ -261,7 +289,11 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
   if (inAt) proxy.bound.inbound = inAt;
   if (adminAt) proxy.bound.admin = adminAt;
 
-  const addresses: { outbound: BoundAddress | null; inbound: BoundAddress | null; admin: BoundAddress | null } = { outbound: null, inbound: null, admin: null };
+  const addresses: {
+    outbound: BoundAddress | null;
+    inbound: BoundAddress | null;
+    admin: BoundAddress | null;
+  } = { outbound: null, inbound: null, admin: null };
   const badRequest = () => proxy.metrics.add("trellis_bad_requests_total");
   try {
     if (outAt) {
@@ -323,7 +355,12 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
   };
 }
 
-function sniffPlain(socket: Socket, timeoutMs: number, h1: { emit(event: "connection", socket: Socket): boolean }, h2: Http2Server): void {
+function sniffPlain(
+  socket: Socket,
+  timeoutMs: number,
+  h1: { emit(event: "connection", socket: Socket): boolean },
+  h2: Http2Server,
+): void {
   sniff(socket, timeoutMs, (kind) => {
     if (kind === "h2c") h2.emit("connection", socket);
     else h1.emit("connection", socket);

@@ -11,7 +11,11 @@ let proxy: ProxyHandle | null = null;
 const c = client();
 
 async function up(services: unknown[]): Promise<number> {
-  proxy = await startProxy({ config: { version: "1", identity: IDENTITY, services }, listeners: { outbound: L0, admin: L0, inbound: null }, log: () => {} });
+  proxy = await startProxy({
+    config: { version: "1", identity: IDENTITY, services },
+    listeners: { outbound: L0, admin: L0, inbound: null },
+    log: () => {},
+  });
   return proxy.addresses.outbound!.port;
 }
 async function app(name: string, override?: Parameters<typeof startApp>[1]): Promise<TestApp> {
@@ -51,7 +55,9 @@ describe("retries", () => {
       return true;
     });
     const good = await app("good");
-    const port = await up([svc([bad, good], { routes: [{ retries: { attempts: 2, backoffBaseMs: 1, backoffMaxMs: 2 } }] })]);
+    const port = await up([
+      svc([bad, good], { routes: [{ retries: { attempts: 2, backoffBaseMs: 1, backoffMaxMs: 2 } }] }),
+    ]);
     for (let i = 0; i < 10; i++) expect((await c.get(port, "/r", { host: "api" })).status).toBe(200);
     expect(bad.hits).toBeGreaterThan(0);
   });
@@ -61,7 +67,9 @@ describe("retries", () => {
       s.writeHead(500).end("no");
       return true;
     });
-    const port = await up([svc([bad], { routes: [{ retries: { attempts: 3, backoffBaseMs: 1, backoffMaxMs: 2 } }] })]);
+    const port = await up([
+      svc([bad], { routes: [{ retries: { attempts: 3, backoffBaseMs: 1, backoffMaxMs: 2 } }] }),
+    ]);
     expect((await c.get(port, "/p", { host: "api" }, "POST")).status).toBe(500);
     expect(bad.hits).toBe(1);
     expect((await c.get(port, "/g", { host: "api" })).status).toBe(500);
@@ -71,7 +79,11 @@ describe("retries", () => {
   it("fails over from a refused endpoint: connect failure is retried, 503 named when all fail", async () => {
     const dead = await deadAddress();
     const good = await app("good");
-    const port = await up([svc([dead, good.address], { routes: [{ retries: { attempts: 2, backoffBaseMs: 1, backoffMaxMs: 2 } }] })]);
+    const port = await up([
+      svc([dead, good.address], {
+        routes: [{ retries: { attempts: 2, backoffBaseMs: 1, backoffMaxMs: 2 } }],
+      }),
+    ]);
     for (let i = 0; i < 6; i++) expect((await c.get(port, "/x", { host: "api" })).status).toBe(200);
     await proxy!.close();
     const port2 = await up([svc([dead])]);
@@ -87,7 +99,16 @@ describe("retries", () => {
       else s.end("fast");
       return true;
     });
-    const port = await up([svc([flaky], { routes: [{ timeoutMs: 3000, retries: { attempts: 2, perTryTimeoutMs: 100, backoffBaseMs: 1, backoffMaxMs: 2 } }] })]);
+    const port = await up([
+      svc([flaky], {
+        routes: [
+          {
+            timeoutMs: 3000,
+            retries: { attempts: 2, perTryTimeoutMs: 100, backoffBaseMs: 1, backoffMaxMs: 2 },
+          },
+        ],
+      }),
+    ]);
     const t0 = performance.now();
     const r = await c.get(port, "/slow", { host: "api" });
     expect(r.status).toBe(200);
@@ -119,13 +140,19 @@ describe("outlier detection", () => {
       return true;
     });
     const good = await app("good");
-    const port = await up([svc([bad, good], { policy: { outlierDetection: { consecutive5xx: 2, baseEjectionMs: 300, maxEjectionPercent: 50 } } })]);
+    const port = await up([
+      svc([bad, good], {
+        policy: { outlierDetection: { consecutive5xx: 2, baseEjectionMs: 300, maxEjectionPercent: 50 } },
+      }),
+    ]);
     for (let i = 0; i < 6; i++) await c.get(port, "/o", { host: "api" });
     const hitsAfterEjection = bad.hits;
     expect(hitsAfterEjection).toBe(2);
     for (let i = 0; i < 10; i++) expect((await c.get(port, "/o", { host: "api" })).status).toBe(200);
     expect(bad.hits).toBe(hitsAfterEjection);
-    const clusters = (await (await request(`http://127.0.0.1:${proxy!.addresses.admin!.port}/clusters`)).body.json()) as { clusters: { endpoints: { address: string; ejected: boolean }[] }[] };
+    const clusters = (await (
+      await request(`http://127.0.0.1:${proxy!.addresses.admin!.port}/clusters`)
+    ).body.json()) as { clusters: { endpoints: { address: string; ejected: boolean }[] }[] };
     expect(clusters.clusters[0]!.endpoints.find((e) => e.address === bad.address)!.ejected).toBe(true);
     await new Promise((r) => setTimeout(r, 350));
     for (let i = 0; i < 4; i++) await c.get(port, "/o", { host: "api" });
@@ -139,10 +166,14 @@ describe("circuit breaking", () => {
       setTimeout(() => s.end("ok"), 200);
       return true;
     });
-    const port = await up([svc([slow], { policy: { circuitBreaker: { maxConnections: 2, maxPending: 0, maxRequests: 2 } } })]);
+    const port = await up([
+      svc([slow], { policy: { circuitBreaker: { maxConnections: 2, maxPending: 0, maxRequests: 2 } } }),
+    ]);
     const rs = await Promise.all(Array.from({ length: 6 }, () => c.get(port, "/cb", { host: "api" })));
     const ok = rs.filter((r) => r.status === 200).length;
-    const shed = rs.filter((r) => r.status === 503 && r.headers["x-trellis-error"] === "DP_CIRCUIT_OPEN").length;
+    const shed = rs.filter(
+      (r) => r.status === 503 && r.headers["x-trellis-error"] === "DP_CIRCUIT_OPEN",
+    ).length;
     expect(ok).toBe(2);
     expect(shed).toBe(4);
   });
@@ -193,10 +224,13 @@ describe("active health checks", () => {
       return false;
     });
     const well = await app("well");
-    const port = await up([svc([sick, well], { policy: { healthCheck: { intervalMs: 50, unhealthyThreshold: 1 } } })]);
+    const port = await up([
+      svc([sick, well], { policy: { healthCheck: { intervalMs: 50, unhealthyThreshold: 1 } } }),
+    ]);
     await new Promise((r) => setTimeout(r, 200));
     const before = sick.hits;
-    for (let i = 0; i < 10; i++) expect((await c.get(port, "/h", { host: "api" })).headers["x-app"]).toBe("well");
+    for (let i = 0; i < 10; i++)
+      expect((await c.get(port, "/h", { host: "api" })).headers["x-app"]).toBe("well");
     // Only probes reached the sick endpoint.
     expect(sick.seen.slice(before).every((s) => s.url === "/healthz")).toBe(true);
   });
@@ -209,7 +243,14 @@ describe("under load", () => {
     const port = await up([
       svc([a, b], {
         routes: [{ retries: { attempts: 2, backoffBaseMs: 1, backoffMaxMs: 5, budgetPercent: 100 } }],
-        policy: { outlierDetection: { consecutive5xx: 3, consecutiveGatewayFailures: 1, baseEjectionMs: 10_000, maxEjectionPercent: 50 } },
+        policy: {
+          outlierDetection: {
+            consecutive5xx: 3,
+            consecutiveGatewayFailures: 1,
+            baseEjectionMs: 10_000,
+            maxEjectionPercent: 50,
+          },
+        },
       }),
     ]);
     let ok = 0;

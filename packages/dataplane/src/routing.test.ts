@@ -24,10 +24,27 @@ const config = (version: string, extra: Record<string, unknown> = {}) => ({
       ],
       routes: [
         { name: "exact", match: { path: { exact: "/exact" } }, backends: [{ version: "v2" }] },
-        { name: "regex", match: { path: { regex: "^/items/[0-9]+$" } }, backends: [{ version: "v1" }], responseHeaders: { set: { "x-route": "regex" } } },
-        { name: "post-only", match: { path: { prefix: "/m" }, methods: ["POST"] }, backends: [{ version: "v2" }] },
-        { name: "header", match: { headers: [{ name: "X-Canary", value: { exact: "yes" } }] }, backends: [{ version: "v2" }] },
-        { name: "query", match: { query: [{ name: "beta", value: { exact: "1" } }] }, backends: [{ version: "v2" }] },
+        {
+          name: "regex",
+          match: { path: { regex: "^/items/[0-9]+$" } },
+          backends: [{ version: "v1" }],
+          responseHeaders: { set: { "x-route": "regex" } },
+        },
+        {
+          name: "post-only",
+          match: { path: { prefix: "/m" }, methods: ["POST"] },
+          backends: [{ version: "v2" }],
+        },
+        {
+          name: "header",
+          match: { headers: [{ name: "X-Canary", value: { exact: "yes" } }] },
+          backends: [{ version: "v2" }],
+        },
+        {
+          name: "query",
+          match: { query: [{ name: "beta", value: { exact: "1" } }] },
+          backends: [{ version: "v2" }],
+        },
         { name: "slow", match: { path: { prefix: "/delay" } }, timeoutMs: 150 },
         {
           name: "split",
@@ -52,7 +69,11 @@ const config = (version: string, extra: Record<string, unknown> = {}) => ({
 beforeAll(async () => {
   v1 = await startApp("v1");
   v2 = await startApp("v2");
-  proxy = await startProxy({ config: config("1"), listeners: { outbound: { address: "127.0.0.1", port: 0 }, admin: null, inbound: null }, log: () => {} });
+  proxy = await startProxy({
+    config: config("1"),
+    listeners: { outbound: { address: "127.0.0.1", port: 0 }, admin: null, inbound: null },
+    log: () => {},
+  });
   port = proxy.addresses.outbound!.port;
 });
 afterAll(async () => {
@@ -69,7 +90,13 @@ const app = async (path: string, headers: Record<string, string> = { host: "revi
 
 describe("outbound routing", () => {
   it("resolves the service by Host in its several spellings, and 404s unknown hosts with a code", async () => {
-    for (const host of ["reviews", "reviews:9080", "reviews.shop", "reviews.shop.svc.cluster.local:9080", "REVIEWS"]) {
+    for (const host of [
+      "reviews",
+      "reviews:9080",
+      "reviews.shop",
+      "reviews.shop.svc.cluster.local:9080",
+      "REVIEWS",
+    ]) {
       expect((await app("/x", { host })).status).toBe(200);
     }
     const r = await app("/x", { host: "ratings" });
@@ -81,7 +108,10 @@ describe("outbound routing", () => {
     const r = await app("/", { host: "ignored" });
     expect(r.status).toBe(404);
     // undici cannot send absolute-form, so write it by hand.
-    const text = await rawRequest(port, "GET http://reviews:9080/abs?q=1 HTTP/1.1\r\nHost: reviews:9080\r\nConnection: close\r\n\r\n");
+    const text = await rawRequest(
+      port,
+      "GET http://reviews:9080/abs?q=1 HTTP/1.1\r\nHost: reviews:9080\r\nConnection: close\r\n\r\n",
+    );
     expect(text).toMatch(/^HTTP\/1.1 200/);
     expect(text).toContain('"url":"/abs?q=1"');
   });
@@ -117,7 +147,10 @@ describe("outbound routing", () => {
     expect(seen["x-secret"]).toBeUndefined();
     expect(seen["x-keep"]).toBe("k");
     // Headers named by Connection are hop-by-hop too (raw socket: clients normalise Connection).
-    const raw = await rawRequest(port, "GET /h HTTP/1.1\r\nHost: reviews\r\nConnection: close, x-hop\r\nX-Hop: h\r\nX-Other: o\r\n\r\n");
+    const raw = await rawRequest(
+      port,
+      "GET /h HTTP/1.1\r\nHost: reviews\r\nConnection: close, x-hop\r\nX-Hop: h\r\nX-Other: o\r\n\r\n",
+    );
     expect(raw).toContain('"x-other":"o"');
     expect(raw).not.toContain('"x-hop"');
     expect(seen["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
@@ -151,7 +184,10 @@ describe("outbound routing", () => {
       log: () => {},
     });
     try {
-      await c.get(p.addresses.outbound!.port, "/exact", { host: "reviews", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
+      await c.get(p.addresses.outbound!.port, "/exact", {
+        host: "reviews",
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      });
       await c.get(p.addresses.outbound!.port, "/x", { host: "nobody" });
       await new Promise((r) => setTimeout(r, 20));
     } finally {
@@ -159,13 +195,24 @@ describe("outbound routing", () => {
     }
     expect(lines).toHaveLength(2);
     const [ok, miss] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(ok).toMatchObject({ direction: "outbound", method: "GET", authority: "reviews", path: "/exact", status: 200, upstreamVersion: "v2", traceId: "0af7651916cd43dd8448eb211c80319c" });
+    expect(ok).toMatchObject({
+      direction: "outbound",
+      method: "GET",
+      authority: "reviews",
+      path: "/exact",
+      status: 200,
+      upstreamVersion: "v2",
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+    });
     expect(miss).toMatchObject({ status: 404, error: "DP_UNKNOWN_SERVICE" });
     // Off by default: the main proxy of this file was started without it and logs nothing.
   });
 
   it("answers 404 DP_NO_ROUTE when no route matches", async () => {
-    const r1 = proxy.applyConfig({ ...config("2"), services: [{ ...config("2").services[0], routes: [{ match: { path: { prefix: "/only" } } }] }] });
+    const r1 = proxy.applyConfig({
+      ...config("2"),
+      services: [{ ...config("2").services[0], routes: [{ match: { path: { prefix: "/only" } } }] }],
+    });
     expect(r1).toEqual({ ok: true, version: "2" });
     try {
       const r = await app("/other");

@@ -3,7 +3,13 @@
 // proxy with telemetry and no control plane. Edit when the proxy gains a flag; the proxy itself lives in
 // @trellis/dataplane.
 import { Command, InvalidArgumentError, Option } from "commander";
-import { DEFAULT_LISTENERS, loadConfigFile, startProxy, type ProxyHandle, type StartProxyOptions } from "@trellis/dataplane";
+import {
+  DEFAULT_LISTENERS,
+  loadConfigFile,
+  startProxy,
+  type ProxyHandle,
+  type StartProxyOptions,
+} from "@trellis/dataplane";
 import { CliError } from "../errors.js";
 
 interface ProxyFlags {
@@ -19,7 +25,8 @@ interface ProxyFlags {
 
 function port(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number from 1 to 65535");
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535)
+    throw new InvalidArgumentError("must be a port number from 1 to 65535");
   return n;
 }
 
@@ -49,24 +56,54 @@ Admin endpoints (127.0.0.1:<admin-port>): /ready /stats/prometheus /config_dump 
 SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     )
     .option("--config <file>", "static proxy config, JSON or YAML")
-    .addOption(new Option("--listen <host:port>", "quick mode: address to accept requests on").argParser(hostPort))
-    .addOption(new Option("--to <host:port>", "quick mode: upstream to forward every request to").argParser((v) => `${hostPort(v).address}:${hostPort(v).port}`))
-    .addOption(new Option("--inbound-port <port>", "inbound (mTLS) listener port").default(DEFAULT_LISTENERS.inbound.port).argParser(port))
-    .addOption(new Option("--outbound-port <port>", "outbound listener port, on 127.0.0.1").default(DEFAULT_LISTENERS.outbound.port).argParser(port))
-    .addOption(new Option("--admin-port <port>", "admin listener port, on 127.0.0.1").default(DEFAULT_LISTENERS.admin.port).argParser(port))
-    .addOption(new Option("--app-port <port>", "port of the local app that inbound requests go to").argParser(port))
+    .addOption(
+      new Option("--listen <host:port>", "quick mode: address to accept requests on").argParser(hostPort),
+    )
+    .addOption(
+      new Option("--to <host:port>", "quick mode: upstream to forward every request to").argParser(
+        (v) => `${hostPort(v).address}:${hostPort(v).port}`,
+      ),
+    )
+    .addOption(
+      new Option("--inbound-port <port>", "inbound (mTLS) listener port")
+        .default(DEFAULT_LISTENERS.inbound.port)
+        .argParser(port),
+    )
+    .addOption(
+      new Option("--outbound-port <port>", "outbound listener port, on 127.0.0.1")
+        .default(DEFAULT_LISTENERS.outbound.port)
+        .argParser(port),
+    )
+    .addOption(
+      new Option("--admin-port <port>", "admin listener port, on 127.0.0.1")
+        .default(DEFAULT_LISTENERS.admin.port)
+        .argParser(port),
+    )
+    .addOption(
+      new Option("--app-port <port>", "port of the local app that inbound requests go to").argParser(port),
+    )
     .option("--access-log", "write a JSON access log line per request to stdout", false)
     .action(async (flags: ProxyFlags, command: Command) => {
       const explicit = (name: string) => command.getOptionValueSource(name) === "cli";
       let config: Record<string, unknown>;
       const listeners: NonNullable<StartProxyOptions["listeners"]> = {};
       if (flags.listen !== undefined || flags.to !== undefined) {
-        if (flags.config !== undefined) throw new CliError("use either --config or quick mode (--listen with --to), not both");
-        if (flags.listen === undefined || flags.to === undefined) throw new CliError("quick mode needs both --listen and --to");
+        if (flags.config !== undefined)
+          throw new CliError("use either --config or quick mode (--listen with --to), not both");
+        if (flags.listen === undefined || flags.to === undefined)
+          throw new CliError("quick mode needs both --listen and --to");
         config = {
           version: "quick",
           identity: { namespace: "default", service: "quick", version: "v1", trustDomain: "trellis.local" },
-          services: [{ name: "upstream", namespace: "default", hosts: ["*"], mtls: false, endpoints: [{ address: flags.to }] }],
+          services: [
+            {
+              name: "upstream",
+              namespace: "default",
+              hosts: ["*"],
+              mtls: false,
+              endpoints: [{ address: flags.to }],
+            },
+          ],
         };
         listeners.outbound = flags.listen;
         listeners.inbound = null;
@@ -77,7 +114,8 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
         } catch (e) {
           throw new CliError(`cannot read ${flags.config}: ${(e as Error).message}`);
         }
-        if (typeof config !== "object" || config === null) throw new CliError(`${flags.config} does not hold a config object`);
+        if (typeof config !== "object" || config === null)
+          throw new CliError(`${flags.config} does not hold a config object`);
         if (explicit("outboundPort")) listeners.outbound = { address: "127.0.0.1", port: flags.outboundPort };
         if (explicit("inboundPort")) listeners.inbound = { address: "0.0.0.0", port: flags.inboundPort };
         if (explicit("adminPort")) listeners.admin = { address: "127.0.0.1", port: flags.adminPort };
@@ -86,8 +124,10 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
       }
       const withFlags = (c: Record<string, unknown>) => {
         const out = { ...c };
-        if (flags.appPort !== undefined) out.inbound = { ...((c.inbound as object | undefined) ?? {}), appPort: flags.appPort };
-        if (flags.accessLog) out.telemetry = { ...((c.telemetry as object | undefined) ?? {}), accessLog: true };
+        if (flags.appPort !== undefined)
+          out.inbound = { ...((c.inbound as object | undefined) ?? {}), appPort: flags.appPort };
+        if (flags.accessLog)
+          out.telemetry = { ...((c.telemetry as object | undefined) ?? {}), accessLog: true };
         return out;
       };
 
@@ -99,14 +139,19 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
       }
       const a = proxy.addresses;
       const show = (b: { host: string; port: number } | null) => (b ? `${b.host}:${b.port}` : "off");
-      console.error(`trellis proxy: config ${proxy.currentVersion()} in force; outbound ${show(a.outbound)}, inbound ${show(a.inbound)}, admin ${show(a.admin)}`);
+      console.error(
+        `trellis proxy: config ${proxy.currentVersion()} in force; outbound ${show(a.outbound)}, inbound ${show(a.inbound)}, admin ${show(a.admin)}`,
+      );
 
       if (flags.config !== undefined) {
         const file = flags.config;
         process.on("SIGHUP", () => {
           loadConfigFile(file).then(
             (c) => proxy.applyConfig(withFlags(c as Record<string, unknown>)),
-            (e: Error) => console.error(`trellis proxy: cannot re-read ${file}: ${e.message}; still serving ${proxy.currentVersion()}`),
+            (e: Error) =>
+              console.error(
+                `trellis proxy: cannot re-read ${file}: ${e.message}; still serving ${proxy.currentVersion()}`,
+              ),
           );
         });
       }

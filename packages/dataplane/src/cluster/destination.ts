@@ -37,7 +37,10 @@ export class Destination implements RetryBudgetState {
     const p = service.policy;
     this.gate = p.circuitBreaker ? new CircuitBreakerGate(p.circuitBreaker) : null;
     this.outlier = p.outlierDetection ? new OutlierDetector(p.outlierDetection, endpoints) : null;
-    this.health = p.healthCheck && endpoints.length > 0 ? new HealthChecker(p.healthCheck, endpoints, service.name) : null;
+    this.health =
+      p.healthCheck && endpoints.length > 0
+        ? new HealthChecker(p.healthCheck, endpoints, service.name)
+        : null;
     this.rateLimiter = p.rateLimit ? new RateLimiter(p.rateLimit) : null;
   }
 
@@ -46,7 +49,8 @@ export class Destination implements RetryBudgetState {
     const key = version ?? "*";
     let h = this.subsets.get(key);
     if (h === undefined) {
-      const eps = version === undefined ? this.endpoints : this.endpoints.filter((e) => e.version === version);
+      const eps =
+        version === undefined ? this.endpoints : this.endpoints.filter((e) => e.version === version);
       h = this.endpointCall(this.balancer(eps));
       this.subsets.set(key, h);
     }
@@ -57,7 +61,10 @@ export class Destination implements RetryBudgetState {
   /** Endpoint for a new TCP passthrough connection. */
   pickTcp(now: number): EndpointState | null {
     // Hashing needs request headers a TCP connection does not have.
-    this.tcpBalancer ??= this.service.policy.loadBalancer.type === "ringHash" ? leastRequest(this.endpoints) : this.balancer(this.endpoints);
+    this.tcpBalancer ??=
+      this.service.policy.loadBalancer.type === "ringHash"
+        ? leastRequest(this.endpoints)
+        : this.balancer(this.endpoints);
     return this.tcpBalancer.pick(null as unknown as ProxyRequest, now);
   }
 
@@ -65,7 +72,11 @@ export class Destination implements RetryBudgetState {
   seriesFor(version: string): RequestSeries {
     let s = this.series.get(version);
     if (s === undefined) {
-      s = this.metrics.requestSeries("outbound", this.source, { namespace: this.service.namespace, service: this.service.name, version: version || "unknown" });
+      s = this.metrics.requestSeries("outbound", this.source, {
+        namespace: this.service.namespace,
+        service: this.service.name,
+        version: version || "unknown",
+      });
       this.series.set(version, s);
     }
     return s;
@@ -85,12 +96,14 @@ export class Destination implements RetryBudgetState {
 
   /** Innermost handler: gate, pick, send, and feed the outcome to outlier detection. */
   private endpointCall(balancer: Balancer): Handler {
-    const dest = this;
+    // A plain closure over the destination (not a method): the hot path calls it with no `this` binding.
+    const dest: Destination = this as Destination;
     const gate = this.gate;
     const outlier = this.outlier;
     const name = this.service.name;
     return async function callEndpoint(req: ProxyRequest, ctx: RequestContext): Promise<ProxyResponse> {
-      if (gate !== null && !gate.admit(dest.active)) throw new ProxyError("DP_CIRCUIT_OPEN", `too many requests in flight to ${name}`);
+      if (gate !== null && !gate.admit(dest.active))
+        throw new ProxyError("DP_CIRCUIT_OPEN", `too many requests in flight to ${name}`);
       const now = performance.now();
       const ep = balancer.pick(req, now);
       if (ep === null) throw new ProxyError("DP_NO_HEALTHY_UPSTREAM", `no healthy endpoint for ${name}`);
@@ -99,13 +112,19 @@ export class Destination implements RetryBudgetState {
       ctx.attempts++;
       let limit = ctx.deadline - now;
       if (ctx.perTryTimeoutMs > 0 && ctx.perTryTimeoutMs < limit) limit = ctx.perTryTimeoutMs;
-      if (limit <= 0) throw new ProxyError("DP_UPSTREAM_TIMEOUT", `deadline for ${name} passed before the try`);
+      if (limit <= 0)
+        throw new ProxyError("DP_UPSTREAM_TIMEOUT", `deadline for ${name} passed before the try`);
       ep.active++;
       ep.requests++;
       dest.active++;
       let res: ProxyResponse;
       try {
-        res = await dispatchUpstream(req.h2 ? ep.h2Pool() : ep.pool, ep.address, req, limit === Infinity ? 0 : Math.ceil(limit));
+        res = await dispatchUpstream(
+          req.h2 ? ep.h2Pool() : ep.pool,
+          ep.address,
+          req,
+          limit === Infinity ? 0 : Math.ceil(limit),
+        );
       } catch (err) {
         ep.active--;
         dest.active--;

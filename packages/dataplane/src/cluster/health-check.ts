@@ -27,7 +27,7 @@ export class HealthChecker {
   }
 
   private async probe(ep: EndpointState): Promise<void> {
-    let ok = false;
+    let ok: boolean;
     try {
       const res = await ep.pool.request({
         method: "GET",

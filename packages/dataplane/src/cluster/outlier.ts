@@ -24,7 +24,11 @@ export class OutlierDetector {
   /** Connect failure, reset or timeout: no usable response. */
   onGatewayFailure(ep: EndpointState, now: number): void {
     ep.consecutiveGateway++;
-    if (this.conf.consecutiveGatewayFailures > 0 && ep.consecutiveGateway >= this.conf.consecutiveGatewayFailures) this.eject(ep, now);
+    if (
+      this.conf.consecutiveGatewayFailures > 0 &&
+      ep.consecutiveGateway >= this.conf.consecutiveGatewayFailures
+    )
+      this.eject(ep, now);
   }
 
   private eject(ep: EndpointState, now: number): void {

@@ -58,7 +58,15 @@ export class RegistryTxn {
   readonly previous: [EndpointState, string, number, Record<string, string>][] = [];
   constructor(private readonly live: Map<string, EndpointState>) {}
 
-  get(key: string, address: string, makePool: () => Pool, version: string, weight: number, labels: Record<string, string>, makeH2: (() => Dispatcher) | null = null): EndpointState {
+  get(
+    key: string,
+    address: string,
+    makePool: () => Pool,
+    version: string,
+    weight: number,
+    labels: Record<string, string>,
+    makeH2: (() => Dispatcher) | null = null,
+  ): EndpointState {
     let ep = this.next.get(key);
     if (ep !== undefined) return ep;
     ep = this.live.get(key);

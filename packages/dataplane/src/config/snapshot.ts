@@ -95,26 +95,48 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
   for (const svc of config.services) {
     const p = svc.policy;
     const expectedPeer = svc.mtls ? spiffeId(id.trustDomain, svc.namespace, svc.name) : null;
-    const perEndpointConns = p.circuitBreaker ? Math.max(1, Math.ceil(p.circuitBreaker.maxConnections / Math.max(1, svc.endpoints.length))) : null;
+    const perEndpointConns = p.circuitBreaker
+      ? Math.max(1, Math.ceil(p.circuitBreaker.maxConnections / Math.max(1, svc.endpoints.length)))
+      : null;
     const endpoints = svc.endpoints.map((e) => {
       const key = `${svc.mtls ? tls!.fingerprint : PLAIN}|${expectedPeer ?? ""}|${e.address}|${perEndpointConns ?? ""}|${p.idleTimeoutMs}`;
       return txn.get(
         key,
         e.address,
-        () => createPool(e.address, { tls: svc.mtls ? tls : null, expectedPeer, connections: perEndpointConns, idleTimeoutMs: p.idleTimeoutMs }),
+        () =>
+          createPool(e.address, {
+            tls: svc.mtls ? tls : null,
+            expectedPeer,
+            connections: perEndpointConns,
+            idleTimeoutMs: p.idleTimeoutMs,
+          }),
         e.version,
         e.weight,
         e.labels,
         // Requests that arrive over HTTP/2 (gRPC) use a second pool that negotiates h2, made on first use.
-        () => createPool(e.address, { tls: svc.mtls ? tls : null, expectedPeer, connections: perEndpointConns, idleTimeoutMs: p.idleTimeoutMs, h2: true }),
+        () =>
+          createPool(e.address, {
+            tls: svc.mtls ? tls : null,
+            expectedPeer,
+            connections: perEndpointConns,
+            idleTimeoutMs: p.idleTimeoutMs,
+            h2: true,
+          }),
       );
     });
     const destination = new Destination(svc, endpoints, metrics, self);
-    const routes = (svc.routes.length > 0 ? svc.routes : [defaultRoute()]).map((r, i) => compileRoute(r, i, destination));
+    const routes = (svc.routes.length > 0 ? svc.routes : [defaultRoute()]).map((r, i) =>
+      compileRoute(r, i, destination),
+    );
     const compiled: CompiledService = { service: svc, destination, routes };
     services.push(compiled);
     if (svc.protocol !== "http") continue;
-    const names = [svc.name, `${svc.name}.${svc.namespace}`, `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}.svc.cluster.local`];
+    const names = [
+      svc.name,
+      `${svc.name}.${svc.namespace}`,
+      `${svc.name}.${svc.namespace}.svc`,
+      `${svc.name}.${svc.namespace}.svc.cluster.local`,
+    ];
     for (const h of svc.hosts) {
       if (h === "*") catchAll = compiled;
       else names.push(h.toLowerCase());
@@ -128,13 +150,32 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
   let inbound: InboundRuntime | null = null;
   if (config.inbound) {
     const ib = config.inbound;
-    const address = ib.appAddress.includes(":") ? `[${ib.appAddress}]:${ib.appPort}` : `${ib.appAddress}:${ib.appPort}`;
+    const address = ib.appAddress.includes(":")
+      ? `[${ib.appAddress}]:${ib.appPort}`
+      : `${ib.appAddress}:${ib.appPort}`;
     const h2c = ib.appProtocol === "h2c";
-    const app = txn.get(`app|${ib.appProtocol}|${address}`, address, () => createPool(address, { tls: null, expectedPeer: null, connections: null, idleTimeoutMs: 60_000, h2: h2c }), id.version, 1, {});
+    const app = txn.get(
+      `app|${ib.appProtocol}|${address}`,
+      address,
+      () =>
+        createPool(address, {
+          tls: null,
+          expectedPeer: null,
+          connections: null,
+          idleTimeoutMs: 60_000,
+          h2: h2c,
+        }),
+      id.version,
+      1,
+      {},
+    );
     const limiter = ib.rateLimit ? new RateLimiter(ib.rateLimit) : null;
     const callApp: Handler = (req: ProxyRequest, ctx: RequestContext) => {
       const left = ctx.deadline - performance.now();
-      if (left <= 0) return Promise.reject(new ProxyError("DP_UPSTREAM_TIMEOUT", "deadline passed before calling the app"));
+      if (left <= 0)
+        return Promise.reject(
+          new ProxyError("DP_UPSTREAM_TIMEOUT", "deadline passed before calling the app"),
+        );
       ctx.upstreamAddress = address;
       ctx.upstreamVersion = id.version;
       ctx.attempts++;
@@ -159,7 +200,11 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
         if (s === undefined) {
           if (byCaller.size > 10_000) byCaller.clear();
           const m = peerId === null ? null : /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(peerId);
-          const src: PeerLabels = { namespace: m?.[1] ?? "unknown", service: m?.[2] ?? "unknown", version: sourceVersion || "unknown" };
+          const src: PeerLabels = {
+            namespace: m?.[1] ?? "unknown",
+            service: m?.[2] ?? "unknown",
+            version: sourceVersion || "unknown",
+          };
           s = metrics.requestSeries("inbound", src, self);
           byCaller.set(key, s);
         }
@@ -186,7 +231,12 @@ function compileRoute(r: Route, index: number, dest: Destination): CompiledRoute
     timeout(r.timeoutMs), // the deadline every try must meet
     retry(r.retries, dest), // each try re-picks a backend and an endpoint
   );
-  return { name: r.name ?? `route-${index}`, match: compileMatch(r.match), needsQuery: r.match.query.length > 0, handler };
+  return {
+    name: r.name ?? `route-${index}`,
+    match: compileMatch(r.match),
+    needsQuery: r.match.query.length > 0,
+    handler,
+  };
 }
 
 /** Weighted split across version subsets (canary). One backend: no random draw at all. */

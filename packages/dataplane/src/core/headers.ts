@@ -49,7 +49,8 @@ export function forwardResponseHeaders(raw: Buffer[]): string[] {
 function dropNamed(list: string[], tokens: string): string[] {
   const names = new Set(tokens.split(",").map((t) => t.trim()));
   const out: string[] = [];
-  for (let i = 0; i < list.length; i += 2) if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
+  for (let i = 0; i < list.length; i += 2)
+    if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
   return out;
 }
 

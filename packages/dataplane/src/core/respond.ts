@@ -13,7 +13,14 @@ export function errorResponse(err: ProxyError): ProxyResponse {
   const text = `${err.code}: ${err.message}\n`;
   return {
     status: err.status,
-    headers: ["content-type", "text/plain; charset=utf-8", "content-length", String(Buffer.byteLength(text)), "x-trellis-error", err.code],
+    headers: [
+      "content-type",
+      "text/plain; charset=utf-8",
+      "content-length",
+      String(Buffer.byteLength(text)),
+      "x-trellis-error",
+      err.code,
+    ],
     body: ResponseBody.of(text),
     errorCode: err.code,
   };
@@ -36,7 +43,16 @@ export function writeResponse(res: ClientResponse, r: ProxyResponse): void {
   } catch (err) {
     // The upstream sent something Node refuses to forward (an invalid header value): that is the upstream's fault.
     r.body.dump();
-    writeResponse(res, errorResponse(new ProxyError("DP_UPSTREAM_PROTOCOL", `upstream response cannot be forwarded: ${(err as Error).message}`, { cause: err })));
+    writeResponse(
+      res,
+      errorResponse(
+        new ProxyError(
+          "DP_UPSTREAM_PROTOCOL",
+          `upstream response cannot be forwarded: ${(err as Error).message}`,
+          { cause: err },
+        ),
+      ),
+    );
     return;
   }
   r.body.pipeTo(res);

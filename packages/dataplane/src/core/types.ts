@@ -64,5 +64,13 @@ export function stack(inner: Handler, ...layers: Layer[]): Handler {
 }
 
 export function newContext(start: number): RequestContext {
-  return { start, deadline: Infinity, perTryTimeoutMs: 0, peerId: null, upstreamVersion: "", upstreamAddress: "", attempts: 0 };
+  return {
+    start,
+    deadline: Infinity,
+    perTryTimeoutMs: 0,
+    peerId: null,
+    upstreamVersion: "",
+    upstreamAddress: "",
+    attempts: 0,
+  };
 }

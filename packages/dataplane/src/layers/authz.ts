@@ -43,9 +43,15 @@ export function authz(rules: readonly AuthorizationRule[]): Layer {
     const q = req.path.indexOf("?");
     const path = q === -1 ? req.path : req.path.slice(0, q);
     const peer = ctx.peerId;
-    for (const d of deny) if (d(req, peer, path)) return Promise.reject(new ProxyError("DP_FORBIDDEN", `denied by policy for ${peer ?? "unauthenticated caller"}`));
+    for (const d of deny)
+      if (d(req, peer, path))
+        return Promise.reject(
+          new ProxyError("DP_FORBIDDEN", `denied by policy for ${peer ?? "unauthenticated caller"}`),
+        );
     if (allow.length > 0 && !allow.some((a) => a(req, peer, path))) {
-      return Promise.reject(new ProxyError("DP_FORBIDDEN", `no allow rule matches ${peer ?? "unauthenticated caller"}`));
+      return Promise.reject(
+        new ProxyError("DP_FORBIDDEN", `no allow rule matches ${peer ?? "unauthenticated caller"}`),
+      );
     }
     return next(req, ctx);
   };

@@ -9,7 +9,8 @@ export function fault(conf: Fault | undefined): Layer {
   const delay = conf.delay && conf.delay.percent > 0 ? conf.delay : null;
   const abort = conf.abort && conf.abort.percent > 0 ? conf.abort : null;
   return (next) => async (req, ctx) => {
-    if (delay !== null && Math.random() * 100 < delay.percent) await new Promise((r) => setTimeout(r, delay.ms));
+    if (delay !== null && Math.random() * 100 < delay.percent)
+      await new Promise((r) => setTimeout(r, delay.ms));
     if (abort !== null && Math.random() * 100 < abort.percent) {
       throw new ProxyError("DP_FAULT_ABORT", "fault injected by route policy", { status: abort.status });
     }

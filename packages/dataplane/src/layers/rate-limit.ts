@@ -63,7 +63,8 @@ export class RateLimiter {
 export function rateLimit(limiter: RateLimiter | null): Layer {
   if (limiter === null) return (next) => next;
   return (next) => (req, ctx) => {
-    if (!limiter.admit(ctx.peerId)) return Promise.reject(new ProxyError("DP_RATE_LIMITED", "local rate limit exceeded"));
+    if (!limiter.admit(ctx.peerId))
+      return Promise.reject(new ProxyError("DP_RATE_LIMITED", "local rate limit exceeded"));
     return next(req, ctx);
   };
 }

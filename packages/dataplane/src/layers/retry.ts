@@ -29,7 +29,8 @@ export function retry(conf: RetryPolicy | undefined, budget: RetryBudgetState): 
   const onGatewayStatus = on.has("gateway-error");
   const statuses = on.has("retriable-status-codes") ? new Set(conf.retriableStatusCodes) : new Set<number>();
 
-  const retriableStatus = (s: number) => (on5xx && s >= 500) || (onGatewayStatus && (s === 502 || s === 503 || s === 504)) || statuses.has(s);
+  const retriableStatus = (s: number) =>
+    (on5xx && s >= 500) || (onGatewayStatus && (s === 502 || s === 503 || s === 504)) || statuses.has(s);
   const retriableError = (e: unknown) => {
     if (!(e instanceof ProxyError)) return false;
     switch (e.code) {
@@ -66,14 +67,26 @@ export function retry(conf: RetryPolicy | undefined, budget: RetryBudgetState): 
         res = await next(req, ctx);
       } catch (err) {
         if (retrying) budget.retriesActive--;
-        if (n >= conf.attempts || !retriableError(err) || performance.now() >= ctx.deadline || !budgetAllows()) throw err;
+        if (
+          n >= conf.attempts ||
+          !retriableError(err) ||
+          performance.now() >= ctx.deadline ||
+          !budgetAllows()
+        )
+          throw err;
         budget.retriesActive++;
         budget.retriesTotal++;
         await backoff(n);
         continue;
       }
       if (retrying) budget.retriesActive--;
-      if (n >= conf.attempts || !retriableStatus(res.status) || performance.now() >= ctx.deadline || !budgetAllows()) return res;
+      if (
+        n >= conf.attempts ||
+        !retriableStatus(res.status) ||
+        performance.now() >= ctx.deadline ||
+        !budgetAllows()
+      )
+        return res;
       res.body.dump();
       budget.retriesActive++;
       budget.retriesTotal++;

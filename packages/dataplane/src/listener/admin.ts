@@ -17,62 +17,76 @@ function redacted(s: Snapshot): unknown {
 }
 
 export function createAdmin(src: AdminSource): http.Server {
-  return http.createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    const json = (status: number, body: unknown) => {
-      const text = JSON.stringify(body, null, 2) + "\n";
-      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-      res.end(text);
-    };
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { allow: "GET, HEAD" }).end();
-      return;
-    }
-    switch (path) {
-      case "/ready": {
-        const ok = src.ready();
-        res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "LIVE\n" : "DRAINING\n");
-        return;
-      }
-      case "/stats/prometheus": {
-        const text = src.prometheus();
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) }).end(text);
-        return;
-      }
-      case "/config_dump": {
-        const s = src.snapshot;
-        json(200, { version: s.version, config: redacted(s), lastRejection: src.lastRejection() });
-        return;
-      }
-      case "/clusters": {
-        const now = performance.now();
-        const s = src.snapshot;
-        json(200, {
-          version: s.version,
-          clusters: s.services.map((c) => ({
-            name: c.service.name,
-            namespace: c.service.namespace,
-            protocol: c.service.protocol,
-            activeRequests: c.destination.active,
-            retries: c.destination.retriesTotal,
-            endpoints: c.destination.endpoints.map((e) => ({
-              address: e.address,
-              version: e.version,
-              weight: e.weight,
-              labels: e.labels,
-              healthy: e.healthy,
-              ejected: e.ejected && now < e.ejectedUntil,
-              ejectedForMs: e.ejected && now < e.ejectedUntil ? Math.round(e.ejectedUntil - now) : 0,
-              activeRequests: e.active,
-              requests: e.requests,
-              failures: e.failures,
-            })),
-          })),
+  return http.createServer(
+    { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000 },
+    (req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      const json = (status: number, body: unknown) => {
+        const text = JSON.stringify(body, null, 2) + "\n";
+        res.writeHead(status, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(text),
         });
+        res.end(text);
+      };
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.writeHead(405, { allow: "GET, HEAD" }).end();
         return;
       }
-      default:
-        json(404, { error: "not found", endpoints: ["/ready", "/stats/prometheus", "/config_dump", "/clusters"] });
-    }
-  });
+      switch (path) {
+        case "/ready": {
+          const ok = src.ready();
+          res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "LIVE\n" : "DRAINING\n");
+          return;
+        }
+        case "/stats/prometheus": {
+          const text = src.prometheus();
+          res
+            .writeHead(200, {
+              "content-type": "text/plain; version=0.0.4; charset=utf-8",
+              "content-length": Buffer.byteLength(text),
+            })
+            .end(text);
+          return;
+        }
+        case "/config_dump": {
+          const s = src.snapshot;
+          json(200, { version: s.version, config: redacted(s), lastRejection: src.lastRejection() });
+          return;
+        }
+        case "/clusters": {
+          const now = performance.now();
+          const s = src.snapshot;
+          json(200, {
+            version: s.version,
+            clusters: s.services.map((c) => ({
+              name: c.service.name,
+              namespace: c.service.namespace,
+              protocol: c.service.protocol,
+              activeRequests: c.destination.active,
+              retries: c.destination.retriesTotal,
+              endpoints: c.destination.endpoints.map((e) => ({
+                address: e.address,
+                version: e.version,
+                weight: e.weight,
+                labels: e.labels,
+                healthy: e.healthy,
+                ejected: e.ejected && now < e.ejectedUntil,
+                ejectedForMs: e.ejected && now < e.ejectedUntil ? Math.round(e.ejectedUntil - now) : 0,
+                activeRequests: e.active,
+                requests: e.requests,
+                failures: e.failures,
+              })),
+            })),
+          });
+          return;
+        }
+        default:
+          json(404, {
+            error: "not found",
+            endpoints: ["/ready", "/stats/prometheus", "/config_dump", "/clusters"],
+          });
+      }
+    },
+  );
 }

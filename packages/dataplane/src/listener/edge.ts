@@ -20,7 +20,9 @@ function rawHead(status: number, statusText: string, headers: string[], extra: s
 function respondRaw(raw: RawClient, r: ProxyResponse): void {
   const up = r.upgraded;
   if (up !== undefined && r.status === 101) {
-    raw.socket.write(rawHead(101, "Switching Protocols", r.headers, `connection: Upgrade\r\nupgrade: ${raw.protocol}\r\n`));
+    raw.socket.write(
+      rawHead(101, "Switching Protocols", r.headers, `connection: Upgrade\r\nupgrade: ${raw.protocol}\r\n`),
+    );
     if (raw.head.length > 0) up.write(raw.head);
     splice(raw.socket, up);
     r.body.pipeTo(NULL_SINK); // ends at once: the exchange is recorded as a 101
@@ -32,10 +34,28 @@ function respondRaw(raw: RawClient, r: ProxyResponse): void {
   r.body.pipeTo(raw.socket as unknown as ClientResponse);
 }
 
-const NULL_SINK = { write: () => true, end: () => {}, once: () => {}, destroy: () => {}, addTrailers: () => {} } as unknown as ClientResponse;
+const NULL_SINK = {
+  write: () => true,
+  end: () => {},
+  once: () => {},
+  destroy: () => {},
+  addTrailers: () => {},
+} as unknown as ClientResponse;
 
 /** Headers never forwarded (hop-by-hop, RFC 9110 §7.6.1), plus those undici refuses. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "expect", "proxy-authorization", "http2-settings", "host"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "expect",
+  "proxy-authorization",
+  "http2-settings",
+  "host",
+]);
 
 /** Facts gathered from the request head in the same pass that copies the headers to forward. */
 export interface RequestHead {
@@ -97,13 +117,23 @@ export function readHead(req: IncomingMessage | Http2ServerRequest, isH2: boolea
   if (te !== null && te.toLowerCase() === "trailers") out.push("te", "trailers");
   // HTTP/2 needs no content-length: a request has a body unless its HEADERS frame ended the stream.
   if (isH2 && !hasBody) hasBody = !(req as Http2ServerRequest).stream.endAfterHeaders;
-  return { headers: connection === null || connection === "close" || connection === "keep-alive" ? out : dropNamed(out, connection), host, traceparent, hasBody, sourceVersion };
+  return {
+    headers:
+      connection === null || connection === "close" || connection === "keep-alive"
+        ? out
+        : dropNamed(out, connection),
+    host,
+    traceparent,
+    hasBody,
+    sourceVersion,
+  };
 }
 
 function dropNamed(list: string[], tokens: string): string[] {
   const names = new Set(tokens.split(",").map((t) => t.trim()));
   const out: string[] = [];
-  for (let i = 0; i < list.length; i += 2) if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
+  for (let i = 0; i < list.length; i += 2)
+    if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
   return out;
 }
 
@@ -146,7 +176,11 @@ export class Exchange implements BodyListener {
 
   fail(err: unknown): void {
     const pe = toProxyError(err);
-    if (pe.code === "DP_INTERNAL") console.error(`trellis proxy: internal error on ${this.direction} ${this.req.method} ${this.authority}${this.req.url}:`, err);
+    if (pe.code === "DP_INTERNAL")
+      console.error(
+        `trellis proxy: internal error on ${this.direction} ${this.req.method} ${this.authority}${this.req.url}:`,
+        err,
+      );
     this.respond(errorResponse(pe));
   }
 

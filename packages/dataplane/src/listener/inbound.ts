@@ -29,7 +29,12 @@ export interface InboundServers {
 }
 
 /** Accepts one raw connection on the inbound port. */
-export function acceptInbound(core: ProxyCore, servers: InboundServers, socket: Socket, handshakeTimeoutMs: number): void {
+export function acceptInbound(
+  core: ProxyCore,
+  servers: InboundServers,
+  socket: Socket,
+  handshakeTimeoutMs: number,
+): void {
   socket.setNoDelay(true);
   sniff(socket, handshakeTimeoutMs, (kind) => {
     const snap = core.snapshot;
@@ -40,7 +45,9 @@ export function acceptInbound(core: ProxyCore, servers: InboundServers, socket: 
         (kind === "h2c" ? servers.h2 : servers.http1).emit("connection", socket);
       } else {
         const body = "DP_MTLS_REQUIRED: this listener accepts mutual TLS only\n";
-        socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: ${body.length}\r\nx-trellis-error: DP_MTLS_REQUIRED\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: ${body.length}\r\nx-trellis-error: DP_MTLS_REQUIRED\r\n\r\n${body}`,
+        );
         socket.destroySoon();
       }
       return;
@@ -68,7 +75,13 @@ export class InboundTls {
   ) {}
 
   forMaterial(material: TlsState): tls.Server {
-    const options = { cert: material.cert, key: material.key, ca: material.ca, minVersion: "TLSv1.2" as const, secureOptions: constants.SSL_OP_NO_TICKET };
+    const options = {
+      cert: material.cert,
+      key: material.key,
+      ca: material.ca,
+      minVersion: "TLSv1.2" as const,
+      secureOptions: constants.SSL_OP_NO_TICKET,
+    };
     if (this.server === null) {
       this.server = tls.createServer({
         ...options,
@@ -103,12 +116,18 @@ export class InboundTls {
 }
 
 function peerOf(req: IncomingMessage | Http2ServerRequest, isH2: boolean): string | null {
-  const s = (isH2 ? (req as Http2ServerRequest).stream.session?.socket : req.socket) as PeerSocket | undefined;
+  const s = (isH2 ? (req as Http2ServerRequest).stream.session?.socket : req.socket) as
+    PeerSocket | undefined;
   return s?.[kPeer] ?? null;
 }
 
 export function inboundHandler(core: ProxyCore) {
-  return function onInboundRequest(req: IncomingMessage | Http2ServerRequest, res: ClientResponse | null, isH2: boolean, raw?: RawClient): void {
+  return function onInboundRequest(
+    req: IncomingMessage | Http2ServerRequest,
+    res: ClientResponse | null,
+    isH2: boolean,
+    raw?: RawClient,
+  ): void {
     const start = performance.now();
     const snap = core.snapshot;
     const head = readHead(req, isH2);
@@ -128,7 +147,16 @@ export function inboundHandler(core: ProxyCore) {
     headers.push("traceparent", span.header);
     if (ctx.peerId !== null) headers.push("x-trellis-peer", ctx.peerId);
     if (core.draining && res !== null && !isH2) res.setHeader("connection", "close");
-    const preq: ProxyRequest = { method: req.method!, authority: head.host, path: req.url ?? "/", headers, incoming: req, body: head.hasBody ? req : null, h2: isH2, upgrade: raw?.protocol ?? null };
+    const preq: ProxyRequest = {
+      method: req.method!,
+      authority: head.host,
+      path: req.url ?? "/",
+      headers,
+      incoming: req,
+      body: head.hasBody ? req : null,
+      h2: isH2,
+      upgrade: raw?.protocol ?? null,
+    };
     ib.handler(preq, ctx).then(
       (r) => ex.respond(r),
       (err) => ex.fail(err),

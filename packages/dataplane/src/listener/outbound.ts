@@ -13,7 +13,12 @@ import { Exchange, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 
 export function outboundHandler(core: ProxyCore) {
-  return function onOutboundRequest(req: IncomingMessage | Http2ServerRequest, res: ClientResponse | null, isH2: boolean, raw?: RawClient): void {
+  return function onOutboundRequest(
+    req: IncomingMessage | Http2ServerRequest,
+    res: ClientResponse | null,
+    isH2: boolean,
+    raw?: RawClient,
+  ): void {
     const start = performance.now();
     const snap = core.snapshot; // read once: a swap mid-request does not affect this request
     const head = readHead(req, isH2);
@@ -24,7 +29,16 @@ export function outboundHandler(core: ProxyCore) {
       // Absolute form (HTTP_PROXY=http://127.0.0.1:15001): http://host[:port]/path
       const scheme = url.indexOf("://");
       if (scheme === -1) {
-        rejectEarly(core, req, res, start, authority, new ProxyError("DP_BAD_REQUEST", `unsupported request target ${url.slice(0, 100)}`), isH2, raw);
+        rejectEarly(
+          core,
+          req,
+          res,
+          start,
+          authority,
+          new ProxyError("DP_BAD_REQUEST", `unsupported request target ${url.slice(0, 100)}`),
+          isH2,
+          raw,
+        );
         return;
       }
       const slash = url.indexOf("/", scheme + 3);
@@ -52,7 +66,16 @@ export function outboundHandler(core: ProxyCore) {
     headers.push("traceparent", span.header);
     if (svc.service.mtls) headers.push("x-trellis-source-version", snap.config.identity.version);
     if (core.draining && res !== null && !isH2) res.setHeader("connection", "close");
-    const preq: ProxyRequest = { method: req.method!, authority, path, headers, incoming: req, body: head.hasBody ? req : null, h2: isH2, upgrade: raw?.protocol ?? null };
+    const preq: ProxyRequest = {
+      method: req.method!,
+      authority,
+      path,
+      headers,
+      incoming: req,
+      body: head.hasBody ? req : null,
+      h2: isH2,
+      upgrade: raw?.protocol ?? null,
+    };
     const dest = svc.destination;
     route.handler(preq, ctx).then(
       (r) => {
@@ -67,16 +90,35 @@ export function outboundHandler(core: ProxyCore) {
   };
 }
 
-function matchRoute(routes: CompiledRoute[], req: IncomingMessage | Http2ServerRequest, path: string, _headers: string[]): CompiledRoute | null {
+function matchRoute(
+  routes: CompiledRoute[],
+  req: IncomingMessage | Http2ServerRequest,
+  path: string,
+  _headers: string[],
+): CompiledRoute | null {
   const first = routes[0]!;
   if (first.match === null) return first;
   const q = path.indexOf("?");
-  const input: MatchInput = { method: req.method!, path: q === -1 ? path : path.slice(0, q), query: q === -1 ? "" : path.slice(q + 1), headers: req.headers };
+  const input: MatchInput = {
+    method: req.method!,
+    path: q === -1 ? path : path.slice(0, q),
+    query: q === -1 ? "" : path.slice(q + 1),
+    headers: req.headers,
+  };
   for (const r of routes) if (r.match === null || r.match(input)) return r;
   return null;
 }
 
-function rejectEarly(core: ProxyCore, req: IncomingMessage | Http2ServerRequest, res: ClientResponse | null, start: number, authority: string, err: ProxyError, _isH2: boolean, raw?: RawClient): void {
+function rejectEarly(
+  core: ProxyCore,
+  req: IncomingMessage | Http2ServerRequest,
+  res: ClientResponse | null,
+  start: number,
+  authority: string,
+  err: ProxyError,
+  _isH2: boolean,
+  raw?: RawClient,
+): void {
   const ex = new Exchange(req, res, newContext(start), "outbound", null, core.accessLog, authority);
   if (raw !== undefined) ex.raw = raw;
   ex.series = core.unknownSeries;

@@ -46,7 +46,8 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
   // progress is left alone (upstream timeouts govern it), an idle or half-sent one is closed.
   server.on("timeout", (socket: Socket) => {
     if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) return;
-    if (socket.writable && socket.bytesRead > 0) socket.end(badRequest("DP_BAD_REQUEST", 408, "request head not received in time"));
+    if (socket.writable && socket.bytesRead > 0)
+      socket.end(badRequest("DP_BAD_REQUEST", 408, "request head not received in time"));
     socket.destroySoon();
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -55,7 +56,8 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
       socket.destroy();
       return;
     }
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
     socket.end(badRequest("DP_BAD_REQUEST", status, err.code ?? "malformed request"));
     socket.destroySoon();
   });

@@ -17,7 +17,13 @@ export function sniff(socket: Socket, timeoutMs: number, then: (kind: FirstBytes
     socket.unshift(chunk);
     let kind: FirstBytes = "http1";
     if (chunk[0] === 0x16) kind = "tls";
-    else if (chunk.length >= 3 && chunk.subarray(0, Math.min(chunk.length, H2_PREFACE.length)).equals(H2_PREFACE.subarray(0, Math.min(chunk.length, H2_PREFACE.length)))) kind = "h2c";
+    else if (
+      chunk.length >= 3 &&
+      chunk
+        .subarray(0, Math.min(chunk.length, H2_PREFACE.length))
+        .equals(H2_PREFACE.subarray(0, Math.min(chunk.length, H2_PREFACE.length)))
+    )
+      kind = "h2c";
     then(kind);
     // TLS and HTTP/2 sessions read the buffered bytes themselves (then consume the handle directly);
     // resuming the raw socket would steal them. Node's HTTP/1 server wants a flowing socket.

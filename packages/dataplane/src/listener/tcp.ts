@@ -75,7 +75,8 @@ export async function startTcpServices(core: ProxyCore, track: (s: Socket) => vo
         ca: snap.tls.ca,
         servername: tcpServerName(target),
         ALPNProtocols: [TCP_ALPN],
-        checkServerIdentity: (_h, cert) => (certSpiffeId(cert) === expected ? undefined : new Error(`peer is not ${expected}`)),
+        checkServerIdentity: (_h, cert) =>
+          certSpiffeId(cert) === expected ? undefined : new Error(`peer is not ${expected}`),
       });
     } else {
       upstream = net.connect({ host: epHost, port: epPort, noDelay: true });
@@ -120,7 +121,9 @@ export async function startTcpServices(core: ProxyCore, track: (s: Socket) => vo
       servers.set(key, server);
       await new Promise<void>((resolve) => {
         server.once("error", (err) => {
-          process.stderr.write(`trellis proxy: cannot open tcp port for ${svc.service.name} on ${key}: ${err.message}\n`);
+          process.stderr.write(
+            `trellis proxy: cannot open tcp port for ${svc.service.name} on ${key}: ${err.message}\n`,
+          );
           servers.delete(key);
           resolve();
         });

@@ -28,7 +28,11 @@ export interface MatchInput {
 
 export type RoutePredicate = (r: MatchInput) => boolean;
 
-function keyMatcher(k: KeyMatch, get: (r: MatchInput, name: string) => string | undefined, name: string): RoutePredicate {
+function keyMatcher(
+  k: KeyMatch,
+  get: (r: MatchInput, name: string) => string | undefined,
+  name: string,
+): RoutePredicate {
   const value = k.value ? stringMatcher(k.value) : null;
   const invert = k.invert;
   return (r) => {
@@ -42,7 +46,8 @@ const headerValue = (r: MatchInput, name: string): string | undefined => {
   const v = r.headers[name];
   return Array.isArray(v) ? v.join(",") : v;
 };
-const queryValue = (r: MatchInput, name: string): string | undefined => new URLSearchParams(r.query).get(name) ?? undefined;
+const queryValue = (r: MatchInput, name: string): string | undefined =>
+  new URLSearchParams(r.query).get(name) ?? undefined;
 
 export function compileMatch(m: RouteMatch): RoutePredicate | null {
   const preds: RoutePredicate[] = [];

@@ -81,7 +81,9 @@ export class Metrics {
     const all: StatusSeries[] = [];
     for (const rs of this.series.values()) for (const s of rs.statuses()) all.push(s);
     for (const s of all) out.push(`trellis_requests_total{${s.labels}} ${s.count}`);
-    out.push("# HELP trellis_request_duration_ms Request duration until the response body ends, in milliseconds.");
+    out.push(
+      "# HELP trellis_request_duration_ms Request duration until the response body ends, in milliseconds.",
+    );
     out.push("# TYPE trellis_request_duration_ms histogram");
     for (const s of all) {
       let cum = 0;

@@ -17,7 +17,10 @@ export interface TestApp {
  * An app that answers JSON `{app, method, url, headers}`. Special paths: `/status/<code>`, `/delay/<ms>`,
  * `/bytes/<n>` (streams n bytes), `/echo` (streams the request body back).
  */
-export async function startApp(name: string, override?: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<TestApp> {
+export async function startApp(
+  name: string,
+  override?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<TestApp> {
   const app: Partial<TestApp> & { hits: number; seen: TestApp["seen"] } = { hits: 0, seen: [] };
   const server = http.createServer((req, res) => {
     app.hits++;
@@ -54,7 +57,10 @@ export async function startApp(name: string, override?: (req: IncomingMessage, r
       return;
     }
     if (url.startsWith("/echo")) {
-      res.writeHead(200, { "content-type": req.headers["content-type"] ?? "application/octet-stream", "x-app": name });
+      res.writeHead(200, {
+        "content-type": req.headers["content-type"] ?? "application/octet-stream",
+        "x-app": name,
+      });
       req.pipe(res);
       return;
     }
@@ -82,10 +88,26 @@ export function client() {
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   return {
     agent,
-    async get(port: number, path: string, headers: Record<string, string> = {}, method = "GET", body?: string | Buffer) {
-      const res = await undiciRequest(`http://127.0.0.1:${port}${path}`, { method: method as "GET", headers, body, dispatcher: agent });
+    async get(
+      port: number,
+      path: string,
+      headers: Record<string, string> = {},
+      method = "GET",
+      body?: string | Buffer,
+    ) {
+      const res = await undiciRequest(`http://127.0.0.1:${port}${path}`, {
+        method: method as "GET",
+        headers,
+        body,
+        dispatcher: agent,
+      });
       const text = await res.body.text();
-      return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> & { headers: Record<string, string> } };
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        text,
+        json: () => JSON.parse(text) as Record<string, unknown> & { headers: Record<string, string> },
+      };
     },
     close: () => agent.close(),
   };

@@ -15,7 +15,23 @@ export class TestPki {
   readonly caPem: string;
   private n = 0;
   constructor(name = "trellis-test-ca") {
-    this.run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", `/CN=${name}`]);
+    this.run([
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${name}`,
+    ]);
     this.caPem = readFileSync(join(this.dir, "ca.crt"), "utf8");
   }
   private run(args: string[]): void {
@@ -28,8 +44,41 @@ export class TestPki {
       join(this.dir, `${id}.ext`),
       `subjectAltName=URI:spiffe://${trustDomain}/ns/${ns}/sa/${service}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n`,
     );
-    this.run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${id}.key`, "-out", `${id}.csr`, "-subj", `/CN=${service}`]);
-    this.run(["x509", "-req", "-in", `${id}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${id}.crt`, "-days", "2", "-extfile", `${id}.ext`]);
-    return { certPem: readFileSync(join(this.dir, `${id}.crt`), "utf8"), keyPem: readFileSync(join(this.dir, `${id}.key`), "utf8"), caPem: this.caPem };
+    this.run([
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${id}.key`,
+      "-out",
+      `${id}.csr`,
+      "-subj",
+      `/CN=${service}`,
+    ]);
+    this.run([
+      "x509",
+      "-req",
+      "-in",
+      `${id}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${id}.crt`,
+      "-days",
+      "2",
+      "-extfile",
+      `${id}.ext`,
+    ]);
+    return {
+      certPem: readFileSync(join(this.dir, `${id}.crt`), "utf8"),
+      keyPem: readFileSync(join(this.dir, `${id}.key`), "utf8"),
+      caPem: this.caPem,
+    };
   }
 }

@@ -29,7 +29,11 @@ export async function startMesh(opts: { pki?: TestPki } = {}): Promise<Mesh> {
     tls: pem,
     inbound: { appPort: reviewsApp.port, ...inbound },
   });
-  const reviews = await startProxy({ config: reviewsConfig("r1"), listeners: { inbound: L0, outbound: null, admin: L0 }, log: () => {} });
+  const reviews = await startProxy({
+    config: reviewsConfig("r1"),
+    listeners: { inbound: L0, outbound: null, admin: L0 },
+    log: () => {},
+  });
   const webConfig = (version: string, svc: Record<string, unknown> = {}, pem: Pem = webPem) => ({
     version,
     identity: { namespace: "shop", service: "web", version: "v3", trustDomain: TD },
@@ -43,7 +47,11 @@ export async function startMesh(opts: { pki?: TestPki } = {}): Promise<Mesh> {
       },
     ],
   });
-  const web = await startProxy({ config: webConfig("w1"), listeners: { outbound: L0, inbound: null, admin: L0 }, log: () => {} });
+  const web = await startProxy({
+    config: webConfig("w1"),
+    listeners: { outbound: L0, inbound: null, admin: L0 },
+    log: () => {},
+  });
   return {
     pki,
     webPem,

@@ -32,10 +32,27 @@ export function loadTls(conf: TlsMaterial): TlsState {
   let serverContext: SecureContext;
   try {
     // No session tickets: see upstream/pools.ts; a resumed handshake on a hand-wrapped socket fails.
-    serverContext = createSecureContext({ cert, key, ca, minVersion: "TLSv1.2", secureOptions: constants.SSL_OP_NO_TICKET });
+    serverContext = createSecureContext({
+      cert,
+      key,
+      ca,
+      minVersion: "TLSv1.2",
+      secureOptions: constants.SSL_OP_NO_TICKET,
+    });
   } catch (err) {
     throw new Error(`invalid tls material: ${(err as Error).message}`, { cause: err });
   }
-  return { cert, key, ca, serverContext, fingerprint: createHash("sha256").update(cert).update("\0").update(key).update("\0").update(ca).digest("hex") };
+  return {
+    cert,
+    key,
+    ca,
+    serverContext,
+    fingerprint: createHash("sha256")
+      .update(cert)
+      .update("\0")
+      .update(key)
+      .update("\0")
+      .update(ca)
+      .digest("hex"),
+  };
 }
-

@@ -41,7 +41,10 @@ class UpstreamExchange implements BodyControl {
   timeout(ms: number): void {
     this.timer = null;
     if (this.body !== null || this.failed !== null) return;
-    const err = new ProxyError("DP_UPSTREAM_TIMEOUT", `upstream ${this.address} sent no response head within ${ms} ms`);
+    const err = new ProxyError(
+      "DP_UPSTREAM_TIMEOUT",
+      `upstream ${this.address} sent no response head within ${ms} ms`,
+    );
     this.failed = err;
     this.reject(err);
     this.abortFn?.(err);
@@ -69,7 +72,13 @@ class UpstreamExchange implements BodyControl {
       return;
     }
     this.body = ResponseBody.of(null);
-    this.resolve({ status, headers: forwardResponseHeaders(rawHeaders), body: this.body, errorCode: null, upgraded: socket });
+    this.resolve({
+      status,
+      headers: forwardResponseHeaders(rawHeaders),
+      body: this.body,
+      errorCode: null,
+      upgraded: socket,
+    });
   }
   onData(chunk: Buffer): boolean {
     if (this.body === null) return false;
@@ -82,7 +91,8 @@ class UpstreamExchange implements BodyControl {
     if (Array.isArray(rawTrailers)) {
       if (rawTrailers.length > 0) {
         trailers = {};
-        for (let i = 0; i < rawTrailers.length; i += 2) trailers[rawTrailers[i]!.toString("latin1")] = rawTrailers[i + 1]!.toString("latin1");
+        for (let i = 0; i < rawTrailers.length; i += 2)
+          trailers[rawTrailers[i]!.toString("latin1")] = rawTrailers[i + 1]!.toString("latin1");
       }
     } else if (rawTrailers) {
       for (const k of Object.keys(rawTrailers)) {
@@ -120,7 +130,8 @@ export function dispatchUpstream(
     headers.push("host", req.authority);
     let undiciTimeout = 0;
     if (headersTimeoutMs !== Infinity && headersTimeoutMs > 0) {
-      if (headersTimeoutMs < PRECISE_TIMEOUT_BELOW_MS) ex.timer = setTimeout(onTimer, headersTimeoutMs, ex, headersTimeoutMs);
+      if (headersTimeoutMs < PRECISE_TIMEOUT_BELOW_MS)
+        ex.timer = setTimeout(onTimer, headersTimeoutMs, ex, headersTimeoutMs);
       else undiciTimeout = headersTimeoutMs;
     }
     try {

@@ -10,7 +10,10 @@ import type { Dispatcher, Pool as PoolType } from "undici";
 const require = createRequire(import.meta.url);
 const Pool = require("undici/lib/dispatcher/pool.js") as typeof PoolType;
 type Pool = PoolType;
-const H2CClient = require("undici/lib/dispatcher/h2c-client.js") as new (origin: string, opts: object) => Dispatcher;
+const H2CClient = require("undici/lib/dispatcher/h2c-client.js") as new (
+  origin: string,
+  opts: object,
+) => Dispatcher;
 import type { TlsState } from "../tls/material.js";
 import { certSpiffeId } from "../tls/identity.js";
 
@@ -38,7 +41,12 @@ export function createPool(address: string, opts: PoolOptions): Pool {
     strictContentLength: false,
   };
   if (opts.tls === null) {
-    if (opts.h2) return new H2CClient(`http://${address}`, { keepAliveTimeout: common.keepAliveTimeout, headersTimeout: 0, bodyTimeout: 0 }) as unknown as Pool;
+    if (opts.h2)
+      return new H2CClient(`http://${address}`, {
+        keepAliveTimeout: common.keepAliveTimeout,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      }) as unknown as Pool;
     return new Pool(`http://${address}`, common);
   }
   const expected = opts.expectedPeer;
@@ -59,7 +67,9 @@ export function createPool(address: string, opts: PoolOptions): Pool {
         const id = certSpiffeId(cert);
         if (expected !== null) {
           if (id === expected) return undefined;
-          const err = new Error(`peer at ${host} is ${id ?? "not a SPIFFE identity"}, expected ${expected}`) as Error & { code: string };
+          const err = new Error(
+            `peer at ${host} is ${id ?? "not a SPIFFE identity"}, expected ${expected}`,
+          ) as Error & { code: string };
           err.code = "ERR_TRELLIS_PEER_IDENTITY";
           return err;
         }
