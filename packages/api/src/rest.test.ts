@@ -135,3 +135,83 @@ describe("tRPC edge", () => {
     expect(JSON.stringify(await res.json())).toContain("reviews");
   });
 });
+
+describe("REST join tokens and API tokens", () => {
+  const send = (method: string, path: string, token: string, body?: unknown) =>
+    handleRestRequest(
+      db,
+      new Request(`http://localhost${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body ? { "content-type": "application/json" } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      }),
+    );
+
+  it("lets an admin create, list and revoke a join token that carries the CA fingerprint", async () => {
+    await db.certificateAuthority.create({
+      data: {
+        trustDomain: "t",
+        certPem: "pem",
+        encryptedKey: new Uint8Array([1]),
+        fingerprint: "F".repeat(43),
+        notBefore: new Date(),
+        notAfter: new Date(Date.now() + 1e9),
+      },
+    });
+    const res = await send("POST", "/api/v1/join-tokens", ADMIN_TOKEN, {
+      namespace: "shop",
+      service: "reviews",
+      expiresIn: "24h",
+    });
+    expect(res.status).toBe(200);
+    const created = (await res.json()) as { id: string; token: string; expiresAt: string };
+    expect(created.token).toMatch(new RegExp(`^tj1\\.${"F".repeat(43)}\\.[\\w-]{43}$`));
+    expect(new Date(created.expiresAt).getTime() - Date.now()).toBeGreaterThan(23.9 * 3600_000);
+
+    const list = (await (await send("GET", "/api/v1/join-tokens", ADMIN_TOKEN)).json()) as {
+      items: { id: string; prefix: string }[];
+    };
+    expect(list.items.map((t) => t.id)).toContain(created.id);
+    expect(JSON.stringify(list)).not.toContain(created.token.split(".")[2]);
+
+    expect((await send("DELETE", `/api/v1/join-tokens/${created.id}`, ADMIN_TOKEN)).status).toBe(200);
+    const after = (await (await send("GET", "/api/v1/join-tokens?namespace=shop", ADMIN_TOKEN)).json()) as {
+      items: { id: string; revokedAt: string | null }[];
+    };
+    expect(after.items.find((t) => t.id === created.id)?.revokedAt).not.toBeNull();
+  });
+
+  it("refuses join tokens to non-admins, and bad input with the field path", async () => {
+    const r = await send("POST", "/api/v1/join-tokens", viewerOfBilling, { namespace: "billing" });
+    expect(r.status).toBe(403);
+    const bad = await send("POST", "/api/v1/join-tokens", ADMIN_TOKEN, {
+      namespace: "Bad Name",
+      expiresIn: "forever",
+    });
+    expect(bad.status).toBe(422);
+    const body = (await bad.json()) as { issues: { path: string }[] };
+    expect(body.issues.map((i) => i.path).sort()).toEqual(["expiresIn", "namespace"]);
+  });
+
+  it("creates API tokens with at most the caller's rights, shown once", async () => {
+    const ok = await send("POST", "/api/v1/tokens", ADMIN_TOKEN, {
+      name: "ci",
+      role: "editor",
+      namespace: "shop",
+    });
+    expect(ok.status).toBe(200);
+    const t = (await ok.json()) as { token: string };
+    const asCi = await get("/api/v1/services?namespace=shop", { authorization: `Bearer ${t.token}` });
+    expect(asCi.status).toBe(200);
+    const escalate = await send("POST", "/api/v1/tokens", viewerOfBilling, { name: "more", role: "admin" });
+    expect(escalate.status).toBe(403);
+    const mine = (await (await send("GET", "/api/v1/tokens", ADMIN_TOKEN)).json()) as {
+      items: { name: string }[];
+    };
+    expect(mine.items.map((i) => i.name)).toContain("ci");
+    expect(JSON.stringify(mine)).not.toContain(t.token);
+  });
+});

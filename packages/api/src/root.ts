@@ -1,9 +1,13 @@
 // The app router. Edit when adding a router: one per noun, mounted under its noun.
+import { apiTokenRouter } from "./router/api-token.js";
+import { joinTokenRouter } from "./router/join-token.js";
 import { serviceRouter } from "./router/service.js";
 import { createCallerFactory, createTRPCRouter } from "./trpc.js";
 
 export const appRouter = createTRPCRouter({
   service: serviceRouter,
+  joinToken: joinTokenRouter,
+  apiToken: apiTokenRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -13,6 +13,7 @@ export class CliError extends Error {
 export function isUserFacing(e: unknown): e is Error {
   return (
     e instanceof Error &&
-    (e instanceof CliError || e.name === "DatabaseConnectError" || e.name === "AppError")
+    (e instanceof CliError ||
+      ["DatabaseConnectError", "AppError", "MeshJoinError", "ProxyStartError"].includes(e.name))
   );
 }

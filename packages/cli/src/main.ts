@@ -4,6 +4,7 @@ import { applyCommand } from "./commands/apply.js";
 import { consoleCommand } from "./commands/console.js";
 import { controlplaneCommand } from "./commands/controlplane.js";
 import { proxyCommand } from "./commands/proxy.js";
+import { tokenCommand } from "./commands/token.js";
 import { upCommand } from "./commands/up.js";
 import { isUserFacing } from "./errors.js";
 
@@ -14,7 +15,14 @@ const program = new Command("trellis")
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-for (const cmd of [upCommand(), proxyCommand(), controlplaneCommand(), consoleCommand(), applyCommand()]) {
+for (const cmd of [
+  upCommand(),
+  proxyCommand(),
+  controlplaneCommand(),
+  consoleCommand(),
+  tokenCommand(),
+  applyCommand(),
+]) {
   program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));
 }
 

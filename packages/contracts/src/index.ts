@@ -7,3 +7,4 @@ export * from "./proxy-config.js";
 export * from "./proxy-errors.js";
 export * from "./mesh-stream.js";
 export * from "./resources/index.js";
+export * from "./tokens.js";

@@ -25,13 +25,22 @@ export async function createJoinToken(
   input: { namespace: string; service?: string; name?: string; expiresAt?: Date },
 ): Promise<CreatedJoinToken> {
   const ns = ZNamespace.safeParse(input.namespace);
-  if (!ns.success) throw new AppError("VALIDATION_FAILED", "invalid namespace", { issues: zodIssues(ns.error).map((i) => ({ ...i, path: "namespace" })) });
+  if (!ns.success)
+    throw new AppError("VALIDATION_FAILED", "invalid namespace", {
+      issues: zodIssues(ns.error).map((i) => ({ ...i, path: "namespace" })),
+    });
   if (input.service !== undefined && !ZServiceName.safeParse(input.service).success) {
-    throw new AppError("VALIDATION_FAILED", "invalid service name", { issues: [{ path: "service", message: "must be a DNS label" }] });
+    throw new AppError("VALIDATION_FAILED", "invalid service name", {
+      issues: [{ path: "service", message: "must be a DNS label" }],
+    });
   }
   requireRole(actor, "admin", input.namespace);
-  const ca = await db.certificateAuthority.findFirst({ where: { active: true }, orderBy: { createdAt: "asc" } });
-  if (!ca) throw new AppError("CONFLICT", "the mesh CA does not exist yet: start the control plane once first");
+  const ca = await db.certificateAuthority.findFirst({
+    where: { active: true },
+    orderBy: { createdAt: "asc" },
+  });
+  if (!ca)
+    throw new AppError("CONFLICT", "the mesh CA does not exist yet: start the control plane once first");
   const secret = randomBytes(32).toString("base64url");
   const token = formatJoinToken({ caFingerprint: ca.fingerprint, secret });
   const row = await db.joinToken.create({
@@ -61,5 +70,23 @@ export async function revokeJoinToken(db: Db, actor: Actor, id: string): Promise
   if (!row) throw new AppError("NOT_FOUND", "no such join token");
   requireRole(actor, "admin", row.namespace);
   if (!row.revokedAt) await db.joinToken.update({ where: { id }, data: { revokedAt: new Date() } });
-  await audit(db, actor, { action: "joinToken.revoke", targetKind: "JoinToken", targetId: id, namespace: row.namespace });
+  await audit(db, actor, {
+    action: "joinToken.revoke",
+    targetKind: "JoinToken",
+    targetId: id,
+    namespace: row.namespace,
+  });
+}
+
+/** Join tokens of the namespaces the actor administers (never the secrets). */
+export async function listJoinTokens(db: Db, actor: Actor, input: { namespace?: string } = {}) {
+  const admin = actor.bindings.filter((b) => b.role === "admin").map((b) => b.namespace);
+  if (admin.length === 0) requireRole(actor, "admin", input.namespace ?? "*");
+  if (input.namespace) requireRole(actor, "admin", input.namespace);
+  const where = input.namespace
+    ? { namespace: input.namespace }
+    : admin.includes("*")
+      ? {}
+      : { namespace: { in: admin } };
+  return db.joinToken.findMany({ where, orderBy: { createdAt: "desc" } });
 }

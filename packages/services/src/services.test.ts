@@ -147,3 +147,23 @@ describe("listServices", () => {
     expect(await code(listServices(db, nobody, {}))).toBe("FORBIDDEN");
   });
 });
+
+describe("API tokens minted by tokens", () => {
+  it("cannot exceed the rights of the token that creates them", async () => {
+    const admin = await db.user.findUniqueOrThrow({ where: { name: "admin" } });
+    const asUser: Actor = {
+      kind: "user",
+      userId: admin.id,
+      name: "admin",
+      bindings: [{ role: "admin", namespace: "*" }],
+      via: "api",
+    };
+    const viewer = await createApiToken(db, asUser, { name: "viewer", role: "viewer" });
+    const asViewerToken = await authenticateToken(db, viewer.token, { via: "api" });
+    expect(await code(createApiToken(db, asViewerToken, { name: "escalate" }))).toBe("FORBIDDEN");
+    expect(await code(createApiToken(db, asViewerToken, { name: "escalate", role: "admin" }))).toBe(
+      "FORBIDDEN",
+    );
+    expect(await code(createApiToken(db, asViewerToken, { name: "same", role: "viewer" }))).toBe("resolved");
+  });
+});

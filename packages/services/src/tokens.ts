@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { ALL_NAMESPACES, roleRank, type Role, type RoleBinding } from "@trellis/contracts";
+import { ALL_NAMESPACES, hasRole, roleRank, type Role, type RoleBinding } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import type { Actor, Via } from "./actor.js";
 import { audit } from "./audit.js";
@@ -68,6 +68,20 @@ export async function createApiToken(
       issues: [{ path: "value", message: "must be at least 20 characters" }],
     });
   }
+  // The new token may not do more than the caller can right now: a narrowed token cannot mint a wider one.
+  const owner = (await db.roleBinding.findMany({ where: { userId: actor.userId } })).map((b) => ({
+    role: b.role,
+    namespace: b.namespace,
+  }));
+  const wanted = narrowBindings(owner, input.role ?? null, input.namespace ?? null);
+  if (wanted.length === 0) throw new AppError("FORBIDDEN", "you hold no role that such a token could carry");
+  const beyond = wanted.find((b) => !hasRole(actor.bindings, b.role, b.namespace));
+  if (beyond) {
+    throw new AppError(
+      "FORBIDDEN",
+      `a token can carry at most your own rights, and you do not hold ${beyond.role} in ${beyond.namespace === ALL_NAMESPACES ? "every namespace" : `namespace "${beyond.namespace}"`} now`,
+    );
+  }
   const row = await db.apiToken.create({
     data: {
       name: input.name,
@@ -122,4 +136,19 @@ export async function authenticateToken(
     ...(meta.ip ? { ip: meta.ip } : {}),
     ...(meta.userAgent ? { userAgent: meta.userAgent } : {}),
   };
+}
+
+/** The caller's own API tokens (never the secrets). */
+export async function listApiTokens(db: Db, actor: Actor) {
+  if (!actor.userId) return [];
+  return db.apiToken.findMany({ where: { userId: actor.userId }, orderBy: { createdAt: "desc" } });
+}
+
+/** Revokes one of the caller's tokens (admins may revoke anyone's). */
+export async function revokeApiToken(db: Db, actor: Actor, id: string): Promise<void> {
+  const row = await db.apiToken.findUnique({ where: { id } });
+  const isAdmin = actor.bindings.some((b) => b.role === "admin" && b.namespace === ALL_NAMESPACES);
+  if (!row || (row.userId !== actor.userId && !isAdmin)) throw new AppError("NOT_FOUND", "no such API token");
+  if (!row.revokedAt) await db.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
+  await audit(db, actor, { action: "apiToken.revoke", targetKind: "ApiToken", targetId: id });
 }

@@ -1,0 +1,123 @@
+import { Command, Option } from "commander";
+import type {
+  ApiTokenCreated,
+  ApiTokenSummary,
+  JoinTokenCreated,
+  JoinTokenSummary,
+} from "@trellis/contracts";
+import { api, apiOptions, printTable, type ApiOptions } from "../api-client.js";
+import { CliError } from "../errors.js";
+
+type Common = ApiOptions & { join: boolean; output: string };
+
+function withApi(cmd: Command): Command {
+  for (const o of apiOptions()) cmd.addOption(o);
+  return cmd
+    .option("--join", "a proxy join token (admins) instead of an API token", false)
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"),
+    );
+}
+
+export function tokenCommand(): Command {
+  const token = new Command("token").description("API tokens (for scripts) and join tokens (for proxies)");
+
+  token.addCommand(
+    withApi(new Command("create"))
+      .description("create a token; prints the secret once (alone on stdout, for scripts)")
+      .option(
+        "--namespace <ns>",
+        "join tokens: the namespace proxies join; API tokens: limit to this namespace",
+      )
+      .option("--service <name>", "join tokens: only proxies of this service")
+      .option("--name <name>", "what it is for")
+      .option("--role <role>", "API tokens: at most this role (never more than yours)")
+      .option("--expires <lifetime>", "lifetime such as 24h or 30d (default: until revoked)")
+      .action(
+        async (
+          o: Common & {
+            namespace?: string;
+            service?: string;
+            name?: string;
+            role?: string;
+            expires?: string;
+          },
+        ) => {
+          if (o.join) {
+            if (!o.namespace) throw new CliError("--namespace is required with --join");
+            const t = await api<JoinTokenCreated>(o, "POST", "/join-tokens", {
+              namespace: o.namespace,
+              ...(o.service ? { service: o.service } : {}),
+              ...(o.name ? { name: o.name } : {}),
+              ...(o.expires ? { expiresIn: o.expires } : {}),
+            });
+            if (o.output === "json") return console.log(JSON.stringify(t, null, 2));
+            console.error(
+              `join token for ${t.service ? `${t.namespace}/${t.service}` : `namespace ${t.namespace}`}${t.expiresAt ? `, expires ${t.expiresAt}` : ""} (shown once):`,
+            );
+            console.log(t.token);
+            return;
+          }
+          const t = await api<ApiTokenCreated>(o, "POST", "/tokens", {
+            name: o.name ?? "cli",
+            ...(o.role ? { role: o.role } : {}),
+            ...(o.namespace ? { namespace: o.namespace } : {}),
+            ...(o.expires ? { expiresIn: o.expires } : {}),
+          });
+          if (o.output === "json") return console.log(JSON.stringify(t, null, 2));
+          console.error(
+            `API token "${t.name}"${t.role ? `, at most ${t.role}` : ""}${t.namespace ? ` in ${t.namespace}` : ""} (shown once):`,
+          );
+          console.log(t.token);
+        },
+      ),
+  );
+
+  token.addCommand(
+    withApi(new Command("list"))
+      .description("list tokens (never their secrets)")
+      .action(async (o: Common) => {
+        if (o.join) {
+          const { items } = await api<{ items: JoinTokenSummary[] }>(o, "GET", "/join-tokens");
+          if (o.output === "json") return console.log(JSON.stringify(items, null, 2));
+          return printTable(
+            items.map((t) => ({
+              id: t.id,
+              prefix: t.prefix,
+              namespace: t.namespace,
+              service: t.service ?? "*",
+              name: t.name ?? "",
+              expires: t.expiresAt ?? "never",
+              state: t.revokedAt ? "revoked" : "active",
+            })),
+            ["id", "prefix", "namespace", "service", "name", "expires", "state"],
+          );
+        }
+        const { items } = await api<{ items: ApiTokenSummary[] }>(o, "GET", "/tokens");
+        if (o.output === "json") return console.log(JSON.stringify(items, null, 2));
+        printTable(
+          items.map((t) => ({
+            id: t.id,
+            prefix: t.prefix,
+            name: t.name,
+            role: t.role ?? "(yours)",
+            namespace: t.namespace ?? "*",
+            "last used": t.lastUsedAt ?? "never",
+            state: t.revokedAt ? "revoked" : "active",
+          })),
+          ["id", "prefix", "name", "role", "namespace", "last used", "state"],
+        );
+      }),
+  );
+
+  token.addCommand(
+    withApi(new Command("revoke"))
+      .description("revoke a token by id")
+      .argument("<id>", "token id (from `trellis token list`)")
+      .action(async (id: string, o: Common) => {
+        await api(o, "DELETE", `${o.join ? "/join-tokens" : "/tokens"}/${encodeURIComponent(id)}`);
+        console.error(`revoked ${id}`);
+      }),
+  );
+  return token;
+}

@@ -1,0 +1,74 @@
+import { z } from "zod";
+import { ZNamespace, ZServiceName } from "./names.js";
+import { ZRole } from "./roles.js";
+
+/** Lifetimes as people write them: `30m`, `24h`, `7d`. */
+export const ZLifetime = z
+  .string()
+  .regex(/^\d{1,5}(m|h|d)$/, "must be a number followed by m, h or d (e.g. 24h)")
+  .transform(
+    (s) =>
+      Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"],
+  );
+
+export const ZJoinTokenCreateInput = z.object({
+  namespace: ZNamespace.describe("proxies joining with this token belong to this namespace"),
+  service: ZServiceName.optional().describe("only proxies of this service may join with it"),
+  name: z.string().max(100).optional().describe("what it is for, shown in lists"),
+  expiresIn: ZLifetime.optional().describe("lifetime such as 24h or 7d; absent: until revoked"),
+});
+export type JoinTokenCreateInput = z.input<typeof ZJoinTokenCreateInput>;
+
+export const ZJoinTokenCreated = z.object({
+  id: z.string(),
+  token: z.string().describe("tj1.<CA fingerprint>.<secret>: shown once, never again"),
+  namespace: z.string(),
+  service: z.string().nullable(),
+  expiresAt: z.iso.datetime().nullable(),
+});
+export type JoinTokenCreated = z.infer<typeof ZJoinTokenCreated>;
+
+export const ZJoinTokenSummary = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  prefix: z.string(),
+  namespace: z.string(),
+  service: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime().nullable(),
+  revokedAt: z.iso.datetime().nullable(),
+  lastUsedAt: z.iso.datetime().nullable(),
+});
+export type JoinTokenSummary = z.infer<typeof ZJoinTokenSummary>;
+
+export const ZApiTokenCreateInput = z.object({
+  name: z.string().min(1).max(100).describe("what it is for, shown in lists"),
+  role: ZRole.optional().describe("at most this role (never more than your own)"),
+  namespace: ZNamespace.optional().describe("only this namespace"),
+  expiresIn: ZLifetime.optional().describe("lifetime such as 24h or 90d; absent: until revoked"),
+});
+export type ApiTokenCreateInput = z.input<typeof ZApiTokenCreateInput>;
+
+export const ZApiTokenCreated = z.object({
+  id: z.string(),
+  name: z.string(),
+  token: z.string().describe("shown once, never again"),
+  role: ZRole.nullable(),
+  namespace: z.string().nullable(),
+});
+export type ApiTokenCreated = z.infer<typeof ZApiTokenCreated>;
+
+export const ZApiTokenSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  role: ZRole.nullable(),
+  namespace: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime().nullable(),
+  expiresAt: z.iso.datetime().nullable(),
+  revokedAt: z.iso.datetime().nullable(),
+});
+export type ApiTokenSummary = z.infer<typeof ZApiTokenSummary>;
+
+export const ZIdInput = z.object({ id: z.string().min(1).max(64) });
