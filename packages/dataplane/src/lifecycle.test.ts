@@ -132,6 +132,28 @@ describe("hostile input", () => {
     expect((await c.get(port, "/", { host: "api" })).status).toBe(200);
   });
 
+  it("cuts a client that sends its body too slowly", async () => {
+    const p = await startProxy({
+      config: { ...cfg("slowbody", a), limits: { requestTimeoutMs: 300 } },
+      listeners: { outbound: L0, admin: null, inbound: null },
+      log: () => {},
+    });
+    try {
+      const t0 = performance.now();
+      const raw = await rawRequest(
+        p.addresses.outbound!.port,
+        "POST /echo HTTP/1.1\r\nHost: api\r\nContent-Length: 100\r\n\r\nonly-part",
+        3000,
+      );
+      // The upstream may have started answering (echo streams), but the exchange is cut well before the
+      // client's 3 s wait (without the guard nothing would end it: the idle timer here is 10 s).
+      expect(performance.now() - t0).toBeLessThan(2000);
+      void raw;
+    } finally {
+      await p.close();
+    }
+  });
+
   it("survives random bytes on the outbound, inbound and admin listeners without leaking connections", async () => {
     const mesh: Mesh = await startMesh();
     try {

@@ -137,6 +137,21 @@ function dropNamed(list: string[], tokens: string): string[] {
   return out;
 }
 
+/**
+ * Bounds the time a client may take to send its whole request body (`limits.requestTimeoutMs`). Node's own
+ * requestTimeout only watches sockets its listen() accepted, and ours are handed over. Armed only for requests
+ * with a body, so body-less requests pay nothing.
+ */
+export function guardBody(req: IncomingMessage | Http2ServerRequest, ms: number): void {
+  if (ms <= 0 || req.complete) return;
+  const timer = setTimeout(() => {
+    if (!req.complete) req.destroy(new Error("request body not received in time"));
+  }, ms);
+  timer.unref();
+  req.once("end", () => clearTimeout(timer));
+  req.once("close", () => clearTimeout(timer));
+}
+
 export interface AccessLogSink {
   (line: string): void;
 }

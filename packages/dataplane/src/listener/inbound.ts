@@ -12,7 +12,7 @@ import type { ClientResponse } from "../core/respond.js";
 import { newContext, type ProxyRequest } from "../core/types.js";
 import { nextSpan } from "../telemetry/trace.js";
 import { certSpiffeId } from "../tls/identity.js";
-import { Exchange, readHead, type RawClient } from "./edge.js";
+import { Exchange, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 import { sniff } from "./sniff.js";
 import { acceptInboundTcp, TCP_ALPN } from "./tcp.js";
@@ -147,6 +147,7 @@ export function inboundHandler(core: ProxyCore) {
     headers.push("traceparent", span.header);
     if (ctx.peerId !== null) headers.push("x-trellis-peer", ctx.peerId);
     if (core.draining && res !== null && !isH2) res.setHeader("connection", "close");
+    if (head.hasBody) guardBody(req, snap.config.limits.requestTimeoutMs);
     const preq: ProxyRequest = {
       method: req.method!,
       authority: head.host,

@@ -9,7 +9,7 @@ import { newContext, type ProxyRequest } from "../core/types.js";
 import type { CompiledRoute } from "../config/snapshot.js";
 import type { MatchInput } from "../router/match.js";
 import { nextSpan } from "../telemetry/trace.js";
-import { Exchange, readHead, type RawClient } from "./edge.js";
+import { Exchange, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 
 export function outboundHandler(core: ProxyCore) {
@@ -66,6 +66,7 @@ export function outboundHandler(core: ProxyCore) {
     headers.push("traceparent", span.header);
     if (svc.service.mtls) headers.push("x-trellis-source-version", snap.config.identity.version);
     if (core.draining && res !== null && !isH2) res.setHeader("connection", "close");
+    if (head.hasBody) guardBody(req, snap.config.limits.requestTimeoutMs);
     const preq: ProxyRequest = {
       method: req.method!,
       authority,

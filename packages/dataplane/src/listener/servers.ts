@@ -22,8 +22,10 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
   const server = http.createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: limits.headersTimeoutMs,
+      // Node enforces these only on sockets its own listen() accepted; ours are handed over, so the limits are
+      // enforced by the socket idle timer (heads) and guardBody (bodies) instead.
+      requestTimeout: 0,
+      headersTimeout: 0,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       noDelay: true,
       // Request smuggling defence: refuse ambiguous framing instead of guessing.
@@ -65,8 +67,6 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
 }
 
 export function applyLimits(server: http.Server, limits: Limits): void {
-  server.requestTimeout = limits.requestTimeoutMs;
-  server.headersTimeout = limits.headersTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxHeadersCount = limits.maxHeaders;
 }
