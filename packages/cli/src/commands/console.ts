@@ -1,8 +1,5 @@
 import { Command, Option } from "commander";
 import { join } from "node:path";
-import { checkDatabase } from "@trellis/db";
-import { repoRoot } from "@trellis/db/admin";
-import { ensureConsoleBuilt, startConsole } from "../console-process.js";
 import { CliError } from "../errors.js";
 import { parsePort } from "../ports.js";
 
@@ -23,6 +20,9 @@ export function consoleCommand(): Command {
       const secret = process.env.NEXTAUTH_SECRET;
       if (!secret || secret.length < 32)
         throw new CliError("NEXTAUTH_SECRET must be set to at least 32 random characters");
+      const { checkDatabase } = await import("@trellis/db");
+      const { repoRoot } = await import("@trellis/db/admin");
+      const { ensureConsoleBuilt, startConsole } = await import("../console-process.js");
       await checkDatabase(url);
       const webDir = join(repoRoot(), "apps", "web");
       const log = (l: string) => console.log(`trellis: ${l}`);

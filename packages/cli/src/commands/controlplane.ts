@@ -1,8 +1,4 @@
 import { Command, Option } from "commander";
-import { checkDatabase, createDb, redactUrl } from "@trellis/db";
-import { bootstrap } from "@trellis/services";
-import { migrateDatabase } from "@trellis/db/admin";
-import { meshCompiler, startControlPlane } from "@trellis/control-plane";
 import { CliError } from "../errors.js";
 import { parsePort } from "../ports.js";
 
@@ -31,6 +27,11 @@ export function controlplaneCommand(): Command {
           "TRELLIS_SECRET must be set to the mesh secret (32+ characters; every replica uses the same one)",
         );
       }
+      // Loaded here, not at the top: other commands (the proxy above all) must not pay for them.
+      const { checkDatabase, createDb, redactUrl } = await import("@trellis/db");
+      const { migrateDatabase } = await import("@trellis/db/admin");
+      const { bootstrap } = await import("@trellis/services");
+      const { meshCompiler, startControlPlane } = await import("@trellis/control-plane");
       await checkDatabase(url);
       if (opts.migrate) {
         await migrateDatabase(url);

@@ -1,0 +1,143 @@
+// `trellis up`, the implementation. Loaded only when the command runs (see commands/up.ts): it pulls in
+// Prisma, the embedded PostgreSQL and the control plane, which other commands must not pay for.
+import { join } from "node:path";
+import { checkDatabase, createDb, redactUrl } from "@trellis/db";
+import {
+  migrateDatabase,
+  repoRoot,
+  startEmbeddedPostgres,
+  type EmbeddedPostgresHandle,
+} from "@trellis/db/admin";
+import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
+import { bootstrap } from "@trellis/services";
+import { ensureConsoleBuilt, startConsole, type ConsoleProcess } from "../console-process.js";
+import { deriveKey, meshSecret, trellisHome } from "../home.js";
+import { assertPortFree } from "../ports.js";
+
+export interface UpOptions {
+  port: number;
+  cpPort: number;
+  host: string;
+  pgPort: number;
+  verbose: boolean;
+}
+
+const say = (line: string) => console.log(`trellis: ${line}`);
+
+export async function up(opts: UpOptions): Promise<void> {
+  const home = trellisHome();
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const stop of stops.reverse())
+      await stop().catch((e: unknown) => console.error(`trellis: while stopping: ${(e as Error).message}`));
+    process.exit(code);
+  };
+  const onSignal = () => {
+    if (stopping) {
+      console.error("trellis: forced exit");
+      process.exit(130);
+    }
+    say("stopping…");
+    void shutdown(0);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  try {
+    await assertPortFree(opts.host, opts.port, "console");
+    await assertPortFree(opts.host, opts.cpPort, "control-plane");
+
+    const { secret, generated } = meshSecret(home);
+    if (generated) say(`generated a mesh secret in ${join(home, "secret")} (mode 0600)`);
+
+    let databaseUrl: string;
+    if (process.env.DATABASE_URL) {
+      databaseUrl = process.env.DATABASE_URL;
+      const { created } = await checkDatabase(databaseUrl, { createIfMissing: true });
+      say(`database ${redactUrl(databaseUrl)}${created ? " (created)" : ""}`);
+    } else {
+      const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({
+        home,
+        port: opts.pgPort,
+        onNotice: say,
+      });
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+      say(`data in ${pg.dataDir} (embedded PostgreSQL on 127.0.0.1:${pg.port}; survives restarts)`);
+    }
+
+    await migrateDatabase(databaseUrl);
+    say("database schema is up to date");
+
+    const db = createDb(databaseUrl, { max: 2 });
+    try {
+      const boot = await bootstrap(db, {
+        ...(process.env.TRELLIS_ADMIN_PASSWORD ? { adminPassword: process.env.TRELLIS_ADMIN_PASSWORD } : {}),
+        ...(process.env.TRELLIS_BOOTSTRAP_TOKEN
+          ? { bootstrapToken: process.env.TRELLIS_BOOTSTRAP_TOKEN }
+          : {}),
+      });
+      if (boot.generatedPassword) {
+        say(`created user "admin" with password ${boot.generatedPassword}`);
+        say(
+          "  (shown only this once; change it in the console, or set TRELLIS_ADMIN_PASSWORD before the first start)",
+        );
+      } else if (boot.adminCreated) {
+        say('created user "admin" with the password from TRELLIS_ADMIN_PASSWORD');
+      }
+      if (boot.tokenCreated) say("created an admin API token from TRELLIS_BOOTSTRAP_TOKEN");
+    } finally {
+      await db.$disconnect();
+    }
+
+    const cpLog = opts.verbose
+      ? say
+      : (l: string) => (/failed|refused|skipping|invalid/.test(l) ? say(l) : undefined);
+    const cp: ControlPlane = await startControlPlane({
+      databaseUrl,
+      secret,
+      compile: meshCompiler(cpLog),
+      host: opts.host,
+      port: opts.cpPort,
+      ...(process.env.TRELLIS_TRUST_DOMAIN ? { trustDomain: process.env.TRELLIS_TRUST_DOMAIN } : {}),
+      log: cpLog,
+    });
+    stops.push(() => cp.close());
+
+    const webDir = join(repoRoot(), "apps", "web");
+    await ensureConsoleBuilt(webDir, say);
+    const publicHost = opts.host === "0.0.0.0" || opts.host === "127.0.0.1" ? "localhost" : opts.host;
+    const consoleProc: ConsoleProcess = await startConsole({
+      webDir,
+      host: opts.host,
+      port: opts.port,
+      publicUrl: `http://${publicHost}:${opts.port}`,
+      env: {
+        DATABASE_URL: databaseUrl,
+        NEXTAUTH_SECRET: process.env.NEXTAUTH_SECRET ?? deriveKey(secret, "console-session"),
+        TRELLIS_CONTROL_PLANE_URL: cp.url,
+      },
+      verbose: opts.verbose,
+      log: say,
+    });
+    stops.push(() => consoleProc.stop());
+    void consoleProc.exited.then((code) => {
+      if (!stopping) {
+        console.error(`trellis: the console exited unexpectedly (code ${code}); stopping`);
+        void shutdown(1);
+      }
+    });
+
+    say(`control plane  ${cp.url}   (mesh CA sha256 ${cp.caFingerprint})`);
+    say(
+      `console        ${consoleProc.url}   (REST API: ${consoleProc.url}/api/v1, OpenAPI: ${consoleProc.url}/api/openapi.json)`,
+    );
+    say("ready; press Ctrl-C to stop");
+  } catch (e) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    throw e;
+  }
+}
