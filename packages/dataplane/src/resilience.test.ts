@@ -237,6 +237,38 @@ describe("active health checks", () => {
 });
 
 describe("under load", () => {
+  it("serves every request while good and bad configs are pushed under load", async () => {
+    const a = await app("a");
+    const b = await app("b");
+    const cfg = (v: number) => ({ version: String(v), identity: IDENTITY, services: [svc([v % 2 ? a : b])] });
+    const port = await up([svc([a])]);
+    let stop = false;
+    const pusher = (async () => {
+      for (let v = 2; !stop; v++) {
+        const bad = v % 3 === 0;
+        const r = proxy!.applyConfig(
+          bad
+            ? { ...cfg(v), services: [{ name: "api", namespace: "shop", endpoints: [{ address: "nope" }] }] }
+            : cfg(v),
+        );
+        expect(r.ok).toBe(!bad);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+    })();
+    const statuses: number[] = [];
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < 100; i++) statuses.push((await c.get(port, "/swap", { host: "api" })).status);
+      }),
+    );
+    stop = true;
+    await pusher;
+    expect(statuses).toHaveLength(400);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(a.hits).toBeGreaterThan(0);
+    expect(b.hits).toBeGreaterThan(0);
+  });
+
   it("keeps the success rate up when an upstream is killed mid-load (retries + ejection)", async () => {
     const a = await app("a");
     const b = await app("b");
