@@ -3,14 +3,12 @@
 // proxy with telemetry and no control plane. Edit when the proxy gains a flag; the proxy itself lives in
 // @trellis/dataplane.
 import { Command, InvalidArgumentError, Option } from "commander";
-import {
-  DEFAULT_LISTENERS,
-  loadConfigFile,
-  startProxy,
-  type ProxyHandle,
-  type StartProxyOptions,
-} from "@trellis/dataplane";
+// The data plane is loaded when the command runs, so other commands (and --help) do not pay for it.
+import type { ProxyHandle, StartProxyOptions } from "@trellis/dataplane";
 import { CliError } from "../errors.js";
+
+/** Default ports, as in @trellis/dataplane's DEFAULT_LISTENERS (repeated so --help needs no import). */
+const DEFAULT_PORTS = { inbound: 15006, outbound: 15001, admin: 15000 } as const;
 
 interface ProxyFlags {
   config?: string;
@@ -66,17 +64,17 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     )
     .addOption(
       new Option("--inbound-port <port>", "inbound (mTLS) listener port")
-        .default(DEFAULT_LISTENERS.inbound.port)
+        .default(DEFAULT_PORTS.inbound)
         .argParser(port),
     )
     .addOption(
       new Option("--outbound-port <port>", "outbound listener port, on 127.0.0.1")
-        .default(DEFAULT_LISTENERS.outbound.port)
+        .default(DEFAULT_PORTS.outbound)
         .argParser(port),
     )
     .addOption(
       new Option("--admin-port <port>", "admin listener port, on 127.0.0.1")
-        .default(DEFAULT_LISTENERS.admin.port)
+        .default(DEFAULT_PORTS.admin)
         .argParser(port),
     )
     .addOption(
@@ -84,6 +82,7 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     )
     .option("--access-log", "write a JSON access log line per request to stdout", false)
     .action(async (flags: ProxyFlags, command: Command) => {
+      const { loadConfigFile, startProxy } = await import("@trellis/dataplane");
       const explicit = (name: string) => command.getOptionValueSource(name) === "cli";
       let config: Record<string, unknown>;
       const listeners: NonNullable<StartProxyOptions["listeners"]> = {};
