@@ -48,6 +48,8 @@ export interface ControlPlaneOptions {
 
 export interface ControlPlaneStats {
   sessions: number;
+  /** Duration of the last recompute (load, compile, push). */
+  lastRecomputeMs: number;
   groups: number;
   pushes: number;
   recomputes: number;
@@ -90,7 +92,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const snapshots = new Map<string, Snapshot>();
   let resources: ResourceRecord[] = [];
   let registry: RegistrySnapshot = { services: [] };
-  const stats: ControlPlaneStats = { sessions: 0, groups: 0, pushes: 0, recomputes: 0 };
+  const stats: ControlPlaneStats = { lastRecomputeMs: 0, sessions: 0, groups: 0, pushes: 0, recomputes: 0 };
   const telemetry = new TelemetryAggregator();
   const rollout = new Rollout(db, log);
 
@@ -130,6 +132,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   /** Reloads state, rebuilds every group's snapshot and pushes where a proxy's version differs. */
   async function recompute(generations: number[]): Promise<void> {
     stats.recomputes++;
+    const started = performance.now();
     await loadState();
     snapshots.clear();
     compileErrors.clear();
@@ -165,6 +168,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // Rollout rows first, pushes second: an answer must always find the row it settles.
     for (const g of generations) await rollout.recordGeneration(g, entries);
     for (const { s, snap } of plan) if (snap && s.push(snap)) stats.pushes++;
+    stats.lastRecomputeMs = performance.now() - started;
     if (generations.length > 0) {
       // An answer to an earlier push of the same version may have landed while the rows were written.
       for (const { s, snap } of plan) {
@@ -226,14 +230,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   dbHealthy = true;
 
   let shuttingDown = false;
-  const notifyRegistry = () =>
+  const notifyRegistry = (): Promise<void> =>
     shuttingDown
       ? Promise.resolve()
-      : listener
-          .query(`SELECT pg_notify($1, $2)`, [REGISTRY_CHANGED_CHANNEL, replicaId])
-          .catch((e: unknown) => {
-            log(`control plane: notify failed: ${(e as Error).message}`);
-          });
+      : // Through the pool: the LISTEN connection must not run queries of its own concurrently.
+        db.$executeRaw`SELECT pg_notify(${REGISTRY_CHANGED_CHANNEL}, ${replicaId})`.then(
+          () => undefined,
+          (e: unknown) => log(`control plane: notify failed: ${(e as Error).message}`),
+        );
 
   // ---- HTTPS + WebSocket --------------------------------------------------------------------------
   const server: Server = createServer(

@@ -1,0 +1,24 @@
+// Benchmark child: one control-plane replica. Reports its PID so the parent can read /proc for CPU and RSS.
+import { meshCompiler, startControlPlane } from "../dist/index.js";
+
+const cp = await startControlPlane({
+  databaseUrl: process.env.BENCH_DATABASE_URL,
+  secret: "bench-secret-bench-secret-bench-secret-0",
+  compile: meshCompiler(),
+  port: 0,
+  heartbeatMs: 30_000,
+  telemetryIntervalMs: 60_000,
+  debounceMs: 50,
+});
+process.send({ type: "ready", url: cp.url, pid: process.pid });
+process.on("message", async (m) => {
+  if (m.type === "stats") process.send({ type: "stats", stats: cp.stats() });
+  if (m.type === "gc") {
+    global.gc?.();
+    process.send({ type: "gc" });
+  }
+  if (m.type === "stop") {
+    await cp.close();
+    process.exit(0);
+  }
+});
