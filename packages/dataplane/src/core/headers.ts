@@ -2,7 +2,7 @@
 // undici and `writeHead` accept, so forwarding costs one filtering pass and no object building.
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers undici refuses: never forwarded. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -15,26 +15,6 @@ const HOP_BY_HOP = new Set([
   "http2-settings",
 ]);
 
-/** Copies request headers to forward, dropping hop-by-hop ones, pseudo-headers and `host` (the authority is sent separately). */
-export function forwardRequestHeaders(raw: string[], keepTe: boolean): string[] {
-  const out: string[] = [];
-  let connectionTokens: string | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (lower === "connection") connectionTokens = raw[i + 1]!.toLowerCase();
-    if (lower.charCodeAt(0) === 58 /* : */) continue;
-    if (HOP_BY_HOP.has(lower) || lower === "host") {
-      if (keepTe && lower === "te") out.push("te", raw[i + 1]!);
-      continue;
-    }
-    out.push(name, raw[i + 1]!);
-  }
-  return connectionTokens === null || connectionTokens === "close" || connectionTokens === "keep-alive"
-    ? out
-    : dropNamed(out, connectionTokens);
-}
-
 /** Converts undici's raw response headers to strings, dropping hop-by-hop ones. */
 export function forwardResponseHeaders(raw: Buffer[]): string[] {
   const out: string[] = [];
@@ -43,14 +23,6 @@ export function forwardResponseHeaders(raw: Buffer[]): string[] {
     if (HOP_BY_HOP.has(name.toLowerCase())) continue;
     out.push(name, raw[i + 1]!.toString("latin1"));
   }
-  return out;
-}
-
-function dropNamed(list: string[], tokens: string): string[] {
-  const names = new Set(tokens.split(",").map((t) => t.trim()));
-  const out: string[] = [];
-  for (let i = 0; i < list.length; i += 2)
-    if (!names.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // What both HTTP listeners do around a stack: read the request head once (one pass over the raw headers),
 // start the span, run the stack, write the result or the error, and record telemetry when the body ends.
 import type { IncomingMessage } from "node:http";
+import { HOP_BY_HOP } from "../core/headers.js";
 import type { Http2ServerRequest } from "node:http2";
 import type { BodyListener } from "../core/body.js";
 import { errorResponse, toProxyError, writeResponse, type ClientResponse } from "../core/respond.js";
@@ -41,21 +42,6 @@ const NULL_SINK = {
   destroy: () => {},
   addTrailers: () => {},
 } as unknown as ClientResponse;
-
-/** Headers never forwarded (hop-by-hop, RFC 9110 §7.6.1), plus those undici refuses. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "expect",
-  "proxy-authorization",
-  "http2-settings",
-  "host",
-]);
 
 /** Facts gathered from the request head in the same pass that copies the headers to forward. */
 export interface RequestHead {
@@ -110,7 +96,8 @@ export function readHead(req: IncomingMessage | Http2ServerRequest, isH2: boolea
         te = value;
         continue;
     }
-    if (HOP_BY_HOP.has(lower)) continue;
+    // `host` too: the authority is sent separately.
+    if (HOP_BY_HOP.has(lower) || lower === "host") continue;
     out.push(name, value);
   }
   // gRPC needs `te: trailers` end to end; any other TE is hop-by-hop.
