@@ -10,6 +10,7 @@ import {
   type ProxyConfig,
   type ProxyListeners,
 } from "@trellis/contracts";
+import type { TelemetrySeries } from "@trellis/contracts";
 import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
 import { EndpointRegistry } from "./cluster/registry.js";
 import { Metrics, type RequestSeries } from "./telemetry/metrics.js";
@@ -67,6 +68,8 @@ export interface ProxyHandle {
   applyConfig(config: unknown): ApplyResult;
   /** Version of the config in force. */
   currentVersion(): string;
+  /** Request telemetry since the last call (deltas), in the layout the control plane stores. */
+  drainTelemetry(): TelemetrySeries[];
   /** Stops accepting, lets requests in flight finish (up to drainTimeoutMs), then closes everything. */
   close(): Promise<void>;
 }
@@ -351,6 +354,7 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
     addresses,
     applyConfig: (c) => proxy.applyConfig(c),
     currentVersion: () => proxy.snapshot.version,
+    drainTelemetry: () => proxy.metrics.drainTelemetry(),
     close: () => proxy.close(),
   };
 }

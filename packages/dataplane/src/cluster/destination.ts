@@ -72,11 +72,16 @@ export class Destination implements RetryBudgetState {
   seriesFor(version: string): RequestSeries {
     let s = this.series.get(version);
     if (s === undefined) {
-      s = this.metrics.requestSeries("outbound", this.source, {
-        namespace: this.service.namespace,
-        service: this.service.name,
-        version: version || "unknown",
-      });
+      s = this.metrics.requestSeries(
+        "outbound",
+        this.source,
+        {
+          namespace: this.service.namespace,
+          service: this.service.name,
+          version: version || "unknown",
+        },
+        this.service.mtls,
+      );
       this.series.set(version, s);
     }
     return s;

@@ -205,7 +205,7 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
             service: m?.[2] ?? "unknown",
             version: sourceVersion || "unknown",
           };
-          s = metrics.requestSeries("inbound", src, self);
+          s = metrics.requestSeries("inbound", src, self, peerId !== null);
           byCaller.set(key, s);
         }
         return s;

@@ -27,8 +27,11 @@ export interface MeshProxyOptions {
   listeners?: StartProxyOptions["listeners"];
   drainTimeoutMs?: number;
   log?: (line: string) => void;
-  /** Reads what to report since the last call (deltas). Absent: no telemetry is sent. */
-  readTelemetry?: (proxy: ProxyHandle) => TelemetrySeries[];
+  /**
+   * Reads what to report since the last call (deltas). Default: the proxy's own request telemetry;
+   * `false` sends none.
+   */
+  readTelemetry?: ((proxy: ProxyHandle) => TelemetrySeries[]) | false;
   /** Reconnect backoff: base and cap (ms). Defaults 500 ms and 30 s. */
   backoff?: { baseMs?: number; maxMs?: number };
 }
@@ -140,10 +143,12 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         log(`trellis proxy: joined the mesh as ${cert.spiffeId} (workload ${workloadId})`);
         scheduleRenewal();
         if (telemetryTimer) clearInterval(telemetryTimer);
-        if (opts.readTelemetry) {
+        const readTelemetry =
+          opts.readTelemetry === false ? null : (opts.readTelemetry ?? ((p) => p.drainTelemetry()));
+        if (readTelemetry !== null) {
           telemetryTimer = setInterval(() => {
             if (!proxy) return;
-            const series = opts.readTelemetry!(proxy);
+            const series = readTelemetry(proxy);
             if (series.length > 0) send({ type: "telemetry", intervalMs: msg.telemetryIntervalMs, series });
           }, msg.telemetryIntervalMs);
           telemetryTimer.unref();

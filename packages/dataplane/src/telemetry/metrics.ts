@@ -1,15 +1,35 @@
 // Request metrics per (direction, source, destination, response code): a count and a latency histogram, plus TCP
 // and proxy-health counters. Series objects are created once per label set and then only incremented; label
-// strings are rendered when the series is created, not on every scrape or request.
+// strings are rendered when the series is created, not on every scrape or request. The control plane gets
+// deltas (`drainTelemetry`): each series remembers what it last reported, so a report costs one pass over the
+// series and nothing on the request path.
+import { LATENCY_BUCKETS_MS, type TelemetrySeries } from "@trellis/contracts";
 
 /** Histogram bounds in milliseconds. */
 export const BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000];
+
+/**
+ * Where each of our buckets lands in the control plane's coarser layout (LATENCY_BUCKETS_MS plus one overflow
+ * slot). Ours are a superset of its bounds up to 10 s, so the mapping loses nothing it keeps.
+ */
+const REPORT_SLOT: readonly number[] = BUCKETS_MS.map((b) => {
+  const i = LATENCY_BUCKETS_MS.findIndex((r) => b <= r);
+  return i === -1 ? LATENCY_BUCKETS_MS.length : i;
+});
+const REPORT_SLOTS = LATENCY_BUCKETS_MS.length + 1;
 
 class StatusSeries {
   count = 0;
   sumMs = 0;
   readonly buckets = new Float64Array(BUCKETS_MS.length);
-  constructor(readonly labels: string) {}
+  /** What the last telemetry report covered. */
+  reportedCount = 0;
+  reportedSumMs = 0;
+  readonly reportedBuckets = new Float64Array(BUCKETS_MS.length);
+  constructor(
+    readonly labels: string,
+    readonly code: number,
+  ) {}
   observe(ms: number): void {
     this.count++;
     this.sumMs += ms;
@@ -33,11 +53,18 @@ const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace
 /** All requests between one source and one destination, split by response code. */
 export class RequestSeries {
   private readonly byStatus = new Map<number, StatusSeries>();
-  constructor(private readonly labels: string) {}
+  constructor(
+    private readonly labels: string,
+    readonly direction: Direction,
+    readonly source: PeerLabels,
+    readonly destination: PeerLabels,
+    /** Whether these requests crossed the mesh over mutual TLS. */
+    readonly mtls: boolean,
+  ) {}
   record(status: number, ms: number): void {
     let s = this.byStatus.get(status);
     if (s === undefined) {
-      s = new StatusSeries(`${this.labels},response_code="${status}"`);
+      s = new StatusSeries(`${this.labels},response_code="${status}"`, status);
       this.byStatus.set(status, s);
     }
     s.observe(ms);
@@ -54,13 +81,13 @@ export class Metrics {
   /** Simple counters and gauges by full metric line prefix (`name{labels}`). */
   readonly counters = new Map<string, number>();
 
-  requestSeries(direction: Direction, src: PeerLabels, dst: PeerLabels): RequestSeries {
+  requestSeries(direction: Direction, src: PeerLabels, dst: PeerLabels, mtls = false): RequestSeries {
     const labels =
       `direction="${direction}",source_namespace="${esc(src.namespace)}",source_service="${esc(src.service)}",source_version="${esc(src.version)}",` +
-      `destination_namespace="${esc(dst.namespace)}",destination_service="${esc(dst.service)}",destination_version="${esc(dst.version)}"`;
+      `destination_namespace="${esc(dst.namespace)}",destination_service="${esc(dst.service)}",destination_version="${esc(dst.version)}",mtls="${mtls}"`;
     let s = this.series.get(labels);
     if (s === undefined) {
-      s = new RequestSeries(labels);
+      s = new RequestSeries(labels, direction, { ...src }, { ...dst }, mtls);
       this.series.set(labels, s);
     }
     return s;
@@ -71,6 +98,47 @@ export class Metrics {
   }
   set(name: string, v: number): void {
     this.counters.set(name, v);
+  }
+
+  /**
+   * What happened since the last call, one entry per (direction, source, destination, code) that saw
+   * requests, in the layout the control plane stores (contracts' LATENCY_BUCKETS_MS). Bytes are not split
+   * per series yet and are reported as 0.
+   */
+  drainTelemetry(): TelemetrySeries[] {
+    const out: TelemetrySeries[] = [];
+    for (const rs of this.series.values()) {
+      for (const s of rs.statuses()) {
+        const requests = s.count - s.reportedCount;
+        if (requests === 0) continue;
+        const buckets = new Array<number>(REPORT_SLOTS).fill(0);
+        let counted = 0;
+        for (let i = 0; i < BUCKETS_MS.length; i++) {
+          const d = s.buckets[i]! - s.reportedBuckets[i]!;
+          if (d === 0) continue;
+          buckets[REPORT_SLOT[i]!]! += d;
+          counted += d;
+          s.reportedBuckets[i] = s.buckets[i]!;
+        }
+        // Requests slower than our last bound are in no bucket: they go to the overflow slot.
+        buckets[REPORT_SLOTS - 1]! += requests - counted;
+        out.push({
+          source: rs.source,
+          destination: rs.destination,
+          code: s.code,
+          reporter: rs.direction,
+          requests,
+          mtlsRequests: rs.mtls ? requests : 0,
+          durationSumMs: Math.max(0, s.sumMs - s.reportedSumMs),
+          buckets,
+          bytesSent: 0,
+          bytesReceived: 0,
+        });
+        s.reportedCount = s.count;
+        s.reportedSumMs = s.sumMs;
+      }
+    }
+    return out;
   }
 
   /** Prometheus text exposition format 0.0.4. */
