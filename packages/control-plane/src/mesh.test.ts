@@ -1,6 +1,7 @@
 // The whole loop with real parts: sidecars (the data plane's mesh client and proxy) beside real HTTP apps,
 // joined to a real control plane with a join token, config compiled from resources in PostgreSQL, traffic
-// over mTLS between the sidecars. Then a Route change, and the control plane going away under traffic.
+// over mTLS between the sidecars. Then a Route change, telemetry landing in rollups, a generated config the
+// proxies refuse (NACK) while traffic keeps flowing, and the control plane going away under traffic.
 import { createServer, request, type Server } from "node:http";
 import { createServer as netServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -8,7 +9,13 @@ import pg from "pg";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
-import { CONFIG_CHANGED_CHANNEL, meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
+import {
+  CONFIG_CHANGED_CHANNEL,
+  meshCompiler,
+  startControlPlane,
+  type CompileFn,
+  type ControlPlane,
+} from "./index.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const NS = "mesh";
@@ -58,6 +65,40 @@ async function tally(outboundPort: number, n: number): Promise<Record<string, nu
   return out;
 }
 
+/**
+ * The real compiler, plus a switch that makes it generate configs the proxies refuse: the control plane's
+ * schema accepts them, but a running proxy cannot move its outbound listener, so it NACKs and keeps serving.
+ */
+let refuseFor: string | null = null;
+const realCompile = meshCompiler();
+const compile: CompileFn = (input) => {
+  const config = realCompile(input);
+  if (refuseFor !== input.proxy.service) return config;
+  return { ...config, listeners: { outbound: { address: "127.0.0.1", port: 1 } } };
+};
+const startCp = () =>
+  startControlPlane({
+    databaseUrl: url,
+    secret: SECRET,
+    compile,
+    port: cpPort,
+    debounceMs: 20,
+    telemetryIntervalMs: 200,
+  });
+
+/** Tells the control plane that the database changed, as the console does after applying a change. */
+async function announce(reason: string): Promise<{ id: string; number: number }> {
+  const gen = await db.configGeneration.create({ data: { reason } });
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`SELECT pg_notify($1, $2)`, [
+    CONFIG_CHANGED_CHANNEL,
+    JSON.stringify({ generation: gen.number }),
+  ]);
+  await c.end();
+  return gen;
+}
+
 let cp: ControlPlane;
 let cpPort = 0;
 let token = "";
@@ -88,13 +129,7 @@ async function sidecar(service: string, version: string, appPort: number) {
 
 beforeAll(async () => {
   cpPort = await freePort();
-  cp = await startControlPlane({
-    databaseUrl: url,
-    secret: SECRET,
-    compile: meshCompiler(),
-    port: cpPort,
-    debounceMs: 20,
-  });
+  cp = await startCp();
   token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS })).token;
   const [v1, v2, pp] = [await app("reviews-v1"), await app("reviews-v2"), await app("productpage")];
   apps.push(v1.server, v2.server, pp.server);
@@ -133,14 +168,7 @@ describe("a mesh of real sidecars", () => {
         spec: { service: "reviews", rules: [{ backends: [{ version: "v2" }] }] },
       },
     });
-    const gen = await db.configGeneration.create({ data: { reason: "all reviews traffic to v2" } });
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query(`SELECT pg_notify($1, $2)`, [
-      CONFIG_CHANGED_CHANNEL,
-      JSON.stringify({ generation: gen.number }),
-    ]);
-    await c.end();
+    const gen = await announce("all reviews traffic to v2");
 
     await expect
       .poll(
@@ -154,25 +182,111 @@ describe("a mesh of real sidecars", () => {
     expect(await tally(productpageOutbound, 20)).toEqual({ "reviews-v2": 20 });
   });
 
-  it("keeps routing while the control plane is down, and resyncs when it returns", async () => {
-    await cp.close();
-    await expect.poll(() => sidecars.every((s) => !s.connected()), { timeout: 5_000 }).toBe(true);
-    // No control plane: the last good config keeps serving.
-    expect(await tally(productpageOutbound, 20)).toEqual({ "reviews-v2": 20 });
-
-    cp = await startControlPlane({
-      databaseUrl: url,
-      secret: SECRET,
-      compile: meshCompiler(),
-      port: cpPort,
-      debounceMs: 20,
+  it("lands the sidecars' telemetry in the per-minute rollups, from both sides of each call, over mTLS", async () => {
+    const before = await reviewsTraffic();
+    expect(await tally(productpageOutbound, 30)).toEqual({ "reviews-v2": 30 });
+    // Both sidecars report every 200 ms here; the control plane adds their deltas into the minute's row.
+    await expect
+      .poll(async () => {
+        const now = await reviewsTraffic();
+        return {
+          outbound: now.outbound - before.outbound >= 30,
+          inbound: now.inbound - before.inbound >= 30,
+        };
+      })
+      .toEqual({ outbound: true, inbound: true });
+    const rows = await db.telemetryRollup.findMany({
+      where: { destNamespace: NS, destService: "reviews", destVersion: "v2", statusCode: 200 },
     });
-    await expect.poll(() => sidecars.every((s) => s.connected()), { timeout: 10_000 }).toBe(true);
-    const versions = sidecars.map((s) => s.proxy()!.currentVersion());
-    await cp.refresh();
-    // Reconnected proxies said which version they serve; nothing changed, so nothing was resent.
-    expect(sidecars.map((s) => s.proxy()!.currentVersion())).toEqual(versions);
-    expect(cp.stats().pushes).toBe(0);
-    expect(await tally(productpageOutbound, 10)).toEqual({ "reviews-v2": 10 });
+    for (const r of rows) {
+      expect(r).toMatchObject({ sourceNamespace: NS, sourceService: "productpage", sourceVersion: "v1" });
+      // Every call went over mTLS, and every one of them is in exactly one latency bucket.
+      expect(r.mtlsRequests).toBe(r.requests);
+      expect(r.latencyBuckets.reduce((a, b) => a + b, 0n)).toBe(r.requests);
+      expect(r.durationSumMs).toBeGreaterThan(0);
+    }
+  });
+
+  it("records a NACK with the proxy's reason when it refuses a generated config, and traffic keeps flowing", async () => {
+    const served = sidecars[0]!.proxy()!.currentVersion();
+    refuseFor = "productpage";
+    try {
+      const gen = await announce("a config productpage's proxy cannot apply");
+      await expect
+        .poll(async () =>
+          (
+            await db.proxyConfigStatus.findMany({
+              where: { generationId: gen.id },
+              include: { workload: { include: { service: true } } },
+            })
+          )
+            .map((s) => `${s.workload.service.name}:${s.state}`)
+            .sort(),
+        )
+        .toEqual(["productpage:nacked", "reviews:acked", "reviews:acked"]);
+      const nack = await db.proxyConfigStatus.findFirst({
+        where: { generationId: gen.id, state: "nacked" },
+        include: { workload: true },
+      });
+      expect(nack?.reason).toMatch(/listener/i);
+      expect(nack?.workload).toMatchObject({ nackReason: nack?.reason });
+      // The proxy still serves its last good config.
+      expect(sidecars[0]!.proxy()!.currentVersion()).toBe(served);
+      expect(await tally(productpageOutbound, 20)).toEqual({ "reviews-v2": 20 });
+    } finally {
+      refuseFor = null;
+    }
+    // Fixed at the source, the next generation is acked everywhere.
+    const fixed = await announce("back to a config every proxy accepts");
+    await expect
+      .poll(async () =>
+        (await db.proxyConfigStatus.findMany({ where: { generationId: fixed.id } }))
+          .map((s) => s.state)
+          .sort(),
+      )
+      .toEqual(["acked", "acked", "acked"]);
+  });
+
+  it("loses no request while the control plane is killed and restarted under load, and resyncs without a push", async () => {
+    const results = { ok: 0, failed: 0 };
+    let running = true;
+    // Four callers in a loop through productpage's sidecar, for the whole outage.
+    const load = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (running) {
+          const r = await callReviews(productpageOutbound).catch(() => ({ status: 0, body: "" }));
+          if (r.status === 200 && r.body === "reviews-v2") results.ok++;
+          else results.failed++;
+        }
+      }),
+    );
+    try {
+      await cp.close();
+      await expect.poll(() => sidecars.every((s) => !s.connected()), { timeout: 5_000 }).toBe(true);
+      const versions = sidecars.map((s) => s.proxy()!.currentVersion());
+      cp = await startCp();
+      await expect.poll(() => sidecars.every((s) => s.connected()), { timeout: 10_000 }).toBe(true);
+      await cp.refresh();
+      // Reconnected proxies said which version they serve; nothing changed, so nothing was resent.
+      expect(sidecars.map((s) => s.proxy()!.currentVersion())).toEqual(versions);
+      expect(cp.stats().pushes).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      running = false;
+      await load;
+    }
+    expect(results.failed).toBe(0);
+    expect(results.ok).toBeGreaterThan(50);
   });
 });
+
+/** Requests to reviews counted so far by each side, from the rollups. */
+async function reviewsTraffic(): Promise<{ inbound: number; outbound: number }> {
+  const rows = await db.telemetryRollup.groupBy({
+    by: ["reporter"],
+    where: { destNamespace: NS, destService: "reviews" },
+    _sum: { requests: true },
+  });
+  const get = (r: string) => Number(rows.find((x) => x.reporter === r)?._sum.requests ?? 0n);
+  return { inbound: get("inbound"), outbound: get("outbound") };
+}
