@@ -2,10 +2,12 @@
 import { apiTokenRouter } from "./router/api-token.js";
 import { joinTokenRouter } from "./router/join-token.js";
 import { serviceRouter } from "./router/service.js";
+import { trafficRouter } from "./router/traffic.js";
 import { createCallerFactory, createTRPCRouter } from "./trpc.js";
 
 export const appRouter = createTRPCRouter({
   service: serviceRouter,
+  traffic: trafficRouter,
   joinToken: joinTokenRouter,
   apiToken: apiTokenRouter,
 });

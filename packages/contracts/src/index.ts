@@ -8,3 +8,4 @@ export * from "./proxy-errors.js";
 export * from "./mesh-stream.js";
 export * from "./resources/index.js";
 export * from "./tokens.js";
+export * from "./traffic.js";

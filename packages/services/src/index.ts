@@ -9,3 +9,4 @@ export * from "./users.js";
 export * from "./registry.js";
 export * from "./sign-in-limiter.js";
 export * from "./join-tokens.js";
+export * from "./traffic.js";

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDb } from "@trellis/db";
+import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
+import { bootstrap } from "@trellis/services";
+import { handleRestRequest, openApiDocument } from "./index.js";
+
+const db = createDb(inject("databaseUrl"));
+const TOKEN = "trls_api_traffic_test_token_0123456789abcdef";
+
+beforeAll(async () => {
+  await bootstrap(db, { adminPassword: "correct horse battery staple", bootstrapToken: TOKEN });
+  const buckets = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
+  buckets[3] = 40n;
+  await db.telemetryRollup.create({
+    data: {
+      bucket: new Date(Math.floor(Date.now() / 60_000) * 60_000),
+      reporter: "outbound",
+      sourceNamespace: "traffic-api",
+      sourceService: "web",
+      sourceVersion: "v1",
+      destNamespace: "traffic-api",
+      destService: "reviews",
+      destVersion: "v2",
+      statusCode: 200,
+      requests: 40n,
+      mtlsRequests: 40n,
+      durationSumMs: 300,
+      latencyBuckets: buckets,
+    },
+  });
+});
+afterAll(() => db.$disconnect());
+
+const get = (path: string) =>
+  handleRestRequest(
+    db,
+    new Request(`http://localhost${path}`, { headers: { authorization: `Bearer ${TOKEN}` } }),
+  );
+
+describe("GET /api/v1/traffic/edges", () => {
+  it("returns the observed edges of a namespace, split by version or not", async () => {
+    const res = await get("/api/v1/traffic/edges?namespace=traffic-api&minutes=15");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { edges: { destination: { version: string }; requests: number }[] };
+    expect(body.edges).toMatchObject([{ destination: { service: "reviews", version: "v2" }, requests: 40 }]);
+
+    const merged = (await (
+      await get("/api/v1/traffic/edges?namespace=traffic-api&versions=merged")
+    ).json()) as typeof body;
+    expect(merged.edges[0]!.destination.version).toBe("*");
+  });
+
+  it("rejects a window out of range with the field named", async () => {
+    const res = await get("/api/v1/traffic/edges?minutes=5000");
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ code: "VALIDATION_FAILED", issues: [{ path: "minutes" }] });
+  });
+
+  it("is in the OpenAPI document", () => {
+    expect((openApiDocument("http://localhost:3000") as { paths: object }).paths).toHaveProperty("/traffic/edges");
+  });
+});

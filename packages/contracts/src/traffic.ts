@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { ZNamespace } from "./names.js";
+import { ZWorkloadRef } from "./mesh-stream.js";
+
+// Observed traffic, read from the telemetry rollups: what the live graph, the service views and the impact
+// preview of a change are drawn from.
+
+export const ZTrafficQuery = z.object({
+  namespace: ZNamespace.optional().describe(
+    "edges with either end in this namespace; all readable ones if absent",
+  ),
+  minutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1440)
+    .default(5)
+    .describe("window length, 1 minute to 24 hours"),
+  until: z.iso.datetime().optional().describe("end of the window (replay a past window); default now"),
+  versions: z
+    .enum(["split", "merged"])
+    .default("split")
+    .describe("split each service by version, or merge its versions"),
+});
+export type TrafficQuery = z.input<typeof ZTrafficQuery>;
+
+export const ZObservedEdge = z.object({
+  /** Version is "*" when the query merges versions. */
+  source: ZWorkloadRef,
+  destination: ZWorkloadRef,
+  requests: z.number().int().nonnegative(),
+  rps: z.number().nonnegative(),
+  /** Share of requests answered 5xx (0..1); for TCP edges always 0. */
+  errorRate: z.number().min(0).max(1),
+  /** Latency quantiles in ms, interpolated within the histogram's buckets; null without requests. */
+  p50Ms: z.number().nullable(),
+  p95Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  /** Share of requests that crossed the mesh over mutual TLS (0..1). */
+  mtlsShare: z.number().min(0).max(1),
+  protocol: z.enum(["http", "tcp"]),
+  /** Requests by status code ("0" for TCP connections). */
+  codes: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type ObservedEdge = z.infer<typeof ZObservedEdge>;
+
+export const ZObservedTraffic = z.object({
+  from: z.iso.datetime(),
+  until: z.iso.datetime(),
+  edges: z.array(ZObservedEdge),
+});
+export type ObservedTraffic = z.infer<typeof ZObservedTraffic>;

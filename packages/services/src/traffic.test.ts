@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
+import { createDb } from "@trellis/db";
+import { AppError, queryTraffic, quantile, type Actor } from "./index.js";
+
+const db = createDb(inject("databaseUrl"));
+const NOW = new Date("2026-11-22T12:30:30Z");
+const minute = (ago: number) => new Date(Math.floor(NOW.getTime() / 60_000) * 60_000 - ago * 60_000);
+const admin: Actor = {
+  kind: "user",
+  userId: "u-admin",
+  name: "admin",
+  via: "api",
+  bindings: [{ role: "admin", namespace: "*" }],
+};
+const shopViewer: Actor = {
+  kind: "user",
+  userId: "u-v",
+  name: "vic",
+  via: "api",
+  bindings: [{ role: "viewer", namespace: "tr-shop" }],
+};
+
+/** `n` requests, all in the bucket with upper bound `ms`. */
+function histogram(n: number, ms: number): bigint[] {
+  const h = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
+  h[LATENCY_BUCKETS_MS.indexOf(ms as never)] = BigInt(n);
+  return h;
+}
+
+async function rollup(r: {
+  ago: number;
+  reporter: "inbound" | "outbound";
+  src: [string, string, string];
+  dst: [string, string, string];
+  code: number;
+  n: number;
+  ms: number;
+  mtls?: number;
+}) {
+  await db.telemetryRollup.create({
+    data: {
+      bucket: minute(r.ago),
+      reporter: r.reporter,
+      sourceNamespace: r.src[0],
+      sourceService: r.src[1],
+      sourceVersion: r.src[2],
+      destNamespace: r.dst[0],
+      destService: r.dst[1],
+      destVersion: r.dst[2],
+      statusCode: r.code,
+      requests: BigInt(r.n),
+      mtlsRequests: BigInt(r.mtls ?? r.n),
+      durationSumMs: r.n * r.ms,
+      latencyBuckets: histogram(r.n, r.ms),
+    },
+  });
+}
+
+beforeAll(async () => {
+  const web: [string, string, string] = ["tr-shop", "web", "v1"];
+  const reviews1: [string, string, string] = ["tr-shop", "reviews", "v1"];
+  const reviews2: [string, string, string] = ["tr-shop", "reviews", "v2"];
+  // web → reviews v1: 900 OK at ≤ 10 ms and 100 errors at ≤ 100 ms, over two minutes, seen by both sides.
+  for (const reporter of ["outbound", "inbound"] as const) {
+    await rollup({ ago: 0, reporter, src: web, dst: reviews1, code: 200, n: 450, ms: 10 });
+    await rollup({ ago: 1, reporter, src: web, dst: reviews1, code: 200, n: 450, ms: 10 });
+    await rollup({ ago: 1, reporter, src: web, dst: reviews1, code: 503, n: 100, ms: 100 });
+  }
+  await rollup({ ago: 0, reporter: "outbound", src: web, dst: reviews2, code: 200, n: 60, ms: 25, mtls: 30 });
+  // A caller without a sidecar, seen only by the callee.
+  await rollup({
+    ago: 0,
+    reporter: "inbound",
+    src: ["tr-shop", "unknown", "unknown"],
+    dst: web,
+    code: 200,
+    n: 30,
+    ms: 5,
+  });
+  // Another namespace, and traffic too old for a 5-minute window.
+  await rollup({
+    ago: 0,
+    reporter: "outbound",
+    src: ["tr-pay", "api", "v1"],
+    dst: ["tr-pay", "db", "v1"],
+    code: 0,
+    n: 7,
+    ms: 1,
+  });
+  await rollup({ ago: 30, reporter: "outbound", src: web, dst: reviews1, code: 200, n: 5000, ms: 1 });
+});
+afterAll(async () => {
+  await db.telemetryRollup.deleteMany({ where: { sourceNamespace: { in: ["tr-shop", "tr-pay"] } } });
+  await db.$disconnect();
+});
+
+describe("observed traffic", () => {
+  it("counts each call once (the caller's report), with rates, errors, quantiles and mTLS share", async () => {
+    const t = await queryTraffic(db, admin, { namespace: "tr-shop", minutes: 5, until: NOW.toISOString() });
+    expect(t.from).toBe(minute(5).toISOString());
+    const edge = (dst: string, v: string) =>
+      t.edges.find((e) => e.destination.service === dst && e.destination.version === v)!;
+    const v1 = edge("reviews", "v1");
+    expect(v1).toMatchObject({
+      requests: 1000,
+      errorRate: 0.1,
+      mtlsShare: 1,
+      protocol: "http",
+      codes: { "200": 900, "503": 100 },
+    });
+    // The window is 5.5 minutes of buckets (the current minute is half over).
+    expect(v1.rps).toBeCloseTo(1000 / 330, 5);
+    // 900 of 1000 at ≤ 10 ms: the median interpolates inside (5, 10]; p95 and p99 fall in (50, 100].
+    expect(v1.p50Ms).toBeCloseTo(5 + 5 * (500 / 900), 5);
+    expect(v1.p95Ms).toBeCloseTo(50 + 50 * 0.5, 5);
+    expect(v1.p99Ms).toBeCloseTo(50 + 50 * 0.9, 5);
+    expect(edge("reviews", "v2")).toMatchObject({ requests: 60, mtlsShare: 0.5, errorRate: 0 });
+    expect(edge("web", "v1")).toMatchObject({ source: { service: "unknown" }, requests: 30 });
+    expect(t.edges.some((e) => e.source.namespace === "tr-pay")).toBe(false);
+  });
+
+  it("merges versions when asked, and replays an older window", async () => {
+    const merged = await queryTraffic(db, admin, {
+      namespace: "tr-shop",
+      minutes: 5,
+      until: NOW.toISOString(),
+      versions: "merged",
+    });
+    const reviews = merged.edges.find((e) => e.destination.service === "reviews")!;
+    expect(reviews).toMatchObject({
+      requests: 1060,
+      source: { version: "*" },
+      destination: { version: "*" },
+    });
+
+    const past = await queryTraffic(db, admin, {
+      namespace: "tr-shop",
+      minutes: 1,
+      until: new Date(minute(30).getTime() + 60_000).toISOString(),
+    });
+    expect(past.edges.map((e) => [e.destination.service, e.requests, e.p99Ms])).toEqual([
+      ["reviews", 5000, 0.99],
+    ]);
+  });
+
+  it("shows TCP edges without latency, and only namespaces the caller may read", async () => {
+    const all = await queryTraffic(db, admin, { minutes: 5, until: NOW.toISOString() });
+    expect(all.edges.find((e) => e.source.namespace === "tr-pay")).toMatchObject({
+      protocol: "tcp",
+      requests: 7,
+      p50Ms: null,
+      errorRate: 0,
+    });
+
+    const mine = await queryTraffic(db, shopViewer, { minutes: 5, until: NOW.toISOString() });
+    expect(new Set(mine.edges.map((e) => e.source.namespace))).toEqual(new Set(["tr-shop"]));
+    await expect(queryTraffic(db, shopViewer, { namespace: "tr-pay" })).rejects.toThrow(AppError);
+  });
+
+  it("interpolates quantiles like histogram_quantile and caps the overflow slot at the last bound", () => {
+    const h = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+    expect(quantile(h, 0.5)).toBeNull();
+    h[0] = 10;
+    expect(quantile(h, 0.5)).toBeCloseTo(0.5);
+    h[h.length - 1] = 990;
+    expect(quantile(h, 0.99)).toBe(10_000);
+  });
+});
