@@ -14,7 +14,7 @@ test("GET /api/v1/services needs a valid bearer token", async ({ request }) => {
 
   const ok = await request.get("/api/v1/services", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   expect(ok.status()).toBe(200);
-  expect(await ok.json()).toEqual({ items: [] });
+  expect(await ok.json()).toMatchObject({ items: expect.any(Array) });
 });
 
 test("the OpenAPI document describes the REST API", async ({ request }) => {

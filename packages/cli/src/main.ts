@@ -11,6 +11,8 @@ import { isUserFacing } from "./errors.js";
 const program = new Command("trellis")
   .description("Trellis service mesh: run it, join proxies to it, and change its traffic safely")
   .version("0.1.0")
+  // Program options only before the command: `trellis proxy --version v2` is the proxy's --version.
+  .enablePositionalOptions()
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });

