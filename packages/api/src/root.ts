@@ -3,6 +3,10 @@ import { apiTokenRouter } from "./router/api-token.js";
 import { joinTokenRouter } from "./router/join-token.js";
 import { serviceRouter } from "./router/service.js";
 import { trafficRouter } from "./router/traffic.js";
+import { userRouter } from "./router/user.js";
+import { auditRouter } from "./router/audit.js";
+import { settingsRouter } from "./router/settings.js";
+import { proxyRouter } from "./router/proxy.js";
 import { createCallerFactory, createTRPCRouter } from "./trpc.js";
 
 export const appRouter = createTRPCRouter({
@@ -10,6 +14,10 @@ export const appRouter = createTRPCRouter({
   traffic: trafficRouter,
   joinToken: joinTokenRouter,
   apiToken: apiTokenRouter,
+  user: userRouter,
+  audit: auditRouter,
+  settings: settingsRouter,
+  proxy: proxyRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -19,6 +19,9 @@ export const APP_ERROR_CODES = [
   "CHANGE_SELF_APPROVAL",
   "CHANGE_STALE",
   "CHANGE_NOT_OPEN",
+  // users and roles
+  "USER_LAST_ADMIN",
+  "ROLE_ESCALATION",
   // infrastructure
   "DATABASE_UNAVAILABLE",
   "INTERNAL",
@@ -39,6 +42,8 @@ export const APP_ERROR_HTTP_STATUS = {
   CHANGE_SELF_APPROVAL: 403,
   CHANGE_STALE: 409,
   CHANGE_NOT_OPEN: 409,
+  USER_LAST_ADMIN: 409,
+  ROLE_ESCALATION: 403,
   DATABASE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const satisfies Record<AppErrorCode, number>;

@@ -8,4 +8,8 @@ export * from "./proxy-errors.js";
 export * from "./mesh-stream.js";
 export * from "./resources/index.js";
 export * from "./tokens.js";
+export * from "./users.js";
+export * from "./audit-log.js";
+export * from "./namespace-settings.js";
+export * from "./proxies.js";
 export * from "./traffic.js";
