@@ -1,11 +1,14 @@
 // The `trellis` command tree. Edit when adding a command: one file per command under commands/.
 import { Command, CommanderError } from "commander";
 import { applyCommand } from "./commands/apply.js";
+import { auditCommand } from "./commands/audit.js";
 import { consoleCommand } from "./commands/console.js";
 import { controlplaneCommand } from "./commands/controlplane.js";
+import { getCommand } from "./commands/get.js";
 import { proxyCommand } from "./commands/proxy.js";
 import { tokenCommand } from "./commands/token.js";
 import { upCommand } from "./commands/up.js";
+import { userCommand, whoamiCommand } from "./commands/user.js";
 import { isUserFacing } from "./errors.js";
 
 const program = new Command("trellis")
@@ -23,6 +26,10 @@ for (const cmd of [
   controlplaneCommand(),
   consoleCommand(),
   tokenCommand(),
+  userCommand(),
+  whoamiCommand(),
+  getCommand(),
+  auditCommand(),
   applyCommand(),
 ]) {
   program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));

@@ -1,22 +1,31 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import type {
   ApiTokenCreated,
   ApiTokenSummary,
   JoinTokenCreated,
   JoinTokenSummary,
 } from "@trellis/contracts";
-import { api, apiOptions, printTable, type ApiOptions } from "../api-client.js";
+import {
+  api,
+  apiOptions,
+  outputOption,
+  printOutput,
+  printTable,
+  type ApiOptions,
+  type OutputOptions,
+} from "../api-client.js";
 import { CliError } from "../errors.js";
 
-type Common = ApiOptions & { join: boolean; output: string };
+type Common = ApiOptions & OutputOptions & { join: boolean };
+
+/** JSON or YAML when asked for (scripts); otherwise the command prints for people. */
+const structured = (o: Common) => o.output === "json" || o.output === "yaml";
 
 function withApi(cmd: Command): Command {
   for (const o of apiOptions()) cmd.addOption(o);
   return cmd
     .option("--join", "a proxy join token (admins) instead of an API token", false)
-    .addOption(
-      new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"),
-    );
+    .addOption(outputOption());
 }
 
 export function tokenCommand(): Command {
@@ -51,7 +60,7 @@ export function tokenCommand(): Command {
               ...(o.name ? { name: o.name } : {}),
               ...(o.expires ? { expiresIn: o.expires } : {}),
             });
-            if (o.output === "json") return console.log(JSON.stringify(t, null, 2));
+            if (structured(o)) return printOutput(o, t, () => {});
             console.error(
               `join token for ${t.service ? `${t.namespace}/${t.service}` : `namespace ${t.namespace}`}${t.expiresAt ? `, expires ${t.expiresAt}` : ""} (shown once):`,
             );
@@ -64,7 +73,7 @@ export function tokenCommand(): Command {
             ...(o.namespace ? { namespace: o.namespace } : {}),
             ...(o.expires ? { expiresIn: o.expires } : {}),
           });
-          if (o.output === "json") return console.log(JSON.stringify(t, null, 2));
+          if (structured(o)) return printOutput(o, t, () => {});
           console.error(
             `API token "${t.name}"${t.role ? `, at most ${t.role}` : ""}${t.namespace ? ` in ${t.namespace}` : ""} (shown once):`,
           );
@@ -79,33 +88,35 @@ export function tokenCommand(): Command {
       .action(async (o: Common) => {
         if (o.join) {
           const { items } = await api<{ items: JoinTokenSummary[] }>(o, "GET", "/join-tokens");
-          if (o.output === "json") return console.log(JSON.stringify(items, null, 2));
-          return printTable(
-            items.map((t) => ({
-              id: t.id,
-              prefix: t.prefix,
-              namespace: t.namespace,
-              service: t.service ?? "*",
-              name: t.name ?? "",
-              expires: t.expiresAt ?? "never",
-              state: t.revokedAt ? "revoked" : "active",
-            })),
-            ["id", "prefix", "namespace", "service", "name", "expires", "state"],
+          return printOutput(o, items, () =>
+            printTable(
+              items.map((t) => ({
+                id: t.id,
+                prefix: t.prefix,
+                namespace: t.namespace,
+                service: t.service ?? "*",
+                name: t.name ?? "",
+                expires: t.expiresAt ?? "never",
+                state: t.revokedAt ? "revoked" : "active",
+              })),
+              ["id", "prefix", "namespace", "service", "name", "expires", "state"],
+            ),
           );
         }
         const { items } = await api<{ items: ApiTokenSummary[] }>(o, "GET", "/tokens");
-        if (o.output === "json") return console.log(JSON.stringify(items, null, 2));
-        printTable(
-          items.map((t) => ({
-            id: t.id,
-            prefix: t.prefix,
-            name: t.name,
-            role: t.role ?? "(yours)",
-            namespace: t.namespace ?? "*",
-            "last used": t.lastUsedAt ?? "never",
-            state: t.revokedAt ? "revoked" : "active",
-          })),
-          ["id", "prefix", "name", "role", "namespace", "last used", "state"],
+        await printOutput(o, items, () =>
+          printTable(
+            items.map((t) => ({
+              id: t.id,
+              prefix: t.prefix,
+              name: t.name,
+              role: t.role ?? "(yours)",
+              namespace: t.namespace ?? "*",
+              "last used": t.lastUsedAt ?? "never",
+              state: t.revokedAt ? "revoked" : "active",
+            })),
+            ["id", "prefix", "name", "role", "namespace", "last used", "state"],
+          ),
         );
       }),
   );

@@ -1,0 +1,98 @@
+// `trellis get KIND [NAME]`: read what the mesh has, over the REST API. One table per kind, or -o json|yaml.
+// Edit when the API gains something worth listing: add a kind to KINDS.
+import { Command } from "commander";
+import type { ProxyList, ServiceList } from "@trellis/contracts";
+import {
+  api,
+  apiOptions,
+  outputOption,
+  printOutput,
+  printTable,
+  query,
+  type ApiOptions,
+  type OutputOptions,
+} from "../api-client.js";
+import { CliError } from "../errors.js";
+
+type Common = ApiOptions & OutputOptions & { namespace?: string };
+type Getter = (o: Common, name: string | undefined) => Promise<void>;
+
+const ago = (iso: string) => {
+  const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+  return s < 120
+    ? `${s}s`
+    : s < 7200
+      ? `${Math.round(s / 60)}m`
+      : s < 172800
+        ? `${Math.round(s / 3600)}h`
+        : `${Math.round(s / 86400)}d`;
+};
+
+async function getServices(o: Common, name: string | undefined) {
+  let { items } = await api<ServiceList>(o, "GET", `/services${query({ namespace: o.namespace })}`);
+  if (name) {
+    items = items.filter((s) => s.name === name);
+    if (items.length === 0)
+      throw new CliError(
+        `no service named "${name}"${o.namespace ? ` in namespace ${o.namespace}` : " that you may see"}`,
+      );
+  }
+  await printOutput(o, name && items.length === 1 ? items[0] : items, () =>
+    printTable(
+      items.map((s) => ({
+        namespace: s.namespace,
+        name: s.name,
+        versions: s.versions.join(",") || "-",
+        proxies: `${s.healthyWorkloads}/${s.workloads}`,
+        age: ago(s.createdAt),
+      })),
+      ["namespace", "name", "versions", "proxies", "age"],
+    ),
+  );
+}
+
+async function getProxies(o: Common, service: string | undefined) {
+  const { items } = await api<ProxyList>(o, "GET", `/proxies${query({ namespace: o.namespace, service })}`);
+  await printOutput(o, items, () =>
+    printTable(
+      items.map((p) => ({
+        namespace: p.namespace,
+        service: p.service,
+        version: p.version,
+        address: p.address,
+        status: p.status,
+        config: p.ackedVersion ?? "-",
+        nack: p.nackedVersion ? `${p.nackedVersion}: ${p.nackReason ?? ""}` : "",
+        "last seen": ago(p.lastSeenAt),
+      })),
+      ["namespace", "service", "version", "address", "status", "config", "nack", "last seen"],
+    ),
+  );
+}
+
+const KINDS: Record<string, { getter: Getter; help: string }> = {
+  services: { getter: getServices, help: "services in the registry (NAME: one service)" },
+  proxies: {
+    getter: getProxies,
+    help: "registered proxies and their config versions (NAME: of one service)",
+  },
+};
+const ALIASES: Record<string, string> = { service: "services", svc: "services", proxy: "proxies" };
+
+export function getCommand(): Command {
+  const cmd = new Command("get")
+    .description(
+      `show what the mesh has: ${Object.entries(KINDS)
+        .map(([k, v]) => `\n  ${k.padEnd(10)} ${v.help}`)
+        .join("")}`,
+    )
+    .argument("<kind>", Object.keys(KINDS).join(", "))
+    .argument("[name]", "only this one")
+    .option("-n, --namespace <ns>", "only this namespace");
+  for (const o of apiOptions()) cmd.addOption(o);
+  return cmd.addOption(outputOption()).action(async (kind: string, name: string | undefined, o: Common) => {
+    const k = KINDS[ALIASES[kind] ?? kind];
+    if (!k) throw new CliError(`cannot get "${kind}": choose one of ${Object.keys(KINDS).join(", ")}`);
+    await k.getter(o, name);
+  });
+}

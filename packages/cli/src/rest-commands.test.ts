@@ -1,0 +1,350 @@
+// The built CLI's REST commands (user, whoami, get, audit, token), spawned as a user runs them, against a
+// real API server (the REST handler the console serves, behind node's http server on a free port) and a
+// real PostgreSQL database of this file's own.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { handleRestRequest } from "@trellis/api";
+import { createDb, type Db } from "@trellis/db";
+import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
+import { actorForUser, bootstrap, createApiToken, verifyCredentials } from "@trellis/services";
+
+const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
+const ADMIN_TOKEN = "trls_cli_rest_admin_token_0123456789abcdefgh";
+
+let tdb: TestDatabase;
+let db: Db;
+let server: Server;
+let serverUrl = "";
+let shopAdminToken = "";
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Runs the CLI without blocking this process (the API server under test lives in it). */
+function trellis(
+  args: string[],
+  opts: { token?: string | null; input?: string; env?: Record<string, string> } = {},
+) {
+  return new Promise<Run>((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TRELLIS_SERVER: serverUrl,
+      TRELLIS_TOKEN: opts.token === undefined ? ADMIN_TOKEN : (opts.token ?? undefined),
+      ...opts.env,
+    };
+    if (opts.token === null) delete env.TRELLIS_TOKEN;
+    const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
+      env,
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function serve(database: Db): Promise<Server> {
+  const s = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+      const hasBody = req.method !== "GET" && req.method !== "HEAD";
+      void handleRestRequest(
+        database,
+        new Request(`http://${req.headers.host}${req.url}`, {
+          method: req.method!,
+          headers,
+          ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
+        }),
+      ).then(async (r) => {
+        res.writeHead(r.status, Object.fromEntries(r.headers));
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+  });
+  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase("cli_rest");
+  db = createDb(tdb.url);
+  await bootstrap(db, { adminPassword: "correct horse battery staple", bootstrapToken: ADMIN_TOKEN });
+  const shopAdmin = await db.user.create({
+    data: { name: "shop-admin", roleBindings: { create: { role: "admin", namespace: "shop" } } },
+  });
+  shopAdminToken = (
+    await createApiToken(db, await actorForUser(db, shopAdmin.id, { via: "api" }), { name: "t" })
+  ).token;
+  const svc = await db.service.create({ data: { namespace: "shop", name: "reviews" } });
+  await db.workload.createMany({
+    data: ["v1", "v2"].map((version, i) => ({
+      serviceId: svc.id,
+      version,
+      address: `10.0.0.${i + 1}:15006`,
+      identity: "spiffe://t/ns/shop/sa/reviews",
+      ackedVersion: "cfg-1",
+    })),
+  });
+  server = await serve(db);
+  serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 120_000);
+afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  await db?.$disconnect();
+  await tdb?.drop();
+});
+
+/** Every failure is one line on stderr, starting with "trellis: ", and exits non-zero. */
+function expectOneLineFailure(r: Run, pattern: RegExp) {
+  expect(r.code, r.err).not.toBe(0);
+  const lines = r.err.trim().split("\n");
+  expect(lines, r.err).toHaveLength(1);
+  expect(lines[0]).toMatch(/^trellis: /);
+  expect(lines[0]).toMatch(pattern);
+}
+
+describe("trellis whoami and the common REST options", () => {
+  it("says who the token belongs to, from TRELLIS_SERVER/TRELLIS_TOKEN or --server/--token", async () => {
+    const r = await trellis(["whoami"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("admin");
+    expect(r.out).toMatch(/effective: admin:\*/);
+    const flags = await trellis(["whoami", "--server", serverUrl, "--token", shopAdminToken, "-o", "json"], {
+      token: null,
+    });
+    expect(JSON.parse(flags.out)).toMatchObject({
+      name: "shop-admin",
+      effective: [{ role: "admin", namespace: "shop" }],
+    });
+  });
+
+  it("fails in one line, never printing the token: none given, a wrong one, no server", async () => {
+    expectOneLineFailure(await trellis(["whoami"], { token: null }), /an API token is required/);
+    const wrong = "trls_wrong_token_value_0123456789abcdef";
+    const bad = await trellis(["user", "list"], { token: wrong });
+    expectOneLineFailure(bad, /AUTH_TOKEN_INVALID: the API token is invalid, expired or revoked/);
+    expect(bad.out + bad.err).not.toContain(wrong);
+    const closed = await freePort();
+    const gone = await trellis(["get", "services", "--server", `http://127.0.0.1:${closed}`]);
+    expectOneLineFailure(
+      gone,
+      new RegExp(`cannot reach the Trellis API at http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\)`),
+    );
+    expect(gone.out + gone.err).not.toContain(ADMIN_TOKEN);
+  });
+});
+
+describe("trellis user", () => {
+  it("creates a user with a password from standard input and roles ROLE[:NS]", async () => {
+    const r = await trellis(
+      [
+        "user",
+        "create",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--role",
+        "editor:shop",
+        "--role",
+        "viewer",
+        "--password-stdin",
+      ],
+      { input: "alice-password-1\n" },
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain("created user alice (viewer:*,editor:shop)");
+    expect(r.out + r.err).not.toContain("alice-password-1");
+    const signedIn = await verifyCredentials(
+      db,
+      { name: "alice", password: "alice-password-1" },
+      { via: "api" },
+    );
+    expect(signedIn.bindings).toEqual(
+      expect.arrayContaining([
+        { role: "editor", namespace: "shop" },
+        { role: "viewer", namespace: "*" },
+      ]),
+    );
+  });
+
+  it("explains what is wrong with the input in one line, with the field", async () => {
+    expectOneLineFailure(
+      await trellis(["user", "create", "bob", "--password-stdin"], { input: "short\n" }),
+      /VALIDATION_FAILED: .*\(password: must be at least 12 characters\)/,
+    );
+    expectOneLineFailure(
+      await trellis(["user", "create", "bob"]),
+      /no terminal to ask for a password: use --password-stdin/,
+    );
+    expectOneLineFailure(
+      await trellis(["user", "create", "bob", "--sso", "--role", "owner"]),
+      /unknown role "owner"/,
+    );
+    expectOneLineFailure(
+      await trellis(["user", "create", "alice", "--sso"]),
+      /^trellis: CONFLICT: a user named "alice" exists already$/,
+    );
+    expect(await db.user.count({ where: { name: "bob" } })).toBe(0);
+  });
+
+  it("creates SSO-only users and lists users as a table, JSON or YAML", async () => {
+    const sso = await trellis([
+      "user",
+      "create",
+      "bob",
+      "--sso",
+      "--namespace",
+      "shop",
+      "--role",
+      "approver",
+      "-o",
+      "json",
+    ]);
+    expect(sso.code, sso.err).toBe(0);
+    expect(JSON.parse(sso.out)).toMatchObject({
+      name: "bob",
+      hasPassword: false,
+      bindings: [{ role: "approver", namespace: "shop" }],
+    });
+
+    const table = await trellis(["user", "list"]);
+    expect(table.code, table.err).toBe(0);
+    expect(table.out.split("\n")[0]).toMatch(/^NAME\s+ROLES\s+EMAIL\s+SIGN-IN\s+STATE\s+LAST LOGIN$/);
+    expect(table.out).toMatch(/^bob\s+approver:shop\s+sso\s+active\s+never$/m);
+    const json = JSON.parse((await trellis(["user", "list", "-o", "json"])).out) as { name: string }[];
+    expect(json.map((u) => u.name)).toEqual(["admin", "alice", "bob", "shop-admin"]);
+    const yaml = parseYaml((await trellis(["user", "list", "-o", "yaml"])).out) as { name: string }[];
+    expect(yaml.map((u) => u.name)).toEqual(["admin", "alice", "bob", "shop-admin"]);
+  });
+
+  it("grants and revokes; refuses escalation and removing the last admin, with their codes", async () => {
+    const g = await trellis(["user", "grant", "alice", "approver:shop"], { token: shopAdminToken });
+    expect(g.code, g.err).toBe(0);
+    expect(g.err).toContain("granted approver:shop to alice");
+    const again = await trellis(["user", "grant", "alice", "approver:shop"], { token: shopAdminToken });
+    expect(again.err).toContain("alice already had approver:shop");
+    const rv = await trellis(["user", "revoke", "alice", "approver", "--namespace", "shop"], {
+      token: shopAdminToken,
+    });
+    expect(rv.err).toContain("revoked approver:shop from alice");
+
+    expectOneLineFailure(
+      await trellis(["user", "grant", "alice", "admin"], { token: shopAdminToken }),
+      /ROLE_ESCALATION: shop-admin administers namespace "shop" only/,
+    );
+    expectOneLineFailure(
+      await trellis(["user", "revoke", "admin", "admin:*"]),
+      /USER_LAST_ADMIN: admin is the last enabled admin of every namespace/,
+    );
+    expectOneLineFailure(
+      await trellis(["user", "grant", "nobody", "viewer"]),
+      /NOT_FOUND: no user named "nobody"/,
+    );
+  });
+
+  it("disables and enables users, and resets a password to a generated one printed once", async () => {
+    expect((await trellis(["user", "disable", "alice"])).err).toContain("alice is disabled");
+    expect((await trellis(["user", "list", "-o", "json"])).out).toMatch(
+      /"name": "alice",[^}]*"disabled": true/,
+    );
+    expect((await trellis(["user", "enable", "alice"])).err).toContain("alice is enabled");
+    const reset = await trellis(["user", "reset-password", "alice", "--generate"]);
+    expect(reset.code, reset.err).toBe(0);
+    const pw = reset.out.trim();
+    expect(pw).toMatch(/^[\w-]{24}$/);
+    expect((await verifyCredentials(db, { name: "alice", password: pw }, { via: "api" })).name).toBe("alice");
+    const chosen = await trellis(["user", "reset-password", "alice", "--password-stdin"], {
+      input: "chosen-password-2",
+    });
+    expect(chosen.code, chosen.err).toBe(0);
+    expect(chosen.out).toBe("");
+    expect(
+      (await verifyCredentials(db, { name: "alice", password: "chosen-password-2" }, { via: "api" })).name,
+    ).toBe("alice");
+  });
+});
+
+describe("trellis get and trellis audit", () => {
+  it("gets services and proxies, all or by name", async () => {
+    const svcs = await trellis(["get", "services"]);
+    expect(svcs.code, svcs.err).toBe(0);
+    expect(svcs.out).toMatch(/^shop\s+reviews\s+v1,v2\s+2\/2\s+\d+s$/m);
+    const one = JSON.parse((await trellis(["get", "service", "reviews", "-o", "json"])).out) as {
+      name: string;
+    };
+    expect(one.name).toBe("reviews");
+    expectOneLineFailure(await trellis(["get", "services", "nope"]), /no service named "nope"/);
+    const proxies = JSON.parse(
+      (await trellis(["get", "proxies", "reviews", "-n", "shop", "-o", "json"])).out,
+    ) as {
+      version: string;
+    }[];
+    expect(proxies.map((p) => p.version)).toEqual(["v1", "v2"]);
+    expect((await trellis(["get", "proxies"])).out).toMatch(
+      /^shop\s+reviews\s+v1\s+10\.0\.0\.1:15006\s+connected\s+cfg-1/m,
+    );
+    expectOneLineFailure(
+      await trellis(["get", "widgets"]),
+      /cannot get "widgets": choose one of services, proxies/,
+    );
+  });
+
+  it("shows the audit log with filters; the CLI's own calls are recorded as coming from the CLI", async () => {
+    const r = await trellis([
+      "audit",
+      "--since",
+      "1h",
+      "--actor",
+      "shop-admin",
+      "--action",
+      "role",
+      "-o",
+      "json",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const events = JSON.parse(r.out) as { action: string; via: string; actorName: string }[];
+    expect(events.map((e) => e.action)).toEqual(["role.revoke", "role.grant"]);
+    expect(events.every((e) => e.via === "cli" && e.actorName === "shop-admin")).toBe(true);
+
+    // More than one page: --limit follows the cursor.
+    const many = JSON.parse((await trellis(["audit", "--limit", "3", "-o", "json"])).out) as { id: string }[];
+    expect(many).toHaveLength(3);
+    const table = await trellis(["audit", "--action", "user", "--limit", "2"]);
+    expect(table.out.split("\n")[0]).toMatch(/^TIME\s+ACTOR\s+VIA\s+ACTION\s+NAMESPACE\s+TARGET\s+DETAILS$/);
+    expect(table.out.trim().split("\n")).toHaveLength(3);
+    expect((await trellis(["audit", "--until", "2000-01-01T00:00:00Z", "-o", "json"])).out.trim()).toBe("[]");
+    expectOneLineFailure(await trellis(["audit", "--since", "last tuesday"]), /--since must be a duration/);
+    // A namespace admin reads only their namespace's events.
+    const scoped = JSON.parse((await trellis(["audit", "-o", "json"], { token: shopAdminToken })).out) as {
+      namespace: string | null;
+    }[];
+    expect(scoped.length).toBeGreaterThan(0);
+    expect(scoped.every((e) => e.namespace === "shop")).toBe(true);
+  });
+});
