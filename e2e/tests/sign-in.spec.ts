@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { ADMIN_PASSWORD } from "./fixtures";
 
-test("an admin signs in and sees the empty overview, then signs out", async ({ page }) => {
+test("an admin signs in and sees the overview, then signs out", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveURL(/\/login/);
   await page.getByLabel("User name").fill("admin");
@@ -9,8 +9,8 @@ test("an admin signs in and sees the empty overview, then signs out", async ({ p
   await page.getByRole("button", { name: "Sign in" }).click();
 
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-  await expect(page.getByRole("heading", { name: "No services yet" })).toBeVisible();
-  await expect(page.getByRole("region", { name: "Mesh at a glance" })).toContainText("0/0");
+  // Other specs register proxies in their own namespaces, so the counts are not checked here.
+  await expect(page.getByRole("region", { name: "Mesh at a glance" })).toContainText("Proxies connected");
   await expect(page.getByText("Signed in as admin")).toBeVisible();
 
   await page.getByRole("button", { name: "Sign out" }).click();

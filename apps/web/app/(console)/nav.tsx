@@ -3,7 +3,11 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { signOut } from "next-auth/react";
 
-const LINKS = [{ href: "/", label: "Overview" }];
+const LINKS = [
+  { href: "/", label: "Overview" },
+  { href: "/changes", label: "Changes" },
+  { href: "/resources", label: "Resources" },
+];
 
 export function Nav({ userName }: { userName: string }) {
   const path = usePathname();
@@ -13,7 +17,11 @@ export function Nav({ userName }: { userName: string }) {
         Trellis
       </Link>
       {LINKS.map((l) => (
-        <Link key={l.href} href={l.href} aria-current={path === l.href ? "page" : undefined}>
+        <Link
+          key={l.href}
+          href={l.href}
+          aria-current={(l.href === "/" ? path === "/" : path.startsWith(l.href)) ? "page" : undefined}
+        >
           {l.label}
         </Link>
       ))}
