@@ -13,3 +13,4 @@ export * from "./audit-log.js";
 export * from "./namespace-settings.js";
 export * from "./proxies.js";
 export * from "./traffic.js";
+export * from "./changes.js";

@@ -15,3 +15,5 @@ export * from "./audit-log.js";
 export * from "./namespace-settings.js";
 export * from "./proxies.js";
 export * from "./traffic.js";
+export * from "./resources.js";
+export * from "./changes/index.js";

@@ -1,0 +1,164 @@
+// The part of the mesh a change request is judged against: the registry, the resources in force in the
+// namespaces it touches, and the last hour of traffic to those namespaces. A handful of indexed queries,
+// shared by validation and the impact preview.
+import {
+  parseResource,
+  RESOURCE_API_VERSION,
+  validateResource,
+  type FieldIssue,
+  type RegistryServiceInfo,
+  type Resource,
+  type TrafficEdge,
+  type ValidationContext,
+} from "@trellis/contracts";
+import type { Db } from "@trellis/db";
+import { documentOf, keyOf, namespacesOf, prefixIssue, type PlannedOp, type ResourceKey } from "./plan.js";
+
+export const TRAFFIC_WINDOW_MS = 3_600_000;
+
+/** Requests in the window between two services, per destination version (the larger of the two reports). */
+export interface TrafficRow {
+  sourceNamespace: string;
+  sourceService: string;
+  destNamespace: string;
+  destService: string;
+  destVersion: string;
+  requests: number;
+}
+
+export interface MeshView {
+  from: Date;
+  to: Date;
+  services: RegistryServiceInfo[];
+  /** Resources in force in the namespaces the change touches, parsed; the stored revision beside each. */
+  resources: Map<string, { resource: Resource; revision: number }>;
+  traffic: TrafficRow[];
+}
+
+/**
+ * Loads what validation and impact need for operations in `namespaces`. Traffic is read only towards those
+ * namespaces (the `destNamespace, bucket` index), or towards every namespace for MeshSettings.
+ */
+export async function loadMeshView(db: Db, ops: readonly PlannedOp[], now = new Date()): Promise<MeshView> {
+  const namespaces = namespacesOf(ops);
+  const meshWide = ops.some((o) => o.kind === "MeshSettings");
+  // The last 60 complete minutes: a rollup bucket is one minute, and the current one is still filling.
+  const to = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+  const from = new Date(to.getTime() - TRAFFIC_WINDOW_MS);
+  const [serviceRows, versionRows, resourceRows, trafficRows] = await Promise.all([
+    db.service.findMany({ select: { id: true, namespace: true, name: true, protocol: true } }),
+    db.workload.groupBy({ by: ["serviceId", "version", "status"], _count: { _all: true } }),
+    db.resource.findMany({ where: { namespace: { in: namespaces } } }),
+    db.telemetryRollup.groupBy({
+      by: ["sourceNamespace", "sourceService", "destNamespace", "destService", "destVersion", "reporter"],
+      where: { bucket: { gte: from, lt: to }, ...(meshWide ? {} : { destNamespace: { in: namespaces } }) },
+      _sum: { requests: true },
+    }),
+  ]);
+
+  const versions = new Map<string, Map<string, { workloads: number; healthyWorkloads: number }>>();
+  for (const v of versionRows) {
+    const perService =
+      versions.get(v.serviceId) ?? new Map<string, { workloads: number; healthyWorkloads: number }>();
+    versions.set(v.serviceId, perService);
+    const e = perService.get(v.version) ?? { workloads: 0, healthyWorkloads: 0 };
+    e.workloads += v._count._all;
+    if (v.status === "connected") e.healthyWorkloads += v._count._all;
+    perService.set(v.version, e);
+  }
+  const services: RegistryServiceInfo[] = serviceRows.map((s) => ({
+    namespace: s.namespace,
+    name: s.name,
+    protocol: s.protocol === "tcp" ? "tcp" : "http",
+    versions: [...(versions.get(s.id) ?? new Map()).entries()].map(([version, c]) => ({ version, ...c })),
+  }));
+
+  const resources = new Map<string, { resource: Resource; revision: number }>();
+  for (const r of resourceRows) {
+    const parsed = parseResource({
+      apiVersion: RESOURCE_API_VERSION,
+      kind: r.kind,
+      metadata: { name: r.name, namespace: r.namespace },
+      spec: r.spec,
+    });
+    // A stored resource that no longer parses (an older schema) is left out, as the control plane does.
+    if (parsed.ok) resources.set(keyOf(r), { resource: parsed.resource, revision: r.revision });
+  }
+
+  // Callers and callees both report a request: keep the larger count, not the sum.
+  const traffic = new Map<string, TrafficRow>();
+  for (const t of trafficRows) {
+    const k = `${t.sourceNamespace}/${t.sourceService}>${t.destNamespace}/${t.destService}/${t.destVersion}`;
+    const requests = Number(t._sum.requests ?? 0n);
+    const prev = traffic.get(k);
+    if (!prev) traffic.set(k, { ...t, requests });
+    else prev.requests = Math.max(prev.requests, requests);
+  }
+  return { from, to, services, resources, traffic: [...traffic.values()] };
+}
+
+/** The resources in force after `ops` (in the touched namespaces). */
+export function resourcesAfter(view: MeshView, ops: readonly PlannedOp[]): Map<string, Resource> {
+  const out = new Map<string, Resource>();
+  for (const [k, v] of view.resources) out.set(k, v.resource);
+  for (const op of ops) {
+    if (op.action === "delete") out.delete(keyOf(op));
+    else {
+      const parsed = parseResource(documentOf(op));
+      if (parsed.ok) out.set(keyOf(op), parsed.resource);
+    }
+  }
+  return out;
+}
+
+export interface OpValidation {
+  errors: FieldIssue[];
+  warnings: FieldIssue[];
+}
+
+/**
+ * Every operation checked against the mesh as it would be with the whole change applied (so a change that
+ * deletes one Route and creates another for the same service is fine). `prefix(i)` names the operation in
+ * the flattened issue lists: `operations[0]` or, for YAML, the document index `[0]`.
+ */
+export function validatePlan(
+  ops: readonly PlannedOp[],
+  view: MeshView | null,
+  prefix: (i: number) => string = (i) => `operations[${i}]`,
+): { perOp: OpValidation[]; errors: FieldIssue[]; warnings: FieldIssue[] } {
+  const ctx: ValidationContext = view
+    ? {
+        services: view.services,
+        traffic: trafficEdges(view),
+        resources: [...resourcesAfter(view, ops).values()],
+      }
+    : {};
+  const perOp: OpValidation[] = ops.map((op) =>
+    op.action === "delete" ? { errors: [], warnings: [] } : validateResource(documentOf(op), ctx),
+  );
+  const errors: FieldIssue[] = [];
+  const warnings: FieldIssue[] = [];
+  perOp.forEach((v, i) => {
+    errors.push(...v.errors.map((x) => prefixIssue(x, prefix(i))));
+    warnings.push(...v.warnings.map((x) => prefixIssue(x, prefix(i))));
+  });
+  return { perOp, errors, warnings };
+}
+
+function trafficEdges(view: MeshView): TrafficEdge[] {
+  const seen = new Set<string>();
+  const out: TrafficEdge[] = [];
+  for (const t of view.traffic) {
+    if (t.requests <= 0) continue;
+    const k = `${t.sourceNamespace}/${t.sourceService}>${t.destNamespace}/${t.destService}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push({
+      source: { namespace: t.sourceNamespace, service: t.sourceService },
+      destination: { namespace: t.destNamespace, service: t.destService },
+    });
+  }
+  return out;
+}
+
+export type { ResourceKey };

@@ -1,0 +1,168 @@
+// What a change request does, as plain data: the operations from the API's input (objects or YAML text) after
+// their schemas have been checked, and the same operations read back from the database. Everything else
+// (validation, impact, apply) works on `PlannedOp`s, so it does not care where they came from.
+import { parseAllDocuments } from "yaml";
+import {
+  parseResource,
+  parseResourceDocuments,
+  RESOURCE_API_VERSION,
+  type ChangeOperationInput,
+  type FieldIssue,
+  type Resource,
+  type ResourceKind,
+} from "@trellis/contracts";
+
+export type Spec = Record<string, unknown>;
+
+export interface PlannedOp {
+  action: "create" | "update" | "delete";
+  kind: ResourceKind;
+  namespace: string;
+  name: string;
+  /** What the operation writes; null for a delete. */
+  spec: Spec | null;
+  /** The revision the author saw; null for a create (the resource must not exist). */
+  baseRevision: number | null;
+}
+
+export interface ResourceKey {
+  kind: ResourceKind;
+  namespace: string;
+  name: string;
+}
+
+export function keyOf(r: ResourceKey): string {
+  return `${r.kind}/${r.namespace}/${r.name}`;
+}
+
+/** The resource document an operation writes, for the kind's validator. */
+export function documentOf(op: PlannedOp): unknown {
+  return {
+    apiVersion: RESOURCE_API_VERSION,
+    kind: op.kind,
+    metadata: { name: op.name, namespace: op.namespace },
+    spec: op.spec,
+  };
+}
+
+/** Namespaces an operation list touches, sorted. */
+export function namespacesOf(ops: readonly ResourceKey[]): string[] {
+  return [...new Set(ops.map((o) => o.namespace))].sort();
+}
+
+/**
+ * Operations given as objects. Each resource document is parsed with its kind's schema; problems are
+ * reported with paths such as `operations[1].spec.rules[0].backends[1].weight`. The same resource twice in
+ * one change is an error (its second operation would silently win).
+ */
+export function planFromOperations(input: readonly ChangeOperationInput[]): {
+  ops: PlannedOp[];
+  issues: FieldIssue[];
+} {
+  const ops: PlannedOp[] = [];
+  const issues: FieldIssue[] = [];
+  const seen = new Map<string, number>();
+  input.forEach((op, i) => {
+    let planned: PlannedOp;
+    if (op.action === "delete") {
+      planned = {
+        action: "delete",
+        kind: op.kind,
+        namespace: op.namespace,
+        name: op.name,
+        spec: null,
+        baseRevision: op.baseRevision,
+      };
+    } else {
+      const parsed = parseResource(op.resource);
+      if (!parsed.ok) {
+        issues.push(...parsed.issues.map((x) => prefixIssue(x, `operations[${i}].resource`)));
+        return;
+      }
+      planned = fromResource(parsed.resource, op.action, op.action === "update" ? op.baseRevision : null);
+    }
+    const key = keyOf(planned);
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      issues.push({ path: `operations[${i}]`, message: `${key} is already changed by operations[${prev}]` });
+      return;
+    }
+    seen.set(key, i);
+    ops.push(planned);
+  });
+  return { ops, issues };
+}
+
+/**
+ * Resource documents in YAML, as `trellis apply -f` posts a file. Syntax errors and schema problems come with
+ * the document's index (`[2].spec.service`) so they can be found in the file. The action and base revision of
+ * each document are filled in later from what is in force (`withCurrentRevisions`).
+ */
+export function planFromYaml(text: string): {
+  resources: Resource[];
+  documentIndexes: number[];
+  issues: FieldIssue[];
+} {
+  const parsed = parseAllDocuments(text, { uniqueKeys: true });
+  const docs = Array.isArray(parsed) ? parsed : [];
+  const issues: FieldIssue[] = [];
+  const values: unknown[] = [];
+  docs.forEach((doc, i) => {
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const at = e.linePos?.[0];
+        const where = at ? `line ${at.line}, column ${at.col}: ` : "";
+        issues.push({ path: `[${i}]`, message: `YAML: ${where}${firstLine(e.message)}` });
+      }
+      values.push(null);
+      return;
+    }
+    try {
+      // maxAliasCount bounds "billion laughs" documents.
+      values.push(doc.toJS({ maxAliasCount: 100 }));
+    } catch (e) {
+      issues.push({ path: `[${i}]`, message: `YAML: ${firstLine((e as Error).message)}` });
+      values.push(null);
+    }
+  });
+  if (issues.length > 0) return { resources: [], documentIndexes: [], issues };
+  // Empty documents (a stray `---`) are skipped; remember where each resource came from.
+  const documentIndexes = values.flatMap((v, i) => (v === null || v === undefined ? [] : [i]));
+  if (documentIndexes.length === 0) {
+    return {
+      resources: [],
+      documentIndexes,
+      issues: [{ path: "yaml", message: "has no resource documents" }],
+    };
+  }
+  const r = parseResourceDocuments(values);
+  if (!r.ok) return { resources: [], documentIndexes, issues: r.issues };
+  return { resources: r.resources, documentIndexes, issues: [] };
+}
+
+export function fromResource(
+  r: Resource,
+  action: "create" | "update",
+  baseRevision: number | null,
+): PlannedOp {
+  return {
+    action,
+    kind: r.kind,
+    namespace: r.metadata.namespace,
+    name: r.metadata.name,
+    spec: r.spec as Spec,
+    baseRevision,
+  };
+}
+
+export function prefixIssue(issue: FieldIssue, prefix: string): FieldIssue {
+  if (issue.path === "") return { path: prefix, message: issue.message };
+  return {
+    path: issue.path.startsWith("[") ? `${prefix}${issue.path}` : `${prefix}.${issue.path}`,
+    message: issue.message,
+  };
+}
+
+function firstLine(s: string): string {
+  return s.split("\n", 1)[0]!.trim();
+}
