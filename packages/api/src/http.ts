@@ -50,8 +50,22 @@ function problem(status: number, body: Omit<Problem, "type" | "status">): Respon
   });
 }
 
+/**
+ * A POST without a body (`POST /changes/42/cancel`, as curl or the CLI send it) is a call without input:
+ * trpc-to-openapi insists on a JSON content type for every POST, so give it an empty JSON object.
+ */
+async function withEmptyJsonBody(req: Request): Promise<Request> {
+  if (req.method === "GET" || req.method === "HEAD" || req.headers.get("content-type")) return req;
+  const body = await req.text();
+  const headers = new Headers(req.headers);
+  // A body without a content type stays as it is (and is refused as such); only an empty one becomes {}.
+  if (body.trim() === "") headers.set("content-type", "application/json");
+  return new Request(req.url, { method: req.method, headers, body: body.trim() === "" ? "{}" : body });
+}
+
 /** REST under /api/v1: bearer tokens only (no cookies, so no CSRF surface); errors as problem documents. */
-export async function handleRestRequest(db: Db, req: Request): Promise<Response> {
+export async function handleRestRequest(db: Db, incoming: Request): Promise<Response> {
+  const req = await withEmptyJsonBody(incoming);
   let failure: unknown = null;
   const res = await createOpenApiFetchHandler({
     endpoint: REST_BASE_PATH,

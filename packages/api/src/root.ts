@@ -7,6 +7,8 @@ import { userRouter } from "./router/user.js";
 import { auditRouter } from "./router/audit.js";
 import { settingsRouter } from "./router/settings.js";
 import { proxyRouter } from "./router/proxy.js";
+import { resourceRouter } from "./router/resource.js";
+import { changeRouter } from "./router/change.js";
 import { createCallerFactory, createTRPCRouter } from "./trpc.js";
 
 export const appRouter = createTRPCRouter({
@@ -18,6 +20,8 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   settings: settingsRouter,
   proxy: proxyRouter,
+  resource: resourceRouter,
+  change: changeRouter,
 });
 
 export type AppRouter = typeof appRouter;
