@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { applyCommand } from "./commands/apply.js";
 import { auditCommand } from "./commands/audit.js";
+import { approveCommand, rejectCommand, rollbackCommand } from "./commands/change.js";
 import { consoleCommand } from "./commands/console.js";
 import { controlplaneCommand } from "./commands/controlplane.js";
 import { getCommand } from "./commands/get.js";
@@ -31,6 +32,9 @@ for (const cmd of [
   getCommand(),
   auditCommand(),
   applyCommand(),
+  approveCommand(),
+  rejectCommand(),
+  rollbackCommand(),
 ]) {
   program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));
 }

@@ -13,8 +13,9 @@ import {
   type OutputOptions,
 } from "../api-client.js";
 import { CliError } from "../errors.js";
+import { getChange, getChanges, getResources } from "./change.js";
 
-type Common = ApiOptions & OutputOptions & { namespace?: string };
+type Common = ApiOptions & OutputOptions & { namespace?: string; kind?: string; status?: string };
 type Getter = (o: Common, name: string | undefined) => Promise<void>;
 
 const ago = (iso: string) => {
@@ -76,11 +77,20 @@ const KINDS: Record<string, { getter: Getter; help: string }> = {
     getter: getProxies,
     help: "registered proxies and their config versions (NAME: of one service)",
   },
+  resources: { getter: getResources, help: "policy resources in force (NAME: one, with its spec; --kind)" },
+  changes: { getter: getChanges, help: "change requests, newest first (--status; NAME: one change)" },
+  change: { getter: getChange, help: "one change request by id or number: status, approvals, rollout" },
 };
-const ALIASES: Record<string, string> = { service: "services", svc: "services", proxy: "proxies" };
+const ALIASES: Record<string, string> = {
+  service: "services",
+  svc: "services",
+  proxy: "proxies",
+  resource: "resources",
+};
 
 export function getCommand(): Command {
   const cmd = new Command("get")
+    .summary(`show ${Object.keys(KINDS).join(", ")}`)
     .description(
       `show what the mesh has: ${Object.entries(KINDS)
         .map(([k, v]) => `\n  ${k.padEnd(10)} ${v.help}`)
@@ -88,7 +98,9 @@ export function getCommand(): Command {
     )
     .argument("<kind>", Object.keys(KINDS).join(", "))
     .argument("[name]", "only this one")
-    .option("-n, --namespace <ns>", "only this namespace");
+    .option("-n, --namespace <ns>", "only this namespace")
+    .option("--kind <kind>", "resources: only Route, DestinationPolicy, AccessPolicy or MeshSettings")
+    .option("--status <status>", "changes: only open, approved, applied, rejected, stale, …");
   for (const o of apiOptions()) cmd.addOption(o);
   return cmd.addOption(outputOption()).action(async (kind: string, name: string | undefined, o: Common) => {
     const k = KINDS[ALIASES[kind] ?? kind];
