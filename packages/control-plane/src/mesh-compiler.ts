@@ -34,13 +34,23 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
   // Parsing is per recompute, not per proxy group: cache on the identity of the rows array.
   let lastRows: readonly ResourceRecord[] | null = null;
   let lastParsed: Resource[] = [];
-  return ({ proxy, resources, registry }) => {
+  return ({ proxy, resources, registry, trustDomain }) => {
     if (resources !== lastRows) {
       lastParsed = parseStored(resources, log);
       lastRows = resources;
+      const settings = lastParsed.find((r) => r.kind === "MeshSettings");
+      if (
+        settings?.kind === "MeshSettings" &&
+        settings.spec.trustDomain &&
+        settings.spec.trustDomain !== trustDomain
+      )
+        log(
+          `control plane: MeshSettings asks for trust domain "${settings.spec.trustDomain}", but the mesh CA certifies "${trustDomain}"; using "${trustDomain}"`,
+        );
     }
     const config = compileProxyConfig({
       version: "unversioned",
+      trustDomain,
       resources: lastParsed,
       registry: {
         services: registry.services.map((s) => ({

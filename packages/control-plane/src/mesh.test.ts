@@ -182,6 +182,12 @@ describe("a mesh of real sidecars", () => {
     expect(await tally(productpageOutbound, 20)).toEqual({ "reviews-v2": 20 });
   });
 
+  it("refuses to start with a trust domain other than the one its CA certifies", async () => {
+    await expect(
+      startControlPlane({ databaseUrl: url, secret: SECRET, compile, port: 0, trustDomain: "other.example" }),
+    ).rejects.toThrow(/certifies trust domain "trellis.local", not "other.example"/);
+  });
+
   it("lands the sidecars' telemetry in the per-minute rollups, from both sides of each call, over mTLS", async () => {
     const before = await reviewsTraffic();
     expect(await tally(productpageOutbound, 30)).toEqual({ "reviews-v2": 30 });

@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { hostname } from "node:os";
 import pg from "pg";
 import { WebSocketServer } from "ws";
-import { MESH_CA_PATH, MESH_STREAM_PATH, parseJoinToken } from "@trellis/contracts";
+import { DEFAULT_TRUST_DOMAIN, MESH_CA_PATH, MESH_STREAM_PATH, parseJoinToken } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { MeshCa } from "./ca.js";
 import { loadRegistry, sweepStaleWorkloads, touchWorkloads, type RegistrySnapshot } from "./registry.js";
@@ -74,13 +74,23 @@ function hashSecret(secret: string): string {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
   const replicaId = opts.replicaId ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
-  const trustDomain = opts.trustDomain ?? "trellis.local";
   const heartbeatMs = opts.heartbeatMs ?? 5_000;
   const telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
   const debounceMs = opts.debounceMs ?? 50;
   const db: Db = createDb(opts.databaseUrl, { max: 8 });
 
-  const ca = await MeshCa.loadOrCreate(db, { secret: opts.secret, trustDomain });
+  const ca = await MeshCa.loadOrCreate(db, {
+    secret: opts.secret,
+    trustDomain: opts.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+  });
+  // The CA fixes the trust domain when it is created; every identity it certifies and every config names it.
+  const trustDomain = ca.trustDomain;
+  if (opts.trustDomain !== undefined && opts.trustDomain !== trustDomain) {
+    await db.$disconnect();
+    throw new Error(
+      `the mesh CA certifies trust domain "${trustDomain}", not "${opts.trustDomain}": changing the trust domain needs a new CA (and a new certificate for every proxy), which Trellis does not do yet; unset TRELLIS_TRUST_DOMAIN or set it to "${trustDomain}"`,
+    );
+  }
   const hosts = [...new Set(["localhost", "127.0.0.1", "::1", hostname(), ...(opts.advertiseHosts ?? [])])];
   const serving = await ca.issueServing(hosts, 365 * 86_400_000);
 

@@ -27,6 +27,19 @@ function shuffled<T>(xs: readonly T[], seed: number): T[] {
 }
 
 describe("compileProxyConfig", () => {
+  it("names identities in the CA's trust domain, whatever MeshSettings asks for", () => {
+    const resources = [
+      { apiVersion: "trellis.dev/v1alpha1", kind: "MeshSettings", metadata: { name: "mesh", namespace: "trellis-system" }, spec: { trustDomain: "elsewhere.example" } },
+      { ...meta("AccessPolicy", "callers"), spec: { service: fixture.proxy.service, allow: [{ from: [{ service: "web" }] }] } },
+    ];
+    const fromSettings = compileProxyConfig(input(resources));
+    expect(fromSettings.identity.trustDomain).toBe("elsewhere.example");
+    const fromCa = compileProxyConfig(input(resources, { trustDomain: "corp.example" }));
+    expect(fromCa.identity.trustDomain).toBe("corp.example");
+    expect(JSON.stringify(fromCa.inbound?.authorization)).toContain("spiffe://corp.example/ns/shop/sa/web");
+    expect(JSON.stringify(fromCa)).not.toContain("elsewhere.example");
+  });
+
   it("is deterministic whatever order resources, services and workloads arrive in", () => {
     const base = input(fixture.resources);
     const expected = JSON.stringify(compileProxyConfig(base));

@@ -78,7 +78,8 @@ function push<T>(m: Map<string, T[]>, key: string, v: T): void {
  * @throws CompileError when the result fails `validateProxyConfig` (a bug, or registry data such as a bad address).
  */
 export function compileProxyConfig(input: CompileInput): ProxyConfig {
-  const mesh = meshDefaults(input.resources);
+  const settings = meshDefaults(input.resources);
+  const mesh = input.trustDomain === undefined ? settings : { ...settings, trustDomain: input.trustDomain };
   const idx = indexResources(input.resources);
   const self = { namespace: input.proxy.namespace, service: input.proxy.service };
 

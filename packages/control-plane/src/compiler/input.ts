@@ -20,6 +20,11 @@ export interface CompileInput {
   proxy: TargetProxy;
   /** Certificate, key and CA bundle of this workload; the server issues them and injects them here. */
   tls: TlsMaterial;
+  /**
+   * The mesh CA's trust domain. Identities in the config must be the ones the CA certifies, so this wins over
+   * MeshSettings' `trustDomain` when both are given. Absent: MeshSettings', else the default.
+   */
+  trustDomain?: string;
 }
 
 export interface RegistrySnapshot {
