@@ -2,21 +2,29 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { signOut } from "next-auth/react";
+import { useIsAdmin } from "./admin/_components/use-me";
 
 const LINKS = [
   { href: "/", label: "Overview" },
   { href: "/changes", label: "Changes" },
   { href: "/resources", label: "Resources" },
+  // Administration: links a non-admin could only be refused at are hidden (the server refuses regardless).
+  { href: "/admin/users", label: "Users", admin: true },
+  { href: "/admin/tokens", label: "API tokens" },
+  { href: "/admin/join-tokens", label: "Join tokens", admin: true },
+  { href: "/admin/audit", label: "Audit log", admin: true },
+  { href: "/admin/settings", label: "Namespace settings" },
 ];
 
 export function Nav({ userName }: { userName: string }) {
   const path = usePathname();
+  const isAdmin = useIsAdmin();
   return (
     <nav className="nav" aria-label="Main">
       <Link href="/" className="brand">
         Trellis
       </Link>
-      {LINKS.map((l) => (
+      {LINKS.filter((l) => !l.admin || isAdmin).map((l) => (
         <Link
           key={l.href}
           href={l.href}

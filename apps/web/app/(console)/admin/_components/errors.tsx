@@ -1,0 +1,71 @@
+"use client";
+// How the admin pages show what went wrong: the server's message and stable code, field issues beside
+// their fields, and client-side (zod) issues in the same shape.
+import type { z } from "zod";
+import type { FieldIssue } from "@trellis/contracts";
+import { formatPath } from "@trellis/contracts";
+
+export interface ServerError {
+  message: string;
+  code: string | null;
+  issues: FieldIssue[];
+}
+
+/** The message, code and field issues of a tRPC error (see errorFormatter in packages/api/src/trpc.ts). */
+export function serverError(e: unknown): ServerError | null {
+  if (!e) return null;
+  const err = e as { message?: string; data?: { appCode?: string; issues?: FieldIssue[] | null } };
+  return {
+    message: err.message ?? String(e),
+    code: err.data?.appCode ?? null,
+    issues: err.data?.issues ?? [],
+  };
+}
+
+/** Field errors by top-level field name, from a zod error or the server's issues. */
+export type FieldErrors = Record<string, string>;
+
+export function fieldErrors(issues: readonly FieldIssue[]): FieldErrors {
+  const out: FieldErrors = {};
+  for (const i of issues) {
+    const field = i.path.split(/[.[]/)[0] ?? "";
+    out[field] ??= i.message;
+  }
+  return out;
+}
+
+export function zodFieldErrors(error: z.ZodError): FieldErrors {
+  return fieldErrors(error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+}
+
+/** The server's refusal or failure, announced to screen readers. */
+export function ErrorAlert({ error, label }: { error: unknown; label?: string }) {
+  const e = serverError(error);
+  if (!e) return null;
+  return (
+    <div role="alert" className="admin-error">
+      {label ? `${label}: ` : ""}
+      {e.message}
+      {e.code && <span className="admin-code"> ({e.code})</span>}
+      {e.issues.length > 0 && (
+        <ul>
+          {e.issues.map((i, n) => (
+            <li key={n}>
+              <code>{i.path || "(input)"}</code>: {i.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** One field's error under it; `id` is what the input's aria-describedby points at. */
+export function FieldError({ id, message }: { id: string; message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <span id={id} className="admin-field-error">
+      {message}
+    </span>
+  );
+}
