@@ -3,6 +3,7 @@ import { apiTokenRouter } from "./router/api-token.js";
 import { joinTokenRouter } from "./router/join-token.js";
 import { serviceRouter } from "./router/service.js";
 import { trafficRouter } from "./router/traffic.js";
+import { graphRouter } from "./router/graph.js";
 import { userRouter } from "./router/user.js";
 import { auditRouter } from "./router/audit.js";
 import { settingsRouter } from "./router/settings.js";
@@ -14,6 +15,7 @@ import { createCallerFactory, createTRPCRouter } from "./trpc.js";
 export const appRouter = createTRPCRouter({
   service: serviceRouter,
   traffic: trafficRouter,
+  graph: graphRouter,
   joinToken: joinTokenRouter,
   apiToken: apiTokenRouter,
   user: userRouter,

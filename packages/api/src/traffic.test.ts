@@ -56,7 +56,27 @@ describe("GET /api/v1/traffic/edges", () => {
     expect(await res.json()).toMatchObject({ code: "VALIDATION_FAILED", issues: [{ path: "minutes" }] });
   });
 
+  it("serves the graph shape scripts rely on at GET /api/v1/graph", async () => {
+    const res = await get("/api/v1/graph?namespace=traffic-api&window=15m&groupBy=version");
+    expect(res.status).toBe(200);
+    const g = (await res.json()) as {
+      nodes: { id: string }[];
+      edges: { source: string; target: string; rps: number; mtlsPercent: number }[];
+    };
+    expect(g.edges).toEqual([
+      expect.objectContaining({
+        source: "traffic-api/web/v1",
+        target: "traffic-api/reviews/v2",
+        mtlsPercent: 100,
+      }),
+    ]);
+    expect(g.nodes.map((n) => n.id).sort()).toEqual(["traffic-api/reviews/v2", "traffic-api/web/v1"]);
+    expect((await get("/api/v1/graph?window=2d")).status).toBe(422);
+  });
+
   it("is in the OpenAPI document", () => {
-    expect((openApiDocument("http://localhost:3000") as { paths: object }).paths).toHaveProperty("/traffic/edges");
+    const paths = (openApiDocument("http://localhost:3000") as { paths: object }).paths;
+    expect(paths).toHaveProperty("/traffic/edges");
+    expect(paths).toHaveProperty("/graph");
   });
 });

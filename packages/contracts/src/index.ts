@@ -14,3 +14,4 @@ export * from "./namespace-settings.js";
 export * from "./proxies.js";
 export * from "./traffic.js";
 export * from "./changes.js";
+export * from "./graph.js";

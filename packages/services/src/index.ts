@@ -17,3 +17,4 @@ export * from "./proxies.js";
 export * from "./traffic.js";
 export * from "./resources.js";
 export * from "./changes/index.js";
+export * from "./graph.js";

@@ -1,0 +1,19 @@
+import { ZGraph, ZGraphQuery } from "@trellis/contracts";
+import { serviceGraph } from "@trellis/services";
+import { authedProcedure, createTRPCRouter } from "../trpc.js";
+
+export const graphRouter = createTRPCRouter({
+  get: authedProcedure
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/graph",
+        tags: ["traffic"],
+        summary: "The service graph: services as nodes, observed calls as edges, over a time window",
+        protect: true,
+      },
+    })
+    .input(ZGraphQuery)
+    .output(ZGraph)
+    .query(({ ctx, input }) => serviceGraph(ctx.db, ctx.actor, input)),
+});

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
+import { createDb } from "@trellis/db";
+import { serviceGraph, type Actor } from "./index.js";
+
+const db = createDb(inject("databaseUrl"));
+const NS = "graph-t";
+const admin: Actor = {
+  kind: "user",
+  userId: "u",
+  name: "admin",
+  via: "api",
+  bindings: [{ role: "admin", namespace: "*" }],
+};
+const NOW = new Date();
+const bucket = new Date(Math.floor(NOW.getTime() / 60_000) * 60_000);
+
+async function calls(src: [string, string], dst: [string, string], code: number, n: number) {
+  const buckets = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
+  buckets[2] = BigInt(n);
+  await db.telemetryRollup.create({
+    data: {
+      bucket,
+      reporter: "outbound",
+      sourceNamespace: NS,
+      sourceService: src[0],
+      sourceVersion: src[1],
+      destNamespace: NS,
+      destService: dst[0],
+      destVersion: dst[1],
+      statusCode: code,
+      requests: BigInt(n),
+      mtlsRequests: BigInt(n),
+      durationSumMs: n * 4,
+      latencyBuckets: buckets,
+    },
+  });
+}
+
+beforeAll(async () => {
+  for (const [name, versions] of [
+    ["web", ["v1"]],
+    ["reviews", ["v1", "v2"]],
+    ["idle", ["v1"]],
+  ] as const) {
+    const svc = await db.service.create({ data: { namespace: NS, name } });
+    for (const v of versions)
+      await db.workload.create({
+        data: {
+          serviceId: svc.id,
+          version: v,
+          address: `127.0.0.1:1${v.length}`,
+          identity: `spiffe://t/ns/${NS}/sa/${name}`,
+        },
+      });
+  }
+  await calls(["web", "v1"], ["reviews", "v1"], 200, 90);
+  await calls(["web", "v1"], ["reviews", "v2"], 200, 8);
+  await calls(["web", "v1"], ["reviews", "v2"], 503, 2);
+});
+afterAll(async () => {
+  await db.telemetryRollup.deleteMany({ where: { sourceNamespace: NS } });
+  await db.service.deleteMany({ where: { namespace: NS } });
+  await db.$disconnect();
+});
+
+describe("service graph", () => {
+  it("has a node per service, idle ones included, and edges with rates, errors and mTLS", async () => {
+    const g = await serviceGraph(db, admin, { namespace: NS, window: "5m", end: NOW.toISOString() });
+    expect(g.nodes.map((n) => [n.id, n.registered])).toEqual([
+      [`${NS}/idle`, true],
+      [`${NS}/reviews`, true],
+      [`${NS}/web`, true],
+    ]);
+    expect(g.edges).toHaveLength(1);
+    const e = g.edges[0]!;
+    expect(e).toMatchObject({
+      source: `${NS}/web`,
+      target: `${NS}/reviews`,
+      errorRate: 0.02,
+      mtlsPercent: 100,
+      protocol: "http",
+    });
+    const reviews = g.nodes.find((n) => n.service === "reviews")!;
+    expect(reviews.rps).toBeCloseTo(e.rps, 10);
+    expect(reviews.errorRate).toBeCloseTo(0.02, 10);
+    expect(g.nodes.find((n) => n.service === "idle")).toMatchObject({ rps: 0, errorRate: 0 });
+  });
+
+  it("splits by version on request, and rejects windows it cannot serve", async () => {
+    const g = await serviceGraph(db, admin, {
+      namespace: NS,
+      window: "1h",
+      groupBy: "version",
+      end: NOW.toISOString(),
+    });
+    expect(g.edges.map((e) => `${e.source}>${e.target}`).sort()).toEqual([
+      `${NS}/web/v1>${NS}/reviews/v1`,
+      `${NS}/web/v1>${NS}/reviews/v2`,
+    ]);
+    expect(g.nodes.find((n) => n.id === `${NS}/reviews/v2`)).toMatchObject({ version: "v2", errorRate: 0.2 });
+    await expect(serviceGraph(db, admin, { window: "25h" })).rejects.toThrow("window must be from 1m to 24h");
+    await expect(serviceGraph(db, admin, { window: "5s" })).rejects.toThrow();
+  });
+});
