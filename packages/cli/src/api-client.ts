@@ -108,7 +108,9 @@ export async function api<T>(opts: ApiOptions, method: string, path: string, bod
     });
   } catch (e) {
     const c = (e as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
-    const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (e as Error).message;
+    let cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (e as Error).message;
+    // fetch refuses some well-known ports outright (the WHATWG "bad port" list); say so plainly.
+    if (cause === "bad port") cause = `fetch refuses to connect to port ${base.port || "80"}`;
     throw new CliError(`cannot reach the Trellis API at ${base.origin} (${cause})`);
   }
   const text = await res.text();
