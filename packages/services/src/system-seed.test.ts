@@ -5,14 +5,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
-import {
-  actorForUser,
-  AppError,
-  bootstrap,
-  seedResourcesAsSystemChange,
-  SYSTEM_ACTOR,
-  type SystemSeedInput,
-} from "./index.js";
+import { actorForUser, AppError, bootstrap, SYSTEM_ACTOR } from "./index.js";
+import { seedResourcesAsSystemChange, type SystemSeedInput } from "./system-seed.js";
 
 let tdb: TestDatabase;
 let db: Db;
