@@ -1,4 +1,6 @@
 // Benchmark child: one control-plane replica. Reports its PID so the parent can read /proc for CPU and RSS.
+// Its log goes to stderr: a proxy the control plane drops must say why, not leave the harness waiting.
+import { writeHeapSnapshot } from "node:v8";
 import { meshCompiler, startControlPlane } from "../dist/index.js";
 
 const cp = await startControlPlane({
@@ -9,13 +11,18 @@ const cp = await startControlPlane({
   heartbeatMs: 30_000,
   telemetryIntervalMs: 60_000,
   debounceMs: 50,
+  log: (l) => process.stderr.write(`cp: ${l}\n`),
 });
 process.send({ type: "ready", url: cp.url, pid: process.pid });
 process.on("message", async (m) => {
-  if (m.type === "stats") process.send({ type: "stats", stats: cp.stats() });
+  if (m.type === "stats") process.send({ type: "stats", stats: cp.stats(), memory: process.memoryUsage() });
   if (m.type === "gc") {
     global.gc?.();
     process.send({ type: "gc" });
+  }
+  if (m.type === "heap") {
+    writeHeapSnapshot(m.file);
+    process.send({ type: "heap" });
   }
   if (m.type === "stop") {
     await cp.close();

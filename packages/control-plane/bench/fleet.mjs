@@ -1,6 +1,10 @@
 // Benchmark child: N light proxies speaking the real protocol (join token, pinned CA, CSR, hello, ACK), as
 // cheap as possible so the fleet does not bottleneck the measurement: messages are not parsed as a whole;
 // the version and nonce are read from the message's head and the change is found by a byte search.
+//
+// A proxy whose stream closes or fails before its first config makes the join fail with the reason (the
+// parent prints it and exits non-zero): waiting for a config that can no longer come is how the harness
+// used to hang.
 import WebSocket from "ws";
 import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
 
@@ -11,9 +15,10 @@ const MARK = Buffer.from(process.env.BENCH_MARK ?? '"accessLog":true');
 const HEAD = /^\{"type":"config","version":"([^"]+)","nonce":"([^"]+)"/;
 
 const proxies = [];
-let acked = 0;
 let changeAt = 0;
-const seen = [];
+let seen = [];
+let waitingForChange = null;
+let bytesReceived = 0;
 
 function connect(i) {
   return new Promise((resolve, reject) => {
@@ -22,6 +27,7 @@ function connect(i) {
       ca: caPem,
       headers: { authorization: `Bearer ${token}` },
       perMessageDeflate: false,
+      handshakeTimeout: 30_000,
     });
     const p = { ws, first: false, changed: false };
     ws.on("open", () => {
@@ -32,7 +38,7 @@ function connect(i) {
             namespace: "bench",
             service: svc,
             version: `v${i % 2}`,
-            address: `10.1.${(i >> 8) & 255}.${i & 255}:15006`,
+            address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:15006`,
             labels: {},
           },
           csr: csrPem,
@@ -40,38 +46,57 @@ function connect(i) {
       );
     });
     ws.on("message", (data) => {
+      bytesReceived += data.length;
       const head = HEAD.exec(data.toString("latin1", 0, 200));
-      if (!head) return;
+      if (!head) {
+        if (data.toString("latin1", 0, 20).startsWith('{"type":"error"')) reject(new Error(data.toString()));
+        return;
+      }
       ws.send(`{"type":"ack","version":"${head[1]}","nonce":"${head[2]}"}`);
       if (!p.first) {
         p.first = true;
-        acked++;
         resolve();
       }
       if (changeAt && !p.changed && data.indexOf(MARK) !== -1) {
         p.changed = true;
         seen.push(Date.now() - changeAt);
+        if (seen.length === n) waitingForChange?.();
       }
     });
-    ws.on("error", reject);
+    ws.on("close", (code, reason) => {
+      if (!p.first) reject(new Error(`proxy ${i} closed before its first config: ${code} ${reason}`));
+      else if (!stopping) process.send({ type: "lost", error: `proxy ${i} closed: ${code} ${reason}` });
+    });
+    ws.on("error", (e) => reject(new Error(`proxy ${i}: ${e.message}`)));
     proxies.push(p);
   });
 }
 
+let stopping = false;
 process.on("message", async (m) => {
   if (m.type === "join") {
     const t0 = Date.now();
     const batch = 100;
-    for (let i = 0; i < n; i += batch)
-      await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, k) => connect(i + k)));
-    process.send({ type: "joined", ms: Date.now() - t0, acked });
+    try {
+      for (let i = 0; i < n; i += batch)
+        await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, k) => connect(i + k)));
+    } catch (e) {
+      process.send({ type: "error", error: `join failed: ${e.message}` });
+      return;
+    }
+    process.send({ type: "joined", ms: Date.now() - t0 });
   } else if (m.type === "expect-change") {
     changeAt = m.at;
-    seen.length = 0;
-    const deadline = Date.now() + m.timeoutMs;
-    while (seen.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    process.send({ type: "changed", latencies: seen.slice() });
+    seen = [];
+    bytesReceived = 0;
+    await new Promise((resolve) => {
+      waitingForChange = resolve;
+      setTimeout(resolve, m.timeoutMs);
+    });
+    waitingForChange = null;
+    process.send({ type: "changed", latencies: seen, bytesReceived });
   } else if (m.type === "stop") {
+    stopping = true;
     for (const p of proxies) p.ws.terminate();
     process.exit(0);
   }

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Control-plane scale benchmark: N light proxies (a separate process, speaking the real protocol) join one
 // control-plane replica (its own process); then one committed change that affects every proxy (MeshSettings
-// turns the access log on) is timed from the NOTIFY until each proxy has received it. Printed beside the
-// floor: the same bytes written to N plain TCP sockets on this machine.
+// turns the access log on) is timed from the NOTIFY until each proxy has it (and has sent its ACK), and
+// until PostgreSQL holds all N ACKs of the generation. Printed beside the floor: the same bytes written to
+// N plain TCP sockets on this machine. Traffic stays on 127.0.0.1.
 //   node bench/scale.mjs [N ...]          (default 1000 5000; needs DATABASE_URL or runs an embedded PostgreSQL)
+// Environment: BENCH_DEBUG=1 prints phases; BENCH_CP_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes
+// flags to the control plane's node; BENCH_HEAP=DIR writes heap snapshots of the control plane (joined,
+// after the change) to DIR; BENCH_JSON=FILE also writes the rows as JSON.
 import { fork } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createTestDatabase } from "@trellis/db/testing";
@@ -18,6 +22,7 @@ const sizes = process.argv
   .map(Number)
   .filter((x) => x > 0);
 const TICK = 100; // USER_HZ on Linux
+const phase = (p) => process.env.BENCH_DEBUG && process.stderr.write(`bench: ${p}\n`);
 
 function procStat(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
@@ -29,67 +34,110 @@ function procStat(pid) {
   };
 }
 
-function child(file, args, env = {}) {
+/**
+ * A benchmark child. Its stdout and stderr are the parent's own (inherited, never a pipe that someone must
+ * drain). `next(type)` waits for a message of that type and fails, instead of waiting forever, when the
+ * child reports an error, exits, or takes longer than `timeoutMs`.
+ */
+function child(file, args, { env = {}, execArgv = [] } = {}) {
   const c = fork(here(file), args, {
     env: { ...process.env, ...env },
-    execArgv: ["--expose-gc"],
+    execArgv: ["--expose-gc", ...execArgv],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  // Messages that arrive before anyone waits for them are kept, not lost.
   const waiters = new Map();
-  const early = new Map();
+  const early = new Map(); // messages that arrive before anyone waits for them are kept, not lost
+  let failure = null;
+  const failAll = (e) => {
+    failure = e;
+    for (const w of waiters.values()) w.reject(e);
+    waiters.clear();
+  };
   c.on("message", (m) => {
+    if (m.type === "error") return failAll(new Error(`${file}: ${m.error}`));
+    if (m.type === "lost") return process.stderr.write(`bench: ${file}: ${m.error}\n`);
     const w = waiters.get(m.type);
     if (w) {
       waiters.delete(m.type);
-      w(m);
+      w.resolve(m);
     } else early.set(m.type, m);
   });
-  c.on("exit", (code) => {
-    if (code !== 0 && code !== null) {
-      process.stderr.write(`bench: ${file} exited with ${code}\n`);
-      process.exit(1);
-    }
+  c.on("exit", (code, signal) => {
+    if (!stopping.has(c)) failAll(new Error(`${file} exited (code ${code}, signal ${signal})`));
   });
-  const next = (type) =>
-    new Promise((r) => {
+  const next = (type, timeoutMs = 600_000) =>
+    new Promise((resolve, reject) => {
       if (early.has(type)) {
         const m = early.get(type);
         early.delete(type);
-        return r(m);
+        return resolve(m);
       }
-      waiters.set(type, r);
+      if (failure) return reject(failure);
+      const t = setTimeout(() => {
+        waiters.delete(type);
+        reject(new Error(`${file}: no "${type}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.set(type, {
+        resolve: (m) => (clearTimeout(t), resolve(m)),
+        reject: (e) => (clearTimeout(t), reject(e)),
+      });
     });
-  return { c, next, send: (m) => c.send(m) };
+  const stop = () => {
+    stopping.add(c);
+    if (c.exitCode === null && c.signalCode === null) c.send({ type: "stop" });
+    return new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", r)));
+  };
+  return { c, next, stop, send: (m) => c.send(m) };
 }
+const stopping = new WeakSet();
 
 const pct = (xs, p) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function run(n) {
-  const phase = (p) => process.env.BENCH_DEBUG && process.stderr.write(`bench: ${p}\n`);
   const tdb = await createTestDatabase("bench");
   const db = createDb(tdb.url, { max: 2 });
+  const children = [];
   try {
-    const cp = child("./cp.mjs", [], { BENCH_DATABASE_URL: tdb.url });
+    const cp = child("./cp.mjs", [], {
+      env: { BENCH_DATABASE_URL: tdb.url },
+      execArgv: (process.env.BENCH_CP_ARGS ?? "").split(" ").filter(Boolean),
+    });
+    children.push(cp);
     phase("starting control plane");
-    const { url, pid } = await cp.next("ready");
+    const { url, pid } = await cp.next("ready", 60_000);
     phase("control plane up");
-    const idle = procStat(pid);
-    const { token } = await createJoinToken(db, SYSTEM_ACTOR, { namespace: "bench" });
-    const fleet = child("./fleet.mjs", [
-      JSON.stringify({ url, token, n, services: Math.max(1, Math.round(n / 10)) }),
-    ]);
-    await fleet.next("ready");
-    fleet.send({ type: "join" });
-    const joined = await fleet.next("joined");
-    phase(`joined in ${joined.ms} ms`);
-    await new Promise((r) => setTimeout(r, 3000)); // let the join storm's recomputes settle
     cp.send({ type: "gc" });
     await cp.next("gc");
+    const idle = procStat(pid);
+    const { token } = await createJoinToken(db, SYSTEM_ACTOR, { namespace: "bench" });
+    const services = Math.max(1, Math.round(n / 10));
+    const fleet = child("./fleet.mjs", [JSON.stringify({ url, token, n, services })]);
+    children.push(fleet);
+    await fleet.next("ready", 60_000);
+    fleet.send({ type: "join" });
+    const joined = await fleet.next("joined", 1_800_000);
+    phase(`joined in ${joined.ms} ms`);
+    // Let the join storm's recomputes and ACK writes settle: wait until the control plane is idle.
+    let quiet = procStat(pid).cpuMs;
+    for (;;) {
+      await sleep(1000);
+      const now = procStat(pid).cpuMs;
+      if (now - quiet < 50) break;
+      quiet = now;
+    }
+    cp.send({ type: "gc" });
+    await cp.next("gc");
+    if (process.env.BENCH_HEAP) {
+      cp.send({ type: "heap", file: `${process.env.BENCH_HEAP}/cp-${n}-joined.heapsnapshot` });
+      await cp.next("heap");
+    }
+    cp.send({ type: "stats" });
+    const { stats: joinedStats, memory: joinedMemory } = await cp.next("stats");
     const before = procStat(pid);
 
     phase("quiet; committing the change");
@@ -111,102 +159,89 @@ async function run(n) {
     await notifier.query("SELECT pg_notify('trellis_config_changed', $1)", [
       JSON.stringify({ generation: gen.number }),
     ]);
-    const { latencies } = await fleet.next("changed");
-    phase(`change seen by ${latencies.length}`);
-    const after = procStat(pid);
     await notifier.end();
+    // Meanwhile: when does PostgreSQL hold all N ACKs of the generation?
     let acked = 0;
-    for (let i = 0; i < 100 && acked < n; i++) {
+    let allAckedMs = NaN;
+    let peakRssKb = 0;
+    const deadline = t0 + 120_000;
+    while (Date.now() < deadline) {
+      peakRssKb = Math.max(peakRssKb, procStat(pid).rssKb);
       acked = await db.proxyConfigStatus.count({ where: { generationId: gen.id, state: "acked" } });
-      if (acked < n) await new Promise((r) => setTimeout(r, 100));
+      if (acked >= n) {
+        allAckedMs = Date.now() - t0;
+        break;
+      }
+      await sleep(20);
     }
-
-    // Bytes one proxy received for the change: the size of its config message.
-    const svcRow = await db.service.count();
+    const after = procStat(pid);
+    const { latencies, bytesReceived } = await fleet.next("changed", 180_000);
+    phase(`change seen by ${latencies.length}, ${acked} ACKs recorded`);
+    if (process.env.BENCH_HEAP) {
+      cp.send({ type: "heap", file: `${process.env.BENCH_HEAP}/cp-${n}-changed.heapsnapshot` });
+      await cp.next("heap");
+    }
     cp.send({ type: "stats" });
     const { stats } = await cp.next("stats");
-    const bytes = Number(process.env.BENCH_BYTES ?? 0) || (await configBytes(url, token));
+    const bytes = Math.round(bytesReceived / Math.max(1, latencies.length));
+    await fleet.stop();
 
     phase(`floor with ${bytes} bytes`);
     const floor = child("./floor.mjs", [JSON.stringify({ n, bytes })]);
-    const { latencies: floorLat } = await floor.next("floor");
-
-    fleet.send({ type: "stop" });
-    cp.send({ type: "stop" });
-    await new Promise((r) => cp.c.once("exit", r));
+    children.push(floor);
+    const { latencies: floorLat } = await floor.next("floor", 300_000);
+    await floor.stop();
+    await cp.stop();
     return {
       n,
-      services: svcRow,
+      services,
+      groups: stats.groups,
       joinedMs: joined.ms,
       received: latencies.length,
       acked,
       p50: pct(latencies, 50),
       p99: pct(latencies, 99),
       max: Math.max(...latencies),
+      allAckedMs,
       floorP50: pct(floorLat, 50),
       floorP99: pct(floorLat, 99),
       floorMax: Math.max(...floorLat),
       bytes,
       cpuMs: after.cpuMs - before.cpuMs,
-      rssMb: after.rssKb / 1024,
-      perProxyKb: (before.rssKb - idle.rssKb) / n,
-      pushes: stats.pushes,
       recomputeMs: stats.lastRecomputeMs,
+      rssMb: before.rssKb / 1024,
+      peakRssMb: peakRssKb / 1024,
+      perProxyKb: (before.rssKb - idle.rssKb) / n,
+      heapPerProxyKb: (joinedMemory.heapUsed + joinedMemory.external) / 1024 / n,
+      pushes: stats.pushes - joinedStats.pushes,
     };
   } finally {
+    for (const c of children) if (c.c.exitCode === null && c.c.signalCode === null) c.c.kill();
     await db.$disconnect();
     await tdb.drop();
   }
 }
 
-/** The size of one proxy's config now: join one more light proxy and measure what it receives. */
-async function configBytes(url, token) {
-  const { default: WebSocket } = await import("ws");
-  const { fetchPinnedCa, generateKeyAndCsr } = await import("@trellis/dataplane/mesh");
-  const ca = await fetchPinnedCa(url, token);
-  const { csrPem } = await generateKeyAndCsr();
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url}/v1/stream`, { ca, headers: { authorization: `Bearer ${token}` } });
-    ws.on("open", () =>
-      ws.send(
-        JSON.stringify({
-          type: "hello",
-          node: {
-            namespace: "bench",
-            service: "svc-0",
-            version: "v0",
-            address: "10.9.9.9:15006",
-            labels: {},
-          },
-          csr: csrPem,
-        }),
-      ),
-    );
-    ws.on("message", (d) => {
-      if (d.toString("latin1", 0, 20).includes('"config"')) {
-        resolve(d.length);
-        ws.terminate();
-      }
-    });
-    ws.on("error", reject);
-  });
-}
-
-process.on("exit", (c) => process.env.BENCH_DEBUG && process.stderr.write(`bench: exit ${c}\n`));
 const rows = [];
-for (const n of sizes.length ? sizes : [1000, 5000]) {
-  process.stderr.write(`bench: ${n} proxies…\n`);
-  rows.push(await run(n));
+try {
+  for (const n of sizes.length ? sizes : [1000, 5000]) {
+    process.stderr.write(`bench: ${n} proxies…\n`);
+    rows.push(await run(n));
+  }
+} catch (e) {
+  process.stderr.write(`bench: ${e.message}\n`);
+  process.exitCode = 1;
 }
 const f = (x) => (Number.isFinite(x) ? Math.round(x).toString() : "-");
-console.log("\nControl plane: one change reaching every proxy (ms from NOTIFY to the proxy having it)\n");
+console.log("\nOne change reaching every proxy: ms from the NOTIFY until each proxy has it and has ACKed\n");
 console.log(
-  "| proxies | services | join all (ms) | received | acked | p50 | p99 | max | floor p50 | floor p99 | floor max | p99 / floor p99 | config bytes | CP CPU for the change (ms) | last recompute (ms) | CP RSS (MB) | RSS per proxy (KB) |",
+  "| proxies | groups | join all (s) | ACKed | p50 | p99 | max | all ACKs in DB | floor p50 | floor p99 | floor max | p99 / floor p99 | config bytes | CP CPU (ms) | recompute (ms) | CP RSS (MB) | peak RSS (MB) | RSS per proxy (KB) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.services} | ${f(r.joinedMs)} | ${r.received} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${r.perProxyKb.toFixed(1)} |`,
+    `| ${r.n} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} |`,
   );
 }
-process.exit(0);
+if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(rows, null, 2));
+process.exit();

@@ -44,44 +44,79 @@ export async function loadRegistry(db: Db): Promise<RegistrySnapshot> {
   };
 }
 
+/** `lastUsedAt` of a join token is for people: written at most once a minute, not once per joining proxy. */
+const TOKEN_LAST_USED_GRANULARITY_MS = 60_000;
+
 /**
- * Registers a connecting proxy. A reconnecting proxy sends its workload id and keeps its entry, as long as
- * it still speaks for the same namespace and service.
+ * Registers a connecting proxy, with the certificate just issued to it. A reconnecting proxy sends its
+ * workload id and keeps its entry, as long as it still speaks for the same namespace and service.
+ *
+ * No interactive transaction: a join storm (thousands of proxies at once) would hold a pooled connection per
+ * proxy across several round trips and queue every join behind the one join-token row each of them updated,
+ * until Prisma gave up ("Unable to start a transaction in the given time") and the proxy was dropped. Each
+ * statement here is atomic on its own, and a service row is never deleted while its workloads connect.
  */
 export async function registerWorkload(
   db: Db,
-  input: { node: ProxyNode; identity: string; workloadId?: string; joinTokenId: string; replicaId: string },
+  input: {
+    node: ProxyNode;
+    identity: string;
+    workloadId?: string;
+    joinTokenId: string;
+    replicaId: string;
+    certificate: { serial: string; notAfter: Date };
+  },
 ): Promise<{ id: string }> {
   const { node } = input;
-  return db.$transaction(async (tx) => {
-    const service = await tx.service.upsert({
-      where: { namespace_name: { namespace: node.namespace, name: node.service } },
-      create: { namespace: node.namespace, name: node.service },
-      update: {},
-    });
-    const data = {
-      serviceId: service.id,
-      version: node.version,
-      labels: node.labels,
-      address: node.address,
-      identity: input.identity,
-      proxyVersion: node.proxyVersion ?? null,
-      controlPlaneId: input.replicaId,
-      joinTokenId: input.joinTokenId,
-      status: "connected" as const,
-      connectedAt: new Date(),
-      lastSeenAt: new Date(),
-      disconnectedAt: null,
-    };
-    if (input.workloadId) {
-      const existing = await tx.workload.findUnique({ where: { id: input.workloadId } });
-      if (existing && existing.serviceId === service.id) {
-        return tx.workload.update({ where: { id: existing.id }, data, select: { id: true } });
-      }
-    }
-    await tx.joinToken.update({ where: { id: input.joinTokenId }, data: { lastUsedAt: new Date() } });
-    return tx.workload.create({ data, select: { id: true } });
+  const serviceId = await upsertService(db, node.namespace, node.service);
+  const now = new Date();
+  const data = {
+    serviceId,
+    version: node.version,
+    labels: node.labels,
+    address: node.address,
+    identity: input.identity,
+    proxyVersion: node.proxyVersion ?? null,
+    controlPlaneId: input.replicaId,
+    joinTokenId: input.joinTokenId,
+    status: "connected" as const,
+    connectedAt: now,
+    lastSeenAt: now,
+    disconnectedAt: null,
+    certificateSerial: input.certificate.serial,
+    certificateExpires: input.certificate.notAfter,
+  };
+  if (input.workloadId) {
+    // Same service only: a workload id cannot move a registration to another service.
+    const r = await db.workload.updateMany({ where: { id: input.workloadId, serviceId }, data });
+    if (r.count === 1) return { id: input.workloadId };
+  }
+  const created = await db.workload.create({ data, select: { id: true } });
+  await db.joinToken.updateMany({
+    where: {
+      id: input.joinTokenId,
+      OR: [
+        { lastUsedAt: null },
+        { lastUsedAt: { lt: new Date(now.getTime() - TOKEN_LAST_USED_GRANULARITY_MS) } },
+      ],
+    },
+    data: { lastUsedAt: now },
   });
+  return created;
+}
+
+/** The service's id, creating the service on first sight (proxies of one service may join concurrently). */
+async function upsertService(db: Db, namespace: string, name: string): Promise<string> {
+  const where = { namespace_name: { namespace, name } };
+  const found = await db.service.findUnique({ where, select: { id: true } });
+  if (found) return found.id;
+  try {
+    return (await db.service.create({ data: { namespace, name }, select: { id: true } })).id;
+  } catch (e) {
+    // Another proxy of this service (maybe on another replica) created it a moment ago.
+    if ((e as { code?: unknown } | null)?.code !== "P2002") throw e;
+    return (await db.service.findUniqueOrThrow({ where, select: { id: true } })).id;
+  }
 }
 
 export async function disconnectWorkload(db: Db, id: string): Promise<void> {

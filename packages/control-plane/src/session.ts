@@ -191,10 +191,7 @@ export class ProxySession {
       ...(msg.workloadId ? { workloadId: msg.workloadId } : {}),
       joinTokenId: scope.joinTokenId,
       replicaId: this.deps.replicaId,
-    });
-    await this.deps.db.workload.update({
-      where: { id },
-      data: { certificateSerial: cert.serial, certificateExpires: cert.notAfter },
+      certificate: cert,
     });
     if (this.closed) return void (await disconnectWorkload(this.deps.db, id));
     this.node = node;
