@@ -18,3 +18,4 @@ export * from "./traffic.js";
 export * from "./resources.js";
 export * from "./changes/index.js";
 export * from "./graph.js";
+export * from "./system-seed.js";
