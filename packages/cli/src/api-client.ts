@@ -69,8 +69,12 @@ export function describeProblem(status: number, text: string): { line: string; c
   try {
     const p = JSON.parse(text) as Problem;
     if (p && typeof p === "object" && (p.code || p.title || p.detail)) {
-      const issues = p.issues?.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
       const msg = p.detail ?? p.title ?? "";
+      // Field issues the message does not already spell out (some codes put the first one in the detail).
+      const issues = p.issues
+        ?.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+        .filter((i) => !msg.includes(i))
+        .join("; ");
       return { line: oneLine(`${p.code ?? status}: ${msg}${issues ? ` (${issues})` : ""}`), code: p.code };
     }
   } catch {

@@ -173,6 +173,7 @@ describe("trellis apply", () => {
     expect(bad.code).toBe(1);
     expect(bad.err.trim().split("\n")).toHaveLength(1);
     expect(bad.err).toMatch(/^trellis: CHANGE_INVALID: .*spec\.rules\[0\]\.backends.*100/);
+    expect(bad.err.match(/must sum to 100/g)).toHaveLength(1);
     const garbage = await trellis(["apply", "-f", file("garbage.yaml", "kind: [unclosed\n")]);
     expect(garbage.code).toBe(1);
     expect(garbage.err.trim().split("\n")).toHaveLength(1);
