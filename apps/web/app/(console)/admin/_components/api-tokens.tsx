@@ -76,6 +76,7 @@ export function ApiTokens() {
         <ShownOnce
           title={`New API token "${created.name}"`}
           label="API token"
+          copyLabel="Copy token"
           secret={created.token}
           onDone={() => setCreated(null)}
         >
@@ -92,39 +93,47 @@ export function ApiTokens() {
         >
           <h2 id="new-token-title">Create an API token</h2>
           <div className="admin-grid">
-            <label>
-              Token name
-              <input {...field("name")} autoComplete="off" placeholder="e.g. ci-deploy" />
+            <div className="admin-field">
+              <label>
+                Token name
+                <input {...field("name")} autoComplete="off" placeholder="e.g. ci-deploy" />
+              </label>
               <FieldError id="token-name-error" message={errors.name} />
-            </label>
-            <label>
-              Narrow to role
-              <select {...field("role")} defaultValue="">
-                <option value="">(all my rights)</option>
-                {roles.map((r) => (
-                  <option key={r} value={r}>
-                    {r}
-                  </option>
-                ))}
-              </select>
+            </div>
+            <div className="admin-field">
+              <label>
+                Narrow to role
+                <select {...field("role")} defaultValue="">
+                  <option value="">(all my rights)</option>
+                  {roles.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </select>
+              </label>
               <FieldError id="token-role-error" message={errors.role} />
-            </label>
-            <label>
-              Narrow to namespace
-              <input {...field("namespace")} autoComplete="off" placeholder="(all my namespaces)" />
+            </div>
+            <div className="admin-field">
+              <label>
+                Narrow to namespace
+                <input {...field("namespace")} autoComplete="off" placeholder="(all my namespaces)" />
+              </label>
               <FieldError id="token-namespace-error" message={errors.namespace} />
-            </label>
-            <label>
-              Expires after
-              <select {...field("expiresIn")} defaultValue="90d">
-                {LIFETIMES.map((l) => (
-                  <option key={l.value} value={l.value}>
-                    {l.label}
-                  </option>
-                ))}
-              </select>
+            </div>
+            <div className="admin-field">
+              <label>
+                Expires after
+                <select {...field("expiresIn")} defaultValue="90d">
+                  {LIFETIMES.map((l) => (
+                    <option key={l.value} value={l.value}>
+                      {l.label}
+                    </option>
+                  ))}
+                </select>
+              </label>
               <FieldError id="token-expiresIn-error" message={errors.expiresIn} />
-            </label>
+            </div>
           </div>
           <ErrorAlert error={create.error} label="The token was not created" />
           <div className="admin-buttons">

@@ -86,31 +86,41 @@ function AuditTable() {
         noValidate
       >
         <div className="admin-grid">
-          <label>
-            Actor
-            <input {...field("actor")} autoComplete="off" placeholder="user name" />
+          <div className="admin-field">
+            <label>
+              Actor
+              <input {...field("actor")} autoComplete="off" placeholder="user name" />
+            </label>
             <FieldError id="audit-actor-error" message={errors.actor} />
-          </label>
-          <label>
-            Action
-            <input {...field("action")} autoComplete="off" placeholder="e.g. user.create, or role" />
+          </div>
+          <div className="admin-field">
+            <label>
+              Action
+              <input {...field("action")} autoComplete="off" placeholder="e.g. user.create, or role" />
+            </label>
             <FieldError id="audit-action-error" message={errors.action} />
-          </label>
-          <label>
-            Namespace
-            <input {...field("namespace")} autoComplete="off" />
+          </div>
+          <div className="admin-field">
+            <label>
+              Namespace
+              <input {...field("namespace")} autoComplete="off" />
+            </label>
             <FieldError id="audit-namespace-error" message={errors.namespace} />
-          </label>
-          <label>
-            From
-            <input {...field("since")} type="datetime-local" />
+          </div>
+          <div className="admin-field">
+            <label>
+              From
+              <input {...field("since")} type="datetime-local" />
+            </label>
             <FieldError id="audit-since-error" message={errors.since} />
-          </label>
-          <label>
-            Until
-            <input {...field("until")} type="datetime-local" />
+          </div>
+          <div className="admin-field">
+            <label>
+              Until
+              <input {...field("until")} type="datetime-local" />
+            </label>
             <FieldError id="audit-until-error" message={errors.until} />
-          </label>
+          </div>
         </div>
         <div className="admin-buttons">
           <button type="submit">Apply filters</button>

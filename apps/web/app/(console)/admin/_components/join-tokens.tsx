@@ -96,6 +96,7 @@ function JoinTokensAdmin({ rights, controlPlane }: { rights: Rights; controlPlan
         <ShownOnce
           title={`New join token for ${created.namespace}${created.service ? `/${created.service}` : ""}`}
           label="Join token"
+          copyLabel="Copy join token"
           secret={created.token}
           onDone={() => setCreated(null)}
         >
@@ -127,37 +128,45 @@ function JoinTokensAdmin({ rights, controlPlane }: { rights: Rights; controlPlan
         >
           <h2 id="new-join-title">Create a join token</h2>
           <div className="admin-grid">
-            <label>
-              Namespace
-              <input {...field("namespace")} list="join-namespaces" autoComplete="off" />
+            <div className="admin-field">
+              <label>
+                Namespace
+                <input {...field("namespace")} list="join-namespaces" autoComplete="off" />
+              </label>
               <FieldError id="join-namespace-error" message={errors.namespace} />
-            </label>
+            </div>
             <datalist id="join-namespaces">
               {namespaces.map((n) => (
                 <option key={n} value={n} />
               ))}
             </datalist>
-            <label>
-              Service (optional)
-              <input {...field("service")} autoComplete="off" placeholder="(any service)" />
+            <div className="admin-field">
+              <label>
+                Service (optional)
+                <input {...field("service")} autoComplete="off" placeholder="(any service)" />
+              </label>
               <FieldError id="join-service-error" message={errors.service} />
-            </label>
-            <label>
-              Description (optional)
-              <input {...field("name")} autoComplete="off" />
+            </div>
+            <div className="admin-field">
+              <label>
+                Description (optional)
+                <input {...field("name")} autoComplete="off" />
+              </label>
               <FieldError id="join-name-error" message={errors.name} />
-            </label>
-            <label>
-              Lifetime
-              <select {...field("expiresIn")} defaultValue="24h">
-                {JOIN_LIFETIMES.map((l) => (
-                  <option key={l.value} value={l.value}>
-                    {l.label}
-                  </option>
-                ))}
-              </select>
+            </div>
+            <div className="admin-field">
+              <label>
+                Lifetime
+                <select {...field("expiresIn")} defaultValue="24h">
+                  {JOIN_LIFETIMES.map((l) => (
+                    <option key={l.value} value={l.value}>
+                      {l.label}
+                    </option>
+                  ))}
+                </select>
+              </label>
               <FieldError id="join-expiresIn-error" message={errors.expiresIn} />
-            </label>
+            </div>
           </div>
           <ErrorAlert error={create.error} label="The join token was not created" />
           <div className="admin-buttons">

@@ -68,16 +68,18 @@ function Settings({ rights }: { rights: Rights }) {
       )}
       <form className="admin-panel admin-form" aria-label="Look up a namespace" onSubmit={onAdd} noValidate>
         <div className="admin-grid">
-          <label>
-            Other namespace
-            <input
-              name="namespace"
-              autoComplete="off"
-              aria-invalid={error ? true : undefined}
-              aria-describedby={error ? "settings-namespace-error" : undefined}
-            />
+          <div className="admin-field">
+            <label>
+              Other namespace
+              <input
+                name="namespace"
+                autoComplete="off"
+                aria-invalid={error ? true : undefined}
+                aria-describedby={error ? "settings-namespace-error" : undefined}
+              />
+            </label>
             <FieldError id="settings-namespace-error" message={error} />
-          </label>
+          </div>
         </div>
         <div className="admin-buttons">
           <button type="submit" className="secondary">

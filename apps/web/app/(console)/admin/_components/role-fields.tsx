@@ -39,17 +39,19 @@ export function RoleFields({
           ))}
         </select>
       </label>
-      <label>
-        Namespace
-        <input
-          name="namespace"
-          list={listId}
-          disabled={all}
-          aria-invalid={errors.namespace ? true : undefined}
-          aria-describedby={errors.namespace ? `${idPrefix}-namespace-error` : undefined}
-        />
+      <div className="admin-field">
+        <label>
+          Namespace
+          <input
+            name="namespace"
+            list={listId}
+            disabled={all}
+            aria-invalid={errors.namespace ? true : undefined}
+            aria-describedby={errors.namespace ? `${idPrefix}-namespace-error` : undefined}
+          />
+        </label>
         <FieldError id={`${idPrefix}-namespace-error`} message={errors.namespace} />
-      </label>
+      </div>
       <datalist id={listId}>
         {namespaces.map((n) => (
           <option key={n} value={n} />

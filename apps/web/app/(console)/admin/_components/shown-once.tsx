@@ -9,12 +9,14 @@ import { CopyButton } from "./copy-button";
 export function ShownOnce({
   title,
   label,
+  copyLabel,
   secret,
   onDone,
   children,
 }: {
   title: string;
   label: string;
+  copyLabel: string;
   secret: string;
   onDone: () => void;
   children?: ReactNode;
@@ -30,7 +32,7 @@ export function ShownOnce({
         <input readOnly value={secret} className="admin-mono" onFocus={(e) => e.currentTarget.select()} />
       </label>
       <div className="admin-buttons">
-        <CopyButton text={secret} label={`Copy ${label.toLowerCase()}`} />
+        <CopyButton text={secret} label={copyLabel} />
       </div>
       {children}
       <div className="admin-buttons">

@@ -164,26 +164,34 @@ function CreateUser({ namespaces }: { namespaces: string[] }) {
     <form className="admin-panel admin-form" aria-labelledby="new-user-title" onSubmit={onSubmit} noValidate>
       <h2 id="new-user-title">Create a user</h2>
       <div className="admin-grid">
-        <label>
-          User name
-          <input {...field("name")} autoComplete="off" />
+        <div className="admin-field">
+          <label>
+            User name
+            <input {...field("name")} autoComplete="off" />
+          </label>
           <FieldError id="new-user-name-error" message={errors.name} />
-        </label>
-        <label>
-          Email (optional)
-          <input {...field("email")} type="email" autoComplete="off" />
+        </div>
+        <div className="admin-field">
+          <label>
+            Email (optional)
+            <input {...field("email")} type="email" autoComplete="off" />
+          </label>
           <FieldError id="new-user-email-error" message={errors.email} />
-        </label>
-        <label>
-          Display name (optional)
-          <input {...field("displayName")} autoComplete="off" />
+        </div>
+        <div className="admin-field">
+          <label>
+            Display name (optional)
+            <input {...field("displayName")} autoComplete="off" />
+          </label>
           <FieldError id="new-user-displayName-error" message={errors.displayName} />
-        </label>
-        <label>
-          Initial password
-          <input {...field("password")} type="password" autoComplete="new-password" />
+        </div>
+        <div className="admin-field">
+          <label>
+            Initial password
+            <input {...field("password")} type="password" autoComplete="new-password" />
+          </label>
           <FieldError id="new-user-password-error" message={errors.password} />
-        </label>
+        </div>
         <label className="admin-check">
           <input type="checkbox" name="sso" />
           Single sign-on only (no password)
@@ -377,17 +385,19 @@ function ResetPassword({ name, onDone }: { name: string; onDone: () => void }) {
     <form className="admin-form" aria-label={`Reset the password of ${name}`} onSubmit={onSubmit} noValidate>
       <h3>Reset password</h3>
       <div className="admin-grid">
-        <label>
-          New password (empty: generate one)
-          <input
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            aria-invalid={error ? true : undefined}
-            aria-describedby={error ? "reset-password-error" : undefined}
-          />
+        <div className="admin-field">
+          <label>
+            New password (empty: generate one)
+            <input
+              name="password"
+              type="password"
+              autoComplete="new-password"
+              aria-invalid={error ? true : undefined}
+              aria-describedby={error ? "reset-password-error" : undefined}
+            />
+          </label>
           <FieldError id="reset-password-error" message={error} />
-        </label>
+        </div>
       </div>
       <ErrorAlert error={reset.error} label="Password not changed" />
       {reset.isSuccess && !generated && (
@@ -399,6 +409,7 @@ function ResetPassword({ name, onDone }: { name: string; onDone: () => void }) {
         <ShownOnce
           title={`New password for ${name}`}
           label="Generated password"
+          copyLabel="Copy password"
           secret={generated}
           onDone={() => setGenerated(null)}
         />
