@@ -1,0 +1,244 @@
+// The demo's applications: small real HTTP servers modelled on the classic mesh demo (a book's product page).
+// They know nothing about the mesh except one thing: to call another service they send the request to their
+// own sidecar's outbound listener with `Host: <service>`. Everything else (which version answers, mTLS,
+// retries, telemetry) is the sidecars' job, which is what the demo shows.
+import {
+  Agent,
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** What one call through the sidecar returned. `status` 0: the sidecar could not be reached at all. */
+export interface CallResult {
+  status: number;
+  body: string;
+}
+
+/** Calls `service` through the sidecar's outbound listener on `outboundPort`. Never throws. */
+export type Caller = (service: string, path: string) => Promise<CallResult>;
+
+export function callerVia(outboundPort: number, timeoutMs = 3_000): { call: Caller; close: () => void } {
+  // Keep-alive to the local sidecar: the demo runs for hours at a steady rate.
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  const call: Caller = (service, path) =>
+    new Promise((resolve) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: outboundPort,
+          path,
+          agent,
+          headers: { host: service },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (body += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on("error", () => resolve({ status: 0, body: "" }));
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", () => resolve({ status: 0, body: "" }));
+      req.end();
+    });
+  return { call, close: () => agent.destroy() };
+}
+
+export interface App {
+  name: string;
+  version: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+async function listen(name: string, version: string, handler: Handler, onClose?: () => void): Promise<App> {
+  const server: Server = createServer((req, res) => {
+    if (req.url === "/health") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    Promise.resolve(handler(req, res)).catch((e: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end(`${name}: ${(e as Error).message}`);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  return {
+    name,
+    version,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        onClose?.();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const json = (res: ServerResponse, status: number, value: unknown): void => {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+};
+
+/** `/details/0` → the book's details. */
+export function detailsApp(): Promise<App> {
+  return listen("details", "v1", (req, res) => {
+    const m = /^\/details\/(\d+)$/.exec(req.url ?? "");
+    if (!m) return json(res, 404, { error: "not found" });
+    json(res, 200, {
+      id: Number(m[1]),
+      author: "William Shakespeare",
+      year: 1595,
+      type: "paperback",
+      pages: 200,
+      publisher: "PublisherA",
+      language: "English",
+      "ISBN-10": "1234567890",
+    });
+  });
+}
+
+/** `/ratings/0` → stars per reviewer. */
+export function ratingsApp(): Promise<App> {
+  return listen("ratings", "v1", (req, res) => {
+    const m = /^\/ratings\/(\d+)$/.exec(req.url ?? "");
+    if (!m) return json(res, 404, { error: "not found" });
+    json(res, 200, { id: Number(m[1]), ratings: { Reviewer1: 5, Reviewer2: 4 } });
+  });
+}
+
+export type ReviewsVersion = "v1" | "v2" | "v3";
+
+export interface Review {
+  reviewer: string;
+  text: string;
+  /** Absent in v1; `error` when ratings could not be reached. */
+  rating?: { stars: number; color: "black" | "red" } | { error: string };
+}
+
+export interface ReviewsBody {
+  version: ReviewsVersion;
+  reviews: Review[];
+}
+
+/** `/reviews/0` → two reviews. v1: no ratings; v2: black stars; v3: red stars (both ask `ratings`). */
+export function reviewsApp(version: ReviewsVersion, call: Caller, onClose?: () => void): Promise<App> {
+  return listen(
+    "reviews",
+    version,
+    async (req, res) => {
+      const m = /^\/reviews\/(\d+)$/.exec(req.url ?? "");
+      if (!m) return json(res, 404, { error: "not found" });
+      const reviews: Review[] = [
+        {
+          reviewer: "Reviewer1",
+          text: "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!",
+        },
+        {
+          reviewer: "Reviewer2",
+          text: "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.",
+        },
+      ];
+      if (version !== "v1") {
+        const r = await call("ratings", `/ratings/${m[1]}`);
+        const ratings =
+          r.status === 200 ? (JSON.parse(r.body) as { ratings: Record<string, number> }).ratings : null;
+        const color = version === "v2" ? "black" : "red";
+        for (const rev of reviews) {
+          const stars = ratings?.[rev.reviewer];
+          rev.rating =
+            stars === undefined
+              ? { error: `ratings unavailable (${r.status === 0 ? "no answer" : `HTTP ${r.status}`})` }
+              : { stars, color };
+        }
+      }
+      json(res, 200, { version, reviews } satisfies ReviewsBody);
+    },
+    onClose,
+  );
+}
+
+/** The response header that says which reviews version answered (`reviews-v2`), or why none did. */
+export const REVIEWS_HEADER = "x-demo-reviews";
+
+/**
+ * The front page: calls `details` and `reviews` and renders both. It answers 200 even when one of them fails
+ * (and says so on the page), as the classic demo does; the header `x-demo-reviews` tells the traffic generator
+ * which reviews version answered, or `error …`.
+ */
+export function productpageApp(call: Caller, onClose?: () => void): Promise<App> {
+  return listen(
+    "productpage",
+    "v1",
+    async (req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (path !== "/" && path !== "/productpage") {
+        return void res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      }
+      const [d, r] = await Promise.all([call("details", "/details/0"), call("reviews", "/reviews/0")]);
+      const details = d.status === 200 ? (JSON.parse(d.body) as Record<string, string | number>) : null;
+      const reviews = r.status === 200 ? (JSON.parse(r.body) as ReviewsBody) : null;
+      const answered = reviews
+        ? `reviews-${reviews.version}`
+        : `error ${r.status === 0 ? "no answer" : r.status}`;
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", [REVIEWS_HEADER]: answered });
+      res.end(renderPage(details, d.status, reviews, r.status));
+    },
+    onClose,
+  );
+}
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function stars(n: number, color: string): string {
+  const full = "★".repeat(Math.max(0, Math.min(5, n)));
+  const empty = "☆".repeat(5 - full.length);
+  return `<span class="stars" style="color:${color === "red" ? "#c00" : "#000"}" aria-label="${n} of 5 stars, ${color}">${full}${empty}</span>`;
+}
+
+function renderPage(
+  details: Record<string, string | number> | null,
+  detailsStatus: number,
+  reviews: ReviewsBody | null,
+  reviewsStatus: number,
+): string {
+  const detailsHtml = details
+    ? `<dl>${Object.entries(details)
+        .filter(([k]) => k !== "id")
+        .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`)
+        .join("")}</dl>`
+    : `<p class="error">Error fetching product details (${detailsStatus === 0 ? "no answer" : `HTTP ${detailsStatus}`})</p>`;
+  const reviewsHtml = reviews
+    ? `<p class="reviews-version">Served by <strong>reviews-${esc(reviews.version)}</strong></p>` +
+      reviews.reviews
+        .map((rv) => {
+          const rating = !rv.rating
+            ? ""
+            : "error" in rv.rating
+              ? `<p class="error">${esc(rv.rating.error)}</p>`
+              : stars(rv.rating.stars, rv.rating.color);
+          return `<blockquote><p>${esc(rv.text)}</p><footer>${esc(rv.reviewer)}</footer>${rating}</blockquote>`;
+        })
+        .join("")
+    : `<p class="error">Error fetching product reviews (${reviewsStatus === 0 ? "no answer" : `HTTP ${reviewsStatus}`})</p>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>The Comedy of Errors · Trellis demo</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+.cols{display:grid;grid-template-columns:1fr 2fr;gap:2rem}.error{color:#c00}.stars{font-size:1.4rem}
+dt{font-weight:600}blockquote{border-left:3px solid #ddd;margin:1rem 0;padding-left:1rem}</style></head>
+<body><h1>The Comedy of Errors</h1>
+<p>Summary: Wikipedia says it is one of William Shakespeare's early plays, his shortest and one of his most farcical comedies.</p>
+<div class="cols"><section><h2>Book Details</h2>${detailsHtml}</section>
+<section><h2>Book Reviews</h2>${reviewsHtml}</section></div>
+<p><small>Each service runs beside its own Trellis sidecar in namespace <code>demo</code>; reload to see which reviews version the mesh chose.</small></p>
+</body></html>`;
+}
