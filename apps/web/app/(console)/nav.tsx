@@ -6,6 +6,8 @@ import { useIsAdmin } from "./admin/_components/use-me";
 
 const LINKS = [
   { href: "/", label: "Overview" },
+  { href: "/graph", label: "Graph" },
+  { href: "/services", label: "Services" },
   { href: "/changes", label: "Changes" },
   { href: "/resources", label: "Resources" },
   // Administration: links a non-admin could only be refused at are hidden (the server refuses regardless).

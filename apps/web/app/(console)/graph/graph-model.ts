@@ -112,9 +112,7 @@ export function nodeId(namespace: string, service: string, version: string, mode
 const serviceKey = (namespace: string, service: string) => `${namespace}/${service}`;
 
 /** Badges and policy links of each service (`namespace/service`) from the resources in force. */
-export function policiesByService(
-  resources: readonly ResourceItem[],
-): Map<
+export function policiesByService(resources: readonly ResourceItem[]): Map<
   string,
   {
     policies: PolicyRef[];
@@ -274,6 +272,16 @@ export function buildGraph(input: GraphInput): GraphModel {
   edges.sort((a, b) => a.id.localeCompare(b.id));
   return { nodes: out, edges };
 }
+
+/** Time windows the graph and the service views offer. */
+export const WINDOWS = [
+  { minutes: 1, label: "1 minute" },
+  { minutes: 5, label: "5 minutes" },
+  { minutes: 15, label: "15 minutes" },
+  { minutes: 60, label: "1 hour" },
+  { minutes: 360, label: "6 hours" },
+  { minutes: 1440, label: "24 hours" },
+];
 
 // --- labels and motion -------------------------------------------------------------------------------------
 

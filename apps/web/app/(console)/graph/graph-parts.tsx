@@ -1,0 +1,116 @@
+"use client";
+// What React Flow draws: a service node, a traffic edge with its label, a namespace box. Each is a button
+// where it can be clicked, so the graph also works from the keyboard and for screen readers.
+import {
+  BaseEdge,
+  EdgeLabelRenderer,
+  Handle,
+  Position,
+  getBezierPath,
+  type Edge,
+  type EdgeProps,
+  type Node,
+  type NodeProps,
+} from "@xyflow/react";
+import { createContext, useContext } from "react";
+import { formatPercent, formatRps, type GraphEdgeModel, type GraphNodeModel } from "./graph-model";
+
+export type Selection = { kind: "node" | "edge"; id: string } | null;
+/** Lets a node or an edge label open the side panel without threading callbacks through React Flow's data. */
+export const SelectContext = createContext<(s: Selection) => void>(() => {});
+
+export type ServiceNodeData = { model: GraphNodeModel; found: boolean; dimmed: boolean; selected: boolean };
+export type ServiceNodeType = Node<ServiceNodeData, "service">;
+export type NamespaceNodeData = { namespace: string };
+export type NamespaceNodeType = Node<NamespaceNodeData, "namespace">;
+export type TrafficEdgeData = { model: GraphEdgeModel; label: string; dimmed: boolean; selected: boolean };
+export type TrafficEdgeType = Edge<TrafficEdgeData, "traffic">;
+
+export function serviceName(n: Pick<GraphNodeModel, "service" | "version">): string {
+  return n.version === "*" ? n.service : `${n.service} ${n.version}`;
+}
+
+export function ServiceNode({ data }: NodeProps<ServiceNodeType>) {
+  const select = useContext(SelectContext);
+  const n = data.model;
+  const cls = [
+    "graph-node",
+    `health-${n.health}`,
+    data.found ? "found" : "",
+    data.dimmed ? "dimmed" : "",
+    data.selected ? "selected" : "",
+    n.registered ? "" : "unregistered",
+  ].join(" ");
+  return (
+    <>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <button
+        type="button"
+        className={cls}
+        aria-label={`Service ${serviceName(n)} in ${n.namespace}: ${formatRps(n.rps)} in, ${n.health}`}
+        aria-pressed={data.selected}
+        onClick={() => select({ kind: "node", id: n.id })}
+      >
+        <span className="graph-node-name">
+          {n.service}
+          {n.version !== "*" && <span className="graph-node-version">{n.version}</span>}
+        </span>
+        <span className="graph-node-stats">
+          {n.idle ? "idle" : `${formatRps(n.rps)} · ${formatPercent(n.errorRate)} 5xx`}
+        </span>
+        {n.badges.length > 0 && (
+          <span className="graph-node-badges">
+            {n.badges.map((b) => (
+              <span key={b.kind} className={`graph-badge graph-badge-${b.kind}`} title={b.detail}>
+                {b.label}
+              </span>
+            ))}
+          </span>
+        )}
+      </button>
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </>
+  );
+}
+
+export function NamespaceNode({ data }: NodeProps<NamespaceNodeType>) {
+  return <div className="graph-namespace-label">{data.namespace}</div>;
+}
+
+/** A padlock, drawn inline: emoji fonts are not everywhere. */
+function Lock() {
+  return (
+    <svg className="graph-lock" viewBox="0 0 16 16" width="11" height="11" aria-hidden="true">
+      <rect x="3" y="7" width="10" height="8" rx="1.5" fill="currentColor" />
+      <path d="M5 7V5a3 3 0 0 1 6 0v2" fill="none" stroke="currentColor" strokeWidth="1.8" />
+    </svg>
+  );
+}
+
+export function TrafficEdge(props: EdgeProps<TrafficEdgeType>) {
+  const select = useContext(SelectContext);
+  const [path, x, y] = getBezierPath(props);
+  const e = props.data!.model;
+  const d = props.data!;
+  return (
+    <>
+      <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} />
+      <EdgeLabelRenderer>
+        <button
+          type="button"
+          className={`graph-edge-label nodrag nopan health-${e.health}${d.dimmed ? " dimmed" : ""}${d.selected ? " selected" : ""}`}
+          style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }}
+          aria-label={`Calls from ${e.source} to ${e.target}: ${d.label}${e.mtls ? ", mutual TLS" : ""}`}
+          aria-pressed={d.selected}
+          onClick={() => select({ kind: "edge", id: e.id })}
+        >
+          {e.mtls && <Lock />}
+          {d.label}
+        </button>
+      </EdgeLabelRenderer>
+    </>
+  );
+}
+
+export const nodeTypes = { service: ServiceNode, namespace: NamespaceNode };
+export const edgeTypes = { traffic: TrafficEdge };

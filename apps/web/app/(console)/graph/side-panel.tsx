@@ -1,0 +1,156 @@
+"use client";
+// What the graph knows about one node or edge: its numbers in the window, the policies that apply (each a
+// link to the resource) and a prefilled change request for the service.
+import Link from "next/link";
+import { resourceHref } from "../_components/yaml";
+import { formatMs, formatPercent, formatRps, type GraphModel, type PolicyRef } from "./graph-model";
+import { serviceName, type Selection } from "./graph-parts";
+
+function proposeHref(namespace: string, service: string): string {
+  const q = new URLSearchParams({ template: "Route", namespace, service });
+  return `/changes/new?${q.toString()}`;
+}
+
+function Policies({ policies }: { policies: PolicyRef[] }) {
+  if (policies.length === 0)
+    return <p className="muted">No Route, AccessPolicy or DestinationPolicy applies.</p>;
+  return (
+    <ul className="graph-policies">
+      {policies.map((p) => (
+        <li key={`${p.kind}/${p.namespace}/${p.name}`}>
+          <Link href={resourceHref(p)}>
+            {p.kind} {p.name}
+          </Link>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Numbers({ rows }: { rows: [string, string][] }) {
+  return (
+    <dl className="graph-numbers">
+      {rows.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+export function SidePanel({
+  selection,
+  model,
+  onClose,
+}: {
+  selection: NonNullable<Selection>;
+  model: GraphModel;
+  onClose: () => void;
+}) {
+  const close = (
+    <button type="button" className="secondary graph-close" onClick={onClose} aria-label="Close details">
+      ×
+    </button>
+  );
+  if (selection.kind === "node") {
+    const n = model.nodes.find((x) => x.id === selection.id);
+    if (!n)
+      return (
+        <aside className="graph-panel" aria-label="Details">
+          {close}
+          <p className="muted">{selection.id} is no longer in the graph.</p>
+        </aside>
+      );
+    return (
+      <aside className="graph-panel" aria-label={`Service ${serviceName(n)}`}>
+        {close}
+        <h2>{serviceName(n)}</h2>
+        <p className="muted">
+          namespace {n.namespace}
+          {!n.registered && " · not registered in the mesh (seen only in telemetry)"}
+        </p>
+        <Numbers
+          rows={[
+            ["Inbound", formatRps(n.rps)],
+            ["Requests", String(n.requests)],
+            ["Success", n.requests > 0 ? formatPercent(1 - n.errorRate) : "–"],
+            ["5xx", formatPercent(n.errorRate)],
+            ["Sent", String(n.sent)],
+            ["Health", n.health],
+          ]}
+        />
+        {n.badges.length > 0 && (
+          <ul className="graph-badge-list">
+            {n.badges.map((b) => (
+              <li key={b.kind}>{b.detail}</li>
+            ))}
+          </ul>
+        )}
+        <h3>Policies</h3>
+        <Policies policies={n.policies} />
+        <div className="buttons">
+          {n.registered && (
+            <Link className="button" href={proposeHref(n.namespace, n.service)}>
+              Propose a change
+            </Link>
+          )}
+          <Link
+            className="button secondary"
+            href={`/services/${encodeURIComponent(n.namespace)}/${encodeURIComponent(n.service)}`}
+          >
+            Service page
+          </Link>
+        </div>
+      </aside>
+    );
+  }
+  const e = model.edges.find((x) => x.id === selection.id);
+  if (!e)
+    return (
+      <aside className="graph-panel" aria-label="Details">
+        {close}
+        <p className="muted">This call is no longer in the graph.</p>
+      </aside>
+    );
+  const target = model.nodes.find((x) => x.id === e.target);
+  const codes = Object.entries(e.codes).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <aside className="graph-panel" aria-label={`Calls from ${e.source} to ${e.target}`}>
+      {close}
+      <h2>
+        {e.source} → {e.target}
+      </h2>
+      <Numbers
+        rows={[
+          ["Rate", formatRps(e.rps)],
+          ["Requests", String(e.requests)],
+          ["5xx", formatPercent(e.errorRate)],
+          ["p50", formatMs(e.p50Ms)],
+          ["p95", formatMs(e.p95Ms)],
+          ["p99", formatMs(e.p99Ms)],
+          ["mTLS", formatPercent(e.mtlsShare)],
+          ["Share of caller's calls", formatPercent(e.share)],
+          ["Protocol", e.protocol],
+          ...(e.access ? [["Access policy", e.access] as [string, string]] : []),
+        ]}
+      />
+      {e.protocol === "http" && codes.length > 0 && (
+        <>
+          <h3>Status codes</h3>
+          <Numbers rows={codes.map(([c, n]) => [c, String(n)])} />
+        </>
+      )}
+      <h3>Policies of {target ? serviceName(target) : e.target}</h3>
+      <Policies policies={e.policies} />
+      {target?.registered && (
+        <div className="buttons">
+          <Link className="button" href={proposeHref(target.namespace, target.service)}>
+            Propose a change
+          </Link>
+        </div>
+      )}
+    </aside>
+  );
+}

@@ -1,0 +1,210 @@
+"use client";
+// One service: its versions and proxies, the calls into it by version and by caller, the calls it makes,
+// its status codes, and the policies that apply, over a window; refreshed every 5 s.
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import type { ObservedEdge } from "@trellis/contracts";
+import { useTRPC } from "@/lib/trpc/client";
+import { resourceHref } from "../../../_components/yaml";
+import { WINDOWS, formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
+
+function EdgeTable({
+  label,
+  edges,
+  peer,
+}: {
+  label: string;
+  edges: ObservedEdge[];
+  peer: "source" | "destination";
+}) {
+  if (edges.length === 0) return <p className="muted">None in this window.</p>;
+  return (
+    <table aria-label={label}>
+      <thead>
+        <tr>
+          <th scope="col">{peer === "source" ? "Caller" : "Callee"}</th>
+          <th scope="col">{peer === "source" ? "Version called" : "Version calling"}</th>
+          <th scope="col">Rate</th>
+          <th scope="col">5xx</th>
+          <th scope="col">p50 / p95 / p99</th>
+          <th scope="col">mTLS</th>
+        </tr>
+      </thead>
+      <tbody>
+        {edges.map((e) => {
+          const other = e[peer];
+          const own = peer === "source" ? e.destination : e.source;
+          return (
+            <tr
+              key={`${e.source.namespace}/${e.source.service}/${e.source.version}>${e.destination.namespace}/${e.destination.service}/${e.destination.version}`}
+            >
+              <td>
+                {other.namespace}/{other.service} <span className="muted">{other.version}</span>
+              </td>
+              <td>{own.version}</td>
+              <td>{formatRps(e.rps)}</td>
+              <td className={e.errorRate > 0.1 ? "error" : undefined}>{formatPercent(e.errorRate)}</td>
+              <td>
+                {formatMs(e.p50Ms)} / {formatMs(e.p95Ms)} / {formatMs(e.p99Ms)}
+              </td>
+              <td>{formatPercent(e.mtlsShare)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+export function ServiceDetail({ namespace, service }: { namespace: string; service: string }) {
+  const trpc = useTRPC();
+  const [minutes, setMinutes] = useState(5);
+  const services = useQuery(trpc.service.list.queryOptions({ namespace }, { refetchInterval: 5_000 }));
+  const traffic = useQuery(
+    trpc.traffic.edges.queryOptions(
+      { namespace, minutes, versions: "split" },
+      { refetchInterval: 5_000, placeholderData: (prev) => prev },
+    ),
+  );
+  const resources = useQuery(trpc.resource.list.queryOptions({ namespace }));
+  const summary = services.data?.items.find((s) => s.name === service);
+  const inbound = (traffic.data?.edges ?? []).filter(
+    (e) => e.destination.namespace === namespace && e.destination.service === service,
+  );
+  const outbound = (traffic.data?.edges ?? []).filter(
+    (e) => e.source.namespace === namespace && e.source.service === service,
+  );
+  const codes = new Map<string, number>();
+  for (const e of inbound)
+    for (const [c, n] of Object.entries(e.codes)) codes.set(c, (codes.get(c) ?? 0) + n);
+  const byVersion = new Map<string, { requests: number; rps: number; errors: number }>();
+  for (const e of inbound) {
+    const v = byVersion.get(e.destination.version) ?? { requests: 0, rps: 0, errors: 0 };
+    v.requests += e.requests;
+    v.rps += e.rps;
+    v.errors += e.errorRate * e.requests;
+    byVersion.set(e.destination.version, v);
+  }
+  const policies = (resources.data?.items ?? []).filter((r) => r.spec.service === service);
+  const error = services.error ?? traffic.error;
+  const propose = `/changes/new?${new URLSearchParams({ template: "Route", namespace, service }).toString()}`;
+
+  return (
+    <>
+      <div className="title-row">
+        <h1>
+          {service} <span className="muted">in {namespace}</span>
+        </h1>
+        <div className="buttons">
+          <Link className="button secondary" href={`/graph?namespace=${encodeURIComponent(namespace)}`}>
+            Graph
+          </Link>
+          <Link className="button" href={propose}>
+            Propose a change
+          </Link>
+        </div>
+      </div>
+      <div className="filters">
+        <label>
+          Window
+          <select value={minutes} onChange={(e) => setMinutes(Number(e.target.value))}>
+            {WINDOWS.map((w) => (
+              <option key={w.minutes} value={w.minutes}>
+                {w.label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          Could not load the service: {error.message}
+        </p>
+      )}
+      <section className="cards" aria-label="Service at a glance">
+        <div className="card">
+          <div className="value">{summary ? summary.versions.join(", ") || "–" : "–"}</div>
+          <div className="label">Versions</div>
+        </div>
+        <div className="card">
+          <div className="value">{summary ? `${summary.healthyWorkloads}/${summary.workloads}` : "–"}</div>
+          <div className="label">Proxies connected</div>
+        </div>
+        <div className="card">
+          <div className="value">{formatRps(inbound.reduce((s, e) => s + e.rps, 0))}</div>
+          <div className="label">Inbound</div>
+        </div>
+      </section>
+      <section className="panel">
+        <h2>By version</h2>
+        {byVersion.size === 0 ? (
+          <p className="muted">No calls in this window.</p>
+        ) : (
+          <table aria-label="Inbound by version">
+            <thead>
+              <tr>
+                <th scope="col">Version</th>
+                <th scope="col">Rate</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Success</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...byVersion.entries()]
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([v, s]) => (
+                  <tr key={v}>
+                    <td>{v}</td>
+                    <td>{formatRps(s.rps)}</td>
+                    <td>{Math.round(s.requests)}</td>
+                    <td>{formatPercent(s.requests > 0 ? 1 - s.errors / s.requests : 0)}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="panel">
+        <h2>Callers</h2>
+        <EdgeTable label="Callers" edges={inbound} peer="source" />
+      </section>
+      <section className="panel">
+        <h2>Calls it makes</h2>
+        <EdgeTable label="Calls it makes" edges={outbound} peer="destination" />
+      </section>
+      <section className="panel">
+        <h2>Status codes</h2>
+        {codes.size === 0 ? (
+          <p className="muted">No calls in this window.</p>
+        ) : (
+          <ul>
+            {[...codes.entries()]
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([c, n]) => (
+                <li key={c}>
+                  {c === "0" ? "TCP" : c}: {n}
+                </li>
+              ))}
+          </ul>
+        )}
+      </section>
+      <section className="panel">
+        <h2>Policies</h2>
+        {policies.length === 0 ? (
+          <p className="muted">No Route, AccessPolicy or DestinationPolicy applies.</p>
+        ) : (
+          <ul>
+            {policies.map((p) => (
+              <li key={`${p.kind}/${p.name}`}>
+                <Link href={resourceHref(p)}>
+                  {p.kind} {p.name}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,114 @@
+"use client";
+// Every service with its golden metrics over a window, from the calls into it; refreshed every 5 s.
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useMemo, useState } from "react";
+import { useTRPC } from "@/lib/trpc/client";
+import { WINDOWS, formatMs, formatPercent, formatRps } from "../graph/graph-model";
+import { serviceMetrics } from "./service-metrics";
+
+export function ServiceList() {
+  const trpc = useTRPC();
+  const [namespace, setNamespace] = useState("");
+  const [minutes, setMinutes] = useState(5);
+  const services = useQuery(trpc.service.list.queryOptions({}, { refetchInterval: 5_000 }));
+  const traffic = useQuery(
+    trpc.traffic.edges.queryOptions(
+      { ...(namespace ? { namespace } : {}), minutes, versions: "merged" },
+      { refetchInterval: 5_000, placeholderData: (prev) => prev },
+    ),
+  );
+  const namespaces = useMemo(
+    () => [...new Set((services.data?.items ?? []).map((s) => s.namespace))].sort(),
+    [services.data],
+  );
+  const rows = useMemo(
+    () =>
+      services.data && traffic.data
+        ? serviceMetrics(services.data.items, traffic.data.edges).filter(
+            (r) => (!namespace || r.namespace === namespace) && r.service !== "unknown",
+          )
+        : null,
+    [services.data, traffic.data, namespace],
+  );
+  const error = services.error ?? traffic.error;
+  return (
+    <>
+      <div className="filters">
+        <label>
+          Namespace
+          <select value={namespace} onChange={(e) => setNamespace(e.target.value)}>
+            <option value="">All namespaces</option>
+            {namespaces.map((ns) => (
+              <option key={ns} value={ns}>
+                {ns}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Window
+          <select value={minutes} onChange={(e) => setMinutes(Number(e.target.value))}>
+            {WINDOWS.map((w) => (
+              <option key={w.minutes} value={w.minutes}>
+                {w.label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {error ? (
+        <p role="alert" className="error">
+          Could not load services: {error.message}
+        </p>
+      ) : !rows ? (
+        <p className="muted">Loading…</p>
+      ) : rows.length === 0 ? (
+        <div className="empty">
+          <h2>No services{namespace ? ` in ${namespace}` : ""}</h2>
+          <p>Services appear here as their proxies join the mesh.</p>
+        </div>
+      ) : (
+        <table aria-label="Services">
+          <thead>
+            <tr>
+              <th scope="col">Service</th>
+              <th scope="col">Namespace</th>
+              <th scope="col">Versions</th>
+              <th scope="col">Proxies</th>
+              <th scope="col">Rate</th>
+              <th scope="col">Success</th>
+              <th scope="col" title="Slowest caller's quantile when several services call it">
+                p50 / p95 / p99
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={`${r.namespace}/${r.service}`}>
+                <td>
+                  <Link
+                    href={`/services/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.service)}`}
+                  >
+                    {r.service}
+                  </Link>
+                  {!r.registered && <span className="badge">not in the mesh</span>}
+                </td>
+                <td>{r.namespace}</td>
+                <td>{r.versions.join(", ")}</td>
+                <td>{r.registered ? `${r.healthyWorkloads}/${r.workloads}` : "–"}</td>
+                <td>{formatRps(r.rps)}</td>
+                <td className={r.successRate !== null && r.successRate < 0.9 ? "error" : undefined}>
+                  {r.successRate === null ? "–" : formatPercent(r.successRate)}
+                </td>
+                <td>
+                  {formatMs(r.p50Ms)} / {formatMs(r.p95Ms)} / {formatMs(r.p99Ms)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
