@@ -24,38 +24,32 @@ function freePort(): Promise<number> {
   });
 }
 
+const COMMANDS = [
+  "up",
+  "proxy",
+  "controlplane",
+  "console",
+  "token",
+  "user",
+  "whoami",
+  "get",
+  "audit",
+  "settings",
+  "apply",
+  "approve",
+  "reject",
+  "rollback",
+];
+
 describe("trellis", () => {
   it("lists its commands in --help", () => {
     const r = trellis(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of [
-      "up",
-      "proxy",
-      "controlplane",
-      "console",
-      "apply",
-      "token",
-      "user",
-      "whoami",
-      "get",
-      "audit",
-    ])
-      expect(r.out).toMatch(new RegExp(`^\\s+${c}\\b`, "m"));
+    for (const c of COMMANDS) expect(r.out).toMatch(new RegExp(`^\\s+${c}\\b`, "m"));
   });
 
   it("has --help on every command", () => {
-    for (const c of [
-      "up",
-      "proxy",
-      "controlplane",
-      "console",
-      "apply",
-      "token",
-      "user",
-      "whoami",
-      "get",
-      "audit",
-    ]) {
+    for (const c of COMMANDS) {
       const r = trellis([c, "--help"]);
       expect(r.code, c).toBe(0);
       expect(r.out, c).toMatch(/^Usage: trellis /m);

@@ -7,6 +7,7 @@ import { consoleCommand } from "./commands/console.js";
 import { controlplaneCommand } from "./commands/controlplane.js";
 import { getCommand } from "./commands/get.js";
 import { proxyCommand } from "./commands/proxy.js";
+import { settingsCommand } from "./commands/settings.js";
 import { tokenCommand } from "./commands/token.js";
 import { upCommand } from "./commands/up.js";
 import { userCommand, whoamiCommand } from "./commands/user.js";
@@ -31,6 +32,7 @@ for (const cmd of [
   whoamiCommand(),
   getCommand(),
   auditCommand(),
+  settingsCommand(),
   applyCommand(),
   approveCommand(),
   rejectCommand(),

@@ -347,4 +347,25 @@ describe("trellis get and trellis audit", () => {
     expect(scoped.length).toBeGreaterThan(0);
     expect(scoped.every((e) => e.namespace === "shop")).toBe(true);
   });
+
+  it("shows and sets a namespace's required approvals (admins of the namespace)", async () => {
+    const before = await trellis(["settings", "shop"]);
+    expect(before.code, before.err).toBe(0);
+    expect(before.out).toMatch(/^required approvals: 1 \(default\)$/m);
+    const set = await trellis(["settings", "shop", "--required-approvals", "3", "-o", "json"], {
+      token: shopAdminToken,
+    });
+    expect(JSON.parse(set.out)).toMatchObject({ namespace: "shop", requiredApprovals: 3 });
+    expect(
+      (await db.namespaceSetting.findUniqueOrThrow({ where: { namespace: "shop" } })).requiredApprovals,
+    ).toBe(3);
+    expectOneLineFailure(
+      await trellis(["settings", "billing", "--required-approvals", "2"], { token: shopAdminToken }),
+      /^trellis: FORBIDDEN: shop-admin needs the admin role in namespace "billing"$/,
+    );
+    // A bad flag is commander's to report (its message, then a hint to --help), before any request.
+    const bad = await trellis(["settings", "shop", "--required-approvals", "11"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain("argument '11' is invalid. must be from 1 to 10");
+  });
 });
