@@ -185,6 +185,21 @@ test("the admin grants and revokes a role, disables, enables and resets the user
   await signIn(theirs, EDITOR, generated);
   await other.close();
 
+  // Two approvals for changes in the editor's namespace; the contract's bounds are checked in the page.
+  await nav(page).getByRole("link", { name: "Namespace settings" }).click();
+  const settings = page
+    .getByRole("table", { name: "Required approvals per namespace" })
+    .getByRole("row", { name: NS });
+  const approvals = settings.getByRole("spinbutton", { name: `Required approvals in ${NS}` });
+  await approvals.fill("11");
+  await settings.getByRole("button", { name: `Save required approvals in ${NS}` }).click();
+  await expect(settings.getByText(/<=10/)).toBeVisible();
+  await approvals.fill("2");
+  await settings.getByRole("button", { name: `Save required approvals in ${NS}` }).click();
+  await expect(settings.getByRole("status")).toHaveText("Saved.");
+  const stored = await request.get(`/api/v1/namespaces/${NS}/settings`, { headers: admin });
+  expect(await stored.json()).toMatchObject({ namespace: NS, requiredApprovals: 2 });
+
   // Everything above is in the audit log, by admin, via the console.
   await nav(page).getByRole("link", { name: "Audit log" }).click();
   const filters = page.getByRole("form", { name: "Filter the audit log" });
@@ -202,6 +217,9 @@ test("the admin grants and revokes a role, disables, enables and resets the user
     await expect(
       log.getByRole("row").filter({ hasText: action }).filter({ hasText: EDITOR }).first(),
     ).toBeVisible();
+  await expect(
+    log.getByRole("row").filter({ hasText: "namespaceSetting.update" }).filter({ hasText: NS }),
+  ).toHaveCount(1);
   const events = (await (
     await request.get(`/api/v1/audit?actor=admin&action=user&limit=200`, { headers: admin })
   ).json()) as { items: { action: string; via: string; details: { name?: string } }[] };

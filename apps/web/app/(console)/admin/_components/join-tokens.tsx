@@ -102,7 +102,7 @@ function JoinTokensAdmin({ rights, controlPlane }: { rights: Rights; controlPlan
         >
           <label>
             Command to start a proxy
-            <textarea readOnly className="admin-mono" rows={3} value={command} />
+            <textarea readOnly className="admin-mono" rows={4} wrap="off" value={command} />
           </label>
           <div className="admin-buttons">
             <CopyButton text={command} label="Copy command" />

@@ -1,7 +1,7 @@
 "use client";
 // Per-namespace settings: how many approvals a change request needs. Anyone who reads a namespace sees its
 // setting; admins of the namespace change it. The API has no "list namespaces", so the page offers the
-// namespaces it knows (services, the user's own role bindings) and any other one typed in.
+// namespaces it knows (services, role bindings) and any other one typed in.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { ALL_NAMESPACES, ZNamespace, ZNamespaceSettingsSetInput } from "@trellis/contracts";
@@ -20,15 +20,20 @@ export function NamespaceSettingsAdmin() {
 function Settings({ rights }: { rights: Rights }) {
   const trpc = useTRPC();
   const services = useQuery(trpc.service.list.queryOptions({}));
+  // Admins also know the namespaces people hold roles in, before any service runs there.
+  const users = useQuery(trpc.user.list.queryOptions({}, { enabled: rights.anyAdmin }));
   const [extra, setExtra] = useState<string[]>([]);
   const [error, setError] = useState<string | undefined>();
   const namespaces = [
     ...new Set([
       ...(services.data?.items.map((s) => s.namespace) ?? []),
-      ...rights.me.effective.map((b) => b.namespace).filter((n) => n !== ALL_NAMESPACES),
+      ...rights.me.effective.map((b) => b.namespace),
+      ...(users.data?.items.flatMap((u) => u.bindings.map((b) => b.namespace)) ?? []),
       ...extra,
     ]),
-  ].sort();
+  ]
+    .filter((n) => n !== ALL_NAMESPACES)
+    .sort();
 
   function onAdd(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
