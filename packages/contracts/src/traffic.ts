@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZNamespace } from "./names.js";
+import { ZNamespace, ZServiceName } from "./names.js";
 import { ZWorkloadRef } from "./mesh-stream.js";
 
 // Observed traffic, read from the telemetry rollups: what the live graph, the service views and the impact
@@ -50,3 +50,45 @@ export const ZObservedTraffic = z.object({
   edges: z.array(ZObservedEdge),
 });
 export type ObservedTraffic = z.infer<typeof ZObservedTraffic>;
+
+/** Calls into one service over a window, as time series: the service page's charts. */
+export const ZServiceSeriesQuery = z.object({
+  namespace: ZNamespace,
+  service: ZServiceName,
+  minutes: ZTrafficQuery.shape.minutes,
+  until: ZTrafficQuery.shape.until,
+  by: z
+    .enum(["version", "caller"])
+    .default("version")
+    .describe("one series per version of the service, or per calling service"),
+});
+export type ServiceSeriesQuery = z.input<typeof ZServiceSeriesQuery>;
+
+export const ZSeriesPoint = z.object({
+  /** Start of the step. */
+  t: z.iso.datetime(),
+  requests: z.number().int().nonnegative(),
+  rps: z.number().nonnegative(),
+  /** Share of requests answered 5xx (0..1); 0 without requests. */
+  errorRate: z.number().min(0).max(1),
+  p50Ms: z.number().nullable(),
+  p95Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+});
+export type SeriesPoint = z.infer<typeof ZSeriesPoint>;
+
+export const ZServiceSeries = z.object({
+  from: z.iso.datetime(),
+  until: z.iso.datetime(),
+  /** Length of each point's step: one minute up to a 2-hour window, coarser beyond (at most ~120 points). */
+  stepSeconds: z.number().int().positive(),
+  series: z.array(
+    z.object({
+      /** The version (`by: version`) or the caller as `namespace/service` (`by: caller`). */
+      key: z.string(),
+      /** One point per step from `from` to `until`, steps without calls included (0 requests). */
+      points: z.array(ZSeriesPoint),
+    }),
+  ),
+});
+export type ServiceSeries = z.infer<typeof ZServiceSeries>;

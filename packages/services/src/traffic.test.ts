@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
-import { AppError, queryTraffic, quantile, type Actor } from "./index.js";
+import { AppError, queryTraffic, quantile, serviceSeries, type Actor } from "./index.js";
 
 const db = createDb(inject("databaseUrl"));
 const NOW = new Date("2026-11-22T12:30:30Z");
@@ -165,5 +165,57 @@ describe("observed traffic", () => {
     expect(quantile(h, 0.5)).toBeCloseTo(0.5);
     h[h.length - 1] = 990;
     expect(quantile(h, 0.99)).toBe(10_000);
+  });
+});
+
+describe("service time series", () => {
+  it("gives one point per minute for each version, calls counted once, gaps as zero", async () => {
+    const s = await serviceSeries(db, admin, {
+      namespace: "tr-shop",
+      service: "reviews",
+      minutes: 5,
+      until: NOW.toISOString(),
+    });
+    expect(s.stepSeconds).toBe(60);
+    expect(s.from).toBe(minute(5).toISOString());
+    expect(s.series.map((x) => x.key)).toEqual(["v1", "v2"]);
+    const v1 = s.series[0]!.points;
+    expect(v1.map((p) => p.t)).toEqual([5, 4, 3, 2, 1, 0].map((ago) => minute(ago).toISOString()));
+    expect(v1.map((p) => p.requests)).toEqual([0, 0, 0, 0, 550, 450]);
+    expect(v1[4]).toMatchObject({ errorRate: 100 / 550 });
+    expect(v1[4]!.rps).toBeCloseTo(550 / 60, 5);
+    // The current minute is half over: its rate is over the 30 s that have passed.
+    expect(v1[5]!.rps).toBeCloseTo(450 / 30, 5);
+    expect(v1[5]!.p99Ms).toBeCloseTo(5 + 5 * 0.99, 5);
+    expect(v1[0]).toMatchObject({ requests: 0, rps: 0, errorRate: 0, p50Ms: null });
+    expect(s.series[1]!.points.map((p) => p.requests)).toEqual([0, 0, 0, 0, 0, 60]);
+  });
+
+  it("splits by caller, coarsens long windows, and checks the reader's namespace", async () => {
+    const byCaller = await serviceSeries(db, admin, {
+      namespace: "tr-shop",
+      service: "web",
+      minutes: 5,
+      until: NOW.toISOString(),
+      by: "caller",
+    });
+    expect(byCaller.series.map((x) => [x.key, x.points.reduce((n, p) => n + p.requests, 0)])).toEqual([
+      ["tr-shop/unknown", 30],
+    ]);
+
+    const day = await serviceSeries(db, shopViewer, {
+      namespace: "tr-shop",
+      service: "reviews",
+      minutes: 1440,
+      until: NOW.toISOString(),
+    });
+    expect(day.stepSeconds).toBe(12 * 60);
+    expect(day.series[0]!.points.length).toBeLessThanOrEqual(121);
+    // 5000 half an hour ago plus the 1000 of the last two minutes.
+    expect(day.series[0]!.points.reduce((n, p) => n + p.requests, 0)).toBe(6000);
+
+    await expect(
+      serviceSeries(db, shopViewer, { namespace: "tr-pay", service: "db", minutes: 5 }),
+    ).rejects.toThrow(AppError);
   });
 });

@@ -3,9 +3,13 @@
 // histogram, summed in PostgreSQL so a 24-hour window moves as few rows as a 1-minute one.
 import {
   LATENCY_BUCKETS_MS,
+  ZServiceSeriesQuery,
   ZTrafficQuery,
   type ObservedEdge,
   type ObservedTraffic,
+  type SeriesPoint,
+  type ServiceSeries,
+  type ServiceSeriesQuery,
   type TrafficQuery,
 } from "@trellis/contracts";
 import { Prisma, type Db } from "@trellis/db";
@@ -107,6 +111,93 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
   }
   out.sort((a, b) => b.requests - a.requests);
   return { from: from.toISOString(), until: until.toISOString(), edges: out };
+}
+
+/** Points per series at most, about: longer windows use coarser steps so a 24-hour chart stays light. */
+const MAX_POINTS = 120;
+
+/**
+ * Calls into one service over a window, per step (a minute, coarser for long windows), split by version or by
+ * calling service. Two grouped queries over the (destNamespace, bucket) index, like queryTraffic.
+ */
+export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQuery): Promise<ServiceSeries> {
+  const q = ZServiceSeriesQuery.parse(query);
+  requireRole(actor, "viewer", q.namespace);
+  const until = q.until ? new Date(q.until) : new Date();
+  const stepMinutes = Math.max(1, Math.ceil(q.minutes / MAX_POINTS));
+  const step = stepMinutes * MINUTE;
+  const from = new Date(Math.floor((until.getTime() - q.minutes * MINUTE) / step) * step);
+  const stepSeconds = step / 1000;
+  const key =
+    q.by === "version"
+      ? Prisma.sql`"destVersion"`
+      : Prisma.sql`("sourceNamespace" || '/' || "sourceService")`;
+  // Steps are aligned on the epoch, so the same window always cuts the same steps.
+  const at = Prisma.sql`(floor(extract(epoch FROM "bucket") / ${stepSeconds}) * ${stepSeconds})::float8`;
+  const where = Prisma.sql`"destNamespace" = ${q.namespace} AND "destService" = ${q.service}
+    AND "bucket" >= ${from} AND "bucket" < ${until} AND ${REPORTER_FILTER}`;
+
+  const [counts, histograms] = await Promise.all([
+    db.$queryRaw<{ k: string; at: number; code: number; requests: number }[]>`
+      SELECT ${key} AS k, ${at} AS at, "statusCode" AS code, SUM("requests")::float8 AS requests
+      FROM "TelemetryRollup" WHERE ${where}
+      GROUP BY 1, 2, 3`,
+    db.$queryRaw<{ k: string; at: number; i: number; n: number }[]>`
+      SELECT ${key} AS k, ${at} AS at, b.i::int AS i, SUM(b.v)::float8 AS n
+      FROM "TelemetryRollup", unnest("latencyBuckets") WITH ORDINALITY AS b(v, i)
+      WHERE ${where} AND "statusCode" <> 0
+      GROUP BY 1, 2, 3`,
+  ]);
+
+  const steps: number[] = [];
+  for (let t = from.getTime(); t < until.getTime(); t += step) steps.push(t);
+  const series = new Map<string, Map<number, { requests: number; errors: number; histogram: number[] }>>();
+  const cell = (k: string, atSeconds: number) => {
+    let s = series.get(k);
+    if (s === undefined) series.set(k, (s = new Map()));
+    const t = atSeconds * 1000;
+    let c = s.get(t);
+    if (c === undefined)
+      s.set(
+        t,
+        (c = { requests: 0, errors: 0, histogram: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) }),
+      );
+    return c;
+  };
+  for (const r of counts) {
+    const c = cell(r.k, r.at);
+    c.requests += r.requests;
+    if (r.code >= 500) c.errors += r.requests;
+  }
+  for (const h of histograms) {
+    const c = cell(h.k, h.at);
+    if (h.i >= 1 && h.i <= c.histogram.length) c.histogram[h.i - 1]! += h.n;
+  }
+
+  return {
+    from: from.toISOString(),
+    until: until.toISOString(),
+    stepSeconds,
+    series: [...series.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, cells]) => ({
+        key: k,
+        points: steps.map((t): SeriesPoint => {
+          const c = cells.get(t);
+          // The last step may be cut short by `until`: its rate is over the part that has passed.
+          const seconds = Math.max(1, (Math.min(t + step, until.getTime()) - t) / 1000);
+          return {
+            t: new Date(t).toISOString(),
+            requests: c?.requests ?? 0,
+            rps: (c?.requests ?? 0) / seconds,
+            errorRate: c && c.requests > 0 ? c.errors / c.requests : 0,
+            p50Ms: c ? quantile(c.histogram, 0.5) : null,
+            p95Ms: c ? quantile(c.histogram, 0.95) : null,
+            p99Ms: c ? quantile(c.histogram, 0.99) : null,
+          };
+        }),
+      })),
+  };
 }
 
 /**
