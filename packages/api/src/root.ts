@@ -8,6 +8,7 @@ import { userRouter } from "./router/user.js";
 import { auditRouter } from "./router/audit.js";
 import { settingsRouter } from "./router/settings.js";
 import { proxyRouter } from "./router/proxy.js";
+import { signInRouter } from "./router/sign-in.js";
 import { resourceRouter } from "./router/resource.js";
 import { changeRouter } from "./router/change.js";
 import { createCallerFactory, createTRPCRouter } from "./trpc.js";
@@ -22,6 +23,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   settings: settingsRouter,
   proxy: proxyRouter,
+  signIn: signInRouter,
   resource: resourceRouter,
   change: changeRouter,
 });

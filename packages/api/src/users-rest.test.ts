@@ -292,4 +292,26 @@ describe("REST namespace settings and proxies", () => {
       expect(Object.keys(doc.paths), p).toContain(p);
     expect(Object.keys(doc.paths["/audit"]!)).toEqual(["get"]);
   });
+
+  it("POST /tokens/sign-in gives a token for a user name and password, without a bearer token", async () => {
+    const post = (body: unknown) =>
+      fetch(`${base}/tokens/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const ok = await post({ user: "ana.lee@ops", password: "ana-password-12", name: "laptop" });
+    expect(ok.status).toBe(200);
+    const t = (await ok.json()) as { token: string; name: string };
+    expect(t.name).toBe("laptop");
+    const me = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${t.token}` } });
+    expect(await me.json()).toMatchObject({
+      name: "ana.lee@ops",
+      effective: [{ role: "editor", namespace: "shop" }],
+    });
+    const wrong = await post({ user: "ana.lee@ops", password: "not-her-password" });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ code: "AUTH_INVALID_CREDENTIALS" });
+    expect((await post({ user: "ana.lee@ops" })).status).toBe(422);
+  });
 });

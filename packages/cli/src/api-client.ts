@@ -87,8 +87,15 @@ export function describeProblem(status: number, text: string): { line: string; c
  * Calls the REST API. Errors become one line (never the token): unreachable server, or the problem
  * document's code, detail and field issues.
  */
-export async function api<T>(opts: ApiOptions, method: string, path: string, body?: unknown): Promise<T> {
-  if (!opts.token) throw new CliError("an API token is required: set TRELLIS_TOKEN or pass --token");
+export async function api<T>(
+  opts: ApiOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+  { anonymous = false }: { anonymous?: boolean } = {},
+): Promise<T> {
+  if (!opts.token && !anonymous)
+    throw new CliError("an API token is required: set TRELLIS_TOKEN or pass --token");
   let base: URL;
   try {
     base = new URL(opts.server);
@@ -103,7 +110,7 @@ export async function api<T>(opts: ApiOptions, method: string, path: string, bod
     res = await fetch(url, {
       method,
       headers: {
-        authorization: `Bearer ${opts.token}`,
+        ...(anonymous ? {} : { authorization: `Bearer ${opts.token}` }),
         "x-trellis-client": "cli",
         ...(payload !== undefined ? { "content-type": "application/json" } : {}),
       },

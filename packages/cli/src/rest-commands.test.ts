@@ -368,4 +368,24 @@ describe("trellis get and trellis audit", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.err).toContain("argument '11' is invalid. must be from 1 to 10");
   });
+
+  it("token create --user signs in with a password (no token needed) and prints only the new token", async () => {
+    const r = await trellis(["token", "create", "--user", "alice", "--password-stdin", "--name", "laptop"], {
+      token: null,
+      input: "chosen-password-2\n",
+    });
+    expect(r.code, r.err).toBe(0);
+    const token = r.out.trim();
+    expect(token).toMatch(/^trls_[\w-]{43}$/);
+    expect(r.err).toContain('API token "laptop"');
+    const me = await trellis(["whoami", "-o", "json"], { token });
+    expect(JSON.parse(me.out)).toMatchObject({ name: "alice", token: { name: "laptop" } });
+    expectOneLineFailure(
+      await trellis(["token", "create", "--user", "alice", "--password-stdin"], {
+        token: null,
+        input: "wrong!",
+      }),
+      /^trellis: AUTH_INVALID_CREDENTIALS: wrong user name or password$/,
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ZNamespace, ZPassword, ZUserName } from "./names.js";
 import { ALL_NAMESPACES, ZRole, ZRoleBinding } from "./roles.js";
+import { ZLifetime } from "./tokens.js";
 
 /** Where a new binding applies: a valid namespace name, or `*` for every namespace. */
 export const ZGrantScope = z.union([z.literal(ALL_NAMESPACES), ZNamespace]);
@@ -96,3 +97,17 @@ export const ZMe = z.object({
     .describe("the rights in force for this call (a token narrows the user's), highest role per namespace"),
 });
 export type Me = z.infer<typeof ZMe>;
+
+/**
+ * Signing in with a password to get an API token for yourself: how a new user gets a first token without the
+ * console (`trellis token create --user NAME --password-stdin`). The token carries at most the user's rights.
+ */
+export const ZTokenSignInInput = z.object({
+  user: ZUserName.describe("your user name"),
+  password: z.string().min(1).max(256),
+  name: z.string().min(1).max(100).default("cli").describe("what the token is for, shown in lists"),
+  role: ZRole.optional().describe("at most this role (never more than your own)"),
+  namespace: ZNamespace.optional().describe("only this namespace"),
+  expiresIn: ZLifetime.optional().describe("lifetime such as 24h or 90d; absent: until revoked"),
+});
+export type TokenSignInInput = z.input<typeof ZTokenSignInInput>;

@@ -19,3 +19,4 @@ export * from "./resources.js";
 export * from "./changes/index.js";
 export * from "./graph.js";
 export * from "./system-seed.js";
+export * from "./token-sign-in.js";

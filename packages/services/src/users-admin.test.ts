@@ -9,6 +9,7 @@ import {
   AppError,
   authenticateToken,
   createApiToken,
+  createApiTokenWithPassword,
   createUser,
   effectiveBindings,
   getMe,
@@ -23,6 +24,7 @@ import {
   revokeRole,
   setNamespaceSettings,
   setUserDisabled,
+  SignInLimiter,
   SYSTEM_ACTOR,
   verifyCredentials,
   type Actor,
@@ -488,5 +490,49 @@ describe("namespace settings", () => {
       orderBy: { id: "desc" },
     });
     expect(ev.details).toEqual({ requiredApprovals: { from: 1, to: 3 } });
+  });
+});
+
+describe("password sign-in for an API token", () => {
+  it("gives a token with at most the user's rights, and counts failures per user name", async () => {
+    await createUser(db, actors.root, {
+      name: "dora",
+      password: "dora-password-12",
+      bindings: [{ role: "editor", namespace: "shop" }],
+    });
+    const limiter = new SignInLimiter(3);
+    const signIn = (password: string, user = "dora") =>
+      createApiTokenWithPassword(db, { user, password, name: "laptop" }, { via: "cli" }, limiter);
+    const t = await signIn("dora-password-12");
+    const asDora = await authenticateToken(db, t.token, { via: "api" });
+    expect(asDora.bindings).toEqual([{ role: "editor", namespace: "shop" }]);
+    expect(await outcome(grantRole(db, asDora, { name: "bob", role: "viewer", namespace: "shop" }))).toBe(
+      "FORBIDDEN",
+    );
+
+    for (let i = 0; i < 3; i++)
+      expect(await outcome(signIn("wrong-password!"))).toBe("AUTH_INVALID_CREDENTIALS");
+    // Locked for this name, even with the right password; other names are not (bob is SSO-only: no password).
+    expect(await outcome(signIn("dora-password-12"))).toBe("AUTH_RATE_LIMITED");
+    expect(await outcome(signIn("whatever-it-is", "bob"))).toBe("AUTH_INVALID_CREDENTIALS");
+    // Disabled users cannot get one this way.
+    await setUserDisabled(db, actors.root, { name: "alice", disabled: true });
+    const aliceLimiter = new SignInLimiter();
+    const alicePw = await resetUserPassword(db, actors.root, { name: "alice" });
+    expect(
+      await outcome(
+        createApiTokenWithPassword(
+          db,
+          { user: "alice", password: alicePw.generatedPassword!, name: "x" },
+          { via: "cli" },
+          aliceLimiter,
+        ),
+      ),
+    ).toBe("AUTH_INVALID_CREDENTIALS");
+    await setUserDisabled(db, actors.root, { name: "alice", disabled: false });
+    const events = await db.auditEvent.findMany({ where: { actorName: "dora" }, orderBy: { id: "asc" } });
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(["user.signIn", "apiToken.create", "user.signIn.failed"]),
+    );
   });
 });

@@ -15,6 +15,7 @@ import {
   type OutputOptions,
 } from "../api-client.js";
 import { CliError } from "../errors.js";
+import { promptHidden, readStdinSecret } from "../secret-input.js";
 
 type Common = ApiOptions & OutputOptions & { join: boolean };
 
@@ -42,6 +43,11 @@ export function tokenCommand(): Command {
       .option("--name <name>", "what it is for")
       .option("--role <role>", "API tokens: at most this role (never more than yours)")
       .option("--expires <lifetime>", "lifetime such as 24h or 30d (default: until revoked)")
+      .option(
+        "--user <name>",
+        "API tokens: sign in as this user (no --token needed); the password is asked for",
+      )
+      .option("--password-stdin", "with --user: read the password from standard input")
       .action(
         async (
           o: Common & {
@@ -50,6 +56,8 @@ export function tokenCommand(): Command {
             name?: string;
             role?: string;
             expires?: string;
+            user?: string;
+            passwordStdin?: boolean;
           },
         ) => {
           if (o.join) {
@@ -67,12 +75,28 @@ export function tokenCommand(): Command {
             console.log(t.token);
             return;
           }
-          const t = await api<ApiTokenCreated>(o, "POST", "/tokens", {
+          const wanted = {
             name: o.name ?? "cli",
             ...(o.role ? { role: o.role } : {}),
             ...(o.namespace ? { namespace: o.namespace } : {}),
             ...(o.expires ? { expiresIn: o.expires } : {}),
-          });
+          };
+          // With --user, a password sign-in stands in for the token: how a new user gets their first one.
+          const t = o.user
+            ? await api<ApiTokenCreated>(
+                o,
+                "POST",
+                "/tokens/sign-in",
+                {
+                  user: o.user,
+                  password: o.passwordStdin
+                    ? await readStdinSecret("the password")
+                    : await promptHidden(`Password for ${o.user}: `),
+                  ...wanted,
+                },
+                { anonymous: true },
+              )
+            : await api<ApiTokenCreated>(o, "POST", "/tokens", wanted);
           if (structured(o)) return printOutput(o, t, () => {});
           console.error(
             `API token "${t.name}"${t.role ? `, at most ${t.role}` : ""}${t.namespace ? ` in ${t.namespace}` : ""} (shown once):`,
