@@ -21,7 +21,11 @@ export interface CallResult {
 /** Calls `service` through the sidecar's outbound listener on `outboundPort`. Never throws. */
 export type Caller = (service: string, path: string) => Promise<CallResult>;
 
-export function callerVia(outboundPort: number, timeoutMs = 3_000): { call: Caller; close: () => void } {
+/** `outboundPort` is read per call: the app starts (and holds its port) before its sidecar's ports are chosen. */
+export function callerVia(
+  outboundPort: () => number,
+  timeoutMs = 3_000,
+): { call: Caller; close: () => void } {
   // Keep-alive to the local sidecar: the demo runs for hours at a steady rate.
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   const call: Caller = (service, path) =>
@@ -29,7 +33,7 @@ export function callerVia(outboundPort: number, timeoutMs = 3_000): { call: Call
       const req = request(
         {
           host: "127.0.0.1",
-          port: outboundPort,
+          port: outboundPort(),
           path,
           agent,
           headers: { host: service },
@@ -59,7 +63,7 @@ export interface App {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-async function listen(name: string, version: string, handler: Handler, onClose?: () => void): Promise<App> {
+async function listen(name: string, version: string, handler: Handler): Promise<App> {
   const server: Server = createServer((req, res) => {
     if (req.url === "/health") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     Promise.resolve(handler(req, res)).catch((e: unknown) => {
@@ -78,7 +82,6 @@ async function listen(name: string, version: string, handler: Handler, onClose?:
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
-        onClose?.();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -131,40 +134,35 @@ export interface ReviewsBody {
 }
 
 /** `/reviews/0` → two reviews. v1: no ratings; v2: black stars; v3: red stars (both ask `ratings`). */
-export function reviewsApp(version: ReviewsVersion, call: Caller, onClose?: () => void): Promise<App> {
-  return listen(
-    "reviews",
-    version,
-    async (req, res) => {
-      const m = /^\/reviews\/(\d+)$/.exec(req.url ?? "");
-      if (!m) return json(res, 404, { error: "not found" });
-      const reviews: Review[] = [
-        {
-          reviewer: "Reviewer1",
-          text: "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!",
-        },
-        {
-          reviewer: "Reviewer2",
-          text: "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.",
-        },
-      ];
-      if (version !== "v1") {
-        const r = await call("ratings", `/ratings/${m[1]}`);
-        const ratings =
-          r.status === 200 ? (JSON.parse(r.body) as { ratings: Record<string, number> }).ratings : null;
-        const color = version === "v2" ? "black" : "red";
-        for (const rev of reviews) {
-          const stars = ratings?.[rev.reviewer];
-          rev.rating =
-            stars === undefined
-              ? { error: `ratings unavailable (${r.status === 0 ? "no answer" : `HTTP ${r.status}`})` }
-              : { stars, color };
-        }
+export function reviewsApp(version: ReviewsVersion, call: Caller): Promise<App> {
+  return listen("reviews", version, async (req, res) => {
+    const m = /^\/reviews\/(\d+)$/.exec(req.url ?? "");
+    if (!m) return json(res, 404, { error: "not found" });
+    const reviews: Review[] = [
+      {
+        reviewer: "Reviewer1",
+        text: "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!",
+      },
+      {
+        reviewer: "Reviewer2",
+        text: "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.",
+      },
+    ];
+    if (version !== "v1") {
+      const r = await call("ratings", `/ratings/${m[1]}`);
+      const ratings =
+        r.status === 200 ? (JSON.parse(r.body) as { ratings: Record<string, number> }).ratings : null;
+      const color = version === "v2" ? "black" : "red";
+      for (const rev of reviews) {
+        const stars = ratings?.[rev.reviewer];
+        rev.rating =
+          stars === undefined
+            ? { error: `ratings unavailable (${r.status === 0 ? "no answer" : `HTTP ${r.status}`})` }
+            : { stars, color };
       }
-      json(res, 200, { version, reviews } satisfies ReviewsBody);
-    },
-    onClose,
-  );
+    }
+    json(res, 200, { version, reviews } satisfies ReviewsBody);
+  });
 }
 
 /** The response header that says which reviews version answered (`reviews-v2`), or why none did. */
@@ -175,26 +173,21 @@ export const REVIEWS_HEADER = "x-demo-reviews";
  * (and says so on the page), as the classic demo does; the header `x-demo-reviews` tells the traffic generator
  * which reviews version answered, or `error …`.
  */
-export function productpageApp(call: Caller, onClose?: () => void): Promise<App> {
-  return listen(
-    "productpage",
-    "v1",
-    async (req, res) => {
-      const path = (req.url ?? "/").split("?")[0];
-      if (path !== "/" && path !== "/productpage") {
-        return void res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-      }
-      const [d, r] = await Promise.all([call("details", "/details/0"), call("reviews", "/reviews/0")]);
-      const details = d.status === 200 ? (JSON.parse(d.body) as Record<string, string | number>) : null;
-      const reviews = r.status === 200 ? (JSON.parse(r.body) as ReviewsBody) : null;
-      const answered = reviews
-        ? `reviews-${reviews.version}`
-        : `error ${r.status === 0 ? "no answer" : r.status}`;
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", [REVIEWS_HEADER]: answered });
-      res.end(renderPage(details, d.status, reviews, r.status));
-    },
-    onClose,
-  );
+export function productpageApp(call: Caller): Promise<App> {
+  return listen("productpage", "v1", async (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/" && path !== "/productpage") {
+      return void res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+    const [d, r] = await Promise.all([call("details", "/details/0"), call("reviews", "/reviews/0")]);
+    const details = d.status === 200 ? (JSON.parse(d.body) as Record<string, string | number>) : null;
+    const reviews = r.status === 200 ? (JSON.parse(r.body) as ReviewsBody) : null;
+    const answered = reviews
+      ? `reviews-${reviews.version}`
+      : `error ${r.status === 0 ? "no answer" : r.status}`;
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", [REVIEWS_HEADER]: answered });
+    res.end(renderPage(details, d.status, reviews, r.status));
+  });
 }
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -49,14 +49,25 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
+/**
+ * `n` distinct free ports on 127.0.0.1, all held open at once while they are chosen (so none is handed out
+ * twice) and released together just before the sidecars bind them. The apps already hold their own ports.
+ */
+async function reservePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof netServer>>((resolve, reject) => {
+          const s = netServer();
+          s.once("error", reject);
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 interface Ports {
@@ -65,20 +76,16 @@ interface Ports {
   admin: number;
 }
 
-async function sidecarPorts(): Promise<Ports> {
-  return { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
-}
-
 /**
  * The ingress gateway: a browser sends `Host: localhost:9080`, which names no service, so this small forwarder
  * hands each request to the ingress workload's sidecar with `Host: productpage`. From there on it is mesh
  * traffic (mTLS, routing, telemetry as `ingress → productpage`).
  */
-async function startGateway(port: number, sidecarOutbound: number): Promise<Server> {
+async function startGateway(port: number, sidecarOutbound: () => number): Promise<Server> {
   const server = createServer((req, res) => {
     const headers = { ...req.headers, host: "productpage" };
     const up = request(
-      { host: "127.0.0.1", port: sidecarOutbound, method: req.method, path: req.url, headers },
+      { host: "127.0.0.1", port: sidecarOutbound(), method: req.method, path: req.url, headers },
       (ures) => {
         res.writeHead(ures.statusCode ?? 502, ures.headers);
         ures.pipe(res);
@@ -116,28 +123,67 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   };
 
   try {
-    // Each workload: its sidecar's ports first (the app needs its outbound port to call others), then the app,
-    // then the sidecar in front of it.
+    // First every app, each holding its port, with a caller that reads its sidecar's outbound port once known.
+    type Workload = {
+      service: string;
+      version: string;
+      app: Pick<App, "port" | "close">;
+      ports: Ports | null;
+    };
     const workload = async (
       service: string,
       version: string,
-      makeApp: (call: Caller, onClose: () => void, ports: Ports) => Promise<Pick<App, "port" | "close">>,
-    ): Promise<{ ports: Ports; proxy: MeshProxy; app: Pick<App, "port" | "close"> }> => {
-      const ports = await sidecarPorts();
-      const caller = callerVia(ports.outbound);
-      const app = await makeApp(caller.call, caller.close, ports);
-      stops.push(() => app.close());
+      makeApp: (call: Caller, outbound: () => number) => Promise<Pick<App, "port" | "close">>,
+    ): Promise<Workload> => {
+      const w: Workload = { service, version, app: { port: 0, close: async () => {} }, ports: null };
+      const outbound = () => w.ports?.outbound ?? 0;
+      const caller = callerVia(outbound);
+      w.app = await makeApp(caller.call, outbound);
+      stops.push(async () => {
+        caller.close();
+        await w.app.close();
+      });
+      return w;
+    };
+    const workloads = await Promise.all([
+      workload("details", "v1", () => detailsApp()),
+      workload("ratings", "v1", () => ratingsApp()),
+      workload("reviews", "v1", (call) => reviewsApp("v1", call)),
+      workload("reviews", "v2", (call) => reviewsApp("v2", call)),
+      workload("reviews", "v3", (call) => reviewsApp("v3", call)),
+      workload("productpage", "v1", (call) => productpageApp(call)),
+      // The ingress workload: its "app" is the gateway (nothing calls it through the mesh); the gateway sends
+      // every request to this workload's sidecar's outbound listener.
+      workload("ingress", "v1", async (_call, outbound) => {
+        const gateway = await startGateway(opts.ingressPort ?? DEFAULT_DEMO_PORT, outbound);
+        return {
+          port: (gateway.address() as AddressInfo).port,
+          close: () =>
+            new Promise<void>((resolve) => {
+              gateway.close(() => resolve());
+              gateway.closeAllConnections();
+            }),
+        };
+      }),
+    ]);
+    const gatewayPort = workloads.at(-1)!.app.port;
+
+    // Then the sidecars, one per workload, on ports chosen together.
+    const free = await reservePorts(workloads.length * 3);
+    const proxies = workloads.map((w, i) => {
+      const ports = { inbound: free[3 * i]!, outbound: free[3 * i + 1]!, admin: free[3 * i + 2]! };
+      w.ports = ports;
       const proxy = startMeshProxy({
         controlPlaneUrl: opts.controlPlaneUrl,
         token: opts.token,
         node: {
           namespace: DEMO_NAMESPACE,
-          service,
-          version,
+          service: w.service,
+          version: w.version,
           address: `127.0.0.1:${ports.inbound}`,
-          labels: { app: service, demo: "true" },
+          labels: { app: w.service, demo: "true" },
         },
-        app: { port: app.port, address: "127.0.0.1" },
+        app: { port: w.app.port, address: "127.0.0.1" },
         listeners: {
           inbound: { address: "127.0.0.1", port: ports.inbound },
           outbound: { address: "127.0.0.1", port: ports.outbound },
@@ -145,38 +191,15 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         },
         drainTimeoutMs: 1_000,
         backoff: { baseMs: 200, maxMs: 5_000 },
-        log: (l) => log(`demo ${service}-${version} sidecar: ${l}`),
+        log: (l) => log(`demo ${w.service}-${w.version} sidecar: ${l}`),
       });
-      stops.push(() => proxy.close());
-      sidecars.set(`${service}-${version}`, proxy);
-      return { ports, proxy, app };
-    };
-
-    const started = await Promise.all([
-      workload("details", "v1", () => detailsApp()),
-      workload("ratings", "v1", () => ratingsApp()),
-      workload("reviews", "v1", (call, close) => reviewsApp("v1", call, close)),
-      workload("reviews", "v2", (call, close) => reviewsApp("v2", call, close)),
-      workload("reviews", "v3", (call, close) => reviewsApp("v3", call, close)),
-      workload("productpage", "v1", (call, close) => productpageApp(call, close)),
-    ]);
-    // The ingress workload: its "app" is the gateway (nothing calls it through the mesh); the gateway sends every
-    // request to this workload's sidecar's outbound listener.
-    const ingress = await workload("ingress", "v1", async (_call, close, ports) => {
-      const gateway = await startGateway(opts.ingressPort ?? DEFAULT_DEMO_PORT, ports.outbound);
-      return {
-        port: (gateway.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((resolve) => {
-            close();
-            gateway.close(() => resolve());
-            gateway.closeAllConnections();
-          }),
-      };
+      sidecars.set(`${w.service}-${w.version}`, proxy);
+      return proxy;
     });
-    const gatewayPort = ingress.app.port;
+    // Sidecars close together (each drains for up to a second), after the traffic and before the apps.
+    stops.push(() => Promise.all(proxies.map((p) => p.close())).then(() => {}));
 
-    await Promise.all([...started, ingress].map((w) => w.proxy.ready));
+    await Promise.all(proxies.map((p) => p.ready));
 
     const ingressUrl = `http://127.0.0.1:${gatewayPort}`;
     const traffic: TrafficGenerator = startTraffic({ url: `${ingressUrl}/productpage`, rps });
