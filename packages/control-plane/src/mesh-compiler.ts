@@ -2,7 +2,12 @@
 // server reads it, and placeholders for what each proxy supplies itself (its key and certificate, its app
 // port), which are then left out of the pushed config.
 import { parseResource, RESOURCE_API_VERSION, type Resource } from "@trellis/contracts";
-import { compileProxyConfig } from "./compiler/index.js";
+import {
+  CompileCache,
+  compileProxyConfig,
+  type RegistryService as CompilerRegistryService,
+} from "./compiler/index.js";
+import type { RegistrySnapshot } from "./registry.js";
 import type { CompileFn, ResourceRecord } from "./snapshots.js";
 
 const PLACEHOLDER_TLS = {
@@ -31,9 +36,13 @@ function parseStored(rows: readonly ResourceRecord[], log: (l: string) => void):
 }
 
 export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
-  // Parsing is per recompute, not per proxy group: cache on the identity of the rows array.
+  // Parsing, the registry's shape and each outbound entry are per recompute, not per proxy group: cache on the
+  // identity of the rows array and of the registry snapshot (the server passes the same ones to every group).
   let lastRows: readonly ResourceRecord[] | null = null;
   let lastParsed: Resource[] = [];
+  let lastRegistry: RegistrySnapshot | null = null;
+  let lastServices: { services: CompilerRegistryService[] } = { services: [] };
+  const cache = new CompileCache();
   return ({ proxy, resources, registry, trustDomain }) => {
     if (resources !== lastRows) {
       lastParsed = parseStored(resources, log);
@@ -48,11 +57,9 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
           `control plane: MeshSettings asks for trust domain "${settings.spec.trustDomain}", but the mesh CA certifies "${trustDomain}"; using "${trustDomain}"`,
         );
     }
-    const config = compileProxyConfig({
-      version: "unversioned",
-      trustDomain,
-      resources: lastParsed,
-      registry: {
+    if (registry !== lastRegistry) {
+      lastRegistry = registry;
+      lastServices = {
         services: registry.services.map((s) => ({
           namespace: s.namespace,
           name: s.name,
@@ -65,10 +72,20 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
             healthy: true,
           })),
         })),
+      };
+    }
+    const config = compileProxyConfig(
+      {
+        version: "unversioned",
+        trustDomain,
+        resources: lastParsed,
+        registry: lastServices,
+        proxy: { ...proxy, workloadId: "", inbound: { appPort: 0 } },
+        tls: PLACEHOLDER_TLS,
       },
-      proxy: { ...proxy, workloadId: "", inbound: { appPort: 0 } },
-      tls: PLACEHOLDER_TLS,
-    });
+      cache,
+    );
+    // Validated by the compiler: the server sends it as it is. `services` may be shared with other groups.
     const { version: _v, tls: _t, ...rest } = config;
     return rest as Record<string, unknown>;
   };

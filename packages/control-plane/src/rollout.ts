@@ -1,5 +1,9 @@
 // Per config generation, per proxy: pending → acked / nacked (with the proxy's reason). This is what lets a
 // change request say "applied on 37/37 proxies" or "NACKed by 2: <reason>".
+//
+// Writes are batched: a generation's rows are one INSERT, and the answers of many proxies one UPDATE. A change
+// that reaches 5,000 proxies brings 5,000 ACKs within a second; a statement (and a Prisma query compile) per
+// ACK kept the control plane busy for seconds, delaying the pushes to the proxies still waiting for theirs.
 import type { Db } from "@trellis/db";
 
 export interface RolloutEntry {
@@ -9,42 +13,108 @@ export interface RolloutEntry {
   reason?: string;
 }
 
+/** A proxy's answer to a push. */
+export interface Answer {
+  workloadId: string;
+  version: string;
+  state: "acked" | "nacked";
+  reason?: string;
+}
+
 export class Rollout {
+  /** Answers waiting for the next write, and who waits for it. */
+  private queued: { answer: Answer; done: () => void; failed: (e: unknown) => void }[] = [];
+  private writing = false;
+
   constructor(
     private readonly db: Db,
     private readonly log: (l: string) => void,
   ) {}
 
   async recordGeneration(number: number, entries: RolloutEntry[]): Promise<void> {
-    const gen = await this.db.configGeneration.findUnique({ where: { number } });
-    if (!gen) {
-      this.log(`control plane: config generation ${number} does not exist; not tracking it`);
-      return;
-    }
     if (entries.length === 0) return;
-    await this.db.proxyConfigStatus.createMany({
-      data: entries.map((e) => ({
-        generationId: gen.id,
-        workloadId: e.workloadId,
-        version: e.version,
-        state: e.state,
-        reason: e.reason ?? null,
-      })),
-      skipDuplicates: true,
+    // One statement for all rows, whatever their number (arrays, not one parameter per value: PostgreSQL
+    // allows 65,535 parameters per statement, 10,000 proxies × 5 columns would not fit).
+    const r = await this.db.$executeRaw`
+      INSERT INTO "ProxyConfigStatus" (id, "generationId", "workloadId", version, state, reason, "updatedAt")
+      SELECT gen_random_uuid()::text, g.id, e.w, e.v, e.s::"RolloutState", e.r, now() AT TIME ZONE 'UTC'
+      FROM "ConfigGeneration" g,
+           unnest(${entries.map((e) => e.workloadId)}::text[], ${entries.map((e) => e.version)}::text[],
+                  ${entries.map((e) => e.state)}::text[], ${entries.map((e) => e.reason ?? null)}::text[]) AS e(w, v, s, r)
+      WHERE g.number = ${number}
+      ON CONFLICT ("generationId", "workloadId") DO NOTHING`;
+    if (r === 0 && !(await this.db.configGeneration.findUnique({ where: { number } })))
+      this.log(`control plane: config generation ${number} does not exist; not tracking it`);
+  }
+
+  /**
+   * Records a proxy's answer: on its workload (the version it applied, or refused and why) and on the rollout
+   * row of that version, if still pending. Resolves when written; answers arriving meanwhile are written
+   * together by the next statement.
+   */
+  answer(a: Answer): Promise<void> {
+    return new Promise((done, failed) => {
+      this.queued.push({ answer: a, done, failed });
+      if (!this.writing) {
+        this.writing = true;
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
-  async ack(workloadId: string, version: string): Promise<void> {
-    await this.db.proxyConfigStatus.updateMany({
-      where: { workloadId, version, state: "pending" },
-      data: { state: "acked" },
-    });
+  ack(workloadId: string, version: string): Promise<void> {
+    return this.answer({ workloadId, version, state: "acked" });
   }
 
-  async nack(workloadId: string, version: string, reason: string): Promise<void> {
-    await this.db.proxyConfigStatus.updateMany({
-      where: { workloadId, version, state: "pending" },
-      data: { state: "nacked", reason },
-    });
+  nack(workloadId: string, version: string, reason: string): Promise<void> {
+    return this.answer({ workloadId, version, state: "nacked", reason });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queued.length > 0) {
+      const batch = this.queued;
+      this.queued = [];
+      try {
+        await this.write(batch.map((q) => q.answer));
+        for (const q of batch) q.done();
+      } catch (e) {
+        for (const q of batch) q.failed(e);
+      }
+    }
+    this.writing = false;
+  }
+
+  private async write(answers: Answer[]): Promise<void> {
+    // The last answer of each workload wins on the workload row; each (workload, version) once.
+    const last = new Map<string, Answer>();
+    for (const a of answers) {
+      last.delete(a.workloadId); // re-insert: Map order is the order of the last answers
+      last.set(a.workloadId, a);
+    }
+    const byVersion = new Map<string, Answer>();
+    for (const a of answers) byVersion.set(`${a.workloadId}\0${a.version}`, a);
+    const w = [...last.values()];
+    const s = [...byVersion.values()];
+    await this.db.$executeRaw`
+      WITH a AS (
+        SELECT * FROM unnest(${w.map((x) => x.workloadId)}::text[], ${w.map((x) => x.version)}::text[],
+                             ${w.map((x) => x.state)}::text[], ${w.map((x) => x.reason ?? null)}::text[]) AS a(w, v, s, r)
+      )
+      UPDATE "Workload" wl SET
+        "ackedVersion" = CASE WHEN a.s = 'acked' THEN a.v ELSE wl."ackedVersion" END,
+        "lastSeenAt" = CASE WHEN a.s = 'acked' THEN now() AT TIME ZONE 'UTC' ELSE wl."lastSeenAt" END,
+        "nackedVersion" = CASE WHEN a.s = 'nacked' THEN a.v ELSE wl."nackedVersion" END,
+        "nackReason" = CASE WHEN a.s = 'nacked' THEN a.r ELSE wl."nackReason" END
+      FROM a WHERE wl.id = a.w`;
+    await this.db.$executeRaw`
+      WITH a AS (
+        SELECT * FROM unnest(${s.map((x) => x.workloadId)}::text[], ${s.map((x) => x.version)}::text[],
+                             ${s.map((x) => x.state)}::text[], ${s.map((x) => x.reason ?? null)}::text[]) AS a(w, v, s, r)
+      )
+      UPDATE "ProxyConfigStatus" ps SET
+        state = a.s::"RolloutState",
+        reason = CASE WHEN a.s = 'nacked' THEN a.r ELSE ps.reason END,
+        "updatedAt" = now() AT TIME ZONE 'UTC'
+      FROM a WHERE ps."workloadId" = a.w AND ps.version = a.v AND ps.state = 'pending'`;
   }
 }

@@ -17,7 +17,13 @@ import { MeshCa } from "./ca.js";
 import { loadRegistry, sweepStaleWorkloads, touchWorkloads, type RegistrySnapshot } from "./registry.js";
 import { Rollout, type RolloutEntry } from "./rollout.js";
 import { ProxySession, type JoinScope } from "./session.js";
-import { buildSnapshot, groupKey, type CompileFn, type ResourceRecord, type Snapshot } from "./snapshots.js";
+import {
+  groupKey,
+  SnapshotBuilder,
+  type CompileFn,
+  type ResourceRecord,
+  type Snapshot,
+} from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 
 /** The console NOTIFYs this after committing a change (payload: `{"generation": N}`). */
@@ -100,6 +106,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   /** Every open stream, also those still before hello: all are closed on shutdown. */
   const streams = new Set<ProxySession>();
   const snapshots = new Map<string, Snapshot>();
+  /** Serializes the snapshots of one state: replaced with the state, so what it shares dies with it. */
+  let builder = new SnapshotBuilder(opts.compile);
   let resources: ResourceRecord[] = [];
   let registry: RegistrySnapshot = { services: [] };
   const stats: ControlPlaneStats = { lastRecomputeMs: 0, sessions: 0, groups: 0, pushes: 0, recomputes: 0 };
@@ -127,7 +135,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const cached = snapshots.get(key);
     if (cached) return cached;
     if (compileErrors.has(key)) return null;
-    const r = buildSnapshot(opts.compile, { proxy, resources, registry, trustDomain });
+    const r = builder.build({ proxy, resources, registry, trustDomain });
     if (!r.ok) {
       // The proxy keeps its last good config; the rollout records why it got nothing new.
       compileErrors.set(key, r.error);
@@ -145,6 +153,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const started = performance.now();
     await loadState();
     snapshots.clear();
+    builder = new SnapshotBuilder(opts.compile);
     compileErrors.clear();
     const plan: { s: ProxySession; snap: Snapshot | null }[] = [];
     const entries: RolloutEntry[] = [];
@@ -181,12 +190,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     stats.lastRecomputeMs = performance.now() - started;
     if (generations.length > 0) {
       // An answer to an earlier push of the same version may have landed while the rows were written.
+      const late: Promise<void>[] = [];
       for (const { s, snap } of plan) {
         if (!snap) continue;
-        if (s.ackedVersion === snap.version) await rollout.ack(s.workloadId!, snap.version);
+        if (s.ackedVersion === snap.version) late.push(rollout.ack(s.workloadId!, snap.version));
         else if (s.nacked?.version === snap.version)
-          await rollout.nack(s.workloadId!, snap.version, s.nacked.reason);
+          late.push(rollout.nack(s.workloadId!, snap.version, s.nacked.reason));
       }
+      await Promise.all(late);
     }
   }
 

@@ -86,7 +86,10 @@ export class ProxySession {
     if (!this.ready || this.closed || snap.version === this.sentVersion) return false;
     this.sentVersion = snap.version;
     this.sentNonce = snap.nonce;
-    this.ws.send(snap.message);
+    // One text message in fragments, written back to back (nothing else can be sent in between: the
+    // socket's writes are synchronous here, with compression off).
+    const last = snap.frames.length - 1;
+    for (let i = 0; i <= last; i++) this.ws.send(snap.frames[i]!, { binary: false, fin: i === last });
     return true;
   }
 
@@ -223,10 +226,7 @@ export class ProxySession {
     // Only the answer to the latest push counts; a late answer to an older one is ignored (as in xDS).
     if (version !== this.sentVersion || nonce !== this.sentNonce) return;
     this.ackedVersion = version;
-    await this.deps.db.workload.update({
-      where: { id: this.workloadId! },
-      data: { ackedVersion: version, lastSeenAt: new Date() },
-    });
+    // Batched with other proxies' answers: the workload row and the rollout row, in one write.
     await this.deps.rollout.ack(this.workloadId!, version);
   }
 
@@ -234,10 +234,6 @@ export class ProxySession {
     if (version !== this.sentVersion || nonce !== this.sentNonce) return;
     this.nacked = { version, reason: error };
     this.deps.log(`control plane: proxy ${this.describe()} refused config ${version}: ${error}`);
-    await this.deps.db.workload.update({
-      where: { id: this.workloadId! },
-      data: { nackedVersion: version, nackReason: error },
-    });
     await this.deps.rollout.nack(this.workloadId!, version, error);
   }
 

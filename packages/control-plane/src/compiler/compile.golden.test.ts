@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseResourceDocuments, validateProxyConfig, validateResource, type ValidationContext } from "@trellis/contracts";
-import { compileProxyConfig, type CompileInput } from "./index.js";
+import { CompileCache, compileProxyConfig, type CompileInput } from "./index.js";
 
 const TESTDATA = new URL("./testdata/", import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
@@ -74,6 +74,17 @@ describe("compileProxyConfig golden files", () => {
         expect(r.ok ? [] : r.issues).toEqual([]);
         // Defaults are all filled in already: parsing again changes nothing.
         if (r.ok) expect(r.config).toEqual(golden);
+      });
+
+      it("compiles to the same bytes through a CompileCache, for its proxy and a proxy of every service", () => {
+        const cache = new CompileCache();
+        const proxies = [input.proxy, ...input.registry.services.map((s) => ({ namespace: s.namespace, service: s.name, version: "v1", workloadId: "w", inbound: { appPort: 8080 } }))];
+        // Twice: the second round is served from the memo.
+        for (const round of [1, 2])
+          for (const proxy of proxies) {
+            const i = { ...input, proxy };
+            expect(JSON.stringify(compileProxyConfig(i, cache)), `${proxy.service} round ${round}`).toBe(JSON.stringify(compileProxyConfig(i)));
+          }
       });
 
       it("its resources have no validation errors against its registry", () => {

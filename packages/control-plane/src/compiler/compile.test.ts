@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseResourceDocuments, validateProxyConfig, type Resource } from "@trellis/contracts";
-import { CompileError, compileProxyConfig, type CompileInput } from "./index.js";
+import { CompileCache, CompileError, compileProxyConfig, type CompileInput } from "./index.js";
 
 /** Placeholder PEMs: the compiler copies TLS material, it never reads it. */
 const TEST_TLS = { certPem: "cert", keyPem: "key", caPem: "ca" };
@@ -95,6 +95,18 @@ describe("compileProxyConfig", () => {
     }
     expect(err).toBeInstanceOf(CompileError);
     expect((err as CompileError).issues[0]!.path).toBe("services[0].endpoints[0].address");
+    // Through the memo, the same error: an entry that does not validate sends the compile down the plain path.
+    expect(() => compileProxyConfig(input([], { registry: { services } }), new CompileCache())).toThrow((err as Error).message);
+  });
+
+  it("recompiles through a CompileCache when it is given new inputs", () => {
+    const cache = new CompileCache();
+    const first = input(fixture.resources);
+    const a = compileProxyConfig(first, cache);
+    const second = { ...first, registry: { services: first.registry.services.slice(1) } };
+    const b = compileProxyConfig(second, cache);
+    expect(JSON.stringify(b)).toBe(JSON.stringify(compileProxyConfig(second)));
+    expect(JSON.stringify(b)).not.toBe(JSON.stringify(a));
   });
 
   it("does not mutate its input", () => {

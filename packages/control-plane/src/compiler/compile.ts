@@ -4,6 +4,7 @@ import {
   type AccessPolicyResource,
   type DestinationPolicyResource,
   type FieldIssue,
+  type OutboundService,
   type ProxyConfig,
   type ProxyConfigInput,
   type Resource,
@@ -77,10 +78,13 @@ function push<T>(m: Map<string, T[]>, key: string, v: T): void {
  *
  * @throws CompileError when the result fails `validateProxyConfig` (a bug, or registry data such as a bad address).
  */
-export function compileProxyConfig(input: CompileInput): ProxyConfig {
-  const settings = meshDefaults(input.resources);
-  const mesh = input.trustDomain === undefined ? settings : { ...settings, trustDomain: input.trustDomain };
-  const idx = indexResources(input.resources);
+export function compileProxyConfig(input: CompileInput, cache?: CompileCache): ProxyConfig {
+  if (cache !== undefined) {
+    const fast = cache.compile(input);
+    if (fast !== null) return fast;
+    // Something did not validate: compile the slow way, which reports exactly what and where.
+  }
+  const { mesh, idx } = basics(input);
   const self = { namespace: input.proxy.namespace, service: input.proxy.service };
 
   const services = [...input.registry.services]
@@ -88,17 +92,119 @@ export function compileProxyConfig(input: CompileInput): ProxyConfig {
     .filter((svc) => !callerShutOut(idx.accessPolicies.get(`${svc.namespace}/${svc.name}`) ?? [], self))
     .map((svc) => compileOutbound(svc, idx, mesh));
 
-  const raw: ProxyConfigInput = withoutUndefined({
+  const checked = validateProxyConfig(rawConfig(input, mesh, idx, services));
+  if (!checked.ok) throw new CompileError(checked.issues);
+  return checked.config;
+}
+
+function basics(input: CompileInput): { mesh: MeshDefaults; idx: ResourceIndex } {
+  const settings = meshDefaults(input.resources);
+  const mesh = input.trustDomain === undefined ? settings : { ...settings, trustDomain: input.trustDomain };
+  return { mesh, idx: indexResources(input.resources) };
+}
+
+function rawConfig(input: CompileInput, mesh: MeshDefaults, idx: ResourceIndex, services: OutboundServiceInput[]): ProxyConfigInput {
+  return withoutUndefined({
     version: input.version,
-    identity: { namespace: self.namespace, service: self.service, version: input.proxy.version, trustDomain: mesh.trustDomain },
+    identity: { namespace: input.proxy.namespace, service: input.proxy.service, version: input.proxy.version, trustDomain: mesh.trustDomain },
     services,
     inbound: compileInbound(input, idx, mesh),
     tls: input.tls,
     telemetry: { accessLog: mesh.accessLog },
   });
-  const checked = validateProxyConfig(raw);
-  if (!checked.ok) throw new CompileError(checked.issues);
-  return checked.config;
+}
+
+/**
+ * Memo for compiling the configs of many proxies from one set of inputs (one recompute of the server).
+ *
+ * A proxy's outbound entries depend on the resources and the registry, not on the proxy (only which services
+ * it gets does, through AccessPolicies): without the memo, every group of proxies compiled and validated every
+ * service of the mesh again, O(groups × endpoints) per change. With it, each service is compiled and validated
+ * once per input set, and proxies that get the same services share one array of them: the server serializes
+ * that array once, not once per group.
+ *
+ * Inputs are recognized by identity (the same `resources` and `registry` objects), so pass the same objects
+ * for every proxy of one recompute, and new objects after a change. The output equals the uncached output
+ * (`compile.test.ts` checks that on every golden case); configs share their `services` array and its entries,
+ * so treat them as read-only. Whenever a piece does not validate, `compileProxyConfig` falls back to the plain
+ * path, so errors read exactly as without the memo.
+ */
+export class CompileCache {
+  private key: { resources: CompileInput["resources"]; registry: CompileInput["registry"]; trustDomain: string | undefined; tls: boolean } | null = null;
+  private mesh!: MeshDefaults;
+  private idx!: ResourceIndex;
+  private sorted: RegistryService[] = [];
+  /** Validated outbound entry per service; null when it did not validate on its own. */
+  private outbound = new Map<RegistryService, OutboundService | null>();
+  /** Shared `services` arrays, by the indexes (in `sorted`) of the services left out. */
+  private lists = new Map<string, OutboundService[] | null>();
+
+  /** The config, or null when some part does not validate (the caller then takes the plain path). */
+  compile(input: CompileInput): ProxyConfig | null {
+    this.prepare(input);
+    const self = { namespace: input.proxy.namespace, service: input.proxy.service };
+    let left = "";
+    this.sorted.forEach((svc, i) => {
+      if (callerShutOut(this.idx.accessPolicies.get(`${svc.namespace}/${svc.name}`) ?? [], self)) left += `${i},`;
+    });
+    let services = this.lists.get(left);
+    if (services === undefined) {
+      services = this.list(left, input.tls);
+      this.lists.set(left, services);
+    }
+    if (services === null) return null;
+    // Everything but the services, validated as a config without any; then the shared, validated list goes in
+    // (assigning an existing key keeps the key order, and so the serialized bytes).
+    const checked = validateProxyConfig(rawConfig(input, this.mesh, this.idx, []));
+    if (!checked.ok) return null;
+    checked.config.services = services;
+    return checked.config;
+  }
+
+  private prepare(input: CompileInput): void {
+    const k = this.key;
+    const tls = input.tls !== undefined;
+    if (k !== null && k.resources === input.resources && k.registry === input.registry && k.trustDomain === input.trustDomain && k.tls === tls) return;
+    this.key = { resources: input.resources, registry: input.registry, trustDomain: input.trustDomain, tls };
+    ({ mesh: this.mesh, idx: this.idx } = basics(input));
+    this.sorted = [...input.registry.services].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
+    this.outbound.clear();
+    this.lists.clear();
+  }
+
+  private list(left: string, tls: CompileInput["tls"]): OutboundService[] | null {
+    const skip = new Set(left.split(",").filter(Boolean).map(Number));
+    const out: OutboundService[] = [];
+    // The one cross-service rule of the proxy config (no service name and port twice) is checked here, since
+    // each entry was validated alone; on a duplicate the plain path reports it as the validator words it.
+    const seen = new Set<string>();
+    for (let i = 0; i < this.sorted.length; i++) {
+      if (skip.has(i)) continue;
+      const svc = this.sorted[i]!;
+      let entry = this.outbound.get(svc);
+      if (entry === undefined) {
+        entry = this.validated(svc, tls);
+        this.outbound.set(svc, entry);
+      }
+      if (entry === null) return null;
+      const key = `${entry.namespace}/${entry.name}:${entry.port}`;
+      if (seen.has(key)) return null;
+      seen.add(key);
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** One outbound entry, validated by the proxy config's own schema (field and cross-field rules) as a config of its own. */
+  private validated(svc: RegistryService, tls: CompileInput["tls"]): OutboundService | null {
+    const checked = validateProxyConfig({
+      version: "outbound",
+      identity: { namespace: svc.namespace, service: svc.name, version: "v", trustDomain: this.mesh.trustDomain },
+      services: [compileOutbound(svc, this.idx, this.mesh)],
+      tls,
+    });
+    return checked.ok ? checked.config.services[0]! : null;
+  }
 }
 
 function compileOutbound(svc: RegistryService, idx: ResourceIndex, mesh: MeshDefaults): OutboundServiceInput {
