@@ -226,3 +226,46 @@ test("the admin grants and revokes a role, disables, enables and resets the user
   const create = events.items.find((e) => e.action === "user.create" && e.details.name === EDITOR);
   expect(create?.via).toBe("console");
 });
+
+test("a namespace admin manages roles in their namespace only: fewer actions shown, the server refuses the rest", async ({
+  browser,
+  request,
+}) => {
+  const nadia = `nadia-${run}`;
+  const own = `team-${run}`;
+  const res = await request.post("/api/v1/users", {
+    headers: admin,
+    data: { name: nadia, password: PASSWORD, bindings: [{ role: "admin", namespace: own }] },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, nadia, PASSWORD);
+  await nav(page).getByRole("link", { name: "Users" }).click();
+  await expect(userRow(page, EDITOR)).toBeVisible();
+  // Creating, disabling and resetting users take an admin of every namespace: not offered.
+  await expect(page.getByRole("form", { name: "Create a user" })).toHaveCount(0);
+  await userRow(page, EDITOR)
+    .getByRole("button", { name: `Manage ${EDITOR}` })
+    .click();
+  const panel = page.getByRole("region", { name: `Manage ${EDITOR}` });
+  await expect(panel.getByRole("button", { name: `Disable ${EDITOR}` })).toHaveCount(0);
+  await expect(panel.getByRole("form", { name: `Reset the password of ${EDITOR}` })).toHaveCount(0);
+  // The editor's binding in another namespace is not nadia's to see or revoke.
+  await expect(userRow(page, EDITOR)).not.toContainText(`editor in ${NS}`);
+
+  const grant = panel.getByRole("form", { name: `Grant a role to ${EDITOR}` });
+  await expect(grant.getByRole("checkbox", { name: "All namespaces" })).toHaveCount(0);
+  await grant.getByRole("combobox", { name: "Role", exact: true }).selectOption("viewer");
+  await grant.getByRole("combobox", { name: "Namespace", exact: true }).fill(own);
+  await grant.getByRole("button", { name: "Grant role" }).click();
+  await expect(grant.getByRole("status")).toHaveText("Granted.");
+  await expect(userRow(page, EDITOR)).toContainText(`viewer in ${own}`);
+
+  // A namespace that is not hers: the form lets her ask, the server says no, the page says why.
+  await grant.getByRole("combobox", { name: "Namespace", exact: true }).fill(NS);
+  await grant.getByRole("button", { name: "Grant role" }).click();
+  await expect(grant.getByRole("alert")).toContainText("ROLE_ESCALATION");
+  await context.close();
+});
