@@ -1,88 +1,13 @@
 // The mesh as an operator runs it: a join token from the REST API, then `trellis proxy --control-plane …`
 // beside two real apps, each its own process, against the control plane `trellis up` started. Traffic goes
 // app → sidecar → mTLS → sidecar → app, and the registry shows what joined.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, request as httpRequest, type Server } from "node:http";
-import { createServer as netServer, type AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { expect, test } from "@playwright/test";
 import { ADMIN_TOKEN } from "./fixtures";
+import { app, call, sidecar as joinSidecar } from "./mesh-helpers";
 
-const CLI = fileURLToPath(new URL("../../packages/cli/bin/trellis.js", import.meta.url));
 const NS = "e2e-mesh";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function app(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(name));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
-interface Sidecar {
-  child: ChildProcess;
-  outbound: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function sidecar(service: string, appPort: number, token: string): Promise<Sidecar> {
-  const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      "proxy",
-      "--control-plane",
-      process.env.E2E_CP_URL!,
-      "--namespace",
-      NS,
-      "--service",
-      service,
-      "--version",
-      "v1",
-      "--app-port",
-      String(appPort),
-      "--inbound-port",
-      String(inbound),
-      "--outbound-port",
-      String(outbound),
-      "--admin-port",
-      String(admin),
-    ],
-    // The token goes by environment, as the help advises: argv is visible to every user of the machine.
-    { env: { ...process.env, TRELLIS_JOIN_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { child, outbound, output: () => output, exited };
-}
-
-function call(outbound: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = httpRequest(
-      { host: "127.0.0.1", port: outbound, path: "/", headers: { host }, timeout: 5000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", () => resolve({ status: 0, body: "" }));
-    req.end();
-  });
-}
+const sidecar = (service: string, appPort: number, token: string) => joinSidecar(NS, service, appPort, token);
 
 test("two `trellis proxy` sidecars join with a token and carry traffic over mTLS", async ({ request }) => {
   const created = await request.post("/api/v1/join-tokens", { headers: auth, data: { namespace: NS } });
