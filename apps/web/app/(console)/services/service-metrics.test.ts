@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ObservedEdge } from "@trellis/contracts";
-import { serviceMetrics } from "./service-metrics";
+import { serviceMetrics, seriesRows } from "./service-metrics";
 
 function edge(src: string, dst: string, requests: number, errorRate: number, p99Ms: number): ObservedEdge {
   return {
@@ -60,5 +60,32 @@ describe("serviceMetrics", () => {
       ["ratings", true, null],
       ["reviews", true, null],
     ]);
+  });
+});
+
+describe("seriesRows", () => {
+  const pt = (t: string, rps: number, p95Ms: number | null) => ({
+    t,
+    requests: 0,
+    rps,
+    errorRate: rps > 1 ? 0.5 : 0,
+    p50Ms: null,
+    p95Ms,
+    p99Ms: null,
+  });
+  it("makes one row per step with a column per series, leaving unknown latencies out", () => {
+    const series = [
+      { key: "v1", points: [pt("2026-11-22T08:01:00.000Z", 2, 10), pt("2026-11-22T08:00:00.000Z", 1, null)] },
+      { key: "v2", points: [pt("2026-11-22T08:00:00.000Z", 0.5, 30)] },
+    ];
+    expect(seriesRows(series, "rps")).toEqual([
+      { t: "08:00", v1: 1, v2: 0.5 },
+      { t: "08:01", v1: 2 },
+    ]);
+    expect(seriesRows(series, "p95Ms")).toEqual([
+      { t: "08:00", v2: 30 },
+      { t: "08:01", v1: 10 },
+    ]);
+    expect(seriesRows(series, "errorRate")[1]).toEqual({ t: "08:01", v1: 50 });
   });
 });

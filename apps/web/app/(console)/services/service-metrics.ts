@@ -77,3 +77,27 @@ export function serviceMetrics(
     .map(({ errors, ...r }) => ({ ...r, successRate: r.requests > 0 ? 1 - errors / r.requests : null }))
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service));
 }
+
+export type SeriesMetric = "rps" | "errorRate" | "p50Ms" | "p95Ms" | "p99Ms";
+
+/**
+ * Recharts wants one row per time step with a column per series: `{ t: "08:05", v1: 2.5, v2: 0.3 }`.
+ * Missing latencies stay absent (a gap in the line), not 0 (which would draw a fake fast request).
+ */
+export function seriesRows(
+  series: readonly {
+    key: string;
+    points: readonly ({ t: string } & Record<SeriesMetric, number | null>)[];
+  }[],
+  metric: SeriesMetric,
+): Record<string, string | number>[] {
+  const rows = new Map<string, Record<string, string | number>>();
+  for (const s of series)
+    for (const p of s.points) {
+      let row = rows.get(p.t);
+      if (row === undefined) rows.set(p.t, (row = { t: p.t.slice(11, 16) }));
+      const v = p[metric];
+      if (v !== null) row[s.key] = metric === "errorRate" ? v * 100 : v;
+    }
+  return [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, r]) => r);
+}

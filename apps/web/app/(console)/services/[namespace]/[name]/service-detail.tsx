@@ -8,6 +8,7 @@ import type { ObservedEdge } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { resourceHref } from "../../../_components/yaml";
 import { WINDOWS, formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
+import { SeriesChart } from "./series-chart";
 
 function EdgeTable({
   label,
@@ -136,6 +137,7 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
           <div className="label">Inbound</div>
         </div>
       </section>
+      <SeriesChart namespace={namespace} service={service} minutes={minutes} />
       <section className="panel">
         <h2>By version</h2>
         {byVersion.size === 0 ? (

@@ -1,0 +1,94 @@
+"use client";
+// Calls into the service over time, one line per version or per caller (Recharts), refreshed every 5 s.
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { useTRPC } from "@/lib/trpc/client";
+import { seriesRows, type SeriesMetric } from "../../service-metrics";
+
+const METRICS: { value: SeriesMetric; label: string; unit: string }[] = [
+  { value: "rps", label: "Requests/s", unit: "req/s" },
+  { value: "errorRate", label: "Error %", unit: "%" },
+  { value: "p50Ms", label: "p50 latency", unit: "ms" },
+  { value: "p95Ms", label: "p95 latency", unit: "ms" },
+  { value: "p99Ms", label: "p99 latency", unit: "ms" },
+];
+const COLOURS = ["#2f6f4f", "#1d4ed8", "#d97706", "#7c3aed", "#b42318", "#0e7490", "#a16207", "#be185d"];
+
+export function SeriesChart({
+  namespace,
+  service,
+  minutes,
+}: {
+  namespace: string;
+  service: string;
+  minutes: number;
+}) {
+  const trpc = useTRPC();
+  const [by, setBy] = useState<"version" | "caller">("version");
+  const [metric, setMetric] = useState<SeriesMetric>("rps");
+  const series = useQuery(
+    trpc.traffic.series.queryOptions(
+      { namespace, service, minutes, by },
+      { refetchInterval: 5_000, placeholderData: (prev) => prev },
+    ),
+  );
+  const unit = METRICS.find((m) => m.value === metric)!.unit;
+  const rows = series.data ? seriesRows(series.data.series, metric) : [];
+  return (
+    <section className="panel" aria-label="Over time">
+      <h2>Over time</h2>
+      <div className="filters">
+        <label>
+          Lines
+          <select value={by} onChange={(e) => setBy(e.target.value as "version" | "caller")}>
+            <option value="version">By version</option>
+            <option value="caller">By caller</option>
+          </select>
+        </label>
+        <label>
+          Metric
+          <select value={metric} onChange={(e) => setMetric(e.target.value as SeriesMetric)}>
+            {METRICS.map((m) => (
+              <option key={m.value} value={m.value}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {series.isError ? (
+        <p role="alert" className="error">
+          Could not load the series: {series.error.message}
+        </p>
+      ) : !series.data ? (
+        <p className="muted">Loading…</p>
+      ) : series.data.series.length === 0 ? (
+        <p className="muted">No calls in this window.</p>
+      ) : (
+        <div style={{ width: "100%", height: 260 }}>
+          <ResponsiveContainer>
+            <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
+              <CartesianGrid stroke="#e9ecef" />
+              <XAxis dataKey="t" minTickGap={24} />
+              <YAxis unit={unit === "%" ? "%" : undefined} width={56} />
+              <Tooltip formatter={(v) => `${typeof v === "number" ? Number(v.toFixed(2)) : v} ${unit}`} />
+              <Legend />
+              {series.data.series.map((s, i) => (
+                <Line
+                  key={s.key}
+                  dataKey={s.key}
+                  name={s.key}
+                  stroke={COLOURS[i % COLOURS.length]}
+                  dot={false}
+                  isAnimationActive={false}
+                  connectNulls={false}
+                />
+              ))}
+            </LineChart>
+          </ResponsiveContainer>
+        </div>
+      )}
+    </section>
+  );
+}
