@@ -1,6 +1,7 @@
 // `trellis up`: the whole stack on one machine. Database (yours via DATABASE_URL, else an embedded one),
-// migrations, first-start bootstrap, the control plane and the console. Ctrl-C stops it all.
-import { Command, Option } from "commander";
+// migrations, first-start bootstrap, the control plane and the console (and with --demo, the demo mesh).
+// Ctrl-C stops it all.
+import { Command, InvalidArgumentError, Option } from "commander";
 import { parsePort } from "../ports.js";
 import type { UpOptions } from "../run/up.js";
 
@@ -30,6 +31,26 @@ export function upCommand(): Command {
         .argParser(parsePort)
         .env("TRELLIS_PG_PORT"),
     )
+    .option(
+      "--demo",
+      "also run the demo mesh: sample apps with their sidecars, an ingress and steady traffic",
+      false,
+    )
+    .addOption(
+      new Option("--demo-port <port>", "port of the demo's ingress on 127.0.0.1 (with --demo)")
+        .default(9080)
+        .argParser(parsePort)
+        .env("TRELLIS_DEMO_PORT"),
+    )
+    .addOption(
+      new Option(
+        "--demo-rps <n>",
+        "front-page requests per second the demo's traffic generator sends; 0: none",
+      )
+        .default(5)
+        .argParser(parseRps)
+        .env("TRELLIS_DEMO_RPS"),
+    )
     .option("-v, --verbose", "show the console's own log", false)
     .addHelpText(
       "after",
@@ -40,10 +61,18 @@ Environment:
   TRELLIS_ADMIN_PASSWORD   password of the first admin user (else one is generated and printed once)
   TRELLIS_BOOTSTRAP_TOKEN  create an admin API token with exactly this value (automation, tests)
   TRELLIS_SECRET           mesh secret (else generated into TRELLIS_HOME/secret, mode 0600)
-  TRELLIS_TRUST_DOMAIN     SPIFFE trust domain of a new mesh (default trellis.local)`,
+  TRELLIS_TRUST_DOMAIN     SPIFFE trust domain of a new mesh (default trellis.local)
+  TRELLIS_DEMO_PORT, TRELLIS_DEMO_RPS  the --demo-port and --demo-rps defaults`,
     )
     .action(async (opts: UpOptions) => {
       const { up } = await import("../run/up.js");
       await up(opts);
     });
+}
+
+function parseRps(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n > 1000)
+    throw new InvalidArgumentError("must be a number of requests per second from 0 to 1000");
+  return n;
 }

