@@ -8,11 +8,12 @@ import {
   Controls,
   MarkerType,
   ReactFlow,
+  useReactFlow,
   type Edge,
   type Node,
   type NodeChange,
 } from "@xyflow/react";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { layoutGraph, namespaceBoxes, structureKey, type Position } from "./graph-layout";
 import {
@@ -37,6 +38,22 @@ import {
 import { SidePanel } from "./side-panel";
 
 const COLOURS = { idle: "#9aa4b2", healthy: "#2f6f4f", degraded: "#d97706", failing: "#b42318" } as const;
+
+const FIT = { padding: 0.2, maxZoom: 1 };
+
+/**
+ * Frames the whole graph again when the user changes what it shows or the side panel narrows the canvas; never
+ * on a refresh, so the view holds still while numbers update.
+ */
+function FitWhen({ view }: { view: string }) {
+  const flow = useReactFlow();
+  useEffect(() => {
+    // After React Flow has measured the resized canvas (its ResizeObserver runs after layout).
+    const timer = setTimeout(() => void flow.fitView(FIT), 80);
+    return () => clearTimeout(timer);
+  }, [view, flow]);
+  return null;
+}
 
 export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const trpc = useTRPC();
@@ -257,11 +274,13 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
                 elementsSelectable={false}
                 onPaneClick={() => setSelected(null)}
                 fitView
+                fitViewOptions={FIT}
                 minZoom={0.1}
                 proOptions={{ hideAttribution: true }}
               >
                 <Background gap={24} />
-                <Controls showInteractive={false} />
+                <Controls showInteractive={false} fitViewOptions={FIT} />
+                <FitWhen view={`${namespace}|${versions}|${hideIdle}|${selected ? 1 : 0}`} />
               </ReactFlow>
             </div>
           </SelectContext.Provider>
