@@ -14,6 +14,6 @@ export function isUserFacing(e: unknown): e is Error {
   return (
     e instanceof Error &&
     (e instanceof CliError ||
-      ["DatabaseConnectError", "AppError", "MeshJoinError", "ProxyStartError"].includes(e.name))
+      ["DatabaseConnectError", "AppError", "MeshJoinError", "ProxyStartError", "CaError"].includes(e.name))
   );
 }
