@@ -1,9 +1,9 @@
 // The live graph with real traffic: two `trellis proxy` sidecars join the mesh, storefront calls inventory
 // through them over mTLS, the sidecars report telemetry to the control plane, and the console's graph shows
 // both services and the call with its rate, updates it live, and opens the call's side panel.
-// Service names differ from mesh.spec.ts's on purpose: when a sidecar of `backend` in one namespace stops, a
-// `frontend` in another namespace finds no healthy endpoint for its own `backend` for 15 s and more (a control-plane
-// issue reported separately); distinct names keep the two journeys independent.
+// Service names differ from mesh.spec.ts's on purpose: a sidecar resolves a bare name such as `backend` to the
+// first namespace that has the service, not its own (dataplane config/snapshot.ts; reported), so a `frontend`
+// in e2e-mesh would call e2e-graph's stopped `backend`. Distinct names keep the two journeys independent.
 import { expect, test, type APIRequestContext } from "@playwright/test";
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
 import { app, call, sidecar } from "./mesh-helpers";
