@@ -17,6 +17,7 @@ import { useEffect, useMemo, useState } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { layoutGraph, namespaceBoxes, structureKey, type Position } from "./graph-layout";
 import {
+  DEFAULT_THRESHOLDS,
   EDGE_LABELS,
   WINDOWS,
   animationSeconds,
@@ -64,6 +65,9 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const [labelKind, setLabelKind] = useState<EdgeLabelKind>("rps");
   const [find, setFind] = useState("");
   const [hideIdle, setHideIdle] = useState(false);
+  // Health thresholds as % of requests answered 5xx, editable; defaults 0.1% and 10%.
+  const [degradedPct, setDegradedPct] = useState(DEFAULT_THRESHOLDS.degraded * 100);
+  const [failingPct, setFailingPct] = useState(DEFAULT_THRESHOLDS.failing * 100);
   const [selected, setSelected] = useState<Selection>(null);
 
   const live = until === "";
@@ -92,8 +96,9 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
       resources: resources.data?.items ?? [],
       versions,
       hideIdle,
+      thresholds: { degraded: degradedPct / 100, failing: failingPct / 100 },
     });
-  }, [traffic.data, services.data, resources.data, namespace, versions, hideIdle]);
+  }, [traffic.data, services.data, resources.data, namespace, versions, hideIdle, degradedPct, failingPct]);
 
   // Lay out again only when the shape changes; keep the positions users saw (or dragged to).
   const key = model ? structureKey(model.nodes, model.edges) : "";
@@ -238,6 +243,35 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
             placeholder="service…"
           />
         </label>
+        <label>
+          Degraded above
+          <input
+            type="number"
+            className="graph-threshold"
+            min={0}
+            max={100}
+            step="any"
+            value={degradedPct}
+            onChange={(e) => setDegradedPct(Math.max(0, Number(e.target.value)))}
+            aria-describedby="graph-threshold-unit"
+          />
+        </label>
+        <label>
+          Failing above
+          <input
+            type="number"
+            className="graph-threshold"
+            min={0}
+            max={100}
+            step="any"
+            value={failingPct}
+            onChange={(e) => setFailingPct(Math.max(0, Number(e.target.value)))}
+            aria-describedby="graph-threshold-unit"
+          />
+        </label>
+        <span id="graph-threshold-unit" className="muted graph-hint graph-unit">
+          % 5xx
+        </span>
         <label className="graph-check">
           <input type="checkbox" checked={hideIdle} onChange={(e) => setHideIdle(e.target.checked)} />
           Hide idle
@@ -290,8 +324,8 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
       {model && (
         <p className="muted graph-legend">
           <span className="graph-swatch health-healthy" /> healthy{" "}
-          <span className="graph-swatch health-degraded" /> 5xx &gt; 0.1%{" "}
-          <span className="graph-swatch health-failing" /> 5xx &gt; 10%{" "}
+          <span className="graph-swatch health-degraded" /> 5xx &gt; {degradedPct}%{" "}
+          <span className="graph-swatch health-failing" /> 5xx &gt; {failingPct}%{" "}
           <span className="graph-swatch health-idle" /> idle · window {traffic.data?.from.slice(11, 16)}–
           {traffic.data?.until.slice(11, 16)} UTC{live ? ", refreshing every 5 s" : ""}
         </p>
