@@ -75,7 +75,7 @@ export class Rollout {
       const batch = this.queued;
       this.queued = [];
       try {
-        await this.write(batch.map((q) => q.answer));
+        await retryConflicts(() => this.write(batch.map((q) => q.answer)));
         for (const q of batch) q.done();
       } catch (e) {
         for (const q of batch) q.failed(e);
@@ -93,8 +93,10 @@ export class Rollout {
     }
     const byVersion = new Map<string, Answer>();
     for (const a of answers) byVersion.set(`${a.workloadId}\0${a.version}`, a);
-    const w = [...last.values()];
-    const s = [...byVersion.values()];
+    const byId = (a: Answer, b: Answer) =>
+      a.workloadId < b.workloadId ? -1 : a.workloadId > b.workloadId ? 1 : 0;
+    const w = [...last.values()].sort(byId);
+    const s = [...byVersion.values()].sort(byId);
     await this.db.$executeRaw`
       WITH a AS (
         SELECT * FROM unnest(${w.map((x) => x.workloadId)}::text[], ${w.map((x) => x.version)}::text[],
@@ -117,4 +119,27 @@ export class Rollout {
         "updatedAt" = now() AT TIME ZONE 'UTC'
       FROM a WHERE ps."workloadId" = a.w AND ps.version = a.v AND ps.state = 'pending'`;
   }
+}
+
+/**
+ * Runs a multi-row write again when PostgreSQL picked it as a deadlock victim (or a serialization failure):
+ * batched UPDATEs and the heartbeat's UPDATE of every workload of this replica lock overlapping rows, in an
+ * order the planner chooses. The loser is rolled back whole, so running it again is safe.
+ */
+async function retryConflicts<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts || !isConflict(e)) throw e;
+      await new Promise((r) => setTimeout(r, 10 * i + Math.random() * 20 * i));
+    }
+  }
+}
+
+function isConflict(e: unknown): boolean {
+  const err = e as { code?: unknown; meta?: { code?: unknown }; message?: unknown } | null;
+  const code = err?.meta?.code ?? err?.code;
+  if (code === "40P01" || code === "40001") return true;
+  return typeof err?.message === "string" && /\b(40P01|40001)\b/.test(err.message);
 }

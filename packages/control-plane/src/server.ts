@@ -16,6 +16,7 @@ import { createDb, type Db } from "@trellis/db";
 import { MeshCa } from "./ca.js";
 import { loadRegistry, sweepStaleWorkloads, touchWorkloads, type RegistrySnapshot } from "./registry.js";
 import { Rollout, type RolloutEntry } from "./rollout.js";
+import { PushQueue } from "./push-queue.js";
 import { ProxySession, type JoinScope } from "./session.js";
 import {
   groupKey,
@@ -113,6 +114,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const stats: ControlPlaneStats = { lastRecomputeMs: 0, sessions: 0, groups: 0, pushes: 0, recomputes: 0 };
   const telemetry = new TelemetryAggregator();
   const rollout = new Rollout(db, log);
+  const pushes = new PushQueue();
 
   async function loadState(): Promise<void> {
     const [rows, reg] = await Promise.all([
@@ -327,6 +329,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             snapshotFor,
             telemetry,
             rollout,
+            pushes,
             onReady: (s) => {
               sessions.add(s);
               stats.sessions = sessions.size;

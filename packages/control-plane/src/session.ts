@@ -5,6 +5,7 @@ import { ZProxyMessage, type ProxyMessage, type ProxyNode, type TelemetrySeries 
 import type { Db } from "@trellis/db";
 import { CaError, spiffeId, type MeshCa } from "./ca.js";
 import { disconnectWorkload, registerWorkload } from "./registry.js";
+import type { PushQueue, PushTarget } from "./push-queue.js";
 import type { Rollout } from "./rollout.js";
 import type { Snapshot } from "./snapshots.js";
 import type { TelemetryAggregator } from "./telemetry.js";
@@ -28,6 +29,7 @@ export interface SessionDeps {
   snapshotFor(node: { namespace: string; service: string; version: string }): Snapshot | null;
   telemetry: TelemetryAggregator;
   rollout: Rollout;
+  pushes: PushQueue;
   onReady(s: ProxySession): void;
   onClose(s: ProxySession, wasReady: boolean): void;
   onPushed(): void;
@@ -38,7 +40,7 @@ const HELLO_TIMEOUT_MS = 10_000;
 /** WebSocket close codes (4000-4999 are ours). */
 export const CLOSE = { protocol: 4400, forbidden: 4403, helloTimeout: 4408 } as const;
 
-export class ProxySession {
+export class ProxySession implements PushTarget {
   node: ProxyNode | null = null;
   workloadId: string | null = null;
   ready = false;
@@ -48,6 +50,11 @@ export class ProxySession {
   /** The last version this proxy refused, and why (it keeps serving `ackedVersion`). */
   nacked: { version: string; reason: string } | null = null;
   private alive = true;
+  /** The snapshot being written, the one waiting for its turn, and messages held back meanwhile. */
+  private writing: Snapshot | null = null;
+  private nextPush: Snapshot | null = null;
+  private queuedForPush = false;
+  private heldBack: string[] = [];
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   private keepRegistration = false;
@@ -81,16 +88,49 @@ export class ProxySession {
     this.ws.on("error", () => this.ws.terminate());
   }
 
-  /** Sends a snapshot unless this proxy already has that version. Returns whether it sent. */
+  /**
+   * Sends a snapshot unless this proxy already has that version (or has it coming). Returns whether it will
+   * send. The write is paced by the replica's push queue; a newer snapshot replaces one still waiting.
+   */
   push(snap: Snapshot): boolean {
     if (!this.ready || this.closed || snap.version === this.sentVersion) return false;
     this.sentVersion = snap.version;
     this.sentNonce = snap.nonce;
-    // One text message in fragments, written back to back (nothing else can be sent in between: the
-    // socket's writes are synchronous here, with compression off).
-    const last = snap.frames.length - 1;
-    for (let i = 0; i <= last; i++) this.ws.send(snap.frames[i]!, { binary: false, fin: i === last });
+    this.nextPush = snap;
+    if (!this.queuedForPush && this.writing === null) {
+      this.queuedForPush = true;
+      this.deps.pushes.enqueue(this);
+    }
     return true;
+  }
+
+  /** Called by the push queue: writes the waiting snapshot as one text message, fragment by fragment. */
+  writePending(done: () => void): void {
+    this.queuedForPush = false;
+    const snap = this.nextPush;
+    this.nextPush = null;
+    if (snap === null || this.closed) return done();
+    this.writing = snap;
+    const chunks = snap.chunks;
+    let i = 0;
+    const next = (err?: Error | null): void => {
+      if (err || this.closed) return this.endWrite(done);
+      if (i === chunks.length) return this.endWrite(done);
+      const chunk = chunks[i++]!;
+      this.ws.send(chunk, { binary: false, fin: i === chunks.length }, next);
+    };
+    next();
+  }
+
+  private endWrite(done: () => void): void {
+    this.writing = null;
+    // Messages held back while the fragments went out (nothing may come between them).
+    for (const m of this.heldBack.splice(0)) if (!this.closed) this.ws.send(m);
+    if (this.nextPush !== null && !this.closed) {
+      this.queuedForPush = true;
+      this.deps.pushes.enqueue(this);
+    }
+    done();
   }
 
   heartbeat(): void {
@@ -126,7 +166,9 @@ export class ProxySession {
   }
 
   private send(msg: object): void {
-    if (!this.closed) this.ws.send(JSON.stringify(msg));
+    if (this.closed) return;
+    if (this.writing !== null) this.heldBack.push(JSON.stringify(msg));
+    else this.ws.send(JSON.stringify(msg));
   }
 
   private fail(code: number, errCode: string, message: string): void {

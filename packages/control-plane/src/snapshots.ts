@@ -4,8 +4,8 @@
 //
 // The outbound services, the bulk of every config (every endpoint of the mesh), are usually the same for all
 // groups: the compiler hands them out as one shared array, and they are serialized once per recompute and sent
-// as the same Buffer to every proxy, as the middle fragment of a fragmented WebSocket text message (RFC 6455
-// §5.4; the proxy's WebSocket library reassembles it, so the proxy still receives one `config` message).
+// as the same Buffers to every proxy, as fragments of one WebSocket text message (RFC 6455 §5.4; the proxy's
+// WebSocket library reassembles them, so the proxy still receives one `config` message).
 import { createHash, randomBytes } from "node:crypto";
 import type { RegistrySnapshot } from "./registry.js";
 
@@ -37,10 +37,10 @@ export interface Snapshot {
   version: string;
   nonce: string;
   /**
-   * The `config` message as the fragments of one WebSocket text message: every proxy of the group is sent
-   * these same Buffers, and the big middle one is shared with other groups.
+   * The `config` message as the fragments of one WebSocket text message (at most `CHUNK_BYTES` each): every
+   * proxy of the group is sent these same Buffers, and most of them are shared with other groups.
    */
-  frames: readonly Buffer[];
+  chunks: readonly Buffer[];
   /** Total size of the message. */
   bytes: number;
 }
@@ -51,9 +51,22 @@ export function groupKey(p: { namespace: string; service: string; version: strin
   return `${p.namespace}/${p.service}/${p.version}`;
 }
 
-/** A serialized `services` array: its JSON and that JSON's hash. */
+/**
+ * Fragment size: one TLS record. A socket keeps buffers as large as the largest write it was given, so the
+ * config goes out in record-sized writes (see push-queue.ts).
+ */
+export const CHUNK_BYTES = 16_384;
+
+function chunked(b: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += CHUNK_BYTES) out.push(b.subarray(i, i + CHUNK_BYTES));
+  return out;
+}
+
+/** A serialized `services` array: its JSON (in fragments) and that JSON's hash. */
 interface SerializedPart {
-  json: Buffer;
+  chunks: Buffer[];
+  bytes: number;
   hash: string;
 }
 
@@ -81,7 +94,11 @@ export class SnapshotBuilder {
       shared = this.parts.get(services) ?? null;
       if (shared === null) {
         const json = Buffer.from(JSON.stringify(services));
-        shared = { json, hash: createHash("sha256").update(json).digest("base64url") };
+        shared = {
+          chunks: chunked(json),
+          bytes: json.length,
+          hash: createHash("sha256").update(json).digest("base64url"),
+        };
         this.parts.set(services, shared);
       }
       // The rest of the config with a marker where the services go (same key, so the same position).
@@ -104,12 +121,12 @@ export class SnapshotBuilder {
     const open = !shared && end === "{}" ? "{" : `${end.slice(0, -1)},`;
     const closed = `${open}"version":${JSON.stringify(version)}}}`;
     const head = `{"type":"config","version":${JSON.stringify(version)},"nonce":${JSON.stringify(nonce)},"config":`;
-    const frames = shared
-      ? [Buffer.from(head + prefix), shared.json, Buffer.from(closed)]
-      : [Buffer.from(head + closed)];
+    const chunks = shared
+      ? [...chunked(Buffer.from(head + prefix)), ...shared.chunks, ...chunked(Buffer.from(closed))]
+      : chunked(Buffer.from(head + closed));
     return {
       ok: true,
-      snapshot: { version, nonce, frames, bytes: frames.reduce((n, f) => n + f.length, 0) },
+      snapshot: { version, nonce, chunks, bytes: chunks.reduce((n, c) => n + c.length, 0) },
     };
   }
 }
