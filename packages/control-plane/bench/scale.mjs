@@ -139,6 +139,7 @@ async function run(n) {
     cp.send({ type: "stats" });
     const { stats: joinedStats, memory: joinedMemory } = await cp.next("stats");
     const before = procStat(pid);
+    const fleetBefore = procStat(fleet.c.pid);
 
     phase("quiet; committing the change");
     const gen = await db.configGeneration.create({ data: { reason: "bench" } });
@@ -176,6 +177,7 @@ async function run(n) {
     }
     const after = procStat(pid);
     const { latencies, bytesReceived } = await fleet.next("changed", 180_000);
+    const fleetAfter = procStat(fleet.c.pid);
     phase(`change seen by ${latencies.length}, ${acked} ACKs recorded`);
     if (process.env.BENCH_HEAP) {
       cp.send({ type: "heap", file: `${process.env.BENCH_HEAP}/cp-${n}-changed.heapsnapshot` });
@@ -208,6 +210,7 @@ async function run(n) {
       floorMax: Math.max(...floorLat),
       bytes,
       cpuMs: after.cpuMs - before.cpuMs,
+      fleetCpuMs: fleetAfter.cpuMs - fleetBefore.cpuMs,
       recomputeMs: stats.lastRecomputeMs,
       rssMb: before.rssKb / 1024,
       peakRssMb: peakRssKb / 1024,
@@ -235,12 +238,12 @@ try {
 const f = (x) => (Number.isFinite(x) ? Math.round(x).toString() : "-");
 console.log("\nOne change reaching every proxy: ms from the NOTIFY until each proxy has it and has ACKed\n");
 console.log(
-  "| proxies | groups | join all (s) | ACKed | p50 | p99 | max | all ACKs in DB | floor p50 | floor p99 | floor max | p99 / floor p99 | config bytes | CP CPU (ms) | recompute (ms) | CP RSS (MB) | peak RSS (MB) | RSS per proxy (KB) |",
+  "| proxies | groups | join all (s) | ACKed | p50 | p99 | max | all ACKs in DB | floor p50 | floor p99 | floor max | p99 / floor p99 | config bytes | CP CPU (ms) | fleet CPU (ms) | recompute (ms) | CP RSS (MB) | peak RSS (MB) | RSS per proxy (KB) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} |`,
+    `| ${r.n} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.fleetCpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} |`,
   );
 }
 if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(rows, null, 2));

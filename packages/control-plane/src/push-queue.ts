@@ -19,17 +19,25 @@ export class PushQueue {
 
   constructor(private readonly maxInFlight = 512) {}
 
-  enqueue(t: PushTarget): void {
-    this.waiting.push(t);
+  /** First configs: proxies that have none yet cannot serve, so they go before updates of running ones. */
+  private urgent: PushTarget[] = [];
+
+  enqueue(t: PushTarget, urgent = false): void {
+    if (urgent) this.urgent.push(t);
+    else this.waiting.push(t);
     this.pump();
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.head < this.waiting.length) {
-      const t = this.waiting[this.head++]!;
-      if (this.head === this.waiting.length) {
-        this.waiting = [];
-        this.head = 0;
+    while (this.inFlight < this.maxInFlight && (this.urgent.length > 0 || this.head < this.waiting.length)) {
+      let t: PushTarget;
+      if (this.urgent.length > 0) t = this.urgent.shift()!;
+      else {
+        t = this.waiting[this.head++]!;
+        if (this.head === this.waiting.length) {
+          this.waiting = [];
+          this.head = 0;
+        }
       }
       this.inFlight++;
       let finished = false;

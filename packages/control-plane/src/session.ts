@@ -94,12 +94,13 @@ export class ProxySession implements PushTarget {
    */
   push(snap: Snapshot): boolean {
     if (!this.ready || this.closed || snap.version === this.sentVersion) return false;
+    const first = this.sentVersion === null;
     this.sentVersion = snap.version;
     this.sentNonce = snap.nonce;
     this.nextPush = snap;
     if (!this.queuedForPush && this.writing === null) {
       this.queuedForPush = true;
-      this.deps.pushes.enqueue(this);
+      this.deps.pushes.enqueue(this, first);
     }
     return true;
   }
