@@ -104,6 +104,39 @@ describe("outbound routing", () => {
     expect(r.headers["x-trellis-error"]).toBe("DP_UNKNOWN_SERVICE");
   });
 
+  it("resolves a bare name to the service of its own namespace first, as Kubernetes DNS does", async () => {
+    const cfg = config("ns");
+    // Another namespace's "reviews", sorted before "shop", answered by v2 only.
+    const other = {
+      name: "reviews",
+      namespace: "aaa",
+      port: 9080,
+      mtls: false,
+      endpoints: [{ address: v2.address, version: "v2" }],
+    };
+    const only = {
+      name: "ledger",
+      namespace: "aaa",
+      port: 9080,
+      mtls: false,
+      endpoints: [{ address: v2.address, version: "v2" }],
+    };
+    const p = await startProxy({
+      config: { ...cfg, services: [other, only, ...cfg.services] },
+      listeners: { outbound: { address: "127.0.0.1", port: 0 }, admin: null, inbound: null },
+      log: () => {},
+    });
+    try {
+      const get = async (host: string) =>
+        (await c.get(p.addresses.outbound!.port, "/items/1", { host })).headers["x-app"];
+      expect(await get("reviews")).toBe("v1"); // shop's reviews (its regex route goes to v1)
+      expect(await get("reviews.aaa")).toBe("v2");
+      expect(await get("ledger")).toBe("v2"); // no "ledger" in shop: the other namespace's bare name
+    } finally {
+      await p.close();
+    }
+  });
+
   it("accepts absolute-form requests as an HTTP proxy", async () => {
     const r = await app("/", { host: "ignored" });
     expect(r.status).toBe(404);

@@ -130,6 +130,13 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
     );
     const compiled: CompiledService = { service: svc, destination, routes };
     services.push(compiled);
+  }
+  // Host names, first claim wins. A bare name (`reviews`) means the service of the caller's own namespace, as
+  // in Kubernetes DNS, so the proxy's own namespace claims first; other namespaces' bare names fill the gaps.
+  const own = services.filter((c) => c.service.namespace === id.namespace);
+  const others = services.filter((c) => c.service.namespace !== id.namespace);
+  for (const compiled of [...own, ...others]) {
+    const svc = compiled.service;
     if (svc.protocol !== "http") continue;
     const names = [
       svc.name,
