@@ -6,6 +6,7 @@ export * from "./service.js";
 export * from "./proxy-config.js";
 export * from "./proxy-errors.js";
 export * from "./mesh-stream.js";
+export * from "./config-delta.js";
 export * from "./resources/index.js";
 export * from "./tokens.js";
 export * from "./users.js";

@@ -2,9 +2,15 @@ import { z } from "zod";
 import { ZNamespace, ZServiceName, ZVersion } from "./names.js";
 
 /**
- * The stream between a proxy and the control plane, modelled on Envoy's xDS: the control plane pushes whole,
+ * The stream between a proxy and the control plane, modelled on Envoy's xDS: the control plane pushes
  * versioned config snapshots; the proxy answers each with an ACK (applied) or a NACK (refused, with why, and
  * still serving its last good config). Versions are compared for equality only.
+ *
+ * A snapshot goes out whole (`config`) or, to a proxy that said it can (`features: ["delta"]`), as a `delta`
+ * against the version the control plane last sent it: only the outbound services that changed, the ones
+ * removed, and the rest of the config when it changed (as xDS's incremental variant does). A proxy that
+ * cannot apply a delta (its base is not what it holds) answers `resync` and is sent the whole snapshot.
+ * Applying a delta is `applyConfigDelta` (config-delta.ts), shared by every client.
  *
  * Transport: one WebSocket per proxy over TLS at `wss://<control-plane>/v1/stream`, JSON messages, the join
  * token as `Authorization: Bearer <token>` on the upgrade. Server pings every `heartbeatMs`; a proxy that
@@ -102,15 +108,37 @@ export const ZHelloMessage = z.object({
   csr: z.string().min(100).max(16_384),
   /** The config version the proxy serves now, so an unchanged config is not sent again after a reconnect. */
   appliedVersion: z.string().max(128).optional(),
+  /** Protocol features this proxy supports; unknown ones are ignored, so old control planes keep working. */
+  features: z.array(z.string().max(32)).max(16).optional(),
 });
 
-export const ZAckMessage = z.object({ type: z.literal("ack"), version: z.string().max(128), nonce: z.string().max(64) });
+/** Features a proxy may announce in its hello. */
+export const STREAM_FEATURES = {
+  /** The proxy applies `delta` messages (and answers `resync` when it cannot). */
+  delta: "delta",
+} as const;
+
+export const ZAckMessage = z.object({
+  type: z.literal("ack"),
+  version: z.string().max(128),
+  nonce: z.string().max(64),
+});
 export const ZNackMessage = z.object({
   type: z.literal("nack"),
   version: z.string().max(128),
   nonce: z.string().max(64),
   /** Why the proxy refused the config; shown to people. */
   error: z.string().max(4096),
+});
+/**
+ * The proxy could not apply a delta (its base is not the config it holds): send the whole snapshot. Not a NACK:
+ * nothing was wrong with the config, and the proxy keeps serving what it has.
+ */
+export const ZResyncMessage = z.object({
+  type: z.literal("resync"),
+  version: z.string().max(128),
+  nonce: z.string().max(64),
+  reason: z.string().max(1024),
 });
 export const ZCsrMessage = z.object({ type: z.literal("csr"), csr: z.string().min(100).max(16_384) });
 export const ZTelemetryMessage = z.object({
@@ -123,6 +151,7 @@ export const ZProxyMessage = z.discriminatedUnion("type", [
   ZHelloMessage,
   ZAckMessage,
   ZNackMessage,
+  ZResyncMessage,
   ZCsrMessage,
   ZTelemetryMessage,
 ]);
@@ -160,12 +189,53 @@ export const ZConfigMessage = z.object({
   /** A proxy config (see proxy-config.ts) without TLS material: the proxy adds its own key and certificate. */
   config: z.unknown(),
 });
-export const ZCertificateMessage = z.object({ type: z.literal("certificate"), certificate: ZIssuedCertificate });
+/**
+ * An outbound service entry in a delta: a record (its keys kept in the order sent) that names its service; the
+ * rest is validated with the whole config when it is applied.
+ */
+export const ZOutboundServiceRef = z
+  .record(z.string(), z.unknown())
+  .refine(
+    (s) =>
+      typeof s.namespace === "string" &&
+      typeof s.name === "string" &&
+      (s.port === undefined || (typeof s.port === "number" && Number.isInteger(s.port))),
+    "an outbound service needs a namespace, a name and an integer port (or none)",
+  );
+
+/**
+ * A snapshot as the changes from the one sent before (`base`). Applied to the config the proxy holds for
+ * `base`, it gives exactly the config of `version` (see `applyConfigDelta`).
+ */
+export const ZDeltaMessage = z.object({
+  type: z.literal("delta"),
+  version: z.string(),
+  nonce: z.string(),
+  /** The version this delta applies to: the last config the control plane sent this proxy. */
+  base: z.string(),
+  /** Everything but `services`, when it changed: replaces all of it. Absent: unchanged. */
+  config: z.record(z.string(), z.unknown()).optional(),
+  services: z
+    .object({
+      /** Outbound services added or changed, whole (keyed by namespace, name and port). */
+      put: z.array(ZOutboundServiceRef).default([]),
+      /** Keys (`outboundServiceKey`) of outbound services removed. */
+      remove: z.array(z.string()).default([]),
+    })
+    .default({ put: [], remove: [] }),
+});
+export type DeltaMessage = z.infer<typeof ZDeltaMessage>;
+
+export const ZCertificateMessage = z.object({
+  type: z.literal("certificate"),
+  certificate: ZIssuedCertificate,
+});
 export const ZErrorMessage = z.object({ type: z.literal("error"), code: z.string(), message: z.string() });
 
 export const ZControlPlaneMessage = z.discriminatedUnion("type", [
   ZWelcomeMessage,
   ZConfigMessage,
+  ZDeltaMessage,
   ZCertificateMessage,
   ZErrorMessage,
 ]);

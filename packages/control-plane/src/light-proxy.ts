@@ -2,8 +2,11 @@
 // routes no traffic. For tests and the scale benchmark, where thousands of them run in one process.
 import WebSocket from "ws";
 import {
+  applyConfigDelta,
   MESH_STREAM_PATH,
+  STREAM_FEATURES,
   ZControlPlaneMessage,
+  type HeldConfig,
   type ControlPlaneMessage,
   type IssuedCertificate,
   type ProxyNode,
@@ -20,13 +23,21 @@ export interface LightProxyOptions {
   csrPem: string;
   workloadId?: string;
   appliedVersion?: string;
+  /** The config held for `appliedVersion` (deltas apply to it); without it, a delta is answered with resync. */
+  held?: HeldConfig;
+  /** Protocol features announced in the hello. Default: deltas. */
+  features?: string[];
   /** Return an error string to NACK; default ACKs everything. */
   decide?: (config: unknown, version: string) => string | null;
   onMessage?: (msg: ControlPlaneMessage) => void;
 }
 
 export class LightProxy {
-  readonly configs: { version: string; at: number; config: unknown }[] = [];
+  /** Every config received (deltas applied: each entry is a whole config), in order. */
+  readonly configs: { version: string; at: number; config: unknown; delta: boolean }[] = [];
+  /** Resyncs this proxy asked for (deltas that did not fit what it held). */
+  readonly resyncs: string[] = [];
+  private received: HeldConfig | null = null;
   workloadId: string | null = null;
   certificate: IssuedCertificate | null = null;
   appliedVersion: string | null = null;
@@ -36,7 +47,14 @@ export class LightProxy {
   private ws!: WebSocket;
   private readonly waiters: (() => void)[] = [];
 
-  constructor(private readonly opts: LightProxyOptions) {}
+  constructor(private readonly opts: LightProxyOptions) {
+    this.received = opts.held ?? null;
+  }
+
+  /** The last config received, with deltas applied. */
+  held(): HeldConfig | null {
+    return this.received;
+  }
 
   /** Connects and sends hello; resolves when the socket is open (not when welcomed). */
   connect(): Promise<void> {
@@ -55,6 +73,7 @@ export class LightProxy {
             csr: this.opts.csrPem,
             ...(this.opts.workloadId ? { workloadId: this.opts.workloadId } : {}),
             ...(this.opts.appliedVersion ? { appliedVersion: this.opts.appliedVersion } : {}),
+            features: this.opts.features ?? [STREAM_FEATURES.delta],
           }),
         );
         resolve();
@@ -84,9 +103,29 @@ export class LightProxy {
       this.certificate = msg.certificate;
     } else if (msg.type === "error") {
       this.errors.push(`${msg.code}: ${msg.message}`);
-    } else if (msg.type === "config") {
-      this.configs.push({ version: msg.version, at: Date.now(), config: msg.config });
-      const err = this.opts.decide?.(msg.config, msg.version) ?? null;
+    } else if (msg.type === "config" || msg.type === "delta") {
+      let held: HeldConfig;
+      if (msg.type === "config")
+        held = { version: msg.version, config: msg.config as Record<string, unknown> };
+      else {
+        const r = applyConfigDelta(this.received, msg);
+        if (!r.ok) {
+          this.resyncs.push(r.error);
+          this.ws.send(
+            JSON.stringify({ type: "resync", version: msg.version, nonce: msg.nonce, reason: r.error }),
+          );
+          return this.wake();
+        }
+        held = r.held;
+      }
+      this.received = held;
+      this.configs.push({
+        version: msg.version,
+        at: Date.now(),
+        config: held.config,
+        delta: msg.type === "delta",
+      });
+      const err = this.opts.decide?.(held.config, msg.version) ?? null;
       if (err === null) {
         this.appliedVersion = msg.version;
         this.ws.send(JSON.stringify({ type: "ack", version: msg.version, nonce: msg.nonce }));

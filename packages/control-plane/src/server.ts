@@ -19,9 +19,11 @@ import { Rollout, type RolloutEntry } from "./rollout.js";
 import { PushQueue } from "./push-queue.js";
 import { ProxySession, type JoinScope } from "./session.js";
 import {
+  encodeFor,
   groupKey,
   SnapshotBuilder,
   type CompileFn,
+  type Encoded,
   type ResourceRecord,
   type Snapshot,
 } from "./snapshots.js";
@@ -60,6 +62,10 @@ export interface ControlPlaneStats {
   groups: number;
   pushes: number;
   recomputes: number;
+  /** Messages written to proxies: whole configs and deltas, and their bytes. */
+  wholeConfigs: number;
+  deltas: number;
+  bytesPushed: number;
 }
 
 export interface ControlPlane {
@@ -107,11 +113,54 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   /** Every open stream, also those still before hello: all are closed on shutdown. */
   const streams = new Set<ProxySession>();
   const snapshots = new Map<string, Snapshot>();
+  /** This recompute's snapshots by version. */
+  let byVersion = new Map<string, Snapshot>();
+  /**
+   * Snapshots some proxy holds (the last one written to it), counted: the bases its next delta is computed
+   * against, kept as long as a proxy holds them and no longer. A proxy holding a version this replica never
+   * had (after a restart, say) is sent its next config whole.
+   */
+  const held = new Map<string, { snap: Snapshot; refs: number }>();
+  /**
+   * The last snapshots nobody holds any more, newest last: a proxy that reconnects after a blip announces the
+   * version it serves, and is sent a delta against it rather than everything. Bounded: old lists are large.
+   */
+  const recent = new Map<string, Snapshot>();
+  const RECENT_MAX = 32;
   /** Serializes the snapshots of one state: replaced with the state, so what it shares dies with it. */
   let builder = new SnapshotBuilder(opts.compile);
   let resources: ResourceRecord[] = [];
   let registry: RegistrySnapshot = { services: [] };
-  const stats: ControlPlaneStats = { lastRecomputeMs: 0, sessions: 0, groups: 0, pushes: 0, recomputes: 0 };
+  const stats: ControlPlaneStats = {
+    lastRecomputeMs: 0,
+    sessions: 0,
+    groups: 0,
+    pushes: 0,
+    recomputes: 0,
+    wholeConfigs: 0,
+    deltas: 0,
+    bytesPushed: 0,
+  };
+  const hold = (snap: Snapshot): void => {
+    const h = held.get(snap.version);
+    if (h) h.refs++;
+    else held.set(snap.version, { snap, refs: 1 });
+  };
+  const release = (snap: Snapshot): void => {
+    const h = held.get(snap.version);
+    if (!h || --h.refs > 0) return;
+    held.delete(snap.version);
+    recent.delete(snap.version);
+    recent.set(snap.version, h.snap);
+    if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
+  };
+  const lookup = (version: string): Snapshot | null =>
+    held.get(version)?.snap ?? byVersion.get(version) ?? recent.get(version) ?? null;
+  function onWritten(e: Encoded): void {
+    if (e.delta) stats.deltas++;
+    else stats.wholeConfigs++;
+    stats.bytesPushed += e.bytes;
+  }
   const telemetry = new TelemetryAggregator();
   const rollout = new Rollout(db, log);
   const pushes = new PushQueue();
@@ -145,6 +194,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       return null;
     }
     snapshots.set(key, r.snapshot);
+    byVersion.set(r.snapshot.version, r.snapshot);
     stats.groups = snapshots.size;
     return r.snapshot;
   }
@@ -155,6 +205,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const started = performance.now();
     await loadState();
     snapshots.clear();
+    byVersion = new Map();
     builder = new SnapshotBuilder(opts.compile);
     compileErrors.clear();
     const plan: { s: ProxySession; snap: Snapshot | null }[] = [];
@@ -327,6 +378,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             telemetryIntervalMs,
             log,
             snapshotFor,
+            encode: encodeFor,
+            lookup,
+            hold,
+            release,
+            onWritten,
             telemetry,
             rollout,
             pushes,

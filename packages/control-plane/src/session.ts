@@ -1,13 +1,19 @@
 // One proxy's stream: hello → welcome (certificate) → config pushes answered by ACK/NACK, certificate
 // renewals, telemetry reports. Messages from one proxy are handled in order, one at a time.
 import type { WebSocket } from "ws";
-import { ZProxyMessage, type ProxyMessage, type ProxyNode, type TelemetrySeries } from "@trellis/contracts";
+import {
+  STREAM_FEATURES,
+  ZProxyMessage,
+  type ProxyMessage,
+  type ProxyNode,
+  type TelemetrySeries,
+} from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { CaError, spiffeId, type MeshCa } from "./ca.js";
 import { disconnectWorkload, registerWorkload } from "./registry.js";
 import type { PushQueue, PushTarget } from "./push-queue.js";
 import type { Rollout } from "./rollout.js";
-import type { Snapshot } from "./snapshots.js";
+import type { Encoded, Snapshot } from "./snapshots.js";
 import type { TelemetryAggregator } from "./telemetry.js";
 
 /** What a join token allows: one namespace, and one service when the token names it. */
@@ -27,12 +33,20 @@ export interface SessionDeps {
   telemetryIntervalMs: number;
   log: (line: string) => void;
   snapshotFor(node: { namespace: string; service: string; version: string }): Snapshot | null;
+  /** The message that brings a proxy holding `base` (null: unknown) to `snap`. */
+  encode(snap: Snapshot, base: Snapshot | null): Encoded;
+  /** A snapshot of this version, if the replica still has one (the base for deltas to a reconnecting proxy). */
+  lookup(version: string): Snapshot | null;
+  /** Keeps a snapshot while this proxy holds it (the base of its next delta); paired with `release`. */
+  hold(snap: Snapshot): void;
+  release(snap: Snapshot): void;
   telemetry: TelemetryAggregator;
   rollout: Rollout;
   pushes: PushQueue;
   onReady(s: ProxySession): void;
   onClose(s: ProxySession, wasReady: boolean): void;
   onPushed(): void;
+  onWritten(e: Encoded): void;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -49,10 +63,21 @@ export class ProxySession implements PushTarget {
   ackedVersion: string | null = null;
   /** The last version this proxy refused, and why (it keeps serving `ackedVersion`). */
   nacked: { version: string; reason: string } | null = null;
+  /** The proxy applies deltas (said so in its hello). */
+  deltas = false;
   private alive = true;
-  /** The snapshot being written, the one waiting for its turn, and messages held back meanwhile. */
-  private writing: Snapshot | null = null;
-  private nextPush: Snapshot | null = null;
+  /** The snapshot this proxy should have (its version is `sentVersion`); `pushWaiting` until it is written. */
+  private target: Snapshot | null = null;
+  private pushWaiting = false;
+  /**
+   * The version the proxy holds once it has read everything written to it (applied or refused: a refused
+   * config is still the base of the next delta, as in xDS). Null when unknown: the next push is whole.
+   */
+  private writtenVersion: string | null = null;
+  /** The snapshot of `writtenVersion`, when known: held (see `SessionDeps.hold`) for deltas against it. */
+  private base: Snapshot | null = null;
+  /** A message being written, and messages held back meanwhile. */
+  private writing: Encoded | null = null;
   private queuedForPush = false;
   private heldBack: string[] = [];
   private queue: Promise<void> = Promise.resolve();
@@ -90,29 +115,39 @@ export class ProxySession implements PushTarget {
 
   /**
    * Sends a snapshot unless this proxy already has that version (or has it coming). Returns whether it will
-   * send. The write is paced by the replica's push queue; a newer snapshot replaces one still waiting.
+   * send. The write is paced by the replica's push queue; a newer snapshot replaces one still waiting, and what
+   * is written (whole or delta) is decided when it is written, against what the proxy holds by then.
    */
   push(snap: Snapshot): boolean {
     if (!this.ready || this.closed || snap.version === this.sentVersion) return false;
     const first = this.sentVersion === null;
     this.sentVersion = snap.version;
     this.sentNonce = snap.nonce;
-    this.nextPush = snap;
+    this.target = snap;
+    this.schedule(first);
+    return true;
+  }
+
+  private schedule(urgent: boolean): void {
+    this.pushWaiting = true;
     if (!this.queuedForPush && this.writing === null) {
       this.queuedForPush = true;
-      this.deps.pushes.enqueue(this, first);
+      this.deps.pushes.enqueue(this, urgent);
     }
-    return true;
   }
 
   /** Called by the push queue: writes the waiting snapshot as one text message, fragment by fragment. */
   writePending(done: () => void): void {
     this.queuedForPush = false;
-    const snap = this.nextPush;
-    this.nextPush = null;
-    if (snap === null || this.closed) return done();
-    this.writing = snap;
-    const chunks = snap.chunks;
+    const snap = this.target;
+    if (!this.pushWaiting || snap === null || this.closed) return done();
+    this.pushWaiting = false;
+    const msg = this.deps.encode(snap, this.base);
+    this.writing = msg;
+    this.writtenVersion = snap.version;
+    this.setBase(this.deltas ? snap : null);
+    this.deps.onWritten(msg);
+    const chunks = msg.chunks;
     let i = 0;
     const next = (err?: Error | null): void => {
       if (err || this.closed) return this.endWrite(done);
@@ -123,11 +158,17 @@ export class ProxySession implements PushTarget {
     next();
   }
 
+  private setBase(snap: Snapshot | null): void {
+    if (snap !== null) this.deps.hold(snap);
+    if (this.base !== null) this.deps.release(this.base);
+    this.base = snap;
+  }
+
   private endWrite(done: () => void): void {
     this.writing = null;
     // Messages held back while the fragments went out (nothing may come between them).
     for (const m of this.heldBack.splice(0)) if (!this.closed) this.ws.send(m);
-    if (this.nextPush !== null && !this.closed) {
+    if (this.pushWaiting && !this.closed) {
       this.queuedForPush = true;
       this.deps.pushes.enqueue(this);
     }
@@ -203,6 +244,8 @@ export class ProxySession implements PushTarget {
         return this.ack(msg.version, msg.nonce);
       case "nack":
         return this.nack(msg.version, msg.nonce, msg.error);
+      case "resync":
+        return this.resync(msg.version, msg.reason);
       case "csr":
         return this.renew(msg.csr);
       case "telemetry":
@@ -254,10 +297,13 @@ export class ProxySession implements PushTarget {
       },
       telemetryIntervalMs: this.deps.telemetryIntervalMs,
     });
+    this.deltas = msg.features?.includes(STREAM_FEATURES.delta) ?? false;
     if (msg.appliedVersion) {
-      // It serves this version already (reconnect): do not send it again.
+      // It serves this version already (reconnect): do not send it again, and send changes against it.
       this.sentVersion = msg.appliedVersion;
       this.ackedVersion = msg.appliedVersion;
+      this.writtenVersion = msg.appliedVersion;
+      if (this.deltas) this.setBase(this.deps.lookup(msg.appliedVersion));
     }
     this.ready = true;
     this.deps.onReady(this);
@@ -278,6 +324,19 @@ export class ProxySession implements PushTarget {
     this.nacked = { version, reason: error };
     this.deps.log(`control plane: proxy ${this.describe()} refused config ${version}: ${error}`);
     await this.deps.rollout.nack(this.workloadId!, version, error);
+  }
+
+  /**
+   * The proxy could not apply a delta: it holds something else than we thought. Send the whole snapshot.
+   * An answer about an older message is ignored: what was written after it settles the matter (a whole
+   * config is applied; a delta on top of the failed one fails too and brings its own resync).
+   */
+  private resync(version: string, reason: string): void {
+    if (version !== this.writtenVersion || this.target === null) return;
+    this.deps.log(`control plane: proxy ${this.describe()} asked for a whole config: ${reason}`);
+    this.writtenVersion = null;
+    this.setBase(null);
+    this.schedule(true);
   }
 
   private async renew(csr: string): Promise<void> {
@@ -325,6 +384,7 @@ export class ProxySession implements PushTarget {
     if (this.helloTimer) clearTimeout(this.helloTimer);
     const wasReady = this.ready;
     this.ready = false;
+    this.setBase(null);
     await this.queue.catch(() => {});
     if (this.workloadId && !this.keepRegistration)
       await disconnectWorkload(this.deps.db, this.workloadId).catch(() => {});

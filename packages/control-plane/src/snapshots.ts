@@ -1,14 +1,16 @@
 // One consistent, versioned config snapshot per group of identical proxies (same namespace, service and
 // version get the same config: their own key and certificate are added by the proxy). Compiled once per
-// group per change, serialized once, sent to every proxy of the group whose version differs.
+// group per change; sent whole, or as a delta against the snapshot a proxy was sent before.
 //
-// The outbound services, the bulk of every config (every endpoint of the mesh), are usually the same for all
-// groups: the compiler hands them out as one shared array, and they are serialized once per recompute and sent
-// as the same Buffers to every proxy, as fragments of one WebSocket text message (RFC 6455 §5.4; the proxy's
-// WebSocket library reassembles them, so the proxy still receives one `config` message).
+// A snapshot is two parts: the head (everything but the outbound services: identity, inbound policy,
+// settings; small and per group) and the list of outbound services (the bulk: every endpoint the proxy may
+// call; usually one list shared by all groups). Each service entry is serialized and hashed once per
+// recompute, so a whole config is a few shared Buffers (sent as fragments of one WebSocket text message,
+// RFC 6455 §5.4), and the delta between two snapshots is found by comparing entry hashes: a change that
+// touches one service, or a setting, sends that and nothing else.
 import { createHash, randomBytes } from "node:crypto";
+import { compareOutboundServices, outboundServiceKey, type OutboundServiceRefLike } from "@trellis/contracts";
 import type { RegistrySnapshot } from "./registry.js";
-
 export interface ResourceRecord {
   kind: string;
   namespace: string;
@@ -33,16 +35,49 @@ export interface CompileInput {
  */
 export type CompileFn = (input: CompileInput) => Record<string, unknown>;
 
+/** One outbound service of a compiled config, serialized once per recompute. */
+interface ServiceEntry {
+  key: string;
+  json: string;
+  hash: string;
+}
+
+/** A compiled `services` array in canonical order; shared by every snapshot compiled with the same array. */
+interface ServiceList {
+  entries: ServiceEntry[];
+  byKey: Map<string, ServiceEntry>;
+  /** Hash of the entries' hashes: the list's identity across recomputes and replicas. */
+  hash: string;
+  /** Its JSON array in fragments, built when a whole config is first sent. */
+  chunks: Buffer[] | null;
+  bytes: number;
+  /** Changes from earlier lists (by identity), built when a delta is first sent. */
+  diffs: WeakMap<ServiceList, ListDiff>;
+}
+
+/** The services part of a delta: the JSON of the entries put (comma-separated, in fragments) and the keys removed. */
+interface ListDiff {
+  put: Buffer[];
+  putCount: number;
+  remove: string[];
+  bytes: number;
+}
+
+/** A message ready to write: the fragments of one WebSocket text message. */
+export interface Encoded {
+  chunks: readonly Buffer[];
+  bytes: number;
+  delta: boolean;
+}
+
 export interface Snapshot {
   version: string;
   nonce: string;
-  /**
-   * The `config` message as the fragments of one WebSocket text message (at most `CHUNK_BYTES` each): every
-   * proxy of the group is sent these same Buffers, and most of them are shared with other groups.
-   */
-  chunks: readonly Buffer[];
-  /** Total size of the message. */
-  bytes: number;
+  /** The config without `services`, as JSON. */
+  readonly head: string;
+  readonly services: ServiceList;
+  /** Encoded messages: whole (key "") or deltas (key: base version), each built once. */
+  readonly encoded: Map<string, Encoded>;
 }
 
 export type SnapshotResult = { ok: true; snapshot: Snapshot } | { ok: false; error: string };
@@ -52,8 +87,8 @@ export function groupKey(p: { namespace: string; service: string; version: strin
 }
 
 /**
- * Fragment size: one TLS record. A socket keeps buffers as large as the largest write it was given, so the
- * config goes out in record-sized writes (see push-queue.ts).
+ * Fragment size: one TLS record. A socket keeps buffers as large as the largest write it was given, so
+ * configs go out in record-sized writes (see push-queue.ts).
  */
 export const CHUNK_BYTES = 16_384;
 
@@ -63,19 +98,38 @@ function chunked(b: Buffer): Buffer[] {
   return out;
 }
 
-/** A serialized `services` array: its JSON (in fragments) and that JSON's hash. */
-interface SerializedPart {
-  chunks: Buffer[];
-  bytes: number;
-  hash: string;
+/** Joins JSON texts with commas into record-sized fragments (one copy, no giant intermediate string). */
+function joinedChunks(parts: readonly string[]): { chunks: Buffer[]; bytes: number } {
+  const chunks: Buffer[] = [];
+  let pending: string[] = [];
+  let size = 0;
+  let bytes = 0;
+  const flush = () => {
+    if (pending.length === 0) return;
+    const b = Buffer.from(pending.join(""));
+    bytes += b.length;
+    chunks.push(...chunked(b));
+    pending = [];
+    size = 0;
+  };
+  parts.forEach((p, i) => {
+    pending.push(i === 0 ? p : `,${p}`);
+    size += p.length + 1;
+    if (size >= CHUNK_BYTES) flush();
+  });
+  flush();
+  return { chunks, bytes };
 }
 
+const sha = (s: string) => createHash("sha256").update(s).digest("base64url");
+
 /**
- * Serializes a group's config, reusing the serialization of a `services` array seen before (by identity). One
- * per recompute: `services` arrays are shared within one recompute only, and the memo is dropped with it.
+ * Serializes the snapshots of one recompute. Lists and entries are memoized by identity: the compiler hands
+ * the same `services` array (and the same entry objects) to every group that gets them, within one recompute.
  */
 export class SnapshotBuilder {
-  private readonly parts = new WeakMap<object, SerializedPart>();
+  private readonly lists = new WeakMap<object, ServiceList | string>();
+  private readonly entries = new WeakMap<object, ServiceEntry>();
 
   constructor(private readonly compile: CompileFn) {}
 
@@ -86,50 +140,129 @@ export class SnapshotBuilder {
     } catch (e) {
       return { ok: false, error: `compiling failed: ${(e as Error).message}` };
     }
-    const services = compiled.services;
-    let prefix: string;
-    let suffix = "";
-    let shared: SerializedPart | null = null;
-    if (Array.isArray(services) && services.length > 0) {
-      shared = this.parts.get(services) ?? null;
-      if (shared === null) {
-        const json = Buffer.from(JSON.stringify(services));
-        shared = {
-          chunks: chunked(json),
-          bytes: json.length,
-          hash: createHash("sha256").update(json).digest("base64url"),
-        };
-        this.parts.set(services, shared);
-      }
-      // The rest of the config with a marker where the services go (same key, so the same position).
-      const body = JSON.stringify({ ...compiled, services: MARK });
-      const at = body.indexOf(MARK_JSON);
-      prefix = body.slice(0, at);
-      suffix = body.slice(at + MARK_JSON.length);
-    } else prefix = JSON.stringify(compiled);
+    const { services: raw, version: _v, ...rest } = compiled;
+    const list = Array.isArray(raw) ? this.list(raw) : EMPTY_LIST;
+    if (typeof list === "string") return { ok: false, error: `compiling failed: ${list}` };
+    const head = JSON.stringify(rest);
     // The version is the content: equal configs get equal versions on every replica, so a proxy that
-    // reconnects to another replica is not sent what it already has. The shared part enters by its hash.
-    const version = createHash("sha256")
-      .update(prefix)
-      .update(shared ? `\0${shared.hash}\0` : "")
-      .update(suffix)
-      .digest("base64url")
-      .slice(0, 16);
-    const nonce = randomBytes(6).toString("base64url");
-    // `{...compiled, version}` as JSON (the version goes last), then the end of the message.
-    const end = shared ? suffix : prefix;
-    const open = !shared && end === "{}" ? "{" : `${end.slice(0, -1)},`;
-    const closed = `${open}"version":${JSON.stringify(version)}}}`;
-    const head = `{"type":"config","version":${JSON.stringify(version)},"nonce":${JSON.stringify(nonce)},"config":`;
-    const chunks = shared
-      ? [...chunked(Buffer.from(head + prefix)), ...shared.chunks, ...chunked(Buffer.from(closed))]
-      : chunked(Buffer.from(head + closed));
+    // reconnects to another replica is not sent what it already has.
+    const version = sha(`${head}\0${list.hash}`).slice(0, 16);
     return {
       ok: true,
-      snapshot: { version, nonce, chunks, bytes: chunks.reduce((n, c) => n + c.length, 0) },
+      snapshot: {
+        version,
+        nonce: randomBytes(6).toString("base64url"),
+        head,
+        services: list,
+        encoded: new Map(),
+      },
     };
+  }
+
+  private list(raw: unknown[]): ServiceList | string {
+    const memo = this.lists.get(raw);
+    if (memo !== undefined) return memo;
+    const sorted = [...(raw as OutboundServiceRefLike[])].sort(compareOutboundServices);
+    const entries: ServiceEntry[] = [];
+    const byKey = new Map<string, ServiceEntry>();
+    let result: ServiceList | string | null = null;
+    for (const svc of sorted) {
+      let entry = this.entries.get(svc);
+      if (entry === undefined) {
+        const json = JSON.stringify(svc);
+        entry = { key: outboundServiceKey(svc), json, hash: sha(json).slice(0, 22) };
+        this.entries.set(svc, entry);
+      }
+      if (byKey.has(entry.key)) {
+        // A delta addresses services by key: two entries with one key cannot be sent (nor served).
+        result = `the compiled config has service ${entry.key} twice`;
+        break;
+      }
+      byKey.set(entry.key, entry);
+      entries.push(entry);
+    }
+    result ??= {
+      entries,
+      byKey,
+      hash: sha(entries.map((e) => e.hash).join(",")),
+      chunks: null,
+      bytes: 0,
+      diffs: new WeakMap(),
+    };
+    this.lists.set(raw, result);
+    return result;
   }
 }
 
-const MARK = "\u0000trellis:services\u0000";
-const MARK_JSON = JSON.stringify(MARK);
+const EMPTY_LIST: ServiceList = {
+  entries: [],
+  byKey: new Map(),
+  hash: sha(""),
+  chunks: null,
+  bytes: 0,
+  diffs: new WeakMap(),
+};
+
+function listChunks(list: ServiceList): { chunks: Buffer[]; bytes: number } {
+  if (list.chunks === null) {
+    const { chunks, bytes } = joinedChunks(list.entries.map((e) => e.json));
+    list.chunks = chunks;
+    list.bytes = bytes;
+  }
+  return { chunks: list.chunks, bytes: list.bytes };
+}
+
+function messageHead(type: "config" | "delta", snap: Snapshot): string {
+  return `{"type":"${type}","version":${JSON.stringify(snap.version)},"nonce":${JSON.stringify(snap.nonce)}`;
+}
+
+/** The whole `config` message: `{…head, "services": [...]}`, the services' fragments shared with other groups. */
+export function encodeWhole(snap: Snapshot): Encoded {
+  const memo = snap.encoded.get("");
+  if (memo) return memo;
+  const { chunks: body, bytes } = listChunks(snap.services);
+  const open = snap.head === "{}" ? "{" : `${snap.head.slice(0, -1)},`;
+  const first = Buffer.from(`${messageHead("config", snap)},"config":${open}"services":[`);
+  const last = Buffer.from("]}}");
+  const chunks = [...chunked(first), ...body, last];
+  const enc: Encoded = { chunks, bytes: first.length + bytes + last.length, delta: false };
+  snap.encoded.set("", enc);
+  return enc;
+}
+
+function diff(from: ServiceList, to: ServiceList): ListDiff {
+  const memo = to.diffs.get(from);
+  if (memo) return memo;
+  const put: string[] = [];
+  for (const e of to.entries) if (from.byKey.get(e.key)?.hash !== e.hash) put.push(e.json);
+  const remove: string[] = [];
+  for (const e of from.entries) if (!to.byKey.has(e.key)) remove.push(e.key);
+  const { chunks, bytes } = joinedChunks(put);
+  const d: ListDiff = { put: chunks, putCount: put.length, remove, bytes };
+  to.diffs.set(from, d);
+  return d;
+}
+
+/**
+ * The message that brings a proxy holding `base` to `snap`: a delta when `base` is known and the delta is
+ * smaller than the whole config, else the whole config.
+ */
+export function encodeFor(snap: Snapshot, base: Snapshot | null): Encoded {
+  if (base === null || base.version === snap.version) return encodeWhole(snap);
+  const memo = snap.encoded.get(base.version);
+  if (memo) return memo;
+  const d = diff(base.services, snap.services);
+  const config = base.head === snap.head ? "" : `,"config":${snap.head}`;
+  const first = Buffer.from(
+    `${messageHead("delta", snap)},"base":${JSON.stringify(base.version)}${config},"services":{"put":[`,
+  );
+  const last = Buffer.from(`],"remove":${JSON.stringify(d.remove)}}}`);
+  const bytes = first.length + d.bytes + last.length;
+  const wholeBytes = snap.head.length + listChunks(snap.services).bytes;
+  const enc: Encoded =
+    bytes < wholeBytes
+      ? { chunks: [...chunked(first), ...d.put, last], bytes, delta: true }
+      : encodeWhole(snap);
+  snap.encoded.set(base.version, enc);
+  return enc;
+}

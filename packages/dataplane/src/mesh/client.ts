@@ -1,12 +1,16 @@
 // The proxy's stream to the control plane: join with a token, get a certificate for a key made here, apply
-// pushed config snapshots (adding the local parts: key, certificate, app port) and answer ACK or NACK, renew
+// pushed config snapshots, whole or as deltas (adding the local parts: key, certificate, app port) and answer
+// ACK or NACK (or `resync` when a delta does not fit what it holds), renew
 // the certificate at half-life, report telemetry. When the control plane goes away the proxy keeps serving
 // its last good config and reconnects with exponential backoff and full jitter; on reconnect it says which
 // version it serves, so nothing is resent and there is no gap.
 import WebSocket from "ws";
 import {
+  applyConfigDelta,
   MESH_STREAM_PATH,
+  STREAM_FEATURES,
   ZControlPlaneMessage,
+  type HeldConfig,
   type ControlPlaneMessage,
   type IssuedCertificate,
   type ProxyNode,
@@ -58,7 +62,13 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
   let cert: IssuedCertificate | null = null;
   let workloadId: string | null = null;
   let proxy: ProxyHandle | null = null;
-  let lastConfig: { version: string; config: Record<string, unknown> } | null = null;
+  /** The last config put in force (what a reconnect says it serves). */
+  let lastConfig: HeldConfig | null = null;
+  /**
+   * The last config received, applied or refused: what the control plane's next delta is against. On a new
+   * stream it is `lastConfig` again, since the hello announces that one.
+   */
+  let received: HeldConfig | null = null;
   let ws: WebSocket | null = null;
   let isConnected = false;
   let closing = false;
@@ -160,11 +170,25 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         }
         return;
       }
-      case "config": {
-        const config = (msg.config ?? {}) as Record<string, unknown>;
-        const err = await apply(config, msg.version);
+      case "config":
+      case "delta": {
+        let next: HeldConfig;
+        if (msg.type === "config")
+          next = { version: msg.version, config: (msg.config ?? {}) as Record<string, unknown> };
+        else {
+          const r = applyConfigDelta(received, msg);
+          if (!r.ok) {
+            // Not a refusal of the config: we hold something else than the control plane thinks. Ask for all of it.
+            log(`trellis proxy: asking for the whole config: ${r.error}`);
+            send({ type: "resync", version: msg.version, nonce: msg.nonce, reason: r.error.slice(0, 1000) });
+            return;
+          }
+          next = r.held;
+        }
+        received = next;
+        const err = await apply(next.config, next.version);
         if (err === null) {
-          lastConfig = { version: msg.version, config };
+          lastConfig = next;
           send({ type: "ack", version: msg.version, nonce: msg.nonce });
         } else {
           log(`trellis proxy: refused config ${msg.version}: ${err}`);
@@ -230,6 +254,8 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       maxPayload: 64 * 1024 * 1024,
     });
     ws = socket;
+    // The hello announces `lastConfig`: the control plane's deltas on this stream start from it.
+    received = lastConfig;
     let queue = Promise.resolve();
     socket.on("open", () => {
       socket.send(
@@ -239,6 +265,7 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
           csr: csrPem,
           ...(workloadId ? { workloadId } : {}),
           ...(lastConfig ? { appliedVersion: lastConfig.version } : {}),
+          features: [STREAM_FEATURES.delta],
         }),
       );
     });

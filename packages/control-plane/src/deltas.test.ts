@@ -1,0 +1,213 @@
+// Config deltas over the real stream, with the real compiler and PostgreSQL: what changes is all that is sent,
+// a config built from deltas is byte for byte the one sent whole, proxies without the feature still get whole
+// configs, and a proxy that holds something else asks for a resync and gets the whole config.
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDb } from "@trellis/db";
+import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
+import type { ControlPlaneMessage, DeltaMessage } from "@trellis/contracts";
+import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
+import { fetchPinnedCa, generateKeyAndCsr, LightProxy, type LightProxyOptions } from "./testing.js";
+
+const SECRET = "test-mesh-secret-test-mesh-secret-0123";
+const url = inject("databaseUrl");
+const db = createDb(url);
+const NS = "deltas";
+const MESH = { kind: "MeshSettings" as const, namespace: "trellis-system", name: "mesh" };
+
+let cp: ControlPlane;
+/** The mesh's MeshSettings before this file changed them (test files share the database): put back after. */
+let savedSettings: { spec: object; revision: number } | null = null;
+let token = "";
+let caPem = "";
+const proxies: LightProxy[] = [];
+/** Every config or delta message each proxy received, as parsed. */
+const received = new Map<LightProxy, ControlPlaneMessage[]>();
+
+async function proxy(
+  service: string,
+  address: string,
+  extra: Partial<LightProxyOptions> = {},
+  waitForConfig = true,
+) {
+  const { csrPem } = await generateKeyAndCsr();
+  const log: ControlPlaneMessage[] = [];
+  const p = new LightProxy({
+    url: cp.url,
+    token,
+    caPem,
+    csrPem,
+    node: { namespace: NS, service, version: "v1", address, labels: {} },
+    onMessage: (m) => (m.type === "config" || m.type === "delta") && log.push(m),
+    ...extra,
+  });
+  received.set(p, log);
+  proxies.push(p);
+  await p.connect();
+  if (waitForConfig) await p.until(() => p.appliedVersion !== null, 10_000, `${service}'s first config`);
+  else await p.until(() => p.workloadId !== null, 10_000, `${service}'s welcome`);
+  return p;
+}
+
+const last = (p: LightProxy) => received.get(p)!.at(-1)!;
+const names = (svcs: unknown) => (svcs as { name: string }[]).map((s) => s.name);
+const servicesOf = (p: LightProxy) =>
+  (p.held()!.config.services as { namespace: string; name: string }[]).filter((s) => s.namespace === NS);
+
+async function settle(...ps: LightProxy[]) {
+  await cp.refresh();
+  for (const p of ps) await p.until(() => p.appliedVersion === p.held()?.version, 10_000, "acked");
+}
+
+beforeAll(async () => {
+  const row = await db.resource.findUnique({ where: { kind_namespace_name: MESH } });
+  savedSettings = row ? { spec: row.spec as object, revision: row.revision } : null;
+  cp = await startControlPlane({
+    databaseUrl: url,
+    secret: SECRET,
+    compile: meshCompiler(),
+    port: 0,
+    debounceMs: 20,
+  });
+  token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS })).token;
+  caPem = await fetchPinnedCa(cp.url, token);
+});
+
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close().catch(() => {})));
+  await cp?.close();
+  await db.resource.deleteMany({ where: { namespace: NS } });
+  if (savedSettings) await db.resource.update({ where: { kind_namespace_name: MESH }, data: savedSettings });
+  else await db.resource.deleteMany({ where: MESH });
+  await db.$disconnect();
+});
+
+describe("config deltas", () => {
+  let web: LightProxy;
+  let reviews: LightProxy;
+  let legacy: LightProxy;
+  let ratings: LightProxy;
+
+  it("sends a joining proxy's service alone to the proxies that hold the rest", async () => {
+    web = await proxy("web", "127.0.0.1:21001");
+    reviews = await proxy("reviews", "127.0.0.1:21002");
+    legacy = await proxy("legacy", "127.0.0.1:21003", { features: [] });
+    expect(received.get(web)![0]!.type).toBe("config"); // a first config is whole
+    await settle(web, reviews, legacy);
+    const before = cp.stats();
+    ratings = await proxy("ratings", "127.0.0.1:21004");
+    await web.until(() => names(servicesOf(web)).includes("ratings"), 10_000, "ratings at web");
+    await settle(web, reviews, legacy);
+    const d = last(web) as DeltaMessage;
+    expect(d.type).toBe("delta");
+    expect(d.config).toBeUndefined(); // nothing but the services changed
+    expect(names(d.services.put)).toEqual(["ratings"]);
+    expect(d.services.remove).toEqual([]);
+    // An old proxy (no "delta" in its hello) still gets whole configs.
+    expect(last(legacy).type).toBe("config");
+    expect(names(servicesOf(legacy))).toEqual(["legacy", "ratings", "reviews", "web"]);
+    const after = cp.stats();
+    expect(after.deltas).toBeGreaterThan(before.deltas);
+    expect(after.wholeConfigs - before.wholeConfigs).toBe(2); // ratings' first config, legacy's update
+  });
+
+  it("sends a Route's service alone, and a MeshSettings change as the config head alone", async () => {
+    await db.resource.create({
+      data: {
+        kind: "Route",
+        namespace: NS,
+        name: "reviews-timeout",
+        spec: { service: "reviews", rules: [{ timeout: "3s" }] },
+      },
+    });
+    await cp.refresh();
+    await web.until(
+      () => JSON.stringify(web.held()).includes('"timeoutMs":3000'),
+      10_000,
+      "the Route at web",
+    );
+    const route = last(web) as DeltaMessage;
+    expect(route.type).toBe("delta");
+    expect(route.config).toBeUndefined();
+    expect(names(route.services.put)).toEqual(["reviews"]);
+    expect(JSON.stringify(route.services.put)).toContain('"timeoutMs":3000');
+
+    const spec = { telemetry: { accessLog: true } };
+    await db.resource.upsert({
+      where: { kind_namespace_name: MESH },
+      create: { ...MESH, spec },
+      update: { spec },
+    });
+    await cp.refresh();
+    await web.until(
+      () => JSON.stringify(web.held()).includes('"accessLog":true'),
+      10_000,
+      "the settings at web",
+    );
+    const settings = last(web) as DeltaMessage;
+    expect(settings.type).toBe("delta");
+    expect(settings.services.put).toEqual([]);
+    expect(settings.config).toMatchObject({ telemetry: { accessLog: true } });
+    await expect
+      .poll(
+        async () => (await db.workload.findUniqueOrThrow({ where: { id: web.workloadId! } })).ackedVersion,
+      )
+      .toBe(settings.version);
+  });
+
+  it("sends a service whose last workload went away without endpoints", async () => {
+    const endpointsAtWeb = () =>
+      (servicesOf(web).find((s) => s.name === "ratings") as { endpoints?: unknown[] } | undefined)?.endpoints
+        ?.length;
+    expect(endpointsAtWeb()).toBe(1);
+    ratings.kill();
+    await web.until(() => endpointsAtWeb() === 0, 10_000, "ratings without endpoints at web");
+    const d = last(web) as DeltaMessage;
+    expect(d.type).toBe("delta");
+    expect(names(d.services.put)).toEqual(["ratings"]);
+  });
+
+  it("builds from deltas exactly the config another proxy of the group gets whole", async () => {
+    const web2 = await proxy("web", "127.0.0.1:21005", { features: [] });
+    await settle(web, web2);
+    await web.until(() => web.appliedVersion === web2.appliedVersion, 10_000, "same version");
+    expect(received.get(web)!.filter((m) => m.type === "delta").length).toBeGreaterThanOrEqual(4);
+    expect(JSON.stringify(web.held()!.config)).toBe(JSON.stringify(web2.held()!.config));
+  });
+
+  it("answers a delta it cannot apply with resync, and is sent the whole config", async () => {
+    // Reconnects announcing the version it serves, but holding nothing: the next delta cannot apply.
+    const { workloadId, appliedVersion } = reviews;
+    await reviews.close();
+    const p = await proxy(
+      "reviews",
+      "127.0.0.1:21002",
+      { workloadId: workloadId!, appliedVersion: appliedVersion! },
+      false,
+    );
+    await db.resource.update({
+      where: { kind_namespace_name: { kind: "Route", namespace: NS, name: "reviews-timeout" } },
+      data: { spec: { service: "reviews", rules: [{ timeout: "4s" }] }, revision: 2 },
+    });
+    await cp.refresh();
+    await p.until(
+      () =>
+        JSON.stringify(p.held()?.config ?? {}).includes('"timeoutMs":4000') &&
+        p.appliedVersion === p.held()!.version,
+      10_000,
+      "the whole config with the new Route",
+    );
+    // Its first message was a delta against what it announced (whether for the Route or for its own
+    // reconnect, whichever came first): it asked for a resync and was sent the whole config.
+    // (A second delta may follow the first before the resync arrives: it cannot apply either, and the
+    // control plane answers only the resync about the latest thing it wrote.)
+    const types = received.get(p)!.map((m) => m.type);
+    const firstWhole = types.indexOf("config");
+    expect(firstWhole).toBeGreaterThan(0);
+    expect(types.slice(0, firstWhole).every((t) => t === "delta")).toBe(true);
+    expect(p.resyncs).toHaveLength(firstWhole);
+    expect(p.resyncs[0]).toBe(`delta against ${appliedVersion}, but no config is held`);
+    await expect
+      .poll(async () => (await db.workload.findUniqueOrThrow({ where: { id: workloadId! } })).ackedVersion)
+      .toBe(p.appliedVersion);
+  });
+});
