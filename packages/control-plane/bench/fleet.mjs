@@ -8,11 +8,11 @@
 import WebSocket from "ws";
 import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
 
-const { url, token, n, services } = JSON.parse(process.argv[2]);
+const { url, token, n, services, deltas } = JSON.parse(process.argv[2]);
 const caPem = await fetchPinnedCa(url, token);
 const { csrPem } = await generateKeyAndCsr(); // one key for all: the CA signs each request anyway
 const MARK = Buffer.from(process.env.BENCH_MARK ?? '"accessLog":true');
-const HEAD = /^\{"type":"config","version":"([^"]+)","nonce":"([^"]+)"/;
+const HEAD = /^\{"type":"(?:config|delta)","version":"([^"]+)","nonce":"([^"]+)"/;
 
 const proxies = [];
 let changeAt = 0;
@@ -42,6 +42,8 @@ function connect(i) {
             labels: {},
           },
           csr: csrPem,
+          // Deltas need no state here: the change is found by its bytes, whole or delta.
+          ...(deltas ? { features: ["delta"] } : {}),
         }),
       );
     });

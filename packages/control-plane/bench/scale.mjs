@@ -5,6 +5,8 @@
 // until PostgreSQL holds all N ACKs of the generation. Printed beside the floor: the same bytes written to
 // N plain TCP sockets on this machine. Traffic stays on 127.0.0.1.
 //   node bench/scale.mjs [N ...]          (default 1000 5000; needs DATABASE_URL or runs an embedded PostgreSQL)
+// BENCH_MODES=delta,whole runs each N with proxies that take deltas and with proxies that take whole configs
+// only (as before deltas existed), side by side; default: delta.
 // Environment: BENCH_DEBUG=1 prints phases; BENCH_CP_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes
 // flags to the control plane's node; BENCH_HEAP=DIR writes heap snapshots of the control plane (joined,
 // after the change) to DIR; BENCH_JSON=FILE also writes the rows as JSON.
@@ -98,7 +100,7 @@ const pct = (xs, p) => {
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function run(n) {
+async function run(n, mode) {
   const tdb = await createTestDatabase("bench");
   const db = createDb(tdb.url, { max: 2 });
   const children = [];
@@ -116,7 +118,9 @@ async function run(n) {
     const idle = procStat(pid);
     const { token } = await createJoinToken(db, SYSTEM_ACTOR, { namespace: "bench" });
     const services = Math.max(1, Math.round(n / 10));
-    const fleet = child("./fleet.mjs", [JSON.stringify({ url, token, n, services })]);
+    const fleet = child("./fleet.mjs", [
+      JSON.stringify({ url, token, n, services, deltas: mode === "delta" }),
+    ]);
     children.push(fleet);
     await fleet.next("ready", 60_000);
     fleet.send({ type: "join" });
@@ -196,6 +200,9 @@ async function run(n) {
     await cp.stop();
     return {
       n,
+      mode,
+      deltasSent: stats.deltas - joinedStats.deltas,
+      wholeSent: stats.wholeConfigs - joinedStats.wholeConfigs,
       services,
       groups: stats.groups,
       joinedMs: joined.ms,
@@ -212,6 +219,7 @@ async function run(n) {
       cpuMs: after.cpuMs - before.cpuMs,
       fleetCpuMs: fleetAfter.cpuMs - fleetBefore.cpuMs,
       recomputeMs: stats.lastRecomputeMs,
+      phases: stats.lastRecomputePhases,
       rssMb: before.rssKb / 1024,
       peakRssMb: peakRssKb / 1024,
       perProxyKb: (before.rssKb - idle.rssKb) / n,
@@ -227,9 +235,12 @@ async function run(n) {
 
 const rows = [];
 try {
+  const modes = (process.env.BENCH_MODES ?? "delta").split(",").filter(Boolean);
   for (const n of sizes.length ? sizes : [1000, 5000]) {
-    process.stderr.write(`bench: ${n} proxies…\n`);
-    rows.push(await run(n));
+    for (const mode of modes) {
+      process.stderr.write(`bench: ${n} proxies, ${mode}…\n`);
+      rows.push(await run(n, mode));
+    }
   }
 } catch (e) {
   process.stderr.write(`bench: ${e.message}\n`);
@@ -238,13 +249,20 @@ try {
 const f = (x) => (Number.isFinite(x) ? Math.round(x).toString() : "-");
 console.log("\nOne change reaching every proxy: ms from the NOTIFY until each proxy has it and has ACKed\n");
 console.log(
-  "| proxies | groups | join all (s) | ACKed | p50 | p99 | max | all ACKs in DB | floor p50 | floor p99 | floor max | p99 / floor p99 | config bytes | CP CPU (ms) | fleet CPU (ms) | recompute (ms) | CP RSS (MB) | peak RSS (MB) | RSS per proxy (KB) |",
+  "| proxies | sent as | groups | join all (s) | ACKed | p50 | p99 | max | all ACKs in DB | floor p50 | floor p99 | floor max | p99 / floor p99 | config bytes | CP CPU (ms) | fleet CPU (ms) | recompute (ms) | CP RSS (MB) | peak RSS (MB) | RSS per proxy (KB) | heap per proxy (KB) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.fleetCpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} |`,
+    `| ${r.n} | ${r.mode === "delta" ? `deltas (${r.deltasSent} deltas, ${r.wholeSent} whole)` : `whole (${r.wholeSent})`} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.fleetCpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} | ${r.heapPerProxyKb.toFixed(1)} |`,
   );
 }
+console.log(
+  "\nThe change's recompute, by phase (ms): load state | compile and build snapshots | rollout rows | hand to push queue\n",
+);
+for (const r of rows)
+  console.log(
+    `${r.n} ${r.mode}: ${f(r.phases.loadMs)} | ${f(r.phases.buildMs)} | ${f(r.phases.recordMs)} | ${f(r.phases.pushMs)}`,
+  );
 if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(rows, null, 2));
 process.exit();

@@ -25,13 +25,21 @@ export class Rollout {
   /** Answers waiting for the next write, and who waits for it. */
   private queued: { answer: Answer; done: () => void; failed: (e: unknown) => void }[] = [];
   private writing = false;
+  /** Generation rows being inserted: answers are written after them, so each finds the row it settles. */
+  private recording: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
     private readonly log: (l: string) => void,
   ) {}
 
-  async recordGeneration(number: number, entries: RolloutEntry[]): Promise<void> {
+  recordGeneration(number: number, entries: RolloutEntry[]): Promise<void> {
+    const p = this.insert(number, entries);
+    this.recording = Promise.all([this.recording, p]).catch(() => {});
+    return p;
+  }
+
+  private async insert(number: number, entries: RolloutEntry[]): Promise<void> {
     if (entries.length === 0) return;
     // One statement for all rows, whatever their number (arrays, not one parameter per value: PostgreSQL
     // allows 65,535 parameters per statement, 10,000 proxies × 5 columns would not fit).
@@ -72,6 +80,7 @@ export class Rollout {
 
   private async drain(): Promise<void> {
     while (this.queued.length > 0) {
+      await this.recording;
       const batch = this.queued;
       this.queued = [];
       try {

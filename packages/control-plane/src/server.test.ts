@@ -309,6 +309,48 @@ describe("control plane", () => {
     ).rejects.toThrow(/TRELLIS_SECRET differs/);
   });
 
+  it("hears changes again after PostgreSQL drops its notification connection", async () => {
+    const p = await proxy("cart", "v1", "127.0.0.1:20020");
+    await p.until(() => p.appliedVersion !== null, 10_000, "first config");
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // The LISTEN connection is the one whose last statement was a LISTEN, in this run's database.
+      const killed = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()`,
+      );
+      expect(killed.rowCount).toBeGreaterThan(0);
+      // Once reconnected (with backoff), a committed change reaches the proxy again.
+      const before = p.configs.length;
+      await expect
+        .poll(
+          async () => {
+            await admin.query(`SELECT pg_notify($1, '{}')`, [CONFIG_CHANGED_CHANNEL]);
+            await db.resource.upsert({
+              where: {
+                kind_namespace_name: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh" },
+              },
+              create: {
+                kind: "MeshSettings",
+                namespace: "trellis-system",
+                name: "mesh",
+                spec: {},
+                revision: 50,
+              },
+              update: { revision: { increment: 1 } },
+            });
+            await admin.query(`SELECT pg_notify($1, '{}')`, [CONFIG_CHANGED_CHANNEL]);
+            return p.configs.length > before;
+          },
+          { timeout: 20_000, interval: 500 },
+        )
+        .toBe(true);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it("runs as a second replica on the same database, with the real compiler, seeing the first replica's proxies", async () => {
     const logs: string[] = [];
     const cp2 = await startControlPlane({

@@ -57,8 +57,9 @@ export interface ControlPlaneOptions {
 
 export interface ControlPlaneStats {
   sessions: number;
-  /** Duration of the last recompute (load, compile, push). */
+  /** Duration of the last recompute (load, compile, push), and of its phases. */
   lastRecomputeMs: number;
+  lastRecomputePhases: { loadMs: number; buildMs: number; recordMs: number; pushMs: number };
   groups: number;
   pushes: number;
   recomputes: number;
@@ -108,6 +109,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const serving = await ca.issueServing(hosts, 365 * 86_400_000);
 
   // ---- state shared by all sessions of this replica -------------------------------------------------
+  let shuttingDown = false;
   /** Proxies that said hello: they get pushes. */
   const sessions = new Set<ProxySession>();
   /** Every open stream, also those still before hello: all are closed on shutdown. */
@@ -133,6 +135,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let registry: RegistrySnapshot = { services: [] };
   const stats: ControlPlaneStats = {
     lastRecomputeMs: 0,
+    lastRecomputePhases: { loadMs: 0, buildMs: 0, recordMs: 0, pushMs: 0 },
     sessions: 0,
     groups: 0,
     pushes: 0,
@@ -165,18 +168,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const rollout = new Rollout(db, log);
   const pushes = new PushQueue();
 
-  async function loadState(): Promise<void> {
+  /** What a recompute must read again: resources (a change was applied), the registry (proxies came or went). */
+  interface Dirty {
+    resources: boolean;
+    registry: boolean;
+  }
+
+  async function loadState(dirty: Dirty = { resources: true, registry: true }): Promise<void> {
+    // What did not change keeps its identity, which is what the compiler's memos key on.
     const [rows, reg] = await Promise.all([
-      db.resource.findMany({ orderBy: [{ kind: "asc" }, { namespace: "asc" }, { name: "asc" }] }),
-      loadRegistry(db),
+      dirty.resources
+        ? db.resource.findMany({ orderBy: [{ kind: "asc" }, { namespace: "asc" }, { name: "asc" }] })
+        : null,
+      dirty.registry ? loadRegistry(db) : registry,
     ]);
-    resources = rows.map((r) => ({
-      kind: r.kind,
-      namespace: r.namespace,
-      name: r.name,
-      spec: r.spec,
-      revision: r.revision,
-    }));
+    if (rows !== null)
+      resources = rows.map((r) => ({
+        kind: r.kind,
+        namespace: r.namespace,
+        name: r.name,
+        spec: r.spec,
+        revision: r.revision,
+      }));
     registry = reg;
   }
 
@@ -200,10 +213,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
 
   /** Reloads state, rebuilds every group's snapshot and pushes where a proxy's version differs. */
-  async function recompute(generations: number[]): Promise<void> {
+  async function recompute(generations: number[], dirty: Dirty): Promise<void> {
     stats.recomputes++;
     const started = performance.now();
-    await loadState();
+    await loadState(dirty);
+    const loaded = performance.now();
     snapshots.clear();
     byVersion = new Map();
     builder = new SnapshotBuilder(opts.compile);
@@ -237,10 +251,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         });
       }
     }
-    // Rollout rows first, pushes second: an answer must always find the row it settles.
-    for (const g of generations) await rollout.recordGeneration(g, entries);
+    const built = performance.now();
+    // Rollout rows are written while the pushes go out; answers are written only after them (the Rollout
+    // orders its writes), so an answer always finds the row it settles.
+    const recording = Promise.all(generations.map((g) => rollout.recordGeneration(g, entries)));
+    const recorded = performance.now();
     for (const { s, snap } of plan) if (snap && s.push(snap)) stats.pushes++;
-    stats.lastRecomputeMs = performance.now() - started;
+    const now = performance.now();
+    stats.lastRecomputeMs = now - started;
+    await recording;
+    stats.lastRecomputePhases = {
+      loadMs: loaded - started,
+      buildMs: built - loaded,
+      recordMs: performance.now() - now,
+      pushMs: now - recorded,
+    };
     if (generations.length > 0) {
       // An answer to an earlier push of the same version may have landed while the rows were written.
       const late: Promise<void>[] = [];
@@ -258,17 +283,32 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let queuedGenerations: number[] = [];
-  function schedule(generation?: number): void {
+  let queuedDirty: Dirty = { resources: false, registry: false };
+  function schedule(generation?: number, dirty: Partial<Dirty> = { resources: true, registry: true }): void {
     if (generation !== undefined) queuedGenerations.push(generation);
+    queuedDirty = {
+      resources: queuedDirty.resources || (dirty.resources ?? false),
+      registry: queuedDirty.registry || (dirty.registry ?? false),
+    };
     if (timer) return;
     timer = setTimeout(() => {
       timer = null;
       const gens = queuedGenerations;
+      const what = queuedDirty;
       queuedGenerations = [];
+      queuedDirty = { resources: false, registry: false };
       const prev = running ?? Promise.resolve();
       running = prev
-        .then(() => recompute(gens))
-        .catch((e: unknown) => log(`control plane: recompute failed: ${(e as Error).message}`))
+        .then(() => recompute(gens, what))
+        .catch((e: unknown) => {
+          // What it was to read is read again, with the generations it was to record, a little later.
+          log(`control plane: recompute failed (retrying in 2 s): ${(e as Error).message}`);
+          if (!shuttingDown)
+            setTimeout(() => {
+              for (const g of gens) queuedGenerations.push(g);
+              schedule(undefined, what);
+            }, 2_000).unref();
+        })
         .finally(() => {
           running = null;
         });
@@ -278,13 +318,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await loadState();
 
   // ---- database notifications ---------------------------------------------------------------------
-  const listener = new pg.Client({ connectionString: opts.databaseUrl });
+  // One connection LISTENs; when it is lost (a PostgreSQL restart, a failover, a killed backend) it is opened
+  // again with backoff, and everything is read again: notifications sent meanwhile are gone.
+  let listener: pg.Client | null = null;
   let dbHealthy = false;
-  listener.on("error", (e) => {
-    dbHealthy = false;
-    log(`control plane: lost the notification connection: ${e.message}`);
-  });
-  listener.on("notification", (n) => {
+  let listenAttempt = 0;
+  let listenTimer: NodeJS.Timeout | null = null;
+  function onNotification(n: pg.Notification): void {
     if (n.channel === CONFIG_CHANGED_CHANNEL) {
       let generation: number | undefined;
       try {
@@ -293,17 +333,56 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       } catch {
         /* a bare notify still means "something changed" */
       }
-      schedule(generation);
+      schedule(generation, { resources: true });
     } else if (n.channel === REGISTRY_CHANGED_CHANNEL) {
-      schedule();
+      schedule(undefined, { registry: true });
     }
-  });
-  await listener.connect();
-  await listener.query(`LISTEN ${CONFIG_CHANGED_CHANNEL}`);
-  await listener.query(`LISTEN ${REGISTRY_CHANGED_CHANNEL}`);
-  dbHealthy = true;
+  }
+  async function listen(): Promise<void> {
+    const c = new pg.Client({ connectionString: opts.databaseUrl });
+    c.on("error", (e) => {
+      log(`control plane: lost the notification connection: ${e.message}`);
+      void c.end().catch(() => {});
+    });
+    c.on("end", () => {
+      if (listener !== c) return;
+      listener = null;
+      dbHealthy = false;
+      if (!shuttingDown) relisten();
+    });
+    c.on("notification", onNotification);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CONFIG_CHANGED_CHANNEL}`);
+      await c.query(`LISTEN ${REGISTRY_CHANGED_CHANNEL}`);
+    } catch (e) {
+      await c.end().catch(() => {});
+      throw e;
+    }
+    listener = c;
+    dbHealthy = true;
+  }
+  function relisten(): void {
+    if (listenTimer || shuttingDown) return;
+    const delay = Math.floor(Math.random() * Math.min(10_000, 250 * 2 ** Math.min(listenAttempt++, 6)));
+    listenTimer = setTimeout(() => {
+      listenTimer = null;
+      listen().then(
+        () => {
+          listenAttempt = 0;
+          log("control plane: notification connection restored; reading everything again");
+          schedule();
+        },
+        (e: unknown) => {
+          log(`control plane: reconnecting for notifications failed: ${(e as Error).message}`);
+          relisten();
+        },
+      );
+    }, delay);
+    listenTimer.unref();
+  }
+  await listen();
 
-  let shuttingDown = false;
   const notifyRegistry = (): Promise<void> =>
     shuttingDown
       ? Promise.resolve()
@@ -454,7 +533,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     replicaId,
     caPem: ca.certPem,
     caFingerprint: ca.fingerprint,
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, lastRecomputePhases: { ...stats.lastRecomputePhases } }),
     async refresh(generation?: number) {
       schedule(generation);
       await new Promise((r) => setTimeout(r, debounceMs + 5));
@@ -476,7 +555,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await listener.end().catch(() => {});
+      if (listenTimer) clearTimeout(listenTimer);
+      const l = listener;
+      listener = null;
+      await l?.end().catch(() => {});
       await db.$disconnect();
     },
   };
