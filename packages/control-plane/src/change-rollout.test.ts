@@ -33,6 +33,7 @@ beforeAll(async () => {
     port: 0,
     heartbeatMs: 500,
     debounceMs: 20,
+    registryIntervalMs: 100,
   });
   const token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "shop" })).token;
   const caPem = await fetchPinnedCa(cp.url, token);

@@ -210,4 +210,22 @@ describe("config deltas", () => {
       .poll(async () => (await db.workload.findUniqueOrThrow({ where: { id: workloadId! } })).ackedVersion)
       .toBe(p.appliedVersion);
   });
+
+  it("batches a join storm: the proxies already there get a few deltas, not one per join", async () => {
+    const before = received.get(web)!.length;
+    const started = Date.now();
+    const storm = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => proxy("storm", `127.0.0.1:${21100 + i}`)),
+    );
+    const endpoints = () =>
+      (servicesOf(web).find((s) => s.name === "storm") as { endpoints?: unknown[] } | undefined)?.endpoints
+        ?.length ?? 0;
+    await web.until(() => endpoints() === storm.length, 10_000, "all storm endpoints at web");
+    const seconds = (Date.now() - started) / 1000;
+    const deltas = received.get(web)!.length - before;
+    // Registry-only recomputes start at most once a second (registryIntervalMs), and each joining proxy
+    // got its first config at once, without waiting for them.
+    expect(deltas).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+    expect(storm.every((p) => p.appliedVersion !== null)).toBe(true);
+  });
 });

@@ -83,6 +83,7 @@ const startCp = () =>
     compile,
     port: cpPort,
     debounceMs: 20,
+    registryIntervalMs: 100,
     telemetryIntervalMs: 200,
   });
 

@@ -78,6 +78,7 @@ beforeAll(async () => {
     port: 0,
     heartbeatMs: 500,
     debounceMs: 20,
+    registryIntervalMs: 100,
   });
   token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "shop" })).token;
   caPem = await fetchPinnedCa(cp.url, token);
@@ -268,6 +269,7 @@ describe("control plane", () => {
       port: 0,
       heartbeatMs: 500,
       debounceMs: 20,
+      registryIntervalMs: 100,
     });
   });
 
@@ -359,6 +361,7 @@ describe("control plane", () => {
       compile: meshCompiler((l) => logs.push(l)),
       port: 0,
       debounceMs: 20,
+      registryIntervalMs: 100,
       log: (l) => logs.push(l),
     });
     try {

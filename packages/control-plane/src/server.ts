@@ -51,6 +51,12 @@ export interface ControlPlaneOptions {
   telemetryRetentionMs?: number;
   /** Changes arriving within this window are compiled and pushed once. */
   debounceMs?: number;
+  /**
+   * Recomputes for registry changes alone (proxies joining or leaving) start at most this often (default 1 s),
+   * so a join storm of thousands is pushed as a few batches of endpoint deltas, not one per join. Applied
+   * changes are not held back: they go after `debounceMs`.
+   */
+  registryIntervalMs?: number;
   replicaId?: string;
   log?: (line: string) => void;
 }
@@ -91,6 +97,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const heartbeatMs = opts.heartbeatMs ?? 5_000;
   const telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
   const debounceMs = opts.debounceMs ?? 50;
+  const registryIntervalMs = opts.registryIntervalMs ?? 1_000;
   const db: Db = createDb(opts.databaseUrl, { max: 8 });
 
   const ca = await MeshCa.loadOrCreate(db, {
@@ -281,6 +288,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   // Debounced, serialized recomputes: never two at once, and changes during one cause exactly one more.
   let timer: NodeJS.Timeout | null = null;
+  let timerAt = 0;
+  let lastRegistryRead = -Infinity;
   let running: Promise<void> | null = null;
   let queuedGenerations: number[] = [];
   let queuedDirty: Dirty = { resources: false, registry: false };
@@ -290,13 +299,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       resources: queuedDirty.resources || (dirty.resources ?? false),
       registry: queuedDirty.registry || (dirty.registry ?? false),
     };
-    if (timer) return;
+    const now = performance.now();
+    // Someone waits for an applied change; proxies coming and going are batched (see registryIntervalMs).
+    const urgent = queuedDirty.resources || queuedGenerations.length > 0;
+    const at = urgent ? now + debounceMs : Math.max(now + debounceMs, lastRegistryRead + registryIntervalMs);
+    if (timer) {
+      if (timerAt <= at) return;
+      clearTimeout(timer);
+    }
+    timerAt = at;
     timer = setTimeout(() => {
       timer = null;
       const gens = queuedGenerations;
       const what = queuedDirty;
       queuedGenerations = [];
       queuedDirty = { resources: false, registry: false };
+      if (what.registry) lastRegistryRead = performance.now();
       const prev = running ?? Promise.resolve();
       running = prev
         .then(() => recompute(gens, what))
@@ -312,7 +330,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         .finally(() => {
           running = null;
         });
-    }, debounceMs);
+    }, at - now);
   }
 
   await loadState();

@@ -61,6 +61,7 @@ beforeAll(async () => {
     compile: meshCompiler(),
     port: await freePort(),
     debounceMs: 20,
+    registryIntervalMs: 100,
     // Sidecars report every 200 ms here (10 s by default), so rollups fill within the test.
     telemetryIntervalMs: 200,
   });
