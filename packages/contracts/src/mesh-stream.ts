@@ -88,6 +88,14 @@ export type TelemetrySeries = z.infer<typeof ZTelemetrySeries>;
 // Proxy → control plane
 // ---------------------------------------------------------------------------------------------------------
 
+/** A service a proxy calls: `name` (its own namespace) or `namespace/name`. */
+export const ZReachableService = z
+  .string()
+  .regex(
+    /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\/)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    "must be a service name, or namespace/name",
+  );
+
 export const ZProxyNode = z.object({
   namespace: ZNamespace,
   service: ZServiceName,
@@ -96,8 +104,25 @@ export const ZProxyNode = z.object({
   address: z.string().min(3).max(300),
   labels: z.record(z.string().max(63), z.string().max(253)).default({}),
   proxyVersion: z.string().max(64).optional(),
+  /**
+   * The services this workload calls (`name` in its own namespace, or `namespace/name`), like Kuma's
+   * reachable services or an Istio Sidecar's egress hosts: its config then carries only those, and changes
+   * to others never reach it. Absent: every service of the mesh (that its AccessPolicies let it call).
+   */
+  reachableServices: z.array(ZReachableService).max(1000).optional(),
 });
 export type ProxyNode = z.infer<typeof ZProxyNode>;
+
+/** `namespace/name` keys of the services a node may reach, or null when it did not say (all of them). */
+export function reachableServiceKeys(node: {
+  namespace: string;
+  reachableServices?: readonly string[] | undefined;
+}): string[] | null {
+  if (node.reachableServices === undefined) return null;
+  return [
+    ...new Set(node.reachableServices.map((r) => (r.includes("/") ? r : `${node.namespace}/${r}`))),
+  ].sort();
+}
 
 export const ZHelloMessage = z.object({
   type: z.literal("hello"),

@@ -166,6 +166,31 @@ describe("config deltas", () => {
     expect(names(d.services.put)).toEqual(["ratings"]);
   });
 
+  it("gives a proxy that declared the services it calls only those, and nothing when others change", async () => {
+    const scoped = await proxy("frontend", "127.0.0.1:21006", {
+      node: {
+        namespace: NS,
+        service: "frontend",
+        version: "v1",
+        address: "127.0.0.1:21006",
+        labels: {},
+        reachableServices: ["reviews", "elsewhere/ledger"],
+      },
+    });
+    expect(names(scoped.held()!.config.services)).toEqual(["reviews"]);
+    const count = received.get(scoped)!.length;
+    // A new workload of another service changes every other proxy's config, not this one's.
+    const extra = await proxy("legacy", "127.0.0.1:21007");
+    await web.until(
+      () => JSON.stringify(web.held()).includes("127.0.0.1:21007"),
+      10_000,
+      "new endpoint at web",
+    );
+    await cp.refresh();
+    expect(received.get(scoped)!.length).toBe(count);
+    await extra.close();
+  });
+
   it("builds from deltas exactly the config another proxy of the group gets whole", async () => {
     const web2 = await proxy("web", "127.0.0.1:21005", { features: [] });
     await settle(web, web2);

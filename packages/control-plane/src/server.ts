@@ -24,6 +24,7 @@ import {
   SnapshotBuilder,
   type CompileFn,
   type Encoded,
+  type ProxyGroup,
   type ResourceRecord,
   type Snapshot,
 } from "./snapshots.js";
@@ -201,7 +202,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
 
   const compileErrors = new Map<string, string>();
-  function snapshotFor(proxy: { namespace: string; service: string; version: string }): Snapshot | null {
+  function snapshotFor(proxy: ProxyGroup): Snapshot | null {
     const key = groupKey(proxy);
     const cached = snapshots.get(key);
     if (cached) return cached;
@@ -233,7 +234,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const entries: RolloutEntry[] = [];
     for (const s of sessions) {
       if (!s.ready) continue;
-      const snap = snapshotFor(s.node!);
+      const snap = snapshotFor(s.group!);
       plan.push({ s, snap });
       if (snap) {
         // This version may have been answered already (sent by an earlier recompute): use that answer.
@@ -254,7 +255,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           workloadId: s.workloadId!,
           version: s.sentVersion ?? "",
           state: "nacked",
-          reason: compileErrors.get(groupKey(s.node!)) ?? "not compiled",
+          reason: compileErrors.get(groupKey(s.group!)) ?? "not compiled",
         });
       }
     }

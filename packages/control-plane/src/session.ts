@@ -13,7 +13,7 @@ import { CaError, spiffeId, type MeshCa } from "./ca.js";
 import { disconnectWorkload, registerWorkload } from "./registry.js";
 import type { PushQueue, PushTarget } from "./push-queue.js";
 import type { Rollout } from "./rollout.js";
-import type { Encoded, Snapshot } from "./snapshots.js";
+import { groupOf, type Encoded, type ProxyGroup, type Snapshot } from "./snapshots.js";
 import type { TelemetryAggregator } from "./telemetry.js";
 
 /** What a join token allows: one namespace, and one service when the token names it. */
@@ -32,7 +32,7 @@ export interface SessionDeps {
   certTtlMs: number;
   telemetryIntervalMs: number;
   log: (line: string) => void;
-  snapshotFor(node: { namespace: string; service: string; version: string }): Snapshot | null;
+  snapshotFor(group: ProxyGroup): Snapshot | null;
   /** The message that brings a proxy holding `base` (null: unknown) to `snap`. */
   encode(snap: Snapshot, base: Snapshot | null): Encoded;
   /** A snapshot of this version, if the replica still has one (the base for deltas to a reconnecting proxy). */
@@ -56,6 +56,8 @@ export const CLOSE = { protocol: 4400, forbidden: 4403, helloTimeout: 4408 } as 
 
 export class ProxySession implements PushTarget {
   node: ProxyNode | null = null;
+  /** What its config depends on (set with `node`). */
+  group: ProxyGroup | null = null;
   workloadId: string | null = null;
   ready = false;
   sentVersion: string | null = null;
@@ -284,6 +286,7 @@ export class ProxySession implements PushTarget {
     });
     if (this.closed) return void (await disconnectWorkload(this.deps.db, id));
     this.node = node;
+    this.group = groupOf(node);
     this.workloadId = id;
     this.send({
       type: "welcome",
@@ -307,7 +310,7 @@ export class ProxySession implements PushTarget {
     }
     this.ready = true;
     this.deps.onReady(this);
-    const snap = this.deps.snapshotFor(node);
+    const snap = this.deps.snapshotFor(this.group);
     if (snap && this.push(snap)) this.deps.onPushed();
   }
 

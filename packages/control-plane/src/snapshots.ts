@@ -9,7 +9,13 @@
 // RFC 6455 §5.4), and the delta between two snapshots is found by comparing entry hashes: a change that
 // touches one service, or a setting, sends that and nothing else.
 import { createHash, randomBytes } from "node:crypto";
-import { compareOutboundServices, outboundServiceKey, type OutboundServiceRefLike } from "@trellis/contracts";
+import {
+  compareOutboundServices,
+  outboundServiceKey,
+  reachableServiceKeys,
+  type OutboundServiceRefLike,
+  type ProxyNode,
+} from "@trellis/contracts";
 import type { RegistrySnapshot } from "./registry.js";
 export interface ResourceRecord {
   kind: string;
@@ -20,7 +26,8 @@ export interface ResourceRecord {
 }
 
 export interface CompileInput {
-  proxy: { namespace: string; service: string; version: string };
+  /** The group's proxies: `reachable` are the `namespace/name` of the only services they call, when declared. */
+  proxy: { namespace: string; service: string; version: string; reachable?: readonly string[] };
   resources: readonly ResourceRecord[];
   registry: RegistrySnapshot;
   trustDomain: string;
@@ -82,8 +89,27 @@ export interface Snapshot {
 
 export type SnapshotResult = { ok: true; snapshot: Snapshot } | { ok: false; error: string };
 
-export function groupKey(p: { namespace: string; service: string; version: string }): string {
-  return `${p.namespace}/${p.service}/${p.version}`;
+export type ProxyGroup = CompileInput["proxy"];
+
+/** The group a proxy belongs to: what its config depends on, of all it said in its hello. */
+export function groupOf(node: ProxyNode): ProxyGroup {
+  const reachable = reachableServiceKeys(node);
+  return {
+    namespace: node.namespace,
+    service: node.service,
+    version: node.version,
+    ...(reachable ? { reachable } : {}),
+  };
+}
+
+/** Proxies with equal keys get equal configs: same workload identity, and the same services declared. */
+export function groupKey(p: {
+  namespace: string;
+  service: string;
+  version: string;
+  reachable?: readonly string[];
+}): string {
+  return `${p.namespace}/${p.service}/${p.version}${p.reachable ? `|${p.reachable.join(",")}` : ""}`;
 }
 
 /**

@@ -19,6 +19,7 @@ interface ProxyFlags {
   advertiseAddress?: string;
   tcpPort: number[];
   label: Record<string, string>;
+  reachableService: string[];
   config?: string;
   listen?: { address: string; port: number };
   to?: string;
@@ -106,6 +107,14 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
       new Option("--label <key=value>", "mesh mode: a workload label (repeatable)")
         .argParser(label)
         .default({}),
+    )
+    .addOption(
+      new Option(
+        "--reachable-service <service>",
+        "mesh mode: a service this workload calls, `name` or `namespace/name` (repeatable); given, its config carries only these",
+      )
+        .argParser((v: string, prev: string[] = []) => [...prev, v])
+        .default([]),
     )
     .option("--config <file>", "static proxy config, JSON or YAML")
     .addOption(
@@ -259,10 +268,12 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
     version: flags.version,
     address: `${advertise.includes(":") ? `[${advertise}]` : advertise}:${flags.inboundPort}`,
     labels: flags.label,
+    ...(flags.reachableService.length > 0 ? { reachableServices: flags.reachableService } : {}),
   });
   if (!node.success) {
     const i = node.error.issues[0]!;
-    throw new CliError(`--${String(i.path[0] ?? "service")}: ${i.message}`);
+    const flag = i.path[0] === "reachableServices" ? "reachable-service" : String(i.path[0] ?? "service");
+    throw new CliError(`--${flag}: ${i.message}`);
   }
   const { startMeshProxy } = await import("@trellis/dataplane/mesh");
   const mesh = startMeshProxy({

@@ -40,6 +40,19 @@ describe("compileProxyConfig", () => {
     expect(JSON.stringify(fromCa)).not.toContain("elsewhere.example");
   });
 
+  it("gives a proxy that declared the services it calls only those, the same with and without the memo", () => {
+    const base = input(fixture.resources);
+    const all = base.registry.services.map((s) => `${s.namespace}/${s.name}`).sort();
+    expect(all.length).toBeGreaterThan(1);
+    const scoped = { ...base, proxy: { ...base.proxy, reachable: [all[0]!, "elsewhere/nothing"] } };
+    const plain = compileProxyConfig(scoped);
+    expect(plain.services.map((s) => `${s.namespace}/${s.name}`)).toEqual([all[0]]);
+    const cache = new CompileCache();
+    expect(compileProxyConfig(base, cache).services.length).toBe(all.length); // another group of one recompute
+    expect(JSON.stringify(compileProxyConfig(scoped, cache))).toBe(JSON.stringify(plain));
+    expect(compileProxyConfig({ ...base, proxy: { ...base.proxy, reachable: [] } }).services).toEqual([]);
+  });
+
   it("is deterministic whatever order resources, services and workloads arrive in", () => {
     const base = input(fixture.resources);
     const expected = JSON.stringify(compileProxyConfig(base));

@@ -64,7 +64,8 @@ function push<T>(m: Map<string, T[]>, key: string, v: T): void {
  * server may hash the output (with `version` set to a constant) and push only when it changed.
  *
  * What the proxy gets:
- * - outbound: every service of the mesh (its own included), in namespace/name order, except services whose
+ * - outbound: every service of the mesh (its own included; only those in `proxy.reachable` when the proxy
+ *   declared the services it calls), in namespace/name order, except services whose
  *   AccessPolicies refuse every request of this proxy's service (it would only get 403s; leaving the service
  *   out makes the call fail at the caller's proxy with "unknown service" instead of crossing the network).
  *   Each with the healthy workloads as endpoints, its Route's rules then a default route (HTTP only), and its
@@ -89,12 +90,19 @@ export function compileProxyConfig(input: CompileInput, cache?: CompileCache): P
 
   const services = [...input.registry.services]
     .sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name))
+    .filter((svc) => !outOfReach(input, svc))
     .filter((svc) => !callerShutOut(idx.accessPolicies.get(`${svc.namespace}/${svc.name}`) ?? [], self))
     .map((svc) => compileOutbound(svc, idx, mesh));
 
   const checked = validateProxyConfig(rawConfig(input, mesh, idx, services));
   if (!checked.ok) throw new CompileError(checked.issues);
   return checked.config;
+}
+
+/** A service the proxy did not declare among those it calls (when it declared any). */
+function outOfReach(input: CompileInput, svc: RegistryService): boolean {
+  const r = input.proxy.reachable;
+  return r !== undefined && !r.includes(`${svc.namespace}/${svc.name}`);
 }
 
 function basics(input: CompileInput): { mesh: MeshDefaults; idx: ResourceIndex } {
@@ -145,7 +153,7 @@ export class CompileCache {
     const self = { namespace: input.proxy.namespace, service: input.proxy.service };
     let left = "";
     this.sorted.forEach((svc, i) => {
-      if (callerShutOut(this.idx.accessPolicies.get(`${svc.namespace}/${svc.name}`) ?? [], self)) left += `${i},`;
+      if (outOfReach(input, svc) || callerShutOut(this.idx.accessPolicies.get(`${svc.namespace}/${svc.name}`) ?? [], self)) left += `${i},`;
     });
     let services = this.lists.get(left);
     if (services === undefined) {

@@ -61,6 +61,11 @@ export interface TargetProxy {
   service: string;
   version: string;
   workloadId: string;
+  /**
+   * `namespace/name` of the only services this proxy calls (see `ProxyNode.reachableServices`); absent: all.
+   * Its outbound config carries only those.
+   */
+  reachable?: readonly string[];
   /** How the local app is reached. Absent: the proxy accepts no inbound traffic (a pure client). */
   inbound?: {
     /** Port of the local app. */
