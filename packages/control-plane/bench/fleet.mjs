@@ -8,7 +8,7 @@
 import WebSocket from "ws";
 import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
 
-const { url, token, n, services, deltas } = JSON.parse(process.argv[2]);
+const { url, token, n, services, deltas, reachable } = JSON.parse(process.argv[2]);
 const caPem = await fetchPinnedCa(url, token);
 const { csrPem } = await generateKeyAndCsr(); // one key for all: the CA signs each request anyway
 const MARK = Buffer.from(process.env.BENCH_MARK ?? '"accessLog":true');
@@ -23,6 +23,10 @@ let bytesReceived = 0;
 function connect(i) {
   return new Promise((resolve, reject) => {
     const svc = `svc-${i % services}`;
+    // Scoped: each service calls the next `reachable` ones (as real services call a handful of others).
+    const calls = reachable
+      ? Array.from({ length: Math.min(reachable, services - 1) }, (_, k) => `svc-${(i + k + 1) % services}`)
+      : null;
     const ws = new WebSocket(`${url}/v1/stream`, {
       ca: caPem,
       headers: { authorization: `Bearer ${token}` },
@@ -40,6 +44,7 @@ function connect(i) {
             version: `v${i % 2}`,
             address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:15006`,
             labels: {},
+            ...(calls ? { reachableServices: calls } : {}),
           },
           csr: csrPem,
           // Deltas need no state here: the change is found by its bytes, whole or delta.

@@ -5,8 +5,9 @@
 // until PostgreSQL holds all N ACKs of the generation. Printed beside the floor: the same bytes written to
 // N plain TCP sockets on this machine. Traffic stays on 127.0.0.1.
 //   node bench/scale.mjs [N ...]          (default 1000 5000; needs DATABASE_URL or runs an embedded PostgreSQL)
-// BENCH_MODES=delta,whole runs each N with proxies that take deltas and with proxies that take whole configs
-// only (as before deltas existed), side by side; default: delta.
+// BENCH_MODES=delta,whole,scoped runs each N with proxies that take deltas, with proxies that take whole
+// configs only (as before deltas existed), and with proxies that take deltas and declare the 3 services they
+// call (--reachable-service), side by side; default: delta.
 // Environment: BENCH_DEBUG=1 prints phases; BENCH_CP_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes
 // flags to the control plane's node; BENCH_HEAP=DIR writes heap snapshots of the control plane (joined,
 // after the change) to DIR; BENCH_JSON=FILE also writes the rows as JSON.
@@ -119,7 +120,7 @@ async function run(n, mode) {
     const { token } = await createJoinToken(db, SYSTEM_ACTOR, { namespace: "bench" });
     const services = Math.max(1, Math.round(n / 10));
     const fleet = child("./fleet.mjs", [
-      JSON.stringify({ url, token, n, services, deltas: mode === "delta" }),
+      JSON.stringify({ url, token, n, services, deltas: mode !== "whole", reachable: mode === "scoped" ? 3 : 0 }),
     ]);
     children.push(fleet);
     await fleet.next("ready", 60_000);
@@ -142,6 +143,7 @@ async function run(n, mode) {
     }
     cp.send({ type: "stats" });
     const { stats: joinedStats, memory: joinedMemory } = await cp.next("stats");
+    phase(`joined: ${JSON.stringify(joinedStats)}`);
     const before = procStat(pid);
     const fleetBefore = procStat(fleet.c.pid);
 
@@ -254,7 +256,7 @@ console.log(
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.mode === "delta" ? `deltas (${r.deltasSent} deltas, ${r.wholeSent} whole)` : `whole (${r.wholeSent})`} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.fleetCpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} | ${r.heapPerProxyKb.toFixed(1)} |`,
+    `| ${r.n} | ${r.mode === "whole" ? `whole (${r.wholeSent})` : `${r.mode === "scoped" ? "3 services each, " : ""}deltas (${r.deltasSent} deltas, ${r.wholeSent} whole)`} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.fleetCpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} | ${r.heapPerProxyKb.toFixed(1)} |`,
   );
 }
 console.log(
