@@ -9,6 +9,25 @@ import { appRouter } from "./root.js";
 import { describeError, type Context } from "./trpc.js";
 import { REST_BASE_PATH } from "./openapi.js";
 
+/**
+ * The client's address as `trustedProxies` reverse proxies in front of the console report it in
+ * X-Forwarded-For, or undefined when none is trusted (0). Each proxy appends the address it got the request
+ * from, so the entry `trustedProxies` places from the end is the one the outermost trusted proxy wrote;
+ * entries before it were written by the client and prove nothing. A header with fewer entries did not pass
+ * through them all: no address.
+ */
+export function trustedClientAddress(
+  forwardedFor: string | null | undefined,
+  trustedProxies: number,
+): string | undefined {
+  if (trustedProxies < 1 || !forwardedFor) return undefined;
+  const hops = forwardedFor
+    .split(",")
+    .map((h) => h.trim())
+    .filter((h) => h !== "");
+  return hops.length >= trustedProxies ? hops[hops.length - trustedProxies] : undefined;
+}
+
 function clientMeta(req: Request) {
   const ip = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
   const userAgent = req.headers.get("user-agent") ?? undefined;

@@ -19,4 +19,5 @@ export * from "./resources.js";
 export * from "./changes/index.js";
 export * from "./graph.js";
 export * from "./system-seed.js";
+export * from "./password-sign-in.js";
 export * from "./token-sign-in.js";

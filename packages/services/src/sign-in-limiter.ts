@@ -1,7 +1,7 @@
 /**
- * Slows password guessing: after `maxFailures` failed sign-ins for one key (user name + client address)
- * within `windowMs`, further attempts for that key are refused until the window passes. In memory, per
- * console process: enough for one console; replicas each keep their own count.
+ * Slows password guessing: after `maxFailures` failed sign-ins for one key (a user name, or a client address;
+ * see password-sign-in.ts) within `windowMs`, further attempts for that key are refused until the window
+ * passes. In memory, per console process: enough for one console; replicas each keep their own count.
  */
 export class SignInLimiter {
   private readonly failures = new Map<string, number[]>();
