@@ -3,11 +3,10 @@
 import type { NextAuthOptions } from "next-auth";
 import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { AppError, SignInLimiter, verifyCredentials } from "@trellis/services";
+import { trustedClientAddress } from "@trellis/api";
+import { AppError, consoleSignInLimits, verifyCredentialsLimited } from "@trellis/services";
 import { db } from "./db";
 import { env } from "./env";
-
-const limiter = new SignInLimiter();
 
 function buildOptions(): NextAuthOptions {
   const e = env();
@@ -22,23 +21,26 @@ function buildOptions(): NextAuthOptions {
         const name = String(credentials?.username ?? "");
         const password = String(credentials?.password ?? "");
         const headers = (req?.headers ?? {}) as Record<string, string | undefined>;
-        const ip = headers["x-forwarded-for"]?.split(",")[0]?.trim() ?? "local";
-        const key = `${name.toLowerCase()}|${ip}`;
-        // next-auth turns a thrown Error's message into the ?error= query parameter the form shows.
-        if (!limiter.allow(key)) throw new Error("AUTH_RATE_LIMITED");
+        const forwardedFor = headers["x-forwarded-for"];
+        // Failures count against the name, and against the address only when a trusted proxy reported it:
+        // see consoleSignInLimits. The audit log keeps what the header claims when nothing better is known.
+        const address = trustedClientAddress(forwardedFor, e.TRELLIS_TRUST_PROXY);
+        const ip = address ?? forwardedFor?.split(",")[0]?.trim();
+        const userAgent = headers["user-agent"];
         try {
-          const user = await verifyCredentials(
+          const user = await verifyCredentialsLimited(
             db(),
             { name, password },
-            { via: "console", ip, ...(headers["user-agent"] ? { userAgent: headers["user-agent"] } : {}) },
+            { via: "console", ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) },
+            consoleSignInLimits,
+            address,
           );
-          limiter.succeeded(key);
           return { id: user.id, name: user.name };
         } catch (err) {
-          if (err instanceof AppError && err.code === "AUTH_INVALID_CREDENTIALS") {
-            limiter.failed(key);
-            return null;
-          }
+          if (err instanceof AppError && err.code === "AUTH_INVALID_CREDENTIALS") return null;
+          // next-auth turns a thrown Error's message into the ?error= query parameter the form shows.
+          if (err instanceof AppError && err.code === "AUTH_RATE_LIMITED")
+            throw new Error("AUTH_RATE_LIMITED", { cause: err });
           throw err;
         }
       },

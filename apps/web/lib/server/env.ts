@@ -10,6 +10,9 @@ const ZEnv = z.object({
   TRELLIS_OIDC_ISSUER: z.url().optional(),
   TRELLIS_OIDC_CLIENT_ID: z.string().optional(),
   TRELLIS_OIDC_CLIENT_SECRET: z.string().optional(),
+  // Reverse proxies in front of the console that append the client's address to X-Forwarded-For. 0: the
+  // header is anyone's to write, so sign-in failures are counted per user name only.
+  TRELLIS_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   TRELLIS_SESSION_MAX_AGE_SECONDS: z.coerce
     .number()
     .int()

@@ -1,0 +1,73 @@
+// The console's password sign-in as next-auth calls it (the credentials provider's `authorize`), with the
+// real limiter, real argon2 hashes and a real PostgreSQL (a database of this file's own): an X-Forwarded-For
+// header, which any client can write, must not buy more guesses.
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createDb, type Db } from "@trellis/db";
+import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
+import { hashPassword } from "@trellis/services";
+
+const PASSWORD = "the-right-password";
+/** Failed sign-ins a user name gets in the window (consoleSignInLimits). */
+const MAX_FAILURES = 10;
+
+let tdb: TestDatabase;
+let db: Db;
+
+type Authorize = (
+  credentials: Record<string, string>,
+  req: { headers: Record<string, string> },
+) => Promise<{ id: string; name: string } | null>;
+
+/** A fresh copy of auth.ts (its env and options are read once per process), with TRELLIS_TRUST_PROXY set so. */
+async function authorizeWith(trustProxy: string | undefined): Promise<Authorize> {
+  vi.resetModules();
+  if (trustProxy === undefined) delete process.env.TRELLIS_TRUST_PROXY;
+  else process.env.TRELLIS_TRUST_PROXY = trustProxy;
+  const { authOptions } = await import("./auth");
+  const credentials = authOptions().providers.find((p) => p.id === "credentials");
+  return (credentials as unknown as { options: { authorize: Authorize } }).options.authorize;
+}
+
+const attempt = (authorize: Authorize, username: string, password: string, forwardedFor: string) =>
+  authorize({ username, password }, { headers: { "x-forwarded-for": forwardedFor } }).then(
+    (user) => (user ? "ok" : "wrong password"),
+    (e: unknown) => (e instanceof Error ? e.message : String(e)),
+  );
+
+beforeAll(async () => {
+  tdb = await createTestDatabase("web_auth");
+  db = createDb(tdb.url);
+  const passwordHash = await hashPassword(PASSWORD);
+  for (const name of ["alice", "bob", "carol"]) await db.user.create({ data: { name, passwordHash } });
+  process.env.DATABASE_URL = tdb.url;
+  process.env.NEXTAUTH_SECRET ??= "a-test-secret-of-at-least-32-characters";
+}, 120_000);
+afterAll(async () => {
+  await (globalThis as { trellisDb?: Db }).trellisDb?.$disconnect();
+  await db?.$disconnect();
+  await tdb?.drop();
+});
+
+describe("console sign-in rate limit", () => {
+  it("counts failures per user name, whatever X-Forwarded-For each attempt sends", async () => {
+    const authorize = await authorizeWith(undefined);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect(await attempt(authorize, "alice", "guess", `203.0.113.${i}`)).toBe("wrong password");
+    expect(await attempt(authorize, "alice", PASSWORD, "198.51.100.1")).toBe("AUTH_RATE_LIMITED");
+    expect(await attempt(authorize, "bob", PASSWORD, "203.0.113.1")).toBe("ok");
+  }, 60_000);
+
+  it("behind a trusted proxy still counts the name, and records the address the proxy reported", async () => {
+    const authorize = await authorizeWith("1");
+    // Each attempt forges a first entry and arrives (as the proxy says) from a different address.
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect(await attempt(authorize, "carol", "guess", `10.6.6.${i}, 203.0.113.${i}`)).toBe(
+        "wrong password",
+      );
+    expect(await attempt(authorize, "carol", PASSWORD, "198.51.100.2")).toBe("AUTH_RATE_LIMITED");
+    const failed = await db.auditEvent.findMany({
+      where: { action: "user.signIn.failed", actorName: "carol" },
+    });
+    expect(failed.map((e) => e.ip).every((ip) => ip?.startsWith("203.0.113."))).toBe(true);
+  }, 60_000);
+});
