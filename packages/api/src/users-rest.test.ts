@@ -273,8 +273,17 @@ describe("REST namespace settings and proxies", () => {
     const r = await call("viewer", "GET", "/proxies?namespace=shop");
     expect(r.status).toBe(200);
     expect(r.body.items).toMatchObject([
-      { service: "reviews", version: "v2", ackedVersion: "v-abc", status: "connected" },
+      {
+        service: "reviews",
+        version: "v2",
+        ackedVersion: "v-abc",
+        status: "connected",
+        sync: { state: "in_sync", generation: null },
+      },
     ]);
+    // The sync state filters as a query parameter too (what the console's Proxies page and scripts use).
+    const nacked = await call("viewer", "GET", "/proxies?namespace=shop&sync=nacked");
+    expect([nacked.status, nacked.body.items]).toEqual([200, []]);
   });
 
   it("documents every new endpoint in the OpenAPI document", () => {
