@@ -8,6 +8,7 @@ const LINKS = [
   { href: "/", label: "Overview" },
   { href: "/graph", label: "Graph" },
   { href: "/services", label: "Services" },
+  { href: "/proxies", label: "Proxies" },
   { href: "/changes", label: "Changes" },
   { href: "/resources", label: "Resources" },
   // Administration: links a non-admin could only be refused at are hidden (the server refuses regardless).
