@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import Link from "next/link";
+import { ProposeLink } from "../_components/propose-link";
 import { ChangeList } from "./change-list";
 
 export const metadata: Metadata = { title: "Changes" };
@@ -9,9 +9,7 @@ export default function ChangesPage() {
     <>
       <div className="title-row">
         <h1>Change requests</h1>
-        <Link className="button" href="/changes/new">
-          New change
-        </Link>
+        <ProposeLink href="/changes/new">New change</ProposeLink>
       </div>
       <ChangeList />
     </>

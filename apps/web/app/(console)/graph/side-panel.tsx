@@ -2,6 +2,7 @@
 // What the graph knows about one node or edge: its numbers in the window, the policies that apply (each a
 // link to the resource) and a prefilled change request for the service.
 import Link from "next/link";
+import { ProposeLink } from "../_components/propose-link";
 import { resourceHref } from "../_components/yaml";
 import { formatMs, formatPercent, formatRps, type GraphModel, type PolicyRef } from "./graph-model";
 import { serviceName, type Selection } from "./graph-parts";
@@ -92,9 +93,9 @@ export function SidePanel({
         <Policies policies={n.policies} />
         <div className="buttons">
           {n.registered && (
-            <Link className="button" href={proposeHref(n.namespace, n.service)}>
+            <ProposeLink namespace={n.namespace} href={proposeHref(n.namespace, n.service)}>
               Propose a change
-            </Link>
+            </ProposeLink>
           )}
           <Link
             className="button secondary"
@@ -146,9 +147,9 @@ export function SidePanel({
       <Policies policies={e.policies} />
       {target?.registered && (
         <div className="buttons">
-          <Link className="button" href={proposeHref(target.namespace, target.service)}>
+          <ProposeLink namespace={target.namespace} href={proposeHref(target.namespace, target.service)}>
             Propose a change
-          </Link>
+          </ProposeLink>
         </div>
       )}
     </aside>

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import Link from "next/link";
+import { ProposeLink } from "../_components/propose-link";
 import { ResourceList } from "./resource-list";
 
 export const metadata: Metadata = { title: "Resources" };
@@ -9,9 +9,7 @@ export default function ResourcesPage() {
     <>
       <div className="title-row">
         <h1>Resources in force</h1>
-        <Link className="button" href="/changes/new">
-          New change
-        </Link>
+        <ProposeLink href="/changes/new">New change</ProposeLink>
       </div>
       <ResourceList />
     </>

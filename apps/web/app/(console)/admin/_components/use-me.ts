@@ -2,7 +2,7 @@
 // Who is signed in and what the console may offer them. Only for hiding what would be refused anyway: the
 // services layer checks every call, whatever the page shows.
 import { useQuery } from "@tanstack/react-query";
-import { ALL_NAMESPACES, hasRole, type Me, type Role } from "@trellis/contracts";
+import { ALL_NAMESPACES, hasRole, roleRank, type Me, type Role } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 
 export interface Rights {
@@ -13,7 +13,11 @@ export interface Rights {
   anyAdmin: boolean;
   /** The namespaces (or `*`) the user administers. */
   adminScopes: string[];
+  /** Editor somewhere: may open change requests (each is checked against the namespaces it touches). */
+  canPropose: boolean;
   has: (role: Role, namespace: string) => boolean;
+  /** The role in every one of `namespaces`: what deciding on, rebasing or rolling back a change takes. */
+  hasAll: (role: Role, namespaces: readonly string[]) => boolean;
 }
 
 export function rightsOf(me: Me): Rights {
@@ -23,7 +27,10 @@ export function rightsOf(me: Me): Rights {
     meshAdmin: hasRole(me.effective, "admin", ALL_NAMESPACES),
     anyAdmin: adminScopes.length > 0,
     adminScopes,
+    canPropose: me.effective.some((b) => roleRank(b.role) >= roleRank("editor")),
     has: (role, namespace) => hasRole(me.effective, role, namespace),
+    hasAll: (role, namespaces) =>
+      namespaces.length > 0 && namespaces.every((ns) => hasRole(me.effective, role, ns)),
   };
 }
 

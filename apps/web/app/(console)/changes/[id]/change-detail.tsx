@@ -1,14 +1,15 @@
 "use client";
 // A change request's page: what it changes (side-by-side YAML), whether it is valid, what it would affect,
-// who approved it, and, once applied, how it reached the proxies. Buttons appear for what the signed-in user
-// may do; the server checks every one of them again.
+// who approved it, and, once applied, how it reached the proxies. Buttons appear only for what the signed-in
+// user's roles allow in every namespace the change touches (a viewer sees the change and is offered nothing);
+// the server checks every one of them again.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useSession } from "next-auth/react";
 import { useState } from "react";
 import type { Change } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
+import { useRights, type Rights } from "../../admin/_components/use-me";
 import { ApiErrorAlert } from "../../_components/api-error";
 import { ImpactView } from "../../_components/impact";
 import { Issues } from "../../_components/issues";
@@ -43,9 +44,8 @@ export function ChangeDetail({ id }: { id: string }) {
 
 function Loaded({ c }: { c: Change }) {
   const trpc = useTRPC();
-  const me = useSession().data?.user?.name ?? null;
+  const { rights } = useRights();
   const impact = useQuery(trpc.change.impact.queryOptions({ id: c.id }, { staleTime: 60_000 }));
-  const isAuthor = me !== null && me === c.author;
   return (
     <>
       <div className="title-row">
@@ -79,7 +79,7 @@ function Loaded({ c }: { c: Change }) {
           against what is in force now; nothing is applied over newer state.
         </p>
       )}
-      <Actions c={c} isAuthor={isAuthor} />
+      {rights && <Actions c={c} rights={rights} />}
 
       <section aria-label="Changes to resources" className="panel">
         <h2>
@@ -142,7 +142,7 @@ function Loaded({ c }: { c: Change }) {
   );
 }
 
-function Actions({ c, isAuthor }: { c: Change; isAuthor: boolean }) {
+function Actions({ c, rights }: { c: Change; rights: Rights }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const router = useRouter();
@@ -165,10 +165,28 @@ function Actions({ c, isAuthor }: { c: Change; isAuthor: boolean }) {
     approve.isPending || reject.isPending || cancel.isPending || rebase.isPending || rollback.isPending;
   const error = approve.error ?? reject.error ?? cancel.error ?? rebase.error ?? rollback.error;
   const decidable = DECIDABLE.has(c.status);
+  // What the server would accept from this user, mirrored (services/changes): approve and reject need the
+  // approver role, rebase and rollback the editor role, a fast-tracked rollback the admin role, each in every
+  // namespace the change touches; only the author cancels, and never approves.
+  const isAuthor = rights.me.kind === "user" && rights.me.name === c.author;
+  const mayDecide = decidable && !isAuthor && rights.hasAll("approver", c.namespaces);
+  const mayEdit = rights.hasAll("editor", c.namespaces);
+  const mayCancel = isAuthor && (c.status === "open" || c.status === "stale");
+  const mayRebase = c.status === "stale" && mayEdit;
+  const mayRollback = c.status === "applied" && c.rolledBackBy.length === 0 && mayEdit;
+  const mayFastTrack = rights.hasAll("admin", c.namespaces);
+  const anything = mayDecide || (decidable && isAuthor) || mayCancel || mayRebase || mayRollback;
+  if (!anything) {
+    return decidable ? (
+      <p className="muted" role="status">
+        Deciding on this change takes the approver role in {c.namespaces.join(", ")}.
+      </p>
+    ) : null;
+  }
 
   return (
     <section aria-label="Review" className="panel actions">
-      {decidable && !isAuthor && (
+      {mayDecide && (
         <form
           onSubmit={(e) => {
             e.preventDefault();
@@ -201,7 +219,7 @@ function Actions({ c, isAuthor }: { c: Change; isAuthor: boolean }) {
         <p className="muted">You proposed this change: someone else must approve it.</p>
       )}
       <div className="buttons">
-        {isAuthor && (c.status === "open" || c.status === "stale") && (
+        {mayCancel && (
           <button
             type="button"
             className="secondary"
@@ -211,30 +229,32 @@ function Actions({ c, isAuthor }: { c: Change; isAuthor: boolean }) {
             Cancel change
           </button>
         )}
-        {c.status === "stale" && (
+        {mayRebase && (
           <button type="button" disabled={busy} onClick={() => rebase.mutate({ id: c.id })}>
             Rebase
           </button>
         )}
       </div>
-      {c.status === "applied" && c.rolledBackBy.length === 0 && (
+      {mayRollback && (
         <details>
           <summary>Roll back this change</summary>
           <p className="muted">
             A rollback is a new change request that restores every resource to its revision before this
             change. It needs approval like any other, unless an admin fast-tracks it with a reason.
           </p>
-          <label>
-            Fast-track reason (admins only; leave empty to ask for approval)
-            <input value={fastTrack} onChange={(e) => setFastTrack(e.target.value)} />
-          </label>
+          {mayFastTrack && (
+            <label>
+              Fast-track reason (admins only; leave empty to ask for approval)
+              <input value={fastTrack} onChange={(e) => setFastTrack(e.target.value)} />
+            </label>
+          )}
           <button
             type="button"
             disabled={busy}
             onClick={() =>
               rollback.mutate({
                 id: c.id,
-                ...(fastTrack.trim() ? { fastTrackReason: fastTrack.trim() } : {}),
+                ...(mayFastTrack && fastTrack.trim() ? { fastTrackReason: fastTrack.trim() } : {}),
               })
             }
           >

@@ -7,6 +7,7 @@ import { useEffect, useState } from "react";
 import { parseAllDocuments } from "yaml";
 import { ZChangeCreateInput, type ChangeOperationInput, type ChangePreview } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
+import { useRights } from "../../admin/_components/use-me";
 import { ApiErrorAlert } from "../../_components/api-error";
 import { ImpactView } from "../../_components/impact";
 import { Issues } from "../../_components/issues";
@@ -28,6 +29,8 @@ interface Props {
 export function ChangeEditor(props: Props) {
   const trpc = useTRPC();
   const router = useRouter();
+  // Anyone who reads the mesh may preview; only editors are offered to open the request.
+  const { rights } = useRights();
   const [kind, namespace, name] = props.edit?.split("/") ?? [];
   const editing = useQuery({
     ...trpc.resource.get.queryOptions({
@@ -183,10 +186,20 @@ export function ChangeEditor(props: Props) {
         >
           Preview
         </button>
-        <button type="submit" disabled={create.isPending || (preview !== null && !preview.validation.valid)}>
-          Open change request
-        </button>
+        {rights?.canPropose && (
+          <button
+            type="submit"
+            disabled={create.isPending || (preview !== null && !preview.validation.valid)}
+          >
+            Open change request
+          </button>
+        )}
       </div>
+      {rights && !rights.canPropose && (
+        <p role="status" className="muted">
+          Your role lets you preview a change, not propose it: that takes the editor role.
+        </p>
+      )}
       <ApiErrorAlert error={previewM.error ?? create.error} />
       {preview && (
         <section aria-label="Preview" className="panel">

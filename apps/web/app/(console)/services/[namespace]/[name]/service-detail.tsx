@@ -6,6 +6,7 @@ import Link from "next/link";
 import { useState } from "react";
 import type { ObservedEdge } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
+import { ProposeLink } from "../../../_components/propose-link";
 import { resourceHref } from "../../../_components/yaml";
 import { WINDOWS, formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
 import { SeriesChart } from "./series-chart";
@@ -101,9 +102,9 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
           <Link className="button secondary" href={`/graph?namespace=${encodeURIComponent(namespace)}`}>
             Graph
           </Link>
-          <Link className="button" href={propose}>
+          <ProposeLink namespace={namespace} href={propose}>
             Propose a change
-          </Link>
+          </ProposeLink>
         </div>
       </div>
       <div className="filters">

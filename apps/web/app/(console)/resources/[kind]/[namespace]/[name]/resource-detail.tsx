@@ -7,6 +7,7 @@ import { useState } from "react";
 import type { ResourceKind } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { ApiErrorAlert } from "../../../../_components/api-error";
+import { ProposeLink } from "../../../../_components/propose-link";
 import { when } from "../../../../_components/status";
 import { YamlDiff } from "../../../../_components/yaml-diff";
 import { resourceYaml } from "../../../../_components/yaml";
@@ -37,15 +38,16 @@ export function ResourceDetail(props: { kind: string; namespace: string; name: s
         <h1>{title}</h1>
         {inForce && (
           <div className="buttons">
-            <Link className="button" href={`/changes/new?edit=${encodeURIComponent(edit)}`}>
+            <ProposeLink namespace={props.namespace} href={`/changes/new?edit=${encodeURIComponent(edit)}`}>
               Propose an edit
-            </Link>
-            <Link
+            </ProposeLink>
+            <ProposeLink
+              namespace={props.namespace}
               className="button secondary"
               href={`/changes/new?edit=${encodeURIComponent(edit)}&delete=1`}
             >
               Propose deletion
-            </Link>
+            </ProposeLink>
           </div>
         )}
       </div>
