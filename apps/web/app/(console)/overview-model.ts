@@ -1,0 +1,28 @@
+// What the overview picks out of the lists it reads, apart from React. Pure, unit-tested.
+import type { ChangeSummary } from "@trellis/contracts";
+import type { ServiceMetrics } from "./services/service-metrics";
+
+/** The services failing the most of the calls into them (5xx share), busiest first among equals. */
+export function topByErrorRate(
+  rows: readonly ServiceMetrics[],
+  n: number,
+): (ServiceMetrics & { errorRate: number })[] {
+  return rows
+    .filter((r) => r.successRate !== null && r.service !== "unknown")
+    .map((r) => ({ ...r, errorRate: 1 - r.successRate! }))
+    .sort((a, b) => b.errorRate - a.errorRate || b.rps - a.rps || a.service.localeCompare(b.service))
+    .slice(0, n);
+}
+
+/** The change applied last (lists are newest-proposed first, which is not always applied last). */
+export function latestApplied(items: readonly ChangeSummary[]): ChangeSummary | null {
+  let best: ChangeSummary | null = null;
+  for (const c of items)
+    if (c.appliedAt !== null && (best === null || c.appliedAt > best.appliedAt!)) best = c;
+  return best;
+}
+
+/** A count from a list read with a limit: "200+" when the list may have been cut. */
+export function countOf(items: readonly unknown[], limit: number): string {
+  return items.length >= limit ? `${limit}+` : String(items.length);
+}
