@@ -7,9 +7,19 @@ const MESSAGES: Record<string, string> = {
   CredentialsSignin: "Wrong user name or password.",
   AUTH_RATE_LIMITED: "Too many failed attempts. Wait a few minutes and try again.",
   SSO_USER_UNKNOWN: "Your single sign-on account has no Trellis user. Ask an administrator.",
+  SSO_EMAIL_UNVERIFIED: "Your single sign-on provider has not verified your email address.",
 };
 
-export function LoginForm({ error, callbackUrl }: { error: string | null; callbackUrl: string }) {
+export function LoginForm({
+  error,
+  callbackUrl,
+  sso,
+}: {
+  error: string | null;
+  callbackUrl: string;
+  /** Single sign-on is configured: offer it beside the password form. */
+  sso: boolean;
+}) {
   const router = useRouter();
   const [message, setMessage] = useState<string | null>(
     error ? (MESSAGES[error] ?? "Sign-in failed.") : null,
@@ -54,6 +64,16 @@ export function LoginForm({ error, callbackUrl }: { error: string | null; callba
       <button type="submit" disabled={busy}>
         {busy ? "Signing in…" : "Sign in"}
       </button>
+      {sso && (
+        <button
+          type="button"
+          className="secondary"
+          disabled={busy}
+          onClick={() => void signIn("oidc", { callbackUrl })}
+        >
+          Sign in with single sign-on
+        </button>
+      )}
     </form>
   );
 }

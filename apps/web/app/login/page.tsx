@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
-import { sessionUserId } from "@/lib/server/auth";
+import { sessionUserId, ssoEnabled } from "@/lib/server/auth";
 import { LoginForm } from "./login-form";
 
 export const metadata: Metadata = { title: "Sign in" };
@@ -15,7 +15,7 @@ export default async function LoginPage({
   const { error, callbackUrl } = await searchParams;
   return (
     <div className="auth">
-      <LoginForm error={error ?? null} callbackUrl={safeCallback(callbackUrl)} />
+      <LoginForm error={error ?? null} callbackUrl={safeCallback(callbackUrl)} sso={ssoEnabled()} />
     </div>
   );
 }

@@ -75,8 +75,12 @@ function buildOptions(): NextAuthOptions {
     pages: { signIn: "/login" },
     providers,
     callbacks: {
-      async signIn({ user, account }) {
+      async signIn({ user, account, profile }) {
         if (account?.provider !== "oidc") return true;
+        // An address the provider has not verified proves nothing: matching it would let anyone who can
+        // register that address at the provider sign in as the Trellis user who has it.
+        if ((profile as { email_verified?: unknown } | undefined)?.email_verified === false)
+          return "/login?error=SSO_EMAIL_UNVERIFIED";
         // SSO users must already exist (matched by email): an admin grants roles before first sign-in.
         const email = user.email ?? undefined;
         const existing = email ? await db().user.findUnique({ where: { email } }) : null;
@@ -95,6 +99,11 @@ function buildOptions(): NextAuthOptions {
       },
     },
   };
+}
+
+/** Whether single sign-on is configured (the login page then offers it). */
+export function ssoEnabled(): boolean {
+  return authOptions().providers.some((p) => p.id === "oidc");
 }
 
 let options: NextAuthOptions | undefined;
