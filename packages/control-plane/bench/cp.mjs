@@ -1,5 +1,7 @@
 // Benchmark child: one control-plane replica. Reports its PID so the parent can read /proc for CPU and RSS.
 // Its log goes to stderr: a proxy the control plane drops must say why, not leave the harness waiting.
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { writeHeapSnapshot } from "node:v8";
 import { meshCompiler, startControlPlane } from "../dist/index.js";
 
@@ -13,6 +15,7 @@ const cp = await startControlPlane({
   debounceMs: 50,
   log: (l) => process.stderr.write(`cp: ${l}\n`),
 });
+let profiler = null;
 process.send({ type: "ready", url: cp.url, pid: process.pid });
 process.on("message", async (m) => {
   if (m.type === "stats") process.send({ type: "stats", stats: cp.stats(), memory: process.memoryUsage() });
@@ -23,6 +26,19 @@ process.on("message", async (m) => {
   if (m.type === "heap") {
     writeHeapSnapshot(m.file);
     process.send({ type: "heap" });
+  }
+  if (m.type === "profile-start") {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+    process.send({ type: "profile-start" });
+  }
+  if (m.type === "profile-stop") {
+    const { profile } = await profiler.post("Profiler.stop");
+    writeFileSync(m.file, JSON.stringify(profile));
+    profiler.disconnect();
+    process.send({ type: "profile-stop" });
   }
   if (m.type === "stop") {
     await cp.close();

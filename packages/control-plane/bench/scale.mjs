@@ -9,7 +9,8 @@
 // configs only (as before deltas existed), and with proxies that take deltas and declare the 3 services they
 // call (--reachable-service), side by side; default: delta.
 // Environment: BENCH_DEBUG=1 prints phases; BENCH_CP_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes
-// flags to the control plane's node; BENCH_HEAP=DIR writes heap snapshots of the control plane (joined,
+// flags to the control plane's node; BENCH_PROFILE_CHANGE=DIR writes a CPU profile of the control plane
+// from just before the NOTIFY until every proxy has the change; BENCH_HEAP=DIR writes heap snapshots of the control plane (joined,
 // after the change) to DIR; BENCH_JSON=FILE also writes the rows as JSON.
 import { fork } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -120,7 +121,14 @@ async function run(n, mode) {
     const { token } = await createJoinToken(db, SYSTEM_ACTOR, { namespace: "bench" });
     const services = Math.max(1, Math.round(n / 10));
     const fleet = child("./fleet.mjs", [
-      JSON.stringify({ url, token, n, services, deltas: mode !== "whole", reachable: mode === "scoped" ? 3 : 0 }),
+      JSON.stringify({
+        url,
+        token,
+        n,
+        services,
+        deltas: mode !== "whole",
+        reachable: mode === "scoped" ? 3 : 0,
+      }),
     ]);
     children.push(fleet);
     await fleet.next("ready", 60_000);
@@ -159,6 +167,10 @@ async function run(n, mode) {
       },
       update: { spec: { telemetry: { accessLog: true } }, revision: { increment: 1 } },
     });
+    if (process.env.BENCH_PROFILE_CHANGE) {
+      cp.send({ type: "profile-start" });
+      await cp.next("profile-start");
+    }
     const notifier = new pg.Client({ connectionString: tdb.url });
     await notifier.connect();
     const t0 = Date.now();
@@ -184,6 +196,13 @@ async function run(n, mode) {
     const after = procStat(pid);
     const { latencies, bytesReceived } = await fleet.next("changed", 180_000);
     const fleetAfter = procStat(fleet.c.pid);
+    if (process.env.BENCH_PROFILE_CHANGE) {
+      cp.send({
+        type: "profile-stop",
+        file: `${process.env.BENCH_PROFILE_CHANGE}/cp-${n}-${mode}-change.cpuprofile`,
+      });
+      await cp.next("profile-stop");
+    }
     phase(`change seen by ${latencies.length}, ${acked} ACKs recorded`);
     if (process.env.BENCH_HEAP) {
       cp.send({ type: "heap", file: `${process.env.BENCH_HEAP}/cp-${n}-changed.heapsnapshot` });
