@@ -1,9 +1,9 @@
-import { accessVerdict, type AccessPolicyResource, type AccessRuleSpec, type ServiceRef } from "@trellis/contracts";
+import type { AccessPolicyResource, AccessRuleSpec, ServiceRef } from "@trellis/contracts";
 import type { AuthorizationRuleInput } from "./proxy-types.js";
 import { cmp, withoutUndefined } from "./util.js";
 
-// AccessPolicies → the inbound authorization rules of the protected service's workloads, and the question
-// "may this caller reach that service at all?" that decides which outbound services a proxy is given.
+// AccessPolicies → the inbound authorization rules of the protected service's workloads. Only the protected
+// service's proxies enforce them; callers are given the service either way (see compileProxyConfig).
 // When to edit this file: when ZAccessRuleSpec or the proxy's ZAuthorizationRule gains a condition.
 
 export function spiffeId(trustDomain: string, ref: ServiceRef): string {
@@ -45,9 +45,4 @@ function compileRule(action: "allow" | "deny", r: AccessRuleSpec, policyNamespac
     methods: r.methods ? [...new Set(r.methods)].sort(cmp) : undefined,
     paths: r.paths ? [...new Set(r.paths)].sort(cmp) : undefined,
   });
-}
-
-/** Whether the AccessPolicies of a service refuse every request of this caller (then it gets no route there). */
-export function callerShutOut(policies: readonly AccessPolicyResource[], caller: ServiceRef): boolean {
-  return policies.length > 0 && accessVerdict(policies, caller) === "denied";
 }

@@ -82,14 +82,26 @@ describe("compileProxyConfig", () => {
     expect(reviews.policy.loadBalancer).toEqual({ type: "ringHash", header: "x" });
   });
 
-  it("leaves out a service whose AccessPolicies refuse this proxy entirely, keeps one that refuses only some requests", () => {
-    const cfg = compileProxyConfig(
-      input([
-        { ...meta("AccessPolicy", "details"), spec: { service: "details", deny: [{ from: [{ service: "productpage" }] }] } },
-        { ...meta("AccessPolicy", "ratings"), spec: { service: "ratings", deny: [{ from: [{ service: "productpage" }], methods: ["DELETE"] }] } },
-      ]),
-    );
-    expect(cfg.services.map((s) => s.name)).toEqual(["mysql", "productpage", "ratings", "reviews"]);
+  it("keeps a service whose AccessPolicies refuse this proxy entirely: its proxy answers 403, and the name stays its", () => {
+    // Left out, productpage's call to `details` would fail with 404 "unknown service", or reach a `details` of
+    // another namespace: a bare name resolves to the caller's namespace first, then to any other.
+    const elsewhere = { namespace: "other", name: "details", port: 9080, workloads: [{ id: "o1", version: "v1", address: "10.9.0.1:9080", identity: "", healthy: true }] };
+    const resources = [
+      { ...meta("AccessPolicy", "details"), spec: { service: "details", deny: [{ from: [{ service: "productpage" }] }] } },
+      { ...meta("AccessPolicy", "ratings"), spec: { service: "ratings", allow: [{ from: [{ service: "reviews" }] }] } },
+    ];
+    const over = { registry: { services: [...fixture.registry.services, elsewhere] } };
+    const plain = compileProxyConfig(input(resources, over));
+    expect(plain.identity.service).toBe("productpage");
+    expect(plain.services.map((s) => `${s.namespace}/${s.name}`)).toEqual([
+      "data/mysql",
+      "other/details",
+      "shop/details",
+      "shop/productpage",
+      "shop/ratings",
+      "shop/reviews",
+    ]);
+    expect(JSON.stringify(compileProxyConfig(input(resources, over), new CompileCache()))).toBe(JSON.stringify(plain));
   });
 
   it("gives a proxy without inbound no inbound section, and tcp services no routes", () => {

@@ -10,7 +10,7 @@ import {
   type Resource,
   type RouteResource,
 } from "@trellis/contracts";
-import { callerShutOut, compileAuthorization } from "./access-policy.js";
+import { compileAuthorization } from "./access-policy.js";
 import { compileDestinationPolicy, inboundRateLimit } from "./destination-policy.js";
 import { compileEndpoints } from "./endpoints.js";
 import type { CompileInput, RegistryService } from "./input.js";
@@ -65,9 +65,10 @@ function push<T>(m: Map<string, T[]>, key: string, v: T): void {
  *
  * What the proxy gets:
  * - outbound: every service of the mesh (its own included; only those in `proxy.reachable` when the proxy
- *   declared the services it calls), in namespace/name order, except services whose
- *   AccessPolicies refuse every request of this proxy's service (it would only get 403s; leaving the service
- *   out makes the call fail at the caller's proxy with "unknown service" instead of crossing the network).
+ *   declared the services it calls), in namespace/name order, also services whose AccessPolicies refuse every
+ *   request of this proxy's service: the destination's proxy refuses those calls with 403, as the policy
+ *   promises. Left out, the call would fail with 404 "unknown service" at best, and at worst a bare name
+ *   (`ratings`) would resolve to a service of that name in another namespace and reach it.
  *   Each with the healthy workloads as endpoints, its Route's rules then a default route (HTTP only), and its
  *   DestinationPolicy's caller-side parts;
  * - inbound (when `proxy.inbound` is given): mTLS mode from MeshSettings, authorization from the AccessPolicies
@@ -86,12 +87,9 @@ export function compileProxyConfig(input: CompileInput, cache?: CompileCache): P
     // Something did not validate: compile the slow way, which reports exactly what and where.
   }
   const { mesh, idx } = basics(input);
-  const self = { namespace: input.proxy.namespace, service: input.proxy.service };
-
   const services = [...input.registry.services]
     .sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name))
     .filter((svc) => !outOfReach(input, svc))
-    .filter((svc) => !callerShutOut(idx.accessPolicies.get(`${svc.namespace}/${svc.name}`) ?? [], self))
     .map((svc) => compileOutbound(svc, idx, mesh));
 
   const checked = validateProxyConfig(rawConfig(input, mesh, idx, services));
@@ -126,8 +124,8 @@ function rawConfig(input: CompileInput, mesh: MeshDefaults, idx: ResourceIndex, 
  * Memo for compiling the configs of many proxies from one set of inputs (one recompute of the server).
  *
  * A proxy's outbound entries depend on the resources and the registry, not on the proxy (only which services
- * it gets does, through AccessPolicies): without the memo, every group of proxies compiled and validated every
- * service of the mesh again, O(groups × endpoints) per change. With it, each service is compiled and validated
+ * it gets does, through the services it declared it calls): without the memo, every group of proxies compiled
+ * and validated every service of the mesh again, O(groups × endpoints) per change. With it, each service is compiled and validated
  * once per input set, and proxies that get the same services share one array of them: the server serializes
  * that array once, not once per group.
  *
@@ -152,22 +150,17 @@ export class CompileCache {
   /** The config, or null when some part does not validate (the caller then takes the plain path). */
   compile(input: CompileInput): ProxyConfig | null {
     this.prepare(input);
-    const self = { namespace: input.proxy.namespace, service: input.proxy.service };
     // The services this proxy gets, as indexes into `sorted`: its declared ones (looked up, not searched
-    // for: a proxy that calls 3 of 5,000 services costs 3), or all; less those that shut it out.
+    // for: a proxy that calls 3 of 5,000 services costs 3), or all of them.
     const reachable = input.proxy.reachable;
-    const candidates =
+    const kept =
       reachable === undefined
-        ? this.sorted.map((_, i) => i)
+        ? null
         : reachable.flatMap((k) => this.indexOf.get(k) ?? []).sort((a, b) => a - b);
-    const kept = candidates.filter((i) => {
-      const svc = this.sorted[i]!;
-      return !callerShutOut(this.idx.accessPolicies.get(`${svc.namespace}/${svc.name}`) ?? [], self);
-    });
-    const listKey = kept.join(",");
+    const listKey = kept === null ? "*" : kept.join(",");
     let services = this.lists.get(listKey);
     if (services === undefined) {
-      services = this.list(kept, input.tls);
+      services = this.list(kept ?? this.sorted.map((_, i) => i), input.tls);
       this.lists.set(listKey, services);
     }
     if (services === null) return null;
