@@ -2,7 +2,7 @@
 // (a fresh one on DATABASE_URL's server, or, without DATABASE_URL, the embedded PostgreSQL in a temporary
 // TRELLIS_HOME). Tests read the addresses and credentials from the environment set here.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,14 @@ function freePort(): Promise<number> {
     });
     s.on("error", reject);
   });
+}
+
+/** The embedded PostgreSQL's URL, as `trellis up` made it (its port is the one it printed; it may differ). */
+function embeddedUrl(home: string, output: string): string {
+  const port = /embedded PostgreSQL on 127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+  if (port === undefined) throw new Error(`trellis up did not say where its PostgreSQL listens:\n${output}`);
+  const password = readFileSync(join(home, "postgres.password"), "utf8").trim();
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/trellis`;
 }
 
 export default async function globalSetup() {
@@ -78,6 +86,12 @@ export default async function globalSetup() {
 
   process.env.E2E_BASE_URL = `http://localhost:${port}`;
   process.env.E2E_CP_URL = `https://127.0.0.1:${cpPort}`;
+  // What another control-plane replica of this mesh needs (cp-restart.spec.ts runs one): the same database,
+  // the same mesh secret (it decrypts the CA's key) and home.
+  process.env.E2E_TRELLIS_HOME = home;
+  process.env.E2E_TRELLIS_SECRET =
+    process.env.TRELLIS_SECRET ?? readFileSync(join(home, "secret"), "utf8").trim();
+  process.env.E2E_DATABASE_URL = env.DATABASE_URL ?? embeddedUrl(home, output);
 
   return async () => {
     child.kill("SIGINT");

@@ -25,9 +25,32 @@ export async function app(body: string, status = 200): Promise<{ server: Server;
   return { server, port: (server.address() as AddressInfo).port };
 }
 
+/**
+ * An app that answers each request by calling `host` through its own sidecar, whose outbound port `outbound()`
+ * returns (known only once the sidecar is started, after the app). It answers 200 `${body} <- ${upstream body}`
+ * when the upstream answered 200, else 503: a failure downstream is this service's failure, as for a page that
+ * cannot render without its data. It retries nothing itself.
+ */
+export async function relayApp(
+  body: string,
+  host: string,
+  outbound: () => number,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => {
+    void call(outbound(), host).then((r) => {
+      if (r.status === 200) res.writeHead(200, { "content-type": "text/plain" }).end(`${body} <- ${r.body}`);
+      else res.writeHead(503, { "content-type": "text/plain" }).end(`${body}: ${host} answered ${r.status}`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 export interface Sidecar {
   child: ChildProcess;
   outbound: number;
+  /** Admin listener: /ready, /stats/prometheus, /config_dump. */
+  admin: number;
   output: () => string;
   exited: Promise<number | null>;
 }
@@ -38,6 +61,7 @@ export async function sidecar(
   appPort: number,
   token: string,
   version = "v1",
+  controlPlane = process.env.E2E_CP_URL!,
 ): Promise<Sidecar> {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(
@@ -46,7 +70,7 @@ export async function sidecar(
       CLI,
       "proxy",
       "--control-plane",
-      process.env.E2E_CP_URL!,
+      controlPlane,
       "--namespace",
       namespace,
       "--service",
@@ -69,7 +93,7 @@ export async function sidecar(
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { child, outbound, output: () => output, exited };
+  return { child, outbound, admin, output: () => output, exited };
 }
 
 /** One GET through a sidecar's outbound port to the service named by `host`. Status 0: no answer. */
@@ -87,4 +111,55 @@ export function call(outbound: number, host: string): Promise<{ status: number; 
     req.on("error", () => resolve({ status: 0, body: "" }));
     req.end();
   });
+}
+
+export interface ControlPlaneProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * A `trellis controlplane` replica of the e2e run's mesh (same database, secret and so CA as `trellis up`'s;
+ * see global-setup.ts), on `port`, ready when it says where it listens. Proxies joined to it can be cut off
+ * from their control plane while the console, served by `trellis up`, stays up.
+ */
+export async function controlPlane(port: number): Promise<ControlPlaneProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, "controlplane", "--host", "127.0.0.1", "--port", String(port)],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: process.env.E2E_DATABASE_URL!,
+        TRELLIS_SECRET: process.env.E2E_TRELLIS_SECRET!,
+        TRELLIS_HOME: process.env.E2E_TRELLIS_HOME!,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const url = `https://127.0.0.1:${port}`;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM"); // not left behind when the caller gives up on it
+      reject(new Error(`no control plane within 60 s:\n${output}`));
+    }, 60_000);
+    const check = () => {
+      if (output.includes(`trellis: control plane ${url}`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`trellis controlplane exited with ${code}:\n${output}`));
+    });
+  });
+  return { child, url, output: () => output, exited };
 }
