@@ -1,0 +1,208 @@
+// Journey 2 of the demo issue, fault and resilience: a front page calls reviews, reviews calls ratings, each
+// beside a real `trellis proxy`. One change request, proposed and approved by two users with their API tokens,
+// injects 503s into half the calls to ratings and gives the reviews route retries. The front page still sees
+// more than 99% successes, and the graph shows the injected errors on the reviews → ratings edge.
+//
+// Where the retries sit matters. A Route's fault and its retries are enforced by the *caller's* sidecar, in one
+// stack per route with the fault outermost (dataplane config/snapshot.ts, as Envoy's fault filter before its
+// router): retries on the ratings Route itself would never see the injected abort. So the fault is on ratings
+// (enforced in reviews' sidecar), reviews answers 503 when ratings fails (it retries nothing itself), and the
+// retries are on the reviews Route (enforced in the front page's sidecar): each try is a new call to reviews
+// and so a new 50% draw at ratings. With 10 retries a call fails only when 11 draws in a row fail, 0.05%.
+import { expect, test, type APIRequestContext } from "@playwright/test";
+import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { app, call, relayApp, sidecar, type Sidecar } from "./mesh-helpers";
+
+const NS = "e2e-resilience";
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const PASSWORD = "e2e-resilience-password-0123";
+const CALLS = 300;
+
+const CHANGE = `apiVersion: trellis.dev/v1alpha1
+kind: Route
+metadata: { namespace: ${NS}, name: ratings }
+spec:
+  service: ratings
+  rules:
+    - name: inject-503
+      fault: { abort: { percent: 50, status: 503 } }
+---
+apiVersion: trellis.dev/v1alpha1
+kind: Route
+metadata: { namespace: ${NS}, name: reviews }
+spec:
+  service: reviews
+  rules:
+    - name: retry-5xx
+      retries: { attempts: 10, retryOn: [5xx], backoff: { base: 5ms, max: 50ms } }
+`;
+
+interface GraphEdge {
+  source: string;
+  target: string;
+  rps: number;
+  errorRate: number;
+}
+
+/** An API token for a user, as `trellis login` gets one. */
+async function tokenOf(request: APIRequestContext, user: string): Promise<Record<string, string>> {
+  const res = await request.post("/api/v1/tokens/sign-in", {
+    data: { user, password: PASSWORD, name: "e2e-resilience" },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+  return { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
+}
+
+const apps: Awaited<ReturnType<typeof app>>[] = [];
+const sidecars: Sidecar[] = [];
+
+test.afterAll(async () => {
+  for (const s of sidecars) s.child.kill("SIGTERM");
+  await Promise.all(sidecars.map((s) => s.exited));
+  for (const a of apps) a.server.close();
+});
+
+test("50% 503s injected into ratings: retries on the reviews route keep the front page above 99%, and the graph shows the errors", async ({
+  page,
+  request,
+}) => {
+  test.setTimeout(300_000);
+  for (const [name, role] of [
+    ["rhea", "editor"],
+    ["otis", "approver"],
+  ] as const) {
+    const res = await request.post("/api/v1/users", {
+      headers: admin,
+      data: { name, password: PASSWORD, bindings: [{ role, namespace: NS }] },
+    });
+    // 409: made by an earlier attempt of this file in the same run.
+    expect([200, 409], await res.text()).toContain(res.status());
+  }
+  const joined = await request.post("/api/v1/join-tokens", { headers: admin, data: { namespace: NS } });
+  expect(joined.status()).toBe(200);
+  const { token } = (await joined.json()) as { token: string };
+
+  let reviewsOutbound = 0;
+  apps.push(
+    await app("ratings-v1"),
+    await relayApp("reviews-v1", "ratings", () => reviewsOutbound),
+    await app("front page"),
+  );
+  sidecars.push(
+    await sidecar(NS, "ratings", apps[0]!.port, token),
+    await sidecar(NS, "reviews", apps[1]!.port, token),
+    await sidecar(NS, "front", apps[2]!.port, token),
+  );
+  reviewsOutbound = sidecars[1]!.outbound;
+  const front = sidecars[2]!;
+  for (const s of sidecars) await expect.poll(s.output, { timeout: 60_000 }).toContain("in the mesh");
+  // The whole chain answers before any policy: front → reviews → ratings.
+  await expect
+    .poll(async () => (await call(front.outbound, "reviews")).body, { timeout: 60_000 })
+    .toBe("reviews-v1 <- ratings-v1");
+
+  // Proposed by the editor, approved by the approver, both with their own tokens.
+  const rhea = await tokenOf(request, "rhea");
+  const otis = await tokenOf(request, "otis");
+  const proposed = await request.post("/api/v1/changes", {
+    headers: rhea,
+    data: { title: "Inject 50% 503s into ratings; retry 5xx on reviews", yaml: CHANGE },
+  });
+  expect(proposed.status(), await proposed.text()).toBe(200);
+  const change = (await proposed.json()) as { id: string; validation: { valid: boolean } };
+  expect(change.validation.valid).toBe(true);
+  const approved = await request.post(`/api/v1/changes/${change.id}/approve`, {
+    headers: otis,
+    data: { comment: "chaos drill" },
+  });
+  expect(approved.status(), await approved.text()).toBe(200);
+  expect(((await approved.json()) as { status: string }).status).toBe("applied");
+  // Every proxy of the namespace put the generation in force (the callers enforce both Routes).
+  await expect
+    .poll(
+      async () => {
+        const r = await request.get(`/api/v1/changes/${change.id}/rollout`, { headers: rhea });
+        const ro = (await r.json()) as { proxies: { namespace: string; service: string; state: string }[] };
+        return ro.proxies
+          .filter((p) => p.namespace === NS)
+          .map((p) => `${p.service} ${p.state}`)
+          .sort();
+      },
+      { timeout: 60_000 },
+    )
+    .toEqual(["front acked", "ratings acked", "reviews acked"]);
+
+  // The front page's traffic, one call at a time (the retry budget, 20% of requests in flight but at least 3
+  // retries, never binds for sequential calls).
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < CALLS; i++) {
+    const { status } = await call(front.outbound, "reviews");
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  }
+  const ok = statuses.get(200) ?? 0;
+  expect(ok / CALLS, `statuses seen by the front page: ${JSON.stringify([...statuses])}`).toBeGreaterThan(
+    0.99,
+  );
+
+  // The faults were real: the front page's sidecar retried about once per call (half of all tries fail).
+  const metrics = await (await fetch(`http://127.0.0.1:${front.admin}/stats/prometheus`)).text();
+  const retries = Number(
+    /trellis_retries_total\{destination_namespace="e2e-resilience",destination_service="reviews"\} (\d+)/.exec(
+      metrics,
+    )?.[1] ?? 0,
+  );
+  expect(retries).toBeGreaterThan(CALLS * 0.6);
+  expect(retries).toBeLessThan(CALLS * 1.6);
+
+  // The graph (GET /api/v1/graph): the reviews → ratings edge carries the injected 503s, about half its calls;
+  // the front page's edge to reviews is clean. Sidecars report every 10 s into per-minute rollups, so wait
+  // until the window holds the ratings edge's ~2 calls per front-page call.
+  const edgeOf = (edges: GraphEdge[], from: string, to: string) =>
+    edges.find((e) => e.source === `${NS}/${from}` && e.target === `${NS}/${to}`);
+  await expect
+    .poll(
+      async () => {
+        const r = await request.get(`/api/v1/graph?namespace=${NS}&window=5m`, { headers: admin });
+        const g = (await r.json()) as { from: string; end: string; edges: GraphEdge[] };
+        const seconds = (Date.parse(g.end) - Date.parse(g.from)) / 1000;
+        const ratings = edgeOf(g.edges, "reviews", "ratings");
+        return (ratings?.rps ?? 0) * seconds;
+      },
+      { timeout: 60_000, intervals: [2000] },
+    )
+    .toBeGreaterThan(CALLS * 1.6);
+  const graph = (await (
+    await request.get(`/api/v1/graph?namespace=${NS}&window=5m`, { headers: admin })
+  ).json()) as {
+    edges: GraphEdge[];
+  };
+  const ratingsEdge = edgeOf(graph.edges, "reviews", "ratings")!;
+  expect(ratingsEdge.errorRate).toBeGreaterThan(0.35);
+  expect(ratingsEdge.errorRate).toBeLessThan(0.65);
+  expect(edgeOf(graph.edges, "front", "reviews")!.errorRate).toBeLessThan(0.01);
+
+  // And the console's graph says the same, in Chromium.
+  await page.goto("/login");
+  await page.getByLabel("User name").fill("admin");
+  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("link", { name: "Graph" }).click();
+  await expect(page.getByRole("heading", { name: "Service graph" })).toBeVisible();
+  await page.getByLabel("Namespace").selectOption(NS);
+  await page.getByLabel("Edge labels").selectOption("errors");
+  const ratingsLabel = page.getByRole("button", {
+    name: new RegExp(`^Calls from ${NS}/reviews to ${NS}/ratings: [0-9.]+% 5xx, mutual TLS$`),
+  });
+  await expect(ratingsLabel).toBeVisible();
+  const shown = Number.parseFloat((await ratingsLabel.getAttribute("aria-label"))!.split(": ")[1]!);
+  expect(shown).toBeGreaterThan(35);
+  expect(shown).toBeLessThan(65);
+  await expect(
+    page.getByRole("button", { name: new RegExp(`^Service ratings in ${NS}: [0-9.]+ req/s in, failing$`) }),
+  ).toBeVisible();
+  const frontLabel = page.getByRole("button", {
+    name: new RegExp(`^Calls from ${NS}/front to ${NS}/reviews: [0-9.<]+% 5xx, mutual TLS$`),
+  });
+  await expect(frontLabel).toBeVisible();
+  await page.screenshot({ path: "test-results/resilience-graph.png" });
+});
