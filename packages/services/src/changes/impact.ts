@@ -265,7 +265,12 @@ function round(n: number, digits = 2): number {
   return Math.round(n * f) / f;
 }
 
-/** `1240` → `1,240`; below 10 keeps one decimal. */
-function formatCount(n: number): string {
-  return n < 10 ? String(round(n, 1)) : Math.round(n).toLocaleString("en-US");
+/**
+ * `1240` → `1,240`; below 10 keeps one decimal; below 0.1 two significant digits, so that light traffic (an
+ * hour's window makes 50 calls 0.014 req/s) does not read as "10% of 0 req/s".
+ */
+export function formatCount(n: number): string {
+  if (n >= 10) return Math.round(n).toLocaleString("en-US");
+  if (n === 0 || n >= 0.1) return String(round(n, 1));
+  return String(Number(n.toPrecision(2)));
 }
