@@ -26,7 +26,8 @@ export const ZResource = z.discriminatedUnion("kind", [
 ]);
 export type Resource = z.infer<typeof ZResource>;
 
-const RESOURCE_SCHEMAS = {
+/** Each kind's schema: it parses resources of that kind, and the console's forms are built from it. */
+export const RESOURCE_SCHEMAS = {
   Route: ZRouteResource,
   DestinationPolicy: ZDestinationPolicyResource,
   AccessPolicy: ZAccessPolicyResource,
