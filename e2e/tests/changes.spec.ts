@@ -50,6 +50,7 @@ test("propose, preview, approve by someone else, apply, and roll back", async ({
   await erin.getByRole("link", { name: "Changes" }).click();
   await erin.getByRole("link", { name: "New change" }).click();
   await erin.getByLabel("Title").fill("Least-request balancing for reviews");
+  await erin.getByRole("tab", { name: "YAML" }).click();
   await erin.getByLabel(/Resources \(YAML/).fill("kind: Route\nspec: [not, a, route");
   await erin.getByRole("button", { name: "Preview" }).click();
   await expect(erin.getByRole("alert").filter({ hasText: "YAML:" })).toBeVisible();
