@@ -163,6 +163,8 @@ test("canary: propose 90/10, approve as someone else, watch it reach the proxies
   await cleo.getByRole("link", { name: "New change" }).click();
   await cleo.getByLabel("Title").fill("Canary: 10% of reviews to v2");
   await cleo.getByLabel("Description").fill("v2 passed staging; watch its error rate before going further");
+  // The editor opens on its form; a reviewer pasting YAML picks the YAML view.
+  await cleo.getByRole("tab", { name: "YAML" }).click();
   await cleo.getByLabel(/Resources \(YAML/).fill(CANARY);
   await cleo.getByRole("button", { name: "Preview" }).click();
   const preview = cleo.getByRole("region", { name: "Preview" });
