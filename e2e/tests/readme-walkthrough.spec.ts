@@ -94,7 +94,12 @@ test.beforeAll(async ({ browser }) => {
     tdb = await createTestDatabase("readme");
     env.DATABASE_URL = tdb.url;
   }
-  const [port, cpPort, pgPort, demoPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, cpPort, pgPort, demoPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   baseURL = `http://localhost:${port}`;
   const started = Date.now();
   up = run(
@@ -221,13 +226,19 @@ test("the README's first canary works word for word", async ({ browser, request 
           headers: { authorization: `Bearer ${adminToken}` },
         });
         const { edges } = (await res.json()) as { edges: { source: string; target: string; rps: number }[] };
-        const toReviews = edges.filter((e) => e.source.includes("productpage") && e.target.includes("reviews"));
+        const toReviews = edges.filter(
+          (e) => e.source.includes("productpage") && e.target.includes("reviews"),
+        );
         const total = toReviews.reduce((n, e) => n + e.rps, 0);
         const v2 = toReviews.filter((e) => e.target.endsWith("v2")).reduce((n, e) => n + e.rps, 0);
         const share = total > 0 ? v2 / total : 0;
         return share >= 0.05 && share <= 0.16 ? "about 10%" : share.toFixed(3);
       },
-      { timeout: 120_000, intervals: [3_000], message: "v2's share of productpage → reviews in the last minute" },
+      {
+        timeout: 120_000,
+        intervals: [3_000],
+        message: "v2's share of productpage → reviews in the last minute",
+      },
     )
     .toBe("about 10%");
 
