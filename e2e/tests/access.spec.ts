@@ -3,8 +3,8 @@
 // computed from the calls web really made, says web would have been denied; an approver sees that on the
 // change's page and approves it there. Then web gets 403 from ratings' sidecar while reviews still gets 200,
 // and the audit log names the approver.
-import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { expect, test } from "@playwright/test";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, signIn, tokenOf } from "./fixtures";
 import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-access";
@@ -28,24 +28,6 @@ interface AccessImpact {
   after: string;
   requestsPerMinute: number;
   summary: string;
-}
-
-async function signIn(browser: Browser, name: string, password: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto("/login");
-  await page.getByLabel("User name").fill(name);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
-  return page;
-}
-
-async function tokenOf(request: APIRequestContext, user: string): Promise<Record<string, string>> {
-  const res = await request.post("/api/v1/tokens/sign-in", {
-    data: { user, password: PASSWORD, name: "e2e-access" },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-  return { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
 }
 
 const apps: Awaited<ReturnType<typeof app>>[] = [];
@@ -98,7 +80,7 @@ test("an AccessPolicy lets only reviews call ratings: predicted, approved by ano
   }
 
   // The preview predicts the denial from that traffic once its minute is complete and reported.
-  const editor = await tokenOf(request, EDITOR);
+  const editor = await tokenOf(request, EDITOR, PASSWORD, "e2e-access");
   let predicted: AccessImpact[] = [];
   await expect
     .poll(

@@ -1,21 +1,13 @@
 // The audit log page: filters (actor, action, namespace, time range), paging with the server's cursor,
 // details on demand, and nothing to edit or delete. Events are seeded through the REST API.
-import { expect, test, type Page } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { expect, test } from "@playwright/test";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, signInOn } from "./fixtures";
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const run = Date.now().toString(36);
 const NS = `audit-${run}`;
 const USER = `audrey-${run}`;
 const PAGE = 25; // AUDIT_PAGE_SIZE in the console
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText("Signed in as admin")).toBeVisible();
-}
 
 /** A datetime-local value, in the browser's (and this process's) time zone. */
 function local(d: Date): string {
@@ -44,7 +36,7 @@ test("filters, load more, details, and no way to change an event", async ({ page
     expect(r.status(), await r.text()).toBe(200);
   }
 
-  await signIn(page);
+  await signInOn(page, "admin", ADMIN_PASSWORD);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
   await expect(page.getByRole("heading", { name: "Audit log", level: 1 })).toBeVisible();
   const log = page.getByRole("table", { name: "Audit log" });

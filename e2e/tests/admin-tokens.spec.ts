@@ -1,17 +1,9 @@
 // Credentials made in the console: an API token that the REST API accepts, then refuses once revoked, and a
 // proxy join token shown once with the command that starts a sidecar with it.
 import { expect, test, type Page } from "@playwright/test";
-import { ADMIN_PASSWORD } from "./fixtures";
+import { ADMIN_PASSWORD, signInOn } from "./fixtures";
 
 const run = Date.now().toString(36);
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText("Signed in as admin")).toBeVisible();
-}
 
 const nav = (page: Page) => page.getByRole("navigation", { name: "Main" });
 
@@ -20,7 +12,7 @@ test("an API token is shown once, works over REST within its narrowing, and stop
   context,
 }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
-  await signIn(page);
+  await signInOn(page, "admin", ADMIN_PASSWORD);
   await nav(page).getByRole("link", { name: "API tokens" }).click();
   await expect(page.getByRole("heading", { name: "API tokens", level: 1 })).toBeVisible();
 
@@ -84,7 +76,7 @@ test("an API token is shown once, works over REST within its narrowing, and stop
 });
 
 test("a join token is shown once with its trellis proxy command, and can be revoked", async ({ page }) => {
-  await signIn(page);
+  await signInOn(page, "admin", ADMIN_PASSWORD);
   await nav(page).getByRole("link", { name: "Join tokens" }).click();
   await expect(page.getByRole("heading", { name: "Join tokens", level: 1 })).toBeVisible();
 

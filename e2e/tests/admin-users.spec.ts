@@ -3,21 +3,13 @@
 // editor's own token) answers 403. Then the admin grants and revokes a role, disables and re-enables the
 // user and gives them a generated password, and the audit log shows it all.
 import { expect, test, type Page } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, signInOn } from "./fixtures";
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const run = Date.now().toString(36);
 const EDITOR = `eddie-${run}`;
 const NS = `shop-${run}`;
 const PASSWORD = "e2e-editor-password-0123";
-
-async function signIn(page: Page, name: string, password: string) {
-  await page.goto("/login");
-  await page.getByLabel("User name").fill(name);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
-}
 
 const nav = (page: Page) => page.getByRole("navigation", { name: "Main" });
 const userRow = (page: Page, name: string) =>
@@ -32,7 +24,7 @@ test("an admin creates an editor of one namespace, with field errors first and t
   page,
   request,
 }) => {
-  await signIn(page, "admin", ADMIN_PASSWORD);
+  await signInOn(page, "admin", ADMIN_PASSWORD);
   await nav(page).getByRole("link", { name: "Users" }).click();
   await expect(page.getByRole("heading", { name: "Users", level: 1 })).toBeVisible();
   await expect(userRow(page, "admin")).toContainText("admin in all namespaces");
@@ -74,7 +66,7 @@ test("an admin creates an editor of one namespace, with field errors first and t
 test("the editor finds the admin pages hidden and refused, and the API answers 403", async ({ browser }) => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await signIn(page, EDITOR, PASSWORD);
+  await signInOn(page, EDITOR, PASSWORD);
 
   // The page says so once it knows who is signed in; by then the navigation knows too.
   await page.goto("/admin/users");
@@ -133,7 +125,7 @@ test("the admin grants and revokes a role, disables, enables and resets the user
   browser,
   request,
 }) => {
-  await signIn(page, "admin", ADMIN_PASSWORD);
+  await signInOn(page, "admin", ADMIN_PASSWORD);
   await page.goto("/admin/users");
   await userRow(page, EDITOR)
     .getByRole("button", { name: `Manage ${EDITOR}` })
@@ -182,7 +174,7 @@ test("the admin grants and revokes a role, disables, enables and resets the user
   expect(generated.length).toBeGreaterThanOrEqual(12);
   await shown.getByRole("button", { name: "Done, I have copied it" }).click();
   await expect(shown).toHaveCount(0);
-  await signIn(theirs, EDITOR, generated);
+  await signInOn(theirs, EDITOR, generated);
   await other.close();
 
   // Two approvals for changes in the editor's namespace; the contract's bounds are checked in the page.
@@ -241,7 +233,7 @@ test("a namespace admin manages roles in their namespace only: fewer actions sho
 
   const context = await browser.newContext();
   const page = await context.newPage();
-  await signIn(page, nadia, PASSWORD);
+  await signInOn(page, nadia, PASSWORD);
   await nav(page).getByRole("link", { name: "Users" }).click();
   await expect(userRow(page, EDITOR)).toBeVisible();
   // Creating, disabling and resetting users take an admin of every namespace: not offered.

@@ -3,8 +3,8 @@
 // console, sees what it would do, and cannot approve it herself; an approver approves; the change page shows
 // the new config reaching every proxy; real calls through web's sidecar then split about 90/10; a rollback,
 // itself reviewed, sends everything back to v1.
-import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
-import { ADMIN_TOKEN } from "./fixtures";
+import { expect, test, type APIRequestContext } from "@playwright/test";
+import { ADMIN_TOKEN, signIn, tokenOf } from "./fixtures";
 import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-canary";
@@ -28,25 +28,6 @@ const CANARY = route("[{ version: v1, weight: 90 }, { version: v2, weight: 10 }]
 const apps: Awaited<ReturnType<typeof app>>[] = [];
 const sidecars: Sidecar[] = [];
 let web: Sidecar;
-
-async function signIn(browser: Browser, name: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto("/login");
-  await page.getByLabel("User name").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
-  return page;
-}
-
-/** An API token of `user`, as a script of theirs would hold. */
-async function tokenOf(request: APIRequestContext, user: string): Promise<Record<string, string>> {
-  const res = await request.post("/api/v1/tokens/sign-in", {
-    data: { user, password: PASSWORD, name: "e2e-canary" },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-  return { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
-}
 
 /** Waits (through the REST API) until the change's config generation is acked by every proxy of the mesh. */
 async function untilAcked(request: APIRequestContext, changeId: string) {
@@ -118,7 +99,7 @@ test.beforeAll(async ({ request }) => {
   expect(proposed.status(), await proposed.text()).toBe(200);
   const initial = (await proposed.json()) as { id: string };
   const approved = await request.post(`/api/v1/changes/${initial.id}/approve`, {
-    headers: await tokenOf(request, APPROVER),
+    headers: await tokenOf(request, APPROVER, PASSWORD, "e2e-canary"),
     data: { comment: "Start from v1" },
   });
   expect(approved.status(), await approved.text()).toBe(200);
@@ -158,7 +139,7 @@ test("canary: propose 90/10, approve as someone else, watch it reach the proxies
   test.setTimeout(240_000);
 
   // --- The editor proposes the canary in the console and previews it.
-  const cleo = await signIn(browser, EDITOR);
+  const cleo = await signIn(browser, EDITOR, PASSWORD);
   await cleo.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Changes" }).click();
   await cleo.getByRole("link", { name: "New change" }).click();
   await cleo.getByLabel("Title").fill("Canary: 10% of reviews to v2");
@@ -192,7 +173,7 @@ test("canary: propose 90/10, approve as someone else, watch it reach the proxies
   // The API takes a change's number where it takes its id.
   const number = canaryUrl.split("/").at(-1)!;
   const self = await request.post(`/api/v1/changes/${number}/approve`, {
-    headers: await tokenOf(request, EDITOR),
+    headers: await tokenOf(request, EDITOR, PASSWORD, "e2e-canary"),
     data: {},
   });
   expect(self.status()).toBe(403);
@@ -200,7 +181,7 @@ test("canary: propose 90/10, approve as someone else, watch it reach the proxies
   expect(await calls(20)).toEqual({ "reviews-v1": 20 });
 
   // --- The approver, in a browser of her own, approves with a comment; the rollout reaches every proxy.
-  const arne = await signIn(browser, APPROVER);
+  const arne = await signIn(browser, APPROVER, PASSWORD);
   await arne.goto(canaryUrl);
   await arne.getByLabel("Comment").fill("10% is a safe start");
   await arne.getByRole("button", { name: "Approve" }).click();

@@ -1,22 +1,12 @@
 // The heart of the console: an editor proposes a traffic change, sees it validated and previewed, cannot
 // approve it herself; an approver approves it, it is applied as a new config generation, the resource has a
 // revision linked to the change, and an applied change can be rolled back through another change request.
-import { expect, test, type Browser, type Page } from "@playwright/test";
-import { ADMIN_TOKEN } from "./fixtures";
+import { expect, test } from "@playwright/test";
+import { ADMIN_TOKEN, signIn } from "./fixtures";
 
 const NS = "e2e-changes";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const PASSWORD = "e2e-change-password-0123";
-
-async function signIn(browser: Browser, name: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto("/login");
-  await page.getByLabel("User name").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
-  return page;
-}
 
 const POLICY = `apiVersion: trellis.dev/v1alpha1
 kind: DestinationPolicy
@@ -46,7 +36,7 @@ test.beforeAll(async ({ request }) => {
 });
 
 test("propose, preview, approve by someone else, apply, and roll back", async ({ browser }) => {
-  const erin = await signIn(browser, "erin");
+  const erin = await signIn(browser, "erin", PASSWORD);
   await erin.getByRole("link", { name: "Changes" }).click();
   await erin.getByRole("link", { name: "New change" }).click();
   await erin.getByLabel("Title").fill("Least-request balancing for reviews");
@@ -77,7 +67,7 @@ test("propose, preview, approve by someone else, apply, and roll back", async ({
   await expect(erin.getByRole("button", { name: "Approve" })).toHaveCount(0);
   await expect(erin.getByText("someone else must approve it")).toBeVisible();
 
-  const abe = await signIn(browser, "abe");
+  const abe = await signIn(browser, "abe", PASSWORD);
   await abe.goto(url);
   await abe.getByLabel("Comment").fill("Looks right");
   await abe.getByRole("button", { name: "Approve" }).click();
@@ -138,7 +128,7 @@ test("nobody approves their own change, and a stale change is never applied over
   expect(self.status()).toBe(403);
   expect(await self.json()).toMatchObject({ code: "CHANGE_SELF_APPROVAL" });
 
-  const abe = await signIn(browser, "abe");
+  const abe = await signIn(browser, "abe", PASSWORD);
   await abe.goto(`/changes/${first.number}`);
   await abe.getByRole("button", { name: "Approve" }).click();
   await expect(abe.getByText("Applied", { exact: true })).toBeVisible();

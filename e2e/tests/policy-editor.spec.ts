@@ -1,8 +1,8 @@
 // The policy editor: an editor builds a canary Route in the form and sees the YAML follow; a mistake is
 // reported at its path as she types (no button to click), errors block opening the request and warnings do
 // not; she fixes it in the YAML and the form follows; then she opens the change request.
-import { expect, test, type Locator, type Page } from "@playwright/test";
-import { ADMIN_TOKEN } from "./fixtures";
+import { expect, test, type Locator } from "@playwright/test";
+import { ADMIN_TOKEN, signInOn } from "./fixtures";
 
 const NS = "e2e-editor";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -18,14 +18,6 @@ test.beforeAll(async ({ request }) => {
   expect([200, 409], await res.text()).toContain(res.status());
 });
 
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await page.getByLabel("User name").fill("edna");
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText("Signed in as edna")).toBeVisible();
-}
-
 const textbox = (scope: Locator, name: string) => scope.getByRole("textbox", { name, exact: true });
 // Fields with suggestions from the registry (namespaces, services, versions) are comboboxes.
 const combobox = (scope: Locator, name: string) => scope.getByRole("combobox", { name, exact: true });
@@ -33,7 +25,7 @@ const combobox = (scope: Locator, name: string) => scope.getByRole("combobox", {
 test("build a canary Route in the form, get told about a mistake as you type, fix it in YAML, open the request", async ({
   page,
 }) => {
-  await signIn(page);
+  await signInOn(page, "edna", PASSWORD);
   await page.getByRole("link", { name: "Changes" }).click();
   await page.getByRole("link", { name: "New change" }).click();
   await page.getByLabel("Title").fill(TITLE);

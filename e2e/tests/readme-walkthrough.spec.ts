@@ -8,8 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
+import { signIn } from "./fixtures";
 import { freePort } from "./mesh-helpers";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -72,16 +73,6 @@ let baseURL: string;
 let adminPassword: string;
 const timings: Record<string, number> = {};
 
-async function signIn(browser: Browser, name: string, password: string): Promise<Page> {
-  const page = await (await browser.newContext({ baseURL })).newPage();
-  await page.goto("/login");
-  await page.getByLabel("User name").fill(name);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
-  return page;
-}
-
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(300_000);
   home = mkdtempSync(join(tmpdir(), "trellis-readme-"));
@@ -125,7 +116,7 @@ test.beforeAll(async ({ browser }) => {
     expect(up.output()).toMatch(line);
 
   // "The Graph page shows it live": the demo's calls, as a person signed in as admin sees them.
-  const page = await signIn(browser, "admin", adminPassword);
+  const page = await signIn(browser, "admin", adminPassword, baseURL);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Graph" }).click();
   await page.getByLabel("Namespace").selectOption("demo");
   await expect(
@@ -184,7 +175,7 @@ test("the README's first canary works word for word", async ({ browser, request 
   // "Open the change in the console: the diff, the validation result and the impact preview. You cannot
   // approve your own change."
   expect(prose).toContain("You cannot approve\nyour own change.");
-  const admin = await signIn(browser, "admin", adminPassword);
+  const admin = await signIn(browser, "admin", adminPassword, baseURL);
   await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Changes" }).click();
   await admin.getByRole("link", { name: /Canary: 10% of reviews to v2/ }).click();
   await expect(admin.getByRole("heading", { level: 1 })).toContainText("Canary: 10% of reviews to v2");
@@ -194,7 +185,7 @@ test("the README's first canary works word for word", async ({ browser, request 
   const changeUrl = admin.url();
 
   // "Sign in as alice and approve it; the Rollout panel shows each proxy acking the new generation."
-  const alice = await signIn(browser, "alice", ALICE_PASSWORD);
+  const alice = await signIn(browser, "alice", ALICE_PASSWORD, baseURL);
   await alice.goto(changeUrl);
   await alice.getByRole("button", { name: "Approve" }).click();
   await expect(alice.getByText("Applied", { exact: true })).toBeVisible();

@@ -9,8 +9,8 @@
 // (enforced in reviews' sidecar), reviews answers 503 when ratings fails (it retries nothing itself), and the
 // retries are on the reviews Route (enforced in the front page's sidecar): each try is a new call to reviews
 // and so a new 50% draw at ratings. With 10 retries a call fails only when 11 draws in a row fail, 0.05%.
-import { expect, test, type APIRequestContext } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { expect, test } from "@playwright/test";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, tokenOf } from "./fixtures";
 import { app, call, relayApp, sidecar, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-resilience";
@@ -42,15 +42,6 @@ interface GraphEdge {
   target: string;
   rps: number;
   errorRate: number;
-}
-
-/** An API token for a user, as `trellis login` gets one. */
-async function tokenOf(request: APIRequestContext, user: string): Promise<Record<string, string>> {
-  const res = await request.post("/api/v1/tokens/sign-in", {
-    data: { user, password: PASSWORD, name: "e2e-resilience" },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-  return { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
 }
 
 const apps: Awaited<ReturnType<typeof app>>[] = [];
@@ -102,8 +93,8 @@ test("50% 503s injected into ratings: retries on the reviews route keep the fron
     .toBe("reviews-v1 <- ratings-v1");
 
   // Proposed by the editor, approved by the approver, both with their own tokens.
-  const rhea = await tokenOf(request, "rhea");
-  const otis = await tokenOf(request, "otis");
+  const rhea = await tokenOf(request, "rhea", PASSWORD, "e2e-resilience");
+  const otis = await tokenOf(request, "otis", PASSWORD, "e2e-resilience");
   const proposed = await request.post("/api/v1/changes", {
     headers: rhea,
     data: { title: "Inject 50% 503s into ratings; retry 5xx on reviews", yaml: CHANGE },

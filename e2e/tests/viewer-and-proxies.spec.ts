@@ -2,9 +2,9 @@
 // light proxy that refuses every config it is sent), seen by a viewer: she reads services, changes and
 // proxies, is offered nothing that would change them, and the API refuses her when she tries anyway. The
 // Proxies page and the overview tell the NACKing proxy apart, with its reason in full.
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { LightProxy, fetchPinnedCa, generateKeyAndCsr } from "@trellis/control-plane/testing";
-import { ADMIN_TOKEN } from "./fixtures";
+import { ADMIN_TOKEN, signIn } from "./fixtures";
 import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-viewer";
@@ -29,16 +29,6 @@ const apps: Awaited<ReturnType<typeof app>>[] = [];
 const sidecars: Sidecar[] = [];
 let refusing: LightProxy | null = null;
 let change = { id: "", number: 0 };
-
-async function signIn(browser: Browser, name: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto("/login");
-  await page.getByLabel("User name").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
-  return page;
-}
 
 test.beforeAll(async ({ request }) => {
   test.setTimeout(120_000);
@@ -97,7 +87,7 @@ test("a viewer sees services, changes and proxies, is offered no change, and the
   browser,
   request,
 }) => {
-  const vera = await signIn(browser, "vera");
+  const vera = await signIn(browser, "vera", PASSWORD);
   const nav = vera.getByRole("navigation", { name: "Main" });
 
   await nav.getByRole("link", { name: "Services", exact: true }).click();
@@ -152,7 +142,7 @@ test("a viewer sees services, changes and proxies, is offered no change, and the
 test("the overview and the Proxies page show the mesh's proxies, and the NACKing one stands out", async ({
   browser,
 }) => {
-  const vera = await signIn(browser, "vera");
+  const vera = await signIn(browser, "vera", PASSWORD);
   // She reads only her namespace: the counts are this file's mesh.
   const glance = vera.getByRole("region", { name: "Mesh at a glance" });
   await expect(glance).toContainText("3/3Proxies connected");
