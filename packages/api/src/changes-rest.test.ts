@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
-import { handleRestRequest, openApiDocument } from "./index.js";
+import { handleRestRequest, openApiDocument, type EdgeOptions } from "./index.js";
 
 let tdb: TestDatabase;
 let db: Db;
@@ -14,7 +14,7 @@ let server: Server;
 let base = "";
 const tokens: Record<string, string> = {};
 
-function serve(database: Db): Promise<Server> {
+function serve(database: Db, opts: EdgeOptions = {}): Promise<Server> {
   const s = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -32,6 +32,7 @@ function serve(database: Db): Promise<Server> {
           headers,
           ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
         }),
+        opts,
       )
         .then(async (r) => {
           res.writeHead(r.status, Object.fromEntries(r.headers));
@@ -103,7 +104,8 @@ beforeAll(async () => {
       },
     });
   }
-  server = await serve(db);
+  // As behind one reverse proxy that appends the client's address to X-Forwarded-For (TRELLIS_TRUST_PROXY=1).
+  server = await serve(db, { trustProxy: 1 });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
@@ -130,6 +132,32 @@ describe("change requests over REST", () => {
     number = r.body.number as number;
     const ev = await db.auditEvent.findFirstOrThrow({ where: { action: "change.create", targetId: id } });
     expect(ev).toMatchObject({ via: "cli", ip: "192.0.2.7", actorKind: "token" });
+  });
+
+  it("records no client address that the client wrote itself, when no proxy is trusted", async () => {
+    const direct = await serve(db);
+    try {
+      const res = await fetch(`http://127.0.0.1:${(direct.address() as AddressInfo).port}/api/v1/changes`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${tokens.eddie}`,
+          "content-type": "application/json",
+          "x-forwarded-for": "203.0.113.66, 192.0.2.7",
+        },
+        body: JSON.stringify({ title: "from a client that forges its address", yaml: CANARY }),
+      });
+      expect(res.status).toBe(200);
+      const { id: forged } = (await res.json()) as { id: string };
+      const ev = await db.auditEvent.findFirstOrThrow({
+        where: { action: "change.create", targetId: forged },
+      });
+      expect(ev.ip).toBeNull();
+      expect((await call("eddie", "POST", `/changes/${forged}/cancel`)).body).toMatchObject({
+        status: "cancelled",
+      });
+    } finally {
+      await new Promise((r) => direct.close(r));
+    }
   });
 
   it("refuses the author's approval (403 CHANGE_SELF_APPROVAL) and a viewer's (403 FORBIDDEN) as problem documents", async () => {

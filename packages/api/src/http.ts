@@ -28,8 +28,18 @@ export function trustedClientAddress(
   return hops.length >= trustedProxies ? hops[hops.length - trustedProxies] : undefined;
 }
 
-function clientMeta(req: Request) {
-  const ip = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+/** How many reverse proxies in front of the console append to X-Forwarded-For (TRELLIS_TRUST_PROXY). */
+export interface EdgeOptions {
+  trustProxy?: number;
+}
+
+/**
+ * What the audit log records about where a call came from. The address only when a trusted proxy wrote it:
+ * the first X-Forwarded-For entry is whatever the client put there, and an audit trail must not carry an
+ * address the caller chose.
+ */
+function clientMeta(req: Request, trustProxy = 0) {
+  const ip = trustedClientAddress(req.headers.get("x-forwarded-for"), trustProxy);
   const userAgent = req.headers.get("user-agent") ?? undefined;
   return { ...(ip ? { ip } : {}), ...(userAgent ? { userAgent: userAgent.slice(0, 256) } : {}) };
 }
@@ -39,7 +49,7 @@ function viaFromRequest(req: Request): Via {
   return req.headers.get("x-trellis-client") === "cli" ? "cli" : "api";
 }
 
-async function bearerContext(db: Db, req: Request): Promise<Context> {
+async function bearerContext(db: Db, req: Request, trustProxy?: number): Promise<Context> {
   const header = req.headers.get("authorization");
   if (!header) return { db, actor: null, authError: null };
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -50,7 +60,10 @@ async function bearerContext(db: Db, req: Request): Promise<Context> {
       authError: new AppError("AUTH_TOKEN_INVALID", "the Authorization header must be 'Bearer <token>'"),
     };
   try {
-    const actor = await authenticateToken(db, m[1]!, { via: viaFromRequest(req), ...clientMeta(req) });
+    const actor = await authenticateToken(db, m[1]!, {
+      via: viaFromRequest(req),
+      ...clientMeta(req, trustProxy),
+    });
     return { db, actor, authError: null };
   } catch (e) {
     if (e instanceof AppError) return { db, actor: null, authError: e };
@@ -83,14 +96,18 @@ async function withEmptyJsonBody(req: Request): Promise<Request> {
 }
 
 /** REST under /api/v1: bearer tokens only (no cookies, so no CSRF surface); errors as problem documents. */
-export async function handleRestRequest(db: Db, incoming: Request): Promise<Response> {
+export async function handleRestRequest(
+  db: Db,
+  incoming: Request,
+  opts: EdgeOptions = {},
+): Promise<Response> {
   const req = await withEmptyJsonBody(incoming);
   let failure: unknown = null;
   const res = await createOpenApiFetchHandler({
     endpoint: REST_BASE_PATH,
     router: appRouter,
     req,
-    createContext: () => bearerContext(db, req),
+    createContext: () => bearerContext(db, req, opts.trustProxy),
     onError: ({ error }) => {
       failure = error;
       if (describeError(error).code === "INTERNAL") console.error("[api] internal error:", error);
@@ -124,7 +141,7 @@ export async function handleRestRequest(db: Db, incoming: Request): Promise<Resp
 export async function handleTrpcRequest(
   db: Db,
   req: Request,
-  opts: { endpoint: string; sessionUserId: string | null },
+  opts: EdgeOptions & { endpoint: string; sessionUserId: string | null },
 ): Promise<Response> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     const origin = req.headers.get("origin");
@@ -144,11 +161,11 @@ export async function handleTrpcRequest(
     router: appRouter,
     req,
     createContext: async (): Promise<Context> => {
-      if (!opts.sessionUserId) return bearerContext(db, req);
+      if (!opts.sessionUserId) return bearerContext(db, req, opts.trustProxy);
       try {
         const actor: Actor = await actorForUser(db, opts.sessionUserId, {
           via: "console",
-          ...clientMeta(req),
+          ...clientMeta(req, opts.trustProxy),
         });
         return { db, actor, authError: null };
       } catch (e) {

@@ -1,9 +1,14 @@
 import { handleTrpcRequest } from "@trellis/api";
 import { sessionUserId } from "@/lib/server/auth";
 import { db } from "@/lib/server/db";
+import { env } from "@/lib/server/env";
 
 async function handler(req: Request) {
-  return handleTrpcRequest(db(), req, { endpoint: "/api/trpc", sessionUserId: await sessionUserId() });
+  return handleTrpcRequest(db(), req, {
+    endpoint: "/api/trpc",
+    sessionUserId: await sessionUserId(),
+    trustProxy: env().TRELLIS_TRUST_PROXY,
+  });
 }
 
 export { handler as GET, handler as POST };
