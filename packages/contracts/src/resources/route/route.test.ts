@@ -96,6 +96,30 @@ describe("validateResource(Route)", () => {
     ]);
   });
 
+  it("refuses a rule an earlier, broader rule shadows, and keeps rules that a request could still reach", () => {
+    const shadowed = (rules: unknown[]) => validateResource(route({ service: "reviews", rules })).errors.map((e) => e.path);
+    const to = (match: unknown) => ({ match, backends: [{ version: "v2" }] });
+    // Broader first: the later rule never sees a request.
+    expect(shadowed([to({ path: { prefix: "/api" } }), to({ path: { prefix: "/api/v2" } })])).toEqual(["spec.rules[1].match"]);
+    expect(shadowed([to({ path: { prefix: "/api" } }), to({ path: { exact: "/api/health" } })])).toEqual(["spec.rules[1].match"]);
+    expect(shadowed([to({ path: { prefix: "/" } }), to({ path: { prefix: "/x" }, methods: ["GET"] })])).toEqual(["spec.rules[1].match"]);
+    expect(shadowed([to({ methods: ["GET", "HEAD"] }), to({ methods: ["GET"], path: { exact: "/" } })])).toEqual(["spec.rules[1].match"]);
+    expect(shadowed([to({ headers: [{ name: "X-Beta" }] }), to({ headers: [{ name: "x-beta", exact: "1" }] })])).toEqual(["spec.rules[1].match"]);
+    expect(shadowed([to({ headers: [{ name: "x-user", prefix: "test-" }] }), to({ headers: [{ name: "x-user", exact: "test-ann" }, { name: "x-b", exact: "1" }] })])).toEqual(["spec.rules[1].match"]);
+    expect(shadowed([to({ query: [{ name: "debug", exact: "1" }] }), to({ path: { prefix: "/a" }, query: [{ name: "debug", exact: "1" }] })])).toEqual(["spec.rules[1].match"]);
+    const message = validateResource(route({ service: "reviews", rules: [to({ path: { prefix: "/api" } }), to({ path: { prefix: "/api/v2" } })] })).errors[0]?.message;
+    expect(message).toBe("can never match: rules[0] before it matches every request this rule matches (put the narrower rule first)");
+
+    // Narrower first, or rules that overlap without one containing the other: each can still match.
+    expect(shadowed([to({ path: { prefix: "/api/v2" } }), to({ path: { prefix: "/api" } })])).toEqual([]);
+    expect(shadowed([to({ path: { prefix: "/api" }, methods: ["GET"] }), to({ path: { prefix: "/api/v2" } })])).toEqual([]);
+    expect(shadowed([to({ methods: ["GET"] }), to({ methods: ["GET", "POST"] })])).toEqual([]);
+    expect(shadowed([to({ headers: [{ name: "x-beta", exact: "1" }] }), to({ headers: [{ name: "x-beta" }] })])).toEqual([]);
+    expect(shadowed([to({ query: [{ name: "Debug" }] }), to({ query: [{ name: "debug", exact: "1" }] })])).toEqual([]); // query names are case-sensitive
+    expect(shadowed([to({ headers: [{ name: "x-beta", invert: true }] }), to({ headers: [{ name: "x-beta", exact: "0", invert: true }] })])).toEqual([]);
+    expect(shadowed([to({ path: { regex: "^/a" } }), to({ path: { prefix: "/a" } })])).toEqual([]); // no regex reasoning
+  });
+
   it("checks retries and timeouts together", () => {
     const v = validateResource(
       route({

@@ -1,5 +1,6 @@
 import { durationMs, formatDuration, IssueList, type ResourceValidation } from "../common.js";
 import { findService, othersInForce, type ValidationContext } from "../context.js";
+import type { KeyMatchSpec } from "../common.js";
 import { matchesEverything, type RouteMatchSpec, type RouteResource, type RouteRuleSpec } from "./schema.js";
 
 /**
@@ -8,9 +9,11 @@ import { matchesEverything, type RouteMatchSpec, type RouteResource, type RouteR
  * errors (block the change)
  * - a rule's backend weights do not sum to 100, or a weight is missing where a rule has several backends;
  * - two backends of one rule name the same version;
- * - a rule can never match because an earlier rule matches every request or has the very same match. This is
- *   an error, not a warning: the author wrote the later rule to route something, and applying the Route would
- *   silently ignore it. Put the catch-all rule last;
+ * - a rule can never match because an earlier rule matches every request it would (a catch-all, the same
+ *   match, or a broader one: prefix `/api` before `/api/v2`, no method condition before `GET`, a header only
+ *   required present before one required to equal a value). This is an error, not a warning: the author wrote
+ *   the later rule to route something, and applying the Route would silently ignore it. Put the narrower rule
+ *   first. Regular expressions cover only the very same expression (no regex containment is attempted);
  * - `retryOn` has `retriable-status-codes` but no codes are given; backoff `max` below `base`;
  * - with the registry: the service is `tcp` (Routes are HTTP only); a backend with weight above 0 names a
  *   version that has no workloads; another Route already targets the same service (one Route per service).
@@ -37,6 +40,11 @@ export function validateRoute(route: RouteResource, ctx: ValidationContext): Res
       const key = canonicalMatch(rule.match);
       const same = seenMatches.indexOf(key);
       if (same >= 0) out.error(`${at}.match`, `can never match: rules[${same}] has the same match`);
+      else {
+        const broader = spec.rules.slice(0, i).findIndex((r) => covers(r.match, rule.match));
+        if (broader >= 0)
+          out.error(`${at}.match`, `can never match: rules[${broader}] before it matches every request this rule matches (put the narrower rule first)`);
+      }
       if (matchesEverything(rule.match)) catchAll = i;
     }
     seenMatches.push(canonicalMatch(rule.match));
@@ -151,4 +159,44 @@ function canonicalMatch(m: RouteMatchSpec | undefined): string {
     headers: keyed(m.headers),
     query: keyed(m.query),
   });
+}
+
+/**
+ * Whether every request `narrow` matches is also matched by `wide` (as the proxies match: plain string
+ * prefixes, header names case-insensitive, query names case-sensitive). Sound, not complete: it says yes only
+ * when it can tell, so a "can never match" error is never wrong; regexes cover only themselves.
+ */
+export function covers(wide: RouteMatchSpec | undefined, narrow: RouteMatchSpec | undefined): boolean {
+  if (matchesEverything(wide)) return true;
+  const w = wide!;
+  const n = narrow ?? {};
+  if (w.path !== undefined && (n.path === undefined || !valueCovers(w.path, n.path))) return false;
+  if (w.methods !== undefined && (n.methods === undefined || !n.methods.every((m) => w.methods!.includes(m)))) return false;
+  const keysCovered = (ws: KeyMatchSpec[] | undefined, ns: KeyMatchSpec[] | undefined, caseless: boolean) =>
+    (ws ?? []).every((c) => (ns ?? []).some((d) => keyCovers(c, d, caseless)));
+  return keysCovered(w.headers, n.headers, true) && keysCovered(w.query, n.query, false);
+}
+
+type ValueMatch = { exact?: string; prefix?: string; regex?: string };
+
+/** Every value `narrow` accepts, `wide` accepts too. */
+function valueCovers(wide: ValueMatch, narrow: ValueMatch): boolean {
+  if (wide.exact !== undefined) return narrow.exact === wide.exact;
+  if (wide.prefix !== undefined) {
+    const p = wide.prefix;
+    return (narrow.exact !== undefined && narrow.exact.startsWith(p)) || (narrow.prefix !== undefined && narrow.prefix.startsWith(p));
+  }
+  if (wide.regex !== undefined) return narrow.regex === wide.regex;
+  return true; // no value condition: any value (presence only)
+}
+
+/** Whether condition `d` (of the narrower rule) implies condition `c` (of the wider one). */
+function keyCovers(c: KeyMatchSpec, d: KeyMatchSpec, caseless: boolean): boolean {
+  const same = caseless ? c.name.toLowerCase() === d.name.toLowerCase() : c.name === d.name;
+  if (!same) return false;
+  if (c.invert || d.invert) {
+    // "absent or not matching": only the very same condition is known to imply it.
+    return Boolean(c.invert) === Boolean(d.invert) && c.exact === d.exact && c.prefix === d.prefix && c.regex === d.regex;
+  }
+  return valueCovers(c, d);
 }
