@@ -13,6 +13,9 @@ const config: NextConfig = {
     "pg",
   ],
   outputFileTracingRoot: fileURLToPath(new URL("../..", import.meta.url)),
+  // `npm run check` (and CI) type-checks the console with the rest of the repo; checking again inside every
+  // `next build` took a third of `npm start`'s first build (2.2 of 6.6 min on a loaded 2-core machine).
+  typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
   reactStrictMode: true,
   typedRoutes: false,
