@@ -4,6 +4,8 @@ import { z } from "zod";
  * Names of namespaces, services, versions and resources follow Kubernetes' DNS-1123 label rules, so that
  * everything a user names in Trellis can also be a hostname, a SPIFFE path segment and a Prometheus label.
  */
+const LABEL = "[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?";
+
 export const ZDnsLabel = z
   .string()
   .min(1, "must not be empty")
@@ -17,6 +19,14 @@ export const ZNamespace = ZDnsLabel;
 export const ZServiceName = ZDnsLabel;
 /** Workload versions are labels such as `v1`, `v2`, `canary`. */
 export const ZVersion = ZDnsLabel;
+
+/**
+ * A service named across namespaces, `namespace/service`: how a list of services fits in a query string
+ * (`?services=shop/reviews&services=shop/web`) and how series keys name a calling service.
+ */
+export const ZQualifiedServiceName = z
+  .string()
+  .regex(new RegExp(`^${LABEL}/${LABEL}$`), "must be namespace/service, e.g. shop/reviews");
 
 /** A user's login name: what they type at sign-in. */
 export const ZUserName = z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZNamespace, ZServiceName } from "./names.js";
+import { ZNamespace, ZQualifiedServiceName, ZServiceName, ZVersion } from "./names.js";
 import { ZWorkloadRef } from "./mesh-stream.js";
 
 // Observed traffic, read from the telemetry rollups: what the live graph, the service views and the impact
@@ -58,9 +58,13 @@ export const ZServiceSeriesQuery = z.object({
   minutes: ZTrafficQuery.shape.minutes,
   until: ZTrafficQuery.shape.until,
   by: z
-    .enum(["version", "caller"])
+    .enum(["version", "caller", "total"])
     .default("version")
-    .describe("one series per version of the service, or per calling service"),
+    .describe("one series per version of the service, per calling service, or one for all its calls"),
+  caller: ZQualifiedServiceName.optional().describe(
+    "only calls from this service (`namespace/service`): one edge of the graph",
+  ),
+  callerVersion: ZVersion.optional().describe("with `caller`: only calls from this version of it"),
 });
 export type ServiceSeriesQuery = z.input<typeof ZServiceSeriesQuery>;
 
@@ -84,7 +88,7 @@ export const ZServiceSeries = z.object({
   stepSeconds: z.number().int().positive(),
   series: z.array(
     z.object({
-      /** The version (`by: version`) or the caller as `namespace/service` (`by: caller`). */
+      /** The version (`by: version`), the caller as `namespace/service` (`by: caller`), or `*` (`by: total`). */
       key: z.string(),
       /** One point per step from `from` to `until`, steps without calls included (0 requests). */
       points: z.array(ZSeriesPoint),
@@ -92,3 +96,38 @@ export const ZServiceSeries = z.object({
   ),
 });
 export type ServiceSeries = z.infer<typeof ZServiceSeries>;
+
+/**
+ * The services list's sparklines: calls into each of many services over one window, in one query. Each
+ * service's namespace must be readable by the caller.
+ */
+export const ZSparklinesQuery = z.object({
+  services: z
+    .array(ZQualifiedServiceName)
+    .min(1)
+    .max(500)
+    .describe("the services, as `namespace/service`; repeat the parameter for each"),
+  minutes: ZTrafficQuery.shape.minutes,
+  until: ZTrafficQuery.shape.until,
+});
+export type SparklinesQuery = z.input<typeof ZSparklinesQuery>;
+
+/** A sparkline's point: the rate and error share of a step, without latencies (a sparkline draws none). */
+export const ZSparklinePoint = ZSeriesPoint.pick({ t: true, requests: true, rps: true, errorRate: true });
+export type SparklinePoint = z.infer<typeof ZSparklinePoint>;
+
+export const ZSparklines = z.object({
+  from: z.iso.datetime(),
+  until: z.iso.datetime(),
+  /** Length of each step: one minute up to an hour's window, coarser beyond (at most ~60 points). */
+  stepSeconds: z.number().int().positive(),
+  items: z.array(
+    z.object({
+      namespace: ZNamespace,
+      service: ZServiceName,
+      /** One point per step from `from` to `until`, for every service asked for, idle ones too. */
+      points: z.array(ZSparklinePoint),
+    }),
+  ),
+});
+export type Sparklines = z.infer<typeof ZSparklines>;

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
-import { AppError, queryTraffic, quantile, serviceSeries, type Actor } from "./index.js";
+import {
+  AppError,
+  queryTraffic,
+  quantile,
+  serviceSeries,
+  serviceSparklines,
+  type Actor,
+} from "./index.js";
 
 const db = createDb(inject("databaseUrl"));
 const NOW = new Date("2026-11-22T12:30:30Z");
@@ -216,6 +223,84 @@ describe("service time series", () => {
 
     await expect(
       serviceSeries(db, shopViewer, { namespace: "tr-pay", service: "db", minutes: 5 }),
+    ).rejects.toThrow(AppError);
+  });
+
+  it("gives one series for all calls, or for one caller's (an edge), with quantiles of the whole", async () => {
+    const total = await serviceSeries(db, admin, {
+      namespace: "tr-shop",
+      service: "reviews",
+      minutes: 5,
+      until: NOW.toISOString(),
+      by: "total",
+    });
+    expect(total.series.map((x) => x.key)).toEqual(["*"]);
+    // v1 and v2 together: 450 + 60 in the current minute; the latencies are those of both versions' calls.
+    expect(total.series[0]!.points.map((p) => p.requests)).toEqual([0, 0, 0, 0, 550, 510]);
+    expect(total.series[0]!.points[5]!.p99Ms).toBeGreaterThan(10);
+
+    const edge = await serviceSeries(db, admin, {
+      namespace: "tr-shop",
+      service: "web",
+      minutes: 5,
+      until: NOW.toISOString(),
+      by: "total",
+      caller: "tr-shop/unknown",
+    });
+    expect(edge.series[0]!.points.reduce((n, p) => n + p.requests, 0)).toBe(30);
+    const none = await serviceSeries(db, admin, {
+      namespace: "tr-shop",
+      service: "reviews",
+      minutes: 5,
+      until: NOW.toISOString(),
+      caller: "tr-shop/web",
+      callerVersion: "v9",
+    });
+    expect(none.series).toEqual([]);
+  });
+});
+
+describe("sparklines", () => {
+  it("gives every service asked for one row of points in one query, idle ones as zeros", async () => {
+    const s = await serviceSparklines(db, shopViewer, {
+      services: ["tr-shop/reviews", "tr-shop/web", "tr-shop/idle", "tr-shop/reviews"],
+      minutes: 5,
+      until: NOW.toISOString(),
+    });
+    expect(s.stepSeconds).toBe(60);
+    expect(s.items.map((i) => `${i.namespace}/${i.service}`)).toEqual([
+      "tr-shop/reviews",
+      "tr-shop/web",
+      "tr-shop/idle",
+    ]);
+    const [reviews, web, idle] = s.items;
+    // Versions together, each call once (the caller's report): 550 a minute ago, 510 in the current one.
+    expect(reviews!.points.map((p) => p.requests)).toEqual([0, 0, 0, 0, 550, 510]);
+    expect(reviews!.points[4]!.errorRate).toBeCloseTo(100 / 550, 5);
+    expect(reviews!.points[5]!.rps).toBeCloseTo(510 / 30, 5);
+    expect(web!.points.map((p) => p.requests)).toEqual([0, 0, 0, 0, 0, 30]);
+    expect(idle!.points.every((p) => p.requests === 0 && p.rps === 0)).toBe(true);
+  });
+
+  it("replays a past window, coarsens long ones, and refuses a namespace the caller may not read", async () => {
+    const past = await serviceSparklines(db, admin, {
+      services: ["tr-shop/reviews"],
+      minutes: 5,
+      until: new Date(minute(30).getTime() + 60_000).toISOString(),
+    });
+    expect(past.items[0]!.points.map((p) => p.requests)).toEqual([0, 0, 0, 0, 5000]);
+
+    const day = await serviceSparklines(db, admin, {
+      services: ["tr-shop/reviews"],
+      minutes: 1440,
+      until: NOW.toISOString(),
+    });
+    expect(day.stepSeconds).toBe(24 * 60);
+    expect(day.items[0]!.points.length).toBeLessThanOrEqual(61);
+    expect(day.items[0]!.points.reduce((n, p) => n + p.requests, 0)).toBe(6060);
+
+    await expect(
+      serviceSparklines(db, shopViewer, { services: ["tr-shop/reviews", "tr-pay/db"], minutes: 5 }),
     ).rejects.toThrow(AppError);
   });
 });

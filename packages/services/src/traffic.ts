@@ -4,12 +4,15 @@
 import {
   LATENCY_BUCKETS_MS,
   ZServiceSeriesQuery,
+  ZSparklinesQuery,
   ZTrafficQuery,
   type ObservedEdge,
   type ObservedTraffic,
   type SeriesPoint,
   type ServiceSeries,
   type ServiceSeriesQuery,
+  type Sparklines,
+  type SparklinesQuery,
   type TrafficQuery,
 } from "@trellis/contracts";
 import { Prisma, type Db } from "@trellis/db";
@@ -117,25 +120,45 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
 const MAX_POINTS = 120;
 
 /**
+ * A window cut into whole steps of a minute or more (`maxPoints` at most, about), aligned on the epoch so the
+ * same window always cuts the same steps. The first step starts at or before the window's start.
+ */
+function stepsOf(minutes: number, untilIso: string | undefined, maxPoints: number) {
+  const until = untilIso ? new Date(untilIso) : new Date();
+  const step = Math.max(1, Math.ceil(minutes / maxPoints)) * MINUTE;
+  const from = new Date(Math.floor((until.getTime() - minutes * MINUTE) / step) * step);
+  const starts: number[] = [];
+  for (let t = from.getTime(); t < until.getTime(); t += step) starts.push(t);
+  /** Seconds of the step starting at `t` that have passed: the last one may be cut short by `until`. */
+  const secondsOf = (t: number) => Math.max(1, (Math.min(t + step, until.getTime()) - t) / 1000);
+  // The SQL expression of the step a bucket falls in, as epoch seconds.
+  const at = Prisma.sql`(floor(extract(epoch FROM "bucket") / ${step / 1000}) * ${step / 1000})::float8`;
+  return { until, from, stepSeconds: step / 1000, starts, secondsOf, at };
+}
+
+/**
  * Calls into one service over a window, per step (a minute, coarser for long windows), split by version or by
- * calling service. Two grouped queries over the (destNamespace, bucket) index, like queryTraffic.
+ * calling service, or all together; optionally only those of one caller (an edge of the graph). Two grouped
+ * queries over the (destNamespace, bucket) index, like queryTraffic.
  */
 export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQuery): Promise<ServiceSeries> {
   const q = ZServiceSeriesQuery.parse(query);
   requireRole(actor, "viewer", q.namespace);
-  const until = q.until ? new Date(q.until) : new Date();
-  const stepMinutes = Math.max(1, Math.ceil(q.minutes / MAX_POINTS));
-  const step = stepMinutes * MINUTE;
-  const from = new Date(Math.floor((until.getTime() - q.minutes * MINUTE) / step) * step);
-  const stepSeconds = step / 1000;
+  const { until, from, stepSeconds, starts, secondsOf, at } = stepsOf(q.minutes, q.until, MAX_POINTS);
   const key =
     q.by === "version"
       ? Prisma.sql`"destVersion"`
-      : Prisma.sql`("sourceNamespace" || '/' || "sourceService")`;
-  // Steps are aligned on the epoch, so the same window always cuts the same steps.
-  const at = Prisma.sql`(floor(extract(epoch FROM "bucket") / ${stepSeconds}) * ${stepSeconds})::float8`;
+      : q.by === "caller"
+        ? Prisma.sql`("sourceNamespace" || '/' || "sourceService")`
+        : Prisma.sql`'*'`;
+  let caller = Prisma.sql`TRUE`;
+  if (q.caller !== undefined) {
+    const [ns, svc] = q.caller.split("/") as [string, string];
+    caller = Prisma.sql`"sourceNamespace" = ${ns} AND "sourceService" = ${svc}`;
+    if (q.callerVersion !== undefined) caller = Prisma.sql`${caller} AND "sourceVersion" = ${q.callerVersion}`;
+  }
   const where = Prisma.sql`"destNamespace" = ${q.namespace} AND "destService" = ${q.service}
-    AND "bucket" >= ${from} AND "bucket" < ${until} AND ${REPORTER_FILTER}`;
+    AND "bucket" >= ${from} AND "bucket" < ${until} AND ${REPORTER_FILTER} AND ${caller}`;
 
   const [counts, histograms] = await Promise.all([
     db.$queryRaw<{ k: string; at: number; code: number; requests: number }[]>`
@@ -149,8 +172,6 @@ export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQu
       GROUP BY 1, 2, 3`,
   ]);
 
-  const steps: number[] = [];
-  for (let t = from.getTime(); t < until.getTime(); t += step) steps.push(t);
   const series = new Map<string, Map<number, { requests: number; errors: number; histogram: number[] }>>();
   const cell = (k: string, atSeconds: number) => {
     let s = series.get(k);
@@ -182,14 +203,13 @@ export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQu
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, cells]) => ({
         key: k,
-        points: steps.map((t): SeriesPoint => {
+        points: starts.map((t): SeriesPoint => {
           const c = cells.get(t);
-          // The last step may be cut short by `until`: its rate is over the part that has passed.
-          const seconds = Math.max(1, (Math.min(t + step, until.getTime()) - t) / 1000);
           return {
             t: new Date(t).toISOString(),
             requests: c?.requests ?? 0,
-            rps: (c?.requests ?? 0) / seconds,
+            // The last step may be cut short by `until`: its rate is over the part that has passed.
+            rps: (c?.requests ?? 0) / secondsOf(t),
             errorRate: c && c.requests > 0 ? c.errors / c.requests : 0,
             p50Ms: c ? quantile(c.histogram, 0.5) : null,
             p95Ms: c ? quantile(c.histogram, 0.95) : null,
@@ -197,6 +217,54 @@ export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQu
           };
         }),
       })),
+  };
+}
+
+/** Sparklines are a few dozen pixels wide: fewer, coarser points than a chart. */
+const SPARKLINE_POINTS = 60;
+
+/**
+ * Calls into each of many services over one window, per step: the services list's sparklines, in one grouped
+ * query (not one per row). Every namespace asked about must be readable, as for serviceSeries.
+ */
+export async function serviceSparklines(db: Db, actor: Actor, query: SparklinesQuery): Promise<Sparklines> {
+  const q = ZSparklinesQuery.parse(query);
+  const wanted = [...new Set(q.services)].map((k) => k.split("/") as [string, string]);
+  const namespaces = [...new Set(wanted.map(([ns]) => ns))];
+  for (const ns of namespaces) requireRole(actor, "viewer", ns);
+  const { until, from, stepSeconds, starts, secondsOf, at } = stepsOf(q.minutes, q.until, SPARKLINE_POINTS);
+
+  // The namespace list lets PostgreSQL use the (destNamespace, bucket) index; the pairs pick the services.
+  const rows = await db.$queryRaw<{ ns: string; svc: string; at: number; requests: number; errors: number }[]>`
+    SELECT "destNamespace" AS ns, "destService" AS svc, ${at} AS at,
+           SUM("requests")::float8 AS requests,
+           SUM(CASE WHEN "statusCode" >= 500 THEN "requests" ELSE 0 END)::float8 AS errors
+    FROM "TelemetryRollup"
+    WHERE "destNamespace" IN (${Prisma.join(namespaces)})
+      AND ("destNamespace", "destService") IN (${Prisma.join(wanted.map(([ns, svc]) => Prisma.sql`(${ns}, ${svc})`))})
+      AND "bucket" >= ${from} AND "bucket" < ${until} AND ${REPORTER_FILTER}
+    GROUP BY 1, 2, 3`;
+
+  const cells = new Map<string, { requests: number; errors: number }>();
+  for (const r of rows) cells.set(`${r.ns}/${r.svc}@${r.at * 1000}`, r);
+  return {
+    from: from.toISOString(),
+    until: until.toISOString(),
+    stepSeconds,
+    items: wanted.map(([namespace, service]) => ({
+      namespace,
+      service,
+      points: starts.map((t) => {
+        const c = cells.get(`${namespace}/${service}@${t}`);
+        const requests = c?.requests ?? 0;
+        return {
+          t: new Date(t).toISOString(),
+          requests,
+          rps: requests / secondsOf(t),
+          errorRate: c && requests > 0 ? c.errors / requests : 0,
+        };
+      }),
+    })),
   };
 }
 
