@@ -171,6 +171,10 @@ const RULES: { [P in Path]: Rule<InputOf<P>> } = {
   "proxy.list": { need: "viewer", input: () => ({ namespace: NS }) },
   "traffic.edges": { need: "viewer", input: () => ({ namespace: NS }) },
   "traffic.series": { need: "viewer", input: () => ({ namespace: NS, service: "reviews" }) },
+  "traffic.sparklines": {
+    need: "viewer",
+    input: () => ({ services: [`${NS}/reviews`, `${NS}/frontend`], minutes: 15 }),
+  },
   "graph.get": { need: "viewer", input: () => ({ namespace: NS }) },
   "resource.list": { need: "viewer", input: () => ({ namespace: NS }) },
   "resource.get": { need: "viewer", input: () => ({ kind: "Route", namespace: NS, name: "reviews-canary" }) },
@@ -457,7 +461,10 @@ async function send(
       server.url,
     );
     const inQuery = method === "GET" || method === "DELETE";
-    if (inQuery) for (const [k, v] of Object.entries(rest)) url.searchParams.set(k, String(v));
+    // A list goes as the parameter repeated (`?services=a&services=b`), as REST clients send it.
+    if (inQuery)
+      for (const [k, v] of Object.entries(rest))
+        for (const one of Array.isArray(v) ? v : [v]) url.searchParams.append(k, String(one));
     res = await fetch(url, {
       method,
       headers: {

@@ -77,6 +77,35 @@ describe("GET /api/v1/traffic/edges", () => {
   it("is in the OpenAPI document", () => {
     const paths = (openApiDocument("http://localhost:3000") as { paths: object }).paths;
     expect(paths).toHaveProperty("/traffic/edges");
+    expect(paths).toHaveProperty("/traffic/sparklines");
     expect(paths).toHaveProperty("/graph");
+  });
+});
+
+describe("GET /api/v1/traffic/sparklines", () => {
+  type Body = { stepSeconds: number; items: { service: string; points: { requests: number }[] }[] };
+  const total = (b: Body, service: string) =>
+    b.items.find((i) => i.service === service)!.points.reduce((n, p) => n + p.requests, 0);
+
+  it("takes the services as a repeated parameter, one or many, and answers for each", async () => {
+    const res = await get(
+      "/api/v1/traffic/sparklines?services=traffic-api/reviews&services=traffic-api/web&minutes=15",
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Body;
+    expect(body.stepSeconds).toBe(60);
+    expect(body.items.map((i) => i.service)).toEqual(["reviews", "web"]);
+    expect(total(body, "reviews")).toBe(40);
+    expect(total(body, "web")).toBe(0);
+
+    const one = (await (await get("/api/v1/traffic/sparklines?services=traffic-api/reviews")).json()) as Body;
+    expect(one.items.map((i) => i.service)).toEqual(["reviews"]);
+  });
+
+  it("names the field when a service is not namespace/service, or none is given", async () => {
+    const bad = await get("/api/v1/traffic/sparklines?services=reviews");
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toMatchObject({ code: "VALIDATION_FAILED", issues: [{ path: "services.0" }] });
+    expect((await get("/api/v1/traffic/sparklines")).status).toBe(422);
   });
 });
