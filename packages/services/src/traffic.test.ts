@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
-import {
-  AppError,
-  queryTraffic,
-  quantile,
-  serviceSeries,
-  serviceSparklines,
-  type Actor,
-} from "./index.js";
+import { AppError, queryTraffic, quantile, serviceSeries, serviceSparklines, type Actor } from "./index.js";
 
 const db = createDb(inject("databaseUrl"));
 const NOW = new Date("2026-11-22T12:30:30Z");

@@ -155,7 +155,8 @@ export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQu
   if (q.caller !== undefined) {
     const [ns, svc] = q.caller.split("/") as [string, string];
     caller = Prisma.sql`"sourceNamespace" = ${ns} AND "sourceService" = ${svc}`;
-    if (q.callerVersion !== undefined) caller = Prisma.sql`${caller} AND "sourceVersion" = ${q.callerVersion}`;
+    if (q.callerVersion !== undefined)
+      caller = Prisma.sql`${caller} AND "sourceVersion" = ${q.callerVersion}`;
   }
   const where = Prisma.sql`"destNamespace" = ${q.namespace} AND "destService" = ${q.service}
     AND "bucket" >= ${from} AND "bucket" < ${until} AND ${REPORTER_FILTER} AND ${caller}`;
@@ -235,7 +236,9 @@ export async function serviceSparklines(db: Db, actor: Actor, query: SparklinesQ
   const { until, from, stepSeconds, starts, secondsOf, at } = stepsOf(q.minutes, q.until, SPARKLINE_POINTS);
 
   // The namespace list lets PostgreSQL use the (destNamespace, bucket) index; the pairs pick the services.
-  const rows = await db.$queryRaw<{ ns: string; svc: string; at: number; requests: number; errors: number }[]>`
+  const rows = await db.$queryRaw<
+    { ns: string; svc: string; at: number; requests: number; errors: number }[]
+  >`
     SELECT "destNamespace" AS ns, "destService" AS svc, ${at} AS at,
            SUM("requests")::float8 AS requests,
            SUM(CASE WHEN "statusCode" >= 500 THEN "requests" ELSE 0 END)::float8 AS errors
