@@ -1,11 +1,16 @@
 "use client";
-// Every service with its golden metrics over a window, from the calls into it; refreshed every 5 s.
+// Every service with its golden metrics over a window, from the calls into it, and a sparkline of its rate
+// (all rows' from one batched query); refreshed every 5 s.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { WINDOWS, formatMs, formatPercent, formatRps } from "../graph/graph-model";
 import { serviceMetrics } from "./service-metrics";
+import { Sparkline } from "./sparkline";
+
+/** The most services one sparklines query takes (its schema's limit); rows beyond go without. */
+const MAX_SPARKLINES = 500;
 
 export function ServiceList() {
   const trpc = useTRPC();
@@ -31,6 +36,28 @@ export function ServiceList() {
         : null,
     [services.data, traffic.data, namespace],
   );
+  // Registered services only: their namespaces are readable (service.list says so), and a batch with one
+  // unreadable namespace would be refused whole. Same services, same query key: React Query hashes the list.
+  const keys = useMemo(
+    () =>
+      (rows ?? [])
+        .filter((r) => r.registered)
+        .slice(0, MAX_SPARKLINES)
+        .map((r) => `${r.namespace}/${r.service}`),
+    [rows],
+  );
+  const sparklines = useQuery(
+    trpc.traffic.sparklines.queryOptions(
+      { services: keys, minutes },
+      { enabled: keys.length > 0, refetchInterval: 5_000, placeholderData: (prev) => prev },
+    ),
+  );
+  const lines = useMemo(
+    () =>
+      new Map((sparklines.data?.items ?? []).map((i) => [`${i.namespace}/${i.service}`, i.points] as const)),
+    [sparklines.data],
+  );
+  const windowLabel = WINDOWS.find((w) => w.minutes === minutes)?.label ?? `${minutes} minutes`;
   const error = services.error ?? traffic.error;
   return (
     <>
@@ -77,6 +104,7 @@ export function ServiceList() {
               <th scope="col">Versions</th>
               <th scope="col">Proxies</th>
               <th scope="col">Rate</th>
+              <th scope="col">Trend</th>
               <th scope="col">Success</th>
               <th scope="col" title="Slowest caller's quantile when several services call it">
                 p50 / p95 / p99
@@ -98,6 +126,15 @@ export function ServiceList() {
                 <td>{r.versions.join(", ")}</td>
                 <td>{r.registered ? `${r.healthyWorkloads}/${r.workloads}` : "–"}</td>
                 <td>{formatRps(r.rps)}</td>
+                <td>
+                  {lines.has(`${r.namespace}/${r.service}`) ? (
+                    <Sparkline points={lines.get(`${r.namespace}/${r.service}`)!} window={windowLabel} />
+                  ) : (
+                    <span className="muted" title={sparklines.error?.message}>
+                      {sparklines.isError ? "unavailable" : "–"}
+                    </span>
+                  )}
+                </td>
                 <td className={r.successRate !== null && r.successRate < 0.9 ? "error" : undefined}>
                   {r.successRate === null ? "–" : formatPercent(r.successRate)}
                 </td>

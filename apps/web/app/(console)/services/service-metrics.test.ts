@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ObservedEdge } from "@trellis/contracts";
-import { serviceMetrics, seriesRows } from "./service-metrics";
+import { pointRows, serviceMetrics, seriesRows, sparklineShape } from "./service-metrics";
 
 function edge(src: string, dst: string, requests: number, errorRate: number, p99Ms: number): ObservedEdge {
   return {
@@ -87,5 +87,41 @@ describe("seriesRows", () => {
       { t: "08:01", v1: 10 },
     ]);
     expect(seriesRows(series, "errorRate")[1]).toEqual({ t: "08:01", v1: 50 });
+  });
+});
+
+describe("sparklineShape", () => {
+  const point = (rps: number, errorRate = 0) => ({
+    t: "2026-11-22T08:00:00.000Z",
+    requests: rps * 60,
+    rps,
+    errorRate,
+  });
+
+  it("scales the rate to the busiest step and draws the 5xx part on the same scale", () => {
+    const s = sparklineShape([point(0), point(2, 0.5), point(1)], 100, 22);
+    expect(s.rps).toBe("0,21 50,1 100,11");
+    expect(s.errors).toBe("0,21 50,11 100,21");
+    expect(s).toMatchObject({ peakRps: 2, peakErrorRate: 0.5 });
+  });
+
+  it("lies flat at the bottom without calls, and draws one step across the box", () => {
+    expect(sparklineShape([point(0), point(0)], 100, 22)).toMatchObject({ rps: "0,21 100,21", peakRps: 0 });
+    expect(sparklineShape([point(3)], 100, 22).rps).toBe("0,1 100,1");
+  });
+});
+
+describe("pointRows", () => {
+  it("puts every metric of a step in one row, error share in %, and leaves out latencies without calls", () => {
+    const at = (m: string) => `2026-11-22T08:0${m}:00.000Z`;
+    expect(
+      pointRows([
+        { t: at("4"), requests: 0, rps: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null },
+        { t: at("5"), requests: 60, rps: 1, errorRate: 0.25, p50Ms: 2, p95Ms: 8, p99Ms: 9 },
+      ]),
+    ).toEqual([
+      { t: "08:04", rps: 0, errorPct: 0 },
+      { t: "08:05", rps: 1, errorPct: 25, p50Ms: 2, p95Ms: 8, p99Ms: 9 },
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 // Golden metrics of each service (rate, success, latency) from the edges into it. Pure, unit-tested.
-import type { ObservedEdge, ServiceSummary } from "@trellis/contracts";
+import type { ObservedEdge, SeriesPoint, ServiceSummary, SparklinePoint } from "@trellis/contracts";
 
 export interface ServiceMetrics {
   namespace: string;
@@ -100,4 +100,60 @@ export function seriesRows(
       if (v !== null) row[s.key] = metric === "errorRate" ? v * 100 : v;
     }
   return [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, r]) => r);
+}
+
+/**
+ * One series as Recharts rows with a column per metric, for charts that draw several metrics of one thing
+ * (the graph's side panel): `{ t: "08:05", rps: 2.5, errorPct: 0, p50Ms: 4.1, … }`. Latencies of a step
+ * without calls stay absent, a gap rather than a fake 0 ms.
+ */
+export function pointRows(points: readonly SeriesPoint[]): Record<string, string | number>[] {
+  return points.map((p) => {
+    const row: Record<string, string | number> = {
+      t: p.t.slice(11, 16),
+      rps: p.rps,
+      errorPct: p.errorRate * 100,
+    };
+    if (p.p50Ms !== null) row.p50Ms = p.p50Ms;
+    if (p.p95Ms !== null) row.p95Ms = p.p95Ms;
+    if (p.p99Ms !== null) row.p99Ms = p.p99Ms;
+    return row;
+  });
+}
+
+export interface SparklineShape {
+  /** SVG polyline points of the rate, and of the 5xx rate on the same scale (the failing part of it). */
+  rps: string;
+  errors: string;
+  peakRps: number;
+  /** Highest 5xx share of a step with calls (0..1). */
+  peakErrorRate: number;
+}
+
+/**
+ * A sparkline's lines in a `width` × `height` box, scaled to the busiest step; a single step (a 1-minute
+ * window) is drawn across the box. A 1-px margin keeps the stroke inside at 0 and at the peak.
+ */
+export function sparklineShape(
+  points: readonly SparklinePoint[],
+  width: number,
+  height: number,
+): SparklineShape {
+  const peakRps = points.reduce((m, p) => Math.max(m, p.rps), 0);
+  const peakErrorRate = points.reduce((m, p) => Math.max(m, p.requests > 0 ? p.errorRate : 0), 0);
+  const scale = peakRps > 0 ? peakRps : 1;
+  const y = (v: number) => Number((height - 1 - (v / scale) * (height - 2)).toFixed(1));
+  const xs =
+    points.length === 1 ? [0] : points.map((_, i) => Number(((i / (points.length - 1)) * width).toFixed(1)));
+  const line = (v: (p: SparklinePoint) => number) => {
+    const coords = points.map((p, i) => `${xs[i]},${y(v(p))}`);
+    if (points.length === 1) coords.push(`${width},${y(v(points[0]!))}`);
+    return coords.join(" ");
+  };
+  return {
+    rps: line((p) => p.rps),
+    errors: line((p) => p.rps * p.errorRate),
+    peakRps,
+    peakErrorRate,
+  };
 }
