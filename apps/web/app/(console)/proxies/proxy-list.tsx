@@ -3,22 +3,18 @@
 // A proxy that refused its config (NACK) keeps serving its last good one: it is marked, and its reason is
 // shown in full under it, since that text is what the operator needs to fix the change.
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
 import { useMemo, useState } from "react";
-import { PROXY_SYNC_STATES, type ProxySummary, type ProxySyncState } from "@trellis/contracts";
+import { PROXY_SYNC_STATES, type ProxySyncState } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
-import { when } from "../_components/status";
 import {
   NO_FILTER,
   SYNC_LABEL,
-  ago,
   filterOptions,
   filterProxies,
   syncCounts,
   type ProxyFilter,
 } from "./proxy-rows";
-
-const COLUMNS = 8;
+import { ProxyTable } from "./proxy-table";
 
 export function ProxyList({ initial }: { initial: ProxyFilter }) {
   const trpc = useTRPC();
@@ -124,25 +120,7 @@ export function ProxyList({ initial }: { initial: ProxyFilter }) {
               </p>
             </div>
           ) : (
-            <table aria-label="Proxies" className="proxies">
-              <thead>
-                <tr>
-                  <th scope="col">Service</th>
-                  <th scope="col">Namespace</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Address</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Config</th>
-                  <th scope="col">Proxy</th>
-                  <th scope="col">Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((p) => (
-                  <ProxyRows key={p.id} p={p} />
-                ))}
-              </tbody>
-            </table>
+            <ProxyTable label="Proxies" items={shown} />
           )}
         </>
       )}
@@ -187,79 +165,4 @@ function Summary(props: {
       )}
     </div>
   );
-}
-
-function ProxyRows({ p }: { p: ProxySummary }) {
-  const nacked = p.sync.state === "nacked";
-  const reasonId = `nack-${p.id}`;
-  return (
-    <>
-      <tr className={nacked ? "proxy-nacked" : undefined} aria-describedby={nacked ? reasonId : undefined}>
-        <td>
-          <Link href={`/services/${encodeURIComponent(p.namespace)}/${encodeURIComponent(p.service)}`}>
-            {p.service}
-          </Link>
-        </td>
-        <td>{p.namespace}</td>
-        <td>{p.version}</td>
-        <td className="mono">{p.address}</td>
-        <td>
-          <span className={`badge proxy-${p.status}`}>{p.status}</span>
-        </td>
-        <td>
-          <SyncCell p={p} />
-        </td>
-        <td>{p.proxyVersion ?? "–"}</td>
-        <td title={when(p.lastSeenAt)}>{ago(p.lastSeenAt)}</td>
-      </tr>
-      {nacked && (
-        <tr className="proxy-nacked proxy-reason">
-          <td colSpan={COLUMNS} id={reasonId}>
-            <strong>Refused config {version(p.sync.targetVersion ?? p.nackedVersion)}:</strong>{" "}
-            <span className="proxy-reason-text">{p.sync.reason ?? "no reason given"}</span>
-          </td>
-        </tr>
-      )}
-    </>
-  );
-}
-
-function SyncCell({ p }: { p: ProxySummary }) {
-  const { state, generation, targetVersion } = p.sync;
-  const gen = generation === null ? "" : ` of generation ${generation}`;
-  return (
-    <>
-      <span className={`badge sync-${state}`}>{SYNC_LABEL[state]}</span>
-      <div className="proxy-config">
-        {state === "in_sync" ? (
-          <>
-            runs {version(p.ackedVersion)}
-            {gen}
-          </>
-        ) : state === "pending" ? (
-          <>
-            runs {version(p.ackedVersion)},{" "}
-            {targetVersion === null ? (
-              "no answer yet"
-            ) : (
-              <>
-                waits for {version(targetVersion)}
-                {gen}
-              </>
-            )}
-          </>
-        ) : (
-          <>
-            {p.ackedVersion === null ? "has no config yet" : <>keeps {version(p.ackedVersion)}</>}, refused{" "}
-            {version(targetVersion ?? p.nackedVersion)}
-            {gen}
-          </>
-        )}
-      </div>
-    </>
-  );
-}
-
-function version(v: string | null) {
-  return v === null ? <span className="muted">nothing</span> : <code title={v}>{v}</code>;
 }

@@ -1,14 +1,17 @@
 "use client";
-// One service: its versions and proxies, the calls into it by version and by caller, the calls it makes,
-// its status codes, and the policies that apply, over a window; refreshed every 5 s.
+// One service: its versions, the calls into it by version and by caller, the calls it makes, its status
+// codes, the policies that apply, over a window, and its proxies (its endpoints) with their config sync
+// state; refreshed every 5 s.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import type { ObservedEdge } from "@trellis/contracts";
+import type { ObservedEdge, ProxySummary } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { ProposeLink } from "../../../_components/propose-link";
 import { resourceHref } from "../../../_components/yaml";
 import { WINDOWS, formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
+import { syncCounts } from "../../../proxies/proxy-rows";
+import { ProxyTable } from "../../../proxies/proxy-table";
 import { SeriesChart } from "./series-chart";
 
 function EdgeTable({
@@ -59,6 +62,12 @@ function EdgeTable({
   );
 }
 
+function proxySummary(items: readonly ProxySummary[]): string {
+  const n = syncCounts(items);
+  const connected = items.filter((p) => p.status === "connected").length;
+  return `${items.length === 1 ? "1 proxy" : `${items.length} proxies`}, ${connected} connected: ${n.in_sync} in sync, ${n.pending} pending, ${n.nacked} NACKed`;
+}
+
 export function ServiceDetail({ namespace, service }: { namespace: string; service: string }) {
   const trpc = useTRPC();
   const [minutes, setMinutes] = useState(5);
@@ -70,6 +79,7 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
     ),
   );
   const resources = useQuery(trpc.resource.list.queryOptions({ namespace }));
+  const proxies = useQuery(trpc.proxy.list.queryOptions({ namespace, service }, { refetchInterval: 5_000 }));
   const summary = services.data?.items.find((s) => s.name === service);
   const inbound = (traffic.data?.edges ?? []).filter(
     (e) => e.destination.namespace === namespace && e.destination.service === service,
@@ -80,6 +90,7 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
   const codes = new Map<string, number>();
   for (const e of inbound)
     for (const [c, n] of Object.entries(e.codes)) codes.set(c, (codes.get(c) ?? 0) + n);
+  const codesTotal = [...codes.values()].reduce((a, b) => a + b, 0);
   const byVersion = new Map<string, { requests: number; rps: number; errors: number }>();
   for (const e of inbound) {
     const v = byVersion.get(e.destination.version) ?? { requests: 0, rps: 0, errors: 0 };
@@ -181,15 +192,55 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
         {codes.size === 0 ? (
           <p className="muted">No calls in this window.</p>
         ) : (
-          <ul>
-            {[...codes.entries()]
-              .sort(([a], [b]) => a.localeCompare(b))
-              .map(([c, n]) => (
-                <li key={c}>
-                  {c === "0" ? "TCP" : c}: {n}
-                </li>
-              ))}
-          </ul>
+          <table aria-label="Status codes">
+            <thead>
+              <tr>
+                <th scope="col">Code</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Share</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...codes.entries()]
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([c, n]) => (
+                  <tr key={c} className={Number(c) >= 500 ? "error" : undefined}>
+                    <td>{c === "0" ? "TCP connection" : c}</td>
+                    <td>{Math.round(n)}</td>
+                    <td>{formatPercent(n / codesTotal)}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="panel" aria-label="Proxies">
+        <h2>Proxies</h2>
+        <p className="muted">
+          Each proxy is one endpoint of the service: where it listens, whether it is connected, and whether it
+          runs the config the control plane has for it.
+        </p>
+        {proxies.isError ? (
+          <p role="alert" className="error">
+            Could not load the proxies: {proxies.error.message}
+          </p>
+        ) : !proxies.data ? (
+          <p className="muted">Loading…</p>
+        ) : proxies.data.items.length === 0 ? (
+          <p className="muted">No proxy has joined the mesh as {service}.</p>
+        ) : (
+          <>
+            <p role="status">
+              {proxySummary(proxies.data.items)}{" "}
+              <Link
+                href={`/proxies?${new URLSearchParams({ namespace, service }).toString()}`}
+                className="muted"
+              >
+                all proxies
+              </Link>
+            </p>
+            <ProxyTable label="Proxies of the service" items={proxies.data.items} showService={false} />
+          </>
         )}
       </section>
       <section className="panel">
