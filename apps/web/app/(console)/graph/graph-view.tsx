@@ -318,7 +318,14 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
               </ReactFlow>
             </div>
           </SelectContext.Provider>
-          {selected && <SidePanel selection={selected} model={model} onClose={() => setSelected(null)} />}
+          {selected && (
+            <SidePanel
+              selection={selected}
+              model={model}
+              range={{ minutes, ...(untilIso ? { until: untilIso } : {}) }}
+              onClose={() => setSelected(null)}
+            />
+          )}
         </div>
       )}
       {model && (

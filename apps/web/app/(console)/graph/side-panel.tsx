@@ -1,11 +1,19 @@
 "use client";
-// What the graph knows about one node or edge: its numbers in the window, the policies that apply (each a
-// link to the resource) and a prefilled change request for the service.
+// What the graph knows about one node or edge: its numbers in the window, charts of its rate, 5xx share and
+// latency over the window, the policies that apply (each a link to the resource) and a prefilled change
+// request for the service.
 import Link from "next/link";
 import { ProposeLink } from "../_components/propose-link";
 import { resourceHref } from "../_components/yaml";
 import { formatMs, formatPercent, formatRps, type GraphModel, type PolicyRef } from "./graph-model";
 import { serviceName, type Selection } from "./graph-parts";
+import { PanelCharts } from "./panel-charts";
+
+/** The graph's window, which the charts cover too. `until` is absent for a live window. */
+export interface PanelWindow {
+  minutes: number;
+  until?: string;
+}
 
 function proposeHref(namespace: string, service: string): string {
   const q = new URLSearchParams({ template: "Route", namespace, service });
@@ -44,12 +52,16 @@ function Numbers({ rows }: { rows: [string, string][] }) {
 export function SidePanel({
   selection,
   model,
+  range,
   onClose,
 }: {
   selection: NonNullable<Selection>;
   model: GraphModel;
+  range: PanelWindow;
   onClose: () => void;
 }) {
+  const live = range.until === undefined;
+  const span = { minutes: range.minutes, ...(range.until ? { until: range.until } : {}) };
   const close = (
     <button type="button" className="secondary graph-close" onClick={onClose} aria-label="Close details">
       ×
@@ -64,6 +76,7 @@ export function SidePanel({
           <p className="muted">{selection.id} is no longer in the graph.</p>
         </aside>
       );
+    const inbound = model.edges.filter((x) => x.target === n.id);
     return (
       <aside className="graph-panel" aria-label={`Service ${serviceName(n)}`}>
         {close}
@@ -89,6 +102,18 @@ export function SidePanel({
             ))}
           </ul>
         )}
+        <h3>Calls into it</h3>
+        <PanelCharts
+          query={{
+            namespace: n.namespace,
+            service: n.service,
+            ...span,
+            by: n.version === "*" ? "total" : "version",
+          }}
+          pick={n.version}
+          protocol={inbound.length > 0 && inbound.every((x) => x.protocol === "tcp") ? "tcp" : "http"}
+          live={live}
+        />
         <h3>Policies</h3>
         <Policies policies={n.policies} />
         <div className="buttons">
@@ -115,6 +140,7 @@ export function SidePanel({
         <p className="muted">This call is no longer in the graph.</p>
       </aside>
     );
+  const source = model.nodes.find((x) => x.id === e.source);
   const target = model.nodes.find((x) => x.id === e.target);
   const codes = Object.entries(e.codes).sort(([a], [b]) => a.localeCompare(b));
   return (
@@ -137,6 +163,24 @@ export function SidePanel({
           ...(e.access ? [["Access policy", e.access] as [string, string]] : []),
         ]}
       />
+      {source && target && (
+        <>
+          <h3>Over the window</h3>
+          <PanelCharts
+            query={{
+              namespace: target.namespace,
+              service: target.service,
+              ...span,
+              caller: `${source.namespace}/${source.service}`,
+              ...(source.version === "*" ? {} : { callerVersion: source.version }),
+              by: target.version === "*" ? "total" : "version",
+            }}
+            pick={target.version}
+            protocol={e.protocol}
+            live={live}
+          />
+        </>
+      )}
       {e.protocol === "http" && codes.length > 0 && (
         <>
           <h3>Status codes</h3>

@@ -1,0 +1,129 @@
+"use client";
+// The side panel's charts of one node or edge over the graph's window (the same end, so a replayed window
+// charts the past too): its rate, its 5xx share, and its latency quantiles, from one series query.
+import { useQuery } from "@tanstack/react-query";
+import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import type { ServiceSeriesQuery } from "@trellis/contracts";
+import { useTRPC } from "@/lib/trpc/client";
+import { pointRows } from "../services/service-metrics";
+import { formatMs, formatPercent, formatRps } from "./graph-model";
+
+const LATENCIES = [
+  { key: "p50Ms", name: "p50", colour: "#2f6f4f" },
+  { key: "p95Ms", name: "p95", colour: "#d97706" },
+  { key: "p99Ms", name: "p99", colour: "#b42318" },
+] as const;
+
+function Chart({
+  label,
+  caption,
+  rows,
+  lines,
+  unit,
+}: {
+  label: string;
+  caption: string;
+  rows: Record<string, string | number>[];
+  lines: readonly { key: string; name: string; colour: string }[];
+  unit: string;
+}) {
+  return (
+    <figure className="panel-chart" aria-label={label}>
+      <figcaption>
+        {label} <span className="muted">· {caption}</span>
+      </figcaption>
+      <div style={{ width: "100%", height: 96 }}>
+        <ResponsiveContainer>
+          <LineChart data={rows} margin={{ top: 4, right: 4, bottom: 0, left: 0 }}>
+            <CartesianGrid stroke="#e9ecef" />
+            <XAxis dataKey="t" minTickGap={32} tick={{ fontSize: 10 }} />
+            <YAxis width={36} tick={{ fontSize: 10 }} />
+            <Tooltip formatter={(v) => `${typeof v === "number" ? Number(v.toFixed(2)) : v} ${unit}`} />
+            {lines.map((l) => (
+              <Line
+                key={l.key}
+                dataKey={l.key}
+                name={l.name}
+                stroke={l.colour}
+                dot={false}
+                isAnimationActive={false}
+                connectNulls={false}
+              />
+            ))}
+          </LineChart>
+        </ResponsiveContainer>
+      </div>
+    </figure>
+  );
+}
+
+/**
+ * `query` asks for the calls into a service (optionally from one caller); `pick` is the series to draw: `*`
+ * with `by: total`, or the version of a node split by version.
+ */
+export function PanelCharts({
+  query,
+  pick,
+  protocol,
+  live,
+}: {
+  query: ServiceSeriesQuery;
+  pick: string;
+  protocol: "http" | "tcp";
+  live: boolean;
+}) {
+  const trpc = useTRPC();
+  const series = useQuery(
+    trpc.traffic.series.queryOptions(query, {
+      refetchInterval: live ? 5_000 : false,
+      placeholderData: (prev) => prev,
+    }),
+  );
+  if (series.isError)
+    return (
+      <p role="alert" className="error">
+        Could not load the charts: {series.error.message}
+      </p>
+    );
+  if (!series.data) return <p className="muted">Loading charts…</p>;
+  const points = series.data.series.find((s) => s.key === pick)?.points ?? [];
+  const calls = points.reduce((n, p) => n + p.requests, 0);
+  if (calls === 0) return <p className="muted">No calls in this window to chart.</p>;
+  const rows = pointRows(points);
+  const peak = (f: (p: (typeof points)[number]) => number | null) =>
+    points.reduce((m, p) => Math.max(m, f(p) ?? 0), 0);
+  const step =
+    series.data.stepSeconds >= 3600
+      ? `${series.data.stepSeconds / 3600} h`
+      : `${series.data.stepSeconds / 60} min`;
+  return (
+    <section className="panel-charts" aria-label="Charts over the window">
+      <p className="muted">per {step} step</p>
+      <Chart
+        label="Requests per second"
+        caption={`peak ${formatRps(peak((p) => p.rps))}`}
+        rows={rows}
+        lines={[{ key: "rps", name: "req/s", colour: "#1d4ed8" }]}
+        unit="req/s"
+      />
+      {protocol === "http" && (
+        <>
+          <Chart
+            label="5xx share"
+            caption={`peak ${formatPercent(peak((p) => (p.requests > 0 ? p.errorRate : 0)))}`}
+            rows={rows}
+            lines={[{ key: "errorPct", name: "5xx", colour: "#b42318" }]}
+            unit="%"
+          />
+          <Chart
+            label="Latency p50 / p95 / p99"
+            caption={`p99 peak ${formatMs(peak((p) => p.p99Ms))}`}
+            rows={rows}
+            lines={LATENCIES}
+            unit="ms"
+          />
+        </>
+      )}
+    </section>
+  );
+}
