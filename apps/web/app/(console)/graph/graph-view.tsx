@@ -217,6 +217,11 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
             {live ? "now (live)" : "replaying a past window"}
           </span>
         </label>
+        {!live && (
+          <button type="button" className="secondary" onClick={() => setUntil("")}>
+            Back to live
+          </button>
+        )}
         <label>
           Nodes
           <select value={versions} onChange={(e) => setVersions(e.target.value as VersionMode)}>
