@@ -2,7 +2,7 @@
 // checkout calls catalog through them; a first batch of calls, then (in a later minute) a burst six times
 // as big. The graph replays the window that ended before the burst and shows the first batch's rate, not
 // the live one, in its label and in the side panel's charts; the services list draws each service's
-// sparkline; the service page lists the service's proxy and its config sync state.
+// sparkline; the service page lists the service's proxy and its config sync state, and replays the past too.
 // Service names differ from the other specs' on purpose (see graph.spec.ts: a bare name resolves to the
 // first namespace that has it).
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
@@ -180,6 +180,17 @@ test("the graph replays a past window from the rollups; sparklines and the servi
     await expect(proxyRow).toContainText("connected");
     await expect(proxyRow).toContainText("In sync");
     await expect(page.getByRole("table", { name: "Status codes" })).toContainText("200");
+
+    // The service page replays the same past window: the first batch alone, as the graph showed it.
+    const callers = page.getByRole("table", { name: "Callers" });
+    await expect(callers).not.toContainText(pastRate);
+    await page.getByLabel("Ending").fill(new Date(boundary).toISOString().slice(0, 16));
+    await expect(callers).toContainText(pastRate);
+    await expect(
+      page
+        .getByRole("table", { name: "Inbound by version" })
+        .getByRole("cell", { name: String(past.requests), exact: true }),
+    ).toBeVisible();
   } finally {
     for (const s of sidecars) s.child.kill("SIGTERM");
     await Promise.all(sidecars.map((s) => s.exited));

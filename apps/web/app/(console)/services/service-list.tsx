@@ -1,11 +1,12 @@
 "use client";
 // Every service with its golden metrics over a window, from the calls into it, and a sparkline of its rate
-// (all rows' from one batched query); refreshed every 5 s.
+// (all rows' from one batched query); refreshed every 5 s, or a past window replayed.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import { useTRPC } from "@/lib/trpc/client";
-import { WINDOWS, formatMs, formatPercent, formatRps } from "../graph/graph-model";
+import { TimeWindowFields, useTimeWindow } from "../_components/time-window";
+import { formatMs, formatPercent, formatRps } from "../graph/graph-model";
 import { serviceMetrics } from "./service-metrics";
 import { Sparkline } from "./sparkline";
 
@@ -15,12 +16,12 @@ const MAX_SPARKLINES = 500;
 export function ServiceList() {
   const trpc = useTRPC();
   const [namespace, setNamespace] = useState("");
-  const [minutes, setMinutes] = useState(5);
+  const time = useTimeWindow();
   const services = useQuery(trpc.service.list.queryOptions({}, { refetchInterval: 5_000 }));
   const traffic = useQuery(
     trpc.traffic.edges.queryOptions(
-      { ...(namespace ? { namespace } : {}), minutes, versions: "merged" },
-      { refetchInterval: 5_000, placeholderData: (prev) => prev },
+      { ...(namespace ? { namespace } : {}), ...time.query, versions: "merged" },
+      { refetchInterval: time.refetchInterval, placeholderData: (prev) => prev },
     ),
   );
   const namespaces = useMemo(
@@ -48,8 +49,8 @@ export function ServiceList() {
   );
   const sparklines = useQuery(
     trpc.traffic.sparklines.queryOptions(
-      { services: keys, minutes },
-      { enabled: keys.length > 0, refetchInterval: 5_000, placeholderData: (prev) => prev },
+      { services: keys, ...time.query },
+      { enabled: keys.length > 0, refetchInterval: time.refetchInterval, placeholderData: (prev) => prev },
     ),
   );
   const lines = useMemo(
@@ -57,7 +58,6 @@ export function ServiceList() {
       new Map((sparklines.data?.items ?? []).map((i) => [`${i.namespace}/${i.service}`, i.points] as const)),
     [sparklines.data],
   );
-  const windowLabel = WINDOWS.find((w) => w.minutes === minutes)?.label ?? `${minutes} minutes`;
   const error = services.error ?? traffic.error;
   return (
     <>
@@ -73,16 +73,7 @@ export function ServiceList() {
             ))}
           </select>
         </label>
-        <label>
-          Window
-          <select value={minutes} onChange={(e) => setMinutes(Number(e.target.value))}>
-            {WINDOWS.map((w) => (
-              <option key={w.minutes} value={w.minutes}>
-                {w.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <TimeWindowFields value={time.value} onChange={time.setValue} />
       </div>
       {error ? (
         <p role="alert" className="error">
@@ -128,7 +119,7 @@ export function ServiceList() {
                 <td>{formatRps(r.rps)}</td>
                 <td>
                   {lines.has(`${r.namespace}/${r.service}`) ? (
-                    <Sparkline points={lines.get(`${r.namespace}/${r.service}`)!} window={windowLabel} />
+                    <Sparkline points={lines.get(`${r.namespace}/${r.service}`)!} window={time.label} />
                   ) : (
                     <span className="muted" title={sparklines.error?.message}>
                       {sparklines.isError ? "unavailable" : "–"}

@@ -1,5 +1,5 @@
 "use client";
-// Calls into the service over time, one line per version or per caller (Recharts), refreshed every 5 s.
+// Calls into the service over time, one line per version or per caller (Recharts), over the page's window.
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
@@ -18,19 +18,22 @@ const COLOURS = ["#2f6f4f", "#1d4ed8", "#d97706", "#7c3aed", "#b42318", "#0e7490
 export function SeriesChart({
   namespace,
   service,
-  minutes,
+  range,
+  refetchInterval,
 }: {
   namespace: string;
   service: string;
-  minutes: number;
+  /** The page's window; `until` only when replaying. */
+  range: { minutes: number; until?: string };
+  refetchInterval: number | false;
 }) {
   const trpc = useTRPC();
   const [by, setBy] = useState<"version" | "caller">("version");
   const [metric, setMetric] = useState<SeriesMetric>("rps");
   const series = useQuery(
     trpc.traffic.series.queryOptions(
-      { namespace, service, minutes, by },
-      { refetchInterval: 5_000, placeholderData: (prev) => prev },
+      { namespace, service, ...range, by },
+      { refetchInterval, placeholderData: (prev) => prev },
     ),
   );
   const unit = METRICS.find((m) => m.value === metric)!.unit;

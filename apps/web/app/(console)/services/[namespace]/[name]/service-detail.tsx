@@ -1,15 +1,15 @@
 "use client";
 // One service: its versions, the calls into it by version and by caller, the calls it makes, its status
-// codes, the policies that apply, over a window, and its proxies (its endpoints) with their config sync
-// state; refreshed every 5 s.
+// codes, the policies that apply, over a window (live or replayed), and its proxies (its endpoints) with their
+// config sync state now; refreshed every 5 s.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState } from "react";
 import type { ObservedEdge, ProxySummary } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { ProposeLink } from "../../../_components/propose-link";
 import { resourceHref } from "../../../_components/yaml";
-import { WINDOWS, formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
+import { TimeWindowFields, useTimeWindow } from "../../../_components/time-window";
+import { formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
 import { syncCounts } from "../../../proxies/proxy-rows";
 import { ProxyTable } from "../../../proxies/proxy-table";
 import { SeriesChart } from "./series-chart";
@@ -70,12 +70,12 @@ function proxySummary(items: readonly ProxySummary[]): string {
 
 export function ServiceDetail({ namespace, service }: { namespace: string; service: string }) {
   const trpc = useTRPC();
-  const [minutes, setMinutes] = useState(5);
+  const time = useTimeWindow();
   const services = useQuery(trpc.service.list.queryOptions({ namespace }, { refetchInterval: 5_000 }));
   const traffic = useQuery(
     trpc.traffic.edges.queryOptions(
-      { namespace, minutes, versions: "split" },
-      { refetchInterval: 5_000, placeholderData: (prev) => prev },
+      { namespace, ...time.query, versions: "split" },
+      { refetchInterval: time.refetchInterval, placeholderData: (prev) => prev },
     ),
   );
   const resources = useQuery(trpc.resource.list.queryOptions({ namespace }));
@@ -119,16 +119,7 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
         </div>
       </div>
       <div className="filters">
-        <label>
-          Window
-          <select value={minutes} onChange={(e) => setMinutes(Number(e.target.value))}>
-            {WINDOWS.map((w) => (
-              <option key={w.minutes} value={w.minutes}>
-                {w.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <TimeWindowFields value={time.value} onChange={time.setValue} />
       </div>
       {error && (
         <p role="alert" className="error">
@@ -149,7 +140,12 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
           <div className="label">Inbound</div>
         </div>
       </section>
-      <SeriesChart namespace={namespace} service={service} minutes={minutes} />
+      <SeriesChart
+        namespace={namespace}
+        service={service}
+        range={time.query}
+        refetchInterval={time.refetchInterval}
+      />
       <section className="panel">
         <h2>By version</h2>
         {byVersion.size === 0 ? (
