@@ -1,7 +1,7 @@
 // A small mesh of its own (two real `trellis proxy` sidecars, one of them in front of a failing app, and a
 // light proxy that refuses every config it is sent), seen by a viewer: she reads services, changes and
 // proxies, is offered nothing that would change them, and the API refuses her when she tries anyway. The
-// Proxies page and the overview tell the NACKing proxy apart, with its reason in full.
+// Proxies page, the overview and the service's page tell the NACKing proxy apart, with its reason in full.
 import { expect, test } from "@playwright/test";
 import { LightProxy, fetchPinnedCa, generateKeyAndCsr } from "@trellis/control-plane/testing";
 import { ADMIN_TOKEN, signIn } from "./fixtures";
@@ -180,4 +180,13 @@ test("the overview and the Proxies page show the mesh's proxies, and the NACKing
   await vera.getByRole("combobox", { name: "Service" }).selectOption("frontend");
   await expect(table.getByRole("link")).toHaveText(["frontend"]);
   await expect(vera).toHaveURL(/sync=in_sync/);
+
+  // The NACKing proxy's own service page says so too, with the reason in full.
+  await vera.goto(`/services/${NS}/ratings`);
+  const proxies = vera.getByRole("region", { name: "Proxies" });
+  await expect(proxies.getByRole("status")).toHaveText(
+    /^1 proxy, 1 connected: 0 in sync, 0 pending, 1 NACKed/,
+  );
+  await expect(proxies.getByRole("table", { name: "Proxies of the service" })).toContainText("NACKed");
+  await expect(proxies).toContainText(REFUSAL);
 });
