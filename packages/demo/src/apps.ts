@@ -63,7 +63,13 @@ export interface App {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-async function listen(name: string, version: string, handler: Handler): Promise<App> {
+/** Where an app listens. Default: a free port on 127.0.0.1 (its sidecar is on the same host). */
+export interface ListenAt {
+  host?: string;
+  port?: number;
+}
+
+async function listen(name: string, version: string, at: ListenAt, handler: Handler): Promise<App> {
   const server: Server = createServer((req, res) => {
     if (req.url === "/health") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     Promise.resolve(handler(req, res)).catch((e: unknown) => {
@@ -74,7 +80,7 @@ async function listen(name: string, version: string, handler: Handler): Promise<
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(at.port ?? 0, at.host ?? "127.0.0.1", () => resolve());
   });
   return {
     name,
@@ -93,8 +99,8 @@ const json = (res: ServerResponse, status: number, value: unknown): void => {
 };
 
 /** `/details/0` → the book's details. */
-export function detailsApp(): Promise<App> {
-  return listen("details", "v1", (req, res) => {
+export function detailsApp(at: ListenAt = {}): Promise<App> {
+  return listen("details", "v1", at, (req, res) => {
     const m = /^\/details\/(\d+)$/.exec(req.url ?? "");
     if (!m) return json(res, 404, { error: "not found" });
     json(res, 200, {
@@ -111,8 +117,8 @@ export function detailsApp(): Promise<App> {
 }
 
 /** `/ratings/0` → stars per reviewer. */
-export function ratingsApp(): Promise<App> {
-  return listen("ratings", "v1", (req, res) => {
+export function ratingsApp(at: ListenAt = {}): Promise<App> {
+  return listen("ratings", "v1", at, (req, res) => {
     const m = /^\/ratings\/(\d+)$/.exec(req.url ?? "");
     if (!m) return json(res, 404, { error: "not found" });
     json(res, 200, { id: Number(m[1]), ratings: { Reviewer1: 5, Reviewer2: 4 } });
@@ -134,8 +140,8 @@ export interface ReviewsBody {
 }
 
 /** `/reviews/0` → two reviews. v1: no ratings; v2: black stars; v3: red stars (both ask `ratings`). */
-export function reviewsApp(version: ReviewsVersion, call: Caller): Promise<App> {
-  return listen("reviews", version, async (req, res) => {
+export function reviewsApp(version: ReviewsVersion, call: Caller, at: ListenAt = {}): Promise<App> {
+  return listen("reviews", version, at, async (req, res) => {
     const m = /^\/reviews\/(\d+)$/.exec(req.url ?? "");
     if (!m) return json(res, 404, { error: "not found" });
     const reviews: Review[] = [
@@ -173,8 +179,8 @@ export const REVIEWS_HEADER = "x-demo-reviews";
  * (and says so on the page), as the classic demo does; the header `x-demo-reviews` tells the traffic generator
  * which reviews version answered, or `error …`.
  */
-export function productpageApp(call: Caller): Promise<App> {
-  return listen("productpage", "v1", async (req, res) => {
+export function productpageApp(call: Caller, at: ListenAt = {}): Promise<App> {
+  return listen("productpage", "v1", at, async (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/" && path !== "/productpage") {
       return void res.writeHead(404, { "content-type": "text/plain" }).end("not found");

@@ -81,7 +81,11 @@ interface Ports {
  * hands each request to the ingress workload's sidecar with `Host: productpage`. From there on it is mesh
  * traffic (mTLS, routing, telemetry as `ingress → productpage`).
  */
-async function startGateway(port: number, sidecarOutbound: () => number): Promise<Server> {
+export async function startGateway(
+  port: number,
+  sidecarOutbound: () => number,
+  host = "127.0.0.1",
+): Promise<Server> {
   const server = createServer((req, res) => {
     const headers = { ...req.headers, host: "productpage" };
     const up = request(
@@ -101,11 +105,11 @@ async function startGateway(port: number, sidecarOutbound: () => number): Promis
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
         e.code === "EADDRINUSE"
-          ? new Error(`port ${port} on 127.0.0.1 is in use: choose another demo port (--demo-port)`)
+          ? new Error(`port ${port} on ${host} is in use: choose another port for the demo's ingress`)
           : e,
       ),
     );
-    server.listen(port, "127.0.0.1", () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return server;
 }

@@ -1,5 +1,17 @@
-// The public surface of @trellis/demo: the demo mesh `trellis up --demo` runs, and its initial state.
+// The public surface of @trellis/demo: the demo mesh `trellis up --demo` runs, its initial state, and each of
+// its workloads on its own (`trellis demo app|traffic`, one per container in docker-compose.yml).
 export { startDemo, DEFAULT_DEMO_PORT, DEFAULT_DEMO_RPS, type Demo, type DemoOptions } from "./demo.js";
 export { demoResources, DEMO_NAMESPACE } from "./resources.js";
 export { REVIEWS_HEADER, type ReviewsBody, type ReviewsVersion } from "./apps.js";
 export type { TrafficStats } from "./traffic.js";
+export {
+  DEMO_APPS,
+  isDemoApp,
+  startDemoApp,
+  startTrafficWorkload,
+  type DemoAppName,
+  type DemoAppOptions,
+  type RunningTraffic,
+  type RunningWorkload,
+  type TrafficWorkloadOptions,
+} from "./workload.js";

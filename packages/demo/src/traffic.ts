@@ -26,12 +26,21 @@ export interface TrafficGenerator {
 export function startTraffic(opts: {
   url: string;
   rps: number;
+  /**
+   * Send every request to this address instead, with the URL's host as `Host`: a caller inside the mesh
+   * sends `http://productpage/productpage` to its sidecar's outbound listener (`127.0.0.1:15001`).
+   */
+  via?: { host: string; port: number };
   maxInFlight?: number;
   timeoutMs?: number;
 }): TrafficGenerator {
   const maxInFlight = opts.maxInFlight ?? 64;
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const target = new URL(opts.url);
+  // Resolved once: where each request connects, and the Host it names.
+  const connect = opts.via
+    ? { host: opts.via.host, port: opts.via.port, headers: { host: target.host } }
+    : { host: target.hostname, port: target.port };
   const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
   const stats: TrafficStats = { sent: 0, ok: 0, failed: 0, byOutcome: {}, skipped: 0 };
   const inFlight = new Set<Promise<void>>();
@@ -47,23 +56,20 @@ export function startTraffic(opts: {
   const once = () =>
     new Promise<void>((resolve) => {
       stats.sent++;
-      const req = request(
-        { host: target.hostname, port: target.port, path: target.pathname, agent, timeout: timeoutMs },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            const reviews = res.headers[REVIEWS_HEADER];
-            const outcome =
-              res.statusCode === 200 ? String(reviews ?? "no reviews header") : `HTTP ${res.statusCode}`;
-            count(
-              outcome,
-              res.statusCode === 200 && typeof reviews === "string" && reviews.startsWith("reviews-"),
-            );
-            resolve();
-          });
-          res.on("error", () => (count("no answer", false), resolve()));
-        },
-      );
+      const req = request({ ...connect, path: target.pathname, agent, timeout: timeoutMs }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          const reviews = res.headers[REVIEWS_HEADER];
+          const outcome =
+            res.statusCode === 200 ? String(reviews ?? "no reviews header") : `HTTP ${res.statusCode}`;
+          count(
+            outcome,
+            res.statusCode === 200 && typeof reviews === "string" && reviews.startsWith("reviews-"),
+          );
+          resolve();
+        });
+        res.on("error", () => (count("no answer", false), resolve()));
+      });
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", () => (count("no answer", false), resolve()));
       req.end();
