@@ -30,6 +30,7 @@ const COMMANDS = [
   "proxy",
   "controlplane",
   "console",
+  "demo",
   "token",
   "user",
   "whoami",

@@ -8,6 +8,17 @@ export function parsePort(value: string): number {
   return n;
 }
 
+/** `host:port` (IPv6 in brackets: `[::1]:8080`), as flags such as `trellis proxy --listen` take it. */
+export function hostPort(value: string): { address: string; port: number } {
+  const i = value.lastIndexOf(":");
+  const host = i > 0 ? value.slice(0, i).replace(/^\[(.*)\]$/, "$1") : "";
+  const p = value.slice(i + 1);
+  if (i <= 0 || host === "" || !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) {
+    throw new InvalidArgumentError("must be host:port, e.g. 127.0.0.1:8080");
+  }
+  return { address: host, port: Number(p) };
+}
+
 /** Fails early and clearly when a port is taken, rather than after half the stack has started. */
 export function assertPortFree(host: string, port: number, what: string): Promise<void> {
   return new Promise((resolve, reject) => {

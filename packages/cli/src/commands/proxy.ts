@@ -6,6 +6,8 @@ import { Command, InvalidArgumentError, Option } from "commander";
 // The data plane is loaded when the command runs, so other commands (and --help) do not pay for it.
 import type { ProxyHandle, StartProxyOptions } from "@trellis/dataplane";
 import { CliError } from "../errors.js";
+import { hostPort } from "../ports.js";
+import { drainOnSignals } from "../signals.js";
 
 /** Default ports, as in @trellis/dataplane's DEFAULT_LISTENERS (repeated so --help needs no import). */
 const DEFAULT_PORTS = { inbound: 15006, outbound: 15001, admin: 15000 } as const;
@@ -13,6 +15,7 @@ const DEFAULT_PORTS = { inbound: 15006, outbound: 15001, admin: 15000 } as const
 interface ProxyFlags {
   controlPlane?: string;
   token?: string;
+  tokenFile?: string;
   service?: string;
   namespace: string;
   version: string;
@@ -35,16 +38,6 @@ function port(value: string): number {
   if (!/^\d+$/.test(value) || n < 1 || n > 65535)
     throw new InvalidArgumentError("must be a port number from 1 to 65535");
   return n;
-}
-
-function hostPort(value: string): { address: string; port: number } {
-  const i = value.lastIndexOf(":");
-  const host = i > 0 ? value.slice(0, i).replace(/^\[(.*)\]$/, "$1") : "";
-  const p = value.slice(i + 1);
-  if (i <= 0 || host === "" || !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) {
-    throw new InvalidArgumentError("must be host:port, e.g. 127.0.0.1:8080");
-  }
-  return { address: host, port: Number(p) };
 }
 
 function label(value: string, previous: Record<string, string>): Record<string, string> {
@@ -90,6 +83,10 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
       new Option("--token <join-token>", "mesh mode: join token (prefer the environment variable)").env(
         "TRELLIS_JOIN_TOKEN",
       ),
+    )
+    .option(
+      "--token-file <file>",
+      "mesh mode: read the join token from this file (a secret mounted into the container)",
     )
     .option("--service <name>", "mesh mode: the service this workload serves")
     .option("--namespace <name>", "mesh mode: the service's namespace", "default")
@@ -218,38 +215,35 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
           );
         });
       }
-      drainOnSignals(() => proxy.close());
+      drainOnSignals("trellis proxy", () => proxy.close());
     });
   return cmd;
 }
 
-/** SIGTERM or SIGINT drains, then exits. */
-function drainOnSignals(close: () => Promise<void>): void {
-  let stopping = false;
-  const stop = (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.error(`trellis proxy: ${sig}, draining`);
-    close().then(
-      () => process.exit(0),
-      (e: Error) => {
-        console.error(`trellis proxy: drain failed: ${e.message}`);
-        process.exit(1);
-      },
-    );
-  };
-  // This process is the proxy and owns its signals. A dependency loaded by another command may have installed
-  // an exit hook that calls process.exit on SIGTERM and SIGINT at once, which would cut the drain short.
-  process.removeAllListeners("SIGINT");
-  process.removeAllListeners("SIGTERM");
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+/** The join token, from exactly one of --token, TRELLIS_JOIN_TOKEN and --token-file. */
+async function joinToken(flags: ProxyFlags): Promise<string> {
+  if (flags.tokenFile === undefined) {
+    if (!flags.token)
+      throw new CliError("mesh mode needs a join token: --token, TRELLIS_JOIN_TOKEN or --token-file");
+    return flags.token;
+  }
+  if (flags.token)
+    throw new CliError("give the join token one way: --token-file, or --token / TRELLIS_JOIN_TOKEN");
+  const { readFile } = await import("node:fs/promises");
+  let token: string;
+  try {
+    token = (await readFile(flags.tokenFile, "utf8")).trim();
+  } catch (e) {
+    throw new CliError(`cannot read the join token from ${flags.tokenFile}: ${(e as Error).message}`);
+  }
+  if (token === "") throw new CliError(`${flags.tokenFile} is empty: it should hold a join token (tj1.…)`);
+  return token;
 }
 
 async function runMeshProxy(flags: ProxyFlags): Promise<void> {
   if (flags.config !== undefined || flags.listen !== undefined || flags.to !== undefined)
     throw new CliError("--control-plane cannot be combined with --config or quick mode");
-  if (!flags.token) throw new CliError("mesh mode needs a join token: --token or TRELLIS_JOIN_TOKEN");
+  const token = await joinToken(flags);
   if (!flags.service) throw new CliError("mesh mode needs --service");
   if (flags.appPort === undefined) throw new CliError("mesh mode needs --app-port");
   let cpUrl: URL;
@@ -278,7 +272,7 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
   const { startMeshProxy } = await import("@trellis/dataplane/mesh");
   const mesh = startMeshProxy({
     controlPlaneUrl: cpUrl.origin,
-    token: flags.token,
+    token,
     node: node.data,
     app: { port: flags.appPort, ...(flags.tcpPort.length > 0 ? { tcpPorts: flags.tcpPort } : {}) },
     listeners: {
@@ -288,7 +282,7 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
     },
     log: (l) => console.error(l),
   });
-  drainOnSignals(() => mesh.close());
+  drainOnSignals("trellis proxy", () => mesh.close());
   let proxy: ProxyHandle;
   try {
     proxy = await mesh.ready;

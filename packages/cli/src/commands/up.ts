@@ -70,7 +70,7 @@ Environment:
     });
 }
 
-function parseRps(value: string): number {
+export function parseRps(value: string): number {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || n > 1000)
     throw new InvalidArgumentError("must be a number of requests per second from 0 to 1000");

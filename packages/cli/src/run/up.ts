@@ -9,7 +9,7 @@ import {
   type EmbeddedPostgresHandle,
 } from "@trellis/db/admin";
 import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
-import { bootstrap, createJoinToken, seedResourcesAsSystemChange, SYSTEM_ACTOR } from "@trellis/services";
+import { bootstrap } from "@trellis/services";
 import { ensureConsoleBuilt, startConsole, type ConsoleProcess } from "../console-process.js";
 import { deriveKey, meshSecret, trellisHome } from "../home.js";
 import { assertPortFree } from "../ports.js";
@@ -158,9 +158,8 @@ export async function up(opts: UpOptions): Promise<void> {
 }
 
 /**
- * `--demo`: seeds the demo's initial state once (an applied system change: mTLS strict, all `reviews` traffic
- * to v1; a restart finds it and keeps whatever people changed since), creates a join token for the namespace
- * `demo` and starts the demo apps beside their sidecars, in this process. Returns the line to print.
+ * `--demo`: seeds the demo's initial state and a join token (run/demo-seed.ts, as `trellis demo seed` does for
+ * docker-compose.yml) and starts the demo apps beside their sidecars, in this process. Returns the line to print.
  */
 async function startDemoMesh(
   databaseUrl: string,
@@ -169,25 +168,14 @@ async function startDemoMesh(
   say: (line: string) => void,
   stops: (() => Promise<void>)[],
 ): Promise<string> {
-  const { startDemo, demoResources, DEMO_NAMESPACE } = await import("@trellis/demo");
+  const { startDemo } = await import("@trellis/demo");
+  const { seedDemo } = await import("./demo-seed.js");
   const db = createDb(databaseUrl, { max: 2 });
   let token: string;
   try {
-    const seeded = await seedResourcesAsSystemChange(db, SYSTEM_ACTOR, {
-      title: "Demo mesh: initial state",
-      description:
-        "mTLS strict mesh-wide, and every call to reviews goes to v1. Seeded by `trellis up --demo`.",
-      reason: "the demo's initial state, seeded by trellis up --demo",
-      resources: demoResources(),
-    });
-    if (seeded.change !== null)
-      say(
-        `demo: seeded ${seeded.created.join(", ")} as change #${seeded.change} (generation ${seeded.generation})`,
-      );
-    // A token per start, only for the namespace demo; the sidecars use it once, to join.
-    token = (
-      await createJoinToken(db, SYSTEM_ACTOR, { namespace: DEMO_NAMESPACE, name: "trellis up --demo" })
-    ).token;
+    const seed = await seedDemo(db, "trellis up --demo");
+    if (seed.seeded !== null) say(`demo: ${seed.seeded}`);
+    token = seed.token;
   } finally {
     await db.$disconnect();
   }
