@@ -128,6 +128,15 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("shows people a control-plane address `trellis proxy` accepts", () => {
+    const url = new URL(services.get("console")!.environment.TRELLIS_CONTROL_PLANE_URL!);
+    expect(url.protocol).toBe("https:");
+    expect(Number(url.port)).toBe(parsedOf("controlplane").opts.port);
+    // Published on the host, and named by the control plane's certificate (it always names localhost).
+    expect(services.get("controlplane")!.ports).toContain(`${url.port}:${url.port}`);
+    expect(url.hostname).toBe("localhost");
+  });
+
   it("hands the seeded join token to every sidecar through one volume", () => {
     const seed = services.get("demo-seed")!;
     const parsed = parsedOf("demo-seed");
