@@ -128,6 +128,11 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("gives the mesh secret (it decrypts the CA key) to the control plane only", () => {
+    const holders = [...services.values()].filter((s) => s.environment.TRELLIS_SECRET !== undefined);
+    expect(holders.map((s) => s.name)).toEqual(["controlplane"]);
+  });
+
   it("shows people a control-plane address `trellis proxy` accepts", () => {
     const url = new URL(services.get("console")!.environment.TRELLIS_CONTROL_PLANE_URL!);
     expect(url.protocol).toBe("https:");
