@@ -9,7 +9,7 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
-/** Appends one audit event. Never pass secrets in `details`: the log is readable by viewers and permanent. */
+/** Appends one audit event. Never pass secrets in `details`: the log is read by admins and is permanent. */
 export async function audit(db: Pick<Db, "auditEvent">, actor: Actor, input: AuditInput): Promise<void> {
   await db.auditEvent.create({
     data: {
