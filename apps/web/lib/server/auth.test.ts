@@ -55,6 +55,12 @@ describe("console sign-in rate limit", () => {
       expect(await attempt(authorize, "alice", "guess", `203.0.113.${i}`)).toBe("wrong password");
     expect(await attempt(authorize, "alice", PASSWORD, "198.51.100.1")).toBe("AUTH_RATE_LIMITED");
     expect(await attempt(authorize, "bob", PASSWORD, "203.0.113.1")).toBe("ok");
+    // No proxy is trusted, so the audit log records no address: none of the forged ones.
+    const failed = await db.auditEvent.findMany({
+      where: { action: "user.signIn.failed", actorName: "alice" },
+    });
+    expect(failed).toHaveLength(MAX_FAILURES);
+    expect(failed.map((e) => e.ip)).toEqual(failed.map(() => null));
   }, 60_000);
 
   it("behind a trusted proxy still counts the name, and records the address the proxy reported", async () => {

@@ -23,9 +23,9 @@ function buildOptions(): NextAuthOptions {
         const headers = (req?.headers ?? {}) as Record<string, string | undefined>;
         const forwardedFor = headers["x-forwarded-for"];
         // Failures count against the name, and against the address only when a trusted proxy reported it:
-        // see consoleSignInLimits. The audit log keeps what the header claims when nothing better is known.
-        const address = trustedClientAddress(forwardedFor, e.TRELLIS_TRUST_PROXY);
-        const ip = address ?? forwardedFor?.split(",")[0]?.trim();
+        // see consoleSignInLimits. The audit log records that address too, and none otherwise: the header's
+        // first entry is the client's to write.
+        const ip = trustedClientAddress(forwardedFor, e.TRELLIS_TRUST_PROXY);
         const userAgent = headers["user-agent"];
         try {
           const user = await verifyCredentialsLimited(
@@ -33,7 +33,7 @@ function buildOptions(): NextAuthOptions {
             { name, password },
             { via: "console", ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) },
             consoleSignInLimits,
-            address,
+            ip,
           );
           return { id: user.id, name: user.name };
         } catch (err) {
