@@ -3,7 +3,7 @@
 // editor's own token) answers 403. Then the admin grants and revokes a role, disables and re-enables the
 // user and gives them a generated password, and the audit log shows it all.
 import { expect, test, type Page } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN, signInOn } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, signIn, signInOn } from "./fixtures";
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const run = Date.now().toString(36);
@@ -165,6 +165,9 @@ test("the admin grants and revokes a role, disables, enables and resets the user
   await panel.getByRole("button", { name: `Enable ${EDITOR}` }).click();
   await expect(userRow(page, EDITOR)).not.toContainText("disabled");
 
+  // The editor, signed in elsewhere with the password about to be reset.
+  const before = await signIn(browser, EDITOR, PASSWORD);
+
   // An empty field: the server generates a password and returns it once.
   const reset = panel.getByRole("form", { name: `Reset the password of ${EDITOR}` });
   await reset.getByRole("button", { name: "Reset password" }).click();
@@ -176,6 +179,10 @@ test("the admin grants and revokes a role, disables, enables and resets the user
   await expect(shown).toHaveCount(0);
   await signInOn(theirs, EDITOR, generated);
   await other.close();
+  // A session signed in with the old password is over: whoever knew it is signed out.
+  await before.reload();
+  await expect(before).toHaveURL(/\/login/);
+  await before.context().close();
 
   // Two approvals for changes in the editor's namespace; the contract's bounds are checked in the page.
   await nav(page).getByRole("link", { name: "Namespace settings" }).click();

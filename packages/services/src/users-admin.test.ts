@@ -22,6 +22,7 @@ import {
   requiredApprovalsFor,
   resetUserPassword,
   revokeRole,
+  sessionIsCurrent,
   setNamespaceSettings,
   setUserDisabled,
   SignInLimiter,
@@ -274,7 +275,14 @@ describe("users", () => {
   });
 
   it("resets passwords, generating one (returned once, never logged) when none is given", async () => {
+    const alice = await db.user.findUniqueOrThrow({ where: { name: "alice" } });
+    const signedInBefore = Date.now() - 1;
+    expect(await sessionIsCurrent(db, alice.id, signedInBefore)).toBe(true);
     const r = await resetUserPassword(db, actors.root, { name: "alice" });
+    // Sessions from before the reset are over; one signed in afterwards stands.
+    expect(await sessionIsCurrent(db, alice.id, signedInBefore)).toBe(false);
+    expect(await sessionIsCurrent(db, alice.id, undefined)).toBe(false);
+    expect(await sessionIsCurrent(db, alice.id, Date.now() + 1)).toBe(true);
     expect(r.generatedPassword).toMatch(/^[\w-]{24}$/);
     expect(
       await outcome(verifyCredentials(db, { name: "alice", password: r.generatedPassword! }, { via: "api" })),

@@ -156,7 +156,9 @@ export async function setUserDisabled(
 
 /**
  * Sets a user's password (mesh-wide admins). Without one, a random password is generated and returned
- * once; it is never stored or logged in the clear.
+ * once; it is never stored or logged in the clear. The user's console sessions end (someone who knew the old
+ * password may hold one); their API tokens are separate credentials and stay until revoked or the user is
+ * disabled.
  */
 export async function resetUserPassword(
   db: Db,
@@ -169,7 +171,7 @@ export async function resetUserPassword(
   const generated = input.password === undefined ? randomBytes(18).toString("base64url") : null;
   await db.user.update({
     where: { id: user.id },
-    data: { passwordHash: await hashPassword(input.password ?? generated!) },
+    data: { passwordHash: await hashPassword(input.password ?? generated!), sessionsValidAfter: new Date() },
   });
   await audit(db, actor, {
     action: "user.passwordReset",

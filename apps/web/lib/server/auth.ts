@@ -4,7 +4,12 @@ import type { NextAuthOptions } from "next-auth";
 import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { trustedClientAddress } from "@trellis/api";
-import { AppError, consoleSignInLimits, verifyCredentialsLimited } from "@trellis/services";
+import {
+  AppError,
+  consoleSignInLimits,
+  sessionIsCurrent,
+  verifyCredentialsLimited,
+} from "@trellis/services";
 import { db } from "./db";
 import { env } from "./env";
 
@@ -90,11 +95,19 @@ function buildOptions(): NextAuthOptions {
         return true;
       },
       jwt({ token, user }) {
-        if (user) token.sub = user.id;
+        // `iat` is renewed whenever next-auth re-encodes the cookie; when the user signed in is not.
+        if (user) {
+          token.sub = user.id;
+          token.signedInAt = Date.now();
+        }
         return token;
       },
       session({ session, token }) {
-        if (session.user) (session.user as { id?: string }).id = token.sub;
+        if (session.user) {
+          const u = session.user as { id?: string; signedInAt?: number };
+          u.id = token.sub;
+          if (typeof token.signedInAt === "number") u.signedInAt = token.signedInAt;
+        }
         return session;
       },
     },
@@ -112,8 +125,13 @@ export function authOptions(): NextAuthOptions {
   return options;
 }
 
-/** The signed-in user's id, or null. */
+/**
+ * The signed-in user's id, or null: also when the session was signed in before the user's password was
+ * reset, or the user is disabled (the cookie is still valid; the session is not).
+ */
 export async function sessionUserId(): Promise<string | null> {
   const s = await getServerSession(authOptions());
-  return (s?.user as { id?: string } | undefined)?.id ?? null;
+  const u = s?.user as { id?: string; signedInAt?: number } | undefined;
+  if (!u?.id) return null;
+  return (await sessionIsCurrent(db(), u.id, u.signedInAt)) ? u.id : null;
 }
