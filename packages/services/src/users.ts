@@ -147,7 +147,11 @@ export async function actorForUser(
  * Whether a console session of `userId` that signed in at `signedInAt` (ms since the epoch; unknown for
  * sessions older than this check) still stands: the user exists, is enabled, and no password reset since.
  */
-export async function sessionIsCurrent(db: Db, userId: string, signedInAt: number | undefined): Promise<boolean> {
+export async function sessionIsCurrent(
+  db: Db,
+  userId: string,
+  signedInAt: number | undefined,
+): Promise<boolean> {
   const user = await db.user.findUnique({
     where: { id: userId },
     select: { disabled: true, sessionsValidAfter: true },

@@ -4,12 +4,7 @@ import type { NextAuthOptions } from "next-auth";
 import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { trustedClientAddress } from "@trellis/api";
-import {
-  AppError,
-  consoleSignInLimits,
-  sessionIsCurrent,
-  verifyCredentialsLimited,
-} from "@trellis/services";
+import { AppError, consoleSignInLimits, sessionIsCurrent, verifyCredentialsLimited } from "@trellis/services";
 import { db } from "./db";
 import { env } from "./env";
 
