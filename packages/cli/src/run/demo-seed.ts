@@ -4,7 +4,12 @@
 // Loaded only when one of those commands runs: it pulls in Prisma and the services.
 import { setTimeout as sleep } from "node:timers/promises";
 import { checkDatabase, type Db } from "@trellis/db";
-import { createJoinToken, seedResourcesAsSystemChange, SYSTEM_ACTOR } from "@trellis/services";
+import {
+  createJoinToken,
+  revokeJoinToken,
+  seedResourcesAsSystemChange,
+  SYSTEM_ACTOR,
+} from "@trellis/services";
 import { DEMO_NAMESPACE, demoResources } from "@trellis/demo";
 import { CliError } from "../errors.js";
 
@@ -20,7 +25,11 @@ export interface DemoSeed {
  * later run finds it and keeps whatever people changed since) and creates a join token for the namespace
  * `demo`. `by` names the command, for the change's description and the token's name.
  */
-export async function seedDemo(db: Db, by: string): Promise<DemoSeed> {
+export async function seedDemo(
+  db: Db,
+  by: string,
+  opts: { revokeEarlierTokens?: boolean } = {},
+): Promise<DemoSeed> {
   const seeded = await seedResourcesAsSystemChange(db, SYSTEM_ACTOR, {
     title: "Demo mesh: initial state",
     description: `mTLS strict mesh-wide, and every call to reviews goes to v1. Seeded by \`${by}\`.`,
@@ -28,6 +37,16 @@ export async function seedDemo(db: Db, by: string): Promise<DemoSeed> {
     resources: demoResources(),
   });
   // A token per run, only for the namespace demo; the sidecars use it to join (and to rejoin after a restart).
+  // `trellis up --demo` runs every sidecar that holds one of its tokens, so the previous runs' tokens are
+  // unused now and are revoked rather than left valid forever. (In docker-compose.yml sidecars from before a
+  // re-run of the seed may still hold theirs, so `demo seed` leaves them.)
+  if (opts.revokeEarlierTokens) {
+    const earlier = await db.joinToken.findMany({
+      where: { namespace: DEMO_NAMESPACE, name: by, createdById: null, revokedAt: null },
+      select: { id: true },
+    });
+    for (const t of earlier) await revokeJoinToken(db, SYSTEM_ACTOR, t.id);
+  }
   const { token } = await createJoinToken(db, SYSTEM_ACTOR, { namespace: DEMO_NAMESPACE, name: by });
   return {
     token,

@@ -173,7 +173,7 @@ async function startDemoMesh(
   const db = createDb(databaseUrl, { max: 2 });
   let token: string;
   try {
-    const seed = await seedDemo(db, "trellis up --demo");
+    const seed = await seedDemo(db, "trellis up --demo", { revokeEarlierTokens: true });
     if (seed.seeded !== null) say(`demo: ${seed.seeded}`);
     token = seed.token;
   } finally {
