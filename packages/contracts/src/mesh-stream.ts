@@ -66,12 +66,39 @@ export const ZWorkloadRef = z.object({
 });
 export type WorkloadRef = z.infer<typeof ZWorkloadRef>;
 
+/**
+ * What a call spoke, as the proxies see it: `http1` (HTTP/1.1), `http2` (HTTP/2 that is not gRPC), `grpc`
+ * (HTTP/2 with `content-type: application/grpc…`), `websocket` (an HTTP/1.1 Upgrade to WebSocket; one
+ * request per session), `tcp` (a passed-through connection). The same call is classified alike by both
+ * sidecars: the calling sidecar forwards HTTP/2 as HTTP/2 and HTTP/1.1 as HTTP/1.1.
+ */
+export const TRAFFIC_PROTOCOLS = ["http1", "http2", "grpc", "websocket", "tcp"] as const;
+export const ZTrafficProtocol = z.enum(TRAFFIC_PROTOCOLS);
+export type TrafficProtocol = z.infer<typeof ZTrafficProtocol>;
+
+/** The protocol of a series from a proxy that does not report one (older proxies): TCP for code 0, else HTTP/1.1. */
+export function seriesProtocol(s: { protocol?: TrafficProtocol | undefined; code: number }): TrafficProtocol {
+  return s.protocol ?? (s.code === 0 ? "tcp" : "http1");
+}
+
+/**
+ * Whether requests with this outcome count as errors. HTTP: 5xx. gRPC: any status but OK. A gRPC answer is
+ * HTTP 200 whatever its outcome, so proxies report it under the HTTP status the gRPC spec pairs with its
+ * `grpc-status` (`UNAVAILABLE` → 503, `NOT_FOUND` → 404, `CANCELLED` → 499, …; OK stays 200), and every
+ * non-OK status maps to 4xx or 5xx.
+ */
+export function isErrorOutcome(protocol: string, code: number): boolean {
+  return code >= 500 || (protocol === "grpc" && code >= 400);
+}
+
 /** Traffic between two workloads with one status code over one reporting interval (counts are deltas). */
 export const ZTelemetrySeries = z.object({
   source: ZWorkloadRef,
   destination: ZWorkloadRef,
-  /** HTTP status, or 0 for a TCP connection. */
+  /** HTTP status, or 0 for a TCP connection. gRPC: the HTTP status paired with the `grpc-status` (see isErrorOutcome). */
   code: z.number().int().min(0).max(599),
+  /** What the calls spoke. Absent (proxies before it was added): see `seriesProtocol`. */
+  protocol: ZTrafficProtocol.optional(),
   /** Which side measured it. */
   reporter: z.enum(["inbound", "outbound"]),
   requests: z.number().int().nonnegative(),

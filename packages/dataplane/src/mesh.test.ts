@@ -69,7 +69,7 @@ describe("mesh path over mTLS", () => {
       await request(`http://127.0.0.1:${mesh.web.addresses.admin!.port}/stats/prometheus`)
     ).body.text();
     expect(out).toMatch(
-      /trellis_requests_total\{direction="outbound",source_namespace="shop",source_service="web",source_version="v3",destination_namespace="shop",destination_service="reviews",destination_version="v1",mtls="true",response_code="200"\} \d+/,
+      /trellis_requests_total\{direction="outbound",source_namespace="shop",source_service="web",source_version="v3",destination_namespace="shop",destination_service="reviews",destination_version="v1",mtls="true",protocol="http1",response_code="200"\} \d+/,
     );
     expect(out).toMatch(/trellis_request_duration_ms_bucket\{direction="outbound".*le="\+Inf"\} \d+/);
     expect(out).toMatch(/trellis_tcp_connections_total\{listener="outbound"\} \d+/);
@@ -77,7 +77,7 @@ describe("mesh path over mTLS", () => {
       await request(`http://127.0.0.1:${mesh.reviews.addresses.admin!.port}/stats/prometheus`)
     ).body.text();
     expect(inb).toMatch(
-      /trellis_requests_total\{direction="inbound",source_namespace="shop",source_service="web",source_version="v3",destination_namespace="shop",destination_service="reviews",destination_version="v1",mtls="true",response_code="200"\} \d+/,
+      /trellis_requests_total\{direction="inbound",source_namespace="shop",source_service="web",source_version="v3",destination_namespace="shop",destination_service="reviews",destination_version="v1",mtls="true",protocol="http1",response_code="200"\} \d+/,
     );
   });
 

@@ -39,6 +39,15 @@ beforeAll(async () => {
   // A gRPC-shaped server: h2c, answers with a data frame and `grpc-status` in trailers.
   grpcApp = http2.createServer();
   grpcApp.on("stream", (stream, headers) => {
+    if (String(headers[":path"]).endsWith("/Fail")) {
+      // A trailers-only answer, as gRPC servers send for an immediate error: 200 with grpc-status in the head.
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc", "grpc-status": "14", "grpc-message": "down" },
+        { endStream: true },
+      );
+      stream.resume();
+      return;
+    }
     const chunks: Buffer[] = [];
     stream.on("data", (c: Buffer) => chunks.push(c));
     stream.on("end", () => {
@@ -168,6 +177,27 @@ describe("HTTP/2 and gRPC", () => {
   });
 });
 
+/** One h2c call through the web sidecar; resolves with the grpc-status the client saw. */
+function h2Call(path: string, contentType: string): Promise<string | undefined> {
+  const session = http2.connect(`http://127.0.0.1:${web.addresses.outbound!.port}`);
+  return new Promise<string | undefined>((resolve, reject) => {
+    const req = session.request({
+      ":method": "POST",
+      ":path": path,
+      ":authority": "greeter",
+      "content-type": contentType,
+      te: "trailers",
+    });
+    let status: string | undefined;
+    req.on("response", (h) => (status = h["grpc-status"] as string | undefined));
+    req.on("trailers", (t) => (status = t["grpc-status"] as string | undefined));
+    req.on("data", () => {});
+    req.on("end", () => resolve(status));
+    req.on("error", reject);
+    req.end(Buffer.from("ping"));
+  }).finally(() => session.close());
+}
+
 describe("WebSocket", () => {
   it("upgrades through both sidecars and relays bytes both ways", async () => {
     const s = net.connect(web.addresses.outbound!.port, "127.0.0.1");
@@ -226,5 +256,66 @@ describe("HTTP/1.1 bodies", () => {
     expect(r.statusCode).toBe(200);
     expect(await r.body.text()).toBe("not a websocket");
     await c.close();
+  });
+});
+
+describe("telemetry by protocol", () => {
+  it("reports what each call spoke, on both sides, and counts a failing grpc-status as an error", async () => {
+    // Whatever the tests above sent is drained first, so only these calls count.
+    const drainAll = () => [...web.drainTelemetry(), ...greeter.drainTelemetry(), ...chat.drainTelemetry()];
+    drainAll();
+    expect(await h2Call("/helloworld.Greeter/SayHello", "application/grpc")).toBe("0");
+    expect(await h2Call("/helloworld.Greeter/Fail", "application/grpc+proto")).toBe("14");
+    await h2Call("/plain", "application/octet-stream"); // HTTP/2 that is not gRPC
+    const ws = net.connect(web.addresses.outbound!.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      ws.on("connect", () =>
+        ws.write(
+          "GET /socket HTTP/1.1\r\nHost: chat\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        ),
+      );
+      ws.once("data", () => resolve());
+      ws.on("error", reject);
+    });
+    ws.destroy();
+    const tcp = net.connect(tcpLocalPort, "127.0.0.1");
+    await new Promise<void>((resolve) => {
+      tcp.on("connect", () => tcp.write("x"));
+      tcp.once("data", () => resolve());
+    });
+    tcp.destroy();
+    const r = await request(`http://127.0.0.1:${web.addresses.outbound!.port}/`, {
+      headers: { host: "chat" },
+    });
+    await r.body.text();
+
+    // Both sides record when the exchange ends (TCP: when the connection closes): poll until all are in.
+    const seen: string[] = [];
+    await expect
+      .poll(
+        () => {
+          for (const s of drainAll())
+            seen.push(
+              `${s.reporter} ${s.source.service}→${s.destination.service} ${s.protocol} ${s.code} ×${s.requests}`,
+            );
+          return seen.length;
+        },
+        { timeout: 5_000 },
+      )
+      .toBe(12);
+    expect(seen.sort()).toEqual([
+      "inbound web→chat http1 200 ×1",
+      "inbound web→chat tcp 0 ×1",
+      "inbound web→chat websocket 101 ×1",
+      "inbound web→greeter grpc 200 ×1",
+      "inbound web→greeter grpc 503 ×1", // UNAVAILABLE
+      "inbound web→greeter http2 200 ×1",
+      "outbound web→chat http1 200 ×1",
+      "outbound web→chat tcp 0 ×1",
+      "outbound web→chat websocket 101 ×1",
+      "outbound web→greeter grpc 200 ×1",
+      "outbound web→greeter grpc 503 ×1",
+      "outbound web→greeter http2 200 ×1",
+    ]);
   });
 });

@@ -10,7 +10,7 @@ import {
   type ProxyConfig,
   type ProxyListeners,
 } from "@trellis/contracts";
-import type { TelemetrySeries } from "@trellis/contracts";
+import { TRAFFIC_PROTOCOLS, type TelemetrySeries } from "@trellis/contracts";
 import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
 import { EndpointRegistry } from "./cluster/registry.js";
 import { Metrics, type RequestSeries } from "./telemetry/metrics.js";
@@ -83,7 +83,7 @@ class Proxy implements ProxyCore {
   readonly metrics = new Metrics();
   draining = false;
   accessLog: AccessLogSink | null = null;
-  readonly unknownSeries: RequestSeries;
+  private readonly unknown: RequestSeries[];
   private readonly registry = new EndpointRegistry();
   private rejection: { version: string; error: string; at: string } | null = null;
   private readonly sockets = new Set<Socket>();
@@ -98,17 +98,21 @@ class Proxy implements ProxyCore {
     private readonly opts: StartProxyOptions,
     config: ProxyConfig,
   ) {
-    this.unknownSeries = this.metrics.requestSeries(
-      "outbound",
-      {
-        namespace: config.identity.namespace,
-        service: config.identity.service,
-        version: config.identity.version,
-      },
-      { namespace: "unknown", service: "unknown", version: "unknown" },
+    const self = {
+      namespace: config.identity.namespace,
+      service: config.identity.service,
+      version: config.identity.version,
+    };
+    const nobody = { namespace: "unknown", service: "unknown", version: "unknown" };
+    this.unknown = TRAFFIC_PROTOCOLS.map((_, p) =>
+      this.metrics.requestSeries("outbound", self, nobody, false, p),
     );
     const r = this.install(config);
     if (!r.ok) throw new ProxyStartError(`config ${config.version} cannot be applied: ${r.error}`);
+  }
+
+  unknownSeries(protocol: number): RequestSeries {
+    return this.unknown[protocol]!;
   }
 
   log(line: string): void {

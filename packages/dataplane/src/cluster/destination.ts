@@ -15,6 +15,7 @@ import { HealthChecker } from "./health-check.js";
 import type { RetryBudgetState } from "../layers/retry.js";
 import { RateLimiter } from "../layers/rate-limit.js";
 import type { Metrics, PeerLabels, RequestSeries } from "../telemetry/metrics.js";
+import { PROTOCOL_COUNT } from "../telemetry/protocol.js";
 
 export class Destination implements RetryBudgetState {
   active = 0;
@@ -26,7 +27,8 @@ export class Destination implements RetryBudgetState {
   readonly health: HealthChecker | null;
   readonly rateLimiter: RateLimiter | null;
   private readonly subsets = new Map<string, Handler>();
-  private readonly series = new Map<string, RequestSeries>();
+  /** By version, then by protocol index. */
+  private readonly series = new Map<string, (RequestSeries | undefined)[]>();
 
   constructor(
     readonly service: OutboundService,
@@ -68,9 +70,14 @@ export class Destination implements RetryBudgetState {
     return this.tcpBalancer.pick(null as unknown as ProxyRequest, now);
   }
 
-  /** Telemetry series for requests that reached `version` ("unknown" when none was reached). */
-  seriesFor(version: string): RequestSeries {
-    let s = this.series.get(version);
+  /** Telemetry series for requests over `protocol` that reached `version` ("unknown" when none was reached). */
+  seriesFor(version: string, protocol: number): RequestSeries {
+    let byProtocol = this.series.get(version);
+    if (byProtocol === undefined) {
+      byProtocol = new Array<RequestSeries | undefined>(PROTOCOL_COUNT);
+      this.series.set(version, byProtocol);
+    }
+    let s = byProtocol[protocol];
     if (s === undefined) {
       s = this.metrics.requestSeries(
         "outbound",
@@ -81,8 +88,9 @@ export class Destination implements RetryBudgetState {
           version: version || "unknown",
         },
         this.service.mtls,
+        protocol,
       );
-      this.series.set(version, s);
+      byProtocol[protocol] = s;
     }
     return s;
   }

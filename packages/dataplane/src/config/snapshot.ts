@@ -20,6 +20,7 @@ import { loadTls, type TlsState } from "../tls/material.js";
 import { spiffeId } from "../tls/identity.js";
 import type { Metrics, PeerLabels, RequestSeries } from "../telemetry/metrics.js";
 import type { EndpointState } from "../cluster/endpoint.js";
+import { PROTOCOL_COUNT } from "../telemetry/protocol.js";
 
 export interface CompiledRoute {
   name: string;
@@ -41,8 +42,8 @@ export interface InboundRuntime {
   tcpPorts: number[];
   mtlsMode: "strict" | "permissive";
   app: EndpointState;
-  /** Telemetry series for a caller, cached by identity and version. */
-  seriesFor(peerId: string | null, sourceVersion: string): RequestSeries;
+  /** Telemetry series for a caller, cached by identity, version and protocol. */
+  seriesFor(peerId: string | null, sourceVersion: string, protocol: number): RequestSeries;
 }
 
 export class Snapshot {
@@ -194,26 +195,31 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
       rateLimit(limiter), // then shed excess load (per caller when configured)
       timeout(ib.timeoutMs), // bound the app's time to answer
     );
-    const byCaller = new Map<string, RequestSeries>();
+    const byCaller = new Map<string, (RequestSeries | undefined)[]>();
     inbound = {
       handler,
       appAddress: ib.appAddress,
       tcpPorts: ib.tcpPorts,
       mtlsMode: ib.mtlsMode,
       app,
-      seriesFor(peerId, sourceVersion) {
+      seriesFor(peerId, sourceVersion, protocol) {
         const key = `${peerId ?? ""}|${sourceVersion}`;
-        let s = byCaller.get(key);
-        if (s === undefined) {
+        let byProtocol = byCaller.get(key);
+        if (byProtocol === undefined) {
           if (byCaller.size > 10_000) byCaller.clear();
+          byProtocol = new Array<RequestSeries | undefined>(PROTOCOL_COUNT);
+          byCaller.set(key, byProtocol);
+        }
+        let s = byProtocol[protocol];
+        if (s === undefined) {
           const m = peerId === null ? null : /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(peerId);
           const src: PeerLabels = {
             namespace: m?.[1] ?? "unknown",
             service: m?.[2] ?? "unknown",
             version: sourceVersion || "unknown",
           };
-          s = metrics.requestSeries("inbound", src, self, peerId !== null);
-          byCaller.set(key, s);
+          s = metrics.requestSeries("inbound", src, self, peerId !== null, protocol);
+          byProtocol[protocol] = s;
         }
         return s;
       },

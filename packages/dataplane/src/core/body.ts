@@ -44,6 +44,11 @@ export class ResponseBody {
     return b;
   }
 
+  /** A trailer the upstream sent (lower-case name), once the body has ended; null when absent. */
+  trailer(name: string): string | null {
+    return this.trailers?.[name] ?? null;
+  }
+
   // --- producer side -------------------------------------------------------------------------------------
 
   /** Returns false when the producer must pause until `control.resume()`. */

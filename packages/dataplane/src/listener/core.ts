@@ -11,6 +11,6 @@ export interface ProxyCore {
   readonly draining: boolean;
   /** Where access log lines go, or null when the access log is off. */
   readonly accessLog: AccessLogSink | null;
-  /** Series for requests that matched no service. */
-  readonly unknownSeries: RequestSeries;
+  /** Series for requests over `protocol` (TRAFFIC_PROTOCOLS index) that matched no service. */
+  unknownSeries(protocol: number): RequestSeries;
 }

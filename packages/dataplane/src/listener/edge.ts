@@ -3,10 +3,11 @@
 import type { IncomingMessage } from "node:http";
 import { HOP_BY_HOP } from "../core/headers.js";
 import type { Http2ServerRequest } from "node:http2";
-import type { BodyListener } from "../core/body.js";
+import type { BodyListener, ResponseBody } from "../core/body.js";
 import { errorResponse, toProxyError, writeResponse, type ClientResponse } from "../core/respond.js";
 import type { ProxyResponse, RequestContext } from "../core/types.js";
 import type { RequestSeries } from "../telemetry/metrics.js";
+import { grpcOutcome, P_GRPC, P_HTTP1, protocolName } from "../telemetry/protocol.js";
 import type { Span } from "../telemetry/trace.js";
 import type { Socket } from "node:net";
 import { splice } from "./tcp.js";
@@ -42,6 +43,13 @@ const NULL_SINK = {
   destroy: () => {},
   addTrailers: () => {},
 } as unknown as ClientResponse;
+
+/** `grpc-status` from a trailers-only response's headers, else from the trailers; null when never sent. */
+function grpcStatus(headers: string[], body: ResponseBody): string | null {
+  for (let i = 0; i < headers.length; i += 2)
+    if (headers[i]!.toLowerCase() === "grpc-status") return headers[i + 1]!;
+  return body.trailer("grpc-status");
+}
 
 /** Facts gathered from the request head in the same pass that copies the headers to forward. */
 export interface RequestHead {
@@ -157,6 +165,10 @@ export class Exchange implements BodyListener {
   errorCode: string | null = null;
   series: RequestSeries | null = null;
   raw: RawClient | null = null;
+  /** Index into TRAFFIC_PROTOCOLS, set by the listener from the request head (telemetry/protocol.ts). */
+  protocol = P_HTTP1;
+  /** gRPC only: the response, whose `grpc-status` (in headers or trailers) decides what is recorded. */
+  private grpcResponse: ProxyResponse | null = null;
   constructor(
     readonly req: IncomingMessage | Http2ServerRequest,
     readonly res: ClientResponse | null,
@@ -171,6 +183,7 @@ export class Exchange implements BodyListener {
   respond(r: ProxyResponse): void {
     this.status = r.status;
     this.errorCode = r.errorCode;
+    if (this.protocol === P_GRPC) this.grpcResponse = r;
     r.body.listener = this;
     if (this.raw !== null) respondRaw(this.raw, r);
     else writeResponse(this.res!, r);
@@ -189,7 +202,9 @@ export class Exchange implements BodyListener {
   bodyDone(err: Error | null): void {
     const ms = performance.now() - this.ctx.start;
     // A body cut short after the head is reported as the status sent; the access log says it was cut.
-    this.series?.record(this.status, ms);
+    const g = this.grpcResponse;
+    const recorded = g === null ? this.status : grpcOutcome(this.status, grpcStatus(g.headers, g.body));
+    this.series?.record(recorded, ms);
     if (this.accessLog !== null) {
       this.accessLog(
         JSON.stringify({
@@ -198,6 +213,7 @@ export class Exchange implements BodyListener {
           method: this.req.method,
           authority: this.authority,
           path: this.req.url,
+          protocol: protocolName(this.protocol),
           status: this.status,
           error: this.errorCode ?? (err ? "body_interrupted" : null),
           durationMs: Math.round(ms * 1000) / 1000,

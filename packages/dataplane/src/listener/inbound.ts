@@ -11,6 +11,7 @@ import { ProxyError } from "../core/errors.js";
 import type { ClientResponse } from "../core/respond.js";
 import { newContext, type ProxyRequest } from "../core/types.js";
 import { nextSpan } from "../telemetry/trace.js";
+import { requestProtocol } from "../telemetry/protocol.js";
 import { certSpiffeId } from "../tls/identity.js";
 import { Exchange, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
@@ -109,7 +110,7 @@ export class InboundTls {
       return;
     }
     (tlsSocket as PeerSocket)[kPeer] = peer;
-    if (tlsSocket.alpnProtocol === TCP_ALPN) acceptInboundTcp(this.core, tlsSocket);
+    if (tlsSocket.alpnProtocol === TCP_ALPN) acceptInboundTcp(this.core, tlsSocket, peer);
     else if (tlsSocket.alpnProtocol === "h2") this.servers.h2.emit("connection", tlsSocket);
     else this.servers.http1.emit("connection", tlsSocket);
   }
@@ -136,13 +137,15 @@ export function inboundHandler(core: ProxyCore) {
     const span = nextSpan(head.traceparent);
     const ex = new Exchange(req, res, ctx, "inbound", span, core.accessLog, head.host);
     if (raw !== undefined) ex.raw = raw;
+    const protocol = requestProtocol(req, isH2, raw?.protocol ?? null);
+    ex.protocol = protocol;
     const ib = snap.inbound;
     if (ib === null) {
-      ex.series = core.unknownSeries;
+      ex.series = core.unknownSeries(protocol);
       ex.fail(new ProxyError("DP_NO_ROUTE", "this proxy accepts no inbound traffic (no inbound config)"));
       return;
     }
-    ex.series = ib.seriesFor(ctx.peerId, head.sourceVersion);
+    ex.series = ib.seriesFor(ctx.peerId, head.sourceVersion, protocol);
     const headers = head.headers;
     headers.push("traceparent", span.header);
     if (ctx.peerId !== null) headers.push("x-trellis-peer", ctx.peerId);

@@ -9,6 +9,7 @@ import { newContext, type ProxyRequest } from "../core/types.js";
 import type { CompiledRoute } from "../config/snapshot.js";
 import type { MatchInput } from "../router/match.js";
 import { nextSpan } from "../telemetry/trace.js";
+import { requestProtocol } from "../telemetry/protocol.js";
 import { Exchange, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 
@@ -49,16 +50,18 @@ export function outboundHandler(core: ProxyCore) {
     const span = nextSpan(head.traceparent);
     const ex = new Exchange(req, res, ctx, "outbound", span, core.accessLog, authority);
     if (raw !== undefined) ex.raw = raw;
+    const protocol = requestProtocol(req, isH2, raw?.protocol ?? null);
+    ex.protocol = protocol;
     const svc = snap.resolve(authority);
     if (svc === null) {
-      ex.series = core.unknownSeries;
+      ex.series = core.unknownSeries(protocol);
       ex.fail(new ProxyError("DP_UNKNOWN_SERVICE", `no service is known as ${authority || "(no host)"}`));
       return;
     }
     const route = matchRoute(svc.routes, req, path, head.headers);
     ex.series = null;
     if (route === null) {
-      ex.series = svc.destination.seriesFor("");
+      ex.series = svc.destination.seriesFor("", protocol);
       ex.fail(new ProxyError("DP_NO_ROUTE", `no route of ${svc.service.name} matches ${req.method} ${path}`));
       return;
     }
@@ -80,11 +83,11 @@ export function outboundHandler(core: ProxyCore) {
     const dest = svc.destination;
     route.handler(preq, ctx).then(
       (r) => {
-        ex.series = dest.seriesFor(ctx.upstreamVersion);
+        ex.series = dest.seriesFor(ctx.upstreamVersion, protocol);
         ex.respond(r);
       },
       (err) => {
-        ex.series = dest.seriesFor(ctx.upstreamVersion);
+        ex.series = dest.seriesFor(ctx.upstreamVersion, protocol);
         ex.fail(err);
       },
     );
@@ -117,11 +120,12 @@ function rejectEarly(
   start: number,
   authority: string,
   err: ProxyError,
-  _isH2: boolean,
+  isH2: boolean,
   raw?: RawClient,
 ): void {
   const ex = new Exchange(req, res, newContext(start), "outbound", null, core.accessLog, authority);
   if (raw !== undefined) ex.raw = raw;
-  ex.series = core.unknownSeries;
+  ex.protocol = requestProtocol(req, isH2, raw?.protocol ?? null);
+  ex.series = core.unknownSeries(ex.protocol);
   ex.fail(err);
 }

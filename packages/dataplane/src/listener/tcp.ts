@@ -7,6 +7,7 @@ import tls, { type TLSSocket } from "node:tls";
 import type { ProxyCore } from "./core.js";
 import type { Snapshot, CompiledService } from "../config/snapshot.js";
 import { spiffeId, certSpiffeId } from "../tls/identity.js";
+import { P_TCP } from "../telemetry/protocol.js";
 
 export const TCP_ALPN = "trellis-tcp";
 const SNI_RE = /^port-(\d{1,5})\.tcp\.trellis$/;
@@ -35,8 +36,8 @@ export interface TcpServices {
   close(): void;
 }
 
-/** Inbound side: a verified peer asked for raw TCP to a local app port. */
-export function acceptInboundTcp(core: ProxyCore, tlsSocket: TLSSocket): void {
+/** Inbound side: a verified peer (`peerId`) asked for raw TCP to a local app port. */
+export function acceptInboundTcp(core: ProxyCore, tlsSocket: TLSSocket, peerId: string): void {
   const ib = core.snapshot.inbound;
   const m = SNI_RE.exec((tlsSocket as TLSSocket & { servername?: string | false }).servername || "");
   const port = m ? Number(m[1]) : -1;
@@ -46,6 +47,10 @@ export function acceptInboundTcp(core: ProxyCore, tlsSocket: TLSSocket): void {
   }
   const app = net.connect({ host: ib.appAddress, port, noDelay: true });
   splice(tlsSocket, app);
+  // One "request" (code 0) per connection, for as long as it was open. The caller's version is not known here.
+  const series = ib.seriesFor(peerId, "", P_TCP);
+  const start = performance.now();
+  tlsSocket.once("close", () => series.record(0, performance.now() - start));
 }
 
 export async function startTcpServices(core: ProxyCore, track: (s: Socket) => void): Promise<TcpServices> {
@@ -83,12 +88,15 @@ export async function startTcpServices(core: ProxyCore, track: (s: Socket) => vo
     }
     ep.active++;
     ep.requests++;
+    const series = dest.seriesFor(ep.version, P_TCP);
+    const start = performance.now();
     let connected = false;
     upstream.once(svc.service.mtls ? "secureConnect" : "connect", () => {
       connected = true;
       if (dest.outlier) dest.outlier.onResponse(ep, 200, performance.now());
     });
     upstream.once("close", () => {
+      series.record(0, performance.now() - start);
       ep.active--;
       if (!connected) {
         ep.failures++;

@@ -26,8 +26,11 @@ export interface MeshProxyOptions {
   token: string;
   /** Who this proxy speaks for, and where other proxies reach its inbound listener. */
   node: ProxyNode;
-  /** The local app. */
-  app: { port: number; address?: string; tcpPorts?: number[] };
+  /**
+   * The local app. `protocol`: how it speaks, `http1` (default) or `h2c` (HTTP/2 with prior knowledge, as
+   * gRPC servers do; every request then reaches it over HTTP/2, HTTP/1.1 callers' too).
+   */
+  app: { port: number; address?: string; tcpPorts?: number[]; protocol?: "http1" | "h2c" };
   listeners?: StartProxyOptions["listeners"];
   drainTimeoutMs?: number;
   log?: (line: string) => void;
@@ -98,6 +101,7 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         appPort: opts.app.port,
         appAddress: opts.app.address ?? "127.0.0.1",
         ...(opts.app.tcpPorts ? { tcpPorts: opts.app.tcpPorts } : {}),
+        ...(opts.app.protocol ? { appProtocol: opts.app.protocol } : {}),
       };
     }
     return out;

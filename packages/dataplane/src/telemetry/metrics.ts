@@ -1,9 +1,10 @@
-// Request metrics per (direction, source, destination, response code): a count and a latency histogram, plus TCP
+// Request metrics per (direction, source, destination, protocol, response code): a count and a latency histogram, plus TCP
 // and proxy-health counters. Series objects are created once per label set and then only incremented; label
 // strings are rendered when the series is created, not on every scrape or request. The control plane gets
 // deltas (`drainTelemetry`): each series remembers what it last reported, so a report costs one pass over the
 // series and nothing on the request path.
 import { LATENCY_BUCKETS_MS, type TelemetrySeries } from "@trellis/contracts";
+import { P_HTTP1, protocolName } from "./protocol.js";
 
 /** Histogram bounds in milliseconds. */
 export const BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000];
@@ -50,7 +51,7 @@ export interface PeerLabels {
 
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
-/** All requests between one source and one destination, split by response code. */
+/** All requests between one source and one destination over one protocol, split by response code. */
 export class RequestSeries {
   private readonly byStatus = new Map<number, StatusSeries>();
   constructor(
@@ -60,6 +61,8 @@ export class RequestSeries {
     readonly destination: PeerLabels,
     /** Whether these requests crossed the mesh over mutual TLS. */
     readonly mtls: boolean,
+    /** Index into TRAFFIC_PROTOCOLS (telemetry/protocol.ts). */
+    readonly protocol: number,
   ) {}
   record(status: number, ms: number): void {
     let s = this.byStatus.get(status);
@@ -81,13 +84,20 @@ export class Metrics {
   /** Simple counters and gauges by full metric line prefix (`name{labels}`). */
   readonly counters = new Map<string, number>();
 
-  requestSeries(direction: Direction, src: PeerLabels, dst: PeerLabels, mtls = false): RequestSeries {
+  /** Made once per label set (callers cache it); `protocol` indexes TRAFFIC_PROTOCOLS. */
+  requestSeries(
+    direction: Direction,
+    src: PeerLabels,
+    dst: PeerLabels,
+    mtls = false,
+    protocol = P_HTTP1,
+  ): RequestSeries {
     const labels =
       `direction="${direction}",source_namespace="${esc(src.namespace)}",source_service="${esc(src.service)}",source_version="${esc(src.version)}",` +
-      `destination_namespace="${esc(dst.namespace)}",destination_service="${esc(dst.service)}",destination_version="${esc(dst.version)}",mtls="${mtls}"`;
+      `destination_namespace="${esc(dst.namespace)}",destination_service="${esc(dst.service)}",destination_version="${esc(dst.version)}",mtls="${mtls}",protocol="${protocolName(protocol)}"`;
     let s = this.series.get(labels);
     if (s === undefined) {
-      s = new RequestSeries(labels, direction, { ...src }, { ...dst }, mtls);
+      s = new RequestSeries(labels, direction, { ...src }, { ...dst }, mtls, protocol);
       this.series.set(labels, s);
     }
     return s;
@@ -101,7 +111,7 @@ export class Metrics {
   }
 
   /**
-   * What happened since the last call, one entry per (direction, source, destination, code) that saw
+   * What happened since the last call, one entry per (direction, source, destination, protocol, code) that saw
    * requests, in the layout the control plane stores (contracts' LATENCY_BUCKETS_MS). Bytes are not split
    * per series yet and are reported as 0.
    */
@@ -126,6 +136,7 @@ export class Metrics {
           source: rs.source,
           destination: rs.destination,
           code: s.code,
+          protocol: protocolName(rs.protocol),
           reporter: rs.direction,
           requests,
           mtlsRequests: rs.mtls ? requests : 0,
@@ -144,7 +155,9 @@ export class Metrics {
   /** Prometheus text exposition format 0.0.4. */
   render(extra: Iterable<[string, number]> = []): string {
     const out: string[] = [];
-    out.push("# HELP trellis_requests_total Requests handled, by source, destination and response code.");
+    out.push(
+      "# HELP trellis_requests_total Requests handled, by source, destination, protocol and response code (gRPC: the HTTP status paired with grpc-status).",
+    );
     out.push("# TYPE trellis_requests_total counter");
     const all: StatusSeries[] = [];
     for (const rs of this.series.values()) for (const s of rs.statuses()) all.push(s);
