@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ZNamespace } from "./names.js";
+import { ZTrafficProtocol } from "./mesh-stream.js";
 
 // The service graph for scripts and the console: nodes are services (or service versions), edges observed
 // calls. The shape is a promise to API users: add fields, never rename.
@@ -24,7 +25,7 @@ export const ZGraphNode = z.object({
   version: z.string().optional(),
   /** Requests per second it received in the window. */
   rps: z.number().nonnegative(),
-  /** Share of those answered 5xx (0..1). */
+  /** Share of those that failed (0..1): 5xx, or for gRPC any status but OK. */
   errorRate: z.number().min(0).max(1),
   /** Registered in the mesh (has had a proxy); false for callers seen only in telemetry (e.g. "unknown"). */
   registered: z.boolean(),
@@ -42,6 +43,8 @@ export const ZGraphEdge = z.object({
   /** 0..100 */
   mtlsPercent: z.number().min(0).max(100),
   protocol: z.enum(["http", "tcp"]),
+  /** What the calls on this edge spoke, sorted (`http1`, `http2`, `grpc`, `websocket`, `tcp`). */
+  protocols: z.array(ZTrafficProtocol),
 });
 export type GraphEdge = z.infer<typeof ZGraphEdge>;
 

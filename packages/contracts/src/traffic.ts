@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ZNamespace, ZQualifiedServiceName, ZServiceName, ZVersion } from "./names.js";
-import { ZWorkloadRef } from "./mesh-stream.js";
+import { ZTrafficProtocol, ZWorkloadRef } from "./mesh-stream.js";
 
 // Observed traffic, read from the telemetry rollups: what the live graph, the service views and the impact
 // preview of a change are drawn from.
@@ -30,7 +30,7 @@ export const ZObservedEdge = z.object({
   destination: ZWorkloadRef,
   requests: z.number().int().nonnegative(),
   rps: z.number().nonnegative(),
-  /** Share of requests answered 5xx (0..1); for TCP edges always 0. */
+  /** Share of requests that failed (0..1): answered 5xx, or for gRPC any status but OK; for TCP edges always 0. */
   errorRate: z.number().min(0).max(1),
   /** Latency quantiles in ms, interpolated within the histogram's buckets; null without requests. */
   p50Ms: z.number().nullable(),
@@ -38,7 +38,10 @@ export const ZObservedEdge = z.object({
   p99Ms: z.number().nullable(),
   /** Share of requests that crossed the mesh over mutual TLS (0..1). */
   mtlsShare: z.number().min(0).max(1),
+  /** `http` when any request had a status code, else `tcp`. See `protocols` for the finer split. */
   protocol: z.enum(["http", "tcp"]),
+  /** What the calls on this edge spoke, sorted: `http1`, `http2`, `grpc`, `websocket`, `tcp`. */
+  protocols: z.array(ZTrafficProtocol),
   /** Requests by status code ("0" for TCP connections). */
   codes: z.record(z.string(), z.number().int().nonnegative()),
 });
@@ -73,7 +76,7 @@ export const ZSeriesPoint = z.object({
   t: z.iso.datetime(),
   requests: z.number().int().nonnegative(),
   rps: z.number().nonnegative(),
-  /** Share of requests answered 5xx (0..1); 0 without requests. */
+  /** Share of requests that failed (0..1): 5xx, or for gRPC any status but OK; 0 without requests. */
   errorRate: z.number().min(0).max(1),
   p50Ms: z.number().nullable(),
   p95Ms: z.number().nullable(),

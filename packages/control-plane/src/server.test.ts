@@ -252,16 +252,23 @@ describe("control plane", () => {
       { ...base, reporter: "outbound", source: other, destination: me }, // a lie: dropped
     ]);
     p.sendTelemetry([{ ...base, reporter: "outbound", source: me, destination: other }]);
+    // The same call over gRPC is a row of its own (series without a protocol, as above, are HTTP/1.1).
+    p.sendTelemetry([{ ...base, protocol: "grpc", reporter: "outbound", source: me, destination: other }]);
     await cp.close(); // flushes telemetry
-    const rows = await db.telemetryRollup.findMany({ where: { sourceNamespace: "shop" } });
-    expect(rows).toHaveLength(1);
+    const rows = await db.telemetryRollup.findMany({
+      where: { sourceNamespace: "shop" },
+      orderBy: { protocol: "desc" },
+    });
+    expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({
       sourceService: "reviews",
       destService: "ratings",
+      protocol: "http1",
       requests: 20n,
       reporter: "outbound",
     });
     expect(rows[0]!.latencyBuckets[2]).toBe(20n);
+    expect(rows[1]).toMatchObject({ protocol: "grpc", requests: 10n });
     cp = await startControlPlane({
       databaseUrl: url,
       secret: SECRET,

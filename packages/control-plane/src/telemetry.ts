@@ -1,7 +1,7 @@
 // Telemetry from proxies, summed per minute in memory and added into PostgreSQL rollups every few seconds.
 // Several replicas may add into the same row: the upsert adds, it never overwrites.
 import type { Db } from "@trellis/db";
-import { LATENCY_BUCKETS_MS, type TelemetrySeries } from "@trellis/contracts";
+import { LATENCY_BUCKETS_MS, seriesProtocol, type TelemetrySeries } from "@trellis/contracts";
 
 const MINUTE = 60_000;
 
@@ -17,10 +17,12 @@ export class TelemetryAggregator {
   add(series: readonly TelemetrySeries[], at = Date.now()): void {
     const bucket = new Date(Math.floor(at / MINUTE) * MINUTE);
     for (const s of series) {
-      const key = `${bucket.getTime()}|${s.reporter}|${s.source.namespace}|${s.source.service}|${s.source.version}|${s.destination.namespace}|${s.destination.service}|${s.destination.version}|${s.code}`;
+      // Older proxies send no protocol: theirs is inferred (TCP for code 0, else HTTP/1.1).
+      const protocol = seriesProtocol(s);
+      const key = `${bucket.getTime()}|${s.reporter}|${s.source.namespace}|${s.source.service}|${s.source.version}|${s.destination.namespace}|${s.destination.service}|${s.destination.version}|${s.code}|${protocol}`;
       const a = this.pending.get(key);
       if (!a) {
-        this.pending.set(key, { bucket, s: { ...s, buckets: [...s.buckets] } });
+        this.pending.set(key, { bucket, s: { ...s, protocol, buckets: [...s.buckets] } });
         continue;
       }
       a.s.requests += s.requests;
@@ -47,14 +49,14 @@ export class TelemetryAggregator {
           ({ bucket, s }) =>
             db.$executeRaw`
             INSERT INTO "TelemetryRollup" ("bucket","reporter","sourceNamespace","sourceService","sourceVersion",
-              "destNamespace","destService","destVersion","statusCode","requests","mtlsRequests","durationSumMs",
+              "destNamespace","destService","destVersion","statusCode","protocol","requests","mtlsRequests","durationSumMs",
               "latencyBuckets","bytesSent","bytesReceived")
             VALUES (${bucket}, ${s.reporter}, ${s.source.namespace}, ${s.source.service}, ${s.source.version},
               ${s.destination.namespace}, ${s.destination.service}, ${s.destination.version}, ${s.code},
-              ${BigInt(s.requests)}, ${BigInt(s.mtlsRequests)}, ${s.durationSumMs}, ${s.buckets.map(BigInt)}::bigint[],
+              ${seriesProtocol(s)}, ${BigInt(s.requests)}, ${BigInt(s.mtlsRequests)}, ${s.durationSumMs}, ${s.buckets.map(BigInt)}::bigint[],
               ${BigInt(s.bytesSent)}, ${BigInt(s.bytesReceived)})
             ON CONFLICT ("bucket","reporter","sourceNamespace","sourceService","sourceVersion",
-              "destNamespace","destService","destVersion","statusCode") DO UPDATE SET
+              "destNamespace","destService","destVersion","statusCode","protocol") DO UPDATE SET
               "requests" = "TelemetryRollup"."requests" + EXCLUDED."requests",
               "mtlsRequests" = "TelemetryRollup"."mtlsRequests" + EXCLUDED."mtlsRequests",
               "durationSumMs" = "TelemetryRollup"."durationSumMs" + EXCLUDED."durationSumMs",

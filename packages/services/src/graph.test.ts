@@ -81,6 +81,7 @@ describe("service graph", () => {
       errorRate: 0.02,
       mtlsPercent: 100,
       protocol: "http",
+      protocols: ["http1"],
     });
     const reviews = g.nodes.find((n) => n.service === "reviews")!;
     expect(reviews.rps).toBeCloseTo(e.rps, 10);

@@ -78,6 +78,7 @@ export async function serviceGraph(db: Db, actor: Actor, query: GraphQuery): Pro
       p99: e.p99Ms,
       mtlsPercent: e.mtlsShare * 100,
       protocol: e.protocol,
+      protocols: e.protocols,
     });
   }
   return {

@@ -37,6 +37,7 @@ async function rollup(r: {
   n: number;
   ms: number;
   mtls?: number;
+  protocol?: string;
 }) {
   await db.telemetryRollup.create({
     data: {
@@ -49,6 +50,7 @@ async function rollup(r: {
       destService: r.dst[1],
       destVersion: r.dst[2],
       statusCode: r.code,
+      protocol: r.protocol ?? (r.code === 0 ? "tcp" : "http1"),
       requests: BigInt(r.n),
       mtlsRequests: BigInt(r.mtls ?? r.n),
       durationSumMs: r.n * r.ms,
@@ -89,6 +91,15 @@ beforeAll(async () => {
     ms: 1,
   });
   await rollup({ ago: 30, reporter: "outbound", src: web, dst: reviews1, code: 200, n: 5000, ms: 1 });
+  // web → ratings over gRPC and HTTP/1.1. gRPC failures arrive as the HTTP status of their grpc-status:
+  // UNAVAILABLE (503) and NOT_FOUND (404) both count as errors for gRPC; a 404 over HTTP/1.1 does not.
+  const ratings: [string, string, string] = ["tr-shop", "ratings", "v1"];
+  const grpc = { ago: 0, reporter: "outbound", src: web, dst: ratings, ms: 5, protocol: "grpc" } as const;
+  await rollup({ ...grpc, code: 200, n: 40 });
+  await rollup({ ...grpc, code: 503, n: 5 });
+  await rollup({ ...grpc, code: 404, n: 5 });
+  await rollup({ ago: 0, reporter: "outbound", src: web, dst: ratings, ms: 5, code: 200, n: 45 });
+  await rollup({ ago: 0, reporter: "outbound", src: web, dst: ratings, ms: 5, code: 404, n: 5 });
 });
 afterAll(async () => {
   await db.telemetryRollup.deleteMany({ where: { sourceNamespace: { in: ["tr-shop", "tr-pay"] } } });
@@ -107,6 +118,7 @@ describe("observed traffic", () => {
       errorRate: 0.1,
       mtlsShare: 1,
       protocol: "http",
+      protocols: ["http1"],
       codes: { "200": 900, "503": 100 },
     });
     // The window is 5.5 minutes of buckets (the current minute is half over).
@@ -118,6 +130,26 @@ describe("observed traffic", () => {
     expect(edge("reviews", "v2")).toMatchObject({ requests: 60, mtlsShare: 0.5, errorRate: 0 });
     expect(edge("web", "v1")).toMatchObject({ source: { service: "unknown" }, requests: 30 });
     expect(t.edges.some((e) => e.source.namespace === "tr-pay")).toBe(false);
+  });
+
+  it("lists the protocols an edge carried and counts any gRPC status but OK as an error", async () => {
+    const t = await queryTraffic(db, admin, { namespace: "tr-shop", minutes: 5, until: NOW.toISOString() });
+    const ratings = t.edges.find((e) => e.destination.service === "ratings")!;
+    expect(ratings).toMatchObject({
+      requests: 100,
+      protocol: "http",
+      protocols: ["grpc", "http1"],
+      codes: { "200": 85, "404": 10, "503": 5 },
+    });
+    expect(ratings.errorRate).toBeCloseTo(10 / 100, 10);
+    const series = await serviceSeries(db, admin, {
+      namespace: "tr-shop",
+      service: "ratings",
+      minutes: 5,
+      until: NOW.toISOString(),
+    });
+    const last = series.series[0]!.points.at(-1)!;
+    expect([last.requests, last.errorRate]).toEqual([100, 0.1]);
   });
 
   it("merges versions when asked, and replays an older window", async () => {
@@ -148,6 +180,7 @@ describe("observed traffic", () => {
     const all = await queryTraffic(db, admin, { minutes: 5, until: NOW.toISOString() });
     expect(all.edges.find((e) => e.source.namespace === "tr-pay")).toMatchObject({
       protocol: "tcp",
+      protocols: ["tcp"],
       requests: 7,
       p50Ms: null,
       errorRate: 0,

@@ -2,6 +2,7 @@
 // (namespace, bucket) indexes, whatever the window: one for counts by status code, one for the latency
 // histogram, summed in PostgreSQL so a 24-hour window moves as few rows as a 1-minute one.
 import {
+  isErrorOutcome,
   LATENCY_BUCKETS_MS,
   ZServiceSeriesQuery,
   ZSparklinesQuery,
@@ -13,6 +14,7 @@ import {
   type ServiceSeriesQuery,
   type Sparklines,
   type SparklinesQuery,
+  type TrafficProtocol,
   type TrafficQuery,
 } from "@trellis/contracts";
 import { Prisma, type Db } from "@trellis/db";
@@ -55,9 +57,10 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
     db.$queryRaw<CountRow[]>`
       SELECT "sourceNamespace" AS sn, "sourceService" AS ss, ${sv} AS sv,
              "destNamespace" AS dn, "destService" AS ds, ${dv} AS dv, "statusCode" AS code,
+             "protocol" AS protocol,
              SUM("requests")::float8 AS requests, SUM("mtlsRequests")::float8 AS mtls
       FROM "TelemetryRollup" WHERE ${where}
-      GROUP BY 1, 2, 3, 4, 5, 6, 7`,
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
     db.$queryRaw<HistogramRow[]>`
       SELECT "sourceNamespace" AS sn, "sourceService" AS ss, ${sv} AS sv,
              "destNamespace" AS dn, "destService" AS ds, ${dv} AS dv,
@@ -67,7 +70,10 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
       GROUP BY 1, 2, 3, 4, 5, 6, 7`,
   ]);
 
-  const edges = new Map<string, ObservedEdge & { errors: number; mtls: number; histogram: number[] }>();
+  const edges = new Map<
+    string,
+    ObservedEdge & { errors: number; mtls: number; histogram: number[]; seen: Set<TrafficProtocol> }
+  >();
   const key = (r: EdgeKey) => `${r.sn}\u0000${r.ss}\u0000${r.sv}\u0000${r.dn}\u0000${r.ds}\u0000${r.dv}`;
   for (const r of counts) {
     const k = key(r);
@@ -84,9 +90,11 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
         p99Ms: null,
         mtlsShare: 0,
         protocol: "tcp",
+        protocols: [],
         codes: {},
         errors: 0,
         mtls: 0,
+        seen: new Set(),
         histogram: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
       };
       edges.set(k, e);
@@ -95,7 +103,8 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
     e.mtls += r.mtls;
     e.codes[String(r.code)] = (e.codes[String(r.code)] ?? 0) + r.requests;
     if (r.code !== 0) e.protocol = "http";
-    if (r.code >= 500) e.errors += r.requests;
+    e.seen.add(r.protocol);
+    if (isErrorOutcome(r.protocol, r.code)) e.errors += r.requests;
   }
   for (const h of histograms) {
     const e = edges.get(key(h));
@@ -103,7 +112,8 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
   }
 
   const out: ObservedEdge[] = [];
-  for (const { errors, mtls, histogram, ...e } of edges.values()) {
+  for (const { errors, mtls, histogram, seen, ...e } of edges.values()) {
+    e.protocols = [...seen].sort();
     e.rps = e.requests / seconds;
     e.errorRate = e.requests > 0 ? errors / e.requests : 0;
     e.mtlsShare = e.requests > 0 ? Math.min(1, mtls / e.requests) : 0;
@@ -162,10 +172,11 @@ export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQu
     AND "bucket" >= ${from} AND "bucket" < ${until} AND ${REPORTER_FILTER} AND ${caller}`;
 
   const [counts, histograms] = await Promise.all([
-    db.$queryRaw<{ k: string; at: number; code: number; requests: number }[]>`
-      SELECT ${key} AS k, ${at} AS at, "statusCode" AS code, SUM("requests")::float8 AS requests
+    db.$queryRaw<{ k: string; at: number; code: number; protocol: string; requests: number }[]>`
+      SELECT ${key} AS k, ${at} AS at, "statusCode" AS code, "protocol" AS protocol,
+             SUM("requests")::float8 AS requests
       FROM "TelemetryRollup" WHERE ${where}
-      GROUP BY 1, 2, 3`,
+      GROUP BY 1, 2, 3, 4`,
     db.$queryRaw<{ k: string; at: number; i: number; n: number }[]>`
       SELECT ${key} AS k, ${at} AS at, b.i::int AS i, SUM(b.v)::float8 AS n
       FROM "TelemetryRollup", unnest("latencyBuckets") WITH ORDINALITY AS b(v, i)
@@ -189,7 +200,7 @@ export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQu
   for (const r of counts) {
     const c = cell(r.k, r.at);
     c.requests += r.requests;
-    if (r.code >= 500) c.errors += r.requests;
+    if (isErrorOutcome(r.protocol, r.code)) c.errors += r.requests;
   }
   for (const h of histograms) {
     const c = cell(h.k, h.at);
@@ -304,6 +315,7 @@ interface EdgeKey {
 }
 interface CountRow extends EdgeKey {
   code: number;
+  protocol: TrafficProtocol;
   requests: number;
   mtls: number;
 }

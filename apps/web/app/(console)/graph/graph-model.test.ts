@@ -33,6 +33,7 @@ function edge(
     p99Ms: 20,
     mtlsShare: 1,
     protocol: "http",
+    protocols: ["http1"],
     codes: { "200": requests },
     ...opts,
   };
@@ -197,6 +198,12 @@ describe("labels and motion", () => {
     expect(edgeLabel(e, "p50")).toBe("p50 3.0 ms");
     expect(edgeLabel(e, "p99")).toBe("p99 20 ms");
     expect(edgeLabel(e, "share")).toBe("10.0%");
+  });
+
+  it("names the protocol on the edge when it is not plain HTTP/1.1", () => {
+    expect(edgeLabel({ ...e, protocols: ["grpc"] }, "rps")).toBe("1.67 req/s · gRPC");
+    expect(edgeLabel({ ...e, protocols: ["grpc", "http1"] }, "p50")).toBe("p50 3.0 ms · gRPC+HTTP/1.1");
+    expect(edgeLabel({ ...e, protocols: ["websocket"] }, "share")).toBe("10.0% · WebSocket");
   });
   it("animates busier edges faster, within 0.2–2 s, and not at all without traffic", () => {
     expect(animationSeconds(0)).toBe(0);

@@ -10,6 +10,7 @@ import {
   type ObservedEdge,
   type ResourceItem,
   type ServiceSummary,
+  type TrafficProtocol,
 } from "@trellis/contracts";
 
 export type VersionMode = "split" | "merged";
@@ -81,6 +82,10 @@ export interface GraphEdgeModel {
   /** Shown with a lock: most requests crossed the mesh over mutual TLS. */
   mtls: boolean;
   protocol: "http" | "tcp";
+  /** What the calls spoke (`http1`, `grpc`, `websocket`, …), sorted. */
+  protocols: TrafficProtocol[];
+  /** The same as people name them: `gRPC+HTTP/1.1` (`http`/`tcp` when the API sent no list). */
+  protocolLabel: string;
   codes: Record<string, number>;
   /** Share (0..1) of the caller's outbound requests in the window that went over this edge. */
   share: number;
@@ -246,6 +251,8 @@ export function buildGraph(input: GraphInput): GraphModel {
       mtlsShare: e.mtlsShare,
       mtls: e.requests > 0 && e.mtlsShare >= 0.5,
       protocol: e.protocol,
+      protocols: e.protocols,
+      protocolLabel: protocolBadge(e.protocols) || e.protocol,
       codes: e.codes,
       share: 0,
       health: health(e.requests, e.errorRate, t),
@@ -312,6 +319,12 @@ export function formatMs(ms: number | null): string {
 }
 
 export function edgeLabel(e: GraphEdgeModel, kind: EdgeLabelKind): string {
+  // Plain HTTP/1.1 is the common case and goes unsaid; anything else is named on the edge (`· gRPC`).
+  const badge = e.protocols.length === 1 && e.protocols[0] === "http1" ? "" : protocolBadge(e.protocols);
+  return badge === "" ? edgeNumber(e, kind) : `${edgeNumber(e, kind)} · ${badge}`;
+}
+
+function edgeNumber(e: GraphEdgeModel, kind: EdgeLabelKind): string {
   switch (kind) {
     case "rps":
       return formatRps(e.rps);
@@ -326,6 +339,19 @@ export function edgeLabel(e: GraphEdgeModel, kind: EdgeLabelKind): string {
     case "share":
       return formatPercent(e.share);
   }
+}
+
+const PROTOCOL_NAMES: Record<TrafficProtocol, string> = {
+  http1: "HTTP/1.1",
+  http2: "HTTP/2",
+  grpc: "gRPC",
+  websocket: "WebSocket",
+  tcp: "TCP",
+};
+
+/** `gRPC`, `gRPC+HTTP/1.1`: the protocols an edge carried, as people name them. */
+export function protocolBadge(protocols: readonly TrafficProtocol[]): string {
+  return protocols.map((p) => PROTOCOL_NAMES[p]).join("+");
 }
 
 /** Seconds one dash takes along an edge: faster for busier edges, 2 s at 0.1 req/s down to 0.2 s. */

@@ -159,7 +159,7 @@ export function SidePanel({
           ["p99", formatMs(e.p99Ms)],
           ["mTLS", formatPercent(e.mtlsShare)],
           ["Share of caller's calls", formatPercent(e.share)],
-          ["Protocol", e.protocol],
+          ["Protocol", e.protocolLabel],
           ...(e.access ? [["Access policy", e.access] as [string, string]] : []),
         ]}
       />

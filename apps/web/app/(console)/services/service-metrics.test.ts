@@ -14,6 +14,7 @@ function edge(src: string, dst: string, requests: number, errorRate: number, p99
     p99Ms,
     mtlsShare: 1,
     protocol: "http",
+    protocols: ["http1"],
     codes: {},
   };
 }
