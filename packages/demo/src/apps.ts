@@ -1,7 +1,21 @@
 // The demo's applications: small real HTTP servers modelled on the classic mesh demo (a book's product page).
 // They know nothing about the mesh except one thing: to call another service they send the request to their
-// own sidecar's outbound listener with `Host: <service>`. Everything else (which version answers, mTLS,
-// retries, telemetry) is the sidecars' job, which is what the demo shows.
+// own sidecar's outbound listener with `Host: <service>` (gRPC: `:authority: <service>` over h2c). Everything
+// else (which version answers, mTLS, retries, telemetry) is the sidecars' job, which is what the demo shows.
+// Three protocols cross the mesh: HTTP/1.1 (most calls), gRPC (ratings' GetRating, from reviews v3 and the
+// feed) and WebSocket (the live ratings feed the front page opens through the ingress).
+import http2 from "node:http2";
+import { WebSocketServer, type WebSocket } from "ws";
+import {
+  decodeGetRatingRequest,
+  decodeGetRatingResponse,
+  encodeGetRatingRequest,
+  encodeGetRatingResponse,
+  GET_RATING_PATH,
+  grpcVia,
+  isGrpc,
+  serveUnary,
+} from "./grpc.js";
 import {
   Agent,
   createServer,
@@ -54,6 +68,33 @@ export function callerVia(
   return { call, close: () => agent.destroy() };
 }
 
+/** Asks ratings for a product's stars over gRPC; `error` says why there are none. Never throws. */
+export type RatingsClient = (
+  productId: number,
+) => Promise<{ ratings: Record<string, number> } | { error: string }>;
+
+/** A gRPC ratings client through the sidecar's outbound listener on `outboundPort` (h2c). */
+export function ratingsVia(
+  outboundPort: () => number,
+  timeoutMs = 3_000,
+): { getRating: RatingsClient; close: () => void } {
+  const grpc = grpcVia(outboundPort, timeoutMs);
+  return {
+    getRating: async (productId) => {
+      const r = await grpc.call("ratings", GET_RATING_PATH, encodeGetRatingRequest(productId));
+      if (!("value" in r)) return { error: `gRPC status ${r.status}${r.message ? ` (${r.message})` : ""}` };
+      return { ratings: decodeGetRatingResponse(r.value).ratings };
+    },
+    close: grpc.close,
+  };
+}
+
+/** What an app may use to call other services through its sidecar. */
+export interface Clients {
+  call: Caller;
+  getRating: RatingsClient;
+}
+
 export interface App {
   name: string;
   version: string;
@@ -69,7 +110,12 @@ export interface ListenAt {
   port?: number;
 }
 
-async function listen(name: string, version: string, at: ListenAt, handler: Handler): Promise<App> {
+async function listen(
+  name: string,
+  version: string,
+  at: ListenAt,
+  handler: Handler,
+): Promise<App & { server: Server }> {
   const server: Server = createServer((req, res) => {
     if (req.url === "/health") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     Promise.resolve(handler(req, res)).catch((e: unknown) => {
@@ -85,6 +131,7 @@ async function listen(name: string, version: string, at: ListenAt, handler: Hand
   return {
     name,
     version,
+    server,
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
@@ -116,13 +163,59 @@ export function detailsApp(at: ListenAt = {}): Promise<App> {
   });
 }
 
-/** `/ratings/0` → stars per reviewer. */
-export function ratingsApp(at: ListenAt = {}): Promise<App> {
-  return listen("ratings", "v1", at, (req, res) => {
-    const m = /^\/ratings\/(\d+)$/.exec(req.url ?? "");
-    if (!m) return json(res, 404, { error: "not found" });
-    json(res, 200, { id: Number(m[1]), ratings: { Reviewer1: 5, Reviewer2: 4 } });
+const RATINGS: Record<string, number> = { Reviewer1: 5, Reviewer2: 4 };
+
+/**
+ * ratings speaks HTTP/2 with prior knowledge (h2c), as gRPC servers do: its sidecar is told so
+ * (`app.protocol: "h2c"`) and reaches it over HTTP/2 for every caller. It answers the gRPC call
+ * `trellis.demo.v1.Ratings/GetRating` (proto/ratings.proto) and, beside it, `GET /ratings/0` as JSON for
+ * HTTP/1.1 callers (reviews v2), whose requests the sidecar carries to it over HTTP/2.
+ */
+export async function ratingsApp(at: ListenAt = {}): Promise<App> {
+  const server = http2.createServer();
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    if (isGrpc(headers)) {
+      serveUnary(stream, headers, {
+        [GET_RATING_PATH]: (message) => {
+          const { productId } = decodeGetRatingRequest(message);
+          return encodeGetRatingResponse({ productId, ratings: RATINGS });
+        },
+      });
+      return;
+    }
+    stream.resume(); // a GET has no body to read
+    const path = String(headers[":path"] ?? "");
+    const m = /^\/ratings\/(\d+)$/.exec(path);
+    const [status, body] =
+      path === "/health"
+        ? [200, "ok"]
+        : m
+          ? [200, JSON.stringify({ id: Number(m[1]), ratings: RATINGS })]
+          : [404, JSON.stringify({ error: "not found" })];
+    stream.respond({
+      ":status": status,
+      "content-type": path === "/health" ? "text/plain" : "application/json",
+    });
+    stream.end(body);
   });
+  server.on("sessionError", () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(at.port ?? 0, at.host ?? "127.0.0.1", () => resolve());
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => (sessions.add(s), s.once("close", () => sessions.delete(s))));
+  return {
+    name: "ratings",
+    version: "v1",
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sessions) s.destroy();
+      }),
+  };
 }
 
 export type ReviewsVersion = "v1" | "v2" | "v3";
@@ -139,8 +232,15 @@ export interface ReviewsBody {
   reviews: Review[];
 }
 
-/** `/reviews/0` → two reviews. v1: no ratings; v2: black stars; v3: red stars (both ask `ratings`). */
-export function reviewsApp(version: ReviewsVersion, call: Caller, at: ListenAt = {}): Promise<App> {
+/**
+ * `/reviews/0` → two reviews. v1: no ratings; v2: black stars, asking `ratings` over HTTP/1.1 (JSON); v3: red
+ * stars, asking `ratings` over gRPC. So the graph shows both protocols into one service.
+ */
+export function reviewsApp(
+  version: ReviewsVersion,
+  { call, getRating }: Clients,
+  at: ListenAt = {},
+): Promise<App> {
   return listen("reviews", version, at, async (req, res) => {
     const m = /^\/reviews\/(\d+)$/.exec(req.url ?? "");
     if (!m) return json(res, 404, { error: "not found" });
@@ -155,20 +255,69 @@ export function reviewsApp(version: ReviewsVersion, call: Caller, at: ListenAt =
       },
     ];
     if (version !== "v1") {
-      const r = await call("ratings", `/ratings/${m[1]}`);
-      const ratings =
-        r.status === 200 ? (JSON.parse(r.body) as { ratings: Record<string, number> }).ratings : null;
+      let ratings: Record<string, number> | null = null;
+      let why = "";
+      if (version === "v2") {
+        const r = await call("ratings", `/ratings/${m[1]}`);
+        if (r.status === 200) ratings = (JSON.parse(r.body) as { ratings: Record<string, number> }).ratings;
+        else why = r.status === 0 ? "no answer" : `HTTP ${r.status}`;
+      } else {
+        const r = await getRating(Number(m[1]));
+        if ("ratings" in r) ratings = r.ratings;
+        else why = r.error;
+      }
       const color = version === "v2" ? "black" : "red";
       for (const rev of reviews) {
         const stars = ratings?.[rev.reviewer];
-        rev.rating =
-          stars === undefined
-            ? { error: `ratings unavailable (${r.status === 0 ? "no answer" : `HTTP ${r.status}`})` }
-            : { stars, color };
+        rev.rating = stars === undefined ? { error: `ratings unavailable (${why})` } : { stars, color };
       }
     }
     json(res, 200, { version, reviews } satisfies ReviewsBody);
   });
+}
+
+/** What the feed sends back for each `{"product": n}` a client sends. */
+export type FeedMessage =
+  | { product: number; ratings: Record<string, number>; at: string }
+  | { product: number; error: string; at: string };
+
+export const FEED_PATH = "/feed";
+
+/**
+ * The live ratings feed: a WebSocket at `/feed` (the ingress sends `/feed` here; the front page opens it).
+ * Each `{"product": n}` a client sends is answered with that product's current ratings, which the feed asks
+ * `ratings` for over gRPC. So one session carries many messages, and each message one gRPC call.
+ */
+export async function feedApp(getRating: RatingsClient, at: ListenAt = {}): Promise<App> {
+  const app = await listen("feed", "v1", at, (_req, res) => {
+    res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" }).end("feed: open a WebSocket");
+  });
+  const wss = new WebSocketServer({ server: app.server, path: FEED_PATH, maxPayload: 4096 });
+  wss.on("connection", (ws: WebSocket) => {
+    ws.on("error", () => ws.terminate());
+    ws.on("message", (data) => {
+      let product = 0;
+      try {
+        product = Number((JSON.parse(String(data)) as { product?: unknown }).product ?? 0) | 0;
+      } catch {
+        return ws.close(1003, "expected JSON");
+      }
+      void getRating(product).then((r) => {
+        const at = new Date().toISOString();
+        const msg: FeedMessage =
+          "ratings" in r ? { product, ratings: r.ratings, at } : { product, error: r.error, at };
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+      });
+    });
+  });
+  return {
+    ...app,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await app.close();
+    },
+  };
 }
 
 /** The response header that says which reviews version answered (`reviews-v2`), or why none did. */
@@ -179,7 +328,7 @@ export const REVIEWS_HEADER = "x-demo-reviews";
  * (and says so on the page), as the classic demo does; the header `x-demo-reviews` tells the traffic generator
  * which reviews version answered, or `error …`.
  */
-export function productpageApp(call: Caller, at: ListenAt = {}): Promise<App> {
+export function productpageApp({ call }: Clients, at: ListenAt = {}): Promise<App> {
   return listen("productpage", "v1", at, async (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/" && path !== "/productpage") {
@@ -238,6 +387,19 @@ dt{font-weight:600}blockquote{border-left:3px solid #ddd;margin:1rem 0;padding-l
 <p>Summary: Wikipedia says it is one of William Shakespeare's early plays, his shortest and one of his most farcical comedies.</p>
 <div class="cols"><section><h2>Book Details</h2>${detailsHtml}</section>
 <section><h2>Book Reviews</h2>${reviewsHtml}</section></div>
-<p><small>Each service runs beside its own Trellis sidecar in namespace <code>demo</code>; reload to see which reviews version the mesh chose.</small></p>
+<section aria-label="Live ratings"><h2>Live ratings</h2><p id="live" class="live">connecting to the feed…</p></section>
+<p><small>Each service runs beside its own Trellis sidecar in namespace <code>demo</code>; reload to see which reviews version the mesh chose. The live ratings come over a WebSocket (through the ingress to <code>feed</code>), which asks <code>ratings</code> over gRPC.</small></p>
+<script>(() => {
+  const live = document.getElementById("live");
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "${FEED_PATH}");
+  const ask = () => ws.readyState === 1 && ws.send(JSON.stringify({ product: 0 }));
+  ws.onopen = () => { ask(); setInterval(ask, 3000); };
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    live.textContent = m.error ? "feed: " + m.error
+      : Object.entries(m.ratings).map(([who, n]) => who + " " + "\\u2605".repeat(n)).join(" · ") + " (" + new Date(m.at).toLocaleTimeString() + ")";
+  };
+  ws.onclose = () => { live.textContent = "the feed closed; reload to reconnect"; };
+})();</script>
 </body></html>`;
 }

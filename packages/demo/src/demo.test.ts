@@ -1,14 +1,35 @@
 // The demo mesh with real parts: a real control plane on a real PostgreSQL, the demo's initial state seeded as
 // `trellis up --demo` seeds it (an applied system change), then every demo app beside its own sidecar, joined
 // with a join token. Through the ingress, the front page must come from reviews v1 only (the seeded Route),
-// over mTLS, and the sidecars' telemetry must land in the rollups as productpage → reviews.
+// over mTLS, and the sidecars' telemetry must land in the rollups as productpage → reviews. The live feed is a
+// WebSocket through the ingress whose messages each cost a gRPC call to ratings: both must go through the
+// sidecars, and the rollups and the graph API must say which protocol each edge spoke.
 import { request } from "node:http";
 import { createServer as netServer, type AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { WebSocket } from "ws";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { createDb } from "@trellis/db";
-import { bootstrap, createJoinToken, seedResourcesAsSystemChange, SYSTEM_ACTOR } from "@trellis/services";
+import {
+  bootstrap,
+  createJoinToken,
+  seedResourcesAsSystemChange,
+  serviceGraph,
+  SYSTEM_ACTOR,
+  type Actor,
+} from "@trellis/services";
 import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
-import { DEMO_NAMESPACE, demoResources, REVIEWS_HEADER, startDemo, type Demo } from "./index.js";
+import {
+  DEMO_NAMESPACE,
+  demoResources,
+  FEED_PATH,
+  REVIEWS_HEADER,
+  startDemo,
+  type Demo,
+  type FeedMessage,
+} from "./index.js";
 
 const url = inject("databaseUrl");
 const db = createDb(url);
@@ -54,6 +75,51 @@ async function edge(source: string, dest: string) {
   return rows;
 }
 
+/**
+ * The generator's rate: every front page costs ~10 sidecar hops and every feed message ~6, all in this one
+ * process; 10/s keeps a shared 2-core machine from queueing requests past the test's timeouts.
+ */
+const RPS = 10;
+
+const admin: Actor = {
+  kind: "user",
+  userId: "u-demo-admin",
+  name: "admin",
+  via: "api",
+  bindings: [{ role: "admin", namespace: "*" }],
+};
+
+/** Requests in the caller's (outbound) reports for one edge and protocol, by status code. */
+async function outboundCodes(source: string, dest: string, protocol: string) {
+  const codes: Record<string, number> = {};
+  for (const r of await edge(source, dest))
+    if (r.reporter === "outbound" && r.protocol === protocol)
+      codes[r.statusCode] = (codes[r.statusCode] ?? 0) + Number(r.requests);
+  return codes;
+}
+
+/** Opens the feed through the ingress, sends `n` messages one after another, returns the answers. */
+async function feedExchange(n: number): Promise<FeedMessage[]> {
+  const ws = new WebSocket(`ws://127.0.0.1:${demo.ingressPort}${FEED_PATH}`, { handshakeTimeout: 5_000 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    const out: FeedMessage[] = [];
+    for (let i = 0; i < n; i++) {
+      const answer = new Promise<FeedMessage>((resolve) =>
+        ws.once("message", (d) => resolve(JSON.parse(String(d)) as FeedMessage)),
+      );
+      ws.send(JSON.stringify({ product: i }));
+      out.push(await answer);
+    }
+    return out;
+  } finally {
+    ws.close();
+  }
+}
+
 beforeAll(async () => {
   cp = await startControlPlane({
     databaseUrl: url,
@@ -73,7 +139,7 @@ beforeAll(async () => {
   });
   expect(seeded.created).toEqual(["MeshSettings/trellis-system/mesh", "Route/demo/reviews"]);
   const { token } = await createJoinToken(db, SYSTEM_ACTOR, { namespace: DEMO_NAMESPACE });
-  demo = await startDemo({ controlPlaneUrl: cp.url, token, ingressPort: 0, rps: 20 });
+  demo = await startDemo({ controlPlaneUrl: cp.url, token, ingressPort: 0, rps: RPS });
 });
 
 afterAll(async () => {
@@ -87,6 +153,7 @@ describe("the demo mesh", () => {
     const ids = [...demo.sidecars()].map(([w, s]) => `${w} ${s.certificate()?.spiffeId}`).sort();
     expect(ids).toEqual([
       "details-v1 spiffe://trellis.local/ns/demo/sa/details",
+      "feed-v1 spiffe://trellis.local/ns/demo/sa/feed",
       "ingress-v1 spiffe://trellis.local/ns/demo/sa/ingress",
       "productpage-v1 spiffe://trellis.local/ns/demo/sa/productpage",
       "ratings-v1 spiffe://trellis.local/ns/demo/sa/ratings",
@@ -113,12 +180,100 @@ describe("the demo mesh", () => {
     await new Promise((r) => setTimeout(r, 2_000));
     const after = demo.traffic();
     const sent = after.sent - before.sent;
-    // 20 req/s for 2 s; timers on a busy machine may lag a little.
-    expect(sent).toBeGreaterThanOrEqual(30);
-    expect(sent).toBeLessThanOrEqual(45);
+    // RPS req/s for 2 s; timers on a busy machine may lag a little.
+    expect(sent).toBeGreaterThanOrEqual(RPS * 1.5);
+    expect(sent).toBeLessThanOrEqual(RPS * 2.25);
     expect(after.failed - before.failed).toBe(0);
     // Failures from before every workload had joined may show up in the totals, but never another version.
     expect(Object.keys(after.byOutcome).filter((k) => k.startsWith("reviews-"))).toEqual(["reviews-v1"]);
+    // The feed at the same rate: one message per front page (less the first tick of each new session, which
+    // waits for the handshake), each answered with ratings that came over gRPC; a new session every 10.
+    const messages = after.feed.sent - before.feed.sent;
+    const answered = after.feed.answered - before.feed.answered;
+    expect(messages).toBeGreaterThanOrEqual(RPS * 1.2);
+    expect(answered).toBeGreaterThanOrEqual(messages - 2); // the last one or two may still be on their way
+    expect(after.feed.failed - before.feed.failed).toBe(0);
+    expect(after.feed.sessions - before.feed.sessions).toBeGreaterThanOrEqual(1);
+  });
+
+  it("carries the feed's WebSocket through the sidecars, each message answered over gRPC", async () => {
+    const answers = await feedExchange(3);
+    expect(answers.map((a) => ("ratings" in a ? [a.product, a.ratings] : a.error))).toEqual([
+      [0, { Reviewer1: 5, Reviewer2: 4 }],
+      [1, { Reviewer1: 5, Reviewer2: 4 }],
+      [2, { Reviewer1: 5, Reviewer2: 4 }],
+    ]);
+  });
+
+  it("answers a real gRPC client (@grpc/grpc-js, proto/ratings.proto) through a sidecar", async () => {
+    const def = protoLoader.loadSync(fileURLToPath(new URL("../proto/ratings.proto", import.meta.url)), {
+      keepCase: false,
+    });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      trellis: { demo: { v1: { Ratings: grpc.ServiceClientConstructor } } };
+    };
+    // Any sidecar's outbound listener will do: the ingress's. `:authority: ratings` names the service.
+    const outbound = demo.sidecars().get("ingress-v1")!.proxy()!.addresses.outbound!.port;
+    const client = new pkg.trellis.demo.v1.Ratings(
+      `127.0.0.1:${outbound}`,
+      grpc.credentials.createInsecure(),
+      {
+        "grpc.default_authority": "ratings",
+      },
+    );
+    try {
+      type Unary = (
+        req: object,
+        meta: { deadline: number },
+        cb: (err: grpc.ServiceError | null, res: unknown) => void,
+      ) => void;
+      const getRating = (client as unknown as { getRating: Unary }).getRating.bind(client);
+      const ok = await new Promise<{ err: grpc.ServiceError | null; res: unknown }>((resolve) =>
+        getRating({ productId: 7 }, { deadline: Date.now() + 5_000 }, (err, res) => resolve({ err, res })),
+      );
+      expect(ok.err).toBeNull();
+      expect(ok.res).toEqual({ productId: 7, ratings: { Reviewer1: 5, Reviewer2: 4 } });
+    } finally {
+      client.close();
+    }
+    // The ingress sidecar counted it as gRPC, answered OK (its own metrics: the rollups are checked below).
+    const adminPort = demo.sidecars().get("ingress-v1")!.proxy()!.addresses.admin!.port;
+    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/stats/prometheus`)).text();
+    expect(metrics).toMatch(
+      /trellis_requests_total\{direction="outbound",[^}]*destination_service="ratings"[^}]*protocol="grpc",response_code="200"\} 1\n/,
+    );
+  });
+
+  it("records each edge's protocol in the rollups and the graph API", async () => {
+    await expect
+      .poll(async () => (await outboundCodes("ingress", "feed", "websocket"))["101"] ?? 0)
+      .toBeGreaterThan(1);
+    await expect
+      .poll(async () => (await outboundCodes("feed", "ratings", "grpc"))["200"] ?? 0)
+      .toBeGreaterThan(20);
+    // Nothing failed on either, and both sides of each call speak of the same protocol, over mTLS.
+    for (const [src, dst, protocol] of [
+      ["ingress", "feed", "websocket"],
+      ["feed", "ratings", "grpc"],
+      ["ingress", "productpage", "http1"],
+    ] as const) {
+      const rows = (await edge(src, dst)).filter((r) => r.sourceVersion !== "unknown");
+      expect(new Set(rows.map((r) => r.protocol))).toEqual(new Set([protocol]));
+      expect(new Set(rows.map((r) => r.reporter))).toEqual(new Set(["inbound", "outbound"]));
+      for (const r of rows) expect(r.mtlsRequests).toBe(r.requests);
+    }
+    expect(Object.keys(await outboundCodes("feed", "ratings", "grpc"))).toEqual(["200"]);
+
+    const graph = await serviceGraph(db, admin, { namespace: DEMO_NAMESPACE, window: "5m" });
+    const protocols = Object.fromEntries(graph.edges.map((e) => [`${e.source} → ${e.target}`, e.protocols]));
+    expect(protocols).toMatchObject({
+      "demo/ingress → demo/productpage": ["http1"],
+      "demo/ingress → demo/feed": ["websocket"],
+      "demo/feed → demo/ratings": ["grpc"],
+      "demo/productpage → demo/reviews": ["http1"],
+    });
+    const feedEdge = graph.edges.find((e) => e.target === "demo/ratings" && e.source === "demo/feed")!;
+    expect(feedEdge).toMatchObject({ errorRate: 0, mtlsPercent: 100, protocol: "http" });
   });
 
   it("lands telemetry for ingress → productpage → reviews v1 in the rollups, all over mTLS", async () => {
@@ -135,7 +290,7 @@ describe("the demo mesh", () => {
     for (const r of reviews) expect(r.mtlsRequests).toBe(r.requests);
     await expect.poll(async () => (await edge("ingress", "productpage")).length).toBeGreaterThan(0);
     await expect.poll(async () => (await edge("productpage", "details")).length).toBeGreaterThan(0);
-    // Nothing calls ratings while v1 gets all reviews traffic.
+    // Reviews do not call ratings while v1 gets all reviews traffic (the feed does, over gRPC).
     expect(await edge("reviews", "ratings")).toEqual([]);
   });
 
@@ -152,7 +307,32 @@ describe("the demo mesh", () => {
     const page = (await get(`${demo.ingressUrl}/`)).body;
     expect(page).toContain('aria-label="5 of 5 stars, red"');
     expect(page).toContain('aria-label="4 of 5 stars, red"');
-    await expect.poll(async () => (await edge("reviews", "ratings")).length).toBeGreaterThan(0);
+    // v3 asks ratings over gRPC.
+    await expect
+      .poll(async () =>
+        (await edge("reviews", "ratings")).filter((r) => r.sourceVersion === "v3").map((r) => r.protocol),
+      )
+      .toContain("grpc");
+  });
+
+  it("shows black stars from v2, which asks the h2c ratings app over HTTP/1.1", async () => {
+    await db.resource.update({
+      where: { kind_namespace_name: { kind: "Route", namespace: DEMO_NAMESPACE, name: "reviews" } },
+      data: {
+        spec: { service: "reviews", rules: [{ backends: [{ version: "v2" }] }] },
+        revision: { increment: 1 },
+      },
+    });
+    await cp.refresh();
+    await expect.poll(async () => (await get(`${demo.ingressUrl}/`)).reviews).toBe("reviews-v2");
+    const page = (await get(`${demo.ingressUrl}/`)).body;
+    expect(page).toContain('aria-label="5 of 5 stars, black"');
+    await expect
+      .poll(async () => {
+        const rows = (await edge("reviews", "ratings")).filter((r) => r.sourceVersion === "v2");
+        return [...new Set(rows.map((r) => `${r.protocol} ${r.statusCode}`))];
+      })
+      .toEqual(["http1 200"]);
   });
 
   it("stops cleanly: the ingress no longer answers", async () => {

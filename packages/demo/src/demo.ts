@@ -4,19 +4,27 @@
 //
 //   browser / generator → ingress gateway :9080 → ingress sidecar (outbound, Host: productpage)
 //     ⇒ productpage sidecar → productpage app → its sidecar → details | reviews v1/v2/v3 (→ ratings)
+//   browser / generator → ingress gateway /feed (WebSocket) → ingress sidecar (Host: feed)
+//     ⇒ feed sidecar → feed app → its sidecar ⇒ (gRPC over h2c, h2 between sidecars) ratings
+//
+// HTTP/1.1 carries most calls; reviews v2 asks ratings over HTTP/1.1, reviews v3 and the feed over gRPC; the
+// feed is a WebSocket. The sidecars report each call's protocol, so all three show up in the graph.
 //
 // When to edit this: when a workload is added to the demo (its app in apps.ts, one line in `workloads`).
-import { createServer, request, type Server } from "node:http";
-import { createServer as netServer, type AddressInfo } from "node:net";
+import { createServer, request, type IncomingMessage, type Server } from "node:http";
+import { connect, createServer as netServer, type AddressInfo, type Socket } from "node:net";
 import { startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
 import {
   callerVia,
   detailsApp,
+  FEED_PATH,
+  feedApp,
   productpageApp,
   ratingsApp,
+  ratingsVia,
   reviewsApp,
   type App,
-  type Caller,
+  type Clients,
 } from "./apps.js";
 import { DEMO_NAMESPACE } from "./resources.js";
 import { startTraffic, type TrafficGenerator, type TrafficStats } from "./traffic.js";
@@ -76,10 +84,42 @@ interface Ports {
   admin: number;
 }
 
+/** Which service the ingress sends a path to: the feed's WebSocket, else the front page. */
+function ingressService(url: string | undefined): string {
+  const path = (url ?? "/").split("?")[0];
+  return path === FEED_PATH ? "feed" : "productpage";
+}
+
+/**
+ * An Upgrade (the feed's WebSocket) through the gateway: the request head goes to the ingress sidecar with
+ * `Host: feed`, then bytes flow both ways untouched; the sidecar answers the upgrade and joins the connections.
+ */
+function forwardUpgrade(req: IncomingMessage, client: Socket, head: Buffer, sidecarOutbound: number): void {
+  const up = connect(sidecarOutbound, "127.0.0.1");
+  const close = () => {
+    client.destroy();
+    up.destroy();
+  };
+  up.on("error", close);
+  client.on("error", close);
+  up.on("close", close);
+  client.on("close", close);
+  up.on("connect", () => {
+    let h = `${req.method} ${req.url} HTTP/1.1\r\nhost: ${ingressService(req.url)}\r\n`;
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      if (req.rawHeaders[i]!.toLowerCase() !== "host")
+        h += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+    up.write(`${h}\r\n`);
+    if (head.length > 0) up.write(head);
+    client.pipe(up);
+    up.pipe(client);
+  });
+}
+
 /**
  * The ingress gateway: a browser sends `Host: localhost:9080`, which names no service, so this small forwarder
- * hands each request to the ingress workload's sidecar with `Host: productpage`. From there on it is mesh
- * traffic (mTLS, routing, telemetry as `ingress → productpage`).
+ * hands each request to the ingress workload's sidecar with `Host: productpage` (`/feed`: `Host: feed`, a
+ * WebSocket). From there on it is mesh traffic (mTLS, routing, telemetry as `ingress → productpage`).
  */
 export async function startGateway(
   port: number,
@@ -87,7 +127,7 @@ export async function startGateway(
   host = "127.0.0.1",
 ): Promise<Server> {
   const server = createServer((req, res) => {
-    const headers = { ...req.headers, host: "productpage" };
+    const headers = { ...req.headers, host: ingressService(req.url) };
     const up = request(
       { host: "127.0.0.1", port: sidecarOutbound(), method: req.method, path: req.url, headers },
       (ures) => {
@@ -101,6 +141,9 @@ export async function startGateway(
     });
     req.pipe(up);
   });
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
+    forwardUpgrade(req, socket, head, sidecarOutbound()),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
@@ -132,30 +175,42 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       service: string;
       version: string;
       app: Pick<App, "port" | "close">;
+      /** How the app speaks, as its sidecar is told: h2c for gRPC servers. */
+      appProtocol: "http1" | "h2c";
       ports: Ports | null;
     };
     const workload = async (
       service: string,
       version: string,
-      makeApp: (call: Caller, outbound: () => number) => Promise<Pick<App, "port" | "close">>,
+      makeApp: (clients: Clients, outbound: () => number) => Promise<Pick<App, "port" | "close">>,
+      appProtocol: "http1" | "h2c" = "http1",
     ): Promise<Workload> => {
-      const w: Workload = { service, version, app: { port: 0, close: async () => {} }, ports: null };
+      const w: Workload = {
+        service,
+        version,
+        app: { port: 0, close: async () => {} },
+        appProtocol,
+        ports: null,
+      };
       const outbound = () => w.ports?.outbound ?? 0;
       const caller = callerVia(outbound);
-      w.app = await makeApp(caller.call, outbound);
+      const ratings = ratingsVia(outbound);
+      w.app = await makeApp({ call: caller.call, getRating: ratings.getRating }, outbound);
       stops.push(async () => {
         caller.close();
+        ratings.close();
         await w.app.close();
       });
       return w;
     };
     const workloads = await Promise.all([
       workload("details", "v1", () => detailsApp()),
-      workload("ratings", "v1", () => ratingsApp()),
-      workload("reviews", "v1", (call) => reviewsApp("v1", call)),
-      workload("reviews", "v2", (call) => reviewsApp("v2", call)),
-      workload("reviews", "v3", (call) => reviewsApp("v3", call)),
-      workload("productpage", "v1", (call) => productpageApp(call)),
+      workload("ratings", "v1", () => ratingsApp(), "h2c"),
+      workload("reviews", "v1", (c) => reviewsApp("v1", c)),
+      workload("reviews", "v2", (c) => reviewsApp("v2", c)),
+      workload("reviews", "v3", (c) => reviewsApp("v3", c)),
+      workload("productpage", "v1", (c) => productpageApp(c)),
+      workload("feed", "v1", (c) => feedApp(c.getRating)),
       // The ingress workload: its "app" is the gateway (nothing calls it through the mesh); the gateway sends
       // every request to this workload's sidecar's outbound listener.
       workload("ingress", "v1", async (_call, outbound) => {
@@ -187,7 +242,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
           address: `127.0.0.1:${ports.inbound}`,
           labels: { app: w.service, demo: "true" },
         },
-        app: { port: w.app.port, address: "127.0.0.1" },
+        app: { port: w.app.port, address: "127.0.0.1", protocol: w.appProtocol },
         listeners: {
           inbound: { address: "127.0.0.1", port: ports.inbound },
           outbound: { address: "127.0.0.1", port: ports.outbound },
@@ -206,7 +261,11 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     await Promise.all(proxies.map((p) => p.ready));
 
     const ingressUrl = `http://127.0.0.1:${gatewayPort}`;
-    const traffic: TrafficGenerator = startTraffic({ url: `${ingressUrl}/productpage`, rps });
+    const traffic: TrafficGenerator = startTraffic({
+      url: `${ingressUrl}/productpage`,
+      feedUrl: `ws://127.0.0.1:${gatewayPort}${FEED_PATH}`,
+      rps,
+    });
     stops.push(() => traffic.stop());
 
     return {

@@ -2,8 +2,14 @@
 // its workloads on its own (`trellis demo app|traffic`, one per container in docker-compose.yml).
 export { startDemo, DEFAULT_DEMO_PORT, DEFAULT_DEMO_RPS, type Demo, type DemoOptions } from "./demo.js";
 export { demoResources, DEMO_NAMESPACE } from "./resources.js";
-export { REVIEWS_HEADER, type ReviewsBody, type ReviewsVersion } from "./apps.js";
-export type { TrafficStats } from "./traffic.js";
+export {
+  FEED_PATH,
+  REVIEWS_HEADER,
+  type FeedMessage,
+  type ReviewsBody,
+  type ReviewsVersion,
+} from "./apps.js";
+export type { FeedStats, TrafficStats } from "./traffic.js";
 export {
   DEMO_APPS,
   isDemoApp,

@@ -1,9 +1,23 @@
 // The traffic generator: a steady rate of front-page requests through the ingress, so the console's graph and
 // rollups have something to show without anyone clicking. Requests are started on a fixed schedule (not one
 // after another), so a slow answer does not lower the rate; a cap on requests in flight keeps an outage from
-// piling up sockets.
+// piling up sockets. At the same rate it sends messages on a WebSocket to the live feed (each answered after
+// a gRPC call to ratings), and opens a new session every `messagesPerSession` messages: a session is one
+// request in telemetry, so short sessions keep the WebSocket edge in the graph's window.
 import { Agent, request } from "node:http";
-import { REVIEWS_HEADER } from "./apps.js";
+import { WebSocket } from "ws";
+import { REVIEWS_HEADER, type FeedMessage } from "./apps.js";
+
+export interface FeedStats {
+  /** WebSocket sessions opened. */
+  sessions: number;
+  /** Messages sent, and answers with ratings (which came over gRPC). */
+  sent: number;
+  answered: number;
+  /** Answers that carried an error, sessions that failed or timed out, messages skipped while connecting. */
+  failed: number;
+  skipped: number;
+}
 
 export interface TrafficStats {
   sent: number;
@@ -15,6 +29,8 @@ export interface TrafficStats {
   byOutcome: Record<string, number>;
   /** Skipped because `maxInFlight` requests were still open. */
   skipped: number;
+  /** The feed's WebSocket sessions (all zeros without `feedUrl`). */
+  feed: FeedStats;
 }
 
 export interface TrafficGenerator {
@@ -25,6 +41,8 @@ export interface TrafficGenerator {
 
 export function startTraffic(opts: {
   url: string;
+  /** `ws://…/feed` through the ingress; absent: no WebSocket traffic. */
+  feedUrl?: string;
   rps: number;
   /**
    * Send every request to this address instead, with the URL's host as `Host`: a caller inside the mesh
@@ -33,6 +51,8 @@ export function startTraffic(opts: {
   via?: { host: string; port: number };
   maxInFlight?: number;
   timeoutMs?: number;
+  /** Messages per WebSocket session before it is closed and a new one opened; default 10. */
+  messagesPerSession?: number;
 }): TrafficGenerator {
   const maxInFlight = opts.maxInFlight ?? 64;
   const timeoutMs = opts.timeoutMs ?? 5_000;
@@ -42,7 +62,15 @@ export function startTraffic(opts: {
     ? { host: opts.via.host, port: opts.via.port, headers: { host: target.host } }
     : { host: target.hostname, port: target.port };
   const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
-  const stats: TrafficStats = { sent: 0, ok: 0, failed: 0, byOutcome: {}, skipped: 0 };
+  const stats: TrafficStats = {
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    byOutcome: {},
+    skipped: 0,
+    feed: { sessions: 0, sent: 0, answered: 0, failed: 0, skipped: 0 },
+  };
+  const feed = opts.feedUrl === undefined ? null : feedSessions(opts.feedUrl, stats.feed, opts);
   const inFlight = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
@@ -92,6 +120,7 @@ export function startTraffic(opts: {
         }
         const p = once().finally(() => inFlight.delete(p));
         inFlight.add(p);
+        feed?.tick();
       }
       timer = setTimeout(tick, Math.max(1, start + n * intervalMs - performance.now()));
     };
@@ -100,12 +129,94 @@ export function startTraffic(opts: {
 
   return {
     rps: opts.rps,
-    stats: () => ({ ...stats, byOutcome: { ...stats.byOutcome } }),
+    stats: () => ({ ...stats, byOutcome: { ...stats.byOutcome }, feed: { ...stats.feed } }),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await Promise.all(inFlight);
+      await Promise.all([...inFlight, feed?.stop()]);
       agent.destroy();
+    },
+  };
+}
+
+/**
+ * One WebSocket session at a time to the feed: each tick sends `{"product": 0}` on it; after
+ * `messagesPerSession` answers it is closed, and the next tick opens a new one. A session that does not open,
+ * or an answer that does not come, within `timeoutMs` ends the session as failed.
+ */
+function feedSessions(
+  url: string,
+  stats: FeedStats,
+  opts: { timeoutMs?: number; messagesPerSession?: number },
+): { tick(): void; stop(): Promise<void> } {
+  const perSession = opts.messagesPerSession ?? 10;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  let ws: WebSocket | null = null;
+  let sentOnSession = 0;
+  let waiting = 0;
+  let deadline: NodeJS.Timeout | null = null;
+  let closed: Promise<void> = Promise.resolve();
+
+  const end = (failed: boolean, now = false) => {
+    const s = ws;
+    if (s === null) return;
+    ws = null;
+    if (deadline) clearTimeout(deadline);
+    deadline = null;
+    if (failed) stats.failed++;
+    if (s.readyState !== WebSocket.OPEN || now) return void s.terminate();
+    // A polite close, but do not wait for the peer's close frame longer than a second (ws waits 30 s).
+    s.close(1000);
+    setTimeout(() => s.terminate(), 1_000).unref();
+  };
+  const arm = () => {
+    if (deadline) clearTimeout(deadline);
+    deadline = setTimeout(() => end(true), timeoutMs);
+  };
+
+  const open = () => {
+    stats.sessions++;
+    sentOnSession = 0;
+    waiting = 0;
+    const s = new WebSocket(url, { handshakeTimeout: timeoutMs });
+    ws = s;
+    closed = new Promise<void>((resolve) => s.once("close", () => resolve()));
+    arm();
+    s.on("open", () => {
+      if (ws === s && waiting === 0 && deadline) clearTimeout(deadline);
+    });
+    s.on("message", (data) => {
+      if (ws !== s) return;
+      const m = JSON.parse(String(data)) as FeedMessage;
+      waiting--;
+      if ("ratings" in m) stats.answered++;
+      else stats.failed++;
+      if (waiting === 0 && deadline) clearTimeout(deadline);
+      if (sentOnSession >= perSession && waiting === 0) end(false);
+    });
+    s.on("error", () => {});
+    s.on("close", () => {
+      if (ws === s) end(true); // closed before it was done
+    });
+  };
+
+  return {
+    tick() {
+      if (ws === null) open();
+      const s = ws!;
+      if (s.readyState !== WebSocket.OPEN || sentOnSession >= perSession) {
+        stats.skipped++;
+        return;
+      }
+      s.send(JSON.stringify({ product: 0 }));
+      sentOnSession++;
+      waiting++;
+      stats.sent++;
+      arm();
+    },
+    async stop() {
+      end(false, true);
+      await closed;
     },
   };
 }
