@@ -186,11 +186,13 @@ describe("the demo mesh", () => {
     expect(after.failed - before.failed).toBe(0);
     // Failures from before every workload had joined may show up in the totals, but never another version.
     expect(Object.keys(after.byOutcome).filter((k) => k.startsWith("reviews-"))).toEqual(["reviews-v1"]);
-    // The feed at the same rate: one message per front page (less the first tick of each new session, which
-    // waits for the handshake), each answered with ratings that came over gRPC; a new session every 10.
+    // The feed at the same rate: one message per front page (less ticks that come while a new session's
+    // handshake is under way), each answered with ratings that came over gRPC; a new session every 10.
     const messages = after.feed.sent - before.feed.sent;
     const answered = after.feed.answered - before.feed.answered;
-    expect(messages).toBeGreaterThanOrEqual(RPS * 1.2);
+    // Every tick sends a message, or skips it while a new session's handshake is under way.
+    expect(messages + after.feed.skipped - before.feed.skipped).toBe(sent);
+    expect(messages).toBeGreaterThanOrEqual(RPS / 2);
     expect(answered).toBeGreaterThanOrEqual(messages - 2); // the last one or two may still be on their way
     expect(after.feed.failed - before.feed.failed).toBe(0);
     expect(after.feed.sessions - before.feed.sessions).toBeGreaterThanOrEqual(1);
@@ -262,7 +264,11 @@ describe("the demo mesh", () => {
       expect(new Set(rows.map((r) => r.reporter))).toEqual(new Set(["inbound", "outbound"]));
       for (const r of rows) expect(r.mtlsRequests).toBe(r.requests);
     }
-    expect(Object.keys(await outboundCodes("feed", "ratings", "grpc"))).toEqual(["200"]);
+    // OK, or CANCELLED (499) where the feed gave up waiting on a machine too busy to answer in 3 s; never an
+    // error of ratings' own.
+    const codes = await outboundCodes("feed", "ratings", "grpc");
+    expect(Object.keys(codes).filter((c) => c !== "200" && c !== "499")).toEqual([]);
+    expect(codes["200"]!).toBeGreaterThan(20 * (codes["499"] ?? 0));
 
     const graph = await serviceGraph(db, admin, { namespace: DEMO_NAMESPACE, window: "5m" });
     const protocols = Object.fromEntries(graph.edges.map((e) => [`${e.source} → ${e.target}`, e.protocols]));

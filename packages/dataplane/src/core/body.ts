@@ -20,6 +20,13 @@ export interface BodyListener {
 
 const NO_CONTROL: BodyControl = { resume() {}, abort() {} };
 
+/** The body was cut because the client went away (for gRPC: the caller cancelled). */
+export class ClientClosedError extends Error {
+  constructor() {
+    super("client closed the response");
+  }
+}
+
 export class ResponseBody {
   private queue: Buffer[] | null = null;
   private sink: BodySink | null = null;
@@ -103,7 +110,7 @@ export class ResponseBody {
     sink.once("close", () => {
       if (!this.ended) {
         this.ended = true;
-        const err = new Error("client closed the response");
+        const err = new ClientClosedError();
         this.control.abort(err);
         this.done(err);
       }

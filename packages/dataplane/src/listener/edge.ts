@@ -3,7 +3,7 @@
 import type { IncomingMessage } from "node:http";
 import { HOP_BY_HOP } from "../core/headers.js";
 import type { Http2ServerRequest } from "node:http2";
-import type { BodyListener, ResponseBody } from "../core/body.js";
+import { ClientClosedError, type BodyListener, type ResponseBody } from "../core/body.js";
 import { errorResponse, toProxyError, writeResponse, type ClientResponse } from "../core/respond.js";
 import type { ProxyResponse, RequestContext } from "../core/types.js";
 import type { RequestSeries } from "../telemetry/metrics.js";
@@ -203,7 +203,14 @@ export class Exchange implements BodyListener {
     const ms = performance.now() - this.ctx.start;
     // A body cut short after the head is reported as the status sent; the access log says it was cut.
     const g = this.grpcResponse;
-    const recorded = g === null ? this.status : grpcOutcome(this.status, grpcStatus(g.headers, g.body));
+    // A gRPC call cut short by its caller never gets a grpc-status: that is CANCELLED (1), not a server error.
+    const recorded =
+      g === null
+        ? this.status
+        : grpcOutcome(
+            this.status,
+            grpcStatus(g.headers, g.body) ?? (err instanceof ClientClosedError ? "1" : null),
+          );
     this.series?.record(recorded, ms);
     if (this.accessLog !== null) {
       this.accessLog(
