@@ -17,9 +17,10 @@ import { demoPods, loadCompose, podPorts, type Pod } from "./test-support/compos
 const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
 
 // The pods a request to the front page touches while the seeded Route sends all reviews traffic to v1, plus
-// reviews v2 (joined, so the Route has something to keep traffic away from). reviews v3 and ratings would add
-// two more processes each and nothing this test can see; compose.test.ts checks their commands.
-const PODS = ["traffic", "ingress", "productpage", "details", "reviews-v1", "reviews-v2"];
+// reviews v2 (joined, so the Route has something to keep traffic away from), and the live feed's WebSocket
+// with the gRPC calls it makes to ratings. reviews v3 would add two more processes and nothing this test can
+// see; compose.test.ts checks its commands.
+const PODS = ["traffic", "ingress", "productpage", "details", "reviews-v1", "reviews-v2", "feed", "ratings"];
 
 interface Proc {
   name: string;
@@ -254,6 +255,34 @@ describe("docker-compose.yml's demo, one process per container", () => {
       }),
     ).toBeGreaterThan(0);
     expect(await counted("reviews-v2", { direction: "inbound" })).toBe(0);
+  }, 90_000);
+
+  it("holds the generator's WebSocket sessions with the feed, which asks ratings over gRPC, all through sidecars", async () => {
+    const feed = async () =>
+      (
+        JSON.parse((await get(local.get("traffic")!.app, "/stats")).body || "{}") as {
+          feed?: { answered: number };
+        }
+      ).feed?.answered ?? 0;
+    await expect.poll(feed, { timeout: 60_000, interval: 250 }).toBeGreaterThanOrEqual(3);
+    const mtls = { source_namespace: "demo", destination_namespace: "demo", mtls: "true" };
+    expect(
+      await counted("feed", {
+        ...mtls,
+        direction: "inbound",
+        source_service: "traffic",
+        protocol: "websocket",
+      }),
+    ).toBeGreaterThan(0);
+    expect(
+      await counted("ratings", {
+        ...mtls,
+        direction: "inbound",
+        source_service: "feed",
+        protocol: "grpc",
+        code: "200",
+      }),
+    ).toBeGreaterThan(0);
   }, 90_000);
 
   it("serves the front page through the ingress, as a browser would open it", async () => {

@@ -147,8 +147,14 @@ export function startTraffic(opts: {
 function feedSessions(
   url: string,
   stats: FeedStats,
-  opts: { timeoutMs?: number; messagesPerSession?: number },
+  opts: { timeoutMs?: number; messagesPerSession?: number; via?: { host: string; port: number } },
 ): { tick(): void; stop(): Promise<void> } {
+  // Through a sidecar: connect to its outbound listener, naming the service in Host, as for plain requests.
+  const target = new URL(url);
+  const connectTo = opts.via
+    ? `ws://${opts.via.host}:${opts.via.port}${target.pathname}${target.search}`
+    : url;
+  const headers = opts.via ? { host: target.host } : undefined;
   const perSession = opts.messagesPerSession ?? 10;
   const timeoutMs = opts.timeoutMs ?? 5_000;
   let ws: WebSocket | null = null;
@@ -178,7 +184,7 @@ function feedSessions(
     stats.sessions++;
     sentOnSession = 0;
     waiting = 0;
-    const s = new WebSocket(url, { handshakeTimeout: timeoutMs });
+    const s = new WebSocket(connectTo, { handshakeTimeout: timeoutMs, ...(headers ? { headers } : {}) });
     ws = s;
     closed = new Promise<void>((resolve) => s.once("close", () => resolve()));
     arm();

@@ -6,7 +6,16 @@
 // When to edit this: when a workload is added to the demo (its app in apps.ts, one case in startDemoApp).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { callerVia, detailsApp, productpageApp, ratingsApp, reviewsApp, type ListenAt } from "./apps.js";
+import {
+  callerVia,
+  detailsApp,
+  feedApp,
+  productpageApp,
+  ratingsApp,
+  ratingsVia,
+  reviewsApp,
+  type ListenAt,
+} from "./apps.js";
 import { startGateway } from "./demo.js";
 import { startTraffic, type TrafficStats } from "./traffic.js";
 
@@ -16,8 +25,19 @@ export const DEMO_APPS = {
   details: ["v1"],
   reviews: ["v1", "v2", "v3"],
   ratings: ["v1"],
+  feed: ["v1"],
   ingress: ["v1"],
 } as const satisfies Record<string, readonly string[]>;
+
+/** How each app speaks, as its sidecar must be told (`trellis proxy --app-protocol`): ratings is a gRPC server. */
+export const DEMO_APP_PROTOCOL: Record<DemoAppName, "http1" | "h2c"> = {
+  productpage: "http1",
+  details: "http1",
+  reviews: "http1",
+  ratings: "h2c",
+  feed: "http1",
+  ingress: "http1",
+};
 
 export type DemoAppName = keyof typeof DEMO_APPS;
 
@@ -50,28 +70,36 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<RunningWorkloa
     throw new Error(`the demo's ${opts.name} comes in ${versions.join(", ")}, not ${opts.version}`);
   const at = { host: opts.listen.host ?? "127.0.0.1", port: opts.listen.port };
   const caller = callerVia(() => opts.outboundPort);
+  const ratings = ratingsVia(() => opts.outboundPort);
+  const closeClients = () => {
+    caller.close();
+    ratings.close();
+  };
+  const clients = { call: caller.call, getRating: ratings.getRating };
   try {
     if (opts.name === "ingress") {
       const gateway = await startGateway(at.port, () => opts.outboundPort, at.host);
       return {
         url: urlOf(gateway),
-        close: () => closeServer(gateway).finally(caller.close),
+        close: () => closeServer(gateway).finally(closeClients),
       };
     }
     const app =
       opts.name === "productpage"
-        ? await productpageApp(caller.call, at)
+        ? await productpageApp(clients, at)
         : opts.name === "details"
           ? await detailsApp(at)
           : opts.name === "ratings"
             ? await ratingsApp(at)
-            : await reviewsApp(opts.version as "v1" | "v2" | "v3", caller.call, at);
+            : opts.name === "feed"
+              ? await feedApp(clients.getRating, at)
+              : await reviewsApp(opts.version as "v1" | "v2" | "v3", clients, at);
     return {
       url: `http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${app.port}`,
-      close: () => app.close().finally(caller.close),
+      close: () => app.close().finally(closeClients),
     };
   } catch (e) {
-    caller.close();
+    closeClients();
     throw e;
   }
 }
@@ -79,6 +107,8 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<RunningWorkloa
 export interface TrafficWorkloadOptions {
   /** What to request, e.g. `http://productpage/productpage` (via the sidecar) or `http://localhost:9080/`. */
   url: string;
+  /** The live feed's WebSocket, e.g. `ws://feed/feed` (via the sidecar); absent: no WebSocket traffic. */
+  feedUrl?: string;
   rps: number;
   /** Connect here instead of to the URL's host: the sidecar's outbound listener. */
   via?: { host: string; port: number };
@@ -92,7 +122,12 @@ export interface RunningTraffic extends RunningWorkload {
 
 /** The traffic generator as a workload of its own, with its counts readable over HTTP. */
 export async function startTrafficWorkload(opts: TrafficWorkloadOptions): Promise<RunningTraffic> {
-  const traffic = startTraffic({ url: opts.url, rps: opts.rps, ...(opts.via ? { via: opts.via } : {}) });
+  const traffic = startTraffic({
+    url: opts.url,
+    rps: opts.rps,
+    ...(opts.feedUrl ? { feedUrl: opts.feedUrl } : {}),
+    ...(opts.via ? { via: opts.via } : {}),
+  });
   let server: Server | null = null;
   if (opts.listen) {
     server = createServer((req, res) => {

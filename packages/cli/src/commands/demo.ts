@@ -11,7 +11,7 @@ import { parseRps } from "./up.js";
  * The apps `trellis demo app` runs: @trellis/demo's DEMO_APPS, repeated so that parsing a command line (and
  * --help) loads no data plane; a test keeps the two lists equal.
  */
-export const DEMO_APP_NAMES = ["productpage", "details", "reviews", "ratings", "ingress"] as const;
+export const DEMO_APP_NAMES = ["productpage", "details", "reviews", "ratings", "feed", "ingress"] as const;
 
 /** Defaults that match `trellis proxy`'s, so a pod's app and sidecar agree without saying so. */
 const APP_PORT = 9080;
@@ -61,7 +61,8 @@ whole demo in one process instead.`,
 Example (a pod: the app, and its sidecar in the same network namespace):
   trellis demo app reviews --version v2 --port 9080
   TRELLIS_JOIN_TOKEN=tj1.… trellis proxy --control-plane https://cp:15010 \\
-      --namespace demo --service reviews --version v2 --app-port 9080`,
+      --namespace demo --service reviews --version v2 --app-port 9080
+ratings is a gRPC server (HTTP/2 without TLS): its sidecar needs --app-protocol h2c.`,
       )
       .action(
         async (
@@ -92,6 +93,10 @@ Example (a pod: the app, and its sidecar in the same network namespace):
     new Command("traffic")
       .description("send a steady rate of requests and report how they were answered")
       .requiredOption("--target <url>", "what to request, e.g. http://productpage/productpage")
+      .option(
+        "--feed <url>",
+        "also hold WebSocket sessions with the live feed, one message per request, e.g. ws://feed/feed",
+      )
       .addOption(new Option("--rps <n>", "requests per second; 0: none").default(5).argParser(parseRps))
       .addOption(
         new Option(
@@ -123,6 +128,7 @@ Examples:
       .action(
         async (o: {
           target: string;
+          feed?: string;
           rps: number;
           via?: { address: string; port: number };
           port?: number;
@@ -136,11 +142,21 @@ Examples:
             throw new CliError(`--target ${o.target} is not a URL (e.g. http://productpage/productpage)`);
           }
           if (url.protocol !== "http:") throw new CliError("--target must be an http:// URL");
+          let feed: URL | undefined;
+          if (o.feed !== undefined) {
+            try {
+              feed = new URL(o.feed);
+            } catch {
+              throw new CliError(`--feed ${o.feed} is not a URL (e.g. ws://feed/feed)`);
+            }
+            if (feed.protocol !== "ws:") throw new CliError("--feed must be a ws:// URL");
+          }
           const { startTrafficWorkload } = await import("@trellis/demo");
           let traffic;
           try {
             traffic = await startTrafficWorkload({
               url: url.href,
+              ...(feed ? { feedUrl: feed.href } : {}),
               rps: o.rps,
               ...(o.via ? { via: { host: o.via.address, port: o.via.port } } : {}),
               ...(o.port !== undefined ? { listen: { host: o.host, port: o.port } } : {}),
@@ -153,8 +169,12 @@ Examples:
             const outcomes = Object.entries(s.byOutcome)
               .map(([k, n]) => `${k} ${n}`)
               .join(", ");
+            const f = s.feed;
             console.log(
-              `trellis demo traffic: ${s.sent} sent, ${s.ok} ok, ${s.failed} failed, ${s.skipped} skipped${outcomes ? ` (${outcomes})` : ""}`,
+              `trellis demo traffic: ${s.sent} sent, ${s.ok} ok, ${s.failed} failed, ${s.skipped} skipped${outcomes ? ` (${outcomes})` : ""}` +
+                (feed
+                  ? `; feed: ${f.sessions} sessions, ${f.sent} sent, ${f.answered} answered, ${f.failed} failed`
+                  : ""),
             );
           };
           console.error(

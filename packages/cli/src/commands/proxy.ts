@@ -30,6 +30,7 @@ interface ProxyFlags {
   outboundPort: number;
   adminPort: number;
   appPort?: number;
+  appProtocol: "http1" | "h2c";
   accessLog: boolean;
 }
 
@@ -139,6 +140,14 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     )
     .addOption(
       new Option("--app-port <port>", "port of the local app that inbound requests go to").argParser(port),
+    )
+    .addOption(
+      new Option(
+        "--app-protocol <protocol>",
+        "mesh mode: how the local app speaks: http1, or h2c (HTTP/2 without TLS, as gRPC servers do)",
+      )
+        .choices(["http1", "h2c"])
+        .default("http1"),
     )
     .option("--access-log", "write a JSON access log line per request to stdout", false)
     .action(async (flags: ProxyFlags, command: Command) => {
@@ -274,7 +283,11 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
     controlPlaneUrl: cpUrl.origin,
     token,
     node: node.data,
-    app: { port: flags.appPort, ...(flags.tcpPort.length > 0 ? { tcpPorts: flags.tcpPort } : {}) },
+    app: {
+      port: flags.appPort,
+      ...(flags.tcpPort.length > 0 ? { tcpPorts: flags.tcpPort } : {}),
+      ...(flags.appProtocol !== "http1" ? { protocol: flags.appProtocol } : {}),
+    },
     listeners: {
       inbound: { address: "0.0.0.0", port: flags.inboundPort },
       outbound: { address: "127.0.0.1", port: flags.outboundPort },
