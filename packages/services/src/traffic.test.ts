@@ -308,6 +308,18 @@ describe("sparklines", () => {
     expect(idle!.points.every((p) => p.requests === 0 && p.rps === 0)).toBe(true);
   });
 
+  it("counts errors as the graph does: every gRPC status but OK, and 5xx over HTTP", async () => {
+    const s = await serviceSparklines(db, shopViewer, {
+      services: ["tr-shop/ratings"],
+      minutes: 5,
+      until: NOW.toISOString(),
+    });
+    const last = s.items[0]!.points.at(-1)!;
+    // 100 calls: gRPC 503 ×5 and 404 ×5 are errors; HTTP/1.1's 404 ×5 is not.
+    expect(last.requests).toBe(100);
+    expect(last.errorRate).toBeCloseTo(0.1, 5);
+  });
+
   it("replays a past window, coarsens long ones, and refuses a namespace the caller may not read", async () => {
     const past = await serviceSparklines(db, admin, {
       services: ["tr-shop/reviews"],

@@ -26,6 +26,9 @@ const MINUTE = 60_000;
  * Each call is reported by both sidecars. The caller's view (outbound) is the one users feel, so edges use it;
  * callers without a sidecar only show up in the callee's inbound reports (source "unknown"), so those count too.
  */
+/** isErrorOutcome (contracts) as SQL over a TelemetryRollup row: 5xx, or any gRPC status but OK. */
+const ERROR_OUTCOME_SQL = Prisma.sql`("statusCode" >= 500 OR ("protocol" = 'grpc' AND "statusCode" >= 400))`;
+
 const REPORTER_FILTER = Prisma.sql`("reporter" = 'outbound' OR ("reporter" = 'inbound' AND "sourceService" = 'unknown'))`;
 
 /** The edges (caller → callee) seen in a window, with rates, error share, latency quantiles and mTLS share. */
@@ -252,7 +255,7 @@ export async function serviceSparklines(db: Db, actor: Actor, query: SparklinesQ
   >`
     SELECT "destNamespace" AS ns, "destService" AS svc, ${at} AS at,
            SUM("requests")::float8 AS requests,
-           SUM(CASE WHEN "statusCode" >= 500 THEN "requests" ELSE 0 END)::float8 AS errors
+           SUM(CASE WHEN ${ERROR_OUTCOME_SQL} THEN "requests" ELSE 0 END)::float8 AS errors
     FROM "TelemetryRollup"
     WHERE "destNamespace" IN (${Prisma.join(namespaces)})
       AND ("destNamespace", "destService") IN (${Prisma.join(wanted.map(([ns, svc]) => Prisma.sql`(${ns}, ${svc})`))})
