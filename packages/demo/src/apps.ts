@@ -403,3 +403,51 @@ dt{font-weight:600}blockquote{border-left:3px solid #ddd;margin:1rem 0;padding-l
 })();</script>
 </body></html>`;
 }
+
+/** Each demo app and the versions it comes in. `ingress` is the gateway browsers open. */
+export const DEMO_APPS = {
+  productpage: ["v1"],
+  details: ["v1"],
+  reviews: ["v1", "v2", "v3"],
+  ratings: ["v1"],
+  feed: ["v1"],
+  ingress: ["v1"],
+} as const satisfies Record<string, readonly string[]>;
+
+/** How each app speaks, as its sidecar must be told (`trellis proxy --app-protocol`): ratings is a gRPC server. */
+export const DEMO_APP_PROTOCOL: Record<DemoAppName, "http1" | "h2c"> = {
+  productpage: "http1",
+  details: "http1",
+  reviews: "http1",
+  ratings: "h2c",
+  feed: "http1",
+  ingress: "http1",
+};
+
+export type DemoAppName = keyof typeof DEMO_APPS;
+
+export const isDemoApp = (name: string): name is DemoAppName => Object.hasOwn(DEMO_APPS, name);
+
+/**
+ * The app of one demo workload (every one but the ingress, whose "app" is the gateway), calling others with
+ * `clients`. `trellis up --demo` starts them all in one process; `startDemoApp` one on its own.
+ */
+export function demoApp(
+  name: Exclude<DemoAppName, "ingress">,
+  version: string,
+  clients: Clients,
+  at: ListenAt = {},
+): Promise<App> {
+  switch (name) {
+    case "productpage":
+      return productpageApp(clients, at);
+    case "details":
+      return detailsApp(at);
+    case "ratings":
+      return ratingsApp(at);
+    case "feed":
+      return feedApp(clients.getRating, at);
+    case "reviews":
+      return reviewsApp(version as ReviewsVersion, clients, at);
+  }
+}

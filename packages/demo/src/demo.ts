@@ -16,15 +16,14 @@ import { connect, createServer as netServer, type AddressInfo, type Socket } fro
 import { startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
 import {
   callerVia,
-  detailsApp,
+  DEMO_APP_PROTOCOL,
+  DEMO_APPS,
+  demoApp,
   FEED_PATH,
-  feedApp,
-  productpageApp,
-  ratingsApp,
   ratingsVia,
-  reviewsApp,
   type App,
   type Clients,
+  type DemoAppName,
 } from "./apps.js";
 import { DEMO_NAMESPACE } from "./resources.js";
 import { startTraffic, type TrafficGenerator, type TrafficStats } from "./traffic.js";
@@ -203,14 +202,13 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       });
       return w;
     };
+    const apps = (Object.keys(DEMO_APPS) as DemoAppName[]).flatMap((name) =>
+      name === "ingress" ? [] : DEMO_APPS[name].map((version) => ({ name, version })),
+    );
     const workloads = await Promise.all([
-      workload("details", "v1", () => detailsApp()),
-      workload("ratings", "v1", () => ratingsApp(), "h2c"),
-      workload("reviews", "v1", (c) => reviewsApp("v1", c)),
-      workload("reviews", "v2", (c) => reviewsApp("v2", c)),
-      workload("reviews", "v3", (c) => reviewsApp("v3", c)),
-      workload("productpage", "v1", (c) => productpageApp(c)),
-      workload("feed", "v1", (c) => feedApp(c.getRating)),
+      ...apps.map(({ name, version }) =>
+        workload(name, version, (c) => demoApp(name, version, c), DEMO_APP_PROTOCOL[name]),
+      ),
       // The ingress workload: its "app" is the gateway (nothing calls it through the mesh); the gateway sends
       // every request to this workload's sidecar's outbound listener.
       workload("ingress", "v1", async (_call, outbound) => {

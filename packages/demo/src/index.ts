@@ -3,19 +3,20 @@
 export { startDemo, DEFAULT_DEMO_PORT, DEFAULT_DEMO_RPS, type Demo, type DemoOptions } from "./demo.js";
 export { demoResources, DEMO_NAMESPACE } from "./resources.js";
 export {
+  DEMO_APP_PROTOCOL,
+  DEMO_APPS,
   FEED_PATH,
+  isDemoApp,
   REVIEWS_HEADER,
+  type DemoAppName,
   type FeedMessage,
   type ReviewsBody,
   type ReviewsVersion,
 } from "./apps.js";
 export type { FeedStats, TrafficStats } from "./traffic.js";
 export {
-  DEMO_APPS,
-  isDemoApp,
   startDemoApp,
   startTrafficWorkload,
-  type DemoAppName,
   type DemoAppOptions,
   type RunningTraffic,
   type RunningWorkload,

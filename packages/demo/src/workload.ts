@@ -6,42 +6,9 @@
 // When to edit this: when a workload is added to the demo (its app in apps.ts, one case in startDemoApp).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  callerVia,
-  detailsApp,
-  feedApp,
-  productpageApp,
-  ratingsApp,
-  ratingsVia,
-  reviewsApp,
-  type ListenAt,
-} from "./apps.js";
+import { callerVia, DEMO_APPS, demoApp, ratingsVia, type DemoAppName, type ListenAt } from "./apps.js";
 import { startGateway } from "./demo.js";
 import { startTraffic, type TrafficStats } from "./traffic.js";
-
-/** Each demo app and the versions it comes in. `ingress` is the gateway browsers open. */
-export const DEMO_APPS = {
-  productpage: ["v1"],
-  details: ["v1"],
-  reviews: ["v1", "v2", "v3"],
-  ratings: ["v1"],
-  feed: ["v1"],
-  ingress: ["v1"],
-} as const satisfies Record<string, readonly string[]>;
-
-/** How each app speaks, as its sidecar must be told (`trellis proxy --app-protocol`): ratings is a gRPC server. */
-export const DEMO_APP_PROTOCOL: Record<DemoAppName, "http1" | "h2c"> = {
-  productpage: "http1",
-  details: "http1",
-  reviews: "http1",
-  ratings: "h2c",
-  feed: "http1",
-  ingress: "http1",
-};
-
-export type DemoAppName = keyof typeof DEMO_APPS;
-
-export const isDemoApp = (name: string): name is DemoAppName => Object.hasOwn(DEMO_APPS, name);
 
 export interface DemoAppOptions {
   name: DemoAppName;
@@ -84,16 +51,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<RunningWorkloa
         close: () => closeServer(gateway).finally(closeClients),
       };
     }
-    const app =
-      opts.name === "productpage"
-        ? await productpageApp(clients, at)
-        : opts.name === "details"
-          ? await detailsApp(at)
-          : opts.name === "ratings"
-            ? await ratingsApp(at)
-            : opts.name === "feed"
-              ? await feedApp(clients.getRating, at)
-              : await reviewsApp(opts.version as "v1" | "v2" | "v3", clients, at);
+    const app = await demoApp(opts.name, opts.version, clients, at);
     return {
       url: `http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${app.port}`,
       close: () => app.close().finally(closeClients),
