@@ -1,13 +1,19 @@
-// The service graph: observed edges (queryTraffic) plus every registered service, so idle services show too.
+// The service graph: observed edges (queryEdgeTotals) plus every registered service, so idle services show too.
 import { ZGraphQuery, type Graph, type GraphNode, type GraphQuery } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { AppError } from "./errors.js";
 import { readableNamespaces, type Actor } from "./actor.js";
-import { queryTraffic } from "./traffic.js";
+import { queryEdgeTotals } from "./traffic.js";
 
 const MAX_MINUTES = 1440;
 
-export async function serviceGraph(db: Db, actor: Actor, query: GraphQuery): Promise<Graph> {
+/** `options` is for tests and the benchmark: `{ edgeRollups: false }` reads only per-minute rows. */
+export async function serviceGraph(
+  db: Db,
+  actor: Actor,
+  query: GraphQuery,
+  options: { edgeRollups?: boolean } = {},
+): Promise<Graph> {
   const q = ZGraphQuery.parse(query);
   const n = Number(q.window.slice(0, -1));
   const minutes = q.window.endsWith("h") ? n * 60 : n;
@@ -16,12 +22,17 @@ export async function serviceGraph(db: Db, actor: Actor, query: GraphQuery): Pro
       issues: [{ path: "window", message: "must be from 1m to 24h" }],
     });
   const byVersion = q.groupBy === "version";
-  const traffic = await queryTraffic(db, actor, {
-    ...(q.namespace ? { namespace: q.namespace } : {}),
-    minutes,
-    ...(q.end ? { until: q.end } : {}),
-    versions: byVersion ? "split" : "merged",
-  });
+  const traffic = await queryEdgeTotals(
+    db,
+    actor,
+    {
+      ...(q.namespace ? { namespace: q.namespace } : {}),
+      minutes,
+      ...(q.end ? { until: q.end } : {}),
+      versions: byVersion ? "split" : "merged",
+    },
+    options,
+  );
 
   const nodes = new Map<string, GraphNode & { errors: number; requests: number }>();
   const idOf = (ns: string, svc: string, v: string) => (byVersion ? `${ns}/${svc}/${v}` : `${ns}/${svc}`);
