@@ -41,7 +41,10 @@ export class TelemetryAggregator {
   /** Writes everything gathered so far. On failure the data is kept for the next flush. */
   async flush(db: Db): Promise<number> {
     if (this.pending.size === 0) return 0;
-    const batch = [...this.pending.values()];
+    // In one order whoever flushes: each row's trigger also locks its 10-minute TelemetryEdgeRollup row, and
+    // two replicas taking the same locks in different orders would deadlock. Edge bucket and edge first, so
+    // both kinds of lock are taken in the same order everywhere.
+    const batch = inLockOrder([...this.pending.values()]);
     this.pending = new Map();
     try {
       await db.$transaction(
@@ -73,7 +76,31 @@ export class TelemetryAggregator {
   }
 }
 
-/** Deletes rollups older than the retention. */
+const EDGE_BUCKET = 10 * MINUTE;
+function inLockOrder(batch: Accum[]): Accum[] {
+  const keyed = batch.map((a) => {
+    const t = a.bucket.getTime();
+    const { s } = a;
+    // Numbers padded, so the keys sort as strings; names never hold NUL.
+    const key = [
+      String(Math.floor(t / EDGE_BUCKET)).padStart(12, "0"),
+      s.reporter,
+      s.source.namespace,
+      s.source.service,
+      s.source.version,
+      s.destination.namespace,
+      s.destination.service,
+      s.destination.version,
+      String(t).padStart(15, "0"),
+      String(s.code).padStart(4, "0"),
+    ].join("\u0000");
+    return { key, a };
+  });
+  keyed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return keyed.map((k) => k.a);
+}
+
+/** Deletes rollups older than the retention (TelemetryEdgeRollup follows by trigger). */
 export async function pruneRollups(db: Db, retentionMs: number): Promise<number> {
   const r = await db.telemetryRollup.deleteMany({
     where: { bucket: { lt: new Date(Date.now() - retentionMs) } },
