@@ -12,12 +12,17 @@ import {
   type Node,
   type NodeProps,
 } from "@xyflow/react";
-import { createContext, useContext } from "react";
+import { createContext, memo, useContext } from "react";
 import { formatPercent, formatRps, type GraphEdgeModel, type GraphNodeModel } from "./graph-model";
 
 export type Selection = { kind: "node" | "edge"; id: string } | null;
 /** Lets a node or an edge label open the side panel without threading callbacks through React Flow's data. */
 export const SelectContext = createContext<(s: Selection) => void>(() => {});
+/**
+ * Whether edges draw their labels. Off for a big graph seen from far (the labels are unreadable there and
+ * thousands of them are most of the page's work); see graph-view.tsx.
+ */
+export const EdgeLabelsContext = createContext(true);
 
 export type ServiceNodeData = { model: GraphNodeModel; found: boolean; dimmed: boolean; selected: boolean };
 export type ServiceNodeType = Node<ServiceNodeData, "service">;
@@ -30,7 +35,9 @@ export function serviceName(n: Pick<GraphNodeModel, "service" | "version">): str
   return n.version === "*" ? n.service : `${n.service} ${n.version}`;
 }
 
-export function ServiceNode({ data }: NodeProps<ServiceNodeType>) {
+// Memoized: React Flow re-renders a node's wrapper on every store change it sees; the node itself need only
+// re-render when its data (kept stable by graph-view.tsx while unchanged) does.
+export const ServiceNode = memo(function ServiceNode({ data }: NodeProps<ServiceNodeType>) {
   const select = useContext(SelectContext);
   const n = data.model;
   const cls = [
@@ -71,7 +78,7 @@ export function ServiceNode({ data }: NodeProps<ServiceNodeType>) {
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </>
   );
-}
+});
 
 export function NamespaceNode({ data }: NodeProps<NamespaceNodeType>) {
   return <div className="graph-namespace-label">{data.namespace}</div>;
@@ -87,30 +94,33 @@ function Lock() {
   );
 }
 
-export function TrafficEdge(props: EdgeProps<TrafficEdgeType>) {
+export const TrafficEdge = memo(function TrafficEdge(props: EdgeProps<TrafficEdgeType>) {
   const select = useContext(SelectContext);
+  const labels = useContext(EdgeLabelsContext);
   const [path, x, y] = getBezierPath(props);
   const e = props.data!.model;
   const d = props.data!;
   return (
     <>
       <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} />
-      <EdgeLabelRenderer>
-        <button
-          type="button"
-          className={`graph-edge-label nodrag nopan health-${e.health}${d.dimmed ? " dimmed" : ""}${d.selected ? " selected" : ""}`}
-          style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }}
-          aria-label={`Calls from ${e.source} to ${e.target}: ${d.label}${e.mtls ? ", mutual TLS" : ""}`}
-          aria-pressed={d.selected}
-          onClick={() => select({ kind: "edge", id: e.id })}
-        >
-          {e.mtls && <Lock />}
-          {d.label}
-        </button>
-      </EdgeLabelRenderer>
+      {labels && (
+        <EdgeLabelRenderer>
+          <button
+            type="button"
+            className={`graph-edge-label nodrag nopan health-${e.health}${d.dimmed ? " dimmed" : ""}${d.selected ? " selected" : ""}`}
+            style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }}
+            aria-label={`Calls from ${e.source} to ${e.target}: ${d.label}${e.mtls ? ", mutual TLS" : ""}`}
+            aria-pressed={d.selected}
+            onClick={() => select({ kind: "edge", id: e.id })}
+          >
+            {e.mtls && <Lock />}
+            {d.label}
+          </button>
+        </EdgeLabelRenderer>
+      )}
     </>
   );
-}
+});
 
 export const nodeTypes = { service: ServiceNode, namespace: NamespaceNode };
 export const edgeTypes = { traffic: TrafficEdge };

@@ -1,6 +1,9 @@
 "use client";
 // The live service graph: polls observed traffic every 5 s, lays nodes out only when the set of nodes or
 // edges changes (so nothing jumps on refresh), and opens a side panel on a node or an edge.
+// Built to stay interactive at 500 services and 2,000 edges (docs/graph-benchmark.md): React Flow draws only
+// what is on screen, node and edge objects stay the same while what they show does, and a big graph neither
+// animates its edges nor labels them from far away.
 import "@xyflow/react/dist/style.css";
 import { useQuery } from "@tanstack/react-query";
 import {
@@ -8,12 +11,13 @@ import {
   Controls,
   MarkerType,
   ReactFlow,
+  ReactFlowProvider,
   useReactFlow,
-  type Edge,
+  useStore,
   type Node,
   type NodeChange,
 } from "@xyflow/react";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { layoutGraph, namespaceBoxes, structureKey, type Position } from "./graph-layout";
 import {
@@ -28,6 +32,7 @@ import {
   type VersionMode,
 } from "./graph-model";
 import {
+  EdgeLabelsContext,
   SelectContext,
   edgeTypes,
   nodeTypes,
@@ -41,6 +46,52 @@ import { SidePanel } from "./side-panel";
 const COLOURS = { idle: "#9aa4b2", healthy: "#2f6f4f", degraded: "#d97706", failing: "#b42318" } as const;
 
 const FIT = { padding: 0.2, maxZoom: 1 };
+
+/**
+ * Above this many edges none is animated: moving dashes on thousands of strokes repaint the whole canvas every
+ * frame, which took panning a 2,000-edge graph to ~1.5 frames a second.
+ */
+const ANIMATE_MAX_EDGES = 200;
+/** Above this many edges, labels show from LABELS_MIN_ZOOM on only: further out they are unreadable anyway. */
+const LABELS_ALWAYS_MAX_EDGES = 300;
+const LABELS_MIN_ZOOM = 0.55;
+
+/** Turns edge labels off for a big graph seen from far; re-renders the edges only when that flips. */
+function EdgeLabelsGate({ many, children }: { many: boolean; children: ReactNode }) {
+  const near = useStore((s) => s.transform[2] >= LABELS_MIN_ZOOM);
+  return <EdgeLabelsContext.Provider value={!many || near}>{children}</EdgeLabelsContext.Provider>;
+}
+
+/**
+ * The same object as last time when nothing it holds changed, so React Flow and the memoized node and edge
+ * components skip it: a find or a selection then re-renders only what it changes.
+ */
+function useStable<T extends { id: string }>(same: (a: T, b: T) => boolean) {
+  const cache = useRef(new Map<string, T>());
+  return (items: T[]): T[] => {
+    const next = new Map<string, T>();
+    const out = items.map((item) => {
+      const old = cache.current.get(item.id);
+      const kept = old !== undefined && same(old, item) ? old : item;
+      next.set(item.id, kept);
+      return kept;
+    });
+    cache.current = next;
+    return out;
+  };
+}
+const sameNode = (a: Node, b: Node) => {
+  if (a.type !== b.type || a.position.x !== b.position.x || a.position.y !== b.position.y) return false;
+  if (a.type === "namespace") return a.style?.width === b.style?.width && a.style?.height === b.style?.height;
+  const [x, y] = [a.data as ServiceNodeType["data"], b.data as ServiceNodeType["data"]];
+  return x.model === y.model && x.found === y.found && x.dimmed === y.dimmed && x.selected === y.selected;
+};
+const sameEdge = (a: TrafficEdgeType, b: TrafficEdgeType) =>
+  a.data!.model === b.data!.model &&
+  a.data!.label === b.data!.label &&
+  a.data!.dimmed === b.data!.dimmed &&
+  a.data!.selected === b.data!.selected &&
+  a.animated === b.animated;
 
 /**
  * Frames the whole graph again when the user changes what it shows or the side panel narrows the canvas; never
@@ -101,7 +152,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   }, [traffic.data, services.data, resources.data, namespace, versions, hideIdle, degradedPct, failingPct]);
 
   // Lay out again only when the shape changes; keep the positions users saw (or dragged to).
-  const key = model ? structureKey(model.nodes, model.edges) : "";
+  const key = useMemo(() => (model ? structureKey(model.nodes, model.edges) : ""), [model]);
   const [layout, setLayout] = useState<{ key: string; positions: Map<string, Position> }>({
     key: "",
     positions: new Map(),
@@ -119,12 +170,21 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
     });
   };
 
-  const anyFound = model?.nodes.some((n) => matchesFind(n, find)) ?? false;
-  const flowNodes: Node[] = [];
-  const flowEdges: Edge[] = [];
-  if (model) {
+  const found = useMemo(
+    () => new Set((model?.nodes ?? []).filter((n) => matchesFind(n, find)).map((n) => n.id)),
+    [model, find],
+  );
+  const anyFound = found.size > 0;
+  const selectedNode = selected?.kind === "node" ? selected.id : null;
+  const selectedEdge = selected?.kind === "edge" ? selected.id : null;
+  const stableNodes = useStable<Node>(sameNode);
+  const stableEdges = useStable<TrafficEdgeType>(sameEdge);
+
+  const flowNodes = useMemo(() => {
+    const out: Node[] = [];
+    if (!model) return out;
     for (const b of namespaceBoxes(model.nodes, layout.positions)) {
-      flowNodes.push({
+      out.push({
         id: `namespace:${b.namespace}`,
         type: "namespace",
         position: { x: b.x, y: b.y },
@@ -137,26 +197,33 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
       } satisfies NamespaceNodeType);
     }
     for (const n of model.nodes) {
-      const found = matchesFind(n, find);
-      flowNodes.push({
+      const isFound = found.has(n.id);
+      out.push({
         id: n.id,
         type: "service",
         position: layout.positions.get(n.id) ?? { x: 0, y: 0 },
         data: {
           model: n,
-          found,
-          dimmed: anyFound && !found,
-          selected: selected?.kind === "node" && selected.id === n.id,
+          found: isFound,
+          dimmed: anyFound && !isFound,
+          selected: selectedNode === n.id,
         },
         ariaLabel: n.id,
       } satisfies ServiceNodeType);
     }
+    return stableNodes(out);
+    // stableNodes and stableEdges only read and refresh their caches: not dependencies.
+  }, [model, layout.positions, found, anyFound, selectedNode]);
+
+  const flowEdges = useMemo(() => {
+    const out: TrafficEdgeType[] = [];
+    if (!model) return out;
+    const animate = model.edges.length <= ANIMATE_MAX_EDGES;
     for (const e of model.edges) {
       const colour = COLOURS[e.health];
-      const seconds = animationSeconds(e.rps);
-      const touchesFound =
-        anyFound && model.nodes.some((n) => (n.id === e.source || n.id === e.target) && matchesFind(n, find));
-      flowEdges.push({
+      const seconds = animate ? animationSeconds(e.rps) : 0;
+      const touchesFound = found.has(e.source) || found.has(e.target);
+      out.push({
         id: e.id,
         type: "traffic",
         source: e.source,
@@ -166,18 +233,19 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
           model: e,
           label: edgeLabel(e, labelKind),
           dimmed: anyFound && !touchesFound,
-          selected: selected?.kind === "edge" && selected.id === e.id,
+          selected: selectedEdge === e.id,
         },
         style: {
           stroke: colour,
           strokeWidth: 1.5 + Math.min(4, Math.log10(1 + e.rps)),
-          animationDuration: `${seconds}s`,
+          ...(seconds > 0 ? { animationDuration: `${seconds}s` } : {}),
           opacity: anyFound && !touchesFound ? 0.25 : 1,
         },
         markerEnd: { type: MarkerType.ArrowClosed, color: colour },
       } satisfies TrafficEdgeType);
     }
-  }
+    return stableEdges(out);
+  }, [model, found, anyFound, labelKind, selectedEdge]);
 
   const error = traffic.error ?? services.error;
   return (
@@ -301,26 +369,31 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
         <div className="graph-body">
           <SelectContext.Provider value={setSelected}>
             <div className="graph-canvas" aria-label="Service graph">
-              <ReactFlow
-                nodes={flowNodes}
-                edges={flowEdges}
-                nodeTypes={nodeTypes}
-                edgeTypes={edgeTypes}
-                onNodesChange={onNodesChange}
-                nodesConnectable={false}
-                nodesFocusable={false}
-                edgesFocusable={false}
-                elementsSelectable={false}
-                onPaneClick={() => setSelected(null)}
-                fitView
-                fitViewOptions={FIT}
-                minZoom={0.1}
-                proOptions={{ hideAttribution: true }}
-              >
-                <Background gap={24} />
-                <Controls showInteractive={false} fitViewOptions={FIT} />
-                <FitWhen view={`${namespace}|${versions}|${hideIdle}|${selected ? 1 : 0}`} />
-              </ReactFlow>
+              <ReactFlowProvider>
+                <EdgeLabelsGate many={flowEdges.length > LABELS_ALWAYS_MAX_EDGES}>
+                  <ReactFlow
+                    nodes={flowNodes}
+                    edges={flowEdges}
+                    nodeTypes={nodeTypes}
+                    edgeTypes={edgeTypes}
+                    onNodesChange={onNodesChange}
+                    nodesConnectable={false}
+                    nodesFocusable={false}
+                    edgesFocusable={false}
+                    elementsSelectable={false}
+                    onPaneClick={() => setSelected(null)}
+                    fitView
+                    fitViewOptions={FIT}
+                    minZoom={0.1}
+                    onlyRenderVisibleElements
+                    proOptions={{ hideAttribution: true }}
+                  >
+                    <Background gap={24} />
+                    <Controls showInteractive={false} fitViewOptions={FIT} />
+                    <FitWhen view={`${namespace}|${versions}|${hideIdle}|${selected ? 1 : 0}`} />
+                  </ReactFlow>
+                </EdgeLabelsGate>
+              </ReactFlowProvider>
             </div>
           </SelectContext.Provider>
           {selected && (
