@@ -22,17 +22,34 @@ export async function serviceGraph(
       issues: [{ path: "window", message: "must be from 1m to 24h" }],
     });
   const byVersion = q.groupBy === "version";
-  const traffic = await queryEdgeTotals(
-    db,
-    actor,
-    {
-      ...(q.namespace ? { namespace: q.namespace } : {}),
-      minutes,
-      ...(q.end ? { until: q.end } : {}),
-      versions: byVersion ? "split" : "merged",
-    },
-    options,
-  );
+  // Observed edges, and registered services (and versions) so idle ones are nodes too: both at once.
+  // queryEdgeTotals checks the actor may read what it asks for; its refusal rejects the whole.
+  const readable = readableNamespaces(actor);
+  const [traffic, services] = await Promise.all([
+    queryEdgeTotals(
+      db,
+      actor,
+      {
+        ...(q.namespace ? { namespace: q.namespace } : {}),
+        minutes,
+        ...(q.end ? { until: q.end } : {}),
+        versions: byVersion ? "split" : "merged",
+      },
+      options,
+    ),
+    db.service.findMany({
+      where: q.namespace
+        ? { namespace: q.namespace }
+        : readable === "all"
+          ? {}
+          : { namespace: { in: readable } },
+      select: {
+        namespace: true,
+        name: true,
+        workloads: { select: { version: true }, distinct: ["version"] },
+      },
+    }),
+  ]);
 
   const nodes = new Map<string, GraphNode & { errors: number; requests: number }>();
   const idOf = (ns: string, svc: string, v: string) => (byVersion ? `${ns}/${svc}/${v}` : `${ns}/${svc}`);
@@ -57,16 +74,6 @@ export async function serviceGraph(
     return x;
   };
 
-  // Registered services (and versions) first, so idle ones are nodes too.
-  const readable = readableNamespaces(actor);
-  const services = await db.service.findMany({
-    where: q.namespace
-      ? { namespace: q.namespace }
-      : readable === "all"
-        ? {}
-        : { namespace: { in: readable } },
-    select: { namespace: true, name: true, workloads: { select: { version: true }, distinct: ["version"] } },
-  });
   for (const s of services) {
     if (byVersion) for (const w of s.workloads) node(s.namespace, s.name, w.version, true);
     else node(s.namespace, s.name, "*", true);

@@ -28,6 +28,12 @@ CREATE TABLE "TelemetryEdgeRollup" (
     CONSTRAINT "telemetry_edge_rollup_key" PRIMARY KEY ("bucket","reporter","sourceNamespace","sourceService","sourceVersion","destNamespace","destService","destVersion")
 );
 
+-- Every per-minute write updates its edge's row in place, dozens of times per 10-minute bucket: leave room on
+-- each page so those are HOT updates (no index entries, dead versions pruned on the page) instead of bloat.
+-- Measured with the graph benchmark: 39 MB with a third of updates non-HOT at the default 100, 21 MB and all
+-- HOT at 50.
+ALTER TABLE "TelemetryEdgeRollup" SET (fillfactor = 50);
+
 -- CreateIndex
 CREATE INDEX "TelemetryEdgeRollup_destNamespace_bucket_idx" ON "TelemetryEdgeRollup"("destNamespace", "bucket");
 
