@@ -43,6 +43,7 @@ interface Row {
   src: [string, string, string];
   dst: [string, string, string];
   code: number;
+  protocol: string;
   requests: number;
   mtls: number;
   latency: number[];
@@ -54,16 +55,16 @@ async function upsert(rows: Row[]) {
     const values = rows.slice(i, i + 500).map(
       (r) =>
         Prisma.sql`(${r.bucket}, ${r.reporter}, ${r.src[0]}, ${r.src[1]}, ${r.src[2]}, ${r.dst[0]}, ${r.dst[1]},
-            ${r.dst[2]}, ${r.code}, ${BigInt(r.requests)}, ${BigInt(r.mtls)}, ${r.requests * 3.5},
+            ${r.dst[2]}, ${r.code}, ${r.protocol}, ${BigInt(r.requests)}, ${BigInt(r.mtls)}, ${r.requests * 3.5},
             ${r.latency.map(BigInt)}::bigint[], 0, 0)`,
     );
     await db.$executeRaw`
       INSERT INTO "TelemetryRollup" ("bucket","reporter","sourceNamespace","sourceService","sourceVersion",
-        "destNamespace","destService","destVersion","statusCode","requests","mtlsRequests","durationSumMs",
-        "latencyBuckets","bytesSent","bytesReceived")
+        "destNamespace","destService","destVersion","statusCode","protocol","requests","mtlsRequests",
+        "durationSumMs","latencyBuckets","bytesSent","bytesReceived")
       VALUES ${Prisma.join(values)}
       ON CONFLICT ("bucket","reporter","sourceNamespace","sourceService","sourceVersion",
-        "destNamespace","destService","destVersion","statusCode") DO UPDATE SET
+        "destNamespace","destService","destVersion","statusCode","protocol") DO UPDATE SET
         "requests" = "TelemetryRollup"."requests" + EXCLUDED."requests",
         "mtlsRequests" = "TelemetryRollup"."mtlsRequests" + EXCLUDED."mtlsRequests",
         "durationSumMs" = "TelemetryRollup"."durationSumMs" + EXCLUDED."durationSumMs",
@@ -71,10 +72,18 @@ async function upsert(rows: Row[]) {
   }
 }
 
-/** Telemetry over the 26 hours before NOW: HTTP and TCP edges, 5xx, callers without a sidecar, two namespaces. */
+/**
+ * Telemetry over the 26 hours before NOW: HTTP and TCP edges, 5xx, callers without a sidecar, two namespaces,
+ * and edges that also carry gRPC (whose 404s are errors, unlike HTTP's).
+ */
 function generate(random: () => number): Row[] {
   const services = NAMESPACES.flatMap((ns) => Array.from({ length: 8 }, (_, i) => [ns, `svc${i}`] as const));
-  const edges: { src: [string, string, string]; dst: [string, string, string]; tcp: boolean }[] = [];
+  const edges: {
+    src: [string, string, string];
+    dst: [string, string, string];
+    tcp: boolean;
+    grpc: boolean;
+  }[] = [];
   for (let i = 0; i < 30; i++) {
     const a = services[Math.floor(random() * services.length)]!;
     const b = services[Math.floor(random() * services.length)]!;
@@ -83,6 +92,7 @@ function generate(random: () => number): Row[] {
       src: unknown ? [a[0], "unknown", "unknown"] : [a[0], a[1], `v${1 + (i % 2)}`],
       dst: [b[0], b[1], `v${1 + Math.floor(random() * 2)}`],
       tcp: i % 7 === 3,
+      grpc: i % 5 === 1,
     });
   }
   const rows: Row[] = [];
@@ -93,21 +103,24 @@ function generate(random: () => number): Row[] {
     for (const e of edges) {
       if (random() > p) continue;
       const codes = e.tcp ? [0] : random() < 0.3 ? [200, 503] : random() < 0.1 ? [200, 404, 0] : [200];
-      for (const code of codes)
-        for (const reporter of ["outbound", "inbound"]) {
-          if (e.src[1] === "unknown" && reporter === "outbound") continue;
-          const requests = 1 + Math.floor(random() * 50);
-          rows.push({
-            bucket: new Date(current - ago * MINUTE),
-            reporter,
-            src: e.src,
-            dst: e.dst,
-            code,
-            requests,
-            mtls: Math.floor(requests * random()),
-            latency: Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, () => Math.floor(random() * 9)),
-          });
-        }
+      const protocols = e.tcp ? ["tcp"] : e.grpc ? ["http1", "grpc"] : ["http1"];
+      for (const protocol of protocols)
+        for (const code of codes)
+          for (const reporter of ["outbound", "inbound"]) {
+            if (e.src[1] === "unknown" && reporter === "outbound") continue;
+            const requests = 1 + Math.floor(random() * 50);
+            rows.push({
+              bucket: new Date(current - ago * MINUTE),
+              reporter,
+              src: e.src,
+              dst: e.dst,
+              code,
+              protocol,
+              requests,
+              mtls: Math.floor(requests * random()),
+              latency: Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, () => Math.floor(random() * 9)),
+            });
+          }
     }
   }
   return rows;
@@ -195,6 +208,7 @@ describe("graph over the 10-minute edge rollups", () => {
           reference.edges.map(({ codes: _codes, ...e }) => e).sort(byEnds),
         );
         expect(fast.from).toBe(reference.from);
+        if (actor === admin) expect(fast.edges.some((e) => e.protocols.includes("grpc"))).toBe(true);
       }
     }
   });

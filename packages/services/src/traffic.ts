@@ -197,8 +197,8 @@ export async function queryEdgeTotals(
     : Prisma.sql`"bucket" >= ${from} AND "bucket" < ${until}`;
   const tenMinutes = coarse
     ? Prisma.sql`UNION ALL
-      SELECT ${keys}, "requests"::float8, "errors"::float8, "mtlsRequests"::float8, "httpRows"::float8,
-             "latencyBuckets"
+      SELECT ${keys}, "protocol", "requests"::float8, "errors"::float8, "mtlsRequests"::float8,
+             "httpRows"::float8, "latencyBuckets"
       FROM "TelemetryEdgeRollup"
       WHERE "bucket" >= ${coarseFrom} AND "bucket" < ${coarseUntil} AND ${REPORTER_FILTER} AND ${scope}`
     : Prisma.empty;
@@ -206,10 +206,11 @@ export async function queryEdgeTotals(
   // Latency counts HTTP rows only, as queryTraffic's histogram does (the edge rollup already holds only those).
   const rows = await db.$queryRaw<TotalsRow[]>`
     SELECT sn, ss, sv, dn, ds, dv, SUM(requests) AS requests, SUM(errors) AS errors,
-           SUM(mtls) AS mtls, SUM(http) AS http, ARRAY[${SLOT_SUMS}] AS histogram
+           SUM(mtls) AS mtls, SUM(http) AS http, ARRAY[${SLOT_SUMS}] AS histogram,
+           array_agg(DISTINCT protocol ORDER BY protocol) AS protocols
     FROM (
-      SELECT ${keys}, "requests"::float8 AS requests,
-             CASE WHEN "statusCode" >= 500 THEN "requests" ELSE 0 END::float8 AS errors,
+      SELECT ${keys}, "protocol" AS protocol, "requests"::float8 AS requests,
+             CASE WHEN ${ERROR_OUTCOME_SQL} THEN "requests" ELSE 0 END::float8 AS errors,
              "mtlsRequests"::float8 AS mtls, ("statusCode" <> 0)::int::float8 AS http,
              CASE WHEN "statusCode" <> 0 THEN "latencyBuckets" END AS l
       FROM "TelemetryRollup" WHERE ${minutes} AND ${REPORTER_FILTER} AND ${scope}
@@ -226,6 +227,7 @@ export async function queryEdgeTotals(
         errors: r.errors,
         mtls: r.mtls,
         http: r.http > 0,
+        protocols: new Set(r.protocols),
         histogram: r.histogram,
       },
       seconds,
@@ -434,6 +436,7 @@ interface HistogramRow extends EdgeKey {
   n: number;
 }
 interface TotalsRow extends EdgeKey {
+  protocols: TrafficProtocol[];
   requests: number;
   errors: number;
   mtls: number;
