@@ -43,6 +43,10 @@ import {
 } from "./graph-parts";
 import { SidePanel } from "./side-panel";
 
+/** HH:MM in the browser's time zone, as the Ending field reads and writes it. */
+const localTime = (iso: string | undefined) =>
+  iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) : "";
+
 const COLOURS = { idle: "#9aa4b2", healthy: "#2f6f4f", degraded: "#d97706", failing: "#b42318" } as const;
 
 const FIT = { padding: 0.2, maxZoom: 1 };
@@ -411,8 +415,9 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
           <span className="graph-swatch health-healthy" /> healthy{" "}
           <span className="graph-swatch health-degraded" /> 5xx &gt; {degradedPct}%{" "}
           <span className="graph-swatch health-failing" /> 5xx &gt; {failingPct}%{" "}
-          <span className="graph-swatch health-idle" /> idle · window {traffic.data?.from.slice(11, 16)}–
-          {traffic.data?.until.slice(11, 16)} UTC{live ? ", refreshing every 5 s" : ""}
+          <span className="graph-swatch health-idle" /> idle · window {localTime(traffic.data?.from)}–
+          {localTime(traffic.data?.until)}
+          {live ? ", refreshing every 5 s" : ""}
         </p>
       )}
     </div>
