@@ -1,7 +1,7 @@
 "use client";
 // The window a traffic view covers: its length (1 minute … 24 hours) and its end, either now (live, polled
 // every 5 s) or a past minute (replayed from the rollups, and then not polled: the past does not change).
-// The service views share these fields; the graph has the same ones among its own controls (graph-view.tsx).
+// The service views and the graph share these fields.
 import { useState } from "react";
 import { WINDOWS } from "../graph/graph-model";
 

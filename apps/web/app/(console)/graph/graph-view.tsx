@@ -19,11 +19,11 @@ import {
 } from "@xyflow/react";
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useTRPC } from "@/lib/trpc/client";
+import { TimeWindowFields, useTimeWindow } from "../_components/time-window";
 import { layoutGraph, namespaceBoxes, structureKey, type Position } from "./graph-layout";
 import {
   DEFAULT_THRESHOLDS,
   EDGE_LABELS,
-  WINDOWS,
   animationSeconds,
   buildGraph,
   edgeLabel,
@@ -114,8 +114,8 @@ function FitWhen({ view }: { view: string }) {
 export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const trpc = useTRPC();
   const [namespace, setNamespace] = useState(initialNamespace ?? "");
-  const [minutes, setMinutes] = useState(5);
-  const [until, setUntil] = useState(""); // datetime-local; empty: live
+  const timeWindow = useTimeWindow(5);
+  const minutes = timeWindow.value.minutes;
   const [versions, setVersions] = useState<VersionMode>("merged");
   const [labelKind, setLabelKind] = useState<EdgeLabelKind>("rps");
   const [find, setFind] = useState("");
@@ -125,9 +125,9 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const [failingPct, setFailingPct] = useState(DEFAULT_THRESHOLDS.failing * 100);
   const [selected, setSelected] = useState<Selection>(null);
 
-  const live = until === "";
-  const poll = live ? 5_000 : false;
-  const untilIso = live ? undefined : new Date(until).toISOString();
+  const live = timeWindow.live;
+  const poll = timeWindow.refetchInterval;
+  const untilIso = timeWindow.query.until;
   const traffic = useQuery(
     trpc.traffic.edges.queryOptions(
       { ...(namespace ? { namespace } : {}), minutes, versions, ...(untilIso ? { until: untilIso } : {}) },
@@ -267,33 +267,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
             {namespace && !namespaces.includes(namespace) && <option value={namespace}>{namespace}</option>}
           </select>
         </label>
-        <label>
-          Window
-          <select value={minutes} onChange={(e) => setMinutes(Number(e.target.value))}>
-            {WINDOWS.map((w) => (
-              <option key={w.minutes} value={w.minutes}>
-                {w.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Ending
-          <input
-            type="datetime-local"
-            value={until}
-            onChange={(e) => setUntil(e.target.value)}
-            aria-describedby="graph-until-hint"
-          />
-          <span id="graph-until-hint" className="muted graph-hint">
-            {live ? "now (live)" : "replaying a past window"}
-          </span>
-        </label>
-        {!live && (
-          <button type="button" className="secondary" onClick={() => setUntil("")}>
-            Back to live
-          </button>
-        )}
+        <TimeWindowFields value={timeWindow.value} onChange={timeWindow.setValue} />
         <label>
           Nodes
           <select value={versions} onChange={(e) => setVersions(e.target.value as VersionMode)}>
