@@ -116,7 +116,9 @@ beforeAll(async () => {
   const minute = 60_000;
   const base = Math.floor(Date.now() / minute) * minute;
   const rows = [];
-  for (let i = 1; i <= 60; i++) {
+  // Minutes 60 ago through the current one: the preview reads the 60 complete minutes before its own now,
+  // which is one minute later than this seed's if a minute boundary passes between the two.
+  for (let i = 0; i <= 60; i++) {
     for (const reporter of ["inbound", "outbound"]) {
       rows.push(rollup(new Date(base - i * minute), reporter, "ratings", "v1", 1_200));
       rows.push(rollup(new Date(base - i * minute), reporter, "reviews", "v1", 600));
