@@ -4,7 +4,7 @@
 // change's page and approves it there. Then web gets 403 from ratings' sidecar while reviews still gets 200,
 // and the audit log names the approver.
 import { expect, test } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN, signIn, tokenOf } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, signIn, tokenOf, ensureUsers, joinToken } from "./fixtures";
 import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-access";
@@ -45,20 +45,11 @@ test("an AccessPolicy lets only reviews call ratings: predicted, approved by ano
 }) => {
   // The preview reads complete minutes of telemetry only: up to a minute and a report interval of waiting.
   test.setTimeout(300_000);
-  for (const [name, role] of [
+  await ensureUsers(request, NS, PASSWORD, [
     [EDITOR, "editor"],
     [APPROVER, "approver"],
-  ] as const) {
-    const res = await request.post("/api/v1/users", {
-      headers: admin,
-      data: { name, password: PASSWORD, bindings: [{ role, namespace: NS }] },
-    });
-    // 409: made by an earlier attempt of this file in the same run.
-    expect([200, 409], await res.text()).toContain(res.status());
-  }
-  const joined = await request.post("/api/v1/join-tokens", { headers: admin, data: { namespace: NS } });
-  expect(joined.status()).toBe(200);
-  const { token } = (await joined.json()) as { token: string };
+  ]);
+  const token = await joinToken(request, NS);
 
   apps.push(await app("ratings-v1"), await app("reviews-v1"), await app("web-v1"));
   sidecars.push(

@@ -4,7 +4,7 @@
 // the new config reaching every proxy; real calls through web's sidecar then split about 90/10; a rollback,
 // itself reviewed, sends everything back to v1.
 import { expect, test, type APIRequestContext } from "@playwright/test";
-import { ADMIN_TOKEN, signIn, tokenOf } from "./fixtures";
+import { ADMIN_TOKEN, signIn, tokenOf, ensureUsers, joinToken } from "./fixtures";
 import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-canary";
@@ -66,21 +66,11 @@ async function calls(n: number): Promise<Record<string, number>> {
 
 test.beforeAll(async ({ request }) => {
   test.setTimeout(240_000);
-  for (const [name, role] of [
+  await ensureUsers(request, NS, PASSWORD, [
     [EDITOR, "editor"],
     [APPROVER, "approver"],
-  ] as const) {
-    const res = await request.post("/api/v1/users", {
-      headers: admin,
-      data: { name, password: PASSWORD, bindings: [{ role, namespace: NS }] },
-    });
-    // 409: made by an earlier attempt of this file in the same run.
-    expect([200, 409], await res.text()).toContain(res.status());
-  }
-
-  const joined = await request.post("/api/v1/join-tokens", { headers: admin, data: { namespace: NS } });
-  expect(joined.status(), await joined.text()).toBe(200);
-  const { token } = (await joined.json()) as { token: string };
+  ]);
+  const token = await joinToken(request, NS);
   apps.push(await app("reviews-v1"), await app("reviews-v2"), await app("web"));
   sidecars.push(
     await sidecar(NS, "reviews", apps[0]!.port, token, "v1"),

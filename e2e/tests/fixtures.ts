@@ -39,3 +39,32 @@ export async function tokenOf(
   expect(res.status(), await res.text()).toBe(200);
   return { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
 }
+
+/**
+ * The people of a journey, each with one role in `namespace`, made through the REST API as the bootstrap
+ * admin. A 409 means an earlier attempt of the same file in this run made them already.
+ */
+export async function ensureUsers(
+  request: APIRequestContext,
+  namespace: string,
+  password: string,
+  people: readonly (readonly [name: string, role: string])[],
+): Promise<void> {
+  for (const [name, role] of people) {
+    const res = await request.post("/api/v1/users", {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      data: { name, password, bindings: [{ role, namespace }] },
+    });
+    expect([200, 409], await res.text()).toContain(res.status());
+  }
+}
+
+/** A join token for `namespace`'s sidecars, made by the bootstrap admin. */
+export async function joinToken(request: APIRequestContext, namespace: string): Promise<string> {
+  const res = await request.post("/api/v1/join-tokens", {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    data: { namespace },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+  return ((await res.json()) as { token: string }).token;
+}

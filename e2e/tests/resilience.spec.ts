@@ -10,7 +10,7 @@
 // retries are on the reviews Route (enforced in the front page's sidecar): each try is a new call to reviews
 // and so a new 50% draw at ratings. With 10 retries a call fails only when 11 draws in a row fail, 0.05%.
 import { expect, test } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN, tokenOf } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, tokenOf, ensureUsers, joinToken } from "./fixtures";
 import { app, call, relayApp, sidecar, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-resilience";
@@ -58,20 +58,11 @@ test("50% 503s injected into ratings: retries on the reviews route keep the fron
   request,
 }) => {
   test.setTimeout(300_000);
-  for (const [name, role] of [
+  await ensureUsers(request, NS, PASSWORD, [
     ["rhea", "editor"],
     ["otis", "approver"],
-  ] as const) {
-    const res = await request.post("/api/v1/users", {
-      headers: admin,
-      data: { name, password: PASSWORD, bindings: [{ role, namespace: NS }] },
-    });
-    // 409: made by an earlier attempt of this file in the same run.
-    expect([200, 409], await res.text()).toContain(res.status());
-  }
-  const joined = await request.post("/api/v1/join-tokens", { headers: admin, data: { namespace: NS } });
-  expect(joined.status()).toBe(200);
-  const { token } = (await joined.json()) as { token: string };
+  ]);
+  const token = await joinToken(request, NS);
 
   let reviewsOutbound = 0;
   apps.push(
