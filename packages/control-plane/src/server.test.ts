@@ -280,6 +280,66 @@ describe("control plane", () => {
     });
   });
 
+  it("writes a report to PostgreSQL within its flush interval, not at the proxies' next report", async () => {
+    // Proxies report every 30 s here; the report must still be in the database about a second later.
+    const cp2 = await startControlPlane({
+      databaseUrl: url,
+      secret: SECRET,
+      compile,
+      port: 0,
+      telemetryIntervalMs: 30_000,
+      telemetryFlushMs: 200,
+    });
+    try {
+      const { csrPem } = await generateKeyAndCsr();
+      const p = new LightProxy({
+        url: cp2.url,
+        token,
+        caPem: await fetchPinnedCa(cp2.url, token),
+        csrPem,
+        node: {
+          namespace: "shop",
+          service: "flusher",
+          version: "v1",
+          address: "127.0.0.1:20020",
+          labels: {},
+        },
+      });
+      proxies.push(p);
+      await p.connect();
+      await p.until(() => p.workloadId !== null, 10_000, "welcome");
+      const me = { namespace: "shop", service: "flusher", version: "v1" };
+      p.sendTelemetry(
+        [
+          {
+            code: 200,
+            requests: 7,
+            mtlsRequests: 7,
+            durationSumMs: 7,
+            buckets: [7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            bytesSent: 1,
+            bytesReceived: 1,
+            reporter: "outbound",
+            source: me,
+            destination: { namespace: "shop", service: "ratings", version: "v1" },
+          },
+        ],
+        30_000,
+      );
+      await expect
+        .poll(
+          async () =>
+            (await db.telemetryRollup.findMany({ where: { sourceService: "flusher" } })).map(
+              (r) => r.requests,
+            ),
+          { timeout: 5_000, interval: 100 },
+        )
+        .toEqual([7n]); // before, it waited for the 10-second housekeeping
+    } finally {
+      await cp2.close();
+    }
+  });
+
   it("rejects a proxy outside its token's namespace, and garbage, with a reason", async () => {
     const { csrPem } = await generateKeyAndCsr();
     const outsider = new LightProxy({

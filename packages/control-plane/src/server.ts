@@ -49,6 +49,12 @@ export interface ControlPlaneOptions {
   certTtlMs?: number;
   heartbeatMs?: number;
   telemetryIntervalMs?: number;
+  /**
+   * How often telemetry gathered from reports is written to PostgreSQL (default 2 s, and never less often than
+   * proxies report). Reports arrive spread over the proxies' interval, so flushing soon after each costs about
+   * the same rows as flushing once per interval, and a report reaches the graph seconds after it is sent.
+   */
+  telemetryFlushMs?: number;
   telemetryRetentionMs?: number;
   /** Changes arriving within this window are compiled and pushed once. */
   debounceMs?: number;
@@ -97,6 +103,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const replicaId = opts.replicaId ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
   const heartbeatMs = opts.heartbeatMs ?? 5_000;
   const telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
+  const telemetryFlushMs = Math.min(opts.telemetryFlushMs ?? 2_000, telemetryIntervalMs);
   const debounceMs = opts.debounceMs ?? 50;
   const registryIntervalMs = opts.registryIntervalMs ?? 1_000;
   const db: Db = createDb(opts.databaseUrl, { max: 8 });
@@ -512,9 +519,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const heartbeat = setInterval(() => {
     for (const s of sessions) s.heartbeat();
   }, heartbeatMs);
+  // A tick that finds the previous one still running (a slow database) is skipped, not stacked.
+  let housekeepingRun: Promise<void> | null = null;
   const housekeeping = setInterval(
     () => {
-      void (async () => {
+      if (housekeepingRun) return;
+      housekeepingRun = (async () => {
         try {
           await touchWorkloads(
             db,
@@ -525,18 +535,30 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             log(`control plane: ${gone} proxies of a silent replica marked gone`);
             await notifyRegistry();
           }
-          await telemetry.flush(db);
         } catch (e) {
           log(`control plane: housekeeping failed: ${(e as Error).message}`);
         }
-      })();
+      })().finally(() => (housekeepingRun = null));
     },
     Math.min(10_000, telemetryIntervalMs),
   );
+  let flushRun: Promise<void> | null = null;
+  const flushTelemetry = (): Promise<void> =>
+    (flushRun ??= telemetry
+      .flush(db)
+      .then(
+        () => {},
+        (e: unknown) =>
+          log(`control plane: writing telemetry failed (kept for the next try): ${(e as Error).message}`),
+      )
+      .finally(() => (flushRun = null)));
+  const flushing = setInterval(() => {
+    if (!flushRun && telemetry.size > 0) void flushTelemetry();
+  }, telemetryFlushMs);
   const pruning = setInterval(() => {
     void pruneRollups(db, opts.telemetryRetentionMs ?? 7 * 86_400_000).catch(() => {});
   }, 3_600_000);
-  for (const t of [heartbeat, housekeeping, pruning]) t.unref();
+  for (const t of [heartbeat, housekeeping, flushing, pruning]) t.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -560,16 +582,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
     async close() {
       shuttingDown = true;
-      for (const t of [heartbeat, housekeeping, pruning]) clearInterval(t);
+      for (const t of [heartbeat, housekeeping, flushing, pruning]) clearInterval(t);
       if (timer) clearTimeout(timer);
       await running;
+      await housekeepingRun;
       // Proxies keep serving their last config and reconnect to another replica (or to us after a restart).
       // Their registrations stay: marking them gone would strip every endpoint from the configs of the
       // proxies that reconnect first (a config gap). Proxies that never come back are swept as stale.
       await Promise.all(
         [...streams].map((s) => s.close(1001, "control plane shutting down", { keepRegistration: true })),
       );
-      await telemetry.flush(db).catch(() => {});
+      await flushRun;
+      await flushTelemetry();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
