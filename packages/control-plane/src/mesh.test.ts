@@ -107,10 +107,10 @@ const apps: Server[] = [];
 const sidecars: MeshProxy[] = [];
 let productpageOutbound = 0;
 
-async function sidecar(service: string, version: string, appPort: number) {
+async function sidecar(service: string, version: string, appPort: number, on = cp) {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const m = startMeshProxy({
-    controlPlaneUrl: cp.url,
+    controlPlaneUrl: on.url,
     token,
     node: { namespace: NS, service, version, address: `127.0.0.1:${inbound}`, labels: {} },
     app: { port: appPort },
@@ -284,6 +284,71 @@ describe("a mesh of real sidecars", () => {
     }
     expect(results.failed).toBe(0);
     expect(results.ok).toBeGreaterThan(50);
+  });
+});
+
+describe("a new sidecar's first report", () => {
+  it("reaches the rollups seconds after its first calls, then the proxy reports at its interval", async () => {
+    // Proxies are told to report every 30 s; the first calls must still be in PostgreSQL within a few seconds.
+    const slow = await startControlPlane({
+      databaseUrl: url,
+      secret: SECRET,
+      compile: realCompile,
+      port: 0,
+      debounceMs: 20,
+      registryIntervalMs: 100,
+      telemetryIntervalMs: 30_000,
+      telemetryFlushMs: 200,
+    });
+    const [details, ratings] = [await app("details"), await app("ratings")];
+    apps.push(details.server, ratings.server);
+    const mine: MeshProxy[] = [];
+    try {
+      const caller = await sidecar("details", "v1", details.port, slow);
+      mine.push(caller.m, (await sidecar("ratings", "v1", ratings.port, slow)).m);
+      const callRatings = () =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(
+            {
+              host: "127.0.0.1",
+              port: caller.outbound,
+              path: "/",
+              headers: { host: "ratings" },
+              timeout: 5000,
+            },
+            (res) => {
+              res.resume();
+              res.on("end", () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on("error", reject);
+          req.end();
+        });
+      await expect.poll(callRatings, { timeout: 10_000 }).toBe(200);
+      const seen = () =>
+        db.telemetryRollup
+          .aggregate({
+            where: {
+              sourceNamespace: NS,
+              sourceService: "details",
+              destService: "ratings",
+              reporter: "outbound",
+            },
+            _sum: { requests: true },
+          })
+          .then((r) => Number(r._sum.requests ?? 0n));
+      // Before, the first report went out a whole interval (here 30 s) after the proxy joined.
+      await expect.poll(seen, { timeout: 6_000, interval: 100 }).toBeGreaterThan(0);
+      // After that first report it waits its interval: more calls now are not in the rollups 4 s later.
+      const before = await seen();
+      for (let i = 0; i < 5; i++) expect(await callRatings()).toBe(200);
+      await new Promise((r) => setTimeout(r, 4_000));
+      expect(await seen()).toBe(before);
+    } finally {
+      for (const m of mine) sidecars.splice(sidecars.indexOf(m), 1);
+      await Promise.all(mine.map((m) => m.close()));
+      await slow.close();
+    }
   });
 });
 

@@ -160,12 +160,26 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         const readTelemetry =
           opts.readTelemetry === false ? null : (opts.readTelemetry ?? ((p) => p.drainTelemetry()));
         if (readTelemetry !== null) {
-          telemetryTimer = setInterval(() => {
-            if (!proxy) return;
+          const every = msg.telemetryIntervalMs;
+          const report = (): boolean => {
+            if (!proxy) return false;
             const series = readTelemetry(proxy);
-            if (series.length > 0) send({ type: "telemetry", intervalMs: msg.telemetryIntervalMs, series });
-          }, msg.telemetryIntervalMs);
-          telemetryTimer.unref();
+            if (series.length > 0) send({ type: "telemetry", intervalMs: every, series });
+            return series.length > 0;
+          };
+          // Until the proxy has carried its first calls, it looks every 2 s, so a new workload reaches the
+          // graph seconds after its first call rather than up to a whole interval later; then every interval.
+          const first = setInterval(
+            () => {
+              if (!report()) return;
+              clearInterval(first);
+              telemetryTimer = setInterval(report, every);
+              telemetryTimer.unref();
+            },
+            Math.min(2_000, every),
+          );
+          telemetryTimer = first;
+          first.unref();
         }
         // A new certificate for the same config: put it in force now.
         if (lastConfig && proxy) {
