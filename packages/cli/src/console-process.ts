@@ -14,20 +14,60 @@ function nextBin(webDir: string): string {
   return createRequire(join(webDir, "package.json")).resolve("next/dist/bin/next");
 }
 
+/** Whether the console has a production build (`next build` writes .next/BUILD_ID last). */
+export function consoleIsBuilt(webDir: string): boolean {
+  return existsSync(join(webDir, ".next", "BUILD_ID"));
+}
+
 /** Builds the console once when no production build exists (e.g. `npx trellis up` right after `npm ci`). */
 export async function ensureConsoleBuilt(webDir: string, log: (l: string) => void): Promise<void> {
-  if (existsSync(join(webDir, ".next", "BUILD_ID"))) return;
+  if (consoleIsBuilt(webDir)) return;
   log("building the console (first start only; about a minute)…");
+  await runBuild([nextBin(webDir), "build"], webDir);
+}
+
+/**
+ * `trellis up --build`: brings the console's build up to date with the checkout it runs from, through
+ * Turborepo, which replays it in about a second when nothing changed. Returns whether it had to build.
+ */
+export async function buildConsoleFromSource(root: string): Promise<{ built: boolean }> {
+  let turbo: string;
+  try {
+    turbo = createRequire(join(root, "package.json")).resolve("turbo/bin/turbo");
+  } catch {
+    throw new CliError(
+      `--build needs a source checkout with its dependencies installed (no turbo in ${root})`,
+    );
+  }
+  const out = await runBuild(
+    [turbo, "run", "build", "--filter=@trellis/web", "--output-logs=errors-only"],
+    root,
+  );
+  const cached = /Cached:\s+(\d+) cached, (\d+) total/.exec(out);
+  return { built: !cached || cached[1] !== cached[2] };
+}
+
+/**
+ * Runs a build with its output kept, not shown: it runs while other parts start and print. Shown if it fails.
+ */
+async function runBuild(args: string[], cwd: string): Promise<string> {
+  const out: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [nextBin(webDir), "build"], {
-      cwd: webDir,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-      stdio: ["ignore", "inherit", "inherit"],
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", TURBO_TELEMETRY_DISABLED: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    for (const stream of [child.stdout, child.stderr])
+      stream.on("data", (c: Buffer) => out.push(c.toString("utf8")));
     child.on("error", reject);
     child.on("close", resolve);
   });
-  if (code !== 0) throw new CliError("building the console failed (see above)");
+  if (code !== 0) {
+    process.stderr.write(out.join(""));
+    throw new CliError("building the console failed (its output is above)");
+  }
+  return out.join("");
 }
 
 /**

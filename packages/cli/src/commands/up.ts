@@ -51,6 +51,11 @@ export function upCommand(): Command {
         .argParser(parseRps)
         .env("TRELLIS_DEMO_RPS"),
     )
+    .option(
+      "--build",
+      "in a source checkout: first bring the console's build up to date (Turborepo; a second when nothing changed), while the rest starts",
+      false,
+    )
     .option("-v, --verbose", "show the console's own log", false)
     .addHelpText(
       "after",

@@ -10,7 +10,13 @@ import {
 } from "@trellis/db/admin";
 import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
 import { bootstrap } from "@trellis/services";
-import { ensureConsoleBuilt, startConsole, type ConsoleProcess } from "../console-process.js";
+import {
+  buildConsoleFromSource,
+  consoleIsBuilt,
+  ensureConsoleBuilt,
+  startConsole,
+  type ConsoleProcess,
+} from "../console-process.js";
 import { deriveKey, meshSecret, trellisHome } from "../home.js";
 import { assertPortFree } from "../ports.js";
 
@@ -23,6 +29,8 @@ export interface UpOptions {
   demo: boolean;
   demoPort: number;
   demoRps: number;
+  /** Bring the console's build up to date with this checkout first (`npm start`), while the rest starts. */
+  build: boolean;
 }
 
 const say = (line: string) => console.log(`trellis: ${line}`);
@@ -59,6 +67,24 @@ export async function up(opts: UpOptions): Promise<void> {
     await assertPortFree(opts.host, opts.port, "console");
     await assertPortFree(opts.host, opts.cpPort, "control-plane");
     if (opts.demo) await assertPortFree("127.0.0.1", opts.demoPort, "demo ingress");
+
+    // The console's build (a minute on a fresh clone, most of a first start) runs while the database, the
+    // control plane and the demo start; the console starts when it is done. A failure is thrown where it is
+    // awaited, and stops what has started by then.
+    const webDir = join(repoRoot(), "apps", "web");
+    const buildStarted = Date.now();
+    let consoleBuilt: Promise<unknown>;
+    if (opts.build) {
+      consoleBuilt = buildConsoleFromSource(repoRoot()).then(({ built }) => {
+        if (built) say(`built the console in ${((Date.now() - buildStarted) / 1000).toFixed(0)} s`);
+      });
+    } else if (!consoleIsBuilt(webDir)) {
+      say("building the console while the rest starts (first start only; about a minute)…");
+      consoleBuilt = ensureConsoleBuilt(webDir, () => {});
+    } else {
+      consoleBuilt = Promise.resolve();
+    }
+    consoleBuilt.catch(() => {});
 
     const { secret, generated } = meshSecret(home);
     if (generated) say(`generated a mesh secret in ${join(home, "secret")} (mode 0600)`);
@@ -117,8 +143,11 @@ export async function up(opts: UpOptions): Promise<void> {
     });
     stops.push(() => cp.close());
 
-    const webDir = join(repoRoot(), "apps", "web");
-    await ensureConsoleBuilt(webDir, say);
+    // The demo's sidecars run here: with --host 0.0.0.0 they still reach the control plane on loopback.
+    const cpLocalUrl = opts.host === "0.0.0.0" ? `https://127.0.0.1:${opts.cpPort}` : cp.url;
+    const demoLine = opts.demo ? await startDemoMesh(databaseUrl, cpLocalUrl, opts, say, stops) : null;
+
+    await consoleBuilt;
     const publicHost = opts.host === "0.0.0.0" || opts.host === "127.0.0.1" ? "localhost" : opts.host;
     const consoleProc: ConsoleProcess = await startConsole({
       webDir,
@@ -140,10 +169,6 @@ export async function up(opts: UpOptions): Promise<void> {
         void shutdown(1);
       }
     });
-
-    // The demo's sidecars run here: with --host 0.0.0.0 they still reach the control plane on loopback.
-    const cpLocalUrl = opts.host === "0.0.0.0" ? `https://127.0.0.1:${opts.cpPort}` : cp.url;
-    const demoLine = opts.demo ? await startDemoMesh(databaseUrl, cpLocalUrl, opts, say, stops) : null;
 
     say(`control plane  ${cp.url}   (mesh CA sha256 ${cp.caFingerprint})`);
     say(
