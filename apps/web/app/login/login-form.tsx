@@ -7,7 +7,7 @@ const MESSAGES: Record<string, string> = {
   CredentialsSignin: "Wrong user name or password.",
   AUTH_RATE_LIMITED: "Too many failed attempts. Wait a few minutes and try again.",
   SSO_USER_UNKNOWN: "Your single sign-on account has no Trellis user. Ask an administrator.",
-  SSO_EMAIL_UNVERIFIED: "Your single sign-on provider has not verified your email address.",
+  SSO_EMAIL_UNVERIFIED: "Your single sign-on provider did not confirm that your email address is verified.",
 };
 
 export function LoginForm({

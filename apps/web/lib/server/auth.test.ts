@@ -77,3 +77,63 @@ describe("console sign-in rate limit", () => {
     expect(failed.map((e) => e.ip).every((ip) => ip?.startsWith("203.0.113."))).toBe(true);
   }, 60_000);
 });
+
+describe("single sign-on", () => {
+  type SignIn = (params: {
+    user: { id: string; name?: string | null; email?: string | null };
+    account: { provider: string };
+    profile: Record<string, unknown>;
+  }) => Promise<string | boolean>;
+
+  /** next-auth's signIn callback from a fresh copy of auth.ts, with an OIDC provider configured. */
+  async function signInWith(requireVerified: string | undefined): Promise<SignIn> {
+    vi.resetModules();
+    process.env.TRELLIS_OIDC_ISSUER = "https://sso.example.com";
+    process.env.TRELLIS_OIDC_CLIENT_ID = "trellis";
+    process.env.TRELLIS_OIDC_CLIENT_SECRET = "a-client-secret";
+    if (requireVerified === undefined) delete process.env.TRELLIS_OIDC_REQUIRE_EMAIL_VERIFIED;
+    else process.env.TRELLIS_OIDC_REQUIRE_EMAIL_VERIFIED = requireVerified;
+    const { authOptions } = await import("./auth");
+    return authOptions().callbacks!.signIn as unknown as SignIn;
+  }
+
+  afterAll(() => {
+    for (const k of [
+      "TRELLIS_OIDC_ISSUER",
+      "TRELLIS_OIDC_CLIENT_ID",
+      "TRELLIS_OIDC_CLIENT_SECRET",
+      "TRELLIS_OIDC_REQUIRE_EMAIL_VERIFIED",
+    ])
+      delete process.env[k];
+  });
+
+  const asDave = (signIn: SignIn, claims: Record<string, unknown>) =>
+    signIn({
+      user: { id: "provider-subject", email: "dave@example.com" },
+      account: { provider: "oidc" },
+      profile: { sub: "provider-subject", email: "dave@example.com", ...claims },
+    });
+
+  it("matches a user by email only when the provider says it verified the address", async () => {
+    await db.user.create({ data: { name: "dave", email: "dave@example.com" } });
+    const signIn = await signInWith(undefined);
+    expect(await asDave(signIn, { email_verified: true })).toBe(true);
+    expect(await asDave(signIn, { email_verified: "true" })).toBe(true);
+    // Before, a token without the claim was taken at its word.
+    expect(await asDave(signIn, {})).toBe("/login?error=SSO_EMAIL_UNVERIFIED");
+    expect(await asDave(signIn, { email_verified: false })).toBe("/login?error=SSO_EMAIL_UNVERIFIED");
+    expect(
+      await signIn({
+        user: { id: "s2", email: "nobody@example.com" },
+        account: { provider: "oidc" },
+        profile: { sub: "s2", email: "nobody@example.com", email_verified: true },
+      }),
+    ).toBe("/login?error=SSO_USER_UNKNOWN");
+  });
+
+  it("accepts a token without the claim when told to, never one that says unverified", async () => {
+    const signIn = await signInWith("false");
+    expect(await asDave(signIn, {})).toBe(true);
+    expect(await asDave(signIn, { email_verified: false })).toBe("/login?error=SSO_EMAIL_UNVERIFIED");
+  });
+});

@@ -78,8 +78,12 @@ function buildOptions(): NextAuthOptions {
       async signIn({ user, account, profile }) {
         if (account?.provider !== "oidc") return true;
         // An address the provider has not verified proves nothing: matching it would let anyone who can
-        // register that address at the provider sign in as the Trellis user who has it.
-        if ((profile as { email_verified?: unknown } | undefined)?.email_verified === false)
+        // register that address at the provider sign in as the Trellis user who has it. A token that does
+        // not say is refused too, unless TRELLIS_OIDC_REQUIRE_EMAIL_VERIFIED=false.
+        const verified = (profile as { email_verified?: unknown } | undefined)?.email_verified;
+        const isVerified = verified === true || verified === "true"; // some providers send a string
+        const unsaid = verified === undefined || verified === null;
+        if (!isVerified && !(unsaid && e.TRELLIS_OIDC_REQUIRE_EMAIL_VERIFIED === "false"))
           return "/login?error=SSO_EMAIL_UNVERIFIED";
         // SSO users must already exist (matched by email): an admin grants roles before first sign-in.
         const email = user.email ?? undefined;

@@ -10,6 +10,10 @@ const ZEnv = z.object({
   TRELLIS_OIDC_ISSUER: z.url().optional(),
   TRELLIS_OIDC_CLIENT_ID: z.string().optional(),
   TRELLIS_OIDC_CLIENT_SECRET: z.string().optional(),
+  // A user is matched by the provider's email claim only when the provider says it verified it
+  // (`email_verified: true`). "false" also accepts a token without the claim, for providers that verify every
+  // address and omit it (a `false` claim is refused either way).
+  TRELLIS_OIDC_REQUIRE_EMAIL_VERIFIED: z.enum(["true", "false"]).default("true"),
   // Reverse proxies in front of the console that append the client's address to X-Forwarded-For. 0: the
   // header is anyone's to write, so sign-in failures are counted per user name only.
   TRELLIS_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
