@@ -288,6 +288,21 @@ describe("trellis user", () => {
       (await verifyCredentials(db, { name: "alice", password: "chosen-password-2" }, { via: "api" })).name,
     ).toBe("alice");
   });
+
+  it("lists another user's API tokens for an admin of *, so they can be revoked after a reset", async () => {
+    // shop-admin's own token, made in beforeAll, is what an admin looks for after resetting shop-admin.
+    const listed = await trellis(["token", "list", "--user", "shop-admin", "-o", "json"]);
+    expect(listed.code, listed.err).toBe(0);
+    const items = JSON.parse(listed.out) as { id: string; user: string }[];
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((t) => t.user === "shop-admin")).toBe(true);
+    const table = await trellis(["token", "list", "--user", "shop-admin"]);
+    expect(table.out.split("\n")[0]).toMatch(/^ID\s+PREFIX\s+USER\s+NAME\s+ROLE/);
+    expectOneLineFailure(
+      await trellis(["token", "list", "--user", "admin"], { token: shopAdminToken }),
+      /FORBIDDEN: only admins of every namespace may list another user's API tokens/,
+    );
+  });
 });
 
 describe("trellis get and trellis audit", () => {

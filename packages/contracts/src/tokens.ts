@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZNamespace, ZServiceName } from "./names.js";
+import { ZNamespace, ZServiceName, ZUserName } from "./names.js";
 import { ZRole } from "./roles.js";
 
 /** Lifetimes as people write them: `30m`, `24h`, `7d`. */
@@ -61,6 +61,8 @@ export type ApiTokenCreated = z.infer<typeof ZApiTokenCreated>;
 export const ZApiTokenSummary = z.object({
   id: z.string(),
   name: z.string(),
+  /** The token's owner (their user name). */
+  user: z.string(),
   prefix: z.string(),
   role: ZRole.nullable(),
   namespace: z.string().nullable(),
@@ -70,5 +72,11 @@ export const ZApiTokenSummary = z.object({
   revokedAt: z.iso.datetime().nullable(),
 });
 export type ApiTokenSummary = z.infer<typeof ZApiTokenSummary>;
+
+/** Whose tokens to list: yours by default; another user's for admins of every namespace. */
+export const ZApiTokenListInput = z.object({
+  user: ZUserName.optional().describe("list this user's tokens (admins of *): to revoke them after a reset"),
+});
+export type ApiTokenListInput = z.infer<typeof ZApiTokenListInput>;
 
 export const ZIdInput = z.object({ id: z.string().min(1).max(64) });

@@ -138,10 +138,27 @@ export async function authenticateToken(
   };
 }
 
-/** The caller's own API tokens (never the secrets). */
-export async function listApiTokens(db: Db, actor: Actor) {
-  if (!actor.userId) return [];
-  return db.apiToken.findMany({ where: { userId: actor.userId }, orderBy: { createdAt: "desc" } });
+/**
+ * API tokens (never the secrets): the caller's own, or, for admins of every namespace, another user's (so that
+ * after a password reset, the tokens made with the old password can be found and revoked). Namespace admins
+ * cannot: a token may carry its owner's rights in other namespaces.
+ */
+export async function listApiTokens(db: Db, actor: Actor, opts: { user?: string } = {}) {
+  let userId = actor.userId;
+  if (opts.user !== undefined && opts.user !== actor.name) {
+    const isAdmin = actor.bindings.some((b) => b.role === "admin" && b.namespace === ALL_NAMESPACES);
+    if (!isAdmin)
+      throw new AppError("FORBIDDEN", "only admins of every namespace may list another user's API tokens");
+    const owner = await db.user.findUnique({ where: { name: opts.user }, select: { id: true } });
+    if (!owner) throw new AppError("NOT_FOUND", `no user "${opts.user}"`);
+    userId = owner.id;
+  }
+  if (!userId) return [];
+  return db.apiToken.findMany({
+    where: { userId },
+    include: { user: { select: { name: true } } },
+    orderBy: { createdAt: "desc" },
+  });
 }
 
 /** Revokes one of the caller's tokens (admins may revoke anyone's). */

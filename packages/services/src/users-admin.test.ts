@@ -16,6 +16,7 @@ import {
   getNamespaceSettings,
   grantRole,
   hashPassword,
+  listApiTokens,
   listAuditEvents,
   listProxies,
   listUsers,
@@ -114,6 +115,19 @@ describe("role matrix: every procedure × every role", () => {
       { root: "ok", shopAdmin: "ok", billingAdmin: "ok" },
       "FORBIDDEN",
     );
+  });
+
+  it("apiToken.list of another user: admins of * only, so a reset user's old tokens can be found", async () => {
+    const made = await createApiToken(db, actors.shopViewer, { name: "laptop" });
+    expectMatrix(
+      await runAll((a) => listApiTokens(db, a, { user: "shopViewer" })),
+      { root: "ok", shopViewer: "ok" }, // shopViewer: their own, by name
+      "FORBIDDEN",
+    );
+    const listed = await listApiTokens(db, actors.root, { user: "shopViewer" });
+    expect(listed.map((t) => [t.id, t.user.name])).toEqual([[made.id, "shopViewer"]]);
+    expect(await outcome(listApiTokens(db, actors.root, { user: "no-such-user" }))).toBe("NOT_FOUND");
+    expect((await listApiTokens(db, actors.root)).some((t) => t.id === made.id)).toBe(false);
   });
 
   it("user.create: admins of * only", async () => {

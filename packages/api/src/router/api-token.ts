@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { ZApiTokenCreated, ZApiTokenCreateInput, ZApiTokenSummary, ZIdInput } from "@trellis/contracts";
+import {
+  ZApiTokenCreated,
+  ZApiTokenCreateInput,
+  ZApiTokenListInput,
+  ZApiTokenSummary,
+  ZIdInput,
+} from "@trellis/contracts";
 import { createApiToken, listApiTokens, revokeApiToken } from "@trellis/services";
 import { authedProcedure, createTRPCRouter } from "../trpc.js";
 
@@ -33,16 +39,17 @@ export const apiTokenRouter = createTRPCRouter({
         method: "GET",
         path: "/tokens",
         tags: ["API tokens"],
-        summary: "List your API tokens",
+        summary: "List your API tokens (admins of *: another user's, with ?user=NAME)",
         protect: true,
       },
     })
-    .input(z.object({}))
+    .input(ZApiTokenListInput)
     .output(z.object({ items: z.array(ZApiTokenSummary) }))
-    .query(async ({ ctx }) => ({
-      items: (await listApiTokens(ctx.db, ctx.actor)).map((t) => ({
+    .query(async ({ ctx, input }) => ({
+      items: (await listApiTokens(ctx.db, ctx.actor, input.user ? { user: input.user } : {})).map((t) => ({
         id: t.id,
         name: t.name,
+        user: t.user.name,
         prefix: t.prefix,
         role: t.role,
         namespace: t.namespace,

@@ -17,7 +17,7 @@ import {
 import { CliError } from "../errors.js";
 import { promptHidden, readStdinSecret } from "../secret-input.js";
 
-type Common = ApiOptions & OutputOptions & { join: boolean };
+type Common = ApiOptions & OutputOptions & { join: boolean; user?: string };
 
 /** JSON or YAML when asked for (scripts); otherwise the command prints for people. */
 const structured = (o: Common) => o.output === "json" || o.output === "yaml";
@@ -109,6 +109,10 @@ export function tokenCommand(): Command {
   token.addCommand(
     withApi(new Command("list"))
       .description("list tokens (never their secrets)")
+      .option(
+        "--user <name>",
+        "another user's API tokens (admins of every namespace), e.g. after a password reset",
+      )
       .action(async (o: Common) => {
         if (o.join) {
           const { items } = await api<{ items: JoinTokenSummary[] }>(o, "GET", "/join-tokens");
@@ -127,19 +131,22 @@ export function tokenCommand(): Command {
             ),
           );
         }
-        const { items } = await api<{ items: ApiTokenSummary[] }>(o, "GET", "/tokens");
+        if (o.user && o.join) throw new CliError("--user lists API tokens; join tokens belong to no user");
+        const query = o.user ? `?user=${encodeURIComponent(o.user)}` : "";
+        const { items } = await api<{ items: ApiTokenSummary[] }>(o, "GET", `/tokens${query}`);
         await printOutput(o, items, () =>
           printTable(
             items.map((t) => ({
               id: t.id,
               prefix: t.prefix,
+              ...(o.user ? { user: t.user } : {}),
               name: t.name,
               role: t.role ?? "(yours)",
               namespace: t.namespace ?? "*",
               "last used": t.lastUsedAt ?? "never",
               state: t.revokedAt ? "revoked" : "active",
             })),
-            ["id", "prefix", "name", "role", "namespace", "last used", "state"],
+            ["id", "prefix", ...(o.user ? ["user"] : []), "name", "role", "namespace", "last used", "state"],
           ),
         );
       }),
