@@ -15,7 +15,7 @@ import { rateLimit, RateLimiter } from "../layers/rate-limit.js";
 import { headerRewrite } from "../layers/header-rewrite.js";
 import { timeout } from "../layers/timeout.js";
 import { retry } from "../layers/retry.js";
-import { authz } from "../layers/authz.js";
+import { authz, tcpAuthz, type TcpAuthorizer } from "../layers/authz.js";
 import { loadTls, type TlsState } from "../tls/material.js";
 import { spiffeId } from "../tls/identity.js";
 import type { Metrics, PeerLabels, RequestSeries } from "../telemetry/metrics.js";
@@ -40,6 +40,8 @@ export interface InboundRuntime {
   handler: Handler;
   appAddress: string;
   tcpPorts: number[];
+  /** Whether a raw TCP connection from this caller may reach the app: null, or why not (AccessPolicies). */
+  authorizeTcp: TcpAuthorizer;
   mtlsMode: "strict" | "permissive";
   app: EndpointState;
   /** Telemetry series for a caller, cached by identity, version and protocol. */
@@ -200,6 +202,7 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
       handler,
       appAddress: ib.appAddress,
       tcpPorts: ib.tcpPorts,
+      authorizeTcp: tcpAuthz(ib.authorization),
       mtlsMode: ib.mtlsMode,
       app,
       seriesFor(peerId, sourceVersion, protocol) {

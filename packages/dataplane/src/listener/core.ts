@@ -11,6 +11,8 @@ export interface ProxyCore {
   readonly draining: boolean;
   /** Where access log lines go, or null when the access log is off. */
   readonly accessLog: AccessLogSink | null;
+  /** Operational messages (the proxy's `log` option; stderr by default). */
+  log(line: string): void;
   /** Series for requests over `protocol` (TRAFFIC_PROTOCOLS index) that matched no service. */
   unknownSeries(protocol: number): RequestSeries;
 }

@@ -1,7 +1,8 @@
 // Raw TCP passthrough for non-HTTP services. Outbound: one local port per `tcp` service; each connection goes
 // to an endpoint chosen by the destination's balancer, over mTLS to the peer sidecar, which learns the target
 // app port from the TLS server name (`port-<n>.tcp.trellis`) and only forwards to ports it lists in
-// `inbound.tcpPorts`. Bytes are piped both ways with backpressure; nothing is parsed.
+// `inbound.tcpPorts`. Bytes are piped both ways with backpressure; nothing is parsed. AccessPolicies apply
+// by caller identity when the connection is accepted (layers/authz.ts, `tcpAuthz`).
 import net, { type Socket } from "node:net";
 import tls, { type TLSSocket } from "node:tls";
 import type { ProxyCore } from "./core.js";
@@ -36,6 +37,36 @@ export interface TcpServices {
   close(): void;
 }
 
+/**
+ * What telemetry records for a connection refused by AccessPolicies: 403, the status HTTP requests refused by
+ * the same rules get (`DP_FORBIDDEN`), under protocol `tcp`. A connection that was let through records 0.
+ */
+export const TCP_DENIED_CODE = 403;
+
+/** Refusals are logged at most once per caller and port in this interval; the line counts those skipped. */
+const DENY_LOG_INTERVAL_MS = 10_000;
+const denyLogs = new WeakMap<ProxyCore, Map<string, { at: number; skipped: number }>>();
+
+function logDenied(core: ProxyCore, peerId: string | null, port: number, reason: string): void {
+  let denyLogged = denyLogs.get(core);
+  if (denyLogged === undefined) {
+    denyLogged = new Map();
+    denyLogs.set(core, denyLogged);
+  }
+  const now = performance.now();
+  const key = `${peerId ?? ""}|${port}`;
+  const last = denyLogged.get(key);
+  if (last !== undefined && now - last.at < DENY_LOG_INTERVAL_MS) {
+    last.skipped++;
+    return;
+  }
+  if (denyLogged.size > 1_000) denyLogged.clear();
+  denyLogged.set(key, { at: now, skipped: 0 });
+  const more = last && last.skipped > 0 ? ` (${last.skipped} more since the last line)` : "";
+  // Only the caller's identity, the port and which rule kind refused it: no certificate, no payload.
+  core.log(`trellis proxy: DP_FORBIDDEN: tcp connection to app port ${port} refused: ${reason}${more}`);
+}
+
 /** Inbound side: a verified peer (`peerId`) asked for raw TCP to a local app port. */
 export function acceptInboundTcp(core: ProxyCore, tlsSocket: TLSSocket, peerId: string): void {
   const ib = core.snapshot.inbound;
@@ -43,6 +74,27 @@ export function acceptInboundTcp(core: ProxyCore, tlsSocket: TLSSocket, peerId: 
   const port = m ? Number(m[1]) : -1;
   if (ib === null || !ib.tcpPorts.includes(port)) {
     tlsSocket.destroy();
+    return;
+  }
+  // AccessPolicies, decided on the caller's verified identity before the app is even dialed: a refused
+  // connection is closed right after the handshake and no byte of it reaches the app.
+  const refused = ib.authorizeTcp(peerId);
+  if (refused !== null) {
+    tlsSocket.destroy();
+    ib.seriesFor(peerId, "", P_TCP).record(TCP_DENIED_CODE, 0);
+    logDenied(core, peerId, port, refused);
+    core.accessLog?.(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        direction: "inbound",
+        protocol: "tcp",
+        port,
+        status: TCP_DENIED_CODE,
+        error: "DP_FORBIDDEN",
+        durationMs: 0,
+        peer: peerId,
+      }),
+    );
     return;
   }
   const app = net.connect({ host: ib.appAddress, port, noDelay: true });
