@@ -95,7 +95,7 @@ export function isErrorOutcome(protocol: string, code: number): boolean {
 export const ZTelemetrySeries = z.object({
   source: ZWorkloadRef,
   destination: ZWorkloadRef,
-  /** HTTP status, or 0 for a TCP connection. gRPC: the HTTP status paired with the `grpc-status` (see isErrorOutcome). */
+  /** HTTP status, or for a TCP connection 0 (let through) or 403 (refused by AccessPolicies, as HTTP's DP_FORBIDDEN). gRPC: the HTTP status paired with the `grpc-status` (see isErrorOutcome). */
   code: z.number().int().min(0).max(599),
   /** What the calls spoke. Absent (proxies before it was added): see `seriesProtocol`. */
   protocol: ZTrafficProtocol.optional(),

@@ -295,7 +295,12 @@ export const ZOutboundService = z.object({
   policy: ZDestinationPolicy.default({ loadBalancer: { type: "roundRobin" }, idleTimeoutMs: 60_000 }),
 });
 
-/** Who may call this workload. Deny rules win over allow rules; with no allow rule, everything not denied is allowed. */
+/**
+ * Who may call this workload. Deny rules win over allow rules; with no allow rule, everything not denied is allowed.
+ * The same rules judge raw TCP connections (`inbound.tcpPorts`) by caller alone, failing closed: an allow rule
+ * with `methods` or `paths` matches no connection, a deny rule with them applies on `from` alone. A refused
+ * connection is closed after the handshake and recorded as code 403 under protocol `tcp`.
+ */
 export const ZAuthorizationRule = z.object({
   /** Allow or deny what matches. */
   action: z.enum(["allow", "deny"]),
@@ -328,7 +333,7 @@ export const ZInbound = z.object({
   tcpPorts: z.array(ZPort).default([]),
   /** `strict`: mTLS only. `permissive`: mTLS or plain text (for migrations). */
   mtlsMode: z.enum(["strict", "permissive"]).default("strict"),
-  /** Access rules (deny wins). */
+  /** Access rules (deny wins), for HTTP requests and TCP connections alike (see ZAuthorizationRule). */
   authorization: z.array(ZAuthorizationRule).default([]),
   /** Rate limit for requests to the app. */
   rateLimit: ZRateLimit.optional(),

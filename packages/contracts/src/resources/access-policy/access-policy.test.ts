@@ -6,6 +6,8 @@ const web = { namespace: "shop", service: "web" };
 const ops = { namespace: "ops", service: "prober" };
 const verdict = (...specs: AccessPolicySpec[]) => (caller: { namespace: string; service: string }) =>
   accessVerdict(specs.map((spec) => ({ metadata: { namespace: "shop" }, spec })), caller);
+const tcpVerdict = (...specs: AccessPolicySpec[]) => (caller: { namespace: string; service: string }) =>
+  accessVerdict(specs.map((spec) => ({ metadata: { namespace: "shop" }, spec })), caller, "tcp");
 
 describe("AccessPolicy schema", () => {
   it("needs allow or deny, and a who in every source", () => {
@@ -36,7 +38,39 @@ describe("accessVerdict", () => {
   });
 });
 
+describe("accessVerdict over TCP (what the sidecar enforces on connections)", () => {
+  it("matches HTTP when rules name callers only", () => {
+    expect(tcpVerdict({ service: "ratings", allow: [{ from: [{ service: "web" }] }] })(web)).toBe("allowed");
+    expect(tcpVerdict({ service: "ratings", allow: [{ from: [{ service: "web" }] }] })(ops)).toBe("denied");
+    expect(tcpVerdict({ service: "ratings", deny: [{ from: [{ namespace: "ops" }] }] })(web)).toBe("allowed");
+  });
+  it("never allows by an allow rule with methods or paths", () => {
+    expect(tcpVerdict({ service: "ratings", allow: [{ from: [{ service: "web" }], methods: ["GET"] }] })(web)).toBe("denied");
+    expect(tcpVerdict({ service: "ratings", allow: [{ paths: ["/"] }, { from: [{ service: "web" }] }] })(web)).toBe("allowed");
+  });
+  it("applies a deny rule with methods or paths on its callers alone", () => {
+    expect(tcpVerdict({ service: "ratings", deny: [{ from: [{ service: "web" }], paths: ["/admin/*"] }] })(web)).toBe("denied");
+    expect(tcpVerdict({ service: "ratings", deny: [{ from: [{ service: "web" }], paths: ["/admin/*"] }] })(ops)).toBe("allowed");
+    expect(tcpVerdict({ service: "ratings", deny: [{ paths: ["/admin/*"] }] })(ops)).toBe("denied");
+  });
+});
+
 describe("validateResource(AccessPolicy)", () => {
+  it("warns about methods and paths in rules for a TCP service, and judges its callers by connection", () => {
+    const services = [{ namespace: "shop", name: "ratings", protocol: "tcp" as const, versions: [] }];
+    const p = policy({ service: "ratings", allow: [{ from: [{ service: "web" }], methods: ["GET"] }], deny: [{ from: [{ service: "web" }], paths: ["/x"] }] });
+    expect(validateResource(p, { services: [...services, { namespace: "shop", name: "web", versions: [] }] }).warnings).toEqual([
+      { path: "spec.allow[0]", message: "shop/ratings is a TCP service: a rule with methods or paths allows no connection to it" },
+      { path: "spec.deny[0]", message: "shop/ratings is a TCP service: methods and paths are ignored, the rule denies every connection of the callers it names" },
+    ]);
+    // Over HTTP the allow rule lets web's GETs through; over TCP it cuts web off.
+    const traffic = [{ source: web, destination: { namespace: "shop", service: "ratings" } }];
+    const getOnly = policy({ service: "ratings", allow: [{ from: [{ service: "web" }], methods: ["GET"] }] });
+    expect(validateResource(getOnly, { traffic }).warnings).toEqual([]);
+    expect(validateResource(getOnly, { traffic, services }).warnings).toContainEqual({ path: "spec", message: "cuts off every caller seen recently: shop/web" });
+  });
+
+
   it("warns when every caller seen recently would be cut off, judging all policies of the service together", () => {
     const traffic = [
       { source: web, destination: { namespace: "shop", service: "reviews" } },

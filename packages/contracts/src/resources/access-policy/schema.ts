@@ -12,6 +12,11 @@ import { RESOURCE_API_VERSION, ZHttpMethod, ZObjectMeta, type ServiceRef } from 
  * - with no `allow` rule at all, everything that is not denied is allowed (a service without AccessPolicies is
  *   open to the whole mesh). To refuse everything, write `deny: [{}]`.
  *
+ * Raw TCP services (and the TCP ports of any workload) are judged per connection, by the caller alone, as
+ * Istio does for TCP workloads and failing closed: `methods` and `paths` cannot be known on a connection, so an
+ * allow rule with either matches no connection, and a deny rule with either applies on its `from` alone (it
+ * denies more over TCP, never less). A refused connection is closed right after the mTLS handshake.
+ *
  * When to edit this file: when authorization learns a condition. Add it to `ZAccessRuleSpec` with a doc comment,
  * teach `ruleMatchesCaller` whether it depends on the caller, and translate it in `compiler/access-policy.ts`.
  */
@@ -78,26 +83,36 @@ export function sourceMatches(source: AccessSourceSpec, caller: ServiceRef, poli
   return source.namespace === caller.namespace;
 }
 
-/** Whether a rule can apply to requests from this caller (methods and paths aside). */
+/** Whether a rule can apply to requests (or TCP connections) from this caller (methods and paths aside). */
 export function ruleMatchesCaller(rule: AccessRuleSpec, caller: ServiceRef, policyNamespace: string): boolean {
   return rule.from === undefined || rule.from.some((s) => sourceMatches(s, caller, policyNamespace));
 }
 
-/** Whether a rule applies to every request of the callers it names. */
+/**
+ * Whether a rule applies to every request of the callers it names, i.e. has no HTTP-only condition. Over TCP
+ * a rule without it is the only kind of allow rule that can match (see the semantics at the top).
+ */
 export function ruleCoversAllRequests(rule: AccessRuleSpec): boolean {
   return rule.methods === undefined && rule.paths === undefined;
 }
 
+/** How a protected service is called: HTTP requests, or raw TCP connections (judged by caller only). */
+export type AccessProtocol = "http" | "tcp";
+
 /**
  * What the AccessPolicies of one service mean for one calling service: `allowed` (every request), `denied` (no
- * request at all) or `partial` (some methods or paths).
+ * request at all) or `partial` (some methods or paths). For a `tcp` service it is what the sidecar enforces
+ * on connections (never `partial`): a deny rule naming the caller denies, whatever its methods and paths; an
+ * allow rule with methods or paths allows nothing.
  */
 export type AccessVerdict = "allowed" | "denied" | "partial";
 
 export function accessVerdict(
   policies: readonly { metadata: { namespace: string }; spec: AccessPolicySpec }[],
   caller: ServiceRef,
+  protocol: AccessProtocol = "http",
 ): AccessVerdict {
+  const tcp = protocol === "tcp";
   let anyAllow = false;
   let allowAll = false;
   let allowSome = false;
@@ -106,14 +121,14 @@ export function accessVerdict(
     const ns = p.metadata.namespace;
     for (const r of p.spec.deny ?? []) {
       if (!ruleMatchesCaller(r, caller, ns)) continue;
-      if (ruleCoversAllRequests(r)) return "denied";
+      if (tcp || ruleCoversAllRequests(r)) return "denied";
       denySome = true;
     }
     for (const r of p.spec.allow ?? []) {
       anyAllow = true;
       if (!ruleMatchesCaller(r, caller, ns)) continue;
       if (ruleCoversAllRequests(r)) allowAll = true;
-      else allowSome = true;
+      else if (!tcp) allowSome = true;
     }
   }
   if (anyAllow && !allowAll && !allowSome) return "denied";
