@@ -125,6 +125,24 @@ beforeAll(async () => {
     }
   }
   rows.push(rollup(new Date(base - 3 * 3_600_000), "inbound", "ratings", "v1", 999_999)); // outside the window
+  // A TCP service: frontend → mysql, 60 connections/min.
+  const mysql = await db.service.create({ data: { namespace: "shop", name: "mysql", protocol: "tcp" } });
+  await db.workload.create({
+    data: {
+      serviceId: mysql.id,
+      version: "v1",
+      address: "10.0.9.1:15006",
+      identity: "spiffe://t/ns/shop/sa/mysql",
+    },
+  });
+  for (let i = 0; i <= 60; i++) {
+    for (const reporter of ["inbound", "outbound"])
+      rows.push({
+        ...rollup(new Date(base - i * minute), reporter, "mysql", "v1", 60),
+        statusCode: 0,
+        protocol: "tcp",
+      });
+  }
   await db.telemetryRollup.createMany({ data: rows });
 });
 afterAll(async () => {
@@ -603,6 +621,30 @@ describe("rollout and impact", () => {
     ]);
     expect(p.impact.proxies.map((x) => `${x.service}:${x.role}`)).toEqual(["ratings:destination"]);
     expect(p.validation.warnings.map((w) => w.path)).toContain("operations[0].resource.spec");
+
+    // A TCP service is judged by connection, as its sidecar enforces it: an allow rule with methods allows no
+    // connection (over HTTP the same rule would have been "partial"), and the warning says so.
+    const tcp = await previewChange(db, actors.editor!, {
+      operations: [
+        {
+          action: "create",
+          resource: access("mysql-get-only", {
+            service: "mysql",
+            allow: [{ from: [{ service: "frontend" }], methods: ["GET"] }],
+          }),
+        },
+      ],
+    });
+    expect(tcp.impact.access).toEqual([
+      expect.objectContaining({
+        source: { namespace: "shop", service: "frontend" },
+        before: "allowed",
+        after: "denied",
+        requestsPerMinute: 60,
+        summary: "would have denied 60 connections/min from shop/frontend to shop/mysql",
+      }),
+    ]);
+    expect(tcp.validation.warnings.map((w) => w.path)).toContain("operations[0].resource.spec.allow[0]");
 
     const cur = await getResource(db, actors.viewer!, { kind: "Route", namespace: "shop", name: "reviews" });
     const c = await createChange(db, actors.editor!, {

@@ -155,6 +155,8 @@ function accessImpact(
     );
   const pBefore = policiesOf(before);
   const pAfter = policiesOf(after);
+  // A TCP service's sidecar judges connections by caller only (contracts' accessVerdict says how).
+  const protocol = view.services.find((s) => s.namespace === ns && s.name === svc)?.protocol ?? "http";
   const perCaller = new Map<string, { namespace: string; service: string; requests: number }>();
   for (const t of view.traffic) {
     if (t.destNamespace !== ns || t.destService !== svc) continue;
@@ -166,16 +168,17 @@ function accessImpact(
   const out: Impact["access"] = [];
   for (const [k, c] of [...perCaller].sort(([a], [b]) => a.localeCompare(b))) {
     const caller = { namespace: c.namespace, service: c.service };
-    const vb = accessVerdict(pBefore, caller);
-    const va = accessVerdict(pAfter, caller);
+    const vb = accessVerdict(pBefore, caller, protocol);
+    const va = accessVerdict(pAfter, caller, protocol);
     if (vb === va) continue;
     const perMinute = (c.requests / windowSeconds) * 60;
     const shown = formatCount(perMinute);
+    const unit = protocol === "tcp" ? "connections" : "requests";
     const summary =
       va === "denied"
-        ? `would have denied ${shown} requests/min from ${k} to ${ns}/${svc}`
+        ? `would have denied ${shown} ${unit}/min from ${k} to ${ns}/${svc}`
         : va === "allowed"
-          ? `would have allowed ${shown} requests/min from ${k} to ${ns}/${svc} that were ${vb === "denied" ? "denied" : "partly denied"}`
+          ? `would have allowed ${shown} ${unit}/min from ${k} to ${ns}/${svc} that were ${vb === "denied" ? "denied" : "partly denied"}`
           : `would have denied some (by method or path) of ${shown} requests/min from ${k} to ${ns}/${svc}`;
     out.push({
       operation: index,
