@@ -182,6 +182,27 @@ describe("buildGraph", () => {
     expect(g.edges.find((e) => e.target === "shop/frontend/v1")!.access).toBeUndefined();
   });
 
+  it("judges a TCP edge by connection, as the callee's sidecar does", () => {
+    const getOnly = resource("AccessPolicy", "shop", "ratings-get", {
+      service: "ratings",
+      allow: [{ from: [{ service: "frontend" }], methods: ["GET"] }],
+    });
+    const to = (protocols: ObservedEdge["protocols"]) =>
+      buildGraph({
+        ...SHOP,
+        edges: [
+          edge(["shop", "frontend", "v1"], ["shop", "ratings", "v1"], 10, {
+            protocol: protocols[0] === "tcp" ? "tcp" : "http",
+            protocols,
+          }),
+        ],
+        resources: [...SHOP.resources, getOnly],
+      }).edges[0]!.access;
+    expect(to(["http1"])).toBe("partial");
+    // No method over TCP: the allow rule with methods allows no connection.
+    expect(to(["tcp"])).toBe("denied");
+  });
+
   it("hides idle nodes on request", () => {
     const g = buildGraph({ ...SHOP, hideIdle: true });
     expect(g.nodes.map((n) => n.id)).not.toContain("shop/ratings/v1");

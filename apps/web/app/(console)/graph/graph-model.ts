@@ -258,7 +258,12 @@ export function buildGraph(input: GraphInput): GraphModel {
       health: health(e.requests, e.errorRate, t),
       access:
         access.length > 0
-          ? accessVerdict(access, { namespace: src.namespace, service: src.service })
+          ? accessVerdict(
+              access,
+              { namespace: src.namespace, service: src.service },
+              // A TCP edge is judged by connection, as the callee's sidecar does (no method or path to match).
+              e.protocols.length > 0 && e.protocols.every((p) => p === "tcp") ? "tcp" : "http",
+            )
           : undefined,
       policies: dst.policies,
     });
