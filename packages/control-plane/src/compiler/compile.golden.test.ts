@@ -49,7 +49,7 @@ const cases = readdirSync(TESTDATA)
 describe("compileProxyConfig golden files", () => {
   it("has the cases the compiler must cover", () => {
     expect(cases).toEqual(
-      expect.arrayContaining(["canary-split", "no-route", "fault-and-retries", "access-allow-deny", "destination-policy", "mtls-permissive", "mtls-strict", "no-healthy-workloads"]),
+      expect.arrayContaining(["canary-split", "no-route", "fault-and-retries", "access-allow-deny", "access-tcp", "destination-policy", "mtls-permissive", "mtls-strict", "no-healthy-workloads"]),
     );
   });
 
