@@ -137,6 +137,12 @@ export const ZProxyNode = z.object({
    * to others never reach it. Absent: every service of the mesh (that its AccessPolicies let it call).
    */
   reachableServices: z.array(ZReachableService).max(1000).optional(),
+  /**
+   * App ports that carry raw TCP (`trellis proxy --tcp-port`). Announcing any makes the service a TCP service:
+   * callers' sidecars then listen on 127.0.0.1 at the first of them and pass each connection through, over
+   * mTLS, to this port on a workload of the service.
+   */
+  tcpPorts: z.array(z.number().int().min(1).max(65535)).max(16).optional(),
 });
 export type ProxyNode = z.infer<typeof ZProxyNode>;
 

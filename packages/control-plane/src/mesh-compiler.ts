@@ -64,6 +64,8 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
           namespace: s.namespace,
           name: s.name,
           protocol: s.protocol === "tcp" ? "tcp" : "http",
+          // A TCP service is reached on its announced port, which is also the app's port on its workloads.
+          ...(s.protocol === "tcp" && s.port !== null ? { port: s.port, targetPort: s.port } : {}),
           workloads: s.workloads.map((w) => ({
             id: w.id,
             version: w.version,

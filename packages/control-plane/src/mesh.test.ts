@@ -3,7 +3,7 @@
 // over mTLS between the sidecars. Then a Route change, telemetry landing in rollups, a generated config the
 // proxies refuse (NACK) while traffic keeps flowing, and the control plane going away under traffic.
 import { createServer, request, type Server } from "node:http";
-import { createServer as netServer, type AddressInfo } from "node:net";
+import { createConnection, createServer as netServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { createDb } from "@trellis/db";
@@ -107,13 +107,19 @@ const apps: Server[] = [];
 const sidecars: MeshProxy[] = [];
 let productpageOutbound = 0;
 
-async function sidecar(service: string, version: string, appPort: number, on = cp) {
+async function sidecar(
+  service: string,
+  version: string,
+  appPort: number,
+  on = cp,
+  app: { address?: string; tcpPorts?: number[] } = {},
+) {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const m = startMeshProxy({
     controlPlaneUrl: on.url,
     token,
     node: { namespace: NS, service, version, address: `127.0.0.1:${inbound}`, labels: {} },
-    app: { port: appPort },
+    app: { port: appPort, ...app },
     listeners: {
       inbound: { address: "127.0.0.1", port: inbound },
       outbound: { address: "127.0.0.1", port: outbound },
@@ -121,11 +127,11 @@ async function sidecar(service: string, version: string, appPort: number, on = c
     },
     drainTimeoutMs: 1000,
     backoff: { baseMs: 100, maxMs: 1000 },
-    log: () => {},
+    log: process.env.DEBUG_SIDECARS ? (l) => console.log(`[${service}] ${l}`) : () => {},
   });
   sidecars.push(m);
   await m.ready;
-  return { m, outbound };
+  return { m, outbound, admin };
 }
 
 beforeAll(async () => {
@@ -348,6 +354,54 @@ describe("a new sidecar's first report", () => {
       for (const m of mine) sidecars.splice(sidecars.indexOf(m), 1);
       await Promise.all(mine.map((m) => m.close()));
       await slow.close();
+    }
+  });
+});
+
+describe("a TCP service", () => {
+  it("is declared by its proxies' --tcp-port: callers reach it on that port, over mTLS, through the push", async () => {
+    // The app on 127.0.0.2, so that productpage's sidecar can listen for it on 127.0.0.1 at the same port (on
+    // separate hosts, as in a real mesh, both would be 127.0.0.1).
+    const echo = netServer((c) => c.pipe(c));
+    const port = await new Promise<number>((r) =>
+      echo.listen(0, "127.0.0.2", () => r((echo.address() as AddressInfo).port)),
+    );
+    try {
+      const db1 = await sidecar("db", "v1", port, cp, { address: "127.0.0.2", tcpPorts: [port] });
+      const service = await db.service.findUniqueOrThrow({
+        where: { namespace_name: { namespace: NS, name: "db" } },
+      });
+      expect({ protocol: service.protocol, port: service.port }).toEqual({ protocol: "tcp", port });
+      // Before, the service stayed "http" on port 80: no caller had a TCP listener for it.
+      const roundTrip = () =>
+        new Promise<string>((resolve, reject) => {
+          const c = createConnection({ host: "127.0.0.1", port }, () => c.write("ping"));
+          let got = "";
+          c.setEncoding("utf8");
+          c.setTimeout(2_000, () => c.destroy());
+          c.on("data", (d: string) => {
+            got += d;
+            if (got.length >= 4) c.end();
+          });
+          c.on("close", () => resolve(got));
+          c.on("error", reject);
+        });
+      await expect.poll(() => roundTrip().catch((e: Error) => e.message), { timeout: 10_000 }).toBe("ping");
+      const stats = await new Promise<string>((resolve, reject) =>
+        request({ host: "127.0.0.1", port: db1.admin, path: "/stats/prometheus" }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => resolve(body));
+        })
+          .on("error", reject)
+          .end(),
+      );
+      // It went through the db sidecar's inbound TCP path, not around it.
+      expect(stats).toMatch(/trellis_tcp_connections_total\{listener="inbound"\} [1-9]/);
+      sidecars.splice(sidecars.indexOf(db1.m), 1);
+      await db1.m.close();
+    } finally {
+      echo.close();
     }
   });
 });

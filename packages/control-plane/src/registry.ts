@@ -15,6 +15,8 @@ export interface RegistryService {
   namespace: string;
   name: string;
   protocol: string;
+  /** `tcp` only: the port callers reach it on, which is also its app port on the workloads. */
+  port: number | null;
   /** Connected workloads only: a proxy that went away is no endpoint. */
   workloads: RegistryWorkload[];
 }
@@ -39,6 +41,7 @@ export async function loadRegistry(db: Db): Promise<RegistrySnapshot> {
       namespace: s.namespace,
       name: s.name,
       protocol: s.protocol,
+      port: s.port,
       workloads: s.workloads.map((w) => ({ ...w, labels: (w.labels ?? {}) as Record<string, string> })),
     })),
   };
@@ -69,6 +72,18 @@ export async function registerWorkload(
 ): Promise<{ id: string }> {
   const { node } = input;
   const serviceId = await upsertService(db, node.namespace, node.service);
+  const tcpPort = node.tcpPorts?.[0];
+  if (tcpPort !== undefined) {
+    // A proxy announcing TCP ports makes its service a TCP service, reached on the first of them. Written only
+    // when it changes: proxies of one service join with the same flags.
+    await db.service.updateMany({
+      where: {
+        id: serviceId,
+        OR: [{ protocol: { not: "tcp" } }, { port: null }, { port: { not: tcpPort } }],
+      },
+      data: { protocol: "tcp", port: tcpPort },
+    });
+  }
   const now = new Date();
   const data = {
     serviceId,

@@ -279,7 +279,8 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       socket.send(
         JSON.stringify({
           type: "hello",
-          node: opts.node,
+          // The control plane learns from the node that the service is TCP, and on which port callers reach it.
+          node: opts.app.tcpPorts?.length ? { ...opts.node, tcpPorts: opts.app.tcpPorts } : opts.node,
           csr: csrPem,
           ...(workloadId ? { workloadId } : {}),
           ...(lastConfig ? { appliedVersion: lastConfig.version } : {}),
