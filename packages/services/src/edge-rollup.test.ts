@@ -102,7 +102,16 @@ function generate(random: () => number): Row[] {
     const p = ago < 180 ? 0.6 : 0.03;
     for (const e of edges) {
       if (random() > p) continue;
-      const codes = e.tcp ? [0] : random() < 0.3 ? [200, 503] : random() < 0.1 ? [200, 404, 0] : [200];
+      // TCP: connections let through (0) and refused by AccessPolicies (403).
+      const codes = e.tcp
+        ? random() < 0.4
+          ? [0, 403]
+          : [0]
+        : random() < 0.3
+          ? [200, 503]
+          : random() < 0.1
+            ? [200, 404, 0]
+            : [200];
       const protocols = e.tcp ? ["tcp"] : e.grpc ? ["http1", "grpc"] : ["http1"];
       for (const protocol of protocols)
         for (const code of codes)
@@ -209,6 +218,9 @@ describe("graph over the 10-minute edge rollups", () => {
         );
         expect(fast.from).toBe(reference.from);
         if (actor === admin) expect(fast.edges.some((e) => e.protocols.includes("grpc"))).toBe(true);
+        // A TCP edge stays one with refusals (403) in it, and its refused connections count as no latency.
+        for (const e of fast.edges.filter((x) => x.protocols.join() === "tcp"))
+          expect([e.protocol, e.p50Ms]).toEqual(["tcp", null]);
       }
     }
   });

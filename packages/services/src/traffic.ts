@@ -36,6 +36,14 @@ const SLOTS = LATENCY_BUCKETS_MS.length + 1;
 /** isErrorOutcome (contracts) as SQL over a TelemetryRollup row: 5xx, or any gRPC status but OK. */
 const ERROR_OUTCOME_SQL = Prisma.sql`("statusCode" >= 500 OR ("protocol" = 'grpc' AND "statusCode" >= 400))`;
 
+/**
+ * Whether a row is a request with a status, whose latency counts and that makes its edge an HTTP one: not a
+ * raw TCP connection (code 0 when let through, 403 when AccessPolicies refused it). The edge rollup's trigger
+ * (migration 20261201170000) decides the same way.
+ */
+const HTTP_ROW_SQL = Prisma.sql`("statusCode" <> 0 AND "protocol" <> 'tcp')`;
+const isHttpRow = (protocol: string, code: number) => code !== 0 && protocol !== "tcp";
+
 const REPORTER_FILTER = Prisma.sql`("reporter" = 'outbound' OR ("reporter" = 'inbound' AND "sourceService" = 'unknown'))`;
 
 /** Which edges the actor may see: those with either end in the namespace asked for, or in a readable one. */
@@ -110,7 +118,7 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
              "destNamespace" AS dn, "destService" AS ds, ${dv} AS dv,
              b.i::int AS i, SUM(b.v)::float8 AS n
       FROM "TelemetryRollup", unnest("latencyBuckets") WITH ORDINALITY AS b(v, i)
-      WHERE ${where} AND "statusCode" <> 0
+      WHERE ${where} AND ${HTTP_ROW_SQL}
       GROUP BY 1, 2, 3, 4, 5, 6, 7`,
   ]);
 
@@ -135,7 +143,7 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
     e.requests += r.requests;
     e.mtls += r.mtls;
     e.codes[String(r.code)] = (e.codes[String(r.code)] ?? 0) + r.requests;
-    if (r.code !== 0) e.http = true;
+    if (isHttpRow(r.protocol, r.code)) e.http = true;
     e.protocols.add(r.protocol);
     if (isErrorOutcome(r.protocol, r.code)) e.errors += r.requests;
   }
@@ -211,8 +219,8 @@ export async function queryEdgeTotals(
     FROM (
       SELECT ${keys}, "protocol" AS protocol, "requests"::float8 AS requests,
              CASE WHEN ${ERROR_OUTCOME_SQL} THEN "requests" ELSE 0 END::float8 AS errors,
-             "mtlsRequests"::float8 AS mtls, ("statusCode" <> 0)::int::float8 AS http,
-             CASE WHEN "statusCode" <> 0 THEN "latencyBuckets" END AS l
+             "mtlsRequests"::float8 AS mtls, (${HTTP_ROW_SQL})::int::float8 AS http,
+             CASE WHEN ${HTTP_ROW_SQL} THEN "latencyBuckets" END AS l
       FROM "TelemetryRollup" WHERE ${minutes} AND ${REPORTER_FILTER} AND ${scope}
       ${tenMinutes}
     ) r
@@ -291,7 +299,7 @@ export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQu
     db.$queryRaw<{ k: string; at: number; i: number; n: number }[]>`
       SELECT ${key} AS k, ${at} AS at, b.i::int AS i, SUM(b.v)::float8 AS n
       FROM "TelemetryRollup", unnest("latencyBuckets") WITH ORDINALITY AS b(v, i)
-      WHERE ${where} AND "statusCode" <> 0
+      WHERE ${where} AND ${HTTP_ROW_SQL}
       GROUP BY 1, 2, 3`,
   ]);
 
