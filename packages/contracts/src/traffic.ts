@@ -16,7 +16,12 @@ export const ZTrafficQuery = z.object({
     .max(1440)
     .default(5)
     .describe("window length, 1 minute to 24 hours"),
-  until: z.iso.datetime().optional().describe("end of the window (replay a past window); default now"),
+  until: z.iso
+    .datetime()
+    .optional()
+    .describe(
+      "end of the window (replay a past window): a time inside a past minute ends it at that minute's start; default now",
+    ),
   versions: z
     .enum(["split", "merged"])
     .default("split")

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
-import { AppError, queryTraffic, quantile, serviceSeries, serviceSparklines, type Actor } from "./index.js";
+import {
+  AppError,
+  queryTraffic,
+  quantile,
+  serviceSeries,
+  serviceSparklines,
+  trafficClock,
+  type Actor,
+} from "./index.js";
 
 const db = createDb(inject("databaseUrl"));
 const NOW = new Date("2026-11-22T12:30:30Z");
@@ -60,6 +68,8 @@ async function rollup(r: {
 }
 
 beforeAll(async () => {
+  // These rows replay a fixed moment: NOW is "now", 30 s into its minute.
+  trafficClock.now = () => NOW.getTime();
   const web: [string, string, string] = ["tr-shop", "web", "v1"];
   const reviews1: [string, string, string] = ["tr-shop", "reviews", "v1"];
   const reviews2: [string, string, string] = ["tr-shop", "reviews", "v2"];
@@ -107,6 +117,24 @@ afterAll(async () => {
 });
 
 describe("observed traffic", () => {
+  it("ends a window inside a minute that is over at that minute's start, not counting it over part of it", async () => {
+    // 20 minutes ago: 60 calls; 19 minutes ago: 600. A window of 1 minute until 30 s into the later minute.
+    const src: [string, string, string] = ["tr-past", "web", "v1"];
+    const dst: [string, string, string] = ["tr-past", "api", "v1"];
+    await rollup({ ago: 20, reporter: "outbound", src, dst, code: 200, n: 60, ms: 10 });
+    await rollup({ ago: 19, reporter: "outbound", src, dst, code: 200, n: 600, ms: 10 });
+    const until = new Date(minute(19).getTime() + 30_000).toISOString();
+    const t = await queryTraffic(db, admin, { namespace: "tr-past", minutes: 1, until });
+    // Before: both minutes' 660 calls divided by 90 s, 7.3 calls/s, more than the busier minute's own rate
+    // (10/s). The window is now the whole minute before until's: 60 calls in 60 s.
+    expect(t.until).toBe(minute(19).toISOString());
+    expect(t.edges.map((e) => [e.requests, e.rps])).toEqual([[60, 1]]);
+    // The current minute still counts up to now: 30 s of it.
+    const current = await queryTraffic(db, admin, { namespace: "tr-shop", minutes: 1 });
+    expect(current.until).toBe(NOW.toISOString());
+    await db.telemetryRollup.deleteMany({ where: { sourceNamespace: "tr-past" } });
+  });
+
   it("counts each call once (the caller's report), with rates, errors, quantiles and mTLS share", async () => {
     const t = await queryTraffic(db, admin, { namespace: "tr-shop", minutes: 5, until: NOW.toISOString() });
     expect(t.from).toBe(minute(5).toISOString());

@@ -61,9 +61,26 @@ function edgeScope(actor: Actor, namespace: string | undefined): Prisma.Sql {
   return Prisma.sql`("sourceNamespace" IN (${Prisma.join(readable)}) OR "destNamespace" IN (${Prisma.join(readable)}))`;
 }
 
+/** The clock windows are read against. Tests that replay a fixed "now" set it; nothing else does. */
+export const trafficClock = { now: (): number => Date.now() };
+
+/**
+ * Where a window ends: at `until`, or now. The current minute counts up to now, since its bucket holds only
+ * what has been reported so far. A `until` inside a minute that is over moves back to that minute's start: its
+ * bucket holds the whole minute, and dividing that by a part of it would overstate every rate. A `until` in
+ * the future is now.
+ */
+export function windowEnd(untilIso: string | undefined): Date {
+  const now = trafficClock.now();
+  if (!untilIso) return new Date(now);
+  const t = Math.min(new Date(untilIso).getTime(), now);
+  const minuteStart = Math.floor(t / MINUTE) * MINUTE;
+  return new Date(minuteStart + MINUTE <= now ? minuteStart : t);
+}
+
 /** Whole minutes: the first bucket starts at or before the window's start, the last may be the current one. */
 function trafficWindow(minutes: number, until: string | undefined) {
-  const end = until ? new Date(until) : new Date();
+  const end = windowEnd(until);
   const from = new Date(Math.floor((end.getTime() - minutes * MINUTE) / MINUTE) * MINUTE);
   const seconds = Math.max(1, (end.getTime() - from.getTime()) / 1000);
   return { from, until: end, seconds };
@@ -253,7 +270,7 @@ const MAX_POINTS = 120;
  * same window always cuts the same steps. The first step starts at or before the window's start.
  */
 function stepsOf(minutes: number, untilIso: string | undefined, maxPoints: number) {
-  const until = untilIso ? new Date(untilIso) : new Date();
+  const until = windowEnd(untilIso);
   const step = Math.max(1, Math.ceil(minutes / maxPoints)) * MINUTE;
   const from = new Date(Math.floor((until.getTime() - minutes * MINUTE) / step) * step);
   const starts: number[] = [];
