@@ -238,6 +238,23 @@ describe("TCP passthrough", () => {
     s.destroy();
     expect(n).toBe(payload.length);
   });
+
+  it("carries a half-close: a client that sends, then shuts its side, still reads the whole answer", async () => {
+    // As `nc -N`, or a request/response protocol that signals the end of its request with FIN.
+    const s = net.connect({ port: tcpLocalPort, host: "127.0.0.1", allowHalfOpen: true });
+    const payload = Buffer.alloc(64 * 1024, 0x61);
+    const got = await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      s.on("connect", () => s.end(payload));
+      s.on("data", (d) => (n += d.length));
+      s.on("end", () => resolve(n)); // the echo, then its FIN
+      s.on("close", () => resolve(n));
+      s.on("error", reject);
+    });
+    s.destroy();
+    // Before, the sidecar tore down both directions on the client's FIN: the echo was cut off.
+    expect(got).toBe(payload.length);
+  });
 });
 
 describe("HTTP/1.1 bodies", () => {

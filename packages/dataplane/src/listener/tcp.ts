@@ -18,6 +18,11 @@ export function tcpServerName(port: number): string {
 }
 
 /** Joins two sockets; either side closing or failing closes the other. */
+/**
+ * Pipes two connections into each other until both directions are done. Half-closes carry over: when one side
+ * ends its sending (FIN), the other is ended the same way and can still answer (both sockets must be
+ * `allowHalfOpen`). An error on either, or either closing, ends both.
+ */
 export function splice(a: Socket, b: Socket): void {
   a.pipe(b);
   b.pipe(a);
@@ -97,7 +102,9 @@ export function acceptInboundTcp(core: ProxyCore, tlsSocket: TLSSocket, peerId: 
     );
     return;
   }
-  const app = net.connect({ host: ib.appAddress, port, noDelay: true });
+  // Half-open both ways, so that a caller's FIN reaches the app without cutting off its answer.
+  tlsSocket.allowHalfOpen = true;
+  const app = net.connect({ host: ib.appAddress, port, noDelay: true, allowHalfOpen: true });
   splice(tlsSocket, app);
   // One "request" (code 0) per connection, for as long as it was open. The caller's version is not known here.
   const series = ib.seriesFor(peerId, "", P_TCP);
@@ -138,6 +145,8 @@ export async function startTcpServices(core: ProxyCore, track: (s: Socket) => vo
     } else {
       upstream = net.connect({ host: epHost, port: epPort, noDelay: true });
     }
+    // Half-open, like the client's side (the server's option): a FIN either way leaves the other way open.
+    upstream.allowHalfOpen = true;
     ep.active++;
     ep.requests++;
     const series = dest.seriesFor(ep.version, P_TCP);
@@ -173,7 +182,7 @@ export async function startTcpServices(core: ProxyCore, track: (s: Socket) => vo
         (existing as net.Server & { svc: CompiledService }).svc = svc;
         continue;
       }
-      const server = net.createServer({ noDelay: true }, (socket) => {
+      const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
         track(socket);
         connect((server as net.Server & { svc: CompiledService }).svc, socket);
       }) as net.Server & { svc: CompiledService };
