@@ -110,6 +110,22 @@ describe("compileProxyConfig", () => {
     expect(cfg.services.find((s) => s.name === "mysql")).toMatchObject({ protocol: "tcp", port: 3306, routes: [] });
   });
 
+  it("gives a TCP service's own proxies no outbound listener for it (it would take its app's port), through the memo too", () => {
+    const mysql = fixture.registry.services.find((s) => s.name === "mysql")!;
+    const own = { namespace: mysql.namespace, service: "mysql", version: "v1", workloadId: "w-mysql" };
+    const base = input([], { proxy: own });
+    const plain = compileProxyConfig(base);
+    expect(plain.services.map((s) => s.name)).not.toContain("mysql");
+    expect(plain.services.length).toBe(fixture.registry.services.length - 1);
+    const cache = new CompileCache();
+    const web = input([], { proxy: { namespace: "shop", service: "web", version: "v1", workloadId: "w" } });
+    expect(compileProxyConfig(web, cache).services.map((s) => s.name)).toContain("mysql"); // others still do
+    expect(JSON.stringify(compileProxyConfig(base, cache))).toBe(JSON.stringify(plain));
+    const scoped = { ...base, proxy: { ...own, reachable: [`${mysql.namespace}/mysql`] } };
+    expect(compileProxyConfig(scoped, cache).services).toEqual([]);
+    expect(compileProxyConfig(scoped).services).toEqual([]);
+  });
+
   it("throws CompileError with the proxy config's issues when registry data is unusable", () => {
     const services = [{ namespace: "shop", name: "bad", workloads: [{ id: "x", version: "v1", address: "not-an-address", identity: "", healthy: true }] }];
     let err: unknown;

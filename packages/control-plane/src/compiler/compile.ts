@@ -89,12 +89,21 @@ export function compileProxyConfig(input: CompileInput, cache?: CompileCache): P
   const { mesh, idx } = basics(input);
   const services = [...input.registry.services]
     .sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name))
-    .filter((svc) => !outOfReach(input, svc))
+    .filter((svc) => !outOfReach(input, svc) && !ownTcpService(input, svc))
     .map((svc) => compileOutbound(svc, idx, mesh));
 
   const checked = validateProxyConfig(rawConfig(input, mesh, idx, services));
   if (!checked.ok) throw new CompileError(checked.issues);
   return checked.config;
+}
+
+/**
+ * The proxy's own service when that is TCP: its outbound listener would take 127.0.0.1 at the port its app
+ * serves on (they share a host or network namespace), so the app could not bind it, or the proxy could not.
+ * An app does not call itself through the mesh.
+ */
+function ownTcpService(input: CompileInput, svc: RegistryService): boolean {
+  return svc.protocol === "tcp" && svc.namespace === input.proxy.namespace && svc.name === input.proxy.service;
 }
 
 /** A service the proxy did not declare among those it calls (when it declared any). */
@@ -153,11 +162,15 @@ export class CompileCache {
     // The services this proxy gets, as indexes into `sorted`: its declared ones (looked up, not searched
     // for: a proxy that calls 3 of 5,000 services costs 3), or all of them.
     const reachable = input.proxy.reachable;
-    const kept =
+    let kept =
       reachable === undefined
         ? null
         : reachable.flatMap((k) => this.indexOf.get(k) ?? []).sort((a, b) => a - b);
-    const listKey = kept === null ? "*" : kept.join(",");
+    // Less its own service when that is TCP (ownTcpService): the proxies of a TCP service share a list too.
+    const ownIndex = this.indexOf.get(`${input.proxy.namespace}/${input.proxy.service}`);
+    const own = ownIndex !== undefined && this.sorted[ownIndex]!.protocol === "tcp" ? ownIndex : undefined;
+    if (own !== undefined) kept = (kept ?? this.sorted.map((_, i) => i)).filter((i) => i !== own);
+    const listKey = kept === null ? "*" : own !== undefined && reachable === undefined ? `*-${own}` : kept.join(",");
     let services = this.lists.get(listKey);
     if (services === undefined) {
       services = this.list(kept ?? this.sorted.map((_, i) => i), input.tls);
