@@ -368,6 +368,23 @@ export const ZTlsMaterial = z
     }
   });
 
+/**
+ * A workload certificate the mesh CA issued that peers must no longer accept: the proxy it was issued to
+ * joined with a join token that was revoked, and was evicted. The CA's certificates live 24 h; until then the
+ * control plane lists each revoked one in every proxy's config, and sidecars refuse a peer presenting it:
+ * inbound, the caller's connection is closed; outbound, the upstream is not sent to. Entries leave the list
+ * once the certificate has expired.
+ */
+export const ZRevokedCertificate = z.object({
+  /** Serial number, hex (case and leading zeros do not matter). */
+  serial: z
+    .string()
+    .regex(/^[0-9a-fA-F]{1,64}$/, "must be a hex serial number")
+    .transform((s) => s.toLowerCase().replace(/^0+(?=.)/, "")),
+  /** The certificate's notAfter (ISO 8601): after it the entry is pointless and is dropped. */
+  expiresAt: z.iso.datetime({ offset: true }),
+});
+
 /** What the proxy reports. Metrics are always on (they cost little); the access log is opt-in. */
 export const ZTelemetry = z.object({
   /** One JSON line per request on stdout. */
@@ -402,6 +419,8 @@ export const ZProxyConfig = z
     inbound: ZInbound.optional(),
     /** The workload's certificate, key and mesh CA. Required when any mTLS is used. */
     tls: ZTlsMaterial.optional(),
+    /** Peer certificates to refuse though the mesh CA signed them (see `ZRevokedCertificate`). Absent: none. */
+    revokedCertificates: z.array(ZRevokedCertificate).max(100_000).optional(),
     /** Metrics and logs. */
     telemetry: ZTelemetry.default({ accessLog: false }),
     /** Client limits. */
@@ -504,6 +523,7 @@ export type OutboundService = z.infer<typeof ZOutboundService>;
 export type AuthorizationRule = z.infer<typeof ZAuthorizationRule>;
 export type Inbound = z.infer<typeof ZInbound>;
 export type TlsMaterial = z.infer<typeof ZTlsMaterial>;
+export type RevokedCertificate = z.infer<typeof ZRevokedCertificate>;
 export type Telemetry = z.infer<typeof ZTelemetry>;
 export type Limits = z.infer<typeof ZLimits>;
 
