@@ -91,6 +91,8 @@ class Proxy implements ProxyCore {
   readonly http1Servers: http.Server[] = [];
   readonly netServers: net.Server[] = [];
   tcp: TcpServices | null = null;
+  /** The inbound TLS server, when there is an inbound listener. */
+  inboundTls: InboundTls | null = null;
   /** Listener addresses in use; a config may repeat them but not move them. */
   readonly bound: ProxyListeners = {};
 
@@ -135,6 +137,7 @@ class Proxy implements ProxyCore {
     this.registry.commit(txn);
     old?.stop();
     snap.start();
+    if (old !== undefined && old.revokedKey !== snap.revokedKey) this.inboundTls?.dropRevoked(snap.revoked);
     this.accessLog = config.telemetry.accessLog
       ? (this.opts.accessLog ?? ((l: string) => process.stdout.write(`${l}\n`)))
       : null;
@@ -326,6 +329,7 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
       proxy.trackSessions(h2);
       const base = { http1: proxy.serveHttp1(h1), h2 };
       const inboundTls = new InboundTls(proxy, base, config.limits.headersTimeoutMs);
+      proxy.inboundTls = inboundTls;
       const inboundServers = { ...base, tls: (m: TlsState) => inboundTls.forMaterial(m) };
       const server = net.createServer({ noDelay: true }, (socket) => {
         proxy.track(socket, "inbound");

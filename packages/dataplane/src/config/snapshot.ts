@@ -17,7 +17,8 @@ import { timeout } from "../layers/timeout.js";
 import { retry } from "../layers/retry.js";
 import { authz, tcpAuthz, type TcpAuthorizer } from "../layers/authz.js";
 import { loadTls, type TlsState } from "../tls/material.js";
-import { spiffeId } from "../tls/identity.js";
+import { spiffeId, type RevokedSerials } from "../tls/identity.js";
+import { createHash } from "node:crypto";
 import type { Metrics, PeerLabels, RequestSeries } from "../telemetry/metrics.js";
 import type { EndpointState } from "../cluster/endpoint.js";
 import { PROTOCOL_COUNT } from "../telemetry/protocol.js";
@@ -56,6 +57,10 @@ export class Snapshot {
     private readonly hosts: Map<string, CompiledService>,
     private readonly catchAll: CompiledService | null,
     readonly inbound: InboundRuntime | null,
+    /** Serials of peer certificates to refuse (config `revokedCertificates`, unexpired ones). */
+    readonly revoked: RevokedSerials = new Set(),
+    /** Identifies `revoked`: "" when empty. Pools are rebuilt when it changes. */
+    readonly revokedKey: string = "",
   ) {}
 
   get version(): string {
@@ -91,6 +96,18 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
   const id = config.identity;
   const self: PeerLabels = { namespace: id.namespace, service: id.service, version: id.version };
 
+  const now = Date.now();
+  const revoked: Set<string> = new Set(
+    (config.revokedCertificates ?? []).filter((r) => Date.parse(r.expiresAt) > now).map((r) => r.serial),
+  );
+  const revokedKey =
+    revoked.size === 0
+      ? ""
+      : createHash("sha256")
+          .update([...revoked].sort().join(","))
+          .digest("base64url")
+          .slice(0, 16);
+
   const services: CompiledService[] = [];
   const hosts = new Map<string, CompiledService>();
   let catchAll: CompiledService | null = null;
@@ -102,7 +119,8 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
       ? Math.max(1, Math.ceil(p.circuitBreaker.maxConnections / Math.max(1, svc.endpoints.length)))
       : null;
     const endpoints = svc.endpoints.map((e) => {
-      const key = `${svc.mtls ? tls!.fingerprint : PLAIN}|${expectedPeer ?? ""}|${e.address}|${perEndpointConns ?? ""}|${p.idleTimeoutMs}`;
+      // mTLS pools check peers against the revocation list they were made with: a new list, new pools.
+      const key = `${svc.mtls ? `${tls!.fingerprint}|${revokedKey}` : PLAIN}|${expectedPeer ?? ""}|${e.address}|${perEndpointConns ?? ""}|${p.idleTimeoutMs}`;
       return txn.get(
         key,
         e.address,
@@ -110,6 +128,7 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
           createPool(e.address, {
             tls: svc.mtls ? tls : null,
             expectedPeer,
+            revoked,
             connections: perEndpointConns,
             idleTimeoutMs: p.idleTimeoutMs,
           }),
@@ -121,6 +140,7 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
           createPool(e.address, {
             tls: svc.mtls ? tls : null,
             expectedPeer,
+            revoked,
             connections: perEndpointConns,
             idleTimeoutMs: p.idleTimeoutMs,
             h2: true,
@@ -229,7 +249,7 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
     };
   }
 
-  return new Snapshot(config, tls, services, hosts, catchAll, inbound);
+  return new Snapshot(config, tls, services, hosts, catchAll, inbound, revoked, revokedKey);
 }
 
 function defaultRoute(): Route {

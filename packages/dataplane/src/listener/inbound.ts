@@ -12,7 +12,7 @@ import type { ClientResponse } from "../core/respond.js";
 import { newContext, type ProxyRequest } from "../core/types.js";
 import { nextSpan } from "../telemetry/trace.js";
 import { requestProtocol } from "../telemetry/protocol.js";
-import { certSpiffeId } from "../tls/identity.js";
+import { certSpiffeId, isRevoked, type RevokedSerials } from "../tls/identity.js";
 import { Exchange, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 import { sniff } from "./sniff.js";
@@ -69,6 +69,8 @@ export function acceptInbound(
 export class InboundTls {
   private server: tls.Server | null = null;
   private fingerprint = "";
+  /** Established mTLS connections: closed when a new config revokes the certificate their peer presented. */
+  private readonly live = new Set<TLSSocket>();
   constructor(
     private readonly core: ProxyCore,
     private readonly servers: Omit<InboundServers, "tls">,
@@ -104,15 +106,35 @@ export class InboundTls {
     tlsSocket.on("error", () => tlsSocket.destroy());
     // The chain was verified by the server (rejectUnauthorized); the peer must also carry a SPIFFE ID of our
     // trust domain.
-    const peer = tlsSocket.authorized ? certSpiffeId(tlsSocket.getPeerCertificate()) : null;
+    const cert = tlsSocket.authorized ? tlsSocket.getPeerCertificate() : null;
+    const peer = cert ? certSpiffeId(cert) : null;
     if (peer === null || !peer.startsWith(`spiffe://${this.core.snapshot.config.identity.trustDomain}/`)) {
       tlsSocket.destroy();
       return;
     }
+    // The CA signed it, but it was revoked (its proxy was evicted from the mesh).
+    if (isRevoked(cert, this.core.snapshot.revoked)) {
+      this.core.metrics.add("trellis_revoked_peer_refused_total");
+      tlsSocket.destroy();
+      return;
+    }
+    this.live.add(tlsSocket);
+    tlsSocket.once("close", () => this.live.delete(tlsSocket));
     (tlsSocket as PeerSocket)[kPeer] = peer;
     if (tlsSocket.alpnProtocol === TCP_ALPN) acceptInboundTcp(this.core, tlsSocket, peer);
     else if (tlsSocket.alpnProtocol === "h2") this.servers.h2.emit("connection", tlsSocket);
     else this.servers.http1.emit("connection", tlsSocket);
+  }
+
+  /** Closes the connections of peers whose certificate is now revoked (requests on them fail). */
+  dropRevoked(revoked: RevokedSerials): void {
+    if (revoked.size === 0) return;
+    for (const s of this.live) {
+      if (isRevoked(s.getPeerCertificate(), revoked)) {
+        this.core.metrics.add("trellis_revoked_peer_refused_total");
+        s.destroy();
+      }
+    }
   }
 }
 

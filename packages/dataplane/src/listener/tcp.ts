@@ -7,7 +7,7 @@ import net, { type Socket } from "node:net";
 import tls, { type TLSSocket } from "node:tls";
 import type { ProxyCore } from "./core.js";
 import type { Snapshot, CompiledService } from "../config/snapshot.js";
-import { spiffeId, certSpiffeId } from "../tls/identity.js";
+import { spiffeId, certSpiffeId, isRevoked } from "../tls/identity.js";
 import { P_TCP } from "../telemetry/protocol.js";
 
 export const TCP_ALPN = "trellis-tcp";
@@ -140,7 +140,11 @@ export async function startTcpServices(core: ProxyCore, track: (s: Socket) => vo
         servername: tcpServerName(target),
         ALPNProtocols: [TCP_ALPN],
         checkServerIdentity: (_h, cert) =>
-          certSpiffeId(cert) === expected ? undefined : new Error(`peer is not ${expected}`),
+          isRevoked(cert, snap.revoked)
+            ? new Error(`peer presents revoked certificate ${cert.serialNumber}`)
+            : certSpiffeId(cert) === expected
+              ? undefined
+              : new Error(`peer is not ${expected}`),
       });
     } else {
       upstream = net.connect({ host: epHost, port: epPort, noDelay: true });

@@ -18,6 +18,20 @@ export function parseSpiffeId(id: string): SpiffeParts | null {
   return m === null ? null : { trustDomain: m[1]!, namespace: m[2]!, service: m[3]! };
 }
 
+/** Revoked certificate serials, normalized (`normalizeSerial`): peers presenting one are refused. */
+export type RevokedSerials = ReadonlySet<string>;
+
+/** Hex serials compare lowercase and without leading zeros (Node prints them uppercase). */
+export function normalizeSerial(serial: string): string {
+  return serial.toLowerCase().replace(/^0+(?=.)/, "");
+}
+
+/** Whether a peer's certificate is on the revocation list of the config in force. */
+export function isRevoked(cert: PeerCertificate | null | undefined, revoked: RevokedSerials): boolean {
+  if (revoked.size === 0 || !cert?.serialNumber) return false;
+  return revoked.has(normalizeSerial(cert.serialNumber));
+}
+
 /** The SPIFFE ID in a certificate's URI SANs, or null. */
 export function certSpiffeId(cert: PeerCertificate | null | undefined): string | null {
   const san = cert?.subjectaltname;

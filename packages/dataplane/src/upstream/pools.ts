@@ -15,13 +15,15 @@ const H2CClient = require("undici/lib/dispatcher/h2c-client.js") as new (
   opts: object,
 ) => Dispatcher;
 import type { TlsState } from "../tls/material.js";
-import { certSpiffeId } from "../tls/identity.js";
+import { certSpiffeId, isRevoked, type RevokedSerials } from "../tls/identity.js";
 
 export interface PoolOptions {
   /** mTLS material, or null for plain TCP (the local app, or a destination without a sidecar). */
   tls: TlsState | null;
   /** SPIFFE ID the peer must present (mTLS only). */
   expectedPeer: string | null;
+  /** Peer certificates to refuse though the CA signed them (mTLS only). */
+  revoked?: RevokedSerials;
   /** Connection cap for this endpoint; null: unlimited. */
   connections: number | null;
   idleTimeoutMs: number;
@@ -50,6 +52,7 @@ export function createPool(address: string, opts: PoolOptions): Pool {
     return new Pool(`http://${address}`, common);
   }
   const expected = opts.expectedPeer;
+  const revoked = opts.revoked ?? new Set<string>();
   return new Pool(`https://${address}`, {
     ...common,
     allowH2: opts.h2 === true,
@@ -65,6 +68,13 @@ export function createPool(address: string, opts: PoolOptions): Pool {
       // Sidecars are addressed by IP; the name that matters is the SPIFFE ID in the URI SAN.
       checkServerIdentity: (host: string, cert: PeerCertificate) => {
         const id = certSpiffeId(cert);
+        if (isRevoked(cert, revoked)) {
+          const err = new Error(
+            `peer at ${host} presents revoked certificate ${cert.serialNumber} (${id ?? "no SPIFFE ID"})`,
+          ) as Error & { code: string };
+          err.code = "ERR_TRELLIS_PEER_REVOKED";
+          return err;
+        }
         if (expected !== null) {
           if (id === expected) return undefined;
           const err = new Error(
