@@ -317,6 +317,15 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       isConnected = false;
       if (telemetryTimer) clearInterval(telemetryTimer);
       if (closing) return;
+      if (code === 4401) {
+        // Evicted: the join token this proxy joined with was revoked. Joining again with it is refused.
+        log(
+          `trellis proxy: evicted from the mesh by the control plane: ${reason.toString() || "join token revoked"}; not reconnecting (the certificate it issued is revoked too); still serving config ${proxy?.currentVersion() ?? "none"} until stopped`,
+        );
+        rejectReady(new MeshJoinError("DP_JOIN_TOKEN_REVOKED", reason.toString() || "join token revoked"));
+        closing = true;
+        return;
+      }
       if (code === 4403) {
         log(`trellis proxy: the control plane refused this proxy: ${reason.toString()}`);
         rejectReady(new MeshJoinError("DP_JOIN_TOKEN_INVALID", reason.toString()));
