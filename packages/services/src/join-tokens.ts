@@ -64,17 +64,63 @@ export async function createJoinToken(
   return { id: row.id, token, namespace: row.namespace, service: row.service, expiresAt: row.expiresAt };
 }
 
-/** Revokes a join token: proxies can no longer join with it (proxies already joined stay). */
-export async function revokeJoinToken(db: Db, actor: Actor, id: string): Promise<void> {
+/**
+ * Every control-plane replica LISTENs on this (payload: `{"joinTokenId": "..."}`) and closes the streams of the
+ * proxies that joined with the token. Same name as `JOIN_TOKEN_REVOKED_CHANNEL` in the control plane.
+ */
+export const JOIN_TOKEN_REVOKED_CHANNEL = "trellis_join_token_revoked";
+
+export interface RevokedJoinToken {
+  /** Connected proxies that joined with the token: marked gone, their streams closed by their replicas. */
+  evicted: number;
+  /** Unexpired workload certificates issued to them, now refused by every sidecar. */
+  certificatesRevoked: number;
+}
+
+/**
+ * Revokes a join token: proxies can no longer join with it, and the ones that did are evicted. In one
+ * transaction: the token is marked revoked, its connected workloads are marked gone (other proxies' configs drop
+ * them as endpoints), the unexpired certificates issued to its workloads are added to the revocation list that
+ * every proxy's config carries, and a NOTIFY (delivered on commit) makes every control-plane replica close the
+ * streams of those proxies (server.ts) and push the new list. Revoking again repeats the eviction, so a proxy
+ * that slipped in while the first one ran is caught too.
+ */
+export async function revokeJoinToken(db: Db, actor: Actor, id: string): Promise<RevokedJoinToken> {
   const row = await db.joinToken.findUnique({ where: { id } });
   if (!row) throw new AppError("NOT_FOUND", "no such join token");
   requireRole(actor, "admin", row.namespace);
-  if (!row.revokedAt) await db.joinToken.update({ where: { id }, data: { revokedAt: new Date() } });
-  await audit(db, actor, {
-    action: "joinToken.revoke",
-    targetKind: "JoinToken",
-    targetId: id,
-    namespace: row.namespace,
+  return db.$transaction(async (tx) => {
+    const now = new Date();
+    if (!row.revokedAt) await tx.joinToken.update({ where: { id }, data: { revokedAt: now } });
+    const workloads = await tx.workload.findMany({
+      where: { joinTokenId: id, certificateSerial: { not: null }, certificateExpires: { gt: now } },
+      select: { id: true, identity: true, certificateSerial: true, certificateExpires: true },
+    });
+    const certs = await tx.revokedCertificate.createMany({
+      data: workloads.map((w) => ({
+        serial: w.certificateSerial!,
+        expiresAt: w.certificateExpires!,
+        spiffeId: w.identity,
+        workloadId: w.id,
+        joinTokenId: id,
+      })),
+      skipDuplicates: true,
+    });
+    const gone = await tx.workload.updateMany({
+      where: { joinTokenId: id, status: "connected" },
+      data: { status: "disconnected", disconnectedAt: now },
+    });
+    const evicted = (row.evictedProxies ?? 0) + gone.count;
+    await tx.joinToken.update({ where: { id }, data: { evictedProxies: evicted } });
+    await audit(tx, actor, {
+      action: "joinToken.revoke",
+      targetKind: "JoinToken",
+      targetId: id,
+      namespace: row.namespace,
+      details: { evictedProxies: gone.count, certificatesRevoked: certs.count },
+    });
+    await tx.$executeRaw`SELECT pg_notify(${JOIN_TOKEN_REVOKED_CHANNEL}, ${JSON.stringify({ joinTokenId: id })})`;
+    return { evicted: gone.count, certificatesRevoked: certs.count };
   });
 }
 
