@@ -23,9 +23,34 @@ export interface RegistryService {
 
 export interface RegistrySnapshot {
   services: RegistryService[];
+  /**
+   * Unexpired workload certificates that were revoked (their proxies joined with a revoked join token),
+   * ordered by serial: every proxy's config carries them (`revokedCertificates`). Absent: none.
+   */
+  revokedCertificates?: { serial: string; expiresAt: string }[];
 }
 
 export async function loadRegistry(db: Db): Promise<RegistrySnapshot> {
+  const [rows, revoked] = await Promise.all([loadServices(db), loadRevokedCertificates(db)]);
+  return revoked.length > 0 ? { services: rows, revokedCertificates: revoked } : { services: rows };
+}
+
+async function loadRevokedCertificates(db: Db): Promise<{ serial: string; expiresAt: string }[]> {
+  const rows = await db.revokedCertificate.findMany({
+    where: { expiresAt: { gt: new Date() } },
+    orderBy: { serial: "asc" },
+    select: { serial: true, expiresAt: true },
+  });
+  return rows.map((r) => ({ serial: r.serial, expiresAt: r.expiresAt.toISOString() }));
+}
+
+/** Revoked certificates past their expiry are refused by every TLS stack anyway: they leave the list. */
+export async function pruneRevokedCertificates(db: Db): Promise<number> {
+  const r = await db.revokedCertificate.deleteMany({ where: { expiresAt: { lte: new Date() } } });
+  return r.count;
+}
+
+async function loadServices(db: Db): Promise<RegistryService[]> {
   const rows = await db.service.findMany({
     orderBy: [{ namespace: "asc" }, { name: "asc" }],
     include: {
@@ -36,15 +61,13 @@ export async function loadRegistry(db: Db): Promise<RegistrySnapshot> {
       },
     },
   });
-  return {
-    services: rows.map((s) => ({
-      namespace: s.namespace,
-      name: s.name,
-      protocol: s.protocol,
-      port: s.port,
-      workloads: s.workloads.map((w) => ({ ...w, labels: (w.labels ?? {}) as Record<string, string> })),
-    })),
-  };
+  return rows.map((s) => ({
+    namespace: s.namespace,
+    name: s.name,
+    protocol: s.protocol,
+    port: s.port,
+    workloads: s.workloads.map((w) => ({ ...w, labels: (w.labels ?? {}) as Record<string, string> })),
+  }));
 }
 
 /** `lastUsedAt` of a join token is for people: written at most once a minute, not once per joining proxy. */

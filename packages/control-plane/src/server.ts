@@ -14,10 +14,16 @@ import { WebSocketServer } from "ws";
 import { DEFAULT_TRUST_DOMAIN, MESH_CA_PATH, MESH_STREAM_PATH, parseJoinToken } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { MeshCa } from "./ca.js";
-import { loadRegistry, sweepStaleWorkloads, touchWorkloads, type RegistrySnapshot } from "./registry.js";
+import {
+  loadRegistry,
+  pruneRevokedCertificates,
+  sweepStaleWorkloads,
+  touchWorkloads,
+  type RegistrySnapshot,
+} from "./registry.js";
 import { Rollout, type RolloutEntry } from "./rollout.js";
 import { PushQueue } from "./push-queue.js";
-import { ProxySession, type JoinScope } from "./session.js";
+import { CLOSE, ProxySession, REVOKED_REASON, revokeCertificates, type JoinScope } from "./session.js";
 import {
   encodeFor,
   groupKey,
@@ -34,6 +40,12 @@ import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 export const CONFIG_CHANGED_CHANNEL = "trellis_config_changed";
 /** Replicas NOTIFY this when a proxy joins or leaves, so every replica updates endpoints. */
 export const REGISTRY_CHANGED_CHANNEL = "trellis_registry_changed";
+/**
+ * The services layer NOTIFYs this when a join token is revoked (payload: `{"joinTokenId": "..."}`), after it
+ * marked the token's workloads gone and revoked their certificates (services/src/join-tokens.ts): every
+ * replica closes the streams of the proxies that joined with it, and pushes the new revocation list.
+ */
+export const JOIN_TOKEN_REVOKED_CHANNEL = "trellis_join_token_revoked";
 
 export interface ControlPlaneOptions {
   databaseUrl: string;
@@ -129,6 +141,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const sessions = new Set<ProxySession>();
   /** Every open stream, also those still before hello: all are closed on shutdown. */
   const streams = new Set<ProxySession>();
+  /**
+   * Join tokens heard revoked since this replica started: a proxy that authenticated just before the revocation
+   * committed, and whose stream opens after this replica evicted the others, is refused all the same. (The
+   * database check at join time refuses every later one.)
+   */
+  const revokedTokens = new Set<string>();
   const snapshots = new Map<string, Snapshot>();
   /** This recompute's snapshots by version. */
   let byVersion = new Map<string, Snapshot>();
@@ -362,7 +380,33 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       schedule(generation, { resources: true });
     } else if (n.channel === REGISTRY_CHANGED_CHANNEL) {
       schedule(undefined, { registry: true });
+    } else if (n.channel === JOIN_TOKEN_REVOKED_CHANNEL) {
+      let id: unknown;
+      try {
+        id = (JSON.parse(n.payload ?? "{}") as { joinTokenId?: unknown }).joinTokenId;
+      } catch {
+        /* ignored below */
+      }
+      if (typeof id === "string") void evict(id);
+      // The revocation list changed: every proxy gets it (and the evicted workloads are gone).
+      schedule(undefined, { registry: true });
     }
+  }
+
+  /** Closes the streams of the proxies that joined with a revoked token; their certificates are revoked. */
+  async function evict(joinTokenId: string): Promise<void> {
+    revokedTokens.add(joinTokenId);
+    const evicted = [...streams].filter((s) => s.joinTokenId === joinTokenId);
+    if (evicted.length === 0) return;
+    log(`control plane: join token ${joinTokenId} revoked; evicting ${evicted.length} proxies`);
+    try {
+      // A renewal may have issued a certificate the revocation did not see: list what each stream holds.
+      await revokeCertificates(db, evicted);
+    } catch (e) {
+      log(`control plane: recording evicted proxies' certificates failed: ${(e as Error).message}`);
+    }
+    await Promise.all(evicted.map((s) => s.close(CLOSE.revoked, REVOKED_REASON)));
+    schedule(undefined, { registry: true });
   }
   async function listen(): Promise<void> {
     const c = new pg.Client({ connectionString: opts.databaseUrl });
@@ -381,6 +425,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await c.connect();
       await c.query(`LISTEN ${CONFIG_CHANGED_CHANNEL}`);
       await c.query(`LISTEN ${REGISTRY_CHANGED_CHANNEL}`);
+      await c.query(`LISTEN ${JOIN_TOKEN_REVOKED_CHANNEL}`);
     } catch (e) {
       await c.end().catch(() => {});
       throw e;
@@ -472,6 +517,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     authenticate(req).then(
       (scope) => {
         if (typeof scope === "string") return refuse(401, scope);
+        if (revokedTokens.has(scope.joinTokenId))
+          return refuse(401, "the join token is invalid, expired or revoked");
         wss.handleUpgrade(req, socket, head, (ws) => {
           const session = new ProxySession(ws, {
             db,
@@ -503,6 +550,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
               if (wasReady) void notifyRegistry();
             },
             onPushed: () => stats.pushes++,
+            isRevoked: (id) => revokedTokens.has(id),
           });
           streams.add(session);
           session.start();
@@ -531,6 +579,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             [...sessions].filter((s) => s.ready).map((s) => s.workloadId!),
           );
           const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
+          await pruneRevokedCertificates(db);
           if (gone > 0) {
             log(`control plane: ${gone} proxies of a silent replica marked gone`);
             await notifyRegistry();

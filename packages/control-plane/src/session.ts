@@ -47,12 +47,17 @@ export interface SessionDeps {
   onClose(s: ProxySession, wasReady: boolean): void;
   onPushed(): void;
   onWritten(e: Encoded): void;
+  /** The join token was revoked (heard from the database): the proxy is evicted, not served. */
+  isRevoked(joinTokenId: string): boolean;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
 
 /** WebSocket close codes (4000-4999 are ours). */
-export const CLOSE = { protocol: 4400, forbidden: 4403, helloTimeout: 4408 } as const;
+export const CLOSE = { protocol: 4400, revoked: 4401, forbidden: 4403, helloTimeout: 4408 } as const;
+
+/** The close reason of an evicted proxy (its join token was revoked); the proxy logs it and stops. */
+export const REVOKED_REASON = "join token revoked";
 
 export class ProxySession implements PushTarget {
   node: ProxyNode | null = null;
@@ -65,6 +70,8 @@ export class ProxySession implements PushTarget {
   ackedVersion: string | null = null;
   /** The last version this proxy refused, and why (it keeps serving `ackedVersion`). */
   nacked: { version: string; reason: string } | null = null;
+  /** The last certificate issued on this stream (at hello or renewal): revoked with its proxy. */
+  certificate: { serial: string; notAfter: Date; spiffeId: string } | null = null;
   /** The proxy applies deltas (said so in its hello). */
   deltas = false;
   private alive = true;
@@ -94,6 +101,10 @@ export class ProxySession implements PushTarget {
     private readonly ws: WebSocket,
     private readonly deps: SessionDeps,
   ) {}
+
+  get joinTokenId(): string {
+    return this.deps.scope.joinTokenId;
+  }
 
   start(): void {
     this.helloTimer = setTimeout(
@@ -284,7 +295,14 @@ export class ProxySession implements PushTarget {
       replicaId: this.deps.replicaId,
       certificate: cert,
     });
+    this.certificate = { serial: cert.serial, notAfter: cert.notAfter, spiffeId: spiffe };
     if (this.closed) return void (await disconnectWorkload(this.deps.db, id));
+    if (this.deps.isRevoked(scope.joinTokenId)) {
+      // Revoked while this proxy joined: the revocation may have missed this workload and certificate.
+      this.workloadId = id;
+      await revokeCertificates(this.deps.db, [this]);
+      return this.fail(CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
+    }
     this.node = node;
     this.group = groupOf(node);
     this.workloadId = id;
@@ -343,6 +361,9 @@ export class ProxySession implements PushTarget {
   }
 
   private async renew(csr: string): Promise<void> {
+    // An evicted proxy's stream is closing: it gets no new certificate.
+    if (this.closed || this.deps.isRevoked(this.deps.scope.joinTokenId))
+      return this.fail(CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
     const node = this.node!;
     const spiffe = spiffeId(this.deps.trustDomain, node.namespace, node.service);
     try {
@@ -351,6 +372,7 @@ export class ProxySession implements PushTarget {
         where: { id: this.workloadId! },
         data: { certificateSerial: cert.serial, certificateExpires: cert.notAfter },
       });
+      this.certificate = { serial: cert.serial, notAfter: cert.notAfter, spiffeId: spiffe };
       this.send({
         type: "certificate",
         certificate: {
@@ -394,4 +416,25 @@ export class ProxySession implements PushTarget {
     this.deps.onClose(this, wasReady);
     this.cleanedUp();
   }
+}
+
+/**
+ * Adds the certificates last issued on these streams to the revocation list (the revocation itself listed the
+ * ones recorded on their workloads; a renewal or a join racing with it may have issued another).
+ */
+export async function revokeCertificates(db: Db, sessions: readonly ProxySession[]): Promise<void> {
+  const data = sessions.flatMap((s) =>
+    s.certificate
+      ? [
+          {
+            serial: s.certificate.serial,
+            expiresAt: s.certificate.notAfter,
+            spiffeId: s.certificate.spiffeId,
+            workloadId: s.workloadId,
+            joinTokenId: s.joinTokenId,
+          },
+        ]
+      : [],
+  );
+  if (data.length > 0) await db.revokedCertificate.createMany({ data, skipDuplicates: true });
 }

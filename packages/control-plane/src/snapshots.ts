@@ -167,6 +167,9 @@ export class SnapshotBuilder {
       return { ok: false, error: `compiling failed: ${(e as Error).message}` };
     }
     const { services: raw, version: _v, ...rest } = compiled;
+    // The revocation list is the registry's, the same for every proxy, whatever compiled the rest.
+    const revoked = input.registry.revokedCertificates;
+    if (revoked !== undefined && revoked.length > 0) rest.revokedCertificates = revoked;
     const list = Array.isArray(raw) ? this.list(raw) : EMPTY_LIST;
     if (typeof list === "string") return { ok: false, error: `compiling failed: ${list}` };
     const head = JSON.stringify(rest);

@@ -1,0 +1,265 @@
+// Revoking a join token evicts the proxies that joined with it, on every replica, and their certificates stop
+// working between sidecars. Real parts: two control-plane replicas on one PostgreSQL, real sidecars (the data
+// plane's mesh client and proxy) beside real HTTP apps on 127.0.0.1, traffic over mTLS.
+//
+//   alpha (token T1, replica A)   bravo (T1, replica B)   charlie (T2, replica A)   delta (T2, replica B)
+import { createServer, request, type Server } from "node:http";
+import { createServer as netServer, type AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDb } from "@trellis/db";
+import { createJoinToken, revokeJoinToken, SYSTEM_ACTOR } from "@trellis/services";
+import { startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
+import { meshCompiler, startControlPlane, type CompileFn, type ControlPlane } from "./index.js";
+
+const SECRET = "test-mesh-secret-test-mesh-secret-0123";
+const NS = "revoke";
+const url = inject("databaseUrl");
+const db = createDb(url);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = netServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function app(name: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(name));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** A call from a sidecar's app to `service`, through that sidecar's outbound listener. */
+function call(outboundPort: number, service: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: "127.0.0.1", port: outboundPort, path: "/", headers: { host: service }, timeout: 5000 },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", (e) => resolve({ status: 0, body: e.message }));
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+/**
+ * The real compiler, plus a switch that keeps an evicted workload listed as an endpoint (as a registry that
+ * has not caught up yet would): then only the certificate revocation stands between the caller and it.
+ */
+let staleEndpoint: { service: string; address: string } | null = null;
+const realCompile = meshCompiler();
+const compile: CompileFn = (input) => {
+  const config = realCompile(input);
+  const stale = staleEndpoint;
+  if (stale === null) return config;
+  const services = (config.services as { namespace: string; name: string; endpoints: object[] }[]).map((s) =>
+    s.namespace === NS && s.name === stale.service && s.endpoints.length === 0
+      ? { ...s, endpoints: [{ address: stale.address, version: "v1", weight: 1, labels: {} }] }
+      : s,
+  );
+  return { ...config, services };
+};
+
+const startCp = () =>
+  startControlPlane({
+    databaseUrl: url,
+    secret: SECRET,
+    compile,
+    port: 0,
+    debounceMs: 20,
+    registryIntervalMs: 100,
+    telemetryIntervalMs: 60_000,
+  });
+
+interface Sidecar {
+  m: MeshProxy;
+  outbound: number;
+  inboundAddress: string;
+  admin: number;
+  logs: string[];
+}
+
+let cpA: ControlPlane;
+let cpB: ControlPlane;
+const t1 = { id: "", token: "" };
+const t2 = { id: "", token: "" };
+const apps: Server[] = [];
+const all: MeshProxy[] = [];
+const s: Record<"alpha" | "bravo" | "charlie" | "delta", Sidecar> = {} as never;
+
+async function sidecar(service: string, token: string, on: ControlPlane, wait = true): Promise<Sidecar> {
+  const a = await app(service);
+  apps.push(a.server);
+  const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
+  const logs: string[] = [];
+  const m = startMeshProxy({
+    controlPlaneUrl: on.url,
+    token,
+    node: { namespace: NS, service, version: "v1", address: `127.0.0.1:${inbound}`, labels: {} },
+    app: { port: a.port },
+    listeners: {
+      inbound: { address: "127.0.0.1", port: inbound },
+      outbound: { address: "127.0.0.1", port: outbound },
+      admin: { address: "127.0.0.1", port: admin },
+    },
+    drainTimeoutMs: 500,
+    backoff: { baseMs: 100, maxMs: 500 },
+    log: (l) => logs.push(l),
+  });
+  all.push(m);
+  if (wait) await m.ready;
+  return { m, outbound, inboundAddress: `127.0.0.1:${inbound}`, admin, logs };
+}
+
+beforeAll(async () => {
+  cpA = await startCp();
+  cpB = await startCp();
+  Object.assign(t1, await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS, name: "leaked" }));
+  Object.assign(t2, await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS, name: "good" }));
+  s.alpha = await sidecar("alpha", t1.token, cpA);
+  s.bravo = await sidecar("bravo", t1.token, cpB);
+  s.charlie = await sidecar("charlie", t2.token, cpA);
+  s.delta = await sidecar("delta", t2.token, cpB);
+});
+
+afterAll(async () => {
+  await Promise.all(all.map((m) => m.close()));
+  await cpA?.close();
+  await cpB?.close();
+  for (const a of apps) a.close();
+  await db.$disconnect();
+});
+
+describe("revoking a join token", () => {
+  it("works end to end before the revocation (and leaves keep-alive connections open)", async () => {
+    await expect.poll(() => call(s.alpha.outbound, "charlie").then((r) => r.body)).toBe("charlie");
+    await expect.poll(() => call(s.charlie.outbound, "alpha").then((r) => r.body)).toBe("alpha");
+    await expect.poll(() => call(s.delta.outbound, "charlie").then((r) => r.body)).toBe("charlie");
+    await expect.poll(() => call(s.bravo.outbound, "delta").then((r) => r.body)).toBe("delta");
+  });
+
+  it("evicts T1's proxies on both replicas within seconds; T2's stay connected and keep getting config", async () => {
+    const revokedAt = Date.now();
+    const r = await revokeJoinToken(db, SYSTEM_ACTOR, t1.id);
+    expect(r).toEqual({ evicted: 2, certificatesRevoked: 2 });
+    // alpha is on replica A, bravo on replica B: each replica hears the NOTIFY and closes its own streams.
+    await expect
+      .poll(() => [s.alpha.m.connected(), s.bravo.m.connected()], { timeout: 5_000, interval: 20 })
+      .toEqual([false, false]);
+    expect(Date.now() - revokedAt).toBeLessThan(5_000);
+    for (const x of [s.alpha, s.bravo])
+      expect(x.logs.join("\n")).toMatch(/evicted from the mesh by the control plane: join token revoked/);
+
+    const workloads = await db.workload.findMany({
+      where: { service: { namespace: NS } },
+      include: { service: true },
+      orderBy: { service: { name: "asc" } },
+    });
+    expect(workloads.map((w) => `${w.service.name}:${w.status}`)).toEqual([
+      "alpha:disconnected",
+      "bravo:disconnected",
+      "charlie:connected",
+      "delta:connected",
+    ]);
+    const revoked = await db.revokedCertificate.findMany({ where: { joinTokenId: t1.id } });
+    expect(revoked.map((c) => c.serial).sort()).toEqual(
+      [s.alpha.m.certificate()!.serial, s.bravo.m.certificate()!.serial].sort(),
+    );
+    const audit = await db.auditEvent.findFirst({
+      where: { action: "joinToken.revoke", targetId: t1.id },
+    });
+    expect(audit?.details).toEqual({ evictedProxies: 2, certificatesRevoked: 2 });
+    expect((await db.joinToken.findUniqueOrThrow({ where: { id: t1.id } })).evictedProxies).toBe(2);
+
+    // T2's proxies were pushed the revocation list (and the endpoints without alpha and bravo).
+    for (const x of [s.charlie, s.delta]) {
+      await expect
+        .poll(async () => {
+          const config = await configOf(x);
+          return config.revokedCertificates?.map((c) => c.serial);
+        })
+        .toEqual(expect.arrayContaining([s.alpha.m.certificate()!.serial]));
+      expect(x.m.connected()).toBe(true);
+    }
+    await expect.poll(() => call(s.charlie.outbound, "alpha").then((res) => res.status)).toBe(503);
+    await new Promise((res) => setTimeout(res, 1_000));
+    expect([s.charlie.m.connected(), s.delta.m.connected()]).toEqual([true, true]);
+    expect([s.alpha.m.connected(), s.bravo.m.connected()]).toEqual([false, false]);
+  });
+
+  it("refuses T1 at join time, on either replica", async () => {
+    for (const on of [cpA, cpB]) {
+      const again = await sidecar("alpha", t1.token, on, false);
+      await expect(again.m.ready).rejects.toMatchObject({ code: "DP_JOIN_TOKEN_INVALID" });
+      expect(again.logs.join("\n")).toMatch(/HTTP 401.*revoked/);
+      await again.m.close();
+    }
+  });
+
+  it("keeps configuring T2's proxies after the eviction", async () => {
+    const before = s.charlie.m.proxy()!.currentVersion();
+    await db.resource.create({
+      data: {
+        kind: "Route",
+        namespace: NS,
+        name: "charlie-v1",
+        spec: { service: "charlie", rules: [{ backends: [{ version: "v1" }] }] },
+      },
+    });
+    await cpA.refresh();
+    await cpB.refresh();
+    await expect.poll(() => s.charlie.m.proxy()!.currentVersion()).not.toBe(before);
+    expect(await call(s.delta.outbound, "charlie")).toEqual({ status: 200, body: "charlie" });
+  });
+
+  it("refuses the evicted sidecars' certificates between sidecars, both ways; T2 ↔ T2 still works", async () => {
+    // Evicted sidecar → T2: its config is frozen and still lists charlie, its pooled connection was open.
+    await expect.poll(() => call(s.alpha.outbound, "charlie").then((r) => r.status)).not.toBe(200);
+    for (let i = 0; i < 5; i++) expect((await call(s.alpha.outbound, "charlie")).status).not.toBe(200);
+    for (let i = 0; i < 5; i++) expect((await call(s.bravo.outbound, "delta")).status).not.toBe(200);
+    // Refused by the T2 sidecars' inbound listeners: the open connection was closed, new ones are refused.
+    for (const x of [s.charlie, s.delta]) {
+      const metrics = await fetch(`http://127.0.0.1:${x.admin}/stats/prometheus`).then((r) => r.text());
+      expect(Number(/^trellis_revoked_peer_refused_total (\d+)/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(1);
+    }
+    // The revoked peer's alpha app is still up, and reached directly through its sidecar's inbound... only with
+    // a valid certificate: T2 → evicted, with alpha's endpoint still listed, is refused by the TLS check.
+    staleEndpoint = { service: "alpha", address: s.alpha.inboundAddress };
+    try {
+      await cpA.refresh();
+      await expect
+        .poll(async () => {
+          const config = await configOf(s.charlie);
+          return config.services.find((x) => x.name === "alpha")?.endpoints.map((e) => e.address);
+        })
+        .toEqual([s.alpha.inboundAddress]);
+      for (let i = 0; i < 5; i++) {
+        const r = await call(s.charlie.outbound, "alpha");
+        expect(r.status).toBe(502);
+        expect(r.body).toMatch(/ERR_TRELLIS_PEER_REVOKED/);
+      }
+    } finally {
+      staleEndpoint = null;
+    }
+    for (let i = 0; i < 5; i++) {
+      expect(await call(s.delta.outbound, "charlie")).toEqual({ status: 200, body: "charlie" });
+      expect(await call(s.charlie.outbound, "delta")).toEqual({ status: 200, body: "delta" });
+    }
+  });
+});
+
+/** The config a sidecar serves, from its admin listener. */
+async function configOf(x: Sidecar): Promise<{
+  revokedCertificates?: { serial: string }[];
+  services: { name: string; endpoints: { address: string }[] }[];
+}> {
+  const res = await fetch(`http://127.0.0.1:${x.admin}/config_dump`);
+  return ((await res.json()) as { config: Awaited<ReturnType<typeof configOf>> }).config;
+}
