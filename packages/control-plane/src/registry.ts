@@ -46,7 +46,11 @@ async function loadRevokedCertificates(db: Db): Promise<{ serial: string; expire
 
 /** Revoked certificates past their expiry are refused by every TLS stack anyway: they leave the list. */
 export async function pruneRevokedCertificates(db: Db): Promise<number> {
-  const r = await db.revokedCertificate.deleteMany({ where: { expiresAt: { lte: new Date() } } });
+  const now = new Date();
+  const [r] = await Promise.all([
+    db.revokedCertificate.deleteMany({ where: { expiresAt: { lte: now } } }),
+    db.issuedCertificate.deleteMany({ where: { expiresAt: { lte: now } } }),
+  ]);
   return r.count;
 }
 

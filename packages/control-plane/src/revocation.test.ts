@@ -8,7 +8,9 @@ import { createServer as netServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@trellis/db";
 import { createJoinToken, revokeJoinToken, SYSTEM_ACTOR } from "@trellis/services";
-import { startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
+import { generateKeyAndCsr, startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
+import { MESH_STREAM_PATH } from "@trellis/contracts";
+import WebSocket from "ws";
 import { meshCompiler, startControlPlane, type CompileFn, type ControlPlane } from "./index.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
@@ -185,7 +187,7 @@ describe("revoking a join token", () => {
           const config = await configOf(x);
           return config.revokedCertificates?.map((c) => c.serial);
         })
-        .toEqual(expect.arrayContaining([s.alpha.m.certificate()!.serial]));
+        .toEqual(expect.arrayContaining([hex(s.alpha.m.certificate()!.serial)]));
       expect(x.m.connected()).toBe(true);
     }
     await expect.poll(() => call(s.charlie.outbound, "alpha").then((res) => res.status)).toBe(503);
@@ -255,6 +257,9 @@ describe("revoking a join token", () => {
   });
 });
 
+/** Serials as configs carry them: lowercase hex without leading zeros. */
+const hex = (serial: string) => serial.toLowerCase().replace(/^0+(?=.)/, "");
+
 /** The config a sidecar serves, from its admin listener. */
 async function configOf(x: Sidecar): Promise<{
   revokedCertificates?: { serial: string }[];
@@ -263,3 +268,53 @@ async function configOf(x: Sidecar): Promise<{
   const res = await fetch(`http://127.0.0.1:${x.admin}/config_dump`);
   return ((await res.json()) as { config: Awaited<ReturnType<typeof configOf>> }).config;
 }
+
+describe("a rogue proxy that collected certificates with a leaked token", () => {
+  it("has every certificate issued under the token revoked, also those a renewal replaced", async () => {
+    const leaked = await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS, service: "rogue" });
+    // The stream protocol by hand: hello, then two CSRs on the stream (renewals it did not need).
+    const ws = new WebSocket(`${cpB.url.replace("https", "wss")}${MESH_STREAM_PATH}`, {
+      ca: cpB.caPem,
+      headers: { authorization: `Bearer ${leaked.token}` },
+    });
+    const serials: string[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    let got: () => void = () => {};
+    ws.on("message", (data) => {
+      const msg = JSON.parse(data.toString()) as { type: string; certificate?: { serial: string } };
+      if (msg.certificate) {
+        serials.push(msg.certificate.serial);
+        got();
+      }
+    });
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    const next = () => new Promise<void>((resolve) => (got = resolve));
+    let n = next();
+    ws.send(
+      JSON.stringify({
+        type: "hello",
+        node: { namespace: NS, service: "rogue", version: "v1", address: "127.0.0.1:9", labels: {} },
+        csr: (await generateKeyAndCsr()).csrPem,
+      }),
+    );
+    await n;
+    for (let i = 0; i < 2; i++) {
+      n = next();
+      ws.send(JSON.stringify({ type: "csr", csr: (await generateKeyAndCsr()).csrPem }));
+      await n;
+    }
+    expect(new Set(serials).size).toBe(3);
+
+    const r = await revokeJoinToken(db, SYSTEM_ACTOR, leaked.id);
+    expect(r).toEqual({ evicted: 1, certificatesRevoked: 3 });
+    expect(await closed).toEqual({ code: 4401, reason: "join token revoked" });
+    const revoked = await db.revokedCertificate.findMany({ where: { joinTokenId: leaked.id } });
+    expect(revoked.map((c) => c.serial).sort()).toEqual([...serials].sort());
+    // And every proxy is told: a T2 sidecar's config lists all three.
+    await expect
+      .poll(async () => (await configOf(s.charlie)).revokedCertificates?.map((c) => c.serial))
+      .toEqual(expect.arrayContaining(serials.map(hex)));
+  });
+});

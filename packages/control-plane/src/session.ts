@@ -296,6 +296,8 @@ export class ProxySession implements PushTarget {
       certificate: cert,
     });
     this.certificate = { serial: cert.serial, notAfter: cert.notAfter, spiffeId: spiffe };
+    // Recorded before the proxy has it: revoking the token revokes every certificate issued under it.
+    await recordIssued(this.deps.db, this.certificate, id, scope.joinTokenId);
     if (this.closed) return void (await disconnectWorkload(this.deps.db, id));
     if (this.deps.isRevoked(scope.joinTokenId)) {
       // Revoked while this proxy joined: the revocation may have missed this workload and certificate.
@@ -368,11 +370,18 @@ export class ProxySession implements PushTarget {
     const spiffe = spiffeId(this.deps.trustDomain, node.namespace, node.service);
     try {
       const cert = await this.deps.ca.signWorkload(csr, spiffe, this.deps.certTtlMs);
+      const issued = { serial: cert.serial, notAfter: cert.notAfter, spiffeId: spiffe };
+      await recordIssued(this.deps.db, issued, this.workloadId!, this.deps.scope.joinTokenId);
       await this.deps.db.workload.update({
         where: { id: this.workloadId! },
         data: { certificateSerial: cert.serial, certificateExpires: cert.notAfter },
       });
-      this.certificate = { serial: cert.serial, notAfter: cert.notAfter, spiffeId: spiffe };
+      this.certificate = issued;
+      if (this.deps.isRevoked(this.deps.scope.joinTokenId)) {
+        // Revoked while it was signed: the eviction may have listed the previous certificate only.
+        await revokeCertificates(this.deps.db, [this]);
+        return this.fail(CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
+      }
       this.send({
         type: "certificate",
         certificate: {
@@ -437,4 +446,15 @@ export async function revokeCertificates(db: Db, sessions: readonly ProxySession
       : [],
   );
   if (data.length > 0) await db.revokedCertificate.createMany({ data, skipDuplicates: true });
+}
+
+function recordIssued(
+  db: Db,
+  cert: { serial: string; notAfter: Date; spiffeId: string },
+  workloadId: string,
+  joinTokenId: string,
+): Promise<unknown> {
+  return db.issuedCertificate.create({
+    data: { serial: cert.serial, expiresAt: cert.notAfter, spiffeId: cert.spiffeId, workloadId, joinTokenId },
+  });
 }

@@ -92,18 +92,35 @@ export async function revokeJoinToken(db: Db, actor: Actor, id: string): Promise
   return db.$transaction(async (tx) => {
     const now = new Date();
     if (!row.revokedAt) await tx.joinToken.update({ where: { id }, data: { revokedAt: now } });
+    // Every certificate issued under the token (joins, renewals, reconnects), and the one recorded on each of
+    // its workloads (which covers certificates issued before issuance was recorded).
+    const issued = await tx.issuedCertificate.findMany({
+      where: { joinTokenId: id, expiresAt: { gt: now } },
+    });
     const workloads = await tx.workload.findMany({
       where: { joinTokenId: id, certificateSerial: { not: null }, certificateExpires: { gt: now } },
       select: { id: true, identity: true, certificateSerial: true, certificateExpires: true },
     });
+    const bySerial = new Map(
+      [
+        ...issued.map((c) => ({
+          serial: c.serial,
+          expiresAt: c.expiresAt,
+          spiffeId: c.spiffeId,
+          workloadId: c.workloadId,
+          joinTokenId: id,
+        })),
+        ...workloads.map((w) => ({
+          serial: w.certificateSerial!,
+          expiresAt: w.certificateExpires!,
+          spiffeId: w.identity,
+          workloadId: w.id,
+          joinTokenId: id,
+        })),
+      ].map((c) => [c.serial, c]),
+    );
     const certs = await tx.revokedCertificate.createMany({
-      data: workloads.map((w) => ({
-        serial: w.certificateSerial!,
-        expiresAt: w.certificateExpires!,
-        spiffeId: w.identity,
-        workloadId: w.id,
-        joinTokenId: id,
-      })),
+      data: [...bySerial.values()],
       skipDuplicates: true,
     });
     const gone = await tx.workload.updateMany({
