@@ -177,10 +177,14 @@ describe("REST join tokens and API tokens", () => {
     expect(list.items.map((t) => t.id)).toContain(created.id);
     expect(JSON.stringify(list)).not.toContain(created.token.split(".")[2]);
 
-    expect((await send("DELETE", `/api/v1/join-tokens/${created.id}`, ADMIN_TOKEN)).status).toBe(200);
+    const revoked = await send("DELETE", `/api/v1/join-tokens/${created.id}`, ADMIN_TOKEN);
+    expect(revoked.status).toBe(200);
+    // No proxy joined with it: nothing to evict.
+    expect(await revoked.json()).toEqual({ revoked: true, evictedProxies: 0, certificatesRevoked: 0 });
     const after = (await (await send("GET", "/api/v1/join-tokens?namespace=shop", ADMIN_TOKEN)).json()) as {
-      items: { id: string; revokedAt: string | null }[];
+      items: { id: string; revokedAt: string | null; evictedProxies: number | null }[];
     };
+    expect(after.items.find((t) => t.id === created.id)).toMatchObject({ evictedProxies: 0 });
     expect(after.items.find((t) => t.id === created.id)?.revokedAt).not.toBeNull();
   });
 

@@ -38,6 +38,8 @@ export const ZJoinTokenSummary = z.object({
   expiresAt: z.iso.datetime().nullable(),
   revokedAt: z.iso.datetime().nullable(),
   lastUsedAt: z.iso.datetime().nullable(),
+  /** Connected proxies its revocation evicted (null: not revoked, or revoked before evictions existed). */
+  evictedProxies: z.number().int().nullable(),
 });
 export type JoinTokenSummary = z.infer<typeof ZJoinTokenSummary>;
 

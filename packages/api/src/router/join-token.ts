@@ -52,6 +52,7 @@ export const joinTokenRouter = createTRPCRouter({
         expiresAt: iso(t.expiresAt),
         revokedAt: iso(t.revokedAt),
         lastUsedAt: iso(t.lastUsedAt),
+        evictedProxies: t.evictedProxies,
       })),
     })),
   revoke: authedProcedure
@@ -65,9 +66,22 @@ export const joinTokenRouter = createTRPCRouter({
       },
     })
     .input(ZIdInput)
-    .output(z.object({ revoked: z.literal(true) }))
+    .output(
+      z.object({
+        revoked: z.literal(true),
+        evictedProxies: z.number().int().describe("connected proxies that joined with it, now evicted"),
+        certificatesRevoked: z
+          .number()
+          .int()
+          .describe("their unexpired certificates, now refused by sidecars"),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
-      await revokeJoinToken(ctx.db, ctx.actor, input.id);
-      return { revoked: true as const };
+      const r = await revokeJoinToken(ctx.db, ctx.actor, input.id);
+      return {
+        revoked: true as const,
+        evictedProxies: r.evicted,
+        certificatesRevoked: r.certificatesRevoked,
+      };
     }),
 });

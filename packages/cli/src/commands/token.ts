@@ -125,7 +125,11 @@ export function tokenCommand(): Command {
                 service: t.service ?? "*",
                 name: t.name ?? "",
                 expires: t.expiresAt ?? "never",
-                state: t.revokedAt ? "revoked" : "active",
+                state: t.revokedAt
+                  ? t.evictedProxies !== null
+                    ? `revoked (${t.evictedProxies} proxies evicted)`
+                    : "revoked"
+                  : "active",
               })),
               ["id", "prefix", "namespace", "service", "name", "expires", "state"],
             ),
@@ -157,8 +161,16 @@ export function tokenCommand(): Command {
       .description("revoke a token by id")
       .argument("<id>", "token id (from `trellis token list`)")
       .action(async (id: string, o: Common) => {
-        await api(o, "DELETE", `${o.join ? "/join-tokens" : "/tokens"}/${encodeURIComponent(id)}`);
-        console.error(`revoked ${id}`);
+        const r = await api<{ evictedProxies?: number; certificatesRevoked?: number }>(
+          o,
+          "DELETE",
+          `${o.join ? "/join-tokens" : "/tokens"}/${encodeURIComponent(id)}`,
+        );
+        console.error(
+          r?.evictedProxies !== undefined
+            ? `revoked ${id}: ${r.evictedProxies} proxies evicted, ${r.certificatesRevoked ?? 0} certificates revoked`
+            : `revoked ${id}`,
+        );
       }),
   );
   return token;

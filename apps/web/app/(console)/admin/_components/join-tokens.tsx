@@ -218,12 +218,18 @@ function JoinTokensAdmin({ rights, controlPlane }: { rights: Rights; controlPlan
                     <td>{when(t.expiresAt)}</td>
                     <td>
                       <span className={`admin-pill ${state === "active" ? "ok" : "bad"}`}>{state}</span>
+                      {t.revokedAt && t.evictedProxies !== null && (
+                        <span className="admin-muted">
+                          {" "}
+                          {t.evictedProxies} {t.evictedProxies === 1 ? "proxy" : "proxies"} evicted
+                        </span>
+                      )}
                     </td>
                     <td>
                       {state === "active" && (
                         <ConfirmButton
                           label={`Revoke ${label}`}
-                          question={`Revoke join token ${label}? Proxies that have joined stay; new ones cannot join with it.`}
+                          question={`Revoke join token ${label}? Proxies that joined with it are evicted from the mesh and their certificates revoked; new ones cannot join with it.`}
                           confirmLabel="Yes, revoke"
                           busy={revoke.isPending}
                           onConfirm={() => revoke.mutate({ id: t.id })}
