@@ -77,7 +77,8 @@ const startCp = () =>
     port: 0,
     debounceMs: 20,
     registryIntervalMs: 100,
-    telemetryIntervalMs: 60_000,
+    // Housekeeping (which also looks for revoked tokens it did not hear of) runs this often.
+    telemetryIntervalMs: 2_000,
   });
 
 interface Sidecar {
@@ -316,5 +317,17 @@ describe("a rogue proxy that collected certificates with a leaked token", () => 
     await expect
       .poll(async () => (await configOf(s.charlie)).revokedCertificates?.map((c) => c.serial))
       .toEqual(expect.arrayContaining(serials.map(hex)));
+  });
+});
+
+describe("a revocation this replica did not hear (the notification was lost)", () => {
+  it("is found by housekeeping, and the token's proxies are evicted all the same", async () => {
+    const quiet = await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS, service: "echo" });
+    const echo = await sidecar("echo", quiet.token, cpA);
+    expect(echo.m.connected()).toBe(true);
+    // Revoked behind the replicas' backs: no NOTIFY, as when the LISTEN connection was down at the time.
+    await db.joinToken.update({ where: { id: quiet.id }, data: { revokedAt: new Date() } });
+    await expect.poll(() => echo.m.connected(), { timeout: 8_000, interval: 50 }).toBe(false);
+    expect(echo.logs.join("\n")).toMatch(/join token revoked/);
   });
 });

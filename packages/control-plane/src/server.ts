@@ -408,6 +408,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await Promise.all(evicted.map((s) => s.close(CLOSE.revoked, REVOKED_REASON)));
     schedule(undefined, { registry: true });
   }
+
+  /**
+   * Evicts the proxies of tokens revoked without this replica hearing it (the notification connection was
+   * down): checked after it is restored, and by housekeeping.
+   */
+  async function evictRevoked(): Promise<void> {
+    const ids = [...new Set([...streams].map((s) => s.joinTokenId))].filter((id) => !revokedTokens.has(id));
+    if (ids.length === 0) return;
+    const revoked = await db.joinToken.findMany({
+      where: { id: { in: ids }, revokedAt: { not: null } },
+      select: { id: true },
+    });
+    await Promise.all(revoked.map((t) => evict(t.id)));
+  }
   async function listen(): Promise<void> {
     const c = new pg.Client({ connectionString: opts.databaseUrl });
     c.on("error", (e) => {
@@ -443,6 +457,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           listenAttempt = 0;
           log("control plane: notification connection restored; reading everything again");
           schedule();
+          void evictRevoked().catch((e: unknown) =>
+            log(`control plane: checking for revoked join tokens failed: ${(e as Error).message}`),
+          );
         },
         (e: unknown) => {
           log(`control plane: reconnecting for notifications failed: ${(e as Error).message}`);
@@ -580,6 +597,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           );
           const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
           await pruneRevokedCertificates(db);
+          await evictRevoked();
           if (gone > 0) {
             log(`control plane: ${gone} proxies of a silent replica marked gone`);
             await notifyRegistry();
