@@ -2,7 +2,7 @@
 // joined to a real control plane with a join token, config compiled from resources in PostgreSQL, traffic
 // over mTLS between the sidecars. Then a Route change, telemetry landing in rollups, a generated config the
 // proxies refuse (NACK) while traffic keeps flowing, and the control plane going away under traffic.
-import { createServer, request, type Server } from "node:http";
+import { request, type Server } from "node:http";
 import { createConnection, createServer as netServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
@@ -16,44 +16,15 @@ import {
   type CompileFn,
   type ControlPlane,
 } from "./index.js";
+import { callThrough, freePort, nameApp } from "../test/support.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const NS = "mesh";
 const url = inject("databaseUrl");
 const db = createDb(url);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** An app that answers with its name, so the caller can see which version served it. */
-async function app(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(name));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
 /** What productpage's app does: call `reviews` through its own sidecar's outbound listener. */
-function callReviews(outboundPort: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port: outboundPort, path: "/", headers: { host: "reviews" }, timeout: 5000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
+const callReviews = (outboundPort: number) => callThrough(outboundPort, "reviews");
 
 async function tally(outboundPort: number, n: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -138,7 +109,11 @@ beforeAll(async () => {
   cpPort = await freePort();
   cp = await startCp();
   token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS })).token;
-  const [v1, v2, pp] = [await app("reviews-v1"), await app("reviews-v2"), await app("productpage")];
+  const [v1, v2, pp] = [
+    await nameApp("reviews-v1"),
+    await nameApp("reviews-v2"),
+    await nameApp("productpage"),
+  ];
   apps.push(v1.server, v2.server, pp.server);
   productpageOutbound = (await sidecar("productpage", "v1", pp.port)).outbound;
   await sidecar("reviews", "v1", v1.port);
@@ -306,7 +281,7 @@ describe("a new sidecar's first report", () => {
       telemetryIntervalMs: 30_000,
       telemetryFlushMs: 200,
     });
-    const [details, ratings] = [await app("details"), await app("ratings")];
+    const [details, ratings] = [await nameApp("details"), await nameApp("ratings")];
     apps.push(details.server, ratings.server);
     const mine: MeshProxy[] = [];
     try {

@@ -3,8 +3,7 @@
 // plane's mesh client and proxy) beside real HTTP apps on 127.0.0.1, traffic over mTLS.
 //
 //   alpha (token T1, replica A)   bravo (T1, replica B)   charlie (T2, replica A)   delta (T2, replica B)
-import { createServer, request, type Server } from "node:http";
-import { createServer as netServer, type AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@trellis/db";
 import { createJoinToken, revokeJoinToken, SYSTEM_ACTOR } from "@trellis/services";
@@ -12,44 +11,12 @@ import { generateKeyAndCsr, startMeshProxy, type MeshProxy } from "@trellis/data
 import { MESH_STREAM_PATH } from "@trellis/contracts";
 import WebSocket from "ws";
 import { meshCompiler, startControlPlane, type CompileFn, type ControlPlane } from "./index.js";
+import { callThrough, freePort, nameApp } from "../test/support.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const NS = "revoke";
 const url = inject("databaseUrl");
 const db = createDb(url);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function app(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(name));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
-/** A call from a sidecar's app to `service`, through that sidecar's outbound listener. */
-function call(outboundPort: number, service: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = request(
-      { host: "127.0.0.1", port: outboundPort, path: "/", headers: { host: service }, timeout: 5000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", (e) => resolve({ status: 0, body: e.message }));
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.end();
-  });
-}
 
 /**
  * The real compiler, plus a switch that keeps an evicted workload listed as an endpoint (as a registry that
@@ -98,7 +65,7 @@ const all: MeshProxy[] = [];
 const s: Record<"alpha" | "bravo" | "charlie" | "delta", Sidecar> = {} as never;
 
 async function sidecar(service: string, token: string, on: ControlPlane, wait = true): Promise<Sidecar> {
-  const a = await app(service);
+  const a = await nameApp(service);
   apps.push(a.server);
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const logs: string[] = [];
@@ -142,10 +109,10 @@ afterAll(async () => {
 
 describe("revoking a join token", () => {
   it("works end to end before the revocation (and leaves keep-alive connections open)", async () => {
-    await expect.poll(() => call(s.alpha.outbound, "charlie").then((r) => r.body)).toBe("charlie");
-    await expect.poll(() => call(s.charlie.outbound, "alpha").then((r) => r.body)).toBe("alpha");
-    await expect.poll(() => call(s.delta.outbound, "charlie").then((r) => r.body)).toBe("charlie");
-    await expect.poll(() => call(s.bravo.outbound, "delta").then((r) => r.body)).toBe("delta");
+    await expect.poll(() => callThrough(s.alpha.outbound, "charlie").then((r) => r.body)).toBe("charlie");
+    await expect.poll(() => callThrough(s.charlie.outbound, "alpha").then((r) => r.body)).toBe("alpha");
+    await expect.poll(() => callThrough(s.delta.outbound, "charlie").then((r) => r.body)).toBe("charlie");
+    await expect.poll(() => callThrough(s.bravo.outbound, "delta").then((r) => r.body)).toBe("delta");
   });
 
   it("evicts T1's proxies on both replicas within seconds; T2's stay connected and keep getting config", async () => {
@@ -191,7 +158,7 @@ describe("revoking a join token", () => {
         .toEqual(expect.arrayContaining([hex(s.alpha.m.certificate()!.serial)]));
       expect(x.m.connected()).toBe(true);
     }
-    await expect.poll(() => call(s.charlie.outbound, "alpha").then((res) => res.status)).toBe(503);
+    await expect.poll(() => callThrough(s.charlie.outbound, "alpha").then((res) => res.status)).toBe(503);
     await new Promise((res) => setTimeout(res, 1_000));
     expect([s.charlie.m.connected(), s.delta.m.connected()]).toEqual([true, true]);
     expect([s.alpha.m.connected(), s.bravo.m.connected()]).toEqual([false, false]);
@@ -219,14 +186,14 @@ describe("revoking a join token", () => {
     await cpA.refresh();
     await cpB.refresh();
     await expect.poll(() => s.charlie.m.proxy()!.currentVersion()).not.toBe(before);
-    expect(await call(s.delta.outbound, "charlie")).toEqual({ status: 200, body: "charlie" });
+    expect(await callThrough(s.delta.outbound, "charlie")).toEqual({ status: 200, body: "charlie" });
   });
 
   it("refuses the evicted sidecars' certificates between sidecars, both ways; T2 ↔ T2 still works", async () => {
     // Evicted sidecar → T2: its config is frozen and still lists charlie, its pooled connection was open.
-    await expect.poll(() => call(s.alpha.outbound, "charlie").then((r) => r.status)).not.toBe(200);
-    for (let i = 0; i < 5; i++) expect((await call(s.alpha.outbound, "charlie")).status).not.toBe(200);
-    for (let i = 0; i < 5; i++) expect((await call(s.bravo.outbound, "delta")).status).not.toBe(200);
+    await expect.poll(() => callThrough(s.alpha.outbound, "charlie").then((r) => r.status)).not.toBe(200);
+    for (let i = 0; i < 5; i++) expect((await callThrough(s.alpha.outbound, "charlie")).status).not.toBe(200);
+    for (let i = 0; i < 5; i++) expect((await callThrough(s.bravo.outbound, "delta")).status).not.toBe(200);
     // Refused by the T2 sidecars' inbound listeners: the open connection was closed, new ones are refused.
     for (const x of [s.charlie, s.delta]) {
       const metrics = await fetch(`http://127.0.0.1:${x.admin}/stats/prometheus`).then((r) => r.text());
@@ -244,7 +211,7 @@ describe("revoking a join token", () => {
         })
         .toEqual([s.alpha.inboundAddress]);
       for (let i = 0; i < 5; i++) {
-        const r = await call(s.charlie.outbound, "alpha");
+        const r = await callThrough(s.charlie.outbound, "alpha");
         expect(r.status).toBe(502);
         expect(r.body).toMatch(/ERR_TRELLIS_PEER_REVOKED/);
       }
@@ -252,8 +219,8 @@ describe("revoking a join token", () => {
       staleEndpoint = null;
     }
     for (let i = 0; i < 5; i++) {
-      expect(await call(s.delta.outbound, "charlie")).toEqual({ status: 200, body: "charlie" });
-      expect(await call(s.charlie.outbound, "delta")).toEqual({ status: 200, body: "delta" });
+      expect(await callThrough(s.delta.outbound, "charlie")).toEqual({ status: 200, body: "charlie" });
+      expect(await callThrough(s.charlie.outbound, "delta")).toEqual({ status: 200, body: "delta" });
     }
   });
 });

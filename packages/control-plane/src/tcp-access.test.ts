@@ -10,18 +10,10 @@ import { startProxy, type ProxyHandle } from "@trellis/dataplane";
 import { generateKeyAndCsr } from "@trellis/dataplane/mesh";
 import { MeshCa, spiffeId } from "./index.js";
 import { compileProxyConfig, type CompileInput, type RegistryService } from "./compiler/index.js";
+import { freePort } from "../test/support.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const db = createDb(inject("databaseUrl"));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const appConnections: { bytes: number }[] = [];
 let echoApp: Server;
