@@ -291,22 +291,8 @@ describe("control plane", () => {
       telemetryFlushMs: 200,
     });
     try {
-      const { csrPem } = await generateKeyAndCsr();
-      const p = new LightProxy({
-        url: cp2.url,
-        token,
-        caPem: await fetchPinnedCa(cp2.url, token),
-        csrPem,
-        node: {
-          namespace: "shop",
-          service: "flusher",
-          version: "v1",
-          address: "127.0.0.1:20020",
-          labels: {},
-        },
-      });
-      proxies.push(p);
-      await p.connect();
+      // Same CA (one database) as the first replica's: only the URL differs.
+      const p = await proxy("flusher", "v1", "127.0.0.1:20020", { url: cp2.url });
       await p.until(() => p.workloadId !== null, 10_000, "welcome");
       const me = { namespace: "shop", service: "flusher", version: "v1" };
       p.sendTelemetry(
@@ -434,22 +420,8 @@ describe("control plane", () => {
     try {
       const onFirst = await proxy("reviews", "v2", "127.0.0.1:20010");
       await onFirst.until(() => onFirst.appliedVersion !== null, 10_000, "config from replica 1");
-      const { csrPem } = await generateKeyAndCsr();
-      const onSecond = new LightProxy({
-        url: cp2.url,
-        token,
-        caPem: await fetchPinnedCa(cp2.url, token),
-        csrPem,
-        node: {
-          namespace: "shop",
-          service: "productpage",
-          version: "v1",
-          address: "127.0.0.1:20011",
-          labels: {},
-        },
-      });
-      proxies.push(onSecond);
-      await onSecond.connect();
+      // Same CA (one database) as the first replica's: only the URL differs.
+      const onSecond = await proxy("productpage", "v1", "127.0.0.1:20011", { url: cp2.url });
       const reviewsAt = (cfg: unknown) =>
         (
           cfg as
