@@ -60,8 +60,10 @@ test("a control-plane restart under traffic: no failed call, proxies resync, the
   cp = await controlPlane(port);
   apps.push(await app("pricing-v1"), await app("cart-v1"));
   sidecars.push(
-    await sidecar(NS, "pricing", apps[0]!.port, token, "v1", cp.url),
-    await sidecar(NS, "cart", apps[1]!.port, token, "v1", cp.url),
+    // Only the services they call: their config (and its version, compared across the restart) is then theirs
+    // alone, not changed by other journeys' proxies coming and going elsewhere in the mesh meanwhile.
+    await sidecar(NS, "pricing", apps[0]!.port, token, "v1", cp.url, ["--reachable-service", "pricing"]),
+    await sidecar(NS, "cart", apps[1]!.port, token, "v1", cp.url, ["--reachable-service", "pricing"]),
   );
   const cart = sidecars[1]!;
   for (const s of sidecars) await expect.poll(s.output, { timeout: 60_000 }).toContain("in the mesh");

@@ -62,6 +62,7 @@ export async function sidecar(
   token: string,
   version = "v1",
   controlPlane = process.env.E2E_CP_URL!,
+  extraArgs: readonly string[] = [],
 ): Promise<Sidecar> {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(
@@ -85,6 +86,7 @@ export async function sidecar(
       String(outbound),
       "--admin-port",
       String(admin),
+      ...extraArgs,
     ],
     // The token goes by environment, as the help advises: argv is visible to every user of the machine.
     { env: { ...process.env, TRELLIS_JOIN_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] },
