@@ -271,6 +271,13 @@ export const ZDestinationPolicy = z.object({
   idleTimeoutMs: ZMs.default(60_000),
 });
 
+/**
+ * How a workload's app speaks HTTP: HTTP/1.1, or HTTP/2 with prior knowledge (h2c, as gRPC servers do). An
+ * HTTP/1.1 app takes HTTP/2 callers too (the proxy translates); an h2c app takes HTTP/1.1 callers too.
+ */
+export const ZAppProtocol = z.enum(["http1", "h2c"]);
+export type AppProtocol = z.infer<typeof ZAppProtocol>;
+
 /** A service this workload calls. */
 export const ZOutboundService = z.object({
   /** Service name; `Host: <name>` (and `<name>.<namespace>`) reach it. */
@@ -287,6 +294,12 @@ export const ZOutboundService = z.object({
   hosts: z.array(z.string().min(1)).default([]),
   /** Connect to endpoints over mTLS (sidecar to sidecar). false: plain TCP to the endpoints (no sidecar there). */
   mtls: z.boolean().default(true),
+  /**
+   * How the endpoints speak when `mtls` is false (an app with no sidecar): every request goes to them in this
+   * protocol, whatever the caller spoke. Ignored with mTLS: between sidecars, HTTP/2 requests travel over h2
+   * and HTTP/1.1 requests over HTTP/1.1 (ALPN).
+   */
+  appProtocol: ZAppProtocol.default("http1"),
   /** Where the service runs. */
   endpoints: z.array(ZEndpoint).default([]),
   /** Routes, first match wins. Absent or empty: one route to all endpoints. */
@@ -328,7 +341,7 @@ export const ZInbound = z.object({
   /** Address of the local app. */
   appAddress: z.string().default("127.0.0.1"),
   /** How the app speaks: HTTP/1.1, or HTTP/2 with prior knowledge (gRPC servers). */
-  appProtocol: z.enum(["http1", "h2c"]).default("http1"),
+  appProtocol: ZAppProtocol.default("http1"),
   /** Local app ports that callers may reach with raw TCP passthrough (over mTLS). */
   tcpPorts: z.array(ZPort).default([]),
   /** `strict`: mTLS only. `permissive`: mTLS or plain text (for migrations). */
