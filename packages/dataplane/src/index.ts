@@ -2,3 +2,4 @@
 export { startProxy, ProxyStartError, DEFAULT_LISTENERS } from "./proxy.js";
 export type { StartProxyOptions, ProxyHandle, ApplyResult, BoundAddress } from "./proxy.js";
 export { loadConfigFile } from "./config/load.js";
+export { quickConfig, type QuickOptions } from "./config/quick.js";

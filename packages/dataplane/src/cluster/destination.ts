@@ -3,12 +3,11 @@
 import type { OutboundService } from "@trellis/contracts";
 import { ProxyError, upstreamError } from "../core/errors.js";
 import type { Handler, ProxyRequest, RequestContext, ProxyResponse } from "../core/types.js";
-import { dispatchUpstream } from "../upstream/dispatch.js";
 import type { Balancer } from "../balancer/types.js";
 import { roundRobin } from "../balancer/round-robin.js";
 import { leastRequest } from "../balancer/least-request.js";
 import { ringHash } from "../balancer/ring-hash.js";
-import type { EndpointState } from "./endpoint.js";
+import { sendToEndpoint, type EndpointState } from "./endpoint.js";
 import { CircuitBreakerGate } from "./circuit-breaker.js";
 import { OutlierDetector } from "./outlier.js";
 import { HealthChecker } from "./health-check.js";
@@ -132,12 +131,7 @@ export class Destination implements RetryBudgetState {
       dest.active++;
       let res: ProxyResponse;
       try {
-        res = await dispatchUpstream(
-          req.h2 ? ep.h2Pool() : ep.pool,
-          ep.address,
-          req,
-          limit === Infinity ? 0 : Math.ceil(limit),
-        );
+        res = await sendToEndpoint(ep, req, limit === Infinity ? 0 : Math.ceil(limit));
       } catch (err) {
         ep.active--;
         dest.active--;

@@ -1,7 +1,10 @@
 // One upstream endpoint and everything that must survive a config swap: its connection pool, its in-flight
 // count and its health. Endpoints are kept in a registry keyed by address and TLS settings, so a new config that
 // still lists an endpoint reuses its warm connections and its ejection state.
-import type { Dispatcher, Pool } from "undici";
+import type { Pool } from "undici";
+import { dispatchH2, type H2Pool } from "../upstream/h2.js";
+import { dispatchUpstream } from "../upstream/dispatch.js";
+import type { ProxyRequest, ProxyResponse } from "../core/types.js";
 
 export class EndpointState {
   /** Workload version behind the endpoint (telemetry, subsets). Updated in place by a new config. */
@@ -19,18 +22,26 @@ export class EndpointState {
   ejections = 0;
   consecutive5xx = 0;
   consecutiveGateway = 0;
-  private h2: Dispatcher | null = null;
-  /** Made on first use by an HTTP/2 request (gRPC): a pool that negotiates h2. */
-  h2Factory: (() => Dispatcher) | null = null;
-  /** The pool for requests that arrived over HTTP/2. */
-  h2Pool(): Dispatcher {
-    if (this.h2 === null) this.h2 = this.h2Factory === null ? this.pool : this.h2Factory();
+  private h2: H2Pool | null = null;
+  /** Makes the HTTP/2 pool, on first use by a request that travels as h2. */
+  h2Factory: (() => H2Pool) | null = null;
+  /** Every request to this endpoint travels as h2 (an app that speaks h2c), whatever the client spoke. */
+  onlyH2 = false;
+  /** The HTTP/2 pool (sessions multiplexing streams), made on first use. */
+  h2Pool(): H2Pool {
+    if (this.h2 === null) {
+      if (this.h2Factory === null) throw new Error(`endpoint ${this.address} has no HTTP/2 pool`);
+      this.h2 = this.h2Factory();
+    }
+    return this.h2;
+  }
+  /** The HTTP/2 pool if one was made (for /clusters). */
+  get h2IfOpen(): H2Pool | null {
     return this.h2;
   }
   /** Closes both pools, letting requests in flight finish. */
   async close(): Promise<void> {
-    const h2 = this.h2;
-    await Promise.allSettled([this.pool.close(), h2 !== null && h2 !== this.pool ? h2.close() : null]);
+    await Promise.allSettled([this.pool.close(), this.h2?.close()]);
   }
   /** Counters for /clusters. */
   requests = 0;
@@ -58,4 +69,19 @@ export class EndpointState {
     }
     return true;
   }
+}
+
+/**
+ * Sends one try to an endpoint in the protocol it takes: h2 when the endpoint only speaks it (an h2c app) or
+ * when the request came as h2 and the endpoint can take h2 (another sidecar); HTTP/1.1 otherwise, and always
+ * for an Upgrade (WebSocket), which HTTP/2 cannot carry.
+ */
+export function sendToEndpoint(
+  ep: EndpointState,
+  req: ProxyRequest,
+  headersTimeoutMs: number,
+): Promise<ProxyResponse> {
+  if (req.upgrade === null && (ep.onlyH2 || (req.h2 && ep.h2Factory !== null)))
+    return dispatchH2(ep.h2Pool(), req, headersTimeoutMs);
+  return dispatchUpstream(ep.pool, ep.address, req, headersTimeoutMs);
 }

@@ -1,7 +1,8 @@
 // Endpoints (and their pools) outlive configs: a new snapshot takes over those it still lists, so warm mTLS
 // connections and ejection state survive a swap. Building a snapshot is a transaction: commit closes what the
 // new config dropped (after in-flight requests finish), abort closes what a rejected config had opened.
-import type { Dispatcher, Pool } from "undici";
+import type { Pool } from "undici";
+import type { H2Pool } from "../upstream/h2.js";
 import { EndpointState } from "./endpoint.js";
 
 /** Grace before a dropped pool is closed: tries that started on the old snapshot may still pick it. */
@@ -65,7 +66,8 @@ export class RegistryTxn {
     version: string,
     weight: number,
     labels: Record<string, string>,
-    makeH2: (() => Dispatcher) | null = null,
+    makeH2: (() => H2Pool) | null = null,
+    onlyH2 = false,
   ): EndpointState {
     let ep = this.next.get(key);
     if (ep !== undefined) return ep;
@@ -78,6 +80,7 @@ export class RegistryTxn {
     } else {
       ep = new EndpointState(key, address, makePool(), version, weight, labels);
       ep.h2Factory = makeH2;
+      ep.onlyH2 = onlyH2;
     }
     this.next.set(key, ep);
     return ep;

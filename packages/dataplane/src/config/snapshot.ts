@@ -8,7 +8,7 @@ import { ProxyError } from "../core/errors.js";
 import { Destination } from "../cluster/destination.js";
 import type { RegistryTxn } from "../cluster/registry.js";
 import { createPool } from "../upstream/pools.js";
-import { dispatchUpstream } from "../upstream/dispatch.js";
+import { H2Pool } from "../upstream/h2.js";
 import { compileMatch, type RoutePredicate } from "../router/match.js";
 import { fault } from "../layers/fault.js";
 import { rateLimit, RateLimiter } from "../layers/rate-limit.js";
@@ -20,7 +20,7 @@ import { loadTls, type TlsState } from "../tls/material.js";
 import { spiffeId, type RevokedSerials } from "../tls/identity.js";
 import { createHash } from "node:crypto";
 import type { Metrics, PeerLabels, RequestSeries } from "../telemetry/metrics.js";
-import type { EndpointState } from "../cluster/endpoint.js";
+import { sendToEndpoint, type EndpointState } from "../cluster/endpoint.js";
 import { PROTOCOL_COUNT } from "../telemetry/protocol.js";
 
 export interface CompiledRoute {
@@ -118,33 +118,28 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
     const perEndpointConns = p.circuitBreaker
       ? Math.max(1, Math.ceil(p.circuitBreaker.maxConnections / Math.max(1, svc.endpoints.length)))
       : null;
+    // Plain endpoints (no sidecar there) take what `appProtocol` says; sidecars take h2 for h2 requests.
+    const plainH2c = !svc.mtls && svc.appProtocol === "h2c";
     const endpoints = svc.endpoints.map((e) => {
+      const peer = {
+        tls: svc.mtls ? tls : null,
+        expectedPeer,
+        revoked,
+        connections: perEndpointConns,
+        idleTimeoutMs: p.idleTimeoutMs,
+      };
       // mTLS pools check peers against the revocation list they were made with: a new list, new pools.
-      const key = `${svc.mtls ? `${tls!.fingerprint}|${revokedKey}` : PLAIN}|${expectedPeer ?? ""}|${e.address}|${perEndpointConns ?? ""}|${p.idleTimeoutMs}`;
+      const key = `${svc.mtls ? `${tls!.fingerprint}|${revokedKey}` : `${PLAIN}|${svc.appProtocol}`}|${expectedPeer ?? ""}|${e.address}|${perEndpointConns ?? ""}|${p.idleTimeoutMs}`;
       return txn.get(
         key,
         e.address,
-        () =>
-          createPool(e.address, {
-            tls: svc.mtls ? tls : null,
-            expectedPeer,
-            revoked,
-            connections: perEndpointConns,
-            idleTimeoutMs: p.idleTimeoutMs,
-          }),
+        () => createPool(e.address, peer),
         e.version,
         e.weight,
         e.labels,
-        // Requests that arrive over HTTP/2 (gRPC) use a second pool that negotiates h2, made on first use.
-        () =>
-          createPool(e.address, {
-            tls: svc.mtls ? tls : null,
-            expectedPeer,
-            revoked,
-            connections: perEndpointConns,
-            idleTimeoutMs: p.idleTimeoutMs,
-            h2: true,
-          }),
+        // HTTP/2 sessions are opened on first use (most HTTP/1.1 callers never need them).
+        svc.mtls || plainH2c ? () => new H2Pool(e.address, peer) : null,
+        plainH2c,
       );
     });
     const destination = new Destination(svc, endpoints, metrics, self);
@@ -184,20 +179,16 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
       ? `[${ib.appAddress}]:${ib.appPort}`
       : `${ib.appAddress}:${ib.appPort}`;
     const h2c = ib.appProtocol === "h2c";
+    const appPeer = { tls: null, expectedPeer: null, connections: null, idleTimeoutMs: 60_000 };
     const app = txn.get(
       `app|${ib.appProtocol}|${address}`,
       address,
-      () =>
-        createPool(address, {
-          tls: null,
-          expectedPeer: null,
-          connections: null,
-          idleTimeoutMs: 60_000,
-          h2: h2c,
-        }),
+      () => createPool(address, appPeer),
       id.version,
       1,
       {},
+      h2c ? () => new H2Pool(address, appPeer) : null,
+      h2c,
     );
     const limiter = ib.rateLimit ? new RateLimiter(ib.rateLimit) : null;
     const callApp: Handler = (req: ProxyRequest, ctx: RequestContext) => {
@@ -209,7 +200,7 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
       ctx.upstreamAddress = address;
       ctx.upstreamVersion = id.version;
       ctx.attempts++;
-      return dispatchUpstream(app.pool, address, req, left === Infinity ? 0 : Math.ceil(left));
+      return sendToEndpoint(app, req, left === Infinity ? 0 : Math.ceil(left));
     };
     const handler = stack(
       callApp,

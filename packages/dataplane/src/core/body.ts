@@ -11,6 +11,11 @@ export interface BodyControl {
   resume(): void;
   /** Stop the upstream exchange (client went away, or body discarded). */
   abort(err: Error): void;
+  /**
+   * Nobody will read the body: let it go as cheaply as the protocol allows (HTTP/1.1 reads it to the end so
+   * the connection can be reused; an HTTP/2 stream is simply cancelled).
+   */
+  discard(): void;
 }
 
 /** An object rather than a closure, so the edge can pass its per-request state without allocating a function. */
@@ -18,7 +23,7 @@ export interface BodyListener {
   bodyDone(err: Error | null): void;
 }
 
-const NO_CONTROL: BodyControl = { resume() {}, abort() {} };
+const NO_CONTROL: BodyControl = { resume() {}, abort() {}, discard() {} };
 
 /** The body was cut because the client went away (for gRPC: the caller cancelled). */
 export class ClientClosedError extends Error {
@@ -122,6 +127,12 @@ export class ResponseBody {
     this.dumped = true;
     this.queue = null;
     if (this.ended) this.done(this.error);
+    else this.control.discard();
+  }
+
+  /** Discards a body that arrived too late to be sent (the caller's deadline answered first). */
+  discard(): void {
+    this.dump();
   }
 
   private finish(): void {

@@ -33,6 +33,11 @@ export interface ProxyResponse {
   body: ResponseBody;
   /** Set when the proxy answered on its own behalf (`x-trellis-error`). */
   errorCode: string | null;
+  /**
+   * The head ends the response: nothing follows, not even trailers (an HTTP/2 HEADERS frame with END_STREAM,
+   * as a gRPC trailers-only answer is). The client then gets it the same way.
+   */
+  endStream?: boolean;
   /** The upstream connection after a 101 Switching Protocols, to be joined to the client's. */
   upgraded?: Socket;
 }

@@ -4,11 +4,19 @@ import type { IncomingMessage } from "node:http";
 import { HOP_BY_HOP } from "../core/headers.js";
 import type { Http2ServerRequest } from "node:http2";
 import { ClientClosedError, type BodyListener, type ResponseBody } from "../core/body.js";
-import { errorResponse, toProxyError, writeResponse, type ClientResponse } from "../core/respond.js";
+import {
+  errorResponse,
+  grpcErrorResponse,
+  toProxyError,
+  writeResponse,
+  type ClientResponse,
+} from "../core/respond.js";
 import type { ProxyResponse, RequestContext } from "../core/types.js";
 import type { RequestSeries } from "../telemetry/metrics.js";
 import { grpcOutcome, P_GRPC, P_HTTP1, protocolName } from "../telemetry/protocol.js";
 import type { Span } from "../telemetry/trace.js";
+import { constants as http2constants, type Http2ServerResponse } from "node:http2";
+import { ProxyError } from "../core/errors.js";
 import type { Socket } from "node:net";
 import { splice } from "./tcp.js";
 
@@ -59,6 +67,8 @@ export interface RequestHead {
   hasBody: boolean;
   /** `x-trellis-source-version` sent by the calling sidecar (stripped from what is forwarded). */
   sourceVersion: string;
+  /** `grpc-timeout` as sent (forwarded too), or undefined. */
+  grpcTimeout: string | undefined;
 }
 
 export function readHead(req: IncomingMessage | Http2ServerRequest, isH2: boolean): RequestHead {
@@ -68,6 +78,7 @@ export function readHead(req: IncomingMessage | Http2ServerRequest, isH2: boolea
   let traceparent: string | undefined;
   let hasBody = false;
   let sourceVersion = "";
+  let grpcTimeout: string | undefined;
   let connection: string | null = null;
   let te: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
@@ -103,6 +114,9 @@ export function readHead(req: IncomingMessage | Http2ServerRequest, isH2: boolea
       case "te":
         te = value;
         continue;
+      case "grpc-timeout":
+        grpcTimeout = value;
+        break;
     }
     // `host` too: the authority is sent separately.
     if (HOP_BY_HOP.has(lower) || lower === "host") continue;
@@ -121,6 +135,7 @@ export function readHead(req: IncomingMessage | Http2ServerRequest, isH2: boolea
     traceparent,
     hasBody,
     sourceVersion,
+    grpcTimeout,
   };
 }
 
@@ -159,6 +174,32 @@ export interface RawClient {
   protocol: string;
 }
 
+/**
+ * A `grpc-timeout` value (gRPC over HTTP/2: up to 8 digits and a unit H, M, S, m, u or n) in milliseconds,
+ * or -1 when absent or malformed (then no deadline is enforced, as gRPC servers do).
+ */
+export function grpcTimeoutMs(value: string | undefined): number {
+  if (value === undefined || value.length < 2 || value.length > 9) return -1;
+  const n = Number(value.slice(0, -1));
+  if (!Number.isInteger(n) || n < 0 || !/^\d+$/.test(value.slice(0, -1))) return -1;
+  switch (value.charCodeAt(value.length - 1)) {
+    case 72 /* H */:
+      return n * 3_600_000;
+    case 77 /* M */:
+      return n * 60_000;
+    case 83 /* S */:
+      return n * 1000;
+    case 109 /* m */:
+      return n;
+    case 117 /* u */:
+      return n / 1000;
+    case 110 /* n */:
+      return n / 1_000_000;
+    default:
+      return -1;
+  }
+}
+
 /** Per-request state at the edge. Its `bodyDone` is called when the response ends (or fails). */
 export class Exchange implements BodyListener {
   status = 0;
@@ -169,6 +210,11 @@ export class Exchange implements BodyListener {
   protocol = P_HTTP1;
   /** gRPC only: the response, whose `grpc-status` (in headers or trailers) decides what is recorded. */
   private grpcResponse: ProxyResponse | null = null;
+  /** A response has been written (or the deadline answered for the stack). */
+  private responded = false;
+  /** gRPC only: the caller's deadline (`grpc-timeout`), enforced here for the whole call. */
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private deadlinePassed = false;
   constructor(
     readonly req: IncomingMessage | Http2ServerRequest,
     readonly res: ClientResponse | null,
@@ -179,8 +225,39 @@ export class Exchange implements BodyListener {
     readonly authority: string,
   ) {}
 
+  /**
+   * Enforces a gRPC caller's deadline over the whole call, as its own client would: past it, a call with no
+   * response yet is answered DEADLINE_EXCEEDED; one already streaming is cut. Either way the upstream stream
+   * is cancelled (RST_STREAM CANCEL) once the client's stream closes.
+   */
+  armDeadline(ms: number): void {
+    this.deadlineTimer = setTimeout(onDeadline, Math.max(1, Math.ceil(ms)), this, ms);
+    this.deadlineTimer.unref();
+  }
+
+  deadline(ms: number): void {
+    this.deadlineTimer = null;
+    this.deadlinePassed = true;
+    const res = this.res as Http2ServerResponse | null;
+    if (!this.responded) {
+      this.fail(
+        new ProxyError("DP_UPSTREAM_TIMEOUT", `the caller's deadline (grpc-timeout ${ms} ms) passed`),
+      );
+      // The answer is out; closing the stream (NO_ERROR: the status stands) cancels the upstream try.
+      res?.stream?.close(http2constants.NGHTTP2_NO_ERROR);
+    } else {
+      res?.stream?.close(http2constants.NGHTTP2_CANCEL);
+    }
+  }
+
   /** Writes what the stack produced. */
   respond(r: ProxyResponse): void {
+    if (this.responded) {
+      // The deadline answered already: this late response has nowhere to go.
+      r.body.discard();
+      return;
+    }
+    this.responded = true;
     this.status = r.status;
     this.errorCode = r.errorCode;
     if (this.protocol === P_GRPC) this.grpcResponse = r;
@@ -196,20 +273,30 @@ export class Exchange implements BodyListener {
         `trellis proxy: internal error on ${this.direction} ${this.req.method} ${this.authority}${this.req.url}:`,
         err,
       );
-    this.respond(errorResponse(pe));
+    // A gRPC caller gets the error as a gRPC status; anyone else as an HTTP status with a text body.
+    this.respond(this.protocol === P_GRPC && this.raw === null ? grpcErrorResponse(pe) : errorResponse(pe));
   }
 
   bodyDone(err: Error | null): void {
     const ms = performance.now() - this.ctx.start;
-    // A body cut short after the head is reported as the status sent; the access log says it was cut.
+    if (this.deadlineTimer !== null) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = null;
+    }
+    // A body that did not arrive whole is never recorded as the status its head carried: the client saw an
+    // error (a reset stream, a cut connection). Cut by the client, it is the client's doing (499, or gRPC
+    // CANCELLED); cut by the caller's deadline, 504; anything else failed upstream (502).
+    const cut = err === null ? 0 : this.deadlinePassed ? 504 : err instanceof ClientClosedError ? 499 : 502;
     const g = this.grpcResponse;
-    // A gRPC call cut short by its caller never gets a grpc-status: that is CANCELLED (1), not a server error.
     const recorded =
       g === null
-        ? this.status
+        ? cut !== 0
+          ? cut
+          : this.status
         : grpcOutcome(
             this.status,
-            grpcStatus(g.headers, g.body) ?? (err instanceof ClientClosedError ? "1" : null),
+            grpcStatus(g.headers, g.body) ??
+              (cut === 499 ? "1" : cut === 504 ? "4" : cut === 502 ? "13" : null),
           );
     this.series?.record(recorded, ms);
     if (this.accessLog !== null) {
@@ -222,7 +309,16 @@ export class Exchange implements BodyListener {
           path: this.req.url,
           protocol: protocolName(this.protocol),
           status: this.status,
-          error: this.errorCode ?? (err ? "body_interrupted" : null),
+          error:
+            this.errorCode ??
+            (err === null
+              ? null
+              : this.deadlinePassed
+                ? "deadline_exceeded"
+                : err instanceof ClientClosedError
+                  ? "client_closed"
+                  : "upstream_body_interrupted"),
+          cause: err === null || err instanceof ClientClosedError ? null : err.message,
           durationMs: Math.round(ms * 1000) / 1000,
           upstream: this.ctx.upstreamAddress || null,
           upstreamVersion: this.ctx.upstreamVersion || null,
@@ -234,4 +330,8 @@ export class Exchange implements BodyListener {
       );
     }
   }
+}
+
+function onDeadline(ex: Exchange, ms: number): void {
+  ex.deadline(ms);
 }

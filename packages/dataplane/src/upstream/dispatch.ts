@@ -31,6 +31,10 @@ class UpstreamExchange implements BodyControl {
   abort(err: Error): void {
     this.abortFn?.(err);
   }
+  discard(): void {
+    // Read it to the end (pushes are dropped) so the keep-alive connection is reused.
+    this.resumeFn?.();
+  }
 
   // undici's dispatch handler protocol.
   onConnect(abort: (err?: Error) => void): void {

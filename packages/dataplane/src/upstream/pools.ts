@@ -3,34 +3,66 @@
 // merely someone the CA signed. Keep-alive pooling matters: a full mTLS handshake costs ~1.5 ms of CPU.
 import { checkServerIdentity as defaultCheck, type PeerCertificate } from "node:tls";
 import { createRequire } from "node:module";
-import type { Dispatcher, Pool as PoolType } from "undici";
+import type { Pool as PoolType } from "undici";
 
 // Only undici's Pool, not its index: the index loads fetch, WebSocket, caches and more, ~10 MB of RSS a
 // sidecar does not use. The version is pinned in package.json, so this path is stable.
 const require = createRequire(import.meta.url);
 const Pool = require("undici/lib/dispatcher/pool.js") as typeof PoolType;
 type Pool = PoolType;
-const H2CClient = require("undici/lib/dispatcher/h2c-client.js") as new (
-  origin: string,
-  opts: object,
-) => Dispatcher;
 import type { TlsState } from "../tls/material.js";
 import { certSpiffeId, isRevoked, type RevokedSerials } from "../tls/identity.js";
 
-export interface PoolOptions {
-  /** mTLS material, or null for plain TCP (the local app, or a destination without a sidecar). */
-  tls: TlsState | null;
+/** Who an mTLS upstream must be. */
+export interface PeerCheckOptions {
   /** SPIFFE ID the peer must present (mTLS only). */
   expectedPeer: string | null;
   /** Peer certificates to refuse though the CA signed them (mTLS only). */
   revoked?: RevokedSerials;
+}
+
+export interface PoolOptions extends PeerCheckOptions {
+  /** mTLS material, or null for plain TCP (the local app, or a destination without a sidecar). */
+  tls: TlsState | null;
   /** Connection cap for this endpoint; null: unlimited. */
   connections: number | null;
   idleTimeoutMs: number;
-  /** Speak HTTP/2: negotiated by ALPN over TLS, prior knowledge (h2c) in plain text. */
-  h2?: boolean;
 }
 
+/**
+ * The TLS client's server check for sidecar peers: addressed by IP, so the name that matters is the SPIFFE ID
+ * in the URI SAN, and a certificate the CA signed may still be revoked. Shared by the HTTP/1.1 pools and the
+ * HTTP/2 sessions (h2.ts).
+ */
+export function peerCheck(
+  opts: PeerCheckOptions,
+): (host: string, cert: PeerCertificate) => Error | undefined {
+  const expected = opts.expectedPeer;
+  const revoked = opts.revoked ?? new Set<string>();
+  return (host: string, cert: PeerCertificate) => {
+    const id = certSpiffeId(cert);
+    if (isRevoked(cert, revoked)) {
+      const err = new Error(
+        `peer at ${host} presents revoked certificate ${cert.serialNumber} (${id ?? "no SPIFFE ID"})`,
+      ) as Error & { code: string };
+      err.code = "ERR_TRELLIS_PEER_REVOKED";
+      return err;
+    }
+    if (expected !== null) {
+      if (id === expected) return undefined;
+      const err = new Error(
+        `peer at ${host} is ${id ?? "not a SPIFFE identity"}, expected ${expected}`,
+      ) as Error & {
+        code: string;
+      };
+      err.code = "ERR_TRELLIS_PEER_IDENTITY";
+      return err;
+    }
+    return id !== null ? undefined : defaultCheck(host, cert);
+  };
+}
+
+/** The HTTP/1.1 pool for one endpoint (HTTP/2 goes through h2.ts). */
 export function createPool(address: string, opts: PoolOptions): Pool {
   const common = {
     connections: opts.connections,
@@ -42,20 +74,9 @@ export function createPool(address: string, opts: PoolOptions): Pool {
     maxHeaderSize: 64 * 1024,
     strictContentLength: false,
   };
-  if (opts.tls === null) {
-    if (opts.h2)
-      return new H2CClient(`http://${address}`, {
-        keepAliveTimeout: common.keepAliveTimeout,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      }) as unknown as Pool;
-    return new Pool(`http://${address}`, common);
-  }
-  const expected = opts.expectedPeer;
-  const revoked = opts.revoked ?? new Set<string>();
+  if (opts.tls === null) return new Pool(`http://${address}`, common);
   return new Pool(`https://${address}`, {
     ...common,
-    allowH2: opts.h2 === true,
     connect: {
       // No TLS session resumption: connections are pooled and long-lived, and the inbound listener wraps
       // sockets without a tls.Server, so it keeps no session state to resume from.
@@ -65,26 +86,7 @@ export function createPool(address: string, opts: PoolOptions): Pool {
       ca: opts.tls.ca,
       rejectUnauthorized: true,
       minVersion: "TLSv1.2",
-      // Sidecars are addressed by IP; the name that matters is the SPIFFE ID in the URI SAN.
-      checkServerIdentity: (host: string, cert: PeerCertificate) => {
-        const id = certSpiffeId(cert);
-        if (isRevoked(cert, revoked)) {
-          const err = new Error(
-            `peer at ${host} presents revoked certificate ${cert.serialNumber} (${id ?? "no SPIFFE ID"})`,
-          ) as Error & { code: string };
-          err.code = "ERR_TRELLIS_PEER_REVOKED";
-          return err;
-        }
-        if (expected !== null) {
-          if (id === expected) return undefined;
-          const err = new Error(
-            `peer at ${host} is ${id ?? "not a SPIFFE identity"}, expected ${expected}`,
-          ) as Error & { code: string };
-          err.code = "ERR_TRELLIS_PEER_IDENTITY";
-          return err;
-        }
-        return id !== null ? undefined : defaultCheck(host, cert);
-      },
+      checkServerIdentity: peerCheck(opts),
     },
   });
 }
