@@ -75,6 +75,8 @@ Examples:
       run a sidecar from a static config (JSON or YAML); SIGHUP re-reads the file
   trellis proxy --listen 127.0.0.1:8000 --to 127.0.0.1:8080
       quick mode: a plain reverse proxy with telemetry on the admin port, no control plane
+  trellis proxy --listen 127.0.0.1:8000 --to 127.0.0.1:50051 --app-protocol h2c
+      quick mode in front of a gRPC server
 
 Admin endpoints (127.0.0.1:<admin-port>): /ready /stats/prometheus /config_dump /clusters
 SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
@@ -144,7 +146,7 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     .addOption(
       new Option(
         "--app-protocol <protocol>",
-        "mesh mode: how the local app speaks: http1, or h2c (HTTP/2 without TLS, as gRPC servers do)",
+        "how the local app (quick mode: the --to upstream) speaks: http1, or h2c (HTTP/2 without TLS, as gRPC servers do)",
       )
         .choices(["http1", "h2c"])
         .default("http1"),
@@ -152,7 +154,7 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     .option("--access-log", "write a JSON access log line per request to stdout", false)
     .action(async (flags: ProxyFlags, command: Command) => {
       if (flags.controlPlane !== undefined) return runMeshProxy(flags);
-      const { loadConfigFile, startProxy } = await import("@trellis/dataplane");
+      const { loadConfigFile, quickConfig, startProxy } = await import("@trellis/dataplane");
       const explicit = (name: string) => command.getOptionValueSource(name) === "cli";
       let config: Record<string, unknown>;
       const listeners: NonNullable<StartProxyOptions["listeners"]> = {};
@@ -161,19 +163,11 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
           throw new CliError("use either --config or quick mode (--listen with --to), not both");
         if (flags.listen === undefined || flags.to === undefined)
           throw new CliError("quick mode needs both --listen and --to");
-        config = {
-          version: "quick",
-          identity: { namespace: "default", service: "quick", version: "v1", trustDomain: "trellis.local" },
-          services: [
-            {
-              name: "upstream",
-              namespace: "default",
-              hosts: ["*"],
-              mtls: false,
-              endpoints: [{ address: flags.to }],
-            },
-          ],
-        };
+        // --app-protocol says how the upstream speaks: callers may speak HTTP/1.1 or h2c either way.
+        config = quickConfig({ to: flags.to, upstreamProtocol: flags.appProtocol }) as Record<
+          string,
+          unknown
+        >;
         listeners.outbound = flags.listen;
         listeners.inbound = null;
         listeners.admin = { address: "127.0.0.1", port: flags.adminPort };
