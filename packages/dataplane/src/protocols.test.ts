@@ -3,13 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import http2 from "node:http2";
-import net, { type AddressInfo } from "node:net";
+import net from "node:net";
 import { createHash } from "node:crypto";
 import { request } from "undici";
 import { Readable } from "node:stream";
 import { startProxy, type ProxyHandle } from "./index.js";
 import { TestPki } from "./test-support/certs.js";
-import { client } from "./test-support/apps.js";
+import { client, freePort, listen } from "./test-support/apps.js";
 
 const TD = "trellis.test";
 const L0 = { address: "127.0.0.1", port: 0 };
@@ -25,15 +25,6 @@ let greeter: ProxyHandle;
 let chat: ProxyHandle;
 let web: ProxyHandle;
 let tcpLocalPort: number;
-
-const listen = (s: net.Server) =>
-  new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  const p = await listen(s);
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 beforeAll(async () => {
   // A gRPC-shaped server: h2c, answers with a data frame and `grpc-status` in trailers.

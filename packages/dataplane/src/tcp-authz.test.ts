@@ -3,9 +3,10 @@
 // a TCP echo app that records every connection it gets. The rules are written as the compiler emits them
 // (control-plane compiler/access-policy.ts; see the golden case access-tcp).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import net, { type AddressInfo } from "node:net";
+import net from "node:net";
 import type { AuthorizationRule } from "@trellis/contracts";
 import { startProxy, type ProxyHandle } from "./index.js";
+import { freePort, listen } from "./test-support/apps.js";
 import { TestPki } from "./test-support/certs.js";
 import { tcpAuthz } from "./layers/authz.js";
 
@@ -24,15 +25,6 @@ const callers: Record<"reviews" | "productpage", { proxy: ProxyHandle; localPort
 const logLines: string[] = [];
 const accessLines: string[] = [];
 let configVersion = 0;
-
-const listen = (s: net.Server) =>
-  new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  const p = await listen(s);
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 function ratingsConfig(authorization: AuthorizationRule[]): Record<string, unknown> {
   return {

@@ -1,6 +1,6 @@
 // Small upstream apps for tests, on real sockets.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { request as undiciRequest, Agent } from "undici";
 
 export interface TestApp {
@@ -117,7 +117,6 @@ export const IDENTITY = { namespace: "shop", service: "web", version: "v1", trus
 
 /** Writes raw bytes to a port and returns everything read until the server closes (or `ms` pass). */
 export async function rawRequest(port: number, data: string | Buffer, ms = 3000): Promise<string> {
-  const net = await import("node:net");
   return new Promise<string>((resolve, reject) => {
     const s = net.connect(port, "127.0.0.1", () => s.write(data));
     let buf = "";
@@ -136,4 +135,16 @@ export async function rawRequest(port: number, data: string | Buffer, ms = 3000)
       else reject(e);
     });
   });
+}
+
+/** Listens on an ephemeral port of 127.0.0.1; resolves with the port. */
+export const listen = (s: net.Server) =>
+  new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
+
+/** A port nothing listens on right now (for listeners a config opens, such as a TCP service's local port). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  const p = await listen(s);
+  await new Promise((r) => s.close(r));
+  return p;
 }
