@@ -13,7 +13,7 @@ import {
 import { TRAFFIC_PROTOCOLS, type TelemetrySeries } from "@trellis/contracts";
 import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
 import { EndpointRegistry } from "./cluster/registry.js";
-import { Metrics, type RequestSeries } from "./telemetry/metrics.js";
+import { labelPairs, Metrics, type RequestSeries, type Sample } from "./telemetry/metrics.js";
 import { applyLimits, createH2, createHttp1 } from "./listener/servers.js";
 import { outboundHandler } from "./listener/outbound.js";
 import { acceptInbound, inboundHandler, InboundTls } from "./listener/inbound.js";
@@ -77,6 +77,14 @@ export interface ProxyHandle {
 export class ProxyStartError extends Error {
   override readonly name = "ProxyStartError";
 }
+
+/** The `listener` label of each listener's connections, made once: `track` runs per connection. */
+const LISTENER_LABELS = {
+  outbound: labelPairs({ listener: "outbound" }),
+  inbound: labelPairs({ listener: "inbound" }),
+  admin: labelPairs({ listener: "admin" }),
+  tcp: labelPairs({ listener: "tcp" }),
+} as const;
 
 class Proxy implements ProxyCore {
   snapshot!: Snapshot;
@@ -176,13 +184,14 @@ class Proxy implements ProxyCore {
     return this.rejection;
   }
 
-  track(socket: Socket, listener: string): void {
+  track(socket: Socket, listener: keyof typeof LISTENER_LABELS): void {
+    const labels = LISTENER_LABELS[listener];
     this.sockets.add(socket);
-    this.metrics.add(`trellis_tcp_connections_total{listener="${listener}"}`);
+    this.metrics.add("trellis_tcp_connections_total", labels);
     socket.once("close", () => {
       this.sockets.delete(socket);
-      this.metrics.add(`trellis_tcp_received_bytes_total{listener="${listener}"}`, socket.bytesRead);
-      this.metrics.add(`trellis_tcp_sent_bytes_total{listener="${listener}"}`, socket.bytesWritten);
+      this.metrics.add("trellis_tcp_received_bytes_total", labels, socket.bytesRead);
+      this.metrics.add("trellis_tcp_sent_bytes_total", labels, socket.bytesWritten);
     });
   }
 
@@ -215,23 +224,27 @@ class Proxy implements ProxyCore {
   }
 
   prometheus(): string {
-    const extra: [string, number][] = [
-      [`trellis_config_info{version="${this.snapshot.version.replace(/["\\\n]/g, "_")}"}`, 1],
-      ["trellis_tcp_active_connections", this.sockets.size],
-      ["trellis_process_resident_memory_bytes", process.memoryUsage.rss()],
+    const extra: Sample[] = [
+      ["trellis_config_info", labelPairs({ version: this.snapshot.version }), 1],
+      ["trellis_tcp_active_connections", "", this.sockets.size],
+      ["trellis_process_resident_memory_bytes", "", process.memoryUsage.rss()],
     ];
+    const now = performance.now();
     for (const c of this.snapshot.services) {
-      const l = `destination_namespace="${c.service.namespace}",destination_service="${c.service.name}"`;
+      const l = labelPairs({
+        destination_namespace: c.service.namespace,
+        destination_service: c.service.name,
+      });
       const d = c.destination;
-      extra.push([`trellis_upstream_active_requests{${l}}`, d.active]);
-      extra.push([`trellis_retries_total{${l}}`, d.retriesTotal]);
-      extra.push([`trellis_retry_budget_exhausted_total{${l}}`, d.retriesOverflow]);
-      if (d.gate) extra.push([`trellis_circuit_breaker_open_total{${l}}`, d.gate.opened]);
-      if (d.outlier) extra.push([`trellis_outlier_ejections_total{${l}}`, d.outlier.ejectionsTotal]);
-      if (d.rateLimiter) extra.push([`trellis_rate_limited_total{${l}}`, d.rateLimiter.rejected]);
-      const now = performance.now();
+      extra.push(["trellis_upstream_active_requests", l, d.active]);
+      extra.push(["trellis_retries_total", l, d.retriesTotal]);
+      extra.push(["trellis_retry_budget_exhausted_total", l, d.retriesOverflow]);
+      if (d.gate) extra.push(["trellis_circuit_breaker_open_total", l, d.gate.opened]);
+      if (d.outlier) extra.push(["trellis_outlier_ejections_total", l, d.outlier.ejectionsTotal]);
+      if (d.rateLimiter) extra.push(["trellis_rate_limited_total", l, d.rateLimiter.rejected]);
       extra.push([
-        `trellis_upstream_healthy_endpoints{${l}}`,
+        "trellis_upstream_healthy_endpoints",
+        l,
         d.endpoints.filter((e) => e.available(now)).length,
       ]);
     }

@@ -40,7 +40,14 @@ export function createAdmin(src: AdminSource): http.Server {
           return;
         }
         case "/stats/prometheus": {
-          const text = src.prometheus();
+          let text: string;
+          try {
+            text = src.prometheus();
+          } catch (err) {
+            // A sample of an unregistered family (telemetry/families.ts): a scrape error, not a crashed sidecar.
+            res.writeHead(500, { "content-type": "text/plain" }).end(`${(err as Error).message}\n`);
+            return;
+          }
           res
             .writeHead(200, {
               "content-type": "text/plain; version=0.0.4; charset=utf-8",

@@ -2,9 +2,17 @@
 // and proxy-health counters. Series objects are created once per label set and then only incremented; label
 // strings are rendered when the series is created, not on every scrape or request. The control plane gets
 // deltas (`drainTelemetry`): each series remembers what it last reported, so a report costs one pass over the
-// series and nothing on the request path.
+// series and nothing on the request path. Which families exist, with their type and HELP text, is families.ts.
 import { LATENCY_BUCKETS_MS, type TelemetrySeries } from "@trellis/contracts";
 import { P_HTTP1, protocolName } from "./protocol.js";
+import {
+  FAMILIES,
+  REQUEST_FAMILIES,
+  type CounterFamily,
+  type FamilyName,
+  type GaugeFamily,
+  type ScalarFamily,
+} from "./families.js";
 
 /** Histogram bounds in milliseconds. */
 export const BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000];
@@ -49,7 +57,41 @@ export interface PeerLabels {
   version: string;
 }
 
-const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+/** A label value in the text format: backslash, double quote and line feed escaped. */
+export const escapeLabelValue = (v: string) =>
+  v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+const esc = escapeLabelValue;
+/** HELP text in the text format: backslash and line feed escaped (quotes are not). */
+export const escapeHelp = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+
+/** `a="x",b="y"`: made once per label set (at config time or per scrape), never per request. */
+export function labelPairs(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}="${esc(v)}"`)
+    .join(",");
+}
+
+const NAMES = Object.keys(FAMILIES) as FamilyName[];
+/** `# HELP` and `# TYPE` of each family, rendered once. */
+const HEADERS = new Map<FamilyName, string>(
+  NAMES.map((n) => [n, `# HELP ${n} ${escapeHelp(FAMILIES[n].help)}\n# TYPE ${n} ${FAMILIES[n].type}`]),
+);
+/** Counters and gauges: one number per label set. */
+const SCALAR = new Set<FamilyName>(
+  NAMES.filter(
+    (n) => FAMILIES[n].type !== "histogram" && !(REQUEST_FAMILIES as readonly string[]).includes(n),
+  ),
+);
+
+export class UnknownFamilyError extends Error {
+  override readonly name = "UnknownFamilyError";
+  constructor(family: string) {
+    super(`metric family "${family}" is not a counter or gauge of telemetry/families.ts`);
+  }
+}
+
+/** One sample of a counter or gauge: family, label pairs (`labelPairs`, "" for none), value. */
+export type Sample = readonly [family: ScalarFamily, labels: string, value: number];
 
 /** All requests between one source and one destination over one protocol, split by response code. */
 export class RequestSeries {
@@ -81,8 +123,9 @@ export type Direction = "inbound" | "outbound";
 
 export class Metrics {
   private readonly series = new Map<string, RequestSeries>();
-  /** Simple counters and gauges by full metric line prefix (`name{labels}`). */
-  readonly counters = new Map<string, number>();
+  /** Counters and gauges kept here, by family, then by label pairs. Every family has its map from the start, so
+   * `add` is two lookups and no string building, and a name that is not a family fails at once. */
+  private readonly scalars = new Map<FamilyName, Map<string, number>>([...SCALAR].map((n) => [n, new Map()]));
 
   /** Made once per label set (callers cache it); `protocol` indexes TRAFFIC_PROTOCOLS. */
   requestSeries(
@@ -103,11 +146,17 @@ export class Metrics {
     return s;
   }
 
-  add(name: string, by = 1): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  /** Adds to a counter. `labels`: label pairs made once by the caller (`labelPairs`), "" for none. */
+  add(family: CounterFamily, labels = "", by = 1): void {
+    const m = this.scalars.get(family);
+    if (m === undefined) throw new UnknownFamilyError(family);
+    m.set(labels, (m.get(labels) ?? 0) + by);
   }
-  set(name: string, v: number): void {
-    this.counters.set(name, v);
+  /** Sets a gauge. */
+  set(family: GaugeFamily, labels: string, v: number): void {
+    const m = this.scalars.get(family);
+    if (m === undefined) throw new UnknownFamilyError(family);
+    m.set(labels, v);
   }
 
   /**
@@ -152,41 +201,45 @@ export class Metrics {
     return out;
   }
 
-  /** Prometheus text exposition format 0.0.4. */
-  render(extra: Iterable<[string, number]> = []): string {
-    const out: string[] = [];
-    out.push(
-      "# HELP trellis_requests_total Requests handled, by source, destination, protocol and response code (gRPC: the HTTP status paired with grpc-status).",
-    );
-    out.push("# TYPE trellis_requests_total counter");
-    const all: StatusSeries[] = [];
-    for (const rs of this.series.values()) for (const s of rs.statuses()) all.push(s);
-    for (const s of all) out.push(`trellis_requests_total{${s.labels}} ${s.count}`);
-    out.push(
-      "# HELP trellis_request_duration_ms Request duration until the response body ends, in milliseconds.",
-    );
-    out.push("# TYPE trellis_request_duration_ms histogram");
-    for (const s of all) {
-      let cum = 0;
-      for (let i = 0; i < BUCKETS_MS.length; i++) {
-        cum += s.buckets[i]!;
-        out.push(`trellis_request_duration_ms_bucket{${s.labels},le="${BUCKETS_MS[i]}"} ${cum}`);
+  /**
+   * Prometheus text exposition format 0.0.4: each family of families.ts that has samples, in that table's
+   * order, as `# HELP`, `# TYPE`, then its samples. Families without samples are left out (as client_golang
+   * does). `extra`: counters and gauges read at scrape time; a sample of an unregistered family throws rather
+   * than being served without HELP and TYPE.
+   */
+  render(extra: Iterable<Sample> = []): string {
+    const lines = new Map<FamilyName, string[]>(NAMES.map((n) => [n, []]));
+    const requests = lines.get("trellis_requests_total")!;
+    const durations = lines.get("trellis_request_duration_ms")!;
+    for (const rs of this.series.values()) {
+      for (const s of rs.statuses()) {
+        requests.push(`trellis_requests_total{${s.labels}} ${s.count}`);
+        let cum = 0;
+        for (let i = 0; i < BUCKETS_MS.length; i++) {
+          cum += s.buckets[i]!;
+          durations.push(`trellis_request_duration_ms_bucket{${s.labels},le="${BUCKETS_MS[i]}"} ${cum}`);
+        }
+        durations.push(`trellis_request_duration_ms_bucket{${s.labels},le="+Inf"} ${s.count}`);
+        durations.push(`trellis_request_duration_ms_sum{${s.labels}} ${s.sumMs}`);
+        durations.push(`trellis_request_duration_ms_count{${s.labels}} ${s.count}`);
       }
-      out.push(`trellis_request_duration_ms_bucket{${s.labels},le="+Inf"} ${s.count}`);
-      out.push(`trellis_request_duration_ms_sum{${s.labels}} ${s.sumMs}`);
-      out.push(`trellis_request_duration_ms_count{${s.labels}} ${s.count}`);
     }
-    const families = new Map<string, string[]>();
-    for (const [k, v] of [...this.counters, ...extra]) {
-      const fam = k.includes("{") ? k.slice(0, k.indexOf("{")) : k;
-      let lines = families.get(fam);
-      if (lines === undefined) families.set(fam, (lines = []));
-      lines.push(`${k} ${v}`);
+    for (const [family, byLabels] of this.scalars) {
+      const out = lines.get(family)!;
+      for (const [labels, v] of byLabels) out.push(sampleLine(family, labels, v));
     }
-    for (const [fam, lines] of families) {
-      out.push(`# TYPE ${fam} ${fam.endsWith("_total") ? "counter" : "gauge"}`);
-      out.push(...lines);
+    for (const [family, labels, v] of extra) {
+      if (!SCALAR.has(family)) throw new UnknownFamilyError(family);
+      lines.get(family)!.push(sampleLine(family, labels, v));
     }
-    return out.join("\n") + "\n";
+    const out: string[] = [];
+    for (const [family, samples] of lines) {
+      if (samples.length === 0) continue;
+      out.push(HEADERS.get(family)!, samples.join("\n")); // not a spread: a family may have 100k+ lines
+    }
+    return out.length === 0 ? "" : out.join("\n") + "\n";
   }
 }
+
+const sampleLine = (family: FamilyName, labels: string, v: number) =>
+  labels === "" ? `${family} ${v}` : `${family}{${labels}} ${v}`;
