@@ -129,7 +129,7 @@ test("50% 503s injected into ratings: retries on the reviews route keep the fron
   // The faults were real: the front page's sidecar retried about once per call (half of all tries fail).
   const metrics = await (await fetch(`http://127.0.0.1:${front.admin}/stats/prometheus`)).text();
   const retries = Number(
-    /trellis_retries_total\{destination_namespace="e2e-resilience",destination_service="reviews"\} (\d+)/.exec(
+    /trellis_retries_total\{destination_namespace="e2e-resilience",destination_service="reviews",destination_port="\d+"\} (\d+)/.exec(
       metrics,
     )?.[1] ?? 0,
   );

@@ -231,9 +231,11 @@ class Proxy implements ProxyCore {
     ];
     const now = performance.now();
     for (const c of this.snapshot.services) {
+      // The port too: a service may have an HTTP port and TCP ports, each its own destination and series.
       const l = labelPairs({
         destination_namespace: c.service.namespace,
         destination_service: c.service.name,
+        destination_port: String(c.service.port),
       });
       const d = c.destination;
       extra.push(["trellis_upstream_active_requests", l, d.active]);

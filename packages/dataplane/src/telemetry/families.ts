@@ -74,8 +74,8 @@ export const FAMILIES = defineFamilies({
     help: "Resident set size of the proxy process, in bytes.",
   },
 
-  // Per destination service (destination_namespace, destination_service), read from its Destination at scrape
-  // time. A destination is rebuilt when a config is applied, so its counters start again from 0 then.
+  // Per destination (destination_namespace, destination_service, destination_port), read from its Destination at
+  // scrape time. A destination is rebuilt when a config is applied, so its counters start again from 0 then.
   trellis_upstream_active_requests: {
     type: "gauge",
     help: "Requests in flight to the destination.",

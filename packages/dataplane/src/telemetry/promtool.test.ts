@@ -15,7 +15,7 @@ import { request } from "undici";
 import { startProxy, type ProxyHandle } from "../index.js";
 import { client, freePort, listen, rawRequest, startApp, type TestApp } from "../test-support/apps.js";
 import { TestPki } from "../test-support/certs.js";
-import { familyOf, sampleLines } from "../test-support/prometheus.js";
+import { familyOf, repeatedSeries, sampleLines } from "../test-support/prometheus.js";
 import { FAMILIES } from "./families.js";
 
 const TD = "trellis.test";
@@ -167,7 +167,7 @@ describe("promtool check metrics", () => {
     expect([...seen].sort()).toEqual(Object.keys(FAMILIES).sort());
     expect(texts.web).toContain('trellis_config_info{version="w2 \\"quoted\\" back\\\\slash\\nnew line"} 1');
     expect(texts.web).toMatch(
-      /^trellis_retries_total\{destination_namespace="shop",destination_service="reviews"\} 1$/m,
+      /^trellis_retries_total\{destination_namespace="shop",destination_service="reviews",destination_port="80"\} 1$/m,
     );
 
     for (const [sidecar, text] of Object.entries(texts)) {
@@ -175,12 +175,15 @@ describe("promtool check metrics", () => {
       const unexpected = r.problems.filter((p) => !ACCEPTED.includes(p));
       const accepted = r.problems.length > unexpected.length;
       // promtool exits 3 for lint problems, 1 when it cannot parse the text.
-      expect({ sidecar, file: r.file, status: r.status, unexpected }).toEqual({
-        sidecar,
-        file: r.file,
-        status: accepted ? 3 : 0,
-        unexpected: [],
-      });
+      expect({ sidecar, file: r.file, status: r.status, unexpected, repeated: repeatedSeries(text) }).toEqual(
+        {
+          sidecar,
+          file: r.file,
+          status: accepted ? 3 : 0,
+          unexpected: [],
+          repeated: [],
+        },
+      );
     }
   });
 });

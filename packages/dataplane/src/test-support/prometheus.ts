@@ -10,3 +10,18 @@ export function familyOf(line: string): string {
 
 /** The sample lines of a text (no comments, no blank lines). */
 export const sampleLines = (text: string) => text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+
+/**
+ * Series that appear more than once (same name and labels). promtool 2.42 does not look for them, but
+ * Prometheus drops the repeats of a scrape and counts them in prometheus_target_scrapes_sample_duplicate_timestamp_total.
+ */
+export function repeatedSeries(text: string): string[] {
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  for (const line of sampleLines(text)) {
+    const series = line.slice(0, line.lastIndexOf(" "));
+    if (seen.has(series)) repeated.push(series);
+    seen.add(series);
+  }
+  return repeated;
+}
