@@ -5,10 +5,10 @@
 // linter checks is left out of the check.
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, openSync, closeSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
@@ -25,7 +25,7 @@ const INSTALL = "promtool is not installed: apt-get install -y --no-install-reco
 /** The one lint we accept, matched whole: why the histogram keeps `_ms` is explained in families.ts. */
 const ACCEPTED = ["trellis_request_duration_ms metric names should not contain abbreviated units"];
 
-/** Runs `promtool check metrics < file`; the text stays in a temp file so a failure can be reproduced. */
+/** Runs `promtool check metrics < file`, the text in a temp file so that a failure can be reproduced. */
 function promtool(text: string): { file: string; status: number | null; problems: string[] } {
   const file = join(mkdtempSync(join(tmpdir(), "trellis-promtool-")), "metrics.prom");
   writeFileSync(file, text);
@@ -184,6 +184,7 @@ describe("promtool check metrics", () => {
           repeated: [],
         },
       );
+      rmSync(dirname(r.file), { recursive: true }); // kept when the check fails, to reproduce it
     }
   });
 });
