@@ -244,6 +244,8 @@ function compileOutbound(svc: RegistryService, idx: ResourceIndex, mesh: MeshDef
     // Every workload runs a sidecar, so proxies always talk mTLS to each other; permissive mode only relaxes
     // what a workload accepts.
     mtls: true,
+    // Only read without mTLS; spelled out so the config is exactly what validation makes of it.
+    appProtocol: "http1",
     endpoints,
     // TCP is passed through: Routes (HTTP-only, refused by validation) are ignored.
     routes: protocol === "http" ? compileRoutes(idx.routes.get(key) ?? [], versions, endpoints.length > 0, mesh) : [],
