@@ -416,6 +416,12 @@ export const ZLimits = z.object({
   requestTimeoutMs: ZMs.default(300_000),
   /** Idle keep-alive connections are closed after this. */
   keepAliveTimeoutMs: ZMs.default(65_000),
+  /**
+   * A response body that moves no byte for this long is cut (the client sees a reset stream or a closed
+   * connection; recorded as an error). Envoy's stream_idle_timeout default; long-lived streams that may be
+   * silent longer (a gRPC watch) need more, or 0: none.
+   */
+  streamIdleTimeoutMs: ZMs.default(300_000),
 });
 
 export const ZProxyConfig = z
@@ -443,6 +449,7 @@ export const ZProxyConfig = z
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 300_000,
       keepAliveTimeoutMs: 65_000,
+      streamIdleTimeoutMs: 300_000,
     }),
   })
   .superRefine((cfg, ctx) => {

@@ -93,13 +93,24 @@ export function regexError(source: string): string | null {
 const STRING_MATCH_KEYS = ["exact", "prefix", "regex"] as const;
 
 /** Issues for "exactly one of exact / prefix / regex, and the regex compiles". */
-function checkStringMatch(m: { exact?: string; prefix?: string; regex?: string }, ctx: z.RefinementCtx, optional: boolean) {
+function checkStringMatch(
+  m: { exact?: string; prefix?: string; regex?: string },
+  ctx: z.RefinementCtx,
+  optional: boolean,
+) {
   const given = STRING_MATCH_KEYS.filter((k) => m[k] !== undefined);
-  if (given.length > 1) ctx.addIssue({ code: "custom", path: [given[1]!], message: `give only one of exact, prefix or regex` });
-  if (given.length === 0 && !optional) ctx.addIssue({ code: "custom", path: [], message: "give one of exact, prefix or regex" });
+  if (given.length > 1)
+    ctx.addIssue({ code: "custom", path: [given[1]!], message: `give only one of exact, prefix or regex` });
+  if (given.length === 0 && !optional)
+    ctx.addIssue({ code: "custom", path: [], message: "give one of exact, prefix or regex" });
   if (m.regex !== undefined) {
     const err = regexError(m.regex);
-    if (err !== null) ctx.addIssue({ code: "custom", path: ["regex"], message: `must be a valid regular expression (${err})` });
+    if (err !== null)
+      ctx.addIssue({
+        code: "custom",
+        path: ["regex"],
+        message: `must be a valid regular expression (${err})`,
+      });
   }
 }
 

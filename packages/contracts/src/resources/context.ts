@@ -45,9 +45,13 @@ export function findService(ctx: ValidationContext, ref: ServiceRef): RegistrySe
 }
 
 /** The resources of one kind in force, with `self` in place of its previous revision. */
-export function othersInForce<K extends Resource["kind"]>(ctx: ValidationContext, self: Extract<Resource, { kind: K }>): Extract<Resource, { kind: K }>[] {
+export function othersInForce<K extends Resource["kind"]>(
+  ctx: ValidationContext,
+  self: Extract<Resource, { kind: K }>,
+): Extract<Resource, { kind: K }>[] {
   return (ctx.resources ?? []).filter(
     (r): r is Extract<Resource, { kind: K }> =>
-      r.kind === self.kind && !(r.metadata.namespace === self.metadata.namespace && r.metadata.name === self.metadata.name),
+      r.kind === self.kind &&
+      !(r.metadata.namespace === self.metadata.namespace && r.metadata.name === self.metadata.name),
   );
 }

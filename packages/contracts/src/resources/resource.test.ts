@@ -1,7 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { parseDuration, parseResource, parseResourceDocuments, resourceKey, validateResource, withDocumentIndex, ZResource } from "../index.js";
+import {
+  parseDuration,
+  parseResource,
+  parseResourceDocuments,
+  resourceKey,
+  validateResource,
+  withDocumentIndex,
+  ZResource,
+} from "../index.js";
 
-const route = { apiVersion: "trellis.dev/v1alpha1", kind: "Route", metadata: { name: "r", namespace: "shop" }, spec: { service: "reviews", rules: [{}] } };
+const route = {
+  apiVersion: "trellis.dev/v1alpha1",
+  kind: "Route",
+  metadata: { name: "r", namespace: "shop" },
+  spec: { service: "reviews", rules: [{}] },
+};
 
 describe("parseDuration", () => {
   it("reads durations as users write them", () => {
@@ -18,7 +31,10 @@ describe("parseDuration", () => {
 
 describe("parseResource", () => {
   it("checks the envelope first, with one issue per mistake", () => {
-    expect(parseResource("kind: Route")).toEqual({ ok: false, issues: [{ path: "", message: "must be an object with apiVersion, kind, metadata and spec" }] });
+    expect(parseResource("kind: Route")).toEqual({
+      ok: false,
+      issues: [{ path: "", message: "must be an object with apiVersion, kind, metadata and spec" }],
+    });
     expect(parseResource({ ...route, apiVersion: "v1", kind: "VirtualService" })).toEqual({
       ok: false,
       issues: [
@@ -48,7 +64,16 @@ describe("parseResource", () => {
 
 describe("multi-document input", () => {
   it("prefixes paths with the document's index", () => {
-    expect(withDocumentIndex([{ path: "spec.service", message: "m" }, { path: "", message: "n" }, { path: "[0]", message: "o" }], 2)).toEqual([
+    expect(
+      withDocumentIndex(
+        [
+          { path: "spec.service", message: "m" },
+          { path: "", message: "n" },
+          { path: "[0]", message: "o" },
+        ],
+        2,
+      ),
+    ).toEqual([
       { path: "[2].spec.service", message: "m" },
       { path: "[2]", message: "n" },
       { path: "[2][0]", message: "o" },
@@ -56,14 +81,27 @@ describe("multi-document input", () => {
   });
 
   it("parses every document, skips empty ones and refuses duplicates", () => {
-    const ok = parseResourceDocuments([route, null, { ...route, kind: "AccessPolicy", spec: { service: "reviews", deny: [{}] } }]);
+    const ok = parseResourceDocuments([
+      route,
+      null,
+      { ...route, kind: "AccessPolicy", spec: { service: "reviews", deny: [{}] } },
+    ]);
     expect(ok.ok && ok.resources.map(resourceKey)).toEqual(["Route/shop/r", "AccessPolicy/shop/r"]);
-    const bad = parseResourceDocuments([route, { ...route, spec: { service: "reviews", rules: [{ timeout: "soon" }] } }, 7]);
+    const bad = parseResourceDocuments([
+      route,
+      { ...route, spec: { service: "reviews", rules: [{ timeout: "soon" }] } },
+      7,
+    ]);
     expect(bad.ok ? [] : bad.issues).toEqual([
-      { path: "[1].spec.rules[0].timeout", message: 'must be a duration such as "250ms", "2s", "1m" or "1m30s"' },
+      {
+        path: "[1].spec.rules[0].timeout",
+        message: 'must be a duration such as "250ms", "2s", "1m" or "1m30s"',
+      },
       { path: "[2]", message: "must be an object with apiVersion, kind, metadata and spec" },
     ]);
     const dup = parseResourceDocuments([route, route]);
-    expect(dup.ok ? [] : dup.issues).toEqual([{ path: "[1].metadata.name", message: "duplicates document [0] (Route/shop/r)" }]);
+    expect(dup.ok ? [] : dup.issues).toEqual([
+      { path: "[1].metadata.name", message: "duplicates document [0] (Route/shop/r)" },
+    ]);
   });
 });

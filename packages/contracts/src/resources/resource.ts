@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { zodIssues, type FieldIssue } from "../errors.js";
-import { RESOURCE_API_VERSION, RESOURCE_KINDS, type ResourceKind, type ResourceValidation } from "./common.js";
+import {
+  RESOURCE_API_VERSION,
+  RESOURCE_KINDS,
+  type ResourceKind,
+  type ResourceValidation,
+} from "./common.js";
 import type { ValidationContext } from "./context.js";
 import { ZRouteResource } from "./route/schema.js";
 import { validateRoute } from "./route/validate.js";
@@ -43,11 +48,15 @@ export type ParseResourceResult = { ok: true; resource: Resource } | { ok: false
  */
 export function parseResource(value: unknown): ParseResourceResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { ok: false, issues: [{ path: "", message: "must be an object with apiVersion, kind, metadata and spec" }] };
+    return {
+      ok: false,
+      issues: [{ path: "", message: "must be an object with apiVersion, kind, metadata and spec" }],
+    };
   }
   const v = value as Record<string, unknown>;
   const envelope: FieldIssue[] = [];
-  if (v.apiVersion !== RESOURCE_API_VERSION) envelope.push({ path: "apiVersion", message: `must be ${RESOURCE_API_VERSION}` });
+  if (v.apiVersion !== RESOURCE_API_VERSION)
+    envelope.push({ path: "apiVersion", message: `must be ${RESOURCE_API_VERSION}` });
   const kind = v.kind;
   if (typeof kind !== "string" || !(RESOURCE_KINDS as readonly string[]).includes(kind)) {
     envelope.push({ path: "kind", message: `must be one of ${RESOURCE_KINDS.join(", ")}` });
@@ -60,10 +69,15 @@ export function parseResource(value: unknown): ParseResourceResult {
 
 /** Issues of one document of a multi-document file, with paths prefixed by its zero-based index: `[2].spec.service`. */
 export function withDocumentIndex(issues: readonly FieldIssue[], index: number): FieldIssue[] {
-  return issues.map((i) => ({ path: i.path === "" ? `[${index}]` : i.path.startsWith("[") ? `[${index}]${i.path}` : `[${index}].${i.path}`, message: i.message }));
+  return issues.map((i) => ({
+    path:
+      i.path === "" ? `[${index}]` : i.path.startsWith("[") ? `[${index}]${i.path}` : `[${index}].${i.path}`,
+    message: i.message,
+  }));
 }
 
-export type ParseResourceDocumentsResult = { ok: true; resources: Resource[] } | { ok: false; issues: FieldIssue[] };
+export type ParseResourceDocumentsResult =
+  { ok: true; resources: Resource[] } | { ok: false; issues: FieldIssue[] };
 
 /**
  * Parses every document of a multi-document file (`trellis apply -f`). Empty documents (`null`, as YAML
@@ -83,7 +97,8 @@ export function parseResourceDocuments(documents: readonly unknown[]): ParseReso
     }
     const key = resourceKey(r.resource);
     const prev = seen.get(key);
-    if (prev !== undefined) issues.push({ path: `[${index}].metadata.name`, message: `duplicates document [${prev}] (${key})` });
+    if (prev !== undefined)
+      issues.push({ path: `[${index}].metadata.name`, message: `duplicates document [${prev}] (${key})` });
     else seen.set(key, index);
     resources.push(r.resource);
   });

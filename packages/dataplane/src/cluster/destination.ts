@@ -131,7 +131,12 @@ export class Destination implements RetryBudgetState {
       dest.active++;
       let res: ProxyResponse;
       try {
-        res = await sendToEndpoint(ep, req, limit === Infinity ? 0 : Math.ceil(limit));
+        res = await sendToEndpoint(
+          ep,
+          req,
+          limit === Infinity ? 0 : Math.ceil(limit),
+          ctx.streamIdleTimeoutMs,
+        );
       } catch (err) {
         ep.active--;
         dest.active--;

@@ -80,8 +80,9 @@ export function sendToEndpoint(
   ep: EndpointState,
   req: ProxyRequest,
   headersTimeoutMs: number,
+  idleTimeoutMs: number,
 ): Promise<ProxyResponse> {
   if (req.upgrade === null && (ep.onlyH2 || (req.h2 && ep.h2Factory !== null)))
-    return dispatchH2(ep.h2Pool(), req, headersTimeoutMs);
-  return dispatchUpstream(ep.pool, ep.address, req, headersTimeoutMs);
+    return dispatchH2(ep.h2Pool(), req, headersTimeoutMs, idleTimeoutMs);
+  return dispatchUpstream(ep.pool, ep.address, req, headersTimeoutMs, idleTimeoutMs);
 }

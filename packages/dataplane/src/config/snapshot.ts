@@ -200,7 +200,7 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
       ctx.upstreamAddress = address;
       ctx.upstreamVersion = id.version;
       ctx.attempts++;
-      return sendToEndpoint(app, req, left === Infinity ? 0 : Math.ceil(left));
+      return sendToEndpoint(app, req, left === Infinity ? 0 : Math.ceil(left), ctx.streamIdleTimeoutMs);
     };
     const handler = stack(
       callApp,

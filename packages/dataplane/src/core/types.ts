@@ -58,6 +58,8 @@ export interface RequestContext {
   upstreamAddress: string;
   /** Attempts made (1 + retries). */
   attempts: number;
+  /** A response body idle this long is cut (`limits.streamIdleTimeoutMs`); 0: never. */
+  streamIdleTimeoutMs: number;
 }
 
 export type Handler = (req: ProxyRequest, ctx: RequestContext) => Promise<ProxyResponse>;
@@ -68,8 +70,9 @@ export function stack(inner: Handler, ...layers: Layer[]): Handler {
   return layers.reduceRight<Handler>((next, layer) => layer(next), inner);
 }
 
-export function newContext(start: number): RequestContext {
+export function newContext(start: number, streamIdleTimeoutMs = 0): RequestContext {
   return {
+    streamIdleTimeoutMs,
     start,
     deadline: Infinity,
     perTryTimeoutMs: 0,

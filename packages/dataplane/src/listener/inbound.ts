@@ -154,7 +154,7 @@ export function inboundHandler(core: ProxyCore) {
     const start = performance.now();
     const snap = core.snapshot;
     const head = readHead(req, isH2);
-    const ctx = newContext(start);
+    const ctx = newContext(start, snap.config.limits.streamIdleTimeoutMs);
     ctx.peerId = peerOf(req, isH2);
     const span = nextSpan(head.traceparent);
     const ex = new Exchange(req, res, ctx, "inbound", span, core.accessLog, head.host);

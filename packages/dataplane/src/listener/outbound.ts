@@ -46,7 +46,7 @@ export function outboundHandler(core: ProxyCore) {
       authority = slash === -1 ? url.slice(scheme + 3) : url.slice(scheme + 3, slash);
       path = slash === -1 ? "/" : url.slice(slash);
     }
-    const ctx = newContext(start);
+    const ctx = newContext(start, snap.config.limits.streamIdleTimeoutMs);
     const span = nextSpan(head.traceparent);
     const ex = new Exchange(req, res, ctx, "outbound", span, core.accessLog, authority);
     if (raw !== undefined) ex.raw = raw;

@@ -127,6 +127,7 @@ export function dispatchUpstream(
   address: string,
   req: ProxyRequest,
   headersTimeoutMs: number,
+  idleTimeoutMs = 0,
 ): Promise<ProxyResponse> {
   return new Promise<ProxyResponse>((resolve, reject) => {
     const ex = new UpstreamExchange(address, resolve, reject);
@@ -146,7 +147,8 @@ export function dispatchUpstream(
           headers,
           body: req.body,
           headersTimeout: undiciTimeout,
-          bodyTimeout: 0,
+          // undici's own idle timer between body chunks (coarse, ~1 s ticks; costs no timer per request).
+          bodyTimeout: req.upgrade === null ? idleTimeoutMs : 0,
           upgrade: req.upgrade,
         } as Dispatcher.DispatchOptions,
         ex as unknown as Dispatcher.DispatchHandler,

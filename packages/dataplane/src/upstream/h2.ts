@@ -358,7 +358,7 @@ class H2Exchange implements BodyControl {
     this.abort(new ClientClosedError());
   }
 
-  start(scheme: string): void {
+  start(scheme: string, idleTimeoutMs: number): void {
     const req = this.req;
     const hasBody = req.body !== null;
     let stream: ClientHttp2Stream;
@@ -388,6 +388,7 @@ class H2Exchange implements BodyControl {
     });
     stream.on("error", (err) => (this.streamError = err));
     stream.on("close", () => this.onClose());
+    if (idleTimeoutMs > 0) stream.setTimeout(idleTimeoutMs, () => this.idle(idleTimeoutMs));
     this.watchClient();
     if (hasBody) {
       const src = req.body!;
@@ -425,6 +426,14 @@ class H2Exchange implements BodyControl {
       errorCode: null,
       endStream: (flags & NGHTTP2_FLAG_END_STREAM) !== 0,
     });
+  }
+
+  /** Nothing moved on the stream for the idle limit: cut it (the close handler reports the failure). */
+  private idle(ms: number): void {
+    this.streamError = Object.assign(new Error(`upstream stream idle for ${ms} ms`), {
+      code: "UND_ERR_BODY_TIMEOUT",
+    });
+    this.stream?.close(NGHTTP2_CANCEL);
   }
 
   /** Our timer: no response head in time. */
@@ -473,6 +482,7 @@ export function dispatchH2(
   pool: H2Pool,
   req: ProxyRequest,
   headersTimeoutMs: number,
+  idleTimeoutMs = 0,
 ): Promise<ProxyResponse> {
   return new Promise<ProxyResponse>((resolve, reject) => {
     pool.acquire((s) => {
@@ -482,7 +492,7 @@ export function dispatchH2(
       }
       const ex = new H2Exchange(pool, s, req, resolve, reject);
       if (headersTimeoutMs > 0) ex.timer = setTimeout(onTimer, headersTimeoutMs, ex, headersTimeoutMs);
-      ex.start(pool.scheme);
+      ex.start(pool.scheme, idleTimeoutMs);
     });
   });
 }

@@ -76,7 +76,11 @@ export const ZAccessPolicyResource = z.strictObject({
 export type AccessPolicyResource = z.infer<typeof ZAccessPolicyResource>;
 
 /** Whether a source names the caller. A source without namespace means the policy's namespace. */
-export function sourceMatches(source: AccessSourceSpec, caller: ServiceRef, policyNamespace: string): boolean {
+export function sourceMatches(
+  source: AccessSourceSpec,
+  caller: ServiceRef,
+  policyNamespace: string,
+): boolean {
   if (source.service !== undefined) {
     return source.service === caller.service && (source.namespace ?? policyNamespace) === caller.namespace;
   }
@@ -84,7 +88,11 @@ export function sourceMatches(source: AccessSourceSpec, caller: ServiceRef, poli
 }
 
 /** Whether a rule can apply to requests (or TCP connections) from this caller (methods and paths aside). */
-export function ruleMatchesCaller(rule: AccessRuleSpec, caller: ServiceRef, policyNamespace: string): boolean {
+export function ruleMatchesCaller(
+  rule: AccessRuleSpec,
+  caller: ServiceRef,
+  policyNamespace: string,
+): boolean {
   return rule.from === undefined || rule.from.some((s) => sourceMatches(s, caller, policyNamespace));
 }
 

@@ -14,7 +14,10 @@ import { accessVerdict, ruleCoversAllRequests, type AccessPolicyResource } from 
  * - with telemetry: together with the other AccessPolicies of the service, the policy refuses every request of
  *   every caller seen recently.
  */
-export function validateAccessPolicy(policy: AccessPolicyResource, ctx: ValidationContext): ResourceValidation {
+export function validateAccessPolicy(
+  policy: AccessPolicyResource,
+  ctx: ValidationContext,
+): ResourceValidation {
   const out = new IssueList();
   const { spec } = policy;
   const ns = policy.metadata.namespace;
@@ -29,17 +32,26 @@ export function validateAccessPolicy(policy: AccessPolicyResource, ctx: Validati
   const protocol = findService(ctx, target)?.protocol ?? "http";
   if (ctx.services !== undefined) {
     if (findService(ctx, target) === undefined) {
-      out.warn("spec.service", `no service ${serviceKey(target)} is registered (yet); the policy applies once it is`);
+      out.warn(
+        "spec.service",
+        `no service ${serviceKey(target)} is registered (yet); the policy applies once it is`,
+      );
     }
     if (protocol === "tcp") {
       spec.allow?.forEach((r, i) => {
         if (!ruleCoversAllRequests(r)) {
-          out.warn(`spec.allow[${i}]`, `${serviceKey(target)} is a TCP service: a rule with methods or paths allows no connection to it`);
+          out.warn(
+            `spec.allow[${i}]`,
+            `${serviceKey(target)} is a TCP service: a rule with methods or paths allows no connection to it`,
+          );
         }
       });
       spec.deny?.forEach((r, i) => {
         if (!ruleCoversAllRequests(r)) {
-          out.warn(`spec.deny[${i}]`, `${serviceKey(target)} is a TCP service: methods and paths are ignored, the rule denies every connection of the callers it names`);
+          out.warn(
+            `spec.deny[${i}]`,
+            `${serviceKey(target)} is a TCP service: methods and paths are ignored, the rule denies every connection of the callers it names`,
+          );
         }
       });
     }
@@ -59,10 +71,16 @@ export function validateAccessPolicy(policy: AccessPolicyResource, ctx: Validati
   if (ctx.traffic !== undefined) {
     const callers = new Map<string, ServiceRef>();
     for (const e of ctx.traffic) {
-      if (e.destination.namespace === ns && e.destination.service === spec.service) callers.set(serviceKey(e.source), e.source);
+      if (e.destination.namespace === ns && e.destination.service === spec.service)
+        callers.set(serviceKey(e.source), e.source);
     }
     if (callers.size > 0) {
-      const policies = [...othersInForce(ctx, policy).filter((p) => p.metadata.namespace === ns && p.spec.service === spec.service), policy];
+      const policies = [
+        ...othersInForce(ctx, policy).filter(
+          (p) => p.metadata.namespace === ns && p.spec.service === spec.service,
+        ),
+        policy,
+      ];
       const keys = [...callers.keys()].sort();
       if (keys.every((k) => accessVerdict(policies, callers.get(k)!, protocol) === "denied")) {
         out.warn("spec", `cuts off every caller seen recently: ${keys.join(", ")}`);

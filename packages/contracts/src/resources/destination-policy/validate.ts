@@ -10,32 +10,54 @@ import type { DestinationPolicyResource } from "./schema.js";
  * with both thresholds at 0 (it never ejects); a ring hash on a tcp service (TCP has no headers, so it falls
  * back to least request); with the registry: the service is not registered (yet).
  */
-export function validateDestinationPolicy(policy: DestinationPolicyResource, ctx: ValidationContext): ResourceValidation {
+export function validateDestinationPolicy(
+  policy: DestinationPolicyResource,
+  ctx: ValidationContext,
+): ResourceValidation {
   const out = new IssueList();
   const { spec } = policy;
   const ns = policy.metadata.namespace;
 
   const hc = spec.healthCheck;
-  if (hc?.interval !== undefined && hc.timeout !== undefined && durationMs(hc.timeout) >= durationMs(hc.interval)) {
-    out.warn("spec.healthCheck.timeout", `is not shorter than interval (${hc.interval}): probes will overlap`);
+  if (
+    hc?.interval !== undefined &&
+    hc.timeout !== undefined &&
+    durationMs(hc.timeout) >= durationMs(hc.interval)
+  ) {
+    out.warn(
+      "spec.healthCheck.timeout",
+      `is not shorter than interval (${hc.interval}): probes will overlap`,
+    );
   }
   const od = spec.outlierDetection;
   if (od && od.consecutive5xx === 0 && od.consecutiveGatewayErrors === 0) {
-    out.warn("spec.outlierDetection", "both consecutive5xx and consecutiveGatewayErrors are 0: nothing is ever ejected");
+    out.warn(
+      "spec.outlierDetection",
+      "both consecutive5xx and consecutiveGatewayErrors are 0: nothing is ever ejected",
+    );
   }
 
   if (ctx.services !== undefined) {
     const svc = findService(ctx, { namespace: ns, service: spec.service });
     if (svc === undefined) {
-      out.warn("spec.service", `no service ${ns}/${spec.service} is registered (yet); the policy applies once it is`);
+      out.warn(
+        "spec.service",
+        `no service ${ns}/${spec.service} is registered (yet); the policy applies once it is`,
+      );
     } else if (svc.protocol === "tcp" && spec.loadBalancer?.type === "ringHash") {
-      out.warn("spec.loadBalancer", `${ns}/${svc.name} is a tcp service: without headers to hash, it balances by least request`);
+      out.warn(
+        "spec.loadBalancer",
+        `${ns}/${svc.name} is a tcp service: without headers to hash, it balances by least request`,
+      );
     }
   }
 
   for (const other of othersInForce(ctx, policy)) {
     if (other.metadata.namespace === ns && other.spec.service === spec.service) {
-      out.error("spec.service", `DestinationPolicy ${other.metadata.name} already applies to ${ns}/${spec.service}; one per service`);
+      out.error(
+        "spec.service",
+        `DestinationPolicy ${other.metadata.name} already applies to ${ns}/${spec.service}; one per service`,
+      );
     }
   }
   return out.result();

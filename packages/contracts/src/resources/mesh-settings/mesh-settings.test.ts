@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parseResource, validateResource } from "../../index.js";
 
-const mesh = (metadata: unknown, spec: unknown) => ({ apiVersion: "trellis.dev/v1alpha1", kind: "MeshSettings", metadata, spec });
+const mesh = (metadata: unknown, spec: unknown) => ({
+  apiVersion: "trellis.dev/v1alpha1",
+  kind: "MeshSettings",
+  metadata,
+  spec,
+});
 const at = { name: "mesh", namespace: "trellis-system" };
 
 describe("MeshSettings", () => {
@@ -15,10 +20,29 @@ describe("MeshSettings", () => {
   });
 
   it("checks its fields and default retries", () => {
-    const r = parseResource(mesh(at, { trustDomain: "Corp", mtls: { mode: "off" }, telemetry: { reportInterval: "100ms" } }));
-    expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual(["spec.trustDomain", "spec.mtls.mode", "spec.telemetry.reportInterval"]);
-    const v = validateResource(mesh(at, { mtls: { mode: "permissive" }, defaults: { timeout: "1s", retries: { attempts: 2, perTryTimeout: "2s", retryOn: ["retriable-status-codes"] } } }));
-    expect(v.errors).toEqual([{ path: "spec.defaults.retries.retriableStatusCodes", message: "list the status codes to retry (retryOn has retriable-status-codes)" }]);
+    const r = parseResource(
+      mesh(at, { trustDomain: "Corp", mtls: { mode: "off" }, telemetry: { reportInterval: "100ms" } }),
+    );
+    expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual([
+      "spec.trustDomain",
+      "spec.mtls.mode",
+      "spec.telemetry.reportInterval",
+    ]);
+    const v = validateResource(
+      mesh(at, {
+        mtls: { mode: "permissive" },
+        defaults: {
+          timeout: "1s",
+          retries: { attempts: 2, perTryTimeout: "2s", retryOn: ["retriable-status-codes"] },
+        },
+      }),
+    );
+    expect(v.errors).toEqual([
+      {
+        path: "spec.defaults.retries.retriableStatusCodes",
+        message: "list the status codes to retry (retryOn has retriable-status-codes)",
+      },
+    ]);
     expect(v.warnings.map((w) => w.path)).toEqual(["spec.mtls.mode", "spec.defaults.retries.perTryTimeout"]);
   });
 });

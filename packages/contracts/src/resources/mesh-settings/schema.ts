@@ -65,7 +65,9 @@ export const ZMeshSettingsResource = z.strictObject({
   /** Always `{ name: mesh, namespace: trellis-system }`. */
   metadata: z.strictObject({
     /** Always `mesh`. */
-    name: z.literal(MESH_SETTINGS_NAME, { error: `must be "${MESH_SETTINGS_NAME}": a mesh has one MeshSettings` }),
+    name: z.literal(MESH_SETTINGS_NAME, {
+      error: `must be "${MESH_SETTINGS_NAME}": a mesh has one MeshSettings`,
+    }),
     /** Always `trellis-system`. */
     namespace: z.literal(MESH_SETTINGS_NAMESPACE, { error: `must be "${MESH_SETTINGS_NAMESPACE}"` }),
   }),

@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { ZDnsLabel, ZServiceName, ZVersion } from "../../names.js";
-import { RESOURCE_API_VERSION, ZHeaderName, ZHttpMethod, ZKeyMatchSpec, ZObjectMeta, ZStringMatchSpec, zDuration } from "../common.js";
+import {
+  RESOURCE_API_VERSION,
+  ZHeaderName,
+  ZHttpMethod,
+  ZKeyMatchSpec,
+  ZObjectMeta,
+  ZStringMatchSpec,
+  zDuration,
+} from "../common.js";
 import { ZRateLimitSpec } from "../rate-limit.js";
 
 /**
@@ -39,7 +47,13 @@ export const ZRouteBackendSpec = z.strictObject({
 export type RouteBackendSpec = z.infer<typeof ZRouteBackendSpec>;
 
 /** Failures a retry may follow. `5xx` also covers resets and connect failures. */
-export const RETRY_ON = ["5xx", "gateway-error", "connect-failure", "reset", "retriable-status-codes"] as const;
+export const RETRY_ON = [
+  "5xx",
+  "gateway-error",
+  "connect-failure",
+  "reset",
+  "retriable-status-codes",
+] as const;
 
 /**
  * Retries. Only idempotent requests without a body are retried unless `retryNonIdempotent` says otherwise, and
@@ -152,7 +166,10 @@ export type RouteResource = z.infer<typeof ZRouteResource>;
 export function matchesEverything(m: RouteMatchSpec | undefined): boolean {
   return (
     m === undefined ||
-    (m.path === undefined && m.methods === undefined && (m.headers ?? []).length === 0 && (m.query ?? []).length === 0)
+    (m.path === undefined &&
+      m.methods === undefined &&
+      (m.headers ?? []).length === 0 &&
+      (m.query ?? []).length === 0)
   );
 }
 

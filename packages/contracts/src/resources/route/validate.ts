@@ -35,7 +35,10 @@ export function validateRoute(route: RouteResource, ctx: ValidationContext): Res
   spec.rules.forEach((rule, i) => {
     const at = `spec.rules[${i}]`;
     if (catchAll >= 0) {
-      out.error(at, `can never match: rules[${catchAll}] before it matches every request (put the catch-all rule last)`);
+      out.error(
+        at,
+        `can never match: rules[${catchAll}] before it matches every request (put the catch-all rule last)`,
+      );
     } else {
       const key = canonicalMatch(rule.match);
       const same = seenMatches.indexOf(key);
@@ -43,7 +46,10 @@ export function validateRoute(route: RouteResource, ctx: ValidationContext): Res
       else {
         const broader = spec.rules.slice(0, i).findIndex((r) => covers(r.match, rule.match));
         if (broader >= 0)
-          out.error(`${at}.match`, `can never match: rules[${broader}] before it matches every request this rule matches (put the narrower rule first)`);
+          out.error(
+            `${at}.match`,
+            `can never match: rules[${broader}] before it matches every request this rule matches (put the narrower rule first)`,
+          );
       }
       if (matchesEverything(rule.match)) catchAll = i;
     }
@@ -56,7 +62,10 @@ export function validateRoute(route: RouteResource, ctx: ValidationContext): Res
 
   for (const other of othersInForce(ctx, route)) {
     if (other.metadata.namespace === ns && other.spec.service === spec.service) {
-      out.error("spec.service", `Route ${other.metadata.name} already routes ${ns}/${spec.service}; one Route per service`);
+      out.error(
+        "spec.service",
+        `Route ${other.metadata.name} already routes ${ns}/${spec.service}; one Route per service`,
+      );
     }
   }
   return out.result();
@@ -68,7 +77,8 @@ function checkBackends(rule: RouteRuleSpec, at: string, out: IssueList): void {
   const firstIndex = new Map<string, number>();
   backends.forEach((b, k) => {
     const prev = firstIndex.get(b.version);
-    if (prev !== undefined) out.error(`${at}.backends[${k}].version`, `duplicates backends[${prev}] (${b.version})`);
+    if (prev !== undefined)
+      out.error(`${at}.backends[${k}].version`, `duplicates backends[${prev}] (${b.version})`);
     else firstIndex.set(b.version, k);
   });
   if (backends.length === 1) {
@@ -89,17 +99,27 @@ function checkBackends(rule: RouteRuleSpec, at: string, out: IssueList): void {
 }
 
 /** Retry and timeout sanity for a rule, or for anything shaped like one (the mesh's defaults). */
-export function checkRuleTimings(rule: Pick<RouteRuleSpec, "timeout" | "retries" | "fault">, at: string, out: IssueList): void {
+export function checkRuleTimings(
+  rule: Pick<RouteRuleSpec, "timeout" | "retries" | "fault">,
+  at: string,
+  out: IssueList,
+): void {
   const timeout = rule.timeout === undefined ? undefined : durationMs(rule.timeout);
   const r = rule.retries;
   if (r !== undefined) {
     const onCodes = r.retryOn?.includes("retriable-status-codes") ?? false;
     const codes = r.retriableStatusCodes ?? [];
     if (onCodes && codes.length === 0) {
-      out.error(`${at}.retries.retriableStatusCodes`, "list the status codes to retry (retryOn has retriable-status-codes)");
+      out.error(
+        `${at}.retries.retriableStatusCodes`,
+        "list the status codes to retry (retryOn has retriable-status-codes)",
+      );
     }
     if (!onCodes && codes.length > 0) {
-      out.warn(`${at}.retries.retriableStatusCodes`, "ignored: retryOn does not include retriable-status-codes");
+      out.warn(
+        `${at}.retries.retriableStatusCodes`,
+        "ignored: retryOn does not include retriable-status-codes",
+      );
     }
     if (r.backoff && durationMs(r.backoff.max) < durationMs(r.backoff.base)) {
       out.error(`${at}.retries.backoff.max`, `must be at least base (${r.backoff.base})`);
@@ -115,8 +135,17 @@ export function checkRuleTimings(rule: Pick<RouteRuleSpec, "timeout" | "retries"
     }
   }
   const delay = rule.fault?.delay;
-  if (delay && timeout !== undefined && timeout > 0 && durationMs(delay.duration) >= timeout && delay.percent > 0) {
-    out.warn(`${at}.fault.delay.duration`, `every delayed request will time out (timeout is ${formatDuration(timeout)})`);
+  if (
+    delay &&
+    timeout !== undefined &&
+    timeout > 0 &&
+    durationMs(delay.duration) >= timeout &&
+    delay.percent > 0
+  ) {
+    out.warn(
+      `${at}.fault.delay.duration`,
+      `every delayed request will time out (timeout is ${formatDuration(timeout)})`,
+    );
   }
 }
 
@@ -125,7 +154,10 @@ function checkRegistry(route: RouteResource, ctx: ValidationContext, out: IssueL
   const ns = route.metadata.namespace;
   const svc = findService(ctx, { namespace: ns, service: route.spec.service });
   if (svc === undefined) {
-    out.warn("spec.service", `no service ${ns}/${route.spec.service} is registered (yet); the Route applies once it is`);
+    out.warn(
+      "spec.service",
+      `no service ${ns}/${route.spec.service} is registered (yet); the Route applies once it is`,
+    );
     return;
   }
   if (svc.protocol === "tcp") {
@@ -142,7 +174,10 @@ function checkRegistry(route: RouteResource, ctx: ValidationContext, out: IssueL
         if (weight > 0) out.error(at, msg);
         else out.warn(at, msg);
       } else if (v.healthyWorkloads === 0 && weight > 0) {
-        out.warn(at, `no workload of ${svc.name} ${b.version} is connected now; its share goes to the rule's other versions`);
+        out.warn(
+          at,
+          `no workload of ${svc.name} ${b.version} is connected now; its share goes to the rule's other versions`,
+        );
       }
     });
   });
@@ -171,7 +206,8 @@ export function covers(wide: RouteMatchSpec | undefined, narrow: RouteMatchSpec 
   const w = wide!;
   const n = narrow ?? {};
   if (w.path !== undefined && (n.path === undefined || !valueCovers(w.path, n.path))) return false;
-  if (w.methods !== undefined && (n.methods === undefined || !n.methods.every((m) => w.methods!.includes(m)))) return false;
+  if (w.methods !== undefined && (n.methods === undefined || !n.methods.every((m) => w.methods!.includes(m))))
+    return false;
   const keysCovered = (ws: KeyMatchSpec[] | undefined, ns: KeyMatchSpec[] | undefined, caseless: boolean) =>
     (ws ?? []).every((c) => (ns ?? []).some((d) => keyCovers(c, d, caseless)));
   return keysCovered(w.headers, n.headers, true) && keysCovered(w.query, n.query, false);
@@ -184,7 +220,10 @@ function valueCovers(wide: ValueMatch, narrow: ValueMatch): boolean {
   if (wide.exact !== undefined) return narrow.exact === wide.exact;
   if (wide.prefix !== undefined) {
     const p = wide.prefix;
-    return (narrow.exact !== undefined && narrow.exact.startsWith(p)) || (narrow.prefix !== undefined && narrow.prefix.startsWith(p));
+    return (
+      (narrow.exact !== undefined && narrow.exact.startsWith(p)) ||
+      (narrow.prefix !== undefined && narrow.prefix.startsWith(p))
+    );
   }
   if (wide.regex !== undefined) return narrow.regex === wide.regex;
   return true; // no value condition: any value (presence only)
@@ -196,7 +235,12 @@ function keyCovers(c: KeyMatchSpec, d: KeyMatchSpec, caseless: boolean): boolean
   if (!same) return false;
   if (c.invert || d.invert) {
     // "absent or not matching": only the very same condition is known to imply it.
-    return Boolean(c.invert) === Boolean(d.invert) && c.exact === d.exact && c.prefix === d.prefix && c.regex === d.regex;
+    return (
+      Boolean(c.invert) === Boolean(d.invert) &&
+      c.exact === d.exact &&
+      c.prefix === d.prefix &&
+      c.regex === d.regex
+    );
   }
   return valueCovers(c, d);
 }
