@@ -305,11 +305,23 @@ for (const [name, front] of [
       const up = await h2Upstream((stream) => {
         setTimeout(() => stream.respond({ ":status": 200, "grpc-status": "0" }, { endStream: true }), 100);
       });
-      const session = connect(await front(up.port));
+      const proxy = await front(up.port);
+      const session = connect(proxy);
       const rs = await Promise.all(Array.from({ length: 20 }, () => exchange(session, {})));
       for (const r of rs) expect(r.headers["grpc-status"]).toBe("0");
       expect(up.seen.maxOpen).toBe(20);
       expect(up.seen.sessions).toBe(1);
+      // Every stream given back: nothing stays "busy" once the calls are done.
+      const clusters = (await (
+        await fetch(`http://127.0.0.1:${proxy.addresses.admin!.port}/clusters`)
+      ).json()) as {
+        clusters: {
+          endpoints: { activeRequests: number; h2: { sessions: number; activeStreams: number } | null }[];
+        }[];
+      };
+      const ep = clusters.clusters[0]!.endpoints[0]!;
+      expect(ep.activeRequests).toBe(0);
+      expect(ep.h2).toEqual({ sessions: 1, activeStreams: 0 });
     });
 
     it("stays within the upstream's SETTINGS_MAX_CONCURRENT_STREAMS", async () => {

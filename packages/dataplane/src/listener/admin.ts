@@ -83,6 +83,11 @@ export function createAdmin(src: AdminSource): http.Server {
                 activeRequests: e.active,
                 requests: e.requests,
                 failures: e.failures,
+                // HTTP/2 sessions to this endpoint and the streams open on them (null: none ever opened).
+                h2:
+                  e.h2IfOpen === null
+                    ? null
+                    : { sessions: e.h2IfOpen.sessionCount, activeStreams: e.h2IfOpen.activeStreams },
               })),
             })),
           });
