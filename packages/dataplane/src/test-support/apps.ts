@@ -1,6 +1,6 @@
 // Small upstream apps for tests, on real sockets.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import net, { type AddressInfo } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import { request as undiciRequest, Agent } from "undici";
 
 export interface TestApp {
@@ -147,4 +147,118 @@ export async function freePort(): Promise<number> {
   const p = await listen(s);
   await new Promise((r) => s.close(r));
   return p;
+}
+
+/** A TCP relay in front of `targetPort` that records every byte it relays towards the target. */
+export interface Tap {
+  port: number;
+  address: string;
+  /** Connections opened to the tap so far. */
+  connections: number;
+  /** Every byte received from clients (the proxy), in arrival order, all connections together. */
+  received(): Buffer;
+  /** A position in the record, for `since`. */
+  mark(): number;
+  /** What each connection sent after `mark`, one string (latin1) per connection that sent anything. */
+  since(mark: number): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a tap: "nothing was forwarded" is then asserted at the TCP level (zero bytes reached the upstream),
+ * not inferred from an HTTP server that may not have parsed a partial request.
+ */
+export async function startTap(targetPort: number): Promise<Tap> {
+  const chunks: Buffer[] = [];
+  const owners: number[] = [];
+  const sockets = new Set<Socket>();
+  const tap = { connections: 0 } as Tap;
+  const server = net.createServer((client) => {
+    const id = tap.connections++;
+    const target = net.connect(targetPort, "127.0.0.1");
+    sockets.add(client);
+    sockets.add(target);
+    client.on("data", (d: Buffer) => {
+      chunks.push(Buffer.from(d));
+      owners.push(id);
+      target.write(d);
+    });
+    client.on("end", () => target.end());
+    target.pipe(client);
+    const drop = () => {
+      client.destroy();
+      target.destroy();
+      sockets.delete(client);
+      sockets.delete(target);
+    };
+    client.on("error", drop);
+    target.on("error", drop);
+    client.on("close", drop);
+    target.on("close", () => {
+      if (!client.writableEnded) client.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return Object.assign(tap, {
+    port,
+    address: `127.0.0.1:${port}`,
+    received: () => Buffer.concat(chunks),
+    mark: () => chunks.length,
+    since: (mark: number) => {
+      const by = new Map<number, string>();
+      for (let i = mark; i < chunks.length; i++)
+        by.set(owners[i]!, (by.get(owners[i]!) ?? "") + chunks[i]!.toString("latin1"));
+      return [...by.values()];
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  });
+}
+
+export interface RawExchange {
+  /** Everything the server sent, latin1. */
+  text: string;
+  /** The server closed the connection (FIN or reset) before `waitMs` ran out. */
+  closedByServer: boolean;
+}
+
+/**
+ * Writes `parts` to a port, `gapMs` apart, and reads until the server closes the connection or `waitMs` pass
+ * after the last write. Unlike rawRequest it says whether the server closed the connection.
+ */
+export async function rawExchange(
+  port: number,
+  parts: (string | Buffer)[],
+  opts: { gapMs?: number; waitMs?: number } = {},
+): Promise<RawExchange> {
+  const { gapMs = 0, waitMs = 1500 } = opts;
+  return new Promise<RawExchange>((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    let text = "";
+    let timer: NodeJS.Timeout | null = null;
+    let done = false;
+    const finish = (closedByServer: boolean) => {
+      if (done) return;
+      done = true;
+      if (timer !== null) clearTimeout(timer);
+      s.destroy();
+      resolve({ text, closedByServer });
+    };
+    s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+    s.on("end", () => finish(true));
+    s.on("close", () => finish(true));
+    s.on("error", () => finish(true));
+    s.on("connect", async () => {
+      for (let i = 0; i < parts.length; i++) {
+        if (i > 0 && gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+        if (done) return;
+        s.write(typeof parts[i] === "string" ? Buffer.from(parts[i] as string, "latin1") : parts[i]!);
+      }
+      timer = setTimeout(() => finish(false), waitMs);
+    });
+  });
 }
