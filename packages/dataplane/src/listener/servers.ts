@@ -5,6 +5,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Limits } from "@trellis/contracts";
+import { admitHttp1, badRequest, onClientError } from "./http1-guard.js";
 
 export type RequestHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -12,11 +13,6 @@ export type RequestHandler = (
   isH2: boolean,
   raw?: { socket: Socket; head: Buffer; protocol: string },
 ) => void;
-
-function badRequest(code: string, status: number, reason: string): string {
-  const body = `${code}: ${reason}\n`;
-  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nx-trellis-error: ${code}\r\n\r\n${body}`;
-}
 
 export function createHttp1(handler: RequestHandler, limits: Limits, onBadRequest: () => void): http.Server {
   const server = http.createServer(
@@ -31,8 +27,13 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
       // Request smuggling defence: refuse ambiguous framing instead of guessing.
       insecureHTTPParser: false,
       joinDuplicateHeaders: false,
+      // http1-guard.ts answers a missing Host like every other refusal (x-trellis-error, counted).
+      requireHostHeader: false,
     },
-    (req, res) => handler(req, res, false),
+    (req, res) => {
+      // What llhttp lets through that a proxy must still refuse; a refused request never reaches a stack.
+      if (admitHttp1(req, res, onBadRequest)) handler(req, res, false);
+    },
   );
   server.maxHeadersCount = limits.maxHeaders;
   server.maxRequestsPerSocket = 0;
@@ -40,6 +41,7 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.setTimeout(0);
     socket.on("error", () => socket.destroy());
+    if (!admitHttp1(req, null, onBadRequest)) return;
     handler(req, null, false, { socket, head, protocol: String(req.headers.upgrade ?? "").toLowerCase() });
   });
   // Node enforces headersTimeout only on sockets its own listen() accepted; ours are handed over, so slow
@@ -52,17 +54,10 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
       socket.end(badRequest("DP_BAD_REQUEST", 408, "request head not received in time"));
     socket.destroySoon();
   });
-  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
-    onBadRequest();
-    if (!socket.writable || err.code === "ECONNRESET") {
-      socket.destroy();
-      return;
-    }
-    const status =
-      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    socket.end(badRequest("DP_BAD_REQUEST", status, err.code ?? "malformed request"));
-    socket.destroySoon();
-  });
+  // Malformed HTTP (llhttp's verdict): 400/431 and close, and a request cut mid-body is cut upstream too.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
+    onClientError(err, socket, onBadRequest),
+  );
   return server;
 }
 
