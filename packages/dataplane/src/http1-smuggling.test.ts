@@ -371,3 +371,39 @@ describe.each(LISTENERS)("%s listener", (_name, port) => {
     expect(completed.length).toBe(doneBefore);
   });
 });
+
+describe("a client's malformed body", () => {
+  it("is not held against the upstream endpoint (outlier detection)", async () => {
+    const p = await startProxy({
+      config: {
+        version: "1",
+        identity: IDENTITY,
+        services: [
+          {
+            name: "upstream",
+            namespace: "default",
+            hosts: ["*"],
+            mtls: false,
+            endpoints: [{ address: tap.address }],
+            policy: {
+              outlierDetection: { consecutive5xx: 0, consecutiveGatewayFailures: 1, maxEjectionPercent: 100 },
+            },
+          },
+        ],
+      },
+      listeners: { outbound: L0, inbound: null, admin: null },
+      log: () => {},
+    });
+    try {
+      const port = p.addresses.outbound!.port;
+      for (let i = 0; i < 2; i++) {
+        const bad = await rawExchange(port, [`${CHUNKED}\r\n5\r\nhello\r\n`, `zz\r\n`], { gapMs: 100 });
+        expect(bad.text).toMatch(/^HTTP\/1\.1 400 /);
+      }
+      const ok = await rawExchange(port, [`GET /fine HTTP/1.1\r\n${H}Connection: close\r\n\r\n`]);
+      expect(ok.text).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      await p.close();
+    }
+  });
+});

@@ -140,9 +140,12 @@ export class Destination implements RetryBudgetState {
       } catch (err) {
         ep.active--;
         dest.active--;
-        ep.failures++;
         const e = upstreamError(err, ep.address);
-        if (outlier !== null) outlier.onGatewayFailure(ep, performance.now());
+        // A request body the client botched (http1-guard.ts cuts it) says nothing about the endpoint.
+        if (e.code !== "DP_BAD_REQUEST") {
+          ep.failures++;
+          if (outlier !== null) outlier.onGatewayFailure(ep, performance.now());
+        }
         throw e;
       }
       ep.active--;

@@ -83,7 +83,7 @@ export function admitHttp1(
  * Node's `clientError`: llhttp refused bytes on the connection, or the client's socket failed. When that
  * happened in the body of a request already handed to a stack (a bad chunk), the body bytes parsed before the
  * error that the upstream request has not taken yet are dropped, and the request is destroyed once the 400 is
- * out. Destroying it aborts its upstream exchange: undici
+ * out. Destroying it aborts its upstream exchange, as a client error (not held against the endpoint): undici
  * resets the upstream connection rather than finish the request, so the upstream never sees it complete, and
  * when head and bad chunk came together it has sent nothing at all.
  */
