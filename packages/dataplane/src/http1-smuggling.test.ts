@@ -125,10 +125,16 @@ const REJECTED: Vector[] = [
     name: "Upgrade request with a chunked body",
     raw: `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
   },
-  // Limits.
+  // Limits. Node used to drop headers past the count limit from what the proxy saw, not from what llhttp
+  // framed the body by: a Transfer-Encoding hidden there made the proxy forward the request without its body.
   {
     name: "head over maxHeaderBytes",
     raw: `GET / HTTP/1.1\r\n${H}X-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+    status: 431,
+  },
+  {
+    name: "Transfer-Encoding past the 100th header",
+    raw: `${POST}${Array.from({ length: 120 }, (_, i) => `X-${i}: v\r\n`).join("")}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
     status: 431,
   },
 ];
@@ -402,6 +408,39 @@ describe("a client's malformed body", () => {
       }
       const ok = await rawExchange(port, [`GET /fine HTTP/1.1\r\n${H}Connection: close\r\n\r\n`]);
       expect(ok.text).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe("limits.maxHeaders", () => {
+  it("follows a config change", async () => {
+    const config = (version: string, maxHeaders: number) => ({
+      version,
+      identity: IDENTITY,
+      services: [
+        {
+          name: "upstream",
+          namespace: "default",
+          hosts: ["*"],
+          mtls: false,
+          endpoints: [{ address: tap.address }],
+        },
+      ],
+      limits: { maxHeaders },
+    });
+    const p = await startProxy({
+      config: config("1", 30),
+      listeners: { outbound: L0, inbound: null, admin: null },
+      log: () => {},
+    });
+    try {
+      const port = p.addresses.outbound!.port;
+      const twelve = `GET / HTTP/1.1\r\n${H}Connection: close\r\n${"X-A: 1\r\n".repeat(10)}\r\n`;
+      expect((await rawExchange(port, [twelve])).text).toMatch(/^HTTP\/1\.1 200 /);
+      expect(p.applyConfig(config("2", 11)).ok).toBe(true);
+      expect((await rawExchange(port, [twelve])).text).toMatch(/^HTTP\/1\.1 431 /);
     } finally {
       await p.close();
     }

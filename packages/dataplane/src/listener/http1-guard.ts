@@ -5,10 +5,10 @@
 // (http1-smuggling.test.ts lists every vector and who catches it). What it accepts and we refuse is what
 // Envoy and hyper (linkerd2-proxy) refuse too: a transfer coding other than plain `chunked`, TE on HTTP/1.0,
 // other HTTP versions, a missing, repeated or invalid Host (RFC 9112 §3.2), a target that is neither
-// origin-form nor absolute-form naming the Host, and a body on an Upgrade request (it would be replayed as
-// tunnel data after a 101).
+// origin-form nor absolute-form naming the Host, more headers than `limits.maxHeaders` (431), and a body on an
+// Upgrade request (it would be replayed as tunnel data after a 101).
 //
-// A refused request gets 400 with `x-trellis-error: DP_BAD_REQUEST`, counted in
+// A refused request gets 400 (431) with `x-trellis-error: DP_BAD_REQUEST`, counted in
 // `trellis_bad_requests_total`, and its connection is closed: bytes that followed it on that connection (a
 // smuggled request) are never treated as a request. When to edit: llhttp lets a new framing vector through;
 // add it to http1-smuggling.test.ts first.
@@ -39,18 +39,19 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$
 const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
 
 /**
- * Whether `req` may go on to a stack. Otherwise it is answered (400, after any response still owed on the
+ * Whether `req` may go on to a stack. Otherwise it is answered (400/431, after any response still owed on the
  * connection), counted, and its connection closes. Requests that arrive on a connection after a refused one
  * are dropped unread. `res` is null for an Upgrade request.
  */
 export function admitHttp1(
   req: IncomingMessage,
   res: ServerResponse | null,
+  maxHeaders: number,
   onBadRequest: () => void,
 ): boolean {
   const socket = req.socket as GuardedSocket;
   if (socket[kRefused] === true) return false;
-  const problem = headProblem(req, res === null);
+  const problem = headProblem(req, res === null, maxHeaders);
   if (problem === null) {
     socket[kLast] = req;
     return true;
@@ -114,10 +115,17 @@ export function onClientError(err: NodeJS.ErrnoException, socket: Socket, onBadR
   socket.destroySoon();
 }
 
-function headProblem(req: IncomingMessage, upgrade: boolean): { status: number; reason: string } | null {
+function headProblem(
+  req: IncomingMessage,
+  upgrade: boolean,
+  maxHeaders: number,
+): { status: number; reason: string } | null {
   if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1)
     return { status: 400, reason: "only HTTP/1.0 and HTTP/1.1 are spoken here" };
   const raw = req.rawHeaders;
+  // Node is told not to drop headers past a count (servers.ts), so that none is hidden from us but not from
+  // llhttp (a Transfer-Encoding past the limit would frame the body without our seeing it).
+  if (raw.length > 2 * maxHeaders) return { status: 431, reason: `more than ${maxHeaders} headers` };
   let host: string | null = null;
   let hosts = 0;
   let te: string | null = null;
