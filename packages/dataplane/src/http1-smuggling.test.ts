@@ -219,6 +219,18 @@ const ACCEPTED: Accepted[] = [
     target: "/smuggle",
     body: "hello",
   },
+  {
+    name: "absolute-form naming the Host",
+    raw: `GET http://api/abs?q=1 HTTP/1.1\r\n${H}\r\n`,
+    target: "/abs?q=1",
+    body: "",
+  },
+  {
+    name: "absolute-form with a query and no path",
+    raw: `GET http://api?q=1 HTTP/1.1\r\n${H}\r\n`,
+    target: "/?q=1",
+    body: "",
+  },
 ];
 
 beforeAll(async () => {
@@ -246,7 +258,11 @@ beforeAll(async () => {
           endpoints: [{ address: tap.address }],
         },
       ],
-      inbound: { appPort: tap.port, mtlsMode: "permissive" },
+      inbound: {
+        appPort: tap.port,
+        mtlsMode: "permissive",
+        authorization: [{ action: "deny", paths: ["/admin*"] }],
+      },
     },
     listeners: { outbound: L0, inbound: L0, admin: L0 },
     log: () => {},
@@ -375,6 +391,23 @@ describe.each(LISTENERS)("%s listener", (_name, port) => {
     expect(seen).not.toContain("/after");
     expect(seen).not.toMatch(/\r\n0\r\n\r\n/);
     expect(completed.length).toBe(doneBefore);
+  });
+});
+
+describe("inbound listener", () => {
+  it("authorizes an absolute-form target by its path, and forwards origin-form", async () => {
+    const port = proxy.addresses.inbound!.port;
+    const mark = tap.mark();
+    const denied = await rawExchange(port, [
+      `GET http://api/admin/users HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    ]);
+    expect(denied.text).toMatch(/^HTTP\/1\.1 403 /);
+    expect(tap.since(mark)).toEqual([]);
+    const allowed = await rawExchange(port, [
+      `GET http://api/public HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    ]);
+    expect(allowed.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(tap.since(mark).join("")).toMatch(/^GET \/public HTTP\/1\.1\r\n/);
   });
 });
 

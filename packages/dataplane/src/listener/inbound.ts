@@ -16,6 +16,7 @@ import { certSpiffeId, isRevoked, type RevokedSerials } from "../tls/identity.js
 import { Exchange, grpcTimeoutMs, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 import { sniff } from "./sniff.js";
+import { splitAbsolute } from "./target.js";
 import { acceptInboundTcp, TCP_ALPN } from "./tcp.js";
 
 /** The verified peer identity, stored on the TLS socket at handshake time. */
@@ -177,10 +178,12 @@ export function inboundHandler(core: ProxyCore) {
       const ms = grpcTimeoutMs(head.grpcTimeout);
       if (ms >= 0) ex.armDeadline(ms);
     }
+    const url = req.url ?? "/";
     const preq: ProxyRequest = {
       method: req.method!,
       authority: head.host,
-      path: req.url ?? "/",
+      // An absolute-form target is authorized and forwarded by its path (http1-guard.ts checked its authority).
+      path: url.charCodeAt(0) === 47 /* / */ ? url : (splitAbsolute(url)?.path ?? url),
       headers,
       incoming: req,
       body: head.hasBody ? req : null,

@@ -12,6 +12,7 @@ import { nextSpan } from "../telemetry/trace.js";
 import { P_GRPC, requestProtocol } from "../telemetry/protocol.js";
 import { Exchange, grpcTimeoutMs, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
+import { splitAbsolute } from "./target.js";
 
 export function outboundHandler(core: ProxyCore) {
   return function onOutboundRequest(
@@ -28,8 +29,8 @@ export function outboundHandler(core: ProxyCore) {
     let path = url;
     if (url.charCodeAt(0) !== 47 /* / */) {
       // Absolute form (HTTP_PROXY=http://127.0.0.1:15001): http://host[:port]/path
-      const scheme = url.indexOf("://");
-      if (scheme === -1) {
+      const target = splitAbsolute(url);
+      if (target === null) {
         rejectEarly(
           core,
           req,
@@ -42,9 +43,8 @@ export function outboundHandler(core: ProxyCore) {
         );
         return;
       }
-      const slash = url.indexOf("/", scheme + 3);
-      authority = slash === -1 ? url.slice(scheme + 3) : url.slice(scheme + 3, slash);
-      path = slash === -1 ? "/" : url.slice(slash);
+      authority = target.authority;
+      path = target.path;
     }
     const ctx = newContext(start, snap.config.limits.streamIdleTimeoutMs);
     const span = nextSpan(head.traceparent);
