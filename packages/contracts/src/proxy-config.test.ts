@@ -22,6 +22,23 @@ describe("validateProxyConfig", () => {
     expect(r.config.telemetry.accessLog).toBe(false);
   });
 
+  it("replays request bodies up to 64 KiB by default, and bounds the limit", () => {
+    const withRetries = (retries: Record<string, unknown>) =>
+      validateProxyConfig({
+        ...base,
+        services: [{ name: "reviews", namespace: "shop", mtls: false, routes: [{ retries }] }],
+      });
+    const r = withRetries({ attempts: 2 });
+    expect(r.ok && r.config.services[0]!.routes[0]!.retries!.maxReplayBodyBytes).toBe(65_536);
+    const off = withRetries({ attempts: 2, maxReplayBodyBytes: 0 });
+    expect(off.ok && off.config.services[0]!.routes[0]!.retries!.maxReplayBodyBytes).toBe(0);
+    for (const bad of [-1, 1.5, 16_777_217, "64k"]) {
+      const b = withRetries({ attempts: 2, maxReplayBodyBytes: bad });
+      expect(b.ok).toBe(false);
+      if (!b.ok) expect(b.issues[0]!.path).toBe("services[0].routes[0].retries.maxReplayBodyBytes");
+    }
+  });
+
   it("reports nested paths the way users write them", () => {
     const r = validateProxyConfig({
       ...base,

@@ -117,7 +117,10 @@ export const ZRouteBackend = z.object({
   weight: z.number().int().min(0).max(10_000).default(1),
 });
 
-/** Retry policy for one route. Conservative by default: idempotent requests without a body only. */
+/**
+ * Retry policy for one route. Conservative by default: idempotent methods only, and a request body is replayed
+ * only when it is small (`maxReplayBodyBytes`).
+ */
 export const ZRetryPolicy = z.object({
   /** Retries after the first try (so `attempts: 2` means up to 3 tries). */
   attempts: z.number().int().min(0).max(10).default(2),
@@ -129,8 +132,16 @@ export const ZRetryPolicy = z.object({
     .default(["connect-failure", "reset", "5xx"]),
   /** Status codes retried when `retryOn` includes `retriable-status-codes`. */
   retriableStatusCodes: z.array(ZStatus).default([]),
-  /** Also retry non-idempotent methods (POST, PATCH). Bodies are never replayed, whatever this says. */
+  /** Also retry non-idempotent methods (POST, PATCH). Their bodies are replayed as any other (see below). */
   retryNonIdempotent: z.boolean().default(false),
+  /**
+   * Largest request body a retry replays. The proxy keeps a copy of the body while the first try streams it
+   * (the try does not wait for it); a body that grows past this is no longer copied, and the request is tried
+   * once whatever the outcome. 0: a request with a body is never retried. The copy is memory held per request
+   * in flight, so the default is linkerd2-proxy's 64 KiB rather than Envoy's 1 MiB per-request buffer: a sidecar
+   * with a thousand uploads in flight holds 64 MiB at most, not a GiB. At most 16 MiB.
+   */
+  maxReplayBodyBytes: z.number().int().min(0).max(16_777_216).default(65_536),
   /** First backoff; each retry doubles it, with full jitter. */
   backoffBaseMs: ZMs.default(25),
   /** Longest backoff. */

@@ -56,9 +56,10 @@ export const RETRY_ON = [
 ] as const;
 
 /**
- * Retries. Only idempotent requests without a body are retried unless `retryNonIdempotent` says otherwise, and
- * bodies are never replayed. A retry budget (20% of requests in flight, at least 3) keeps retries from
- * multiplying an outage.
+ * Retries. Only idempotent requests are retried unless `retryNonIdempotent` says otherwise. A request body is
+ * replayed when it is at most 64 KiB (the proxy keeps a copy while the first try sends it); a larger one is sent
+ * once and its failure returned as it is. A retry budget (20% of requests in flight, at least 3) keeps retries
+ * from multiplying an outage.
  */
 export const ZRetrySpec = z.strictObject({
   /** Retries after the first try: `attempts: 2` means up to 3 tries. 0 turns retries off. */
