@@ -1,9 +1,11 @@
-// Retries with conservative defaults (as undici's retry interceptor): idempotent methods only, never a request
-// with a body (it was streamed and cannot be replayed), exponential backoff with full jitter, and a budget so that
-// retries cannot multiply load on a destination that is already failing.
+// Retries with conservative defaults (as undici's retry interceptor): idempotent methods only, a request body
+// only when it is small enough to keep a copy of (replay-body.ts: up to `maxReplayBodyBytes`, copied while the
+// first try streams it), exponential backoff with full jitter, and a budget so that retries cannot multiply
+// load on a destination that is already failing.
 import type { RetryPolicy } from "@trellis/contracts";
 import { ProxyError } from "../core/errors.js";
 import type { Layer, ProxyResponse } from "../core/types.js";
+import { ReplayBody } from "./replay-body.js";
 
 /** Shared per destination: what the budget is measured against. */
 export interface RetryBudgetState {
@@ -58,10 +60,17 @@ export function retry(conf: RetryPolicy | undefined, budget: RetryBudgetState): 
   };
 
   return (next) => async (req, ctx) => {
-    if (req.body !== null || (!conf.retryNonIdempotent && !IDEMPOTENT.has(req.method))) return next(req, ctx);
+    if (!conf.retryNonIdempotent && !IDEMPOTENT.has(req.method)) return next(req, ctx);
+    let replay: ReplayBody | null = null;
+    if (req.body !== null) {
+      if (conf.maxReplayBodyBytes === 0 || req.body.readableEnded || req.body.destroyed)
+        return next(req, ctx);
+      replay = new ReplayBody(req.body, conf.maxReplayBodyBytes);
+    }
     ctx.perTryTimeoutMs = conf.perTryTimeoutMs;
     for (let n = 0; ; n++) {
       const retrying = n > 0;
+      if (replay !== null) req.body = replay.nextTry();
       let res: ProxyResponse;
       try {
         res = await next(req, ctx);
@@ -70,10 +79,13 @@ export function retry(conf: RetryPolicy | undefined, budget: RetryBudgetState): 
         if (
           n >= conf.attempts ||
           !retriableError(err) ||
+          (replay !== null && !replay.replayable()) ||
           performance.now() >= ctx.deadline ||
           !budgetAllows()
-        )
+        ) {
+          replay?.release(true);
           throw err;
+        }
         budget.retriesActive++;
         budget.retriesTotal++;
         await backoff(n);
@@ -83,10 +95,13 @@ export function retry(conf: RetryPolicy | undefined, budget: RetryBudgetState): 
       if (
         n >= conf.attempts ||
         !retriableStatus(res.status) ||
+        (replay !== null && !replay.replayable()) ||
         performance.now() >= ctx.deadline ||
         !budgetAllows()
-      )
+      ) {
+        replay?.release(false);
         return res;
+      }
       res.body.dump();
       budget.retriesActive++;
       budget.retriesTotal++;
