@@ -50,6 +50,11 @@ export class ReplayBody {
     source.pause(); // until a try reads
   }
 
+  /** Bytes the copy holds now: at most the limit, 0 once no replay can happen. */
+  get bytesKept(): number {
+    return this.kept === null ? 0 : this.keptBytes;
+  }
+
   /** The client's body can still be sent whole to another try: it fit the limit and did not fail. */
   replayable(): boolean {
     return this.replayableState;
@@ -74,9 +79,8 @@ export class ReplayBody {
     this.released = true;
     this.replayableState = false;
     const t = this.current;
-    if (t !== null && tryFailed)
-      t.destroy(); // detach() drains
-    else if (t === null) this.drain();
+    if (t === null) this.drain();
+    else if (tryFailed) t.destroy(); // detach() then drains
     if (this.current === null || this.current.pos >= (this.kept?.length ?? 0)) this.kept = null;
   }
 
