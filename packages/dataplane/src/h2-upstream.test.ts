@@ -479,3 +479,28 @@ describe("stream idle timeout (limits.streamIdleTimeoutMs)", () => {
     expect(await metrics(proxy)).toMatch(/protocol="grpc",response_code="500"\} 1/);
   });
 });
+
+describe("a request body nobody reads", () => {
+  it("closes the HTTP/1.1 client's connection after the answer instead of leaving it hanging", async () => {
+    // An upstream that answers 503 at once and closes, never reading the body.
+    const upstream = (await import("node:net")).createServer((s) => {
+      s.once("data", () =>
+        s.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbusy"),
+      );
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise<void>((r) => upstream.close(() => r())));
+    const proxy = await quick((upstream.address() as AddressInfo).port, "http1");
+    const { rawExchange } = await import("./test-support/apps.js");
+    // Announces 1 MB, sends 10 KB, then waits: the answer must come, and the connection must close.
+    const r = await rawExchange(
+      proxy.addresses.outbound!.port,
+      [`POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 1000000\r\n\r\n${"a".repeat(10_000)}`],
+      { waitMs: 3000 },
+    );
+    expect(r.text).toMatch(/^HTTP\/1\.1 50[23] /);
+    expect(r.text.toLowerCase()).toContain("connection: close");
+    expect(r.closedByServer).toBe(true);
+  });
+});

@@ -64,7 +64,11 @@ async function recorder(plan: Step[]): Promise<Recorder> {
   return { app, bodies, framing, tries: () => n };
 }
 
-async function up(endpoints: string[], retries: Record<string, unknown>): Promise<number> {
+async function up(
+  endpoints: string[],
+  retries: Record<string, unknown>,
+  service: Record<string, unknown> = {},
+): Promise<number> {
   proxy = await startProxy({
     config: {
       version: "1",
@@ -76,6 +80,7 @@ async function up(endpoints: string[], retries: Record<string, unknown>): Promis
           mtls: false,
           endpoints: endpoints.map((address) => ({ address })),
           routes: [{ retries: { attempts: 2, backoffBaseMs: 1, backoffMaxMs: 2, ...retries } }],
+          ...service,
         },
       ],
     },
@@ -156,12 +161,12 @@ describe("retries replay request bodies", () => {
     expect(rec.framing.slice(0, 3)).toEqual(["20/-", "20/-", "20/-"]);
   });
 
-  it("tries a body over maxReplayBodyBytes once, returns its 503, and reads the client's body to the end", async () => {
+  it("tries a body over maxReplayBodyBytes once, returns its 503, and closes the connection it will not read", async () => {
     const rec = await recorder(["early", "200"]);
     const port = await up([rec.app.address], { retryNonIdempotent: true, maxReplayBodyBytes: 1024 });
     const big = body(4096);
-    // The 503 is back before the client sends its second half: the proxy must still read it, or the request
-    // that follows on the connection is never parsed.
+    // The 503 is back before the client sends its second half: the answer says `connection: close` and the
+    // proxy closes (as Envoy does), rather than leave the client waiting on a body nobody reads.
     const r = await rawExchange(
       port,
       [
@@ -170,12 +175,13 @@ describe("retries replay request bodies", () => {
       ],
       { gapMs: 200 },
     );
-    expect(r.text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(["HTTP/1.1 503 ", "HTTP/1.1 200 "]);
-    expect(rec.tries()).toBe(2); // the POST once, then GET /next on the same client connection
-    expect(rec.bodies).toEqual([""]);
+    expect(r.text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(["HTTP/1.1 503 "]);
+    expect(r.text.toLowerCase()).toContain("connection: close");
+    expect(r.closedByServer).toBe(true);
+    expect(rec.tries()).toBe(1); // the POST once, never retried
   });
 
-  it("drains the client's body when a try over the limit failed and nothing reads it any more", async () => {
+  it("closes the client's connection when a try over the limit failed and nothing reads its body any more", async () => {
     const rec = await recorder(["reset", "200"]);
     const port = await up([rec.app.address], { maxReplayBodyBytes: 1024 });
     // Far more than Node buffers for a request nobody reads (16 KiB) plus what the sockets hold.
@@ -188,8 +194,10 @@ describe("retries replay request bodies", () => {
       ],
       { gapMs: 200 },
     );
-    expect(r.text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(["HTTP/1.1 502 ", "HTTP/1.1 200 "]);
-    expect(rec.tries()).toBe(2);
+    expect(r.text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(["HTTP/1.1 502 "]);
+    expect(r.text.toLowerCase()).toContain("connection: close");
+    expect(r.closedByServer).toBe(true);
+    expect(rec.tries()).toBe(1);
   });
 
   it("does not retry once a body grows past the limit during a retry, which still gets all of it", async () => {
@@ -249,9 +257,11 @@ describe("retries replay request bodies", () => {
     });
     await new Promise<void>((r) => h2app.listen(0, "127.0.0.1", r));
     try {
-      const port = await up([`127.0.0.1:${(h2app.address() as AddressInfo).port}`], {
-        retryNonIdempotent: true,
-      });
+      const port = await up(
+        [`127.0.0.1:${(h2app.address() as AddressInfo).port}`],
+        { retryNonIdempotent: true },
+        { appProtocol: "h2c" },
+      );
       const session = http2.connect(`http://127.0.0.1:${port}`);
       const stream = session.request({ ":method": "POST", ":path": "/h2", ":authority": "api" });
       stream.end("an h2 body");

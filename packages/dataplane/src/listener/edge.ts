@@ -1,6 +1,6 @@
 // What both HTTP listeners do around a stack: read the request head once (one pass over the raw headers),
 // start the span, run the stack, write the result or the error, and record telemetry when the body ends.
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { HOP_BY_HOP } from "../core/headers.js";
 import type { Http2ServerRequest } from "node:http2";
 import { ClientClosedError, type BodyListener, type ResponseBody } from "../core/body.js";
@@ -259,6 +259,17 @@ export class Exchange implements BodyListener {
     }
     this.responded = true;
     this.status = r.status;
+    // An HTTP/1.1 client still sending a body nobody will read (the upstream answered without it, or failed)
+    // would wait on a keep-alive connection forever: say it closes, as Envoy does, and Node closes it after.
+    const res = this.res;
+    if (
+      res !== null &&
+      !this.raw &&
+      !(res as Http2ServerResponse).stream &&
+      !this.req.complete &&
+      !res.headersSent
+    )
+      (res as ServerResponse).setHeader("connection", "close");
     this.errorCode = r.errorCode;
     if (this.protocol === P_GRPC) this.grpcResponse = r;
     r.body.listener = this;
