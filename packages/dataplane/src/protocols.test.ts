@@ -168,7 +168,10 @@ describe("HTTP/2 and gRPC", () => {
   });
 });
 
-/** One h2c call through the web sidecar; resolves with the grpc-status the client saw. */
+/**
+ * One h2c call through the web sidecar; resolves with the grpc-status the client saw, as a gRPC client reads
+ * it: from the HEADERS frame only when that frame ended the stream (trailers-only), else from the trailers.
+ */
 function h2Call(path: string, contentType: string): Promise<string | undefined> {
   const session = http2.connect(`http://127.0.0.1:${web.addresses.outbound!.port}`);
   return new Promise<string | undefined>((resolve, reject) => {
@@ -180,7 +183,9 @@ function h2Call(path: string, contentType: string): Promise<string | undefined> 
       te: "trailers",
     });
     let status: string | undefined;
-    req.on("response", (h) => (status = h["grpc-status"] as string | undefined));
+    req.on("response", (h, flags) => {
+      if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) status = h["grpc-status"] as string | undefined;
+    });
     req.on("trailers", (t) => (status = t["grpc-status"] as string | undefined));
     req.on("data", () => {});
     req.on("end", () => resolve(status));
