@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { startProxy, type ProxyHandle } from "./index.js";
 import { quickConfig } from "./config/quick.js";
 import { TestPki } from "./test-support/certs.js";
+import { freePort } from "./test-support/apps.js";
 
 const L0 = { address: "127.0.0.1", port: 0 };
 const TD = "trellis.test";
@@ -502,5 +503,54 @@ describe("a request body nobody reads", () => {
     expect(r.text).toMatch(/^HTTP\/1\.1 50[23] /);
     expect(r.text.toLowerCase()).toContain("connection: close");
     expect(r.closedByServer).toBe(true);
+  });
+});
+
+describe("HTTP/2 upstreams that cannot be reached", () => {
+  it("a refused connection is a connect failure (UNAVAILABLE for gRPC), with its cause", async () => {
+    const dead = await freePort();
+    const proxy = await quick(dead);
+    const r = await exchange(connect(proxy), {});
+    expect(r.headers["grpc-status"]).toBe("14");
+    expect(r.headers["x-trellis-error"]).toBe("DP_UPSTREAM_CONNECT_FAILURE");
+    expect(decodeURIComponent(String(r.headers["grpc-message"]))).toContain("ECONNREFUSED");
+  });
+
+  it("a sidecar with the wrong SPIFFE identity is a connect failure, and says whom it expected", async () => {
+    const id = (service: string) => ({ namespace: "shop", service, version: "v1", trustDomain: TD });
+    const impostor = await startProxy({
+      config: {
+        version: "i1",
+        identity: id("web"),
+        tls: callerPem, // web's certificate, where greeter's was expected
+        inbound: { appPort: await freePort(), appProtocol: "h2c" },
+      },
+      listeners: { inbound: L0, outbound: null, admin: null },
+      log: () => {},
+    });
+    cleanups.push(() => impostor.close());
+    const caller = await startProxy({
+      config: {
+        version: "w1",
+        identity: id("web"),
+        tls: callerPem,
+        services: [
+          {
+            name: "greeter",
+            namespace: "shop",
+            hosts: ["*"],
+            endpoints: [{ address: `127.0.0.1:${impostor.addresses.inbound!.port}` }],
+          },
+        ],
+      },
+      listeners: { outbound: L0, inbound: null, admin: null },
+      log: () => {},
+    });
+    cleanups.push(() => caller.close());
+    const r = await exchange(connect(caller), {});
+    expect(r.headers["x-trellis-error"]).toBe("DP_UPSTREAM_CONNECT_FAILURE");
+    expect(decodeURIComponent(String(r.headers["grpc-message"]))).toContain(
+      "expected spiffe://trellis.test/ns/shop/sa/greeter",
+    );
   });
 });

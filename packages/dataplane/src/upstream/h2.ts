@@ -49,6 +49,10 @@ class Session {
   maxStreams: number;
   /** GOAWAY received, closing or closed: takes no new streams. */
   done = false;
+  /** The connection (and TLS handshake) completed. */
+  connected = false;
+  /** Why the session failed, if it did: the real cause behind its streams' cancellation. */
+  error: Error | null = null;
   idleTimer: NodeJS.Timeout | null = null;
   constructor(
     readonly h2: ClientHttp2Session,
@@ -180,8 +184,12 @@ export class H2Pool {
     });
     h2.on("goaway", () => this.forget(s));
     h2.on("close", () => this.forget(s));
+    h2.once("connect", () => (s.connected = true));
     // Errors reach the streams on the session (each fails its request); the session itself just goes.
-    h2.on("error", () => this.forget(s));
+    h2.on("error", (err) => {
+      s.error ??= err;
+      this.forget(s);
+    });
     h2.setTimeout(0);
     return s;
   }
@@ -462,12 +470,27 @@ class H2Exchange implements BodyControl {
     this.pool.release(this.session);
     if (this.ended) return;
     const stream = this.stream!;
-    const err = new UpstreamStreamError(stream.rstCode ?? 0, this.streamError);
+    const err = new UpstreamStreamError(stream.rstCode ?? 0, this.cause());
     if (!this.settled) this.fail(err);
     else this.body?.fail(err);
     // The client's body has nowhere to go now.
     const src = this.req.body;
     if (src !== null) src.unpipe(stream);
+  }
+
+  /**
+   * What made the stream fail. Node cancels the streams of a session that failed (ERR_HTTP2_STREAM_CANCEL);
+   * the session's own error says why (ECONNREFUSED, a TLS or peer-identity failure), and whether a retry is
+   * safe: a connection that never came up carried nothing.
+   */
+  private cause(): Error | null {
+    const e = this.streamError as (Error & { code?: string }) | null;
+    const s = this.session;
+    if (e?.code === "ERR_HTTP2_STREAM_CANCEL" || e === null) {
+      if (e?.cause instanceof Error) return e.cause;
+      if (s.error !== null && !s.connected) return s.error;
+    }
+    return e;
   }
 
   fail(err: Error): void {
