@@ -1,12 +1,13 @@
 // Processes the benchmark starts, one role each: `node servers.mjs <role> ...`. Prints `READY <port>` when up.
-// Roles: upstream | node-proxy <upstreamPort> | trellis <upstreamPort> | sidecar-in <upstreamPort> <pkiDir>
-//        | sidecar-out <inboundPort> <pkiDir>
+// Roles: upstream | node-proxy <upstreamPort> | trellis <upstreamPort> | sidecar-in <upstreamPort> <pkiDir> [appProtocol]
+//        | sidecar-out <inboundPort> <pkiDir> | grpc-upstream | quick <upstreamPort> <upstreamProtocol>
+//        | node-h2-proxy <upstreamPort>
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startProxy } from "../dist/index.js";
+import { startProxy, quickConfig } from "../dist/index.js";
 
-const [role, a1, a2] = process.argv.slice(2);
+const [role, a1, a2, a3] = process.argv.slice(2);
 if (process.env.BENCH_MEM)
   setInterval(() => {
     const m = process.memoryUsage();
@@ -97,7 +98,7 @@ if (role === "upstream") {
       version: "bench",
       identity: identity("upstream"),
       tls: pem(a2, "upstream"),
-      inbound: { appPort: Number(a1) },
+      inbound: { appPort: Number(a1), ...(a3 ? { appProtocol: a3 } : {}) },
     },
     listeners: { outbound: null, inbound: L(), admin: L() },
     log: () => {},
@@ -117,6 +118,61 @@ if (role === "upstream") {
     log: () => {},
   });
   ready(p.addresses.outbound.port);
+} else if (role === "quick") {
+  // `trellis proxy --to …`: quick mode's own config, as the CLI builds it.
+  const p = await startProxy({
+    config: quickConfig({ to: `127.0.0.1:${a1}`, upstreamProtocol: a2 }),
+    listeners: { outbound: L(), inbound: null, admin: L() },
+    log: () => {},
+  });
+  ready(p.addresses.outbound.port);
+} else if (role === "node-h2-proxy") {
+  // The naive HTTP/2 reference for the gRPC rows: node:http2's core API, one client session to an h2c upstream,
+  // streams piped both ways, response trailers passed on. No routing, telemetry, deadlines or error mapping.
+  const http2 = await import("node:http2");
+  const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+  const session = http2.connect(`http://127.0.0.1:${a1}`);
+  const server = http2.createServer();
+  server.on("stream", (stream, headers) => {
+    const up = session.request(headers, { endStream: false });
+    let trailers = {};
+    up.on("response", (h, flags) => {
+      if (flags & NGHTTP2_FLAG_END_STREAM) return stream.respond(h, { endStream: true }); // trailers-only
+      stream.respond(h, { waitForTrailers: true });
+      up.pipe(stream);
+    });
+    up.on("trailers", (t) => (trailers = t));
+    stream.on("wantTrailers", () => stream.sendTrailers(trailers));
+    up.on("error", () => stream.destroyed || stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+    stream.on("error", () => {});
+    stream.on("close", () => up.closed || up.close(NGHTTP2_CANCEL));
+    stream.pipe(up);
+  });
+  server.listen(0, "127.0.0.1", () => ready(server.address().port));
+} else if (role === "grpc-upstream") {
+  // A real gRPC server (grpc-js): UnaryCall answers a payload of the asked size, StreamingOutputCall one message
+  // per ResponseParameters entry. Payloads are allocated once per size, so the upstream's cost is gRPC's own.
+  const { grpc, loadTestService } = await import("./grpc.mjs");
+  const TestService = loadTestService();
+  const payloads = new Map();
+  const payload = (size) => {
+    let m = payloads.get(size);
+    if (m === undefined)
+      payloads.set(size, (m = { payload: { type: "COMPRESSABLE", body: Buffer.alloc(size) } }));
+    return m;
+  };
+  const server = new grpc.Server();
+  server.addService(TestService.service, {
+    UnaryCall: (call, cb) => cb(null, payload(call.request.responseSize)),
+    StreamingOutputCall: (call) => {
+      for (const p of call.request.responseParameters) call.write(payload(p.size));
+      call.end();
+    },
+  });
+  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
+    if (err) throw err;
+    ready(port);
+  });
 } else {
   console.error(`unknown role ${role}`);
   process.exit(2);
