@@ -2,14 +2,21 @@
 //   direct upstream | nginx reverse proxy | node:http + Agent proxy | trellis proxy | two sidecars over mTLS:
 // CPU per request at saturation (from the proxies' /proc/PID/stat), max req/s, open-loop latency percentiles at
 // fixed rates (latency measured from each request's *scheduled* send time), added p50 over direct, peak RSS.
+// Then the same for gRPC (grpc-js client and server), unary and a server stream, against
+//   direct | naive node:http2 proxy | trellis quick mode (h2c upstream) | two sidecars over mTLS (callee's app
+//   speaks h2c):
+// a "call" is one unary exchange or one whole stream; saturation is GRPC_CONCURRENCY calls in flight on one
+// channel (one HTTP/2 connection, as a gRPC client runs), latency at one fixed rate.
 // The load generator is pinned to CPU 0, proxies and upstream to CPU 1. Targets are interleaved and each number
-// is the median of ROUNDS rounds. Traffic goes to 127.0.0.1 only; run time is bounded (~3-4 minutes).
+// is the median of ROUNDS rounds. Traffic goes to 127.0.0.1 only; run time is bounded (~5 minutes, HTTP ~3,
+// gRPC ~2). BENCH_ONLY=http or BENCH_ONLY=grpc runs one part.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
+import { makePki } from "./pki.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -17,10 +24,13 @@ const SAT_SECONDS = Number(process.env.BENCH_SAT_SECONDS ?? 3);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 3);
 const RATES = [1000, 5000];
 const CONCURRENCY = 32;
+const ONLY = process.env.BENCH_ONLY ?? "";
+const GRPC_RATE = Number(process.env.BENCH_GRPC_RATE ?? 500);
+const GRPC_CONCURRENCY = 32;
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p));
 
-const children = [];
+let children = [];
 // nginx's master must be asked to stop (SIGTERM) so that it stops its worker; SIGKILL would orphan it.
 process.on("exit", () => children.forEach((c) => c.kill(c.nginx ? "SIGTERM" : "SIGKILL")));
 process.on("SIGINT", () => process.exit(130));
@@ -84,7 +94,9 @@ http {
       const res = await fetch(`http://127.0.0.1:${port}/`);
       await res.text();
       break;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
   }
   // nginx forks a worker; CPU is counted over the master's process tree.
   const pids = treePids(child.pid);
@@ -100,7 +112,9 @@ function treePids(pid) {
         .split(/\s+/)
         .filter(Boolean))
         out.push(Number(t));
-    } catch {}
+    } catch {
+      // the process is gone
+    }
   }
   return out;
 }
@@ -143,34 +157,61 @@ async function once(pool) {
   if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
 }
 
-/** Closed loop at CONCURRENCY for `seconds`: max req/s and CPU per request of the measured processes. */
-async function saturate(port, pids, seconds) {
+const httpCall = (port) => {
   const pool = poolFor(port);
+  return () => once(pool);
+};
+
+/** Why calls failed, by message, for the report (errors must not hide behind a count). */
+const errorKinds = new Map();
+function noteError(target, err) {
+  const key = `${target}: ${err?.code ?? ""} ${err?.message ?? err}`.slice(0, 200);
+  errorKinds.set(key, (errorKinds.get(key) ?? 0) + 1);
+}
+
+/**
+ * Closed loop, `concurrency` calls in flight for `seconds`: max calls/s, and CPU per call of the measured
+ * processes (`pids`: the proxies; `upPids`: the upstream, reported apart) and of this load generator.
+ */
+async function saturate(call, pids, seconds, { concurrency = CONCURRENCY, upPids = [], name = "" } = {}) {
   let n = 0;
   let errors = 0;
   const end = performance.now() + seconds * 1000;
   const c0 = cpuTicks(pids);
+  const u0 = cpuTicks(upPids);
+  const g0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
         try {
-          await once(pool);
+          await call();
           n++;
-        } catch {
+        } catch (err) {
           errors++;
+          noteError(name, err);
         }
       }
     }),
   );
   const secs = (performance.now() - t0) / 1000;
   const cpuSec = (cpuTicks(pids) - c0) / CLK_TCK;
-  return { rps: n / secs, cpuUsPerReq: (cpuSec * 1e6) / n, errors };
+  const upSec = (cpuTicks(upPids) - u0) / CLK_TCK;
+  const g = process.cpuUsage(g0);
+  return {
+    rps: n / secs,
+    cpuUsPerReq: (cpuSec * 1e6) / n,
+    upUsPerReq: (upSec * 1e6) / n,
+    genCpuPct: ((g.user + g.system) / 1e6 / secs) * 100,
+    errors,
+  };
 }
 
-/** Open loop at `rate` req/s: each request has a scheduled time; latency counts from it, so queueing shows. */
-async function openLoop(port, rate, seconds) {
-  const pool = poolFor(port);
+/**
+ * Open loop at `rate` calls/s: each call has a scheduled time; latency counts from it, so queueing shows. When
+ * the calls took over 10 % longer to complete than to schedule, the target could not keep the rate: overloaded.
+ */
+async function openLoop(call, rate, seconds, name = "") {
   const total = Math.floor(rate * seconds);
   const lat = new Float64Array(total);
   const interval = 1000 / rate;
@@ -184,14 +225,15 @@ async function openLoop(port, rate, seconds) {
       while (sent < total && t0 + sent * interval <= now) {
         const i = sent++;
         const scheduled = t0 + i * interval;
-        once(pool).then(
+        call().then(
           () => {
             lat[i] = performance.now() - scheduled;
             if (++done === total) resolve();
           },
-          () => {
+          (err) => {
             lat[i] = NaN;
             errors++;
+            noteError(name, err);
             if (++done === total) resolve();
           },
         );
@@ -204,7 +246,8 @@ async function openLoop(port, rate, seconds) {
     .filter((x) => !Number.isNaN(x))
     .sort((a, b) => a - b);
   const q = (p) => ok[Math.min(ok.length - 1, Math.floor(p * ok.length))] * 1000; // µs
-  return { p50: q(0.5), p99: q(0.99), p999: q(0.999), errors };
+  const overloaded = performance.now() - t0 > seconds * 1000 * 1.1;
+  return { p50: q(0.5), p99: q(0.99), p999: q(0.999), errors, overloaded };
 }
 
 const median = (xs) => {
@@ -212,64 +255,8 @@ const median = (xs) => {
   return s[Math.floor(s.length / 2)];
 };
 
-async function main() {
-  const pki = mkdtempSync(join(tmpdir(), "trellis-bench-pki-"));
-  const ossl = (...a) => execFileSync("openssl", a, { cwd: pki, stdio: "ignore" });
-  ossl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=bench-ca",
-  );
-  for (const name of ["client", "upstream"]) {
-    writeFileSync(
-      join(pki, `${name}.ext`),
-      `subjectAltName=URI:spiffe://bench.local/ns/bench/sa/${name}\nextendedKeyUsage=serverAuth,clientAuth\n`,
-    );
-    ossl(
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${name}`,
-    );
-    ossl(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.crt",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.crt`,
-      "-days",
-      "1",
-      "-extfile",
-      `${name}.ext`,
-    );
-  }
-
+/** The HTTP/1.1 table: every target, both rates. */
+async function runHttp(pki) {
   const upstream = await startRole("upstream");
   const targets = [{ name: "direct", port: upstream.port, pids: upstream.pids }];
   if (NGINX) targets.push({ name: "nginx", ...(await startNginx(upstream.port)) });
@@ -281,18 +268,19 @@ async function main() {
   const sout = await startRole("sidecar-out", sin.port, pki);
   targets.push({ name: "mesh (2 sidecars, mTLS)", port: sout.port, pids: [...sout.pids, ...sin.pids] });
 
+  for (const t of targets) t.call = httpCall(t.port);
   const results = new Map(targets.map((t) => [t.name, []]));
   for (const t of targets) {
     // Warm up: connections, JIT.
-    await saturate(t.port, t.pids, 1);
+    await saturate(t.call, t.pids, 1);
   }
   for (let round = 0; round < ROUNDS; round++) {
     // Interleave: every target gets each measurement in the same round, in a rotating order.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const t of order) {
-      const sat = await saturate(t.port, t.pids, SAT_SECONDS);
+      const sat = await saturate(t.call, t.pids, SAT_SECONDS);
       const rates = {};
-      for (const rate of RATES) rates[rate] = await openLoop(t.port, rate, RATE_SECONDS);
+      for (const rate of RATES) rates[rate] = await openLoop(t.call, rate, RATE_SECONDS);
       results.get(t.name).push({ sat, rates });
       process.stderr.write(
         `round ${round + 1}/${ROUNDS} ${t.name}: ${Math.round(sat.rps)} req/s, ${sat.cpuUsPerReq.toFixed(1)} µs CPU/req, p50@1k ${rates[1000].p50.toFixed(0)} µs\n`,
@@ -332,8 +320,140 @@ async function main() {
   console.log(`|${cols.map(() => "---").join("|")}|`);
   for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(" | ")} |`);
   for (const p of pools.values()) await p.close();
+}
+
+/** The gRPC table: direct, quick mode and mesh; unary and server stream; saturation and one fixed rate. */
+async function runGrpc(pki) {
+  const { grpc, loadTestService, unaryCall, streamCall, UNARY_BYTES, STREAM_MESSAGES, STREAM_MESSAGE_BYTES } =
+    await import("./grpc.mjs");
+  const TestService = loadTestService();
+  const up = await startRole("grpc-upstream");
+  const nh2 = await startRole("node-h2-proxy", up.port);
+  const quick = await startRole("quick", up.port, "h2c");
+  const gin = await startRole("sidecar-in", up.port, pki, "h2c");
+  const gout = await startRole("sidecar-out", gin.port, pki);
+  const targets = [
+    { name: "direct", port: up.port, pids: [] },
+    { name: "node:http2 proxy", port: nh2.port, pids: nh2.pids },
+    { name: "trellis quick (h2c)", port: quick.port, pids: quick.pids },
+    { name: "mesh (2 sidecars, mTLS)", port: gout.port, pids: [...gout.pids, ...gin.pids] },
+  ];
+  const clients = [];
+  const cases = [];
+  for (const t of targets) {
+    // One channel per target, not shared with the others' (grpc-js pools subchannels globally by default).
+    const client = new TestService(`127.0.0.1:${t.port}`, grpc.credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+    });
+    clients.push(client);
+    cases.push({ ...t, kind: "unary", call: unaryCall(client) });
+    cases.push({ ...t, kind: "stream", call: streamCall(client) });
+  }
+  const key = (c) => `${c.name}|${c.kind}`;
+  const opts = (c) => ({ concurrency: GRPC_CONCURRENCY, upPids: up.pids, name: key(c) });
+  const results = new Map(cases.map((c) => [key(c), []]));
+  for (const c of cases) await saturate(c.call, c.pids, 1, opts(c)); // warm up: channels, sessions, JIT
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = cases.map((_, i) => cases[(i + round) % cases.length]);
+    for (const c of order) {
+      const sat = await saturate(c.call, c.pids, SAT_SECONDS, opts(c));
+      const rate = await openLoop(c.call, GRPC_RATE, RATE_SECONDS, key(c));
+      results.get(key(c)).push({ sat, rate });
+      const rss = c.pids.map((pid) => rssMb(pid).toFixed(0)).join("+");
+      process.stderr.write(
+        `grpc round ${round + 1}/${ROUNDS} ${c.name} ${c.kind}: ${Math.round(sat.rps)} calls/s, ${sat.cpuUsPerReq.toFixed(1)} µs CPU/call (upstream ${sat.upUsPerReq.toFixed(1)}), generator ${sat.genCpuPct.toFixed(0)} % CPU, p50@${GRPC_RATE} ${rate.p50.toFixed(0)} µs${rate.overloaded ? " (overloaded)" : ""}${rss ? `, RSS now ${rss} MB` : ""}\n`,
+      );
+    }
+  }
+
+  const rows = [];
+  for (const kind of ["unary", "stream"]) {
+    const directP50 = median(results.get(`direct|${kind}`).map((r) => r.rate.p50));
+    for (const t of targets) {
+      const rs = results.get(`${t.name}|${kind}`);
+      const m = (f) => median(rs.map(f));
+      const isDirect = t.name === "direct";
+      const over = rs.filter((r) => r.rate.overloaded).length > rs.length / 2;
+      rows.push({
+        target: t.name,
+        call:
+          kind === "unary"
+            ? `unary ${UNARY_BYTES} B`
+            : `stream ${STREAM_MESSAGES}×${STREAM_MESSAGE_BYTES / 1024} KiB`,
+        "CPU µs/call (proxy)": isDirect ? "—" : m((r) => r.sat.cpuUsPerReq).toFixed(1),
+        "CPU µs/call (upstream)": m((r) => r.sat.upUsPerReq).toFixed(1),
+        "max calls/s": Math.round(m((r) => r.sat.rps)),
+        "load gen CPU %": Math.round(m((r) => r.sat.genCpuPct)),
+        [`p50/p99 µs @${GRPC_RATE}/s`]: `${m((r) => r.rate.p50).toFixed(0)} / ${m((r) => r.rate.p99).toFixed(0)}${over ? " overloaded" : ""}`,
+        [`added p50 µs @${GRPC_RATE}/s`]: isDirect ? "—" : (m((r) => r.rate.p50) - directP50).toFixed(0),
+        "peak RSS MB": isDirect ? "—" : peakRssMb(t.pids).toFixed(1),
+        errors: rs.reduce((a, r) => a + r.sat.errors + r.rate.errors, 0),
+      });
+    }
+  }
+  console.log(
+    `\nTrellis data-plane benchmark, gRPC (grpc-js ${grpcJsVersion()}) — node ${process.version}, ${ROUNDS} rounds (median), saturation ${SAT_SECONDS}s @ ${GRPC_CONCURRENCY} calls in flight on one channel, open loop ${RATE_SECONDS}s @ ${GRPC_RATE} calls/s`,
+  );
+  console.log(
+    `load generator on CPU 0; proxies + upstream on CPU 1; mesh CPU and RSS are both sidecars (RSS: the larger); a stream call is the whole stream\n`,
+  );
+  printTable(rows);
+  for (const c of clients) c.close();
+}
+
+function grpcJsVersion() {
+  try {
+    const p = join(HERE, "../../../node_modules/@grpc/grpc-js/package.json");
+    return JSON.parse(readFileSync(p, "utf8")).version;
+  } catch {
+    return "?";
+  }
+}
+
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+function printTable(rows) {
+  const cols = Object.keys(rows[0]);
+  console.log(`| ${cols.join(" | ")} |`);
+  console.log(`|${cols.map(() => "---").join("|")}|`);
+  for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(" | ")} |`);
+}
+
+/** Stops the processes a part started, so the next part has CPU 1 to itself. */
+async function stopChildren() {
   for (const c of children) c.kill(c.nginx ? "SIGTERM" : "SIGKILL");
+  children = [];
   await new Promise((r) => setTimeout(r, 300));
+}
+
+/** The kernel's CPU pressure (PSI) line: how much runnable work waited for a CPU, i.e. how noisy this run was. */
+function cpuPressure() {
+  try {
+    return readFileSync("/proc/pressure/cpu", "utf8").split("\n")[0];
+  } catch {
+    return "not available";
+  }
+}
+
+async function main() {
+  const pki = makePki();
+  const pressureAtStart = cpuPressure();
+  if (ONLY !== "grpc") {
+    await runHttp(pki);
+    await stopChildren();
+  }
+  if (ONLY !== "http") {
+    await runGrpc(pki);
+    await stopChildren();
+  }
+  if (errorKinds.size > 0) {
+    console.log("\nerrors by kind:");
+    for (const [k, n] of errorKinds) console.log(`  ${n} × ${k}`);
+  }
+  console.log(`\nCPU pressure (/proc/pressure/cpu) at start: ${pressureAtStart}; at end: ${cpuPressure()}`);
   process.exit(0);
 }
 
