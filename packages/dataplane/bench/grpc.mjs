@@ -53,7 +53,7 @@ export function streamCall(client) {
       let n = 0;
       let wrong = 0;
       const call = client.StreamingOutputCall(req);
-      call.on("data", (m) => (m.payload.body.length === STREAM_MESSAGE_BYTES ? n++ : wrong++));
+      call.on("data", (m) => (m.payload?.body.length === STREAM_MESSAGE_BYTES ? n++ : wrong++));
       call.on("error", reject); // a non-OK status; 'status' follows
       call.on("status", (st) => {
         if (st.code !== 0)
