@@ -381,9 +381,13 @@ class H2Exchange implements BodyControl {
       return;
     }
     this.stream = stream;
+    // The body exists before the head: Node emits 'response' on the next tick, and when HEADERS and DATA
+    // arrive in one read (as over TLS) the first chunk comes before it. The body queues it until a sink reads.
+    const body = new ResponseBody(this);
+    this.body = body;
     stream.on("response", (headers, flags) => this.onResponse(headers, flags));
     stream.on("data", (chunk: Buffer) => {
-      if (this.body !== null && !this.body.push(chunk)) stream.pause();
+      if (!body.push(chunk)) stream.pause();
     });
     stream.on("trailers", (t) => (this.trailers = t));
     stream.on("end", () => {
@@ -425,12 +429,10 @@ class H2Exchange implements BodyControl {
     }
     if (this.settled) return;
     this.settled = true;
-    const body = new ResponseBody(this);
-    this.body = body;
     this.resolve({
       status,
       headers: flatHeaders(headers),
-      body,
+      body: this.body!,
       errorCode: null,
       endStream: (flags & NGHTTP2_FLAG_END_STREAM) !== 0,
     });
@@ -472,7 +474,7 @@ class H2Exchange implements BodyControl {
     const stream = this.stream!;
     const err = new UpstreamStreamError(stream.rstCode ?? 0, this.cause());
     if (!this.settled) this.fail(err);
-    else this.body?.fail(err);
+    else this.body!.fail(err);
     // The client's body has nowhere to go now.
     const src = this.req.body;
     if (src !== null) src.unpipe(stream);
