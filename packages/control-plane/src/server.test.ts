@@ -491,3 +491,40 @@ describe("control plane", () => {
     }
   });
 });
+
+describe("control plane shutdown", () => {
+  // A proxy told to go (1001) may reconnect at once (its backoff has full jitter): a stream accepted while the
+  // replica shuts down kept close() waiting forever (a cp-restart journey hung on it).
+  it("finishes close() even when a proxy connects while it shuts down, and refuses that proxy with 503", async () => {
+    const cp3 = await startControlPlane({
+      databaseUrl: url,
+      secret: SECRET,
+      compile,
+      port: 0,
+      debounceMs: 20,
+      registryIntervalMs: 100,
+    });
+    const joined = await proxy("ratings", "v1", "127.0.0.1:20030", { url: cp3.url });
+    await joined.until(() => joined.appliedVersion !== null, 10_000, "first config");
+    const { csrPem } = await generateKeyAndCsr();
+    const late = new LightProxy({
+      url: cp3.url,
+      token,
+      caPem,
+      csrPem,
+      node: { namespace: "shop", service: "ratings", version: "v2", address: "127.0.0.1:20031", labels: {} },
+    });
+    proxies.push(late);
+    const lateConnect = late.connect().then(
+      () => "connected",
+      (e: Error) => e.message,
+    );
+    const closed = cp3.close().then(() => "closed");
+    const timeout = new Promise<string>((r) =>
+      setTimeout(() => r("close() still waiting after 15 s"), 15_000),
+    );
+    expect(await Promise.race([closed, timeout])).toBe("closed");
+    // Refused (or cut) during shutdown, never left holding the replica open.
+    expect(await lateConnect).not.toBe("connected");
+  }, 30_000);
+});

@@ -524,18 +524,24 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const path = (req.url ?? "/").split("?")[0];
-    const refuse = (status: number, message: string) => {
+    const refuse = (status: 401 | 404 | 503, message: string) => {
+      const text = status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Service Unavailable";
       socket.end(
-        `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Not Found"}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`,
+        `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`,
       );
     };
+    // A proxy told to go (1001) may come straight back, with no jitter, while this replica shuts down: a
+    // stream opened then would never be closed, and close() would wait on its socket forever.
+    const stopping = "control plane shutting down; reconnect to another replica";
     if (path !== MESH_STREAM_PATH) return refuse(404, "not found");
+    if (shuttingDown) return refuse(503, stopping);
     socket.on("error", () => socket.destroy());
     authenticate(req).then(
       (scope) => {
         if (typeof scope === "string") return refuse(401, scope);
         if (revokedTokens.has(scope.joinTokenId))
           return refuse(401, "the join token is invalid, expired or revoked");
+        if (shuttingDown) return refuse(503, stopping);
         wss.handleUpgrade(req, socket, head, (ws) => {
           const session = new ProxySession(ws, {
             db,
@@ -661,6 +667,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       );
       await flushRun;
       await flushTelemetry();
+      // Upgraded sockets are no longer the HTTP server's: closeAllConnections() does not reach them.
+      for (const c of wss.clients) c.terminate();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
