@@ -130,11 +130,6 @@ export class ResponseBody {
     else this.control.discard();
   }
 
-  /** Discards a body that arrived too late to be sent (the caller's deadline answered first). */
-  discard(): void {
-    this.dump();
-  }
-
   private finish(): void {
     const sink = this.sink!;
     if (this.trailers !== null && Object.keys(this.trailers).length > 0) sink.addTrailers(this.trailers);

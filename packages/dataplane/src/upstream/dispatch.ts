@@ -88,22 +88,14 @@ class UpstreamExchange implements BodyControl {
     if (this.body === null) return false;
     return this.body.push(chunk);
   }
-  /** HTTP/1 gives raw `[name, value, ...]` buffers; HTTP/2 gives Node's header object. */
-  onComplete(rawTrailers: Buffer[] | Record<string, string | string[]> | null): void {
+  /** Raw `[name, value, ...]` buffers (undici carries HTTP/1.1 only; HTTP/2 is upstream/h2.ts). */
+  onComplete(rawTrailers: Buffer[] | null): void {
     if (this.body === null) return;
     let trailers: Record<string, string> | null = null;
-    if (Array.isArray(rawTrailers)) {
-      if (rawTrailers.length > 0) {
-        trailers = {};
-        for (let i = 0; i < rawTrailers.length; i += 2)
-          trailers[rawTrailers[i]!.toString("latin1")] = rawTrailers[i + 1]!.toString("latin1");
-      }
-    } else if (rawTrailers) {
-      for (const k of Object.keys(rawTrailers)) {
-        if (k.charCodeAt(0) === 58 /* : */) continue;
-        const v = rawTrailers[k]!;
-        (trailers ??= {})[k] = Array.isArray(v) ? v.join(", ") : v;
-      }
+    if (rawTrailers !== null && rawTrailers.length > 0) {
+      trailers = {};
+      for (let i = 0; i < rawTrailers.length; i += 2)
+        trailers[rawTrailers[i]!.toString("latin1")] = rawTrailers[i + 1]!.toString("latin1");
     }
     this.body.end(trailers);
   }

@@ -76,8 +76,6 @@ export class H2Pool {
    * would be refused).
    */
   private peerMaxStreams = INITIAL_MAX_STREAMS;
-  /** For /clusters and tests. */
-  sessionsOpened = 0;
 
   constructor(
     readonly address: string,
@@ -174,7 +172,6 @@ export class H2Pool {
           }) as Socket,
       });
     }
-    this.sessionsOpened++;
     const s = new Session(h2, this.peerMaxStreams);
     this.sessions.push(s);
     h2.on("remoteSettings", (r) => {
