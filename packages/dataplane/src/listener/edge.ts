@@ -179,9 +179,8 @@ export interface RawClient {
  * or -1 when absent or malformed (then no deadline is enforced, as gRPC servers do).
  */
 export function grpcTimeoutMs(value: string | undefined): number {
-  if (value === undefined || value.length < 2 || value.length > 9) return -1;
+  if (value === undefined || !/^\d{1,8}[HMSmun]$/.test(value)) return -1;
   const n = Number(value.slice(0, -1));
-  if (!Number.isInteger(n) || n < 0 || !/^\d+$/.test(value.slice(0, -1))) return -1;
   switch (value.charCodeAt(value.length - 1)) {
     case 72 /* H */:
       return n * 3_600_000;
@@ -193,12 +192,23 @@ export function grpcTimeoutMs(value: string | undefined): number {
       return n;
     case 117 /* u */:
       return n / 1000;
-    case 110 /* n */:
+    default: // n (the pattern allows nothing else)
       return n / 1_000_000;
-    default:
-      return -1;
   }
 }
+
+/**
+ * How a response body that did not arrive whole is recorded: never as the status its head carried, since the
+ * client saw an error (a reset stream, a cut connection). For gRPC, as the status the client then sees.
+ */
+interface Cut {
+  http: number;
+  grpcStatus: string;
+  log: string;
+}
+const CUT_BY_DEADLINE: Cut = { http: 504, grpcStatus: "4", log: "deadline_exceeded" }; // the caller's grpc-timeout
+const CUT_BY_CLIENT: Cut = { http: 499, grpcStatus: "1", log: "client_closed" }; // the client's doing (CANCELLED)
+const CUT_UPSTREAM: Cut = { http: 502, grpcStatus: "13", log: "upstream_body_interrupted" }; // a reset: INTERNAL
 
 /** Per-request state at the edge. Its `bodyDone` is called when the response ends (or fails). */
 export class Exchange implements BodyListener {
@@ -228,11 +238,15 @@ export class Exchange implements BodyListener {
   /**
    * Enforces a gRPC caller's deadline over the whole call, as its own client would: past it, a call with no
    * response yet is answered DEADLINE_EXCEEDED; one already streaming is cut. Either way the upstream stream
-   * is cancelled (RST_STREAM CANCEL) once the client's stream closes.
+   * is cancelled (RST_STREAM CANCEL) once the client's stream closes. False when there is none to enforce.
    */
-  armDeadline(ms: number): void {
+  armGrpcDeadline(grpcTimeout: string | undefined): boolean {
+    if (grpcTimeout === undefined || this.protocol !== P_GRPC) return false;
+    const ms = grpcTimeoutMs(grpcTimeout);
+    if (ms < 0) return false;
     this.deadlineTimer = setTimeout(onDeadline, Math.max(1, Math.ceil(ms)), this, ms);
     this.deadlineTimer.unref();
+    return true;
   }
 
   deadline(ms: number): void {
@@ -254,7 +268,7 @@ export class Exchange implements BodyListener {
   respond(r: ProxyResponse): void {
     if (this.responded) {
       // The deadline answered already: this late response has nowhere to go.
-      r.body.discard();
+      r.body.dump();
       return;
     }
     this.responded = true;
@@ -294,21 +308,19 @@ export class Exchange implements BodyListener {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = null;
     }
-    // A body that did not arrive whole is never recorded as the status its head carried: the client saw an
-    // error (a reset stream, a cut connection). Cut by the client, it is the client's doing (499, or gRPC
-    // CANCELLED); cut by the caller's deadline, 504; anything else failed upstream (502).
-    const cut = err === null ? 0 : this.deadlinePassed ? 504 : err instanceof ClientClosedError ? 499 : 502;
+    const cut: Cut | null =
+      err === null
+        ? null
+        : this.deadlinePassed
+          ? CUT_BY_DEADLINE
+          : err instanceof ClientClosedError
+            ? CUT_BY_CLIENT
+            : CUT_UPSTREAM;
     const g = this.grpcResponse;
     const recorded =
       g === null
-        ? cut !== 0
-          ? cut
-          : this.status
-        : grpcOutcome(
-            this.status,
-            grpcStatus(g.headers, g.body) ??
-              (cut === 499 ? "1" : cut === 504 ? "4" : cut === 502 ? "13" : null),
-          );
+        ? (cut?.http ?? this.status)
+        : grpcOutcome(this.status, grpcStatus(g.headers, g.body) ?? cut?.grpcStatus ?? null);
     this.series?.record(recorded, ms);
     if (this.accessLog !== null) {
       this.accessLog(
@@ -320,15 +332,7 @@ export class Exchange implements BodyListener {
           path: this.req.url,
           protocol: protocolName(this.protocol),
           status: this.status,
-          error:
-            this.errorCode ??
-            (err === null
-              ? null
-              : this.deadlinePassed
-                ? "deadline_exceeded"
-                : err instanceof ClientClosedError
-                  ? "client_closed"
-                  : "upstream_body_interrupted"),
+          error: this.errorCode ?? cut?.log ?? null,
           cause: err === null || err instanceof ClientClosedError ? null : err.message,
           durationMs: Math.round(ms * 1000) / 1000,
           upstream: this.ctx.upstreamAddress || null,

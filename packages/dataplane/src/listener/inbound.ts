@@ -11,9 +11,9 @@ import { ProxyError } from "../core/errors.js";
 import type { ClientResponse } from "../core/respond.js";
 import { newContext, type ProxyRequest } from "../core/types.js";
 import { nextSpan } from "../telemetry/trace.js";
-import { P_GRPC, requestProtocol } from "../telemetry/protocol.js";
+import { requestProtocol } from "../telemetry/protocol.js";
 import { certSpiffeId, isRevoked, type RevokedSerials } from "../tls/identity.js";
-import { Exchange, grpcTimeoutMs, guardBody, readHead, type RawClient } from "./edge.js";
+import { Exchange, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 import { sniff } from "./sniff.js";
 import { splitAbsolute } from "./target.js";
@@ -174,10 +174,7 @@ export function inboundHandler(core: ProxyCore) {
     if (ctx.peerId !== null) headers.push("x-trellis-peer", ctx.peerId);
     if (core.draining && res !== null && !isH2) res.setHeader("connection", "close");
     if (head.hasBody) guardBody(req, snap.config.limits.requestTimeoutMs);
-    if (head.grpcTimeout !== undefined && protocol === P_GRPC) {
-      const ms = grpcTimeoutMs(head.grpcTimeout);
-      if (ms >= 0) ex.armDeadline(ms);
-    }
+    ex.armGrpcDeadline(head.grpcTimeout);
     const url = req.url ?? "/";
     const preq: ProxyRequest = {
       method: req.method!,

@@ -9,8 +9,8 @@ import { newContext, type ProxyRequest } from "../core/types.js";
 import type { CompiledRoute } from "../config/snapshot.js";
 import type { MatchInput } from "../router/match.js";
 import { nextSpan } from "../telemetry/trace.js";
-import { P_GRPC, requestProtocol } from "../telemetry/protocol.js";
-import { Exchange, grpcTimeoutMs, guardBody, readHead, type RawClient } from "./edge.js";
+import { requestProtocol } from "../telemetry/protocol.js";
+import { Exchange, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 import { splitAbsolute } from "./target.js";
 
@@ -70,14 +70,8 @@ export function outboundHandler(core: ProxyCore) {
     if (svc.service.mtls) headers.push("x-trellis-source-version", snap.config.identity.version);
     if (core.draining && res !== null && !isH2) res.setHeader("connection", "close");
     if (head.hasBody) guardBody(req, snap.config.limits.requestTimeoutMs);
-    if (head.grpcTimeout !== undefined && protocol === P_GRPC) {
-      const ms = grpcTimeoutMs(head.grpcTimeout);
-      if (ms >= 0) {
-        // Recorded here if the deadline answers before any endpoint does.
-        ex.series = svc.destination.seriesFor("", protocol);
-        ex.armDeadline(ms);
-      }
-    }
+    // Recorded here if the deadline answers before any endpoint does.
+    if (ex.armGrpcDeadline(head.grpcTimeout)) ex.series = svc.destination.seriesFor("", protocol);
     const preq: ProxyRequest = {
       method: req.method!,
       authority,
