@@ -15,6 +15,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { ProxyError } from "../core/errors.js";
+import { splitAbsolute } from "./target.js";
 
 const CODE = "DP_BAD_REQUEST";
 const kRefused = Symbol("trellis.http1.refused");
@@ -36,7 +37,6 @@ export function badRequest(code: string, status: number, reason: string): string
 
 // RFC 3986 host (IP literal, or reg-name: unreserved, pct-encoded, sub-delims) and an optional port.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
-const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
 
 /**
  * Whether `req` may go on to a stack. Otherwise it is answered (400/431, after any response still owed on the
@@ -165,12 +165,12 @@ function headProblem(
       if (req.method !== "OPTIONS")
         return { status: 400, reason: "asterisk-form target on a method other than OPTIONS" };
     } else {
-      const m = ABSOLUTE.exec(url);
-      if (m === null)
+      const target = splitAbsolute(url);
+      if (target === null)
         return { status: 400, reason: "request target is neither origin-form nor absolute-form" };
       // RFC 9112 §3.2.2 lets the target win over Host; Host naming another authority is refused instead, so
       // nothing downstream can be led to route or authorize by a different name than we did.
-      if (host !== null && !sameAuthority(m[1]!, host, url))
+      if (host !== null && !sameAuthority(target.authority, host, url))
         return { status: 400, reason: "absolute-form target and host header disagree" };
     }
   }

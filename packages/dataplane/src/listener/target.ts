@@ -2,17 +2,13 @@
 // absolute-form (`GET http://reviews/p?q`); everything else sends origin-form (`GET /p?q`). Upstreams always
 // get origin-form, and routes and AccessPolicies always see the path, never a URL.
 
+/** `scheme://authority` at the start of an absolute-form target (RFC 3986 scheme; authority ends at / ? #). */
+const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
+
 /** The authority and origin-form path of an absolute-form target, or null when `url` is not absolute-form. */
 export function splitAbsolute(url: string): { authority: string; path: string } | null {
-  const scheme = url.indexOf("://");
-  if (scheme === -1) return null;
-  const start = scheme + 3;
-  let end = start;
-  while (end < url.length) {
-    const c = url.charCodeAt(end);
-    if (c === 47 /* / */ || c === 63 /* ? */) break;
-    end++;
-  }
-  const rest = url.slice(end);
-  return { authority: url.slice(start, end), path: rest.charCodeAt(0) === 47 ? rest : `/${rest}` };
+  const m = ABSOLUTE.exec(url);
+  if (m === null) return null;
+  const rest = url.slice(m[0].length);
+  return { authority: m[1]!, path: rest.charCodeAt(0) === 47 /* / */ ? rest : `/${rest}` };
 }
