@@ -55,9 +55,13 @@ async function h2Upstream(onStream: StreamHandler, settings: http2.Settings = {}
   return { port: (server.address() as AddressInfo).port, seen, server };
 }
 
-async function quick(upstreamPort: number, upstreamProtocol: "http1" | "h2c" = "h2c"): Promise<ProxyHandle> {
+async function quick(
+  upstreamPort: number,
+  upstreamProtocol: "http1" | "h2c" = "h2c",
+  limits: Record<string, number> = {},
+): Promise<ProxyHandle> {
   const proxy = await startProxy({
-    config: quickConfig({ to: `127.0.0.1:${upstreamPort}`, upstreamProtocol }),
+    config: { ...quickConfig({ to: `127.0.0.1:${upstreamPort}`, upstreamProtocol }), limits },
     listeners: { outbound: L0, inbound: null, admin: L0 },
     log: () => {},
   });
@@ -65,23 +69,30 @@ async function quick(upstreamPort: number, upstreamProtocol: "http1" | "h2c" = "
   return proxy;
 }
 
-/** The same upstream behind two sidecars over mTLS (h2 between them, h2c to the app). */
-async function mesh(upstreamPort: number): Promise<ProxyHandle> {
-  const id = (service: string) => ({ namespace: "shop", service, version: "v1", trustDomain: TD });
+const identity = (service: string) => ({ namespace: "shop", service, version: "v1", trustDomain: TD });
+
+/** A sidecar in front of an h2c app, speaking as `service` with `pem`. */
+async function calleeSidecar(appPort: number, service: string, pem: typeof calleePem): Promise<ProxyHandle> {
   const callee = await startProxy({
     config: {
       version: "g1",
-      identity: id("greeter"),
-      tls: calleePem,
-      inbound: { appPort: upstreamPort, appProtocol: "h2c" },
+      identity: identity(service),
+      tls: pem,
+      inbound: { appPort, appProtocol: "h2c" },
     },
     listeners: { inbound: L0, outbound: null, admin: null },
     log: () => {},
   });
+  cleanups.push(() => callee.close());
+  return callee;
+}
+
+/** web's sidecar, calling `greeter` (any host) at `callee` over mTLS. */
+async function callerSidecar(callee: ProxyHandle): Promise<ProxyHandle> {
   const caller = await startProxy({
     config: {
       version: "w1",
-      identity: id("web"),
+      identity: identity("web"),
       tls: callerPem,
       services: [
         {
@@ -95,9 +106,13 @@ async function mesh(upstreamPort: number): Promise<ProxyHandle> {
     listeners: { outbound: L0, inbound: null, admin: L0 },
     log: () => {},
   });
-  cleanups.push(() => callee.close());
   cleanups.push(() => caller.close());
   return caller;
+}
+
+/** The same upstream behind two sidecars over mTLS (h2 between them, h2c to the app). */
+async function mesh(upstreamPort: number): Promise<ProxyHandle> {
+  return callerSidecar(await calleeSidecar(upstreamPort, "greeter", calleePem));
 }
 
 function connect(proxy: ProxyHandle) {
@@ -435,15 +450,7 @@ describe("stream idle timeout (limits.streamIdleTimeoutMs)", () => {
       server.closeAllConnections();
       return new Promise<void>((r) => server.close(() => r()));
     });
-    const proxy = await startProxy({
-      config: {
-        ...quickConfig({ to: `127.0.0.1:${(server.address() as AddressInfo).port}` }),
-        limits: LIMITS,
-      },
-      listeners: { outbound: L0, inbound: null, admin: L0 },
-      log: () => {},
-    });
-    cleanups.push(() => proxy.close());
+    const proxy = await quick((server.address() as AddressInfo).port, "http1", LIMITS);
     const t0 = performance.now();
     const got = await new Promise<{ complete: boolean }>((resolve) => {
       http
@@ -465,12 +472,7 @@ describe("stream idle timeout (limits.streamIdleTimeoutMs)", () => {
       stream.respond({ ":status": 200, "content-type": "application/grpc" });
       stream.write(grpcFrame(10));
     });
-    const proxy = await startProxy({
-      config: { ...quickConfig({ to: `127.0.0.1:${up.port}`, upstreamProtocol: "h2c" }), limits: LIMITS },
-      listeners: { outbound: L0, inbound: null, admin: L0 },
-      log: () => {},
-    });
-    cleanups.push(() => proxy.close());
+    const proxy = await quick(up.port, "h2c", LIMITS);
     const t0 = performance.now();
     const r = await exchange(connect(proxy), {});
     expect(performance.now() - t0).toBeGreaterThanOrEqual(350);
@@ -517,36 +519,9 @@ describe("HTTP/2 upstreams that cannot be reached", () => {
   });
 
   it("a sidecar with the wrong SPIFFE identity is a connect failure, and says whom it expected", async () => {
-    const id = (service: string) => ({ namespace: "shop", service, version: "v1", trustDomain: TD });
-    const impostor = await startProxy({
-      config: {
-        version: "i1",
-        identity: id("web"),
-        tls: callerPem, // web's certificate, where greeter's was expected
-        inbound: { appPort: await freePort(), appProtocol: "h2c" },
-      },
-      listeners: { inbound: L0, outbound: null, admin: null },
-      log: () => {},
-    });
-    cleanups.push(() => impostor.close());
-    const caller = await startProxy({
-      config: {
-        version: "w1",
-        identity: id("web"),
-        tls: callerPem,
-        services: [
-          {
-            name: "greeter",
-            namespace: "shop",
-            hosts: ["*"],
-            endpoints: [{ address: `127.0.0.1:${impostor.addresses.inbound!.port}` }],
-          },
-        ],
-      },
-      listeners: { outbound: L0, inbound: null, admin: null },
-      log: () => {},
-    });
-    cleanups.push(() => caller.close());
+    // web's certificate, where greeter's was expected.
+    const impostor = await calleeSidecar(await freePort(), "web", callerPem);
+    const caller = await callerSidecar(impostor);
     const r = await exchange(connect(caller), {});
     expect(r.headers["x-trellis-error"]).toBe("DP_UPSTREAM_CONNECT_FAILURE");
     expect(decodeURIComponent(String(r.headers["grpc-message"]))).toContain(
