@@ -104,7 +104,7 @@ describe("outbound routing", () => {
     expect(r.headers["x-trellis-error"]).toBe("DP_UNKNOWN_SERVICE");
   });
 
-  it("resolves a bare name to the service of its own namespace first, as Kubernetes DNS does", async () => {
+  it("resolves a bare name to the service of its own namespace only, as Kubernetes DNS does", async () => {
     const cfg = config("ns");
     // Another namespace's "reviews", sorted before "shop", answered by v2 only.
     const other = {
@@ -131,7 +131,13 @@ describe("outbound routing", () => {
         (await c.get(p.addresses.outbound!.port, "/items/1", { host })).headers["x-app"];
       expect(await get("reviews")).toBe("v1"); // shop's reviews (its regex route goes to v1)
       expect(await get("reviews.aaa")).toBe("v2");
-      expect(await get("ledger")).toBe("v2"); // no "ledger" in shop: the other namespace's bare name
+      // No "ledger" in shop: another namespace's service of that name is not a stand-in for it (a tenant could
+      // otherwise catch its neighbours' calls by registering their names); it answers to its full name.
+      const r = await c.get(p.addresses.outbound!.port, "/items/1", { host: "ledger" });
+      expect(r.status).toBe(404);
+      expect(r.headers["x-trellis-error"]).toBe("DP_UNKNOWN_SERVICE");
+      expect(await get("ledger.aaa")).toBe("v2");
+      expect(await get("ledger.aaa.svc.cluster.local:9080")).toBe("v2");
     } finally {
       await p.close();
     }

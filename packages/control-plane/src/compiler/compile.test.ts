@@ -84,7 +84,7 @@ describe("compileProxyConfig", () => {
 
   it("keeps a service whose AccessPolicies refuse this proxy entirely: its proxy answers 403, and the name stays its", () => {
     // Left out, productpage's call to `details` would fail with 404 "unknown service", or reach a `details` of
-    // another namespace: a bare name resolves to the caller's namespace first, then to any other.
+    // another namespace (before proxies resolved bare names in their own namespace only).
     const elsewhere = { namespace: "other", name: "details", port: 9080, workloads: [{ id: "o1", version: "v1", address: "10.9.0.1:9080", identity: "", healthy: true }] };
     const resources = [
       { ...meta("AccessPolicy", "details"), spec: { service: "details", deny: [{ from: [{ service: "productpage" }] }] } },

@@ -67,8 +67,7 @@ function push<T>(m: Map<string, T[]>, key: string, v: T): void {
  * - outbound: every service of the mesh (its own included; only those in `proxy.reachable` when the proxy
  *   declared the services it calls), in namespace/name order, also services whose AccessPolicies refuse every
  *   request of this proxy's service: the destination's proxy refuses those calls with 403, as the policy
- *   promises. Left out, the call would fail with 404 "unknown service" at best, and at worst a bare name
- *   (`ratings`) would resolve to a service of that name in another namespace and reach it.
+ *   promises. Left out, the call would fail with 404 "unknown service", which says something else.
  *   Each with the healthy workloads as endpoints, its Route's rules then a default route (HTTP only), and its
  *   DestinationPolicy's caller-side parts;
  * - inbound (when `proxy.inbound` is given): mTLS mode from MeshSettings, authorization from the AccessPolicies

@@ -150,14 +150,16 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
     services.push(compiled);
   }
   // Host names, first claim wins. A bare name (`reviews`) means the service of the caller's own namespace, as
-  // in Kubernetes DNS, so the proxy's own namespace claims first; other namespaces' bare names fill the gaps.
+  // in Kubernetes DNS, and only that: were another namespace's `reviews` to answer while this namespace has
+  // none (not yet deployed, or between rollouts), any tenant could catch a neighbour's calls by registering a
+  // service of the right name. Other namespaces are reached by `name.namespace` and longer.
   const own = services.filter((c) => c.service.namespace === id.namespace);
   const others = services.filter((c) => c.service.namespace !== id.namespace);
   for (const compiled of [...own, ...others]) {
     const svc = compiled.service;
     if (svc.protocol !== "http") continue;
     const names = [
-      svc.name,
+      ...(svc.namespace === id.namespace ? [svc.name] : []),
       `${svc.name}.${svc.namespace}`,
       `${svc.name}.${svc.namespace}.svc`,
       `${svc.name}.${svc.namespace}.svc.cluster.local`,
