@@ -78,9 +78,18 @@ test("50% 503s injected into ratings: retries on the reviews route keep the fron
   reviewsOutbound = sidecars[1]!.outbound;
   const front = sidecars[2]!;
   for (const s of sidecars) await expect.poll(s.output, { timeout: 60_000 }).toContain("in the mesh");
-  // The whole chain answers before any policy: front → reviews → ratings.
+  // The whole chain answers before any policy: front → reviews → ratings. Until reviews' sidecar has learnt
+  // of ratings these warm-up calls fail, and the graph's window below still holds them: count them.
+  let warmUpFailures = 0;
   await expect
-    .poll(async () => (await call(front.outbound, "reviews")).body, { timeout: 60_000 })
+    .poll(
+      async () => {
+        const r = await call(front.outbound, "reviews");
+        if (r.status !== 200) warmUpFailures++;
+        return r.body;
+      },
+      { timeout: 60_000 },
+    )
     .toBe("reviews-v1 <- ratings-v1");
 
   // Proposed by the editor, approved by the approver, both with their own tokens.
@@ -155,13 +164,17 @@ test("50% 503s injected into ratings: retries on the reviews route keep the fron
     .toBeGreaterThan(CALLS * 1.6);
   const graph = (await (
     await request.get(`/api/v1/graph?namespace=${NS}&window=5m`, { headers: admin })
-  ).json()) as {
-    edges: GraphEdge[];
-  };
+  ).json()) as { from: string; end: string; edges: GraphEdge[] };
   const ratingsEdge = edgeOf(graph.edges, "reviews", "ratings")!;
   expect(ratingsEdge.errorRate).toBeGreaterThan(0.35);
   expect(ratingsEdge.errorRate).toBeLessThan(0.65);
-  expect(edgeOf(graph.edges, "front", "reviews")!.errorRate).toBeLessThan(0.01);
+  // The front page's edge: at most the warm-up's failures plus 1% of the drill's calls.
+  const frontEdge = edgeOf(graph.edges, "front", "reviews")!;
+  const windowSeconds = (Date.parse(graph.end) - Date.parse(graph.from)) / 1000;
+  const frontErrors = Math.round(frontEdge.errorRate * frontEdge.rps * windowSeconds);
+  expect(frontErrors, `warm-up failures: ${warmUpFailures}`).toBeLessThanOrEqual(
+    warmUpFailures + CALLS * 0.01,
+  );
 
   // And the console's graph says the same, in Chromium.
   await page.goto("/login");
