@@ -135,26 +135,39 @@ export async function handleRestRequest(
 }
 
 /**
+ * Whether a state-changing request comes from the console's own pages. Browsers send Origin on POST and a
+ * cross-site form or script cannot forge it; `Origin: null` (a sandboxed frame, a file: page, some
+ * redirects) or anything else that is not a URL of this host is refused like any other site.
+ */
+function fromOwnOrigin(req: Request): boolean {
+  const origin = req.headers.get("origin");
+  const host = req.headers.get("x-forwarded-host") ?? req.headers.get("host");
+  if (origin === null || host === null) return false;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const fetchSite = req.headers.get("sec-fetch-site");
+  return originHost === host && (fetchSite === null || fetchSite === "same-origin");
+}
+
+/**
  * tRPC for the console. The session is a next-auth cookie, so state-changing calls must come from our own
- * origin: browsers send Origin on POST, and a cross-site form or script cannot forge it.
+ * origin.
  */
 export async function handleTrpcRequest(
   db: Db,
   req: Request,
   opts: EdgeOptions & { endpoint: string; sessionUserId: string | null },
 ): Promise<Response> {
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    const origin = req.headers.get("origin");
-    const host = req.headers.get("x-forwarded-host") ?? req.headers.get("host");
-    const fetchSite = req.headers.get("sec-fetch-site");
-    const sameOrigin = origin !== null && host !== null && new URL(origin).host === host;
-    if (!sameOrigin || (fetchSite !== null && fetchSite !== "same-origin")) {
-      return problem(403, {
-        title: "cross-site request refused",
-        code: "FORBIDDEN",
-        detail: "cross-site request refused",
-      });
-    }
+  if (req.method !== "GET" && req.method !== "HEAD" && !fromOwnOrigin(req)) {
+    return problem(403, {
+      title: "cross-site request refused",
+      code: "FORBIDDEN",
+      detail: "state-changing calls must come from the console's own origin",
+    });
   }
   return fetchRequestHandler({
     endpoint: opts.endpoint,
