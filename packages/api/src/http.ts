@@ -2,12 +2,14 @@
 // call these, so the rules for who a caller is live here and not in Next.js files.
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { createOpenApiFetchHandler } from "trpc-to-openapi";
-import { APP_ERROR_HTTP_STATUS, type Problem } from "@trellis/contracts";
+import { APP_ERROR_HTTP_STATUS } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { AppError, actorForUser, authenticateToken, type Actor, type Via } from "@trellis/services";
 import { appRouter } from "./root.js";
 import { describeError, type Context } from "./trpc.js";
+import { limitBody, restBodyLimit, trpcBodyLimit } from "./body-limit.js";
 import { REST_BASE_PATH } from "./openapi.js";
+import { problem } from "./problem.js";
 
 /**
  * The client's address as `trustedProxies` reverse proxies in front of the console report it in
@@ -71,17 +73,6 @@ async function bearerContext(db: Db, req: Request, trustProxy?: number): Promise
   }
 }
 
-function problem(status: number, body: Omit<Problem, "type" | "status">): Response {
-  const doc: Problem = { type: "about:blank", status, ...body };
-  return new Response(JSON.stringify(doc), {
-    status,
-    headers: {
-      "content-type": "application/problem+json",
-      ...(status === 401 ? { "www-authenticate": 'Bearer realm="trellis"' } : {}),
-    },
-  });
-}
-
 /**
  * A POST without a body (`POST /changes/42/cancel`, as curl or the CLI send it) is a call without input:
  * trpc-to-openapi insists on a JSON content type for every POST, so give it an empty JSON object.
@@ -101,7 +92,10 @@ export async function handleRestRequest(
   incoming: Request,
   opts: EdgeOptions = {},
 ): Promise<Response> {
-  const req = await withEmptyJsonBody(incoming);
+  // Before the token is looked up or a byte of JSON parsed: an oversized body costs nothing but the refusal.
+  const limited = await limitBody(incoming, restBodyLimit(new URL(incoming.url).pathname));
+  if (limited instanceof Response) return limited;
+  const req = await withEmptyJsonBody(limited);
   let failure: unknown = null;
   const res = await createOpenApiFetchHandler({
     endpoint: REST_BASE_PATH,
@@ -155,28 +149,37 @@ function fromOwnOrigin(req: Request): boolean {
 
 /**
  * tRPC for the console. The session is a next-auth cookie, so state-changing calls must come from our own
- * origin.
+ * origin. `sessionUserId` may be a function, so that reading the session (a JWT to verify) waits until the
+ * origin and the body size have been checked.
  */
 export async function handleTrpcRequest(
   db: Db,
-  req: Request,
-  opts: EdgeOptions & { endpoint: string; sessionUserId: string | null },
+  incoming: Request,
+  opts: EdgeOptions & {
+    endpoint: string;
+    sessionUserId: string | null | (() => Promise<string | null>);
+  },
 ): Promise<Response> {
-  if (req.method !== "GET" && req.method !== "HEAD" && !fromOwnOrigin(req)) {
+  if (incoming.method !== "GET" && incoming.method !== "HEAD" && !fromOwnOrigin(incoming)) {
     return problem(403, {
       title: "cross-site request refused",
       code: "FORBIDDEN",
       detail: "state-changing calls must come from the console's own origin",
     });
   }
+  const procedures = new URL(incoming.url).pathname.slice(opts.endpoint.length + 1);
+  const req = await limitBody(incoming, trpcBodyLimit(procedures));
+  if (req instanceof Response) return req;
+  const sessionUserId =
+    typeof opts.sessionUserId === "function" ? await opts.sessionUserId() : opts.sessionUserId;
   return fetchRequestHandler({
     endpoint: opts.endpoint,
     router: appRouter,
     req,
     createContext: async (): Promise<Context> => {
-      if (!opts.sessionUserId) return bearerContext(db, req, opts.trustProxy);
+      if (!sessionUserId) return bearerContext(db, req, opts.trustProxy);
       try {
-        const actor: Actor = await actorForUser(db, opts.sessionUserId, {
+        const actor: Actor = await actorForUser(db, sessionUserId, {
           via: "console",
           ...clientMeta(req, opts.trustProxy),
         });

@@ -1,15 +1,35 @@
 // A Node HTTP server on 127.0.0.1 in front of fetch-style handlers, as Next.js's route handlers are in
-// production. For tests that want the real edge: real sockets, real headers, real status codes.
+// production. For tests that want the real edge: real sockets, real headers, real status codes. The request
+// body is streamed to the handler as Next.js streams it (never read ahead), and the bytes the handler pulled
+// are counted, so a test can tell a body refused early from one read to the end.
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface TestServer {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   url: string;
+  /** Request-body bytes handlers have read from their sockets since the server started. */
+  bodyBytesRead(): number;
   close(): Promise<void>;
 }
 
-function toRequest(req: IncomingMessage, body: Buffer): Request {
+function bodyStream(req: IncomingMessage, count: (n: number) => void): ReadableStream<Uint8Array> {
+  // Pull-based: a chunk is taken from the socket only when the handler asks for one.
+  const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await it.next();
+      if (done) return controller.close();
+      count(value.length);
+      controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.length));
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+}
+
+function toRequest(req: IncomingMessage, count: (n: number) => void): Request {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (typeof v === "string") headers.set(k, v);
@@ -19,32 +39,34 @@ function toRequest(req: IncomingMessage, body: Buffer): Request {
   return new Request(`http://${req.headers.host}${req.url}`, {
     method: req.method!,
     headers,
-    ...(hasBody ? { body } : {}),
-  });
+    ...(hasBody ? { body: bodyStream(req, count), duplex: "half" } : {}),
+  } as RequestInit);
 }
 
 export function serve(handler: (req: Request) => Promise<Response>): Promise<TestServer> {
+  let read = 0;
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      handler(toRequest(req, Buffer.concat(chunks)))
-        .then(async (r) => {
-          res.writeHead(r.status, Object.fromEntries(r.headers));
-          res.end(Buffer.from(await r.arrayBuffer()));
-        })
-        .catch((e: unknown) => {
-          // A handler that throws is a bug the test must see, not a hung request.
-          res.writeHead(500, { "content-type": "text/plain" });
-          res.end(String(e));
-        });
-    });
+    handler(toRequest(req, (n) => (read += n)))
+      .then(async (r) => {
+        res.writeHead(r.status, Object.fromEntries(r.headers));
+        res.end(Buffer.from(await r.arrayBuffer()));
+      })
+      .catch((e: unknown) => {
+        // A handler that throws is a bug the test must see, not a hung request.
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(String(e));
+      });
   });
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () =>
       resolve({
         url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
+        bodyBytesRead: () => read,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
       }),
     ),
   );
