@@ -1,5 +1,6 @@
 // The HTTP edges of the API: tRPC for the console and REST for automation. The web app's route handlers
 // call these, so the rules for who a caller is live here and not in Next.js files.
+import { STATUS_CODES } from "node:http";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { createOpenApiFetchHandler } from "trpc-to-openapi";
 import { APP_ERROR_HTTP_STATUS } from "@trellis/contracts";
@@ -8,7 +9,7 @@ import { AppError, actorForUser, authenticateToken, type Actor, type Via } from 
 import { appRouter } from "./root.js";
 import { describeError, type Context } from "./trpc.js";
 import { limitBody, restBodyLimit, trpcBodyLimit } from "./body-limit.js";
-import { REST_BASE_PATH } from "./openapi.js";
+import { openApiDocument, REST_BASE_PATH, REST_OPERATIONS } from "./openapi.js";
 import { problem } from "./problem.js";
 
 /**
@@ -86,14 +87,47 @@ async function withEmptyJsonBody(req: Request): Promise<Request> {
   return new Request(req.url, { method: req.method, headers, body: body.trim() === "" ? "{}" : body });
 }
 
+/** Each REST path template as a pattern, with the methods it has: what a 405 lists in Allow. */
+const REST_PATHS: { pattern: RegExp; methods: string[] }[] = [];
+for (const op of REST_OPERATIONS) {
+  const source = `^${REST_BASE_PATH}${op.path.replace(/\{\w+\}/g, "[^/]+")}/?$`;
+  const known = REST_PATHS.find((p) => p.pattern.source === source);
+  if (known) known.methods.push(op.method);
+  else REST_PATHS.push({ pattern: new RegExp(source), methods: [op.method] });
+}
+
+/** The methods a path has, over every template it matches (`/changes/preview` is also `/changes/{id}`). */
+function allowedMethods(pathname: string): string[] {
+  const methods = new Set<string>();
+  for (const p of REST_PATHS) if (p.pattern.test(pathname)) for (const m of p.methods) methods.add(m);
+  return [...methods].sort();
+}
+
 /** REST under /api/v1: bearer tokens only (no cookies, so no CSRF surface); errors as problem documents. */
 export async function handleRestRequest(
   db: Db,
   incoming: Request,
   opts: EdgeOptions = {},
 ): Promise<Response> {
+  const pathname = new URL(incoming.url).pathname;
+  // Which operation this is, from the path and method alone: an unknown path is 404 and a known one called
+  // with a method it does not have is 405, before anything else is looked at.
+  const allow = allowedMethods(pathname);
+  if (allow.length === 0)
+    return problem(404, { title: "Not Found", code: "NOT_FOUND", detail: `no such endpoint: ${pathname}` });
+  const method = incoming.method === "HEAD" ? "GET" : incoming.method;
+  if (!allow.includes(method))
+    return problem(
+      405,
+      {
+        title: "Method Not Allowed",
+        code: "METHOD_NOT_ALLOWED",
+        detail: `${pathname} takes ${allow.join(", ")}, not ${incoming.method}`,
+      },
+      { allow: allow.join(", ") },
+    );
   // Before the token is looked up or a byte of JSON parsed: an oversized body costs nothing but the refusal.
-  const limited = await limitBody(incoming, restBodyLimit(new URL(incoming.url).pathname));
+  const limited = await limitBody(incoming, restBodyLimit(pathname));
   if (limited instanceof Response) return limited;
   const req = await withEmptyJsonBody(limited);
   let failure: unknown = null;
@@ -107,21 +141,11 @@ export async function handleRestRequest(
       if (describeError(error).code === "INTERNAL") console.error("[api] internal error:", error);
     },
   });
-  if (res.status < 400) return res;
-  if (failure === null) {
-    // No procedure ran: an unknown path or method.
-    if (res.status === 404)
-      return problem(404, {
-        title: "Not Found",
-        code: "NOT_FOUND",
-        detail: `no such endpoint: ${new URL(req.url).pathname}`,
-      });
-    return res;
-  }
+  if (res.status < 400 || failure === null) return res;
   const d = describeError(failure);
   const status = APP_ERROR_HTTP_STATUS[d.code];
   return problem(status, {
-    title: d.message,
+    title: STATUS_CODES[status] ?? "Error",
     code: d.code,
     detail: d.message,
     ...(d.issues ? { issues: d.issues } : {}),
@@ -193,4 +217,12 @@ export async function handleTrpcRequest(
       if (describeError(error).code === "INTERNAL") console.error("[trpc] internal error:", error);
     },
   });
+}
+
+/**
+ * GET /api/openapi.json. `publicUrl` is the console's configured public URL (NEXTAUTH_URL): the document's
+ * server is that address. Without one, the address the request came to.
+ */
+export function handleOpenApiRequest(req: Request, opts: { publicUrl?: string } = {}): Response {
+  return Response.json(openApiDocument(opts.publicUrl ?? new URL(req.url).origin));
 }

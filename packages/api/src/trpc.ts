@@ -15,11 +15,21 @@ export interface Context {
   authError: AppError | null;
 }
 
+/**
+ * What a procedure's `.meta()` holds: trpc-to-openapi's `openapi`, and `errors`, the codes the procedure's
+ * services can throw beyond those its shape implies (a token: 401/403; input: 422; a path parameter: 404; a
+ * body: 413/415). The OpenAPI document lists a response for each (openapi.ts).
+ */
+export type TrellisMeta = OpenApiMeta<{ errors?: AppErrorCode[] }>;
+
 const TRPC_CODE_FOR_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   401: "UNAUTHORIZED",
   403: "FORBIDDEN",
   404: "NOT_FOUND",
+  405: "METHOD_NOT_SUPPORTED",
   409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
   422: "UNPROCESSABLE_CONTENT",
   429: "TOO_MANY_REQUESTS",
   500: "INTERNAL_SERVER_ERROR",
@@ -52,13 +62,17 @@ export function describeError(err: unknown): { code: AppErrorCode; message: stri
     if (err.code === "NOT_FOUND") return { code: "NOT_FOUND", message: err.message };
     if (err.code === "UNAUTHORIZED") return { code: "AUTH_REQUIRED", message: err.message };
     if (err.code === "FORBIDDEN") return { code: "FORBIDDEN", message: err.message };
+    if (err.code === "PAYLOAD_TOO_LARGE") return { code: "PAYLOAD_TOO_LARGE", message: err.message };
+    if (err.code === "UNSUPPORTED_MEDIA_TYPE")
+      return { code: "UNSUPPORTED_MEDIA_TYPE", message: err.message };
+    if (err.code === "METHOD_NOT_SUPPORTED") return { code: "METHOD_NOT_ALLOWED", message: err.message };
   }
   return { code: "INTERNAL", message: "internal error" };
 }
 
 const t = initTRPC
   .context<Context>()
-  .meta<OpenApiMeta>()
+  .meta<TrellisMeta>()
   .create({
     errorFormatter({ shape, error }) {
       const d = describeError(error);

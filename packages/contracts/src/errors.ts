@@ -16,6 +16,8 @@ export const APP_ERROR_CODES = [
   "NOT_FOUND",
   "CONFLICT",
   "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "METHOD_NOT_ALLOWED",
   // change requests
   "CHANGE_SELF_APPROVAL",
   "CHANGE_STALE",
@@ -43,6 +45,8 @@ export const APP_ERROR_HTTP_STATUS = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  METHOD_NOT_ALLOWED: 405,
   CHANGE_SELF_APPROVAL: 403,
   CHANGE_STALE: 409,
   CHANGE_NOT_OPEN: 409,
@@ -61,15 +65,24 @@ export const ZFieldIssue = z.object({
 });
 export type FieldIssue = z.infer<typeof ZFieldIssue>;
 
-/** RFC 9457 problem document, as every REST error is returned. */
-export const ZProblem = z.object({
-  type: z.string().default("about:blank"),
-  title: z.string(),
-  status: z.number().int(),
-  code: ZAppErrorCode,
-  detail: z.string().optional(),
-  issues: z.array(ZFieldIssue).optional(),
-});
+/**
+ * RFC 9457 problem document, as every REST error (and every refusal at the tRPC edge) is returned, with the
+ * media type `application/problem+json`. The OpenAPI document describes every error response with this very
+ * schema, so a generated client reads the fields the server sends.
+ */
+export const ZProblem = z
+  .object({
+    type: z.string().describe('always "about:blank": `code` says what went wrong'),
+    title: z.string().describe("a short, human-readable summary"),
+    status: z.number().int().describe("the HTTP status, repeated"),
+    code: ZAppErrorCode.describe("stable; branch on this, never on the text"),
+    detail: z.string().optional().describe("what went wrong with this request"),
+    issues: z
+      .array(ZFieldIssue)
+      .optional()
+      .describe("one entry per invalid field, addressed by path (`spec.rules[0].backends[1].weight`)"),
+  })
+  .meta({ id: "Problem" });
 export type Problem = z.infer<typeof ZProblem>;
 
 /** Renders zod's issue path (`["spec","rules",0,"weight"]`) the way users write it: `spec.rules[0].weight`. */

@@ -33,6 +33,7 @@ import { authedProcedure, createTRPCRouter } from "../trpc.js";
 export const changeRouter = createTRPCRouter({
   create: authedProcedure
     .meta({
+      errors: ["CHANGE_INVALID", "CHANGE_STALE"],
       openapi: {
         method: "POST",
         path: "/changes",
@@ -46,6 +47,7 @@ export const changeRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => createChange(ctx.db, ctx.actor, input)),
   preview: authedProcedure
     .meta({
+      errors: ["CHANGE_INVALID"],
       openapi: {
         method: "POST",
         path: "/changes/preview",
@@ -112,6 +114,7 @@ export const changeRouter = createTRPCRouter({
     .query(({ ctx, input }) => getChangeRollout(ctx.db, ctx.actor, input)),
   approve: authedProcedure
     .meta({
+      errors: ["CHANGE_SELF_APPROVAL", "CHANGE_NOT_OPEN", "CHANGE_STALE", "CONFLICT"],
       openapi: {
         method: "POST",
         path: "/changes/{id}/approve",
@@ -125,6 +128,7 @@ export const changeRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => approveChange(ctx.db, ctx.actor, input)),
   reject: authedProcedure
     .meta({
+      errors: ["CHANGE_SELF_APPROVAL", "CHANGE_NOT_OPEN", "CHANGE_STALE", "CONFLICT"],
       openapi: {
         method: "POST",
         path: "/changes/{id}/reject",
@@ -138,6 +142,7 @@ export const changeRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => rejectChange(ctx.db, ctx.actor, input)),
   cancel: authedProcedure
     .meta({
+      errors: ["CHANGE_NOT_OPEN"],
       openapi: {
         method: "POST",
         path: "/changes/{id}/cancel",
@@ -151,6 +156,7 @@ export const changeRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => cancelChange(ctx.db, ctx.actor, input)),
   rebase: authedProcedure
     .meta({
+      errors: ["CHANGE_NOT_OPEN", "CHANGE_STALE"],
       openapi: {
         method: "POST",
         path: "/changes/{id}/rebase",
@@ -164,6 +170,7 @@ export const changeRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => rebaseChange(ctx.db, ctx.actor, input)),
   rollback: authedProcedure
     .meta({
+      errors: ["CHANGE_NOT_APPLIED", "CHANGE_STALE"],
       openapi: {
         method: "POST",
         path: "/changes/{id}/rollback",

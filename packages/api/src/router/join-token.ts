@@ -8,6 +8,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export const joinTokenRouter = createTRPCRouter({
   create: authedProcedure
     .meta({
+      errors: ["CONFLICT"],
       openapi: {
         method: "POST",
         path: "/join-tokens",

@@ -7,6 +7,7 @@ import { createTRPCRouter, publicProcedure } from "../trpc.js";
 export const signInRouter = createTRPCRouter({
   token: publicProcedure
     .meta({
+      errors: ["AUTH_INVALID_CREDENTIALS", "AUTH_RATE_LIMITED"],
       openapi: {
         method: "POST",
         path: "/tokens/sign-in",

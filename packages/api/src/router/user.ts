@@ -46,6 +46,7 @@ export const userRouter = createTRPCRouter({
     .query(async ({ ctx }) => ({ items: await listUsers(ctx.db, ctx.actor) })),
   create: authedProcedure
     .meta({
+      errors: ["CONFLICT"],
       openapi: {
         method: "POST",
         path: "/users",
@@ -59,6 +60,7 @@ export const userRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => createUser(ctx.db, ctx.actor, input)),
   disable: authedProcedure
     .meta({
+      errors: ["CONFLICT"],
       openapi: {
         method: "POST",
         path: "/users/{name}/disable",
@@ -98,6 +100,7 @@ export const userRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => resetUserPassword(ctx.db, ctx.actor, input)),
   grant: authedProcedure
     .meta({
+      errors: ["ROLE_ESCALATION"],
       openapi: {
         method: "POST",
         path: "/users/{name}/roles",
@@ -111,6 +114,7 @@ export const userRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => grantRole(ctx.db, ctx.actor, input)),
   revoke: authedProcedure
     .meta({
+      errors: ["USER_LAST_ADMIN"],
       openapi: {
         method: "DELETE",
         path: "/users/{name}/roles",
