@@ -1,6 +1,9 @@
-import { openApiDocument } from "@trellis/api";
+import { handleOpenApiRequest, withBodyLimit } from "@trellis/api";
+import { env } from "@/lib/server/env";
 
-export function GET(req: Request) {
-  return Response.json(openApiDocument(new URL(req.url).origin));
-}
+// The document's server is the console's public URL (NEXTAUTH_URL) when one is configured, not whatever
+// Host or X-Forwarded-Proto the request carried.
+export const GET = withBodyLimit(async (req: Request) =>
+  handleOpenApiRequest(req, { publicUrl: env().NEXTAUTH_URL }),
+);
 export const dynamic = "force-dynamic";

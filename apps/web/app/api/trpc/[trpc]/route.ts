@@ -6,7 +6,8 @@ import { env } from "@/lib/server/env";
 async function handler(req: Request) {
   return handleTrpcRequest(db(), req, {
     endpoint: "/api/trpc",
-    sessionUserId: await sessionUserId(),
+    // Read by handleTrpcRequest only once the origin and the body size have passed.
+    sessionUserId,
     trustProxy: env().TRELLIS_TRUST_PROXY,
   });
 }
