@@ -25,7 +25,7 @@ import {
   type Actor,
 } from "@trellis/services";
 import { serve, type TestServer } from "../test/http-server.js";
-import { handleRestRequest, handleTrpcRequest, type AppRouter } from "./index.js";
+import { handleRestRequest, handleTrpcRequest, openApiDocument, type AppRouter } from "./index.js";
 import { appRouter } from "./root.js";
 
 const NS = "shop";
@@ -419,6 +419,10 @@ type Procedure = { _def: { type: "query" | "mutation" | "subscription"; meta?: O
 // the declared type is the nested record, hence the cast.
 const PROCEDURES = appRouter._def.procedures as unknown as Record<string, Procedure>;
 
+const REST_DOCUMENT = openApiDocument("http://localhost") as unknown as {
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+};
+
 /** `ok`, or the stable code of the error the caller got. */
 async function call(who: Who, path: string, input: Record<string, unknown>): Promise<string> {
   return (await send(who, path, input)).code;
@@ -473,6 +477,11 @@ async function send(
       },
       ...(inQuery ? {} : { body: JSON.stringify(rest) }),
     });
+    // Whatever REST answered, the OpenAPI document lists for this operation: a generated client knows it.
+    const documented = REST_DOCUMENT.paths[template]?.[method.toLowerCase()]?.responses ?? {};
+    expect(Object.keys(documented), `${method} ${template} answered ${res.status}`).toContain(
+      String(res.status),
+    );
   }
   const text = await res.text();
   if (res.ok) {

@@ -192,4 +192,14 @@ describe("REST methods", () => {
     // An unknown path stays 404.
     expect((await fetch(`${server.url}/api/v1/nope`, { method: "DELETE" })).status).toBe(404);
   });
+
+  it("answers a body that is not JSON with the documented 415, not a 500", async () => {
+    const res = await fetch(`${server.url}/api/v1/changes`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "text/plain" },
+      body: "title: hello",
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ status: 415, code: "UNSUPPORTED_MEDIA_TYPE" });
+  });
 });
