@@ -324,6 +324,29 @@ export const ZImpactAccess = z.object({
   summary: z.string().describe('"would have denied 1,240 requests/min from shop/frontend to shop/ratings"'),
 });
 
+/**
+ * For each service an AccessPolicy change protects: how much of the last hour's traffic to it the change would
+ * have refused. Spelled out even when it is none, so "0 of 3,600 requests" can be shown, not just an absence.
+ */
+export const ZImpactAccessTotal = z.object({
+  operation: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe("the first operation that touches the service's policies"),
+  destination: z.object({ namespace: ZNamespace, service: ZServiceName }),
+  requests: z.number().nonnegative().describe("requests (or connections) to the service in the last hour"),
+  deniedRequests: z
+    .number()
+    .nonnegative()
+    .describe("of those, requests from callers refused after the change that were not refused before"),
+  partialRequests: z
+    .number()
+    .nonnegative()
+    .describe("requests from callers newly refused some methods or paths (how many of theirs is unknown)"),
+  summary: z.string().describe('"would have refused 0 of the last hour\'s 3,600 requests to shop/ratings"'),
+});
+
 /** How a Route change moves a service's traffic between versions. */
 export const ZImpactRoute = z.object({
   operation: z.number().int().nonnegative(),
@@ -351,6 +374,7 @@ export const ZImpact = z.object({
   services: z.array(ZImpactService),
   proxies: z.array(ZImpactProxy),
   access: z.array(ZImpactAccess),
+  accessTotals: z.array(ZImpactAccessTotal),
   routes: z.array(ZImpactRoute),
 });
 export type Impact = z.infer<typeof ZImpact>;

@@ -114,13 +114,24 @@ export async function computeImpact(
   });
 
   const access: Impact["access"] = [];
+  const accessTotals: Impact["accessTotals"] = [];
   const routes: Impact["routes"] = [];
   ops.forEach((op, index) => {
     const prev = before.get(keyOf(op));
     const next = after.get(keyOf(op));
     if (op.kind === "AccessPolicy") {
       const target = (next ?? prev) as AccessPolicyResource | undefined;
-      if (target) access.push(...accessImpact(index, target, before, after, view, windowSeconds));
+      // Two operations on the same service's policies are judged together (before vs after the whole
+      // change): the first one speaks for the service.
+      const judged = (d: { destination: { namespace: string; service: string } }) =>
+        target !== undefined &&
+        d.destination.namespace === target.metadata.namespace &&
+        d.destination.service === target.spec.service;
+      if (target && !accessTotals.some(judged)) {
+        const r = accessImpact(index, target, before, after, view, windowSeconds);
+        access.push(...r.changed);
+        accessTotals.push(r.total);
+      }
     } else if (op.kind === "Route") {
       const target = (next ?? prev) as RouteResource | undefined;
       if (target)
@@ -133,11 +144,15 @@ export async function computeImpact(
     services,
     proxies,
     access,
+    accessTotals,
     routes,
   };
 }
 
-/** For each caller seen in the window: its verdict under the service's AccessPolicies before and after. */
+/**
+ * For each caller seen in the window: its verdict under the service's AccessPolicies before and after (those
+ * that differ), and the service's total: how many of the window's requests the change would have refused.
+ */
 function accessImpact(
   index: number,
   target: AccessPolicyResource,
@@ -145,7 +160,7 @@ function accessImpact(
   after: Map<string, Resource>,
   view: MeshView,
   windowSeconds: number,
-): Impact["access"] {
+): { changed: Impact["access"]; total: Impact["accessTotals"][number] } {
   const ns = target.metadata.namespace;
   const svc = target.spec.service;
   const policiesOf = (m: Map<string, Resource>) =>
@@ -166,10 +181,16 @@ function accessImpact(
     perCaller.set(k, e);
   }
   const out: Impact["access"] = [];
+  let requests = 0;
+  let denied = 0;
+  let partial = 0;
   for (const [k, c] of [...perCaller].sort(([a], [b]) => a.localeCompare(b))) {
     const caller = { namespace: c.namespace, service: c.service };
     const vb = accessVerdict(pBefore, caller, protocol);
     const va = accessVerdict(pAfter, caller, protocol);
+    requests += c.requests;
+    if (va === "denied" && vb !== "denied") denied += c.requests;
+    if (va === "partial" && vb === "allowed") partial += c.requests;
     if (vb === va) continue;
     const perMinute = (c.requests / windowSeconds) * 60;
     const shown = formatCount(perMinute);
@@ -190,7 +211,17 @@ function accessImpact(
       summary,
     });
   }
-  return out;
+  const unit = protocol === "tcp" ? "connections" : "requests";
+  const some = partial > 0 ? `, and some of ${formatCount(partial)} by method or path` : "";
+  const total = {
+    operation: index,
+    destination: { namespace: ns, service: svc },
+    requests,
+    deniedRequests: denied,
+    partialRequests: partial,
+    summary: `would have refused ${formatCount(denied)} of the last hour's ${formatCount(requests)} ${unit} to ${ns}/${svc}${some}`,
+  };
+  return { changed: out, total };
 }
 
 /**

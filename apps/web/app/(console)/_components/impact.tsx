@@ -16,6 +16,11 @@ export function ImpactView({ impact }: { impact: Impact }) {
         {impact.routes.map((r, i) => (
           <li key={`r${i}`}>{r.summary}</li>
         ))}
+        {impact.accessTotals.map((t, i) => (
+          <li key={`t${i}`} className={t.deniedRequests > 0 ? "warning" : ""}>
+            {t.summary}
+          </li>
+        ))}
         {impact.access.map((a, i) => (
           <li key={`a${i}`} className={a.after === "denied" ? "warning" : ""}>
             {a.summary}
