@@ -16,3 +16,4 @@ export * from "./proxies.js";
 export * from "./traffic.js";
 export * from "./changes.js";
 export * from "./graph.js";
+export * from "./policy-suggestion.js";

@@ -18,6 +18,7 @@ export * from "./traffic.js";
 export * from "./resources.js";
 export * from "./changes/index.js";
 export * from "./graph.js";
+export * from "./policy-suggestion.js";
 export * from "./system-seed.js";
 export * from "./password-sign-in.js";
 export * from "./token-sign-in.js";

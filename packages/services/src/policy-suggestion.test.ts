@@ -1,0 +1,304 @@
+// "Restrict callers to what was observed" against real telemetry rows in a real PostgreSQL: the suggestion
+// allows exactly the identities seen in the window (no more, no fewer), says what it cannot allow, takes over
+// its own earlier policy, never widens access, and its impact preview refuses none of the last hour's calls.
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  accessVerdict,
+  LATENCY_BUCKETS_MS,
+  ZAccessPolicyResource,
+  type AccessPolicyResource,
+  type Role,
+} from "@trellis/contracts";
+import { createDb } from "@trellis/db";
+import {
+  actorForUser,
+  AppError,
+  approveChange,
+  createChange,
+  previewChange,
+  suggestAccessPolicy,
+  type Actor,
+} from "./index.js";
+
+const db = createDb(inject("databaseUrl"));
+const NS = "sg-shop";
+const OPS = "sg-ops";
+const BASE = Math.floor(Date.now() / 60_000) * 60_000;
+const minuteAgo = (n: number) => new Date(BASE - n * 60_000);
+const actors: Record<string, Actor> = {};
+
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => "ok",
+    (e: unknown) => (e instanceof AppError ? e.code : `unexpected: ${String(e)}`),
+  );
+
+/**
+ * One call edge as both sidecars report it (the callee's inbound report, and the caller's outbound one unless
+ * it has no sidecar), `n` requests in the minute `ago` minutes back.
+ */
+async function calls(src: [string, string], dst: [string, string], n: number, ago: number, mtls = n) {
+  const reporters = src[0] === "unknown" ? ["inbound"] : ["inbound", "outbound"];
+  for (const reporter of reporters) {
+    const h = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
+    h[0] = BigInt(n);
+    await db.telemetryRollup.create({
+      data: {
+        bucket: minuteAgo(ago),
+        reporter,
+        sourceNamespace: src[0],
+        sourceService: src[1],
+        sourceVersion: "v1",
+        destNamespace: dst[0],
+        destService: dst[1],
+        destVersion: "v1",
+        statusCode: 200,
+        protocol: "http1",
+        requests: BigInt(n),
+        mtlsRequests: BigInt(mtls),
+        durationSumMs: n,
+        latencyBuckets: h,
+      },
+    });
+  }
+}
+
+async function user(name: string, bindings: { role: Role; namespace: string }[]): Promise<Actor> {
+  const u = await db.user.create({ data: { name, roleBindings: { create: bindings } } });
+  return actorForUser(db, u.id, { via: "api" });
+}
+
+const ratings: [string, string] = [NS, "ratings"];
+
+beforeAll(async () => {
+  for (const [ns, name] of [
+    ratings,
+    [NS, "web"],
+    [NS, "reviews"],
+    [NS, "cart"],
+    [NS, "lonely"],
+    [OPS, "batch"],
+  ])
+    await db.service.create({ data: { namespace: ns!, name: name! } });
+  // In the last hour and the last day: web and reviews (reviews partly over several minutes).
+  await calls([NS, "web"], ratings, 120, 5);
+  await calls([NS, "reviews"], ratings, 30, 20);
+  await calls([NS, "reviews"], ratings, 10, 3);
+  // Ten days ago only: batch (inside 30d, outside 24h).
+  await calls([OPS, "batch"], ratings, 50, 10 * 24 * 60);
+  // cart calls web, never ratings: it must not be allowed to call ratings.
+  await calls([NS, "cart"], [NS, "web"], 40, 4);
+  // A plaintext caller (permissive mTLS): no identity, only the callee reports it.
+  await calls(["unknown", "unknown"], ratings, 7, 6, 0);
+  actors.viewer = await user("sg-viewer", [{ role: "viewer", namespace: NS }]);
+  actors.other = await user("sg-other", [{ role: "editor", namespace: OPS }]);
+  actors.editor = await user("sg-editor", [{ role: "editor", namespace: NS }]);
+  actors.approver = await user("sg-approver", [{ role: "approver", namespace: NS }]);
+});
+
+afterAll(async () => {
+  await db.$disconnect();
+});
+
+const allowedFrom = (r: AccessPolicyResource | null) =>
+  (r?.spec.allow ?? []).flatMap((rule) => rule.from ?? []).map((s) => `${s.namespace}/${s.service}`);
+
+describe("suggestAccessPolicy", () => {
+  it("allows exactly the identities seen calling the service in the window", async () => {
+    const s = await suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "ratings" });
+    expect(s.window.length).toBe("24h");
+    expect(ZAccessPolicyResource.parse(s.resource)).toEqual(s.resource);
+    expect(s.resource).toEqual({
+      apiVersion: "trellis.dev/v1alpha1",
+      kind: "AccessPolicy",
+      metadata: { name: "ratings-observed", namespace: NS },
+      spec: {
+        service: "ratings",
+        allow: [
+          {
+            from: [
+              { namespace: NS, service: "reviews" },
+              { namespace: NS, service: "web" },
+            ],
+          },
+        ],
+      },
+    });
+    expect(s.operation).toEqual({ action: "create", resource: s.resource });
+    expect(s.granularity).toBe("identity");
+    // The evidence: every caller, sorted, with counts (the callee's report), last seen and why it is in or out.
+    expect(s.callers.map((c) => [`${c.namespace}/${c.service}`, c.requests, c.status])).toEqual([
+      [`${NS}/reviews`, 40, "allowed"],
+      [`${NS}/web`, 120, "allowed"],
+      ["unknown/unknown", 7, "no-identity"],
+    ]);
+    expect(s.callers[0]!.lastSeen).toBe(minuteAgo(3).toISOString());
+    expect(s.callers[2]!.mtlsShare).toBe(0);
+    expect(s.warnings).toEqual([
+      expect.stringMatching(/^7 requests came from callers without a mesh identity/),
+    ]);
+    expect(s.description).toContain(`(24h), by mesh identity: ${NS}/reviews, ${NS}/web.`);
+    expect(s.title).toBe(`Restrict callers of ${NS}/ratings to those observed in the last 24h`);
+  });
+
+  it("would fail if it allowed an unobserved caller or missed an observed one", async () => {
+    for (const [window, seen] of [
+      ["24h", [`${NS}/reviews`, `${NS}/web`]],
+      ["30d", [`${OPS}/batch`, `${NS}/reviews`, `${NS}/web`]],
+      ["5m", [`${NS}/reviews`, `${NS}/web`]],
+    ] as const) {
+      const s = await suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "ratings", window });
+      expect(allowedFrom(s.resource), window).toEqual(seen);
+      // What the sidecar will decide, for every registered service and the anonymous caller.
+      for (const [ns, svc] of [
+        [NS, "web"],
+        [NS, "reviews"],
+        [NS, "cart"],
+        [NS, "lonely"],
+        [OPS, "batch"],
+        ["unknown", "unknown"],
+      ] as const) {
+        const verdict = accessVerdict([s.resource!], { namespace: ns, service: svc });
+        expect(verdict, `${window} ${ns}/${svc}`).toBe(
+          (seen as readonly string[]).includes(`${ns}/${svc}`) ? "allowed" : "denied",
+        );
+      }
+    }
+  });
+
+  it("proposes nothing when no caller with an identity was seen, and says why", async () => {
+    const s = await suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "lonely" });
+    expect(s.resource).toBeNull();
+    expect(s.operation).toBeNull();
+    expect(s.warnings[0]).toMatch(/^no caller with a mesh identity was seen calling sg-shop\/lonely/);
+  });
+
+  it("needs read access to the namespace, a bounded window, and a known service", async () => {
+    expect(await code(suggestAccessPolicy(db, actors.other!, { namespace: NS, service: "ratings" }))).toBe(
+      "FORBIDDEN",
+    );
+    for (const window of ["1m", "31d", "24", "1w"])
+      expect(
+        await code(suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "ratings", window })),
+        window,
+      ).toBe("VALIDATION_FAILED");
+    expect(await code(suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "nope" }))).toBe(
+      "NOT_FOUND",
+    );
+  });
+
+  it("proposes through a change request whose preview refuses none of the last hour's identified calls", async () => {
+    const s = await suggestAccessPolicy(db, actors.editor!, { namespace: NS, service: "ratings" });
+    // A viewer may look, not propose: createChange keeps its own rules.
+    expect(
+      await code(
+        createChange(db, actors.viewer!, {
+          title: s.title,
+          description: s.description,
+          operations: [s.operation!],
+        }),
+      ),
+    ).toBe("FORBIDDEN");
+    const p = await previewChange(db, actors.editor!, { operations: [s.operation!] });
+    expect(p.validation.errors).toEqual([]);
+    // The plaintext caller is the only one refused, and the preview says so; identified callers keep theirs.
+    expect(p.impact.access.map((a) => `${a.source.namespace}/${a.source.service} ${a.after}`)).toEqual([
+      "unknown/unknown denied",
+    ]);
+    expect(p.impact.accessTotals).toEqual([
+      {
+        operation: 0,
+        destination: { namespace: NS, service: "ratings" },
+        requests: 167,
+        deniedRequests: 7,
+        partialRequests: 0,
+        summary: `would have refused 7 of the last hour's 167 requests to ${NS}/ratings`,
+      },
+    ]);
+    const c = await createChange(db, actors.editor!, {
+      title: s.title,
+      description: s.description,
+      operations: [s.operation!],
+    });
+    expect(c.status).toBe("open");
+    await approveChange(db, actors.approver!, { id: c.id });
+  });
+
+  it("then updates its own policy (keeping its deny rules) and never widens what others decide", async () => {
+    // The applied suggestion gains a deny rule by hand; another policy limits web to GET and lets all of
+    // sg-ops in; a third refuses reviews.
+    const ap = (name: string, spec: Record<string, unknown>) => ({
+      apiVersion: "trellis.dev/v1alpha1",
+      kind: "AccessPolicy",
+      metadata: { name, namespace: NS },
+      spec: { service: "ratings", ...spec },
+    });
+    const c = await createChange(db, actors.editor!, {
+      title: "hand edits",
+      operations: [
+        {
+          action: "update",
+          baseRevision: 1,
+          resource: ap("ratings-observed", {
+            allow: [{ from: [{ namespace: NS, service: "web" }] }],
+            deny: [{ paths: ["/admin/*"] }],
+          }),
+        },
+        {
+          action: "create",
+          resource: ap("web-reads", {
+            allow: [{ from: [{ service: "web" }], methods: ["GET"] }, { from: [{ namespace: OPS }] }],
+          }),
+        },
+        { action: "create", resource: ap("no-reviews", { deny: [{ from: [{ service: "reviews" }] }] }) },
+      ],
+    });
+    await approveChange(db, actors.approver!, { id: c.id });
+
+    const s = await suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "ratings" });
+    expect(s.callers.map((c) => `${c.namespace}/${c.service} ${c.status}`)).toEqual([
+      `${NS}/reviews denied-now`,
+      `${NS}/web limited-elsewhere`,
+      "unknown/unknown no-identity",
+    ]);
+    // Nobody left to allow by identity: nothing proposed rather than a policy that widens or refuses all.
+    expect(s.resource).toBeNull();
+    expect(s.warnings).toEqual([
+      expect.stringMatching(/^no caller with a mesh identity/),
+      expect.stringMatching(/^7 requests came from callers without a mesh identity/),
+      `${NS}/reviews: refused by the AccessPolicies in force now, so left out (they stay refused)`,
+      `${NS}/web: allowed only some methods or paths by other AccessPolicies, which keep deciding for them`,
+      "AccessPolicy web-reads also allows every service of namespace sg-ops, not seen in the window: it stays allowed while that policy is in force",
+    ]);
+
+    // Over 30 days batch was seen too: it is allowed by identity, in an update of the suggestion's own policy
+    // against the revision in force, its deny rule kept.
+    const month = await suggestAccessPolicy(db, actors.viewer!, {
+      namespace: NS,
+      service: "ratings",
+      window: "30d",
+    });
+    expect(month.operation).toEqual({
+      action: "update",
+      baseRevision: 2,
+      resource: {
+        apiVersion: "trellis.dev/v1alpha1",
+        kind: "AccessPolicy",
+        metadata: { name: "ratings-observed", namespace: NS },
+        spec: {
+          service: "ratings",
+          allow: [{ from: [{ namespace: OPS, service: "batch" }] }],
+          deny: [{ paths: ["/admin/*"] }],
+        },
+      },
+    });
+    expect(month.current).toEqual({
+      service: "ratings",
+      allow: [{ from: [{ namespace: NS, service: "web" }] }],
+      deny: [{ paths: ["/admin/*"] }],
+    });
+    // web keeps its GETs through web-reads, reviews stays refused: none of the last hour's calls changes fate.
+    const p = await previewChange(db, actors.editor!, { operations: [month.operation!] });
+    expect(p.impact.accessTotals[0]).toMatchObject({ deniedRequests: 0, partialRequests: 0 });
+  });
+});

@@ -1,0 +1,262 @@
+// "Restrict callers to what was observed": an AccessPolicy allowing exactly the callers telemetry saw calling a
+// service over a window, with the evidence. Read-only: the result carries a change operation that the caller
+// proposes with createChange, which applies the usual rules (editor role, validation, approvals).
+//
+// Decisions (see the contracts' policy-suggestion.ts for the shapes):
+// - Callers are allowed by identity (namespace/service). Telemetry records no methods or paths: a path label
+//   would have unbounded cardinality, so the suggestion does not pretend to narrow by them.
+// - The suggestion lives in one AccessPolicy per service, `<service>-observed`: created the first time, then
+//   updated in place (its allow list replaced, its deny rules kept: they only ever narrow). Other
+//   AccessPolicies of the service are left alone; where they allow more than was observed, a warning says so,
+//   because allow rules of all policies add up and the restriction is then not complete.
+// - It never widens access: a caller refused now stays out, and one that other policies limit by method or
+//   path is left to them.
+// - Callers without an identity (plaintext, permissive mTLS) cannot be allowed by identity: listed, warned
+//   about, and (as the impact preview shows) refused once the policy is in force.
+import {
+  accessVerdict,
+  parseResource,
+  RESOURCE_API_VERSION,
+  ruleCoversAllRequests,
+  ruleMatchesCaller,
+  serviceKey,
+  SUGGESTION_WINDOW_MAX_MS,
+  zodIssues,
+  ZPolicySuggestInput,
+  type AccessPolicyResource,
+  type AccessProtocol,
+  type AccessSourceSpec,
+  type PolicySuggestInput,
+  type PolicySuggestion,
+  type ServiceRef,
+  type SuggestedCaller,
+  parseSuggestionWindow,
+} from "@trellis/contracts";
+import type { Db } from "@trellis/db";
+import { requireRole, type Actor } from "./actor.js";
+import { AppError } from "./errors.js";
+import { trafficClock } from "./traffic.js";
+
+const MINUTE = 60_000;
+/** What the callee's sidecar reports for a peer without a mesh identity (dataplane config/snapshot.ts). */
+const NO_IDENTITY = "unknown";
+
+/** The AccessPolicy a suggestion writes for `service`: a DNS label (≤ 63 characters) whatever its length. */
+export function suggestedPolicyName(service: string): string {
+  return `${service.slice(0, 54).replace(/-+$/, "")}-observed`;
+}
+
+interface CallerRow {
+  reporter: string;
+  sn: string;
+  ss: string;
+  requests: number;
+  mtls: number;
+  last: Date;
+}
+
+/** Callers of one service over [from, until), per reporter, summed in PostgreSQL over (destNamespace, bucket). */
+async function observedCallers(db: Db, ns: string, svc: string, from: Date, until: Date) {
+  const rows = await db.$queryRaw<CallerRow[]>`
+    SELECT "reporter", "sourceNamespace" AS sn, "sourceService" AS ss,
+           SUM("requests")::float8 AS requests, SUM("mtlsRequests")::float8 AS mtls, MAX("bucket") AS last
+    FROM "TelemetryRollup"
+    WHERE "destNamespace" = ${ns} AND "destService" = ${svc} AND "bucket" >= ${from} AND "bucket" < ${until}
+    GROUP BY 1, 2, 3`;
+  // Both sidecars report each call. The callee's (inbound) report names the caller by the certificate its
+  // authorization checks, so it is preferred; the caller's own report stands in when the callee sent none.
+  const callers = new Map<string, Omit<SuggestedCaller, "status"> & { inbound: boolean }>();
+  for (const r of rows) {
+    const k = `${r.sn}/${r.ss}`;
+    const c = callers.get(k);
+    const inbound = r.reporter === "inbound";
+    const share = r.requests > 0 ? Math.min(1, r.mtls / r.requests) : 0;
+    if (c === undefined) {
+      callers.set(k, {
+        namespace: r.sn,
+        service: r.ss,
+        requests: Math.round(r.requests),
+        mtlsShare: share,
+        lastSeen: r.last.toISOString(),
+        inbound,
+      });
+      continue;
+    }
+    if (r.last.toISOString() > c.lastSeen) c.lastSeen = r.last.toISOString();
+    if (inbound || (!c.inbound && r.requests > c.requests)) {
+      c.requests = Math.round(r.requests);
+      c.mtlsShare = share;
+      c.inbound = inbound;
+    }
+  }
+  return [...callers.values()]
+    .filter((c) => c.requests > 0)
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service))
+    .map(({ inbound: _, ...c }) => c);
+}
+
+/**
+ * Proposes an AccessPolicy that lets only the callers seen in the window call `namespace/service`, and shows
+ * what it was drawn from. Needs the viewer role in the namespace; proposing it takes what createChange takes.
+ */
+export async function suggestAccessPolicy(
+  db: Db,
+  actor: Actor,
+  rawInput: PolicySuggestInput,
+): Promise<PolicySuggestion> {
+  const parsed = ZPolicySuggestInput.safeParse(rawInput);
+  if (!parsed.success)
+    throw new AppError("VALIDATION_FAILED", "the request is not valid", { issues: zodIssues(parsed.error) });
+  const { namespace: ns, service: svc, window } = parsed.data;
+  requireRole(actor, "viewer", ns);
+
+  const ms = Math.min(parseSuggestionWindow(window)!, SUGGESTION_WINDOW_MAX_MS);
+  const until = new Date(trafficClock.now());
+  const from = new Date(Math.floor((until.getTime() - ms) / MINUTE) * MINUTE);
+
+  const [serviceRow, policyRows, observed] = await Promise.all([
+    db.service.findUnique({ where: { namespace_name: { namespace: ns, name: svc } } }),
+    db.resource.findMany({ where: { kind: "AccessPolicy", namespace: ns }, orderBy: { name: "asc" } }),
+    observedCallers(db, ns, svc, from, until),
+  ]);
+  if (serviceRow === null && observed.length === 0)
+    throw new AppError(
+      "NOT_FOUND",
+      `no service ${ns}/${svc} is registered or was called in the last ${window}`,
+    );
+  const protocol: AccessProtocol = serviceRow?.protocol === "tcp" ? "tcp" : "http";
+
+  // The service's AccessPolicies in force, and which of them the suggestion takes over.
+  const name = suggestedPolicyName(svc);
+  const policies: { resource: AccessPolicyResource; revision: number }[] = [];
+  for (const r of policyRows) {
+    const p = parseResource({
+      apiVersion: RESOURCE_API_VERSION,
+      kind: r.kind,
+      metadata: { name: r.name, namespace: r.namespace },
+      spec: r.spec,
+    });
+    if (p.ok && p.resource.kind === "AccessPolicy" && p.resource.spec.service === svc)
+      policies.push({ resource: p.resource, revision: r.revision });
+  }
+  const own = policies.find((p) => p.resource.metadata.name === name) ?? null;
+  const others = policies.filter((p) => p !== own).map((p) => p.resource);
+  const inForce = policies.map((p) => p.resource);
+
+  const callers: SuggestedCaller[] = observed.map((c) => {
+    const ref: ServiceRef = { namespace: c.namespace, service: c.service };
+    if (c.namespace === NO_IDENTITY && c.service === NO_IDENTITY) return { ...c, status: "no-identity" };
+    if (accessVerdict(inForce, ref, protocol) === "denied") return { ...c, status: "denied-now" };
+    // Other policies that let it call only some methods or paths keep deciding: an identity rule would
+    // lift their limits. (Over TCP such rules match nothing, so they limit nobody.)
+    const limited = (kind: "all" | "some") =>
+      others.some((p) =>
+        (p.spec.allow ?? []).some(
+          (r) =>
+            ruleMatchesCaller(r, ref, p.metadata.namespace) &&
+            (kind === "all" ? ruleCoversAllRequests(r) : !ruleCoversAllRequests(r)),
+        ),
+      );
+    if (protocol === "http" && limited("some") && !limited("all"))
+      return { ...c, status: "limited-elsewhere" };
+    return { ...c, status: "allowed" };
+  });
+
+  const allowed = callers.filter((c) => c.status === "allowed");
+  const from_: AccessSourceSpec[] = allowed.map((c) => ({ namespace: c.namespace, service: c.service }));
+  const resource: AccessPolicyResource | null =
+    allowed.length === 0
+      ? null
+      : {
+          apiVersion: RESOURCE_API_VERSION,
+          kind: "AccessPolicy",
+          metadata: { name, namespace: ns },
+          spec: {
+            service: svc,
+            allow: [{ from: from_ }],
+            ...(own?.resource.spec.deny ? { deny: own.resource.spec.deny } : {}),
+          },
+        };
+
+  const warnings: string[] = [];
+  const list = (cs: readonly SuggestedCaller[]) => cs.map((c) => serviceKey(c)).join(", ");
+  const anonymous = callers.filter((c) => c.status === "no-identity");
+  if (anonymous.length > 0) {
+    const n = anonymous.reduce((a, c) => a + c.requests, 0);
+    warnings.push(
+      `${n} request${n === 1 ? "" : "s"} came from callers without a mesh identity (plaintext, under permissive mTLS): an allow list by identity cannot admit them, and once it is in force they are refused`,
+    );
+  }
+  const refused = callers.filter((c) => c.status === "denied-now");
+  if (refused.length > 0)
+    warnings.push(
+      `${list(refused)}: refused by the AccessPolicies in force now, so left out (they stay refused)`,
+    );
+  const limitedCallers = callers.filter((c) => c.status === "limited-elsewhere");
+  if (limitedCallers.length > 0)
+    warnings.push(
+      `${list(limitedCallers)}: allowed only some methods or paths by other AccessPolicies, which keep deciding for them`,
+    );
+  // Allow rules add up across policies: another policy that allows more keeps it allowed.
+  const seen = new Set(callers.filter((c) => c.status !== "no-identity").map((c) => serviceKey(c)));
+  for (const p of others) {
+    for (const r of p.spec.allow ?? []) {
+      if (r.from === undefined) {
+        warnings.push(
+          `AccessPolicy ${p.metadata.name} allows every caller${ruleCoversAllRequests(r) ? "" : " (some methods or paths)"}: while it is in force, this suggestion does not restrict that; narrow or delete it in the same change`,
+        );
+        continue;
+      }
+      for (const s of r.from) {
+        const what =
+          s.service === undefined
+            ? `every service of namespace ${s.namespace}`
+            : seen.has(`${s.namespace ?? p.metadata.namespace}/${s.service}`)
+              ? null
+              : `${s.namespace ?? p.metadata.namespace}/${s.service}`;
+        if (what !== null)
+          warnings.push(
+            `AccessPolicy ${p.metadata.name} also allows ${what}, not seen in the window: it stays allowed while that policy is in force`,
+          );
+      }
+    }
+  }
+  if (resource === null)
+    warnings.unshift(
+      `no caller with a mesh identity was seen calling ${ns}/${svc} in the last ${window}: nothing to propose (an empty allow list would refuse every request; write deny: [{}] yourself if that is what you want)`,
+    );
+
+  const title = `Restrict callers of ${ns}/${svc} to those observed in the last ${window}`;
+  const description = [
+    `Allows only the callers seen calling ${ns}/${svc} from ${from.toISOString()} to ${until.toISOString()} (${window}), by mesh identity: ${allowed.length > 0 ? list(allowed) : "none"}.`,
+    "Telemetry records no methods or paths, so the callers are allowed whole, not per method or path.",
+    ...(own
+      ? [
+          `Replaces the allow list of AccessPolicy ${name} (revision ${own.revision}); its deny rules are kept.`,
+        ]
+      : []),
+    ...warnings.map((w) => `Note: ${w}.`),
+    "Proposed by “Restrict callers to what was observed” (trellis policy suggest).",
+  ]
+    .join("\n")
+    .slice(0, 10_000); // the change request's limit; only a huge list of warnings gets near it
+
+  return {
+    namespace: ns,
+    service: svc,
+    window: { from: from.toISOString(), until: until.toISOString(), length: window },
+    granularity: "identity",
+    resource,
+    operation:
+      resource === null
+        ? null
+        : own
+          ? { action: "update", resource, baseRevision: own.revision }
+          : { action: "create", resource },
+    current: own ? (policyRows.find((r) => r.name === name)!.spec as Record<string, unknown>) : null,
+    title,
+    description,
+    callers,
+    warnings,
+  };
+}
