@@ -176,6 +176,7 @@ const RULES: { [P in Path]: Rule<InputOf<P>> } = {
     input: () => ({ services: [`${NS}/reviews`, `${NS}/frontend`], minutes: 15 }),
   },
   "graph.get": { need: "viewer", input: () => ({ namespace: NS }) },
+  "policy.suggest": { need: "viewer", input: () => ({ namespace: NS, service: "reviews", window: "1h" }) },
   "resource.list": { need: "viewer", input: () => ({ namespace: NS }) },
   "resource.get": { need: "viewer", input: () => ({ kind: "Route", namespace: NS, name: "reviews-canary" }) },
   "resource.history": {

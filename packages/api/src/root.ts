@@ -11,6 +11,7 @@ import { proxyRouter } from "./router/proxy.js";
 import { signInRouter } from "./router/sign-in.js";
 import { resourceRouter } from "./router/resource.js";
 import { changeRouter } from "./router/change.js";
+import { policyRouter } from "./router/policy.js";
 import { createCallerFactory, createTRPCRouter } from "./trpc.js";
 
 export const appRouter = createTRPCRouter({
@@ -26,6 +27,7 @@ export const appRouter = createTRPCRouter({
   signIn: signInRouter,
   resource: resourceRouter,
   change: changeRouter,
+  policy: policyRouter,
 });
 
 export type AppRouter = typeof appRouter;
