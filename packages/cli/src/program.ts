@@ -9,6 +9,7 @@ import { consoleCommand } from "./commands/console.js";
 import { controlplaneCommand } from "./commands/controlplane.js";
 import { demoCommand } from "./commands/demo.js";
 import { getCommand } from "./commands/get.js";
+import { policyCommand } from "./commands/policy.js";
 import { proxyCommand } from "./commands/proxy.js";
 import { settingsCommand } from "./commands/settings.js";
 import { tokenCommand } from "./commands/token.js";
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     approveCommand(),
     rejectCommand(),
     rollbackCommand(),
+    policyCommand(),
   ]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));
   }

@@ -1,0 +1,165 @@
+// `trellis policy suggest`, the built CLI against the real REST handler on a free port and a real PostgreSQL
+// with telemetry rows: the evidence table, YAML that `trellis apply -f` proposes as it is, and its failures.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
+import { createDb, type Db } from "@trellis/db";
+import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
+import { actorForUser, createApiToken, getChange } from "@trellis/services";
+import { runTrellis, serveRest } from "./test-support/rest-server.js";
+
+let tdb: TestDatabase;
+let db: Db;
+let server: Server;
+let url = "";
+const tokens: Record<string, string> = {};
+const dir = mkdtempSync(join(tmpdir(), "trellis-cli-policy-"));
+const minuteAgo = (n: number) => new Date(Math.floor(Date.now() / 60_000) * 60_000 - n * 60_000);
+
+const trellis = (args: string[], who = "editor") =>
+  runTrellis(args, { TRELLIS_SERVER: url, TRELLIS_TOKEN: tokens[who]! });
+
+async function calls(src: [string, string], n: number, ago: number) {
+  for (const reporter of src[0] === "unknown" ? ["inbound"] : ["inbound", "outbound"])
+    await db.telemetryRollup.create({
+      data: {
+        bucket: minuteAgo(ago),
+        reporter,
+        sourceNamespace: src[0],
+        sourceService: src[1],
+        sourceVersion: "v1",
+        destNamespace: "shop",
+        destService: "ratings",
+        destVersion: "v1",
+        statusCode: 200,
+        requests: BigInt(n),
+        mtlsRequests: BigInt(src[0] === "unknown" ? 0 : n),
+        durationSumMs: n,
+        latencyBuckets: new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n),
+      },
+    });
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase("cli_policy");
+  db = createDb(tdb.url);
+  for (const [name, role] of [
+    ["editor", "editor"],
+    ["viewer", "viewer"],
+  ] as const) {
+    const u = await db.user.create({ data: { name, roleBindings: { create: { role, namespace: "shop" } } } });
+    tokens[name] = (
+      await createApiToken(db, await actorForUser(db, u.id, { via: "api" }), { name: "t" })
+    ).token;
+  }
+  const other = await db.user.create({
+    data: { name: "billing", roleBindings: { create: { role: "admin", namespace: "billing" } } },
+  });
+  tokens.billing = (
+    await createApiToken(db, await actorForUser(db, other.id, { via: "api" }), { name: "t" })
+  ).token;
+  for (const name of ["ratings", "reviews", "web"])
+    await db.service.create({ data: { namespace: "shop", name } });
+  await calls(["shop", "reviews"], 30, 2);
+  await calls(["shop", "web"], 12, 90);
+  await calls(["unknown", "unknown"], 3, 4);
+  ({ server, url } = await serveRest(db));
+}, 120_000);
+afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  await db?.$disconnect();
+  await tdb?.drop();
+});
+
+describe("trellis policy suggest", () => {
+  it("shows the evidence as a table by default, with what it cannot allow", async () => {
+    const r = await trellis(["policy", "suggest", "ratings", "-n", "shop"], "viewer");
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.split("\n");
+    expect(lines[0]).toMatch(/^Callers of shop\/ratings from \S+ to \S+ \(24h\):$/);
+    expect(lines[1]).toMatch(/^CALLER\s+REQUESTS\s+MTLS\s+LAST SEEN\s+SUGGESTION$/);
+    expect(lines[2]).toMatch(/^shop\/reviews\s+30\s+100%\s+\d{4}-\d\d-\d\d \d\d:\d\dZ\s+allowed$/);
+    expect(lines[3]).toMatch(/^shop\/web\s+12\s+100%\s+.+\s+allowed$/);
+    expect(lines[4]).toMatch(/^unknown\/unknown\s+3\s+0%\s+.+\s+cannot allow: no mesh identity$/);
+    expect(r.out).toContain("warning: 3 requests came from callers without a mesh identity");
+    expect(r.out).toContain("creates AccessPolicy shop/ratings-observed");
+
+    // A shorter window sees only the recent callers.
+    const hour = await trellis([
+      "policy",
+      "suggest",
+      "ratings",
+      "-n",
+      "shop",
+      "--window",
+      "1h",
+      "-o",
+      "json",
+    ]);
+    expect(hour.code, hour.err).toBe(0);
+    const s = JSON.parse(hour.out) as { callers: { service: string }[]; resource: unknown };
+    expect(s.callers.map((c) => c.service)).toEqual(["reviews", "unknown"]);
+  });
+
+  it("prints YAML that trellis apply proposes as it is", async () => {
+    const r = await trellis(["policy", "suggest", "ratings", "-n", "shop", "-o", "yaml"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^# Restrict callers of shop\/ratings to those observed in the last 24h\.\n/);
+    expect(r.err).toContain("warning: 3 requests came from callers without a mesh identity");
+    expect(parseYaml(r.out)).toEqual({
+      apiVersion: "trellis.dev/v1alpha1",
+      kind: "AccessPolicy",
+      metadata: { name: "ratings-observed", namespace: "shop" },
+      spec: {
+        service: "ratings",
+        allow: [
+          {
+            from: [
+              { namespace: "shop", service: "reviews" },
+              { namespace: "shop", service: "web" },
+            ],
+          },
+        ],
+      },
+    });
+    const file = join(dir, "policy.yaml");
+    writeFileSync(file, r.out);
+    const applied = await trellis(["apply", "-f", file, "-o", "json"]);
+    expect(applied.code, applied.err).toBe(0);
+    const change = JSON.parse(applied.out) as { id: string; status: string };
+    expect(change.status).toBe("open");
+    const stored = await getChange(
+      db,
+      await actorForUser(db, (await db.user.findUniqueOrThrow({ where: { name: "editor" } })).id, {
+        via: "api",
+      }),
+      { id: change.id },
+    );
+    expect(stored.operations).toMatchObject([
+      { action: "create", kind: "AccessPolicy", name: "ratings-observed" },
+    ]);
+  });
+
+  it("fails in one line: a window out of bounds, a namespace not readable, nothing to propose", async () => {
+    const bad = await trellis(["policy", "suggest", "ratings", "-n", "shop", "--window", "2w"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--window.*must be minutes, hours or days/);
+    const long = await trellis(["policy", "suggest", "ratings", "-n", "shop", "--window", "60d"]);
+    expect(long.code).not.toBe(0);
+    expect(long.err.trim()).toBe(
+      "trellis: VALIDATION_FAILED: the request is not valid (window: must be at most 30d)",
+    );
+    const forbidden = await trellis(["policy", "suggest", "ratings", "-n", "shop"], "billing");
+    expect(forbidden.code).not.toBe(0);
+    expect(forbidden.err.trim()).toMatch(/^trellis: FORBIDDEN: /);
+    const none = await trellis(["policy", "suggest", "web", "-n", "shop", "-o", "yaml"]);
+    expect(none.code).not.toBe(0);
+    expect(none.out).toBe("");
+    expect(none.err).toMatch(/^warning: no caller with a mesh identity was seen calling shop\/web/);
+    expect(none.err).toMatch(/trellis: nothing to propose for shop\/web\n$/);
+  });
+});
