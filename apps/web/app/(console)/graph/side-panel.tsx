@@ -128,6 +128,14 @@ export function SidePanel({
           >
             Service page
           </Link>
+          {n.registered && (
+            <Link
+              className="button secondary"
+              href={`/services/${encodeURIComponent(n.namespace)}/${encodeURIComponent(n.service)}/restrict`}
+            >
+              Restrict callers to what was observed
+            </Link>
+          )}
         </div>
       </aside>
     );

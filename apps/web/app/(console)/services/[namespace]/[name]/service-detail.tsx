@@ -62,6 +62,9 @@ function EdgeTable({
   );
 }
 
+const serviceHref = (namespace: string, service: string) =>
+  `/services/${encodeURIComponent(namespace)}/${encodeURIComponent(service)}`;
+
 function proxySummary(items: readonly ProxySummary[]): string {
   const n = syncCounts(items);
   const connected = items.filter((p) => p.status === "connected").length;
@@ -112,6 +115,9 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
         <div className="buttons">
           <Link className="button secondary" href={`/graph?namespace=${encodeURIComponent(namespace)}`}>
             Graph
+          </Link>
+          <Link className="button secondary" href={`${serviceHref(namespace, service)}/restrict`}>
+            Restrict callers to what was observed
           </Link>
           <ProposeLink namespace={namespace} href={propose}>
             Propose a change

@@ -1,0 +1,207 @@
+"use client";
+// "Restrict callers to what was observed": the AccessPolicy that allows exactly the callers seen calling the
+// service over a chosen window (policy.suggest), the evidence it was drawn from, its diff and the impact
+// preview of the last hour's traffic (change.preview, as for any change), then the change request, opened
+// through change.create like any other. The server decides everything shown; the page only lays it out.
+import { useMutation, useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+import type { PolicySuggestion, SuggestedCaller } from "@trellis/contracts";
+import { useTRPC } from "@/lib/trpc/client";
+import { useRights } from "../../../../admin/_components/use-me";
+import { ApiErrorAlert } from "../../../../_components/api-error";
+import { ImpactView } from "../../../../_components/impact";
+import { Issues } from "../../../../_components/issues";
+import { YamlDiff } from "../../../../_components/yaml-diff";
+import { resourceYaml } from "../../../../_components/yaml";
+
+const WINDOWS = [
+  ["1h", "last hour"],
+  ["6h", "last 6 hours"],
+  ["24h", "last 24 hours"],
+  ["7d", "last 7 days"],
+  ["30d", "last 30 days"],
+] as const;
+
+const STATUS: Record<SuggestedCaller["status"], string> = {
+  allowed: "allowed",
+  "denied-now": "left out: refused now",
+  "limited-elsewhere": "left out: limited by method or path in another policy",
+  "no-identity": "cannot be allowed: no mesh identity",
+};
+
+function Evidence({ s }: { s: PolicySuggestion }) {
+  if (s.callers.length === 0) return <p className="muted">No calls in this window.</p>;
+  return (
+    <table aria-label="Observed callers">
+      <thead>
+        <tr>
+          <th scope="col">Caller</th>
+          <th scope="col">Requests</th>
+          <th scope="col">mTLS</th>
+          <th scope="col">Last seen</th>
+          <th scope="col">In the policy</th>
+        </tr>
+      </thead>
+      <tbody>
+        {s.callers.map((c) => (
+          <tr key={`${c.namespace}/${c.service}`}>
+            <td>
+              {c.namespace}/{c.service}
+            </td>
+            <td>{c.requests.toLocaleString("en-US")}</td>
+            <td>{Math.round(c.mtlsShare * 100)}%</td>
+            <td>{new Date(c.lastSeen).toLocaleString()}</td>
+            <td className={c.status === "allowed" ? undefined : "warning"}>{STATUS[c.status]}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function RestrictCallers({ namespace, service }: { namespace: string; service: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const { rights } = useRights();
+  const [length, setLength] = useState<string>("24h");
+  const suggestion = useQuery(
+    trpc.policy.suggest.queryOptions(
+      { namespace, service, window: length },
+      { placeholderData: (prev) => prev },
+    ),
+  );
+  const s = suggestion.data;
+  const operation = s?.operation ?? null;
+
+  // The preview of exactly the operation that would be proposed: validation and the last hour's impact.
+  const preview = useMutation(trpc.change.preview.mutationOptions());
+  const { mutate: runPreview, reset: resetPreview } = preview;
+  const opKey = operation ? JSON.stringify(operation) : null;
+  useEffect(() => {
+    if (opKey === null) resetPreview();
+    else runPreview({ operations: [JSON.parse(opKey) as NonNullable<typeof operation>] });
+  }, [opKey, runPreview, resetPreview]);
+
+  const [title, setTitle] = useState<string | null>(null);
+  const [description, setDescription] = useState<string | null>(null);
+  const create = useMutation(
+    trpc.change.create.mutationOptions({ onSuccess: (c) => router.push(`/changes/${c.number}`) }),
+  );
+  const canPropose = rights?.has("editor", namespace) ?? false;
+  const serviceHref = `/services/${encodeURIComponent(namespace)}/${encodeURIComponent(service)}`;
+
+  return (
+    <>
+      <div className="title-row">
+        <h1>
+          Restrict callers of {service} <span className="muted">in {namespace}</span>
+        </h1>
+        <div className="buttons">
+          <Link className="button secondary" href={serviceHref}>
+            Service page
+          </Link>
+        </div>
+      </div>
+      <p className="muted">
+        An AccessPolicy that allows exactly the callers seen calling {namespace}/{service} in the window, by
+        mesh identity. The mesh records no methods or paths, so callers are allowed whole.
+      </p>
+      <div className="filters">
+        <label>
+          Observed over
+          <select value={length} onChange={(e) => setLength(e.target.value)}>
+            {WINDOWS.map(([w, label]) => (
+              <option key={w} value={w}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        {suggestion.isFetching && <span className="muted">Loading…</span>}
+      </div>
+      <ApiErrorAlert error={suggestion.error} />
+      {s && (
+        <>
+          <section className="panel" aria-label="Evidence">
+            <h2>Callers seen</h2>
+            <p className="muted">
+              {new Date(s.window.from).toLocaleString()} to {new Date(s.window.until).toLocaleString()}.
+            </p>
+            <Evidence s={s} />
+            {s.warnings.length > 0 && (
+              <ul aria-label="Warnings" className="warning">
+                {s.warnings.map((w) => (
+                  <li key={w}>{w}</li>
+                ))}
+              </ul>
+            )}
+          </section>
+          {s.resource && operation && (
+            <section className="panel" aria-label="Proposed policy">
+              <h2>
+                <span className={`badge action-${operation.action}`}>{operation.action}</span> AccessPolicy{" "}
+                {namespace}/{s.resource.metadata.name}
+              </h2>
+              <YamlDiff
+                label={`Diff of AccessPolicy ${namespace}/${s.resource.metadata.name}`}
+                before={resourceYaml({ ...s.resource.metadata, kind: "AccessPolicy" }, s.current)}
+                after={resourceYaml(
+                  { ...s.resource.metadata, kind: "AccessPolicy" },
+                  s.resource.spec as Record<string, unknown>,
+                )}
+              />
+            </section>
+          )}
+          <ApiErrorAlert error={preview.error} />
+          {preview.data && operation && (
+            <>
+              <Issues errors={preview.data.validation.errors} warnings={preview.data.validation.warnings} />
+              <ImpactView impact={preview.data.impact} />
+            </>
+          )}
+          {s.resource && operation && canPropose && (
+            <form
+              className="editor"
+              aria-label="Open the change request"
+              onSubmit={(e) => {
+                e.preventDefault();
+                create.mutate({
+                  title: title ?? s.title,
+                  description: description ?? s.description,
+                  operations: [operation],
+                });
+              }}
+            >
+              <label>
+                Title
+                <input value={title ?? s.title} onChange={(e) => setTitle(e.target.value)} />
+              </label>
+              <label>
+                Description
+                <textarea
+                  value={description ?? s.description}
+                  onChange={(e) => setDescription(e.target.value)}
+                  rows={4}
+                />
+              </label>
+              <div className="buttons">
+                <button type="submit" disabled={create.isPending || preview.data?.validation.valid === false}>
+                  Open change request
+                </button>
+              </div>
+              <ApiErrorAlert error={create.error} />
+            </form>
+          )}
+          {s.resource && rights && !canPropose && (
+            <p role="status" className="muted">
+              Your role lets you see the suggestion, not propose it: that takes the editor role in {namespace}
+              .
+            </p>
+          )}
+        </>
+      )}
+    </>
+  );
+}
