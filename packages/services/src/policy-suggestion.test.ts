@@ -25,6 +25,8 @@ const NS = "sg-shop";
 const OPS = "sg-ops";
 const BASE = Math.floor(Date.now() / 60_000) * 60_000;
 const minuteAgo = (n: number) => new Date(BASE - n * 60_000);
+/** About ten days back, never on a 10-minute boundary: so only the per-minute rows can tell its minute. */
+const BATCH_AGO = 10 * 24 * 60 + ((BASE / 60_000) % 10 === 3 ? 4 : 3);
 const actors: Record<string, Actor> = {};
 
 const code = (p: Promise<unknown>) =>
@@ -85,7 +87,7 @@ beforeAll(async () => {
   await calls([NS, "reviews"], ratings, 30, 20);
   await calls([NS, "reviews"], ratings, 10, 3);
   // Ten days ago only: batch (inside 30d, outside 24h).
-  await calls([OPS, "batch"], ratings, 50, 10 * 24 * 60);
+  await calls([OPS, "batch"], ratings, 50, BATCH_AGO);
   // cart calls web, never ratings: it must not be allowed to call ratings.
   await calls([NS, "cart"], [NS, "web"], 40, 4);
   // A plaintext caller (permissive mTLS): no identity, only the callee reports it.
@@ -164,6 +166,25 @@ describe("suggestAccessPolicy", () => {
         );
       }
     }
+  });
+
+  it("reads whole 10-minute buckets from the edge rollup, yet knows each caller's last minute", async () => {
+    // Ten days back, batch's calls lie in the coarse part of a 30-day window; reviews' in both parts.
+    const s = await suggestAccessPolicy(db, actors.viewer!, {
+      namespace: NS,
+      service: "ratings",
+      window: "30d",
+    });
+    expect(s.callers.map((c) => [`${c.namespace}/${c.service}`, c.requests, c.lastSeen])).toEqual([
+      [`${OPS}/batch`, 50, minuteAgo(BATCH_AGO).toISOString()],
+      [`${NS}/reviews`, 40, minuteAgo(3).toISOString()],
+      [`${NS}/web`, 120, minuteAgo(5).toISOString()],
+      ["unknown/unknown", 7, minuteAgo(6).toISOString()],
+    ]);
+    // A window reaching back past the oldest telemetry says so (other files' rows share this database).
+    const oldest = (await db.telemetryRollup.aggregate({ _min: { bucket: true } }))._min.bucket!;
+    const short = oldest.getTime() > new Date(s.window.from).getTime() + 60_000;
+    expect(s.warnings.some((w) => w.includes("telemetry only goes back to"))).toBe(short);
   });
 
   it("proposes nothing when no caller with an identity was seen, and says why", async () => {

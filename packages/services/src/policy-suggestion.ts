@@ -32,7 +32,7 @@ import {
   type SuggestedCaller,
   parseSuggestionWindow,
 } from "@trellis/contracts";
-import type { Db } from "@trellis/db";
+import { Prisma, type Db } from "@trellis/db";
 import { requireRole, type Actor } from "./actor.js";
 import { AppError } from "./errors.js";
 import { trafficClock } from "./traffic.js";
@@ -55,17 +55,44 @@ interface CallerRow {
   last: Date;
 }
 
-/** Callers of one service over [from, until), per reporter, summed in PostgreSQL over (destNamespace, bucket). */
+/** TelemetryEdgeRollup's bucket, aligned on the epoch as its migration's "telemetry_edge_bucket" aligns it. */
+const EDGE_BUCKET = 10 * MINUTE;
+
+/**
+ * Callers of one service over [from, until), per reporter, summed in PostgreSQL. As for the graph
+ * (traffic.ts queryEdgeTotals), the window's whole 10-minute buckets are read from TelemetryEdgeRollup and
+ * only its ragged ends from the per-minute rows, so a week moves about a tenth of the rows (and no status
+ * codes). A caller last seen inside the coarse part gets its exact minute from one more, narrow query.
+ */
 async function observedCallers(db: Db, ns: string, svc: string, from: Date, until: Date) {
+  const coarseFrom = new Date(Math.ceil(from.getTime() / EDGE_BUCKET) * EDGE_BUCKET);
+  const coarseUntil = new Date(Math.floor(until.getTime() / EDGE_BUCKET) * EDGE_BUCKET);
+  const coarse = coarseFrom < coarseUntil;
+  const dest = Prisma.sql`"destNamespace" = ${ns} AND "destService" = ${svc}`;
+  const minutes = coarse
+    ? Prisma.sql`(("bucket" >= ${from} AND "bucket" < ${coarseFrom}) OR ("bucket" >= ${coarseUntil} AND "bucket" < ${until}))`
+    : Prisma.sql`"bucket" >= ${from} AND "bucket" < ${until}`;
+  const tenMinutes = coarse
+    ? Prisma.sql`UNION ALL
+      SELECT "reporter", "sourceNamespace", "sourceService", "requests"::float8, "mtlsRequests"::float8, "bucket"
+      FROM "TelemetryEdgeRollup" WHERE ${dest} AND "bucket" >= ${coarseFrom} AND "bucket" < ${coarseUntil}`
+    : Prisma.empty;
   const rows = await db.$queryRaw<CallerRow[]>`
-    SELECT "reporter", "sourceNamespace" AS sn, "sourceService" AS ss,
-           SUM("requests")::float8 AS requests, SUM("mtlsRequests")::float8 AS mtls, MAX("bucket") AS last
-    FROM "TelemetryRollup"
-    WHERE "destNamespace" = ${ns} AND "destService" = ${svc} AND "bucket" >= ${from} AND "bucket" < ${until}
+    SELECT reporter, sn, ss, SUM(requests) AS requests, SUM(mtls) AS mtls, MAX(last) AS last
+    FROM (
+      SELECT "reporter" AS reporter, "sourceNamespace" AS sn, "sourceService" AS ss,
+             "requests"::float8 AS requests, "mtlsRequests"::float8 AS mtls, "bucket" AS last
+      FROM "TelemetryRollup" WHERE ${dest} AND ${minutes}
+      ${tenMinutes}
+    ) r
     GROUP BY 1, 2, 3`;
+
   // Both sidecars report each call. The callee's (inbound) report names the caller by the certificate its
   // authorization checks, so it is preferred; the caller's own report stands in when the callee sent none.
-  const callers = new Map<string, Omit<SuggestedCaller, "status"> & { inbound: boolean }>();
+  const callers = new Map<
+    string,
+    Omit<SuggestedCaller, "status" | "lastSeen"> & { last: Date; inbound: boolean }
+  >();
   for (const r of rows) {
     const k = `${r.sn}/${r.ss}`;
     const c = callers.get(k);
@@ -77,22 +104,49 @@ async function observedCallers(db: Db, ns: string, svc: string, from: Date, unti
         service: r.ss,
         requests: Math.round(r.requests),
         mtlsShare: share,
-        lastSeen: r.last.toISOString(),
+        last: r.last,
         inbound,
       });
       continue;
     }
-    if (r.last.toISOString() > c.lastSeen) c.lastSeen = r.last.toISOString();
+    if (r.last > c.last) c.last = r.last;
     if (inbound || (!c.inbound && r.requests > c.requests)) {
       c.requests = Math.round(r.requests);
       c.mtlsShare = share;
       c.inbound = inbound;
     }
   }
+
+  // Last seen inside the coarse part: that 10-minute bucket's start, made exact from its per-minute rows.
+  const vague = [...callers.values()].filter((c) => coarse && c.last >= coarseFrom && c.last < coarseUntil);
+  if (vague.length > 0) {
+    const exact = await db.$queryRaw<{ sn: string; ss: string; last: Date }[]>`
+      SELECT "sourceNamespace" AS sn, "sourceService" AS ss, MAX("bucket") AS last
+      FROM "TelemetryRollup"
+      WHERE ${dest} AND (${Prisma.join(
+        vague.map(
+          (c) =>
+            Prisma.sql`("sourceNamespace" = ${c.namespace} AND "sourceService" = ${c.service} AND "bucket" >= ${c.last} AND "bucket" < ${new Date(c.last.getTime() + EDGE_BUCKET)})`,
+        ),
+        " OR ",
+      )})
+      GROUP BY 1, 2`;
+    for (const e of exact) {
+      const c = callers.get(`${e.sn}/${e.ss}`);
+      if (c !== undefined && e.last > c.last) c.last = e.last;
+    }
+  }
+
   return [...callers.values()]
     .filter((c) => c.requests > 0)
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service))
-    .map(({ inbound: _, ...c }) => c);
+    .map(({ inbound: _, last, ...c }) => ({ ...c, lastSeen: last.toISOString() }));
+}
+
+/** The oldest telemetry kept (the control plane prunes rollups after its retention, 7 days by default). */
+async function oldestTelemetry(db: Db): Promise<Date | null> {
+  const r = await db.telemetryRollup.aggregate({ _min: { bucket: true } });
+  return r._min.bucket;
 }
 
 /**
@@ -114,10 +168,11 @@ export async function suggestAccessPolicy(
   const until = new Date(trafficClock.now());
   const from = new Date(Math.floor((until.getTime() - ms) / MINUTE) * MINUTE);
 
-  const [serviceRow, policyRows, observed] = await Promise.all([
+  const [serviceRow, policyRows, observed, oldest] = await Promise.all([
     db.service.findUnique({ where: { namespace_name: { namespace: ns, name: svc } } }),
     db.resource.findMany({ where: { kind: "AccessPolicy", namespace: ns }, orderBy: { name: "asc" } }),
     observedCallers(db, ns, svc, from, until),
+    oldestTelemetry(db),
   ]);
   if (serviceRow === null && observed.length === 0)
     throw new AppError(
@@ -221,6 +276,11 @@ export async function suggestAccessPolicy(
       }
     }
   }
+  // A window longer than the telemetry kept sees less than it says: a caller of last month may be gone.
+  if (oldest !== null && oldest.getTime() > from.getTime() + MINUTE)
+    warnings.push(
+      `the window starts at ${from.toISOString()} but telemetry only goes back to ${oldest.toISOString()} (the mesh is younger, or older telemetry was pruned): callers seen only before then are not in the suggestion`,
+    );
   if (resource === null)
     warnings.unshift(
       `no caller with a mesh identity was seen calling ${ns}/${svc} in the last ${window}: nothing to propose (an empty allow list would refuse every request; write deny: [{}] yourself if that is what you want)`,
