@@ -27,14 +27,16 @@ export function parseSuggestionWindow(text: string): number | undefined {
   return m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : undefined;
 }
 
-/** A window from 5 minutes to 30 days, written `30m`, `24h` or `7d`. */
-export const ZSuggestionWindow = z.string().superRefine((s, ctx) => {
-  const ms = parseSuggestionWindow(s);
-  if (ms === undefined)
-    ctx.addIssue({ code: "custom", message: "must be minutes, hours or days: 30m, 24h, 7d" });
-  else if (ms < SUGGESTION_WINDOW_MIN_MS) ctx.addIssue({ code: "custom", message: "must be at least 5m" });
-  else if (ms > SUGGESTION_WINDOW_MAX_MS) ctx.addIssue({ code: "custom", message: "must be at most 30d" });
-});
+/** A window from 5 minutes to 30 days, written `30m`, `24h` or `7d`. The pattern shows in the OpenAPI document. */
+export const ZSuggestionWindow = z
+  .string()
+  .regex(WINDOW_RE, "must be minutes, hours or days: 30m, 24h, 7d")
+  .superRefine((s, ctx) => {
+    const ms = parseSuggestionWindow(s);
+    if (ms === undefined) return; // the pattern said why
+    if (ms < SUGGESTION_WINDOW_MIN_MS) ctx.addIssue({ code: "custom", message: "must be at least 5m" });
+    else if (ms > SUGGESTION_WINDOW_MAX_MS) ctx.addIssue({ code: "custom", message: "must be at most 30d" });
+  });
 
 export const ZPolicySuggestInput = z.object({
   namespace: ZNamespace.describe("namespace of the service to protect"),
