@@ -139,8 +139,16 @@ async function observedCallers(db: Db, ns: string, svc: string, from: Date, unti
 
   return [...callers.values()]
     .filter((c) => c.requests > 0)
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service))
+    .sort((a, b) => byCodeUnits(a.namespace, b.namespace) || byCodeUnits(a.service, b.service))
     .map(({ inbound: _, last, ...c }) => ({ ...c, lastSeen: last.toISOString() }));
+}
+
+/**
+ * Plain code-unit order, the same in every runtime: localeCompare depends on the locale and its ICU data, and
+ * the suggestion's YAML must not.
+ */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The oldest telemetry kept (the control plane prunes rollups after its retention, 7 days by default). */
