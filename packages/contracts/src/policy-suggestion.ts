@@ -58,6 +58,11 @@ export const ZSuggestedCallerStatus = z.enum([
   "limited-elsewhere",
   /** No mesh identity (plaintext, under permissive mTLS): an identity allow list cannot admit it. */
   "no-identity",
+  /**
+   * Only the caller's own sidecar reported these calls; the service's sidecars, which check certificates,
+   * never saw them. A proxy's word about itself is not evidence, so it is left out.
+   */
+  "unconfirmed",
 ]);
 export type SuggestedCallerStatus = z.infer<typeof ZSuggestedCallerStatus>;
 
@@ -65,7 +70,11 @@ export const ZSuggestedCaller = z.object({
   /** `unknown` / `unknown` for callers without a mesh identity. */
   namespace: z.string(),
   service: z.string(),
-  requests: z.number().int().nonnegative().describe("requests (or TCP connections) seen in the window"),
+  requests: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe("requests (or TCP connections) in the window, as the service's sidecars counted them"),
   mtlsShare: z.number().min(0).max(1).describe("share of them that came over mutual TLS"),
   lastSeen: z.iso.datetime().describe("start of the last minute it was seen in"),
   status: ZSuggestedCallerStatus,

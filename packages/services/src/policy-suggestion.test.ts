@@ -23,6 +23,7 @@ import {
 const db = createDb(inject("databaseUrl"));
 const NS = "sg-shop";
 const OPS = "sg-ops";
+const EVIL = "sg-evil";
 const BASE = Math.floor(Date.now() / 60_000) * 60_000;
 const minuteAgo = (n: number) => new Date(BASE - n * 60_000);
 /** About ten days back, never on a 10-minute boundary: so only the per-minute rows can tell its minute. */
@@ -39,8 +40,14 @@ const code = (p: Promise<unknown>) =>
  * One call edge as both sidecars report it (the callee's inbound report, and the caller's outbound one unless
  * it has no sidecar), `n` requests in the minute `ago` minutes back.
  */
-async function calls(src: [string, string], dst: [string, string], n: number, ago: number, mtls = n) {
-  const reporters = src[0] === "unknown" ? ["inbound"] : ["inbound", "outbound"];
+async function calls(
+  src: [string, string],
+  dst: [string, string],
+  n: number,
+  ago: number,
+  mtls = n,
+  reporters = src[0] === "unknown" ? ["inbound"] : ["inbound", "outbound"],
+) {
   for (const reporter of reporters) {
     const h = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
     h[0] = BigInt(n);
@@ -79,6 +86,7 @@ beforeAll(async () => {
     [NS, "reviews"],
     [NS, "cart"],
     [NS, "lonely"],
+    [NS, "vault"],
     [OPS, "batch"],
   ])
     await db.service.create({ data: { namespace: ns!, name: name! } });
@@ -92,6 +100,9 @@ beforeAll(async () => {
   await calls([NS, "cart"], [NS, "web"], 40, 4);
   // A plaintext caller (permissive mTLS): no identity, only the callee reports it.
   await calls(["unknown", "unknown"], ratings, 7, 6, 0);
+  // vault: web calls it; a proxy of another namespace claims 500 calls that vault's sidecars never saw.
+  await calls([NS, "web"], [NS, "vault"], 9, 2);
+  await calls([EVIL, "spy"], [NS, "vault"], 500, 2, 500, ["outbound"]);
   actors.viewer = await user("sg-viewer", [{ role: "viewer", namespace: NS }]);
   actors.other = await user("sg-other", [{ role: "editor", namespace: OPS }]);
   actors.editor = await user("sg-editor", [{ role: "editor", namespace: NS }]);
@@ -185,6 +196,18 @@ describe("suggestAccessPolicy", () => {
     const oldest = (await db.telemetryRollup.aggregate({ _min: { bucket: true } }))._min.bucket!;
     const short = oldest.getTime() > new Date(s.window.from).getTime() + 60_000;
     expect(s.warnings.some((w) => w.includes("telemetry only goes back to"))).toBe(short);
+  });
+
+  it("takes only the service's own sidecars' word: a caller's report about itself allows nothing", async () => {
+    const s = await suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "vault" });
+    expect(allowedFrom(s.resource)).toEqual([`${NS}/web`]);
+    expect(s.callers.map((c) => `${c.namespace}/${c.service} ${c.requests} ${c.status}`)).toEqual([
+      `${EVIL}/spy 500 unconfirmed`,
+      `${NS}/web 9 allowed`,
+    ]);
+    expect(s.warnings).toEqual([
+      `${EVIL}/spy: only its own sidecar reported calling ${NS}/vault, whose sidecars never saw it; a caller's word about itself is no evidence, so left out`,
+    ]);
   });
 
   it("proposes nothing when no caller with an identity was seen, and says why", async () => {

@@ -13,6 +13,8 @@
 //   path is left to them.
 // - Callers without an identity (plaintext, permissive mTLS) cannot be allowed by identity: listed, warned
 //   about, and (as the impact preview shows) refused once the policy is in force.
+// - Evidence is what the service's own sidecars reported (inbound): they saw the caller's certificate. A
+//   caller's report about itself is listed, never allowed.
 import {
   accessVerdict,
   parseResource,
@@ -55,6 +57,12 @@ interface CallerRow {
   last: Date;
 }
 
+/** A caller as one reporter saw it: the callee's sidecars (inbound) when they did, else the caller's own. */
+interface Observed extends Omit<SuggestedCaller, "status" | "lastSeen"> {
+  last: Date;
+  reporter: "inbound" | "outbound";
+}
+
 /** TelemetryEdgeRollup's bucket, aligned on the epoch as its migration's "telemetry_edge_bucket" aligns it. */
 const EDGE_BUCKET = 10 * MINUTE;
 
@@ -87,38 +95,29 @@ async function observedCallers(db: Db, ns: string, svc: string, from: Date, unti
     ) r
     GROUP BY 1, 2, 3`;
 
-  // Both sidecars report each call. The callee's (inbound) report names the caller by the certificate its
-  // authorization checks, so it is preferred; the caller's own report stands in when the callee sent none.
-  const callers = new Map<
-    string,
-    Omit<SuggestedCaller, "status" | "lastSeen"> & { last: Date; inbound: boolean }
-  >();
+  // Both sidecars report each call. Only the callee's (inbound) report is evidence: its sidecar names the
+  // caller by the certificate its authorization checks. A caller's own (outbound) report is its word alone,
+  // and any proxy may claim calls to a service its config carries (issue 15, finding 2): a caller seen only
+  // that way is listed as unconfirmed and never allowed.
+  const perReporter = new Map<string, Observed>();
   for (const r of rows) {
+    const reporter = r.reporter === "inbound" ? "inbound" : "outbound";
     const k = `${r.sn}/${r.ss}`;
-    const c = callers.get(k);
-    const inbound = r.reporter === "inbound";
-    const share = r.requests > 0 ? Math.min(1, r.mtls / r.requests) : 0;
-    if (c === undefined) {
-      callers.set(k, {
-        namespace: r.sn,
-        service: r.ss,
-        requests: Math.round(r.requests),
-        mtlsShare: share,
-        last: r.last,
-        inbound,
-      });
-      continue;
-    }
-    if (r.last > c.last) c.last = r.last;
-    if (inbound || (!c.inbound && r.requests > c.requests)) {
-      c.requests = Math.round(r.requests);
-      c.mtlsShare = share;
-      c.inbound = inbound;
-    }
+    const prev = perReporter.get(k);
+    if (prev !== undefined && !(reporter === "inbound" && prev.reporter === "outbound")) continue;
+    perReporter.set(k, {
+      namespace: r.sn,
+      service: r.ss,
+      requests: Math.round(r.requests),
+      mtlsShare: r.requests > 0 ? Math.min(1, r.mtls / r.requests) : 0,
+      last: r.last,
+      reporter,
+    });
   }
+  const callers = [...perReporter.values()].filter((c) => c.requests > 0);
 
   // Last seen inside the coarse part: that 10-minute bucket's start, made exact from its per-minute rows.
-  const vague = [...callers.values()].filter((c) => coarse && c.last >= coarseFrom && c.last < coarseUntil);
+  const vague = callers.filter((c) => coarse && c.last >= coarseFrom && c.last < coarseUntil);
   if (vague.length > 0) {
     const exact = await db.$queryRaw<{ sn: string; ss: string; last: Date }[]>`
       SELECT "sourceNamespace" AS sn, "sourceService" AS ss, MAX("bucket") AS last
@@ -126,21 +125,20 @@ async function observedCallers(db: Db, ns: string, svc: string, from: Date, unti
       WHERE ${dest} AND (${Prisma.join(
         vague.map(
           (c) =>
-            Prisma.sql`("sourceNamespace" = ${c.namespace} AND "sourceService" = ${c.service} AND "bucket" >= ${c.last} AND "bucket" < ${new Date(c.last.getTime() + EDGE_BUCKET)})`,
+            Prisma.sql`("reporter" = ${c.reporter} AND "sourceNamespace" = ${c.namespace} AND "sourceService" = ${c.service} AND "bucket" >= ${c.last} AND "bucket" < ${new Date(c.last.getTime() + EDGE_BUCKET)})`,
         ),
         " OR ",
       )})
       GROUP BY 1, 2`;
     for (const e of exact) {
-      const c = callers.get(`${e.sn}/${e.ss}`);
+      const c = perReporter.get(`${e.sn}/${e.ss}`);
       if (c !== undefined && e.last > c.last) c.last = e.last;
     }
   }
 
-  return [...callers.values()]
-    .filter((c) => c.requests > 0)
+  return callers
     .sort((a, b) => byCodeUnits(a.namespace, b.namespace) || byCodeUnits(a.service, b.service))
-    .map(({ inbound: _, last, ...c }) => ({ ...c, lastSeen: last.toISOString() }));
+    .map(({ last, ...c }) => ({ ...c, lastSeen: last.toISOString() }));
 }
 
 /**
@@ -206,8 +204,9 @@ export async function suggestAccessPolicy(
   const others = policies.filter((p) => p !== own).map((p) => p.resource);
   const inForce = policies.map((p) => p.resource);
 
-  const callers: SuggestedCaller[] = observed.map((c) => {
+  const callers: SuggestedCaller[] = observed.map(({ reporter, ...c }) => {
     const ref: ServiceRef = { namespace: c.namespace, service: c.service };
+    if (reporter === "outbound") return { ...c, status: "unconfirmed" };
     if (c.namespace === NO_IDENTITY && c.service === NO_IDENTITY) return { ...c, status: "no-identity" };
     if (accessVerdict(inForce, ref, protocol) === "denied") return { ...c, status: "denied-now" };
     // Other policies that let it call only some methods or paths keep deciding: an identity rule would
@@ -250,6 +249,11 @@ export async function suggestAccessPolicy(
       `${n} request${n === 1 ? "" : "s"} came from callers without a mesh identity (plaintext, under permissive mTLS): an allow list by identity cannot admit them, and once it is in force they are refused`,
     );
   }
+  const unconfirmed = callers.filter((c) => c.status === "unconfirmed");
+  if (unconfirmed.length > 0)
+    warnings.push(
+      `${list(unconfirmed)}: only ${unconfirmed.length === 1 ? "its" : "their"} own sidecar reported calling ${ns}/${svc}, whose sidecars never saw ${unconfirmed.length === 1 ? "it" : "them"}; a caller's word about itself is no evidence, so left out`,
+    );
   const refused = callers.filter((c) => c.status === "denied-now");
   if (refused.length > 0)
     warnings.push(
@@ -261,7 +265,9 @@ export async function suggestAccessPolicy(
       `${list(limitedCallers)}: allowed only some methods or paths by other AccessPolicies, which keep deciding for them`,
     );
   // Allow rules add up across policies: another policy that allows more keeps it allowed.
-  const seen = new Set(callers.filter((c) => c.status !== "no-identity").map((c) => serviceKey(c)));
+  const seen = new Set(
+    callers.filter((c) => c.status !== "no-identity" && c.status !== "unconfirmed").map((c) => serviceKey(c)),
+  );
   for (const p of others) {
     for (const r of p.spec.allow ?? []) {
       if (r.from === undefined) {

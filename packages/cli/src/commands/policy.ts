@@ -20,6 +20,7 @@ const STATUS_TEXT: Record<SuggestedCaller["status"], string> = {
   "denied-now": "left out: refused now",
   "limited-elsewhere": "left out: limited by method/path elsewhere",
   "no-identity": "cannot allow: no mesh identity",
+  unconfirmed: "left out: only its own sidecar reported it",
 };
 
 /** The resource as YAML, headed by comment lines (what it came from, and its warnings). */

@@ -29,6 +29,7 @@ const STATUS: Record<SuggestedCaller["status"], string> = {
   "denied-now": "left out: refused now",
   "limited-elsewhere": "left out: limited by method or path in another policy",
   "no-identity": "cannot be allowed: no mesh identity",
+  unconfirmed: "left out: only its own sidecar reported these calls",
 };
 
 function Evidence({ s }: { s: PolicySuggestion }) {
