@@ -114,6 +114,8 @@ interface Rule<I> {
   escalation?: true;
   /** The code a caller without the right gets, when it is not FORBIDDEN. */
   deniedAs?: Outcome;
+  /** A change: to a caller who cannot read it (no viewer role in NS) it does not exist, NOT_FOUND. */
+  change?: true;
   /** The input, with fresh fixtures for this one call (a mutation must not see the previous one's work). */
   input: () => I | Promise<I>;
 }
@@ -133,6 +135,7 @@ function expected(rule: Rule<unknown>, caller: Caller): Outcome {
   if (rule.need === "public") return "ok";
   if (caller.rights === null) return "AUTH_REQUIRED";
   if (rule.need === "signed-in") return "ok";
+  if (rule.change && !holds(caller.rights, "viewer", "namespace")) return "NOT_FOUND";
   if (rule.need === "author") return caller.user === AUTHOR ? "ok" : "FORBIDDEN";
   if (rule.notTheAuthor && caller.user === AUTHOR) return "CHANGE_SELF_APPROVAL";
   if (holds(caller.rights, rule.need, rule.in ?? "namespace")) return "ok";
@@ -184,23 +187,29 @@ const RULES: { [P in Path]: Rule<InputOf<P>> } = {
     input: () => ({ kind: "Route", namespace: NS, name: "reviews-canary" }),
   },
   "change.list": { need: "viewer", input: () => ({ namespace: NS }) },
-  "change.get": { need: "viewer", input: () => ({ id: fixtures.appliedChange }) },
-  "change.impact": { need: "viewer", input: () => ({ id: fixtures.appliedChange }) },
-  "change.rollout": { need: "viewer", input: () => ({ id: fixtures.appliedChange }) },
+  "change.get": { need: "viewer", change: true, input: () => ({ id: fixtures.appliedChange }) },
+  "change.impact": { need: "viewer", change: true, input: () => ({ id: fixtures.appliedChange }) },
+  "change.rollout": { need: "viewer", change: true, input: () => ({ id: fixtures.appliedChange }) },
   "change.preview": { need: "viewer", input: () => accessPolicyChange() },
   "settings.get": { need: "viewer", input: () => ({ namespace: NS }) },
 
   // Proposing: editors. Withdrawing: the author.
   "change.create": { need: "editor", input: () => accessPolicyChange() },
-  "change.rebase": { need: "editor", input: async () => ({ id: await openChange() }) },
-  "change.rollback": { need: "editor", input: async () => ({ id: await appliedChange() }) },
-  "change.cancel": { need: "author", input: async () => ({ id: await openChange() }) },
+  "change.rebase": { need: "editor", change: true, input: async () => ({ id: await openChange() }) },
+  "change.rollback": { need: "editor", change: true, input: async () => ({ id: await appliedChange() }) },
+  "change.cancel": { need: "author", change: true, input: async () => ({ id: await openChange() }) },
 
   // Deciding: approvers, never the author.
-  "change.approve": { need: "approver", notTheAuthor: true, input: async () => ({ id: await openChange() }) },
+  "change.approve": {
+    need: "approver",
+    notTheAuthor: true,
+    change: true,
+    input: async () => ({ id: await openChange() }),
+  },
   "change.reject": {
     need: "approver",
     notTheAuthor: true,
+    change: true,
     input: async () => ({ id: await openChange(), comment: "no" }),
   },
 

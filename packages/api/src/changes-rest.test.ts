@@ -160,15 +160,16 @@ describe("change requests over REST", () => {
     }
   });
 
-  it("refuses the author's approval (403 CHANGE_SELF_APPROVAL) and a viewer's (403 FORBIDDEN) as problem documents", async () => {
+  it("refuses the author's approval (403 CHANGE_SELF_APPROVAL) and a viewer's (403 FORBIDDEN) as problem documents; hides it (404) from others", async () => {
     const self = await call("eddie", "POST", `/changes/${id}/approve`, {});
     expect(self.status).toBe(403);
     expect(self.type).toBe("application/problem+json");
     expect(self.body).toMatchObject({ status: 403, code: "CHANGE_SELF_APPROVAL" });
     const viewer = await call("vera", "POST", `/changes/${id}/approve`, { comment: "lgtm" });
     expect(viewer).toMatchObject({ status: 403, body: { code: "FORBIDDEN" } });
+    // Someone who cannot read the change is told it does not exist, as for a number never used.
     const other = await call("bill", "GET", `/changes/${id}`);
-    expect(other).toMatchObject({ status: 403, body: { code: "FORBIDDEN" } });
+    expect(other).toMatchObject({ status: 404, body: { code: "NOT_FOUND" } });
   });
 
   it("shows the change by number, with the diff and validation, to a viewer", async () => {

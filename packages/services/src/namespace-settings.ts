@@ -25,7 +25,10 @@ export async function getNamespaceSettings(
   };
 }
 
-/** Admins of the namespace only. Open change requests keep the count they were opened with. */
+/**
+ * Admins of the namespace only. Takes effect for open change requests too: the count is read when a change
+ * is approved (changes/approval-rule.ts), not frozen when it opened.
+ */
 export async function setNamespaceSettings(
   db: Db,
   actor: Actor,

@@ -103,10 +103,14 @@ describe("seedResourcesAsSystemChange", () => {
         where: { targetId: change.id },
         orderBy: { id: "asc" },
       });
-      expect(events.map((e) => [e.action, e.actorKind, e.actorName])).toEqual([
-        ["change.create", "system", "system"],
-        ["change.fastTrack", "system", "system"],
-        ["change.apply", "system", "system"],
+      // One entry per namespace the change touches, so each namespace's admins find it.
+      expect(events.map((e) => [e.action, e.namespace, e.actorKind, e.actorName])).toEqual([
+        ["change.create", "demo", "system", "system"],
+        ["change.create", "trellis-system", "system", "system"],
+        ["change.fastTrack", "demo", "system", "system"],
+        ["change.fastTrack", "trellis-system", "system", "system"],
+        ["change.apply", "demo", "system", "system"],
+        ["change.apply", "trellis-system", "system", "system"],
       ]);
       await expect.poll(() => got).toEqual([JSON.stringify({ generation: r.generation })]);
     } finally {

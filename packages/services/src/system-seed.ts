@@ -9,11 +9,10 @@
 import { parseResource, type FieldIssue } from "@trellis/contracts";
 import type { Db, Prisma } from "@trellis/db";
 import type { Actor } from "./actor.js";
-import { audit } from "./audit.js";
 import { AppError } from "./errors.js";
-import { applyOps, auditNamespace, describeStale, lockAndCheckBases } from "./changes/apply.js";
+import { applyOps, auditChange, describeStale, lockAndCheckBases } from "./changes/apply.js";
 import { loadMeshView, validatePlan } from "./changes/mesh-view.js";
-import { fromResource, keyOf, namespacesOf, prefixIssue, type PlannedOp } from "./changes/plan.js";
+import { fromResource, keyOf, prefixIssue, type PlannedOp } from "./changes/plan.js";
 
 export interface SystemSeedInput {
   /** The change request's title, e.g. "demo mesh: initial state". */
@@ -107,26 +106,15 @@ export async function seedResourcesAsSystemChange(
         },
       },
     });
-    const ns = auditNamespace(ops);
-    await audit(tx, actor, {
-      action: "change.create",
-      targetKind: "ChangeRequest",
-      targetId: row.id,
-      ...ns,
-      details: {
-        number: row.number,
-        title: row.title,
-        namespaces: namespacesOf(ops),
-        operations: ops.map((op) => `create ${keyOf(op)}`),
-      },
-    });
-    await audit(tx, actor, {
-      action: "change.fastTrack",
-      targetKind: "ChangeRequest",
-      targetId: row.id,
-      ...ns,
-      details: { number: row.number, reason: input.reason },
-    });
+    await auditChange(tx, actor, row.id, ops, "change.create", (ns) => ({
+      number: row.number,
+      title: row.title,
+      operations: ops.filter((op) => op.namespace === ns).map((op) => `create ${keyOf(op)}`),
+    }));
+    await auditChange(tx, actor, row.id, ops, "change.fastTrack", () => ({
+      number: row.number,
+      reason: input.reason,
+    }));
     const a = await applyOps(tx, actor, { ...row, rollbackOfId: null }, ops);
     return { number: row.number, generation: a.generation };
   }, TX);

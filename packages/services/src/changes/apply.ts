@@ -5,7 +5,7 @@ import type { Prisma } from "@trellis/db";
 import { Prisma as P } from "@trellis/db";
 import type { Actor } from "../actor.js";
 import { audit } from "../audit.js";
-import { keyOf, namespacesOf, type PlannedOp } from "./plan.js";
+import { keyOf, type PlannedOp } from "./plan.js";
 
 /** The control plane LISTENs here (packages/control-plane/src/server.ts); payload `{"generation": N}`. */
 export const CONFIG_CHANGED_CHANNEL = "trellis_config_changed";
@@ -56,13 +56,10 @@ export async function markStale(
   stale: readonly StaleOp[],
 ): Promise<void> {
   await tx.changeRequest.update({ where: { id: change.id }, data: { status: "stale" } });
-  await audit(tx, actor, {
-    action: "change.stale",
-    targetKind: "ChangeRequest",
-    targetId: change.id,
-    ...auditNamespace(ops),
-    details: { number: change.number, resources: stale.map(describeStale) },
-  });
+  await auditChange(tx, actor, change.id, ops, "change.stale", (ns) => ({
+    number: change.number,
+    resources: stale.filter((s) => ops[s.index]!.namespace === ns).map(describeStale),
+  }));
 }
 
 export interface Applied {
@@ -135,7 +132,7 @@ export async function applyOps(
       status: { in: ["open", "approved"] },
       operations: { some: { OR: ops.map((o) => ({ kind: o.kind, namespace: o.namespace, name: o.name })) } },
     },
-    select: { id: true, number: true },
+    select: { id: true, number: true, operations: { select: { namespace: true } } },
   });
   if (others.length > 0) {
     await tx.changeRequest.updateMany({
@@ -143,33 +140,49 @@ export async function applyOps(
       data: { status: "stale" },
     });
     for (const o of others) {
-      await audit(tx, actor, {
-        action: "change.stale",
-        targetKind: "ChangeRequest",
-        targetId: o.id,
-        details: { number: o.number, because: `change #${change.number} was applied` },
-      });
+      await auditChange(tx, actor, o.id, o.operations, "change.stale", () => ({
+        number: o.number,
+        because: `change #${change.number} was applied`,
+      }));
     }
   }
 
-  await audit(tx, actor, {
-    action: "change.apply",
-    targetKind: "ChangeRequest",
-    targetId: change.id,
-    ...auditNamespace(ops),
-    details: {
-      number: change.number,
-      generation: generation.number,
-      revisions,
-      ...(change.rollbackOfId ? { rollbackOf: change.rollbackOfId } : {}),
-    },
-  });
+  await auditChange(tx, actor, change.id, ops, "change.apply", (ns) => ({
+    number: change.number,
+    generation: generation.number,
+    revisions: revisions.filter((_, i) => ops[i]!.namespace === ns),
+    ...(change.rollbackOfId ? { rollbackOf: change.rollbackOfId } : {}),
+  }));
   await tx.$executeRaw`SELECT pg_notify(${CONFIG_CHANGED_CHANNEL}, ${JSON.stringify({ generation: generation.number })})`;
   return { generation: generation.number, revisions, staled: others.map((o) => o.number) };
 }
 
-/** An audit event has one namespace column: the change's namespace when it touches one, else none. */
-export function auditNamespace(ops: readonly PlannedOp[]): { namespace?: string } {
-  const ns = namespacesOf(ops);
-  return ns.length === 1 ? { namespace: ns[0]! } : {};
+/**
+ * Records one event of a change in the audit log: one entry per namespace the change touches, since an
+ * entry has one namespace column and namespace admins read the entries of their namespaces (audit-log.ts).
+ * Each entry's details are built for its namespace only (`details(ns)`: its operations, revisions, …): an
+ * admin of `shop` must not learn the resources a change writes in a namespace they cannot read. A change
+ * spanning namespaces says how many others it touches (`otherNamespaces`), not which.
+ */
+export async function auditChange(
+  tx: Tx,
+  actor: Actor,
+  changeId: string,
+  ops: readonly { namespace: string }[],
+  action: string,
+  details: (namespace: string) => Record<string, unknown>,
+): Promise<void> {
+  const namespaces = [...new Set(ops.map((o) => o.namespace))].sort();
+  for (const namespace of namespaces) {
+    await audit(tx, actor, {
+      action,
+      targetKind: "ChangeRequest",
+      targetId: changeId,
+      namespace,
+      details: {
+        ...details(namespace),
+        ...(namespaces.length > 1 ? { otherNamespaces: namespaces.length - 1 } : {}),
+      },
+    });
+  }
 }

@@ -591,8 +591,8 @@ describe("rollout and impact", () => {
       reason: "bad regex",
       address: ws[1]!.address,
     });
-    // A viewer of another namespace sees none of it.
-    expect(await code(getChangeRollout(db, actors.billing!, { id: c.id }))).toBe("FORBIDDEN");
+    // A viewer of another namespace sees none of it: to them the change does not exist.
+    expect(await code(getChangeRollout(db, actors.billing!, { id: c.id }))).toBe("NOT_FOUND");
   });
 
   it("says how many requests an AccessPolicy would have denied, and how a Route splits the traffic", async () => {
@@ -691,15 +691,21 @@ describe("authorization", () => {
     ["viewer", "editor", "approver", "admin"].indexOf(min);
 
   // Every procedure, as each role, on a change made by someone else (edna) in "shop".
-  const procedures: { name: string; min: Role; run: (a: Actor, id: string) => Promise<unknown> }[] = [
-    { name: "get", min: "viewer", run: (a, id) => getChange(db, a, { id }) },
-    { name: "rollout", min: "viewer", run: (a, id) => getChangeRollout(db, a, { id }) },
-    { name: "impact", min: "viewer", run: (a, id) => getChangeImpact(db, a, { id }) },
+  // `change`: to whoever cannot read the change (no viewer role in shop) it does not exist: NOT_FOUND.
+  const procedures: {
+    name: string;
+    min: Role;
+    change?: true;
+    run: (a: Actor, id: string) => Promise<unknown>;
+  }[] = [
+    { name: "get", min: "viewer", change: true, run: (a, id) => getChange(db, a, { id }) },
+    { name: "rollout", min: "viewer", change: true, run: (a, id) => getChangeRollout(db, a, { id }) },
+    { name: "impact", min: "viewer", change: true, run: (a, id) => getChangeImpact(db, a, { id }) },
     { name: "preview", min: "viewer", run: (a) => previewChange(db, a, freshAccess()) },
     { name: "create", min: "editor", run: (a) => createChange(db, a, freshAccess()) },
-    { name: "rebase", min: "editor", run: (a, id) => rebaseChange(db, a, { id }) },
-    { name: "approve", min: "approver", run: (a, id) => approveChange(db, a, { id }) },
-    { name: "reject", min: "approver", run: (a, id) => rejectChange(db, a, { id }) },
+    { name: "rebase", min: "editor", change: true, run: (a, id) => rebaseChange(db, a, { id }) },
+    { name: "approve", min: "approver", change: true, run: (a, id) => approveChange(db, a, { id }) },
+    { name: "reject", min: "approver", change: true, run: (a, id) => rejectChange(db, a, { id }) },
     { name: "resource.list", min: "viewer", run: (a) => listResources(db, a, { namespace: "shop" }) },
     {
       name: "resource.get",
@@ -715,10 +721,14 @@ describe("authorization", () => {
 
   for (const p of procedures) {
     for (const who of roles) {
-      const ok = allowed(who, p.min);
-      it(`${p.name} as ${who}: ${ok ? "allowed" : "FORBIDDEN"}`, async () => {
+      const want = allowed(who, p.min)
+        ? "ok"
+        : p.change && !allowed(who, "viewer")
+          ? "NOT_FOUND"
+          : "FORBIDDEN";
+      it(`${p.name} as ${who}: ${want}`, async () => {
         const c = await createChange(db, actors.editor2!, freshAccess());
-        expect(await code(p.run(actors[who]!, c.id))).toBe(ok ? "ok" : "FORBIDDEN");
+        expect(await code(p.run(actors[who]!, c.id))).toBe(want);
       });
     }
   }
@@ -726,7 +736,9 @@ describe("authorization", () => {
   it("cancel: only the author", async () => {
     for (const who of roles) {
       const c = await createChange(db, actors.editor2!, freshAccess());
-      expect(await code(cancelChange(db, actors[who]!, { id: c.id }))).toBe("FORBIDDEN");
+      expect(await code(cancelChange(db, actors[who]!, { id: c.id }))).toBe(
+        allowed(who, "viewer") ? "FORBIDDEN" : "NOT_FOUND",
+      );
     }
     const c = await createChange(db, actors.editor2!, freshAccess());
     expect((await cancelChange(db, actors.editor2!, { id: c.id })).status).toBe("cancelled");
@@ -737,15 +749,16 @@ describe("authorization", () => {
     for (const who of roles) {
       const c = await createChange(db, actors.editor2!, freshAccess());
       await approveChange(db, actors.approver!, { id: c.id });
+      const denied = allowed(who, "viewer") ? "FORBIDDEN" : "NOT_FOUND";
       expect(await code(rollbackChange(db, actors[who]!, { id: c.id })), who).toBe(
-        allowed(who, "editor") ? "ok" : "FORBIDDEN",
+        allowed(who, "editor") ? "ok" : denied,
       );
       const c2 = await createChange(db, actors.editor2!, freshAccess());
       await approveChange(db, actors.approver!, { id: c2.id });
       expect(
         await code(rollbackChange(db, actors[who]!, { id: c2.id, fastTrackReason: "on fire" })),
         who,
-      ).toBe(allowed(who, "admin") ? "ok" : "FORBIDDEN");
+      ).toBe(allowed(who, "admin") ? "ok" : denied);
     }
   });
 

@@ -4,8 +4,9 @@
 //   verb       role, in every namespace the change touches    other rules
 //   create     editor                                           validation errors block; bases must be current
 //   preview    viewer                                           writes nothing
-//   list/get   viewer (list: changes whose namespaces you read) –
-//   approve    approver                                         never the author; errors block; applies at N
+//   list/get   viewer (list: changes whose namespaces you read) a change you cannot read is "not found"
+//   approve    approver                                         never the author; errors block; applies once
+//                                                               enough approvals count (approval-rule.ts)
 //   reject     approver                                         never the author
 //   cancel     viewer, and be the author                        –
 //   rebase     editor                                           stale → bases re-read, approvals dismissed
@@ -20,6 +21,7 @@ import {
   ZChangeListInput,
   ZChangePreviewInput,
   ZChangeRollbackInput,
+  hasRole,
   zodIssues,
   type Change,
   type ChangeCreateInput,
@@ -38,16 +40,9 @@ import {
 import { Prisma, type Db } from "@trellis/db";
 import type { z } from "zod";
 import { readableNamespaces, requireRole, type Actor } from "../actor.js";
-import { audit } from "../audit.js";
 import { AppError } from "../errors.js";
-import {
-  applyOps,
-  auditNamespace,
-  describeStale,
-  lockAndCheckBases,
-  markStale,
-  type StaleOp,
-} from "./apply.js";
+import { applyOps, auditChange, describeStale, lockAndCheckBases, markStale, type StaleOp } from "./apply.js";
+import { tallyApprovals } from "./approval-rule.js";
 import { computeImpact } from "./impact.js";
 import { loadMeshView, validatePlan } from "./mesh-view.js";
 import {
@@ -67,13 +62,12 @@ import {
   rolloutOf,
   storedOps,
   toChange,
-  toSummary,
+  toSummaries,
 } from "./view.js";
 
 export { CONFIG_CHANGED_CHANNEL } from "./apply.js";
 
 const TX = { maxWait: 10_000, timeout: 30_000 } as const;
-const DEFAULT_REQUIRED_APPROVALS = 1;
 
 function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input);
@@ -109,10 +103,13 @@ async function staleOps(db: Db, ops: readonly PlannedOp[]): Promise<StaleOp[]> {
   });
 }
 
-/** Approvals a change needs: the strictest setting among its namespaces (default 1, never below 1). */
+/**
+ * Approvals a change in these namespaces needs now, recorded on the change when it opens (and shown until it
+ * is finished as approval-rule.ts counts them then; the approval that applies it decides again).
+ */
 async function requiredApprovals(db: Db, namespaces: readonly string[]): Promise<number> {
-  const rows = await db.namespaceSetting.findMany({ where: { namespace: { in: [...namespaces] } } });
-  return Math.max(DEFAULT_REQUIRED_APPROVALS, ...rows.map((r) => r.requiredApprovals));
+  const change = { authorId: "", operations: namespaces.map((namespace) => ({ namespace })), approvals: [] };
+  return (await tallyApprovals(db, change)).required;
 }
 
 /** Input (operations or YAML) → planned operations, with schema problems as CHANGE_INVALID. */
@@ -185,13 +182,11 @@ export async function createChange(db: Db, actor: Actor, rawInput: ChangeCreateI
         operations: { create: ops.map((op, index) => opData(op, index)) },
       },
     });
-    await audit(tx, actor, {
-      action: "change.create",
-      targetKind: "ChangeRequest",
-      targetId: row.id,
-      ...auditNamespace(ops),
-      details: { number: row.number, title: row.title, namespaces, operations: ops.map(describeOp) },
-    });
+    await auditChange(tx, actor, row.id, ops, "change.create", (ns) => ({
+      number: row.number,
+      title: row.title,
+      operations: ops.filter((op) => op.namespace === ns).map(describeOp),
+    }));
     return row.id;
   }, TX);
   return toChange(db, actor, await findChange(db, id));
@@ -273,13 +268,17 @@ export async function listChanges(db: Db, actor: Actor, rawInput: ChangeListInpu
     orderBy: { number: "desc" },
     take: input.limit ?? 50,
   });
-  return { items: rows.map(toSummary) };
+  return { items: await toSummaries(db, rows) };
 }
 
-/** Reads one change; viewers of every namespace it touches. */
+/**
+ * Reads one change; viewers of every namespace it touches. To anyone else it does not exist: the same 404 as
+ * for a number never used, so that probing `/changes/N` tells nothing about other namespaces' changes.
+ */
 async function readable(db: Db, actor: Actor, id: string) {
   const row = await findChange(db, id);
-  requireRoleIn(actor, "viewer", changeNamespaces(row));
+  if (!changeNamespaces(row).every((ns) => hasRole(actor.bindings, "viewer", ns)))
+    throw new AppError("NOT_FOUND", `no change request ${id}`);
   return row;
 }
 
@@ -325,9 +324,13 @@ function notOpen(row: { number: number }, status: string): AppError {
 }
 
 /**
- * Approves. Approvers of every namespace the change touches, never its author. The approval that reaches the
- * required count applies the change in the same transaction: bases checked (moved on → stale, nothing
- * applied), resources and revisions written, a config generation created, status applied, audit, NOTIFY.
+ * Approves. Approvers of every namespace the change touches, never its author. The approval after which
+ * enough approvals count applies the change in the same transaction: bases checked (moved on → stale,
+ * nothing applied), resources and revisions written, a config generation created, status applied, audit,
+ * NOTIFY. What "enough" and "count" mean is decided now, under the change's row lock, by approval-rule.ts
+ * (the namespace settings and the approvers' roles as they are at this moment), not when the change opened.
+ * One user's approvals racing each other: the row lock orders them, the first is recorded and the others
+ * find it and get CONFLICT (or CHANGE_NOT_OPEN once the first applied the change).
  */
 export async function approveChange(db: Db, actor: Actor, rawInput: ChangeDecisionInput): Promise<Change> {
   const input = parseInput(ZChangeDecisionInput, rawInput);
@@ -353,6 +356,7 @@ export async function approveChange(db: Db, actor: Actor, rawInput: ChangeDecisi
   const outcome = await db.$transaction(async (tx) => {
     const locked = await lockChange(tx, row.id);
     if (locked.status !== "open") throw notOpen(row, locked.status);
+    await refuseSecondDecision(tx, row, userId);
     const stale = await lockAndCheckBases(tx, ops);
     if (stale.length > 0) {
       await markStale(tx, actor, row, ops, stale);
@@ -361,20 +365,22 @@ export async function approveChange(db: Db, actor: Actor, rawInput: ChangeDecisi
     await tx.approval.create({
       data: { changeRequestId: row.id, userId, decision: "approve", comment: input.comment ?? "" },
     });
-    const approvals = await tx.approval.count({ where: { changeRequestId: row.id, decision: "approve" } });
-    await audit(tx, actor, {
-      action: "change.approve",
-      targetKind: "ChangeRequest",
-      targetId: row.id,
-      ...auditNamespace(ops),
-      details: {
-        number: row.number,
-        comment: input.comment ?? "",
-        approvals,
-        required: locked.requiredApprovals,
-      },
+    const decisions = await tx.approval.findMany({
+      where: { changeRequestId: row.id },
+      select: { userId: true, decision: true },
     });
-    if (approvals < locked.requiredApprovals) return { stale: [] };
+    const tally = await tallyApprovals(tx, { ...row, approvals: decisions });
+    await auditChange(tx, actor, row.id, ops, "change.approve", () => ({
+      number: row.number,
+      comment: input.comment ?? "",
+      approvals: tally.counted,
+      required: tally.required,
+    }));
+    if (locked.requiredApprovals !== tally.required) {
+      // Kept in step, so a finished change shows the count it was decided with.
+      await tx.changeRequest.update({ where: { id: row.id }, data: { requiredApprovals: tally.required } });
+    }
+    if (tally.counted < tally.required) return { stale: [] };
     await applyOps(tx, actor, row, ops);
     return { stale: [] };
   }, TX);
@@ -386,6 +392,19 @@ export async function approveChange(db: Db, actor: Actor, rawInput: ChangeDecisi
     );
   }
   return toChange(db, actor, await findChange(db, row.id));
+}
+
+/** Inside the decision's transaction, after the change's row lock: one decision per user and change. */
+async function refuseSecondDecision(
+  tx: Prisma.TransactionClient,
+  row: { id: string; number: number },
+  userId: string,
+): Promise<void> {
+  const mine = await tx.approval.findUnique({
+    where: { changeRequestId_userId: { changeRequestId: row.id, userId } },
+    select: { id: true },
+  });
+  if (mine) throw new AppError("CONFLICT", `you already decided on change #${row.number}`);
 }
 
 /** Rejects, with a comment. Approvers of every namespace the change touches, never its author. */
@@ -408,17 +427,15 @@ export async function rejectChange(db: Db, actor: Actor, rawInput: ChangeDecisio
   await db.$transaction(async (tx) => {
     const locked = await lockChange(tx, row.id);
     if (locked.status !== "open" && locked.status !== "stale") throw notOpen(row, locked.status);
+    await refuseSecondDecision(tx, row, userId);
     await tx.approval.create({
       data: { changeRequestId: row.id, userId, decision: "reject", comment: input.comment ?? "" },
     });
     await tx.changeRequest.update({ where: { id: row.id }, data: { status: "rejected" } });
-    await audit(tx, actor, {
-      action: "change.reject",
-      targetKind: "ChangeRequest",
-      targetId: row.id,
-      ...auditNamespace(ops),
-      details: { number: row.number, comment: input.comment ?? "" },
-    });
+    await auditChange(tx, actor, row.id, ops, "change.reject", () => ({
+      number: row.number,
+      comment: input.comment ?? "",
+    }));
   }, TX);
   return toChange(db, actor, await findChange(db, row.id));
 }
@@ -439,13 +456,7 @@ export async function cancelChange(db: Db, actor: Actor, rawInput: ChangeIdInput
       throw notOpen(row, locked.status);
     }
     await tx.changeRequest.update({ where: { id: row.id }, data: { status: "cancelled" } });
-    await audit(tx, actor, {
-      action: "change.cancel",
-      targetKind: "ChangeRequest",
-      targetId: row.id,
-      ...auditNamespace(ops),
-      details: { number: row.number },
-    });
+    await auditChange(tx, actor, row.id, ops, "change.cancel", () => ({ number: row.number }));
   }, TX);
   return toChange(db, actor, await findChange(db, row.id));
 }
@@ -498,17 +509,13 @@ export async function rebaseChange(db: Db, actor: Actor, rawInput: ChangeIdInput
       where: { id: row.id },
       data: { status: "open", requiredApprovals: required },
     });
-    await audit(tx, actor, {
-      action: "change.rebase",
-      targetKind: "ChangeRequest",
-      targetId: row.id,
-      ...auditNamespace(ops),
-      details: {
-        number: row.number,
-        bases: ops.map((op, i) => ({ resource: keyOf(op), from: old[i]!.baseRevision, to: op.baseRevision })),
-        dismissedApprovals: dismissed.count,
-      },
-    });
+    await auditChange(tx, actor, row.id, ops, "change.rebase", (ns) => ({
+      number: row.number,
+      bases: ops.flatMap((op, i) =>
+        op.namespace === ns ? [{ resource: keyOf(op), from: old[i]!.baseRevision, to: op.baseRevision }] : [],
+      ),
+      dismissedApprovals: dismissed.count,
+    }));
   }, TX);
   return toChange(db, actor, await findChange(db, row.id));
 }
@@ -591,29 +598,21 @@ export async function rollbackChange(db: Db, actor: Actor, rawInput: ChangeRollb
         operations: { create: ops.map((op, index) => opData(op, index)) },
       },
     });
-    await audit(tx, actor, {
-      action: "change.create",
-      targetKind: "ChangeRequest",
-      targetId: row.id,
-      ...auditNamespace(ops),
-      details: {
-        number: row.number,
-        title: row.title,
-        rollbackOf: original.number,
-        operations: ops.map(describeOp),
-      },
-    });
+    await auditChange(tx, actor, row.id, ops, "change.create", (ns) => ({
+      number: row.number,
+      title: row.title,
+      rollbackOf: original.number,
+      operations: ops.filter((op) => op.namespace === ns).map(describeOp),
+    }));
     if (input.fastTrackReason !== undefined) {
       const moved = await lockAndCheckBases(tx, ops);
       if (moved.length > 0)
         throw staleError(moved, (i) => `operations[${i}]`, "changed meanwhile; try again");
-      await audit(tx, actor, {
-        action: "change.fastTrack",
-        targetKind: "ChangeRequest",
-        targetId: row.id,
-        ...auditNamespace(ops),
-        details: { number: row.number, rollbackOf: original.number, reason: input.fastTrackReason },
-      });
+      await auditChange(tx, actor, row.id, ops, "change.fastTrack", () => ({
+        number: row.number,
+        rollbackOf: original.number,
+        reason: input.fastTrackReason,
+      }));
       await applyOps(tx, actor, { ...row, rollbackOfId: original.id }, ops);
     }
     return row.id;

@@ -4,6 +4,7 @@ import type { Change, ChangeSummary, Rollout } from "@trellis/contracts";
 import type { Db, Prisma } from "@trellis/db";
 import { readableNamespaces, type Actor } from "../actor.js";
 import { AppError } from "../errors.js";
+import { loadApprovalRule, tallyApprovals, type ApprovalTally } from "./approval-rule.js";
 import { loadMeshView, validatePlan } from "./mesh-view.js";
 import { keyOf, namespacesOf, type PlannedOp, type Spec } from "./plan.js";
 
@@ -42,11 +43,22 @@ export function storedOps(row: Pick<ChangeRow, "operations">): PlannedOp[] {
   }));
 }
 
+/** Summaries of many changes, the pending ones tallied under the approvals rule in force (two queries). */
+export async function toSummaries(db: Db, rows: readonly ChangeRow[]): Promise<ChangeSummary[]> {
+  const pending = rows.filter((r) => PENDING_STATUSES.has(r.status));
+  const tally = await loadApprovalRule(db, pending);
+  return rows.map((r) => toSummary(r, PENDING_STATUSES.has(r.status) ? tally(r) : null));
+}
+
 export function changeNamespaces(row: Pick<ChangeRow, "operations">): string[] {
   return namespacesOf(row.operations);
 }
 
-export function toSummary(row: ChangeRow): ChangeSummary {
+/**
+ * A change as lists show it. `tally`: the approvals rule applied now (approval-rule.ts), for a change that may
+ * still be applied; a finished change shows what it was decided with.
+ */
+export function toSummary(row: ChangeRow, tally: ApprovalTally | null): ChangeSummary {
   return {
     id: row.id,
     number: row.number,
@@ -56,8 +68,8 @@ export function toSummary(row: ChangeRow): ChangeSummary {
     author: row.author.name,
     namespaces: changeNamespaces(row),
     operationCount: row.operations.length,
-    requiredApprovals: row.requiredApprovals,
-    approvalCount: row.approvals.filter((a) => a.decision === "approve").length,
+    requiredApprovals: tally?.required ?? row.requiredApprovals,
+    approvalCount: tally?.counted ?? row.approvals.filter((a) => a.decision === "approve").length,
     rollbackOf: row.rollbackOf,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -110,11 +122,12 @@ export async function loadRevisions(
 export async function toChange(db: Db, actor: Actor, row: ChangeRow): Promise<Change> {
   const ops = storedOps(row);
   const pending = PENDING_STATUSES.has(row.status);
-  const [{ current, baseSpec }, view] = await Promise.all([
+  const [{ current, baseSpec }, view, tally] = await Promise.all([
     loadRevisions(db, ops),
     // Only a change that may still be applied is judged against the mesh as it is now; a finished one is
     // shown with its schema checks only (the mesh it was judged against has moved on).
     pending ? loadMeshView(db, ops) : Promise.resolve(null),
+    pending ? tallyApprovals(db, row) : Promise.resolve(null),
   ]);
   const validation = validatePlan(ops, view);
   const operations = ops.map((op, i) => {
@@ -135,7 +148,7 @@ export async function toChange(db: Db, actor: Actor, row: ChangeRow): Promise<Ch
     };
   });
   return {
-    ...toSummary(row),
+    ...toSummary(row, tally),
     description: row.description,
     fastTrackReason: row.fastTrackReason,
     operations,
