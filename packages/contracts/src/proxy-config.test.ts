@@ -39,6 +39,28 @@ describe("validateProxyConfig", () => {
     }
   });
 
+  it("refuses header edits and matches a proxy could not send or match (CR/LF, bad names, framing headers)", () => {
+    const withRoute = (route: Record<string, unknown>) =>
+      validateProxyConfig({
+        ...base,
+        services: [{ name: "reviews", namespace: "shop", mtls: false, routes: [route] }],
+      });
+    const bad = withRoute({
+      requestHeaders: { set: { "x-a": "v\r\nx-evil: 1", "content-length": "5" } },
+      responseHeaders: { add: { "bad name": "1" } },
+      match: { headers: [{ name: "x\ny" }] },
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.issues.map((i) => i.path).sort()).toEqual([
+      "services[0].routes[0].match.headers[0].name",
+      "services[0].routes[0].requestHeaders.set.content-length",
+      "services[0].routes[0].requestHeaders.set.x-a",
+      "services[0].routes[0].responseHeaders.add.bad name",
+    ]);
+    expect(withRoute({ requestHeaders: { set: { "x-a": "v 1" } } }).ok).toBe(true);
+  });
+
   it("reports nested paths the way users write them", () => {
     const r = validateProxyConfig({
       ...base,

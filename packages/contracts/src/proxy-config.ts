@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ZNamespace, ZServiceName, ZVersion } from "./names.js";
 import { formatPath, type FieldIssue } from "./errors.js";
+import { ZEditableHeaderName, ZHeaderName, ZHeaderValue } from "./http-fields.js";
 
 /**
  * The whole configuration of one sidecar proxy: one consistent, versioned snapshot. The same schema parses the
@@ -104,7 +105,7 @@ export const ZRouteMatch = z.object({
     .min(1)
     .optional(),
   /** Header conditions, all must hold. */
-  headers: z.array(ZKeyMatch).default([]),
+  headers: z.array(ZKeyMatch.extend({ name: ZHeaderName })).default([]),
   /** Query parameter conditions, all must hold. */
   query: z.array(ZKeyMatch).default([]),
 });
@@ -164,14 +165,18 @@ export const ZFault = z.object({
     .optional(),
 });
 
-/** Header edits. Names are case-insensitive. */
+/**
+ * Header edits. Names are case-insensitive. Names and values are checked as the Route resource checks them
+ * (http-fields.ts): a config whose edit Node would refuse to send is refused here (NACKed), rather than
+ * turning every request of the route into a 502.
+ */
 export const ZHeaderEdits = z.object({
   /** Headers set (replacing any present). */
-  set: z.record(z.string(), z.string()).default({}),
+  set: z.record(ZEditableHeaderName, ZHeaderValue).default({}),
   /** Headers appended. */
-  add: z.record(z.string(), z.string()).default({}),
+  add: z.record(ZEditableHeaderName, ZHeaderValue).default({}),
   /** Headers removed. */
-  remove: z.array(z.string()).default([]),
+  remove: z.array(ZEditableHeaderName).default([]),
 });
 
 /** Local token-bucket rate limit; excess requests get 429. */
@@ -226,7 +231,7 @@ export const ZLoadBalancer = z.discriminatedUnion("type", [
     /** Consistent hash: the same header value goes to the same endpoint. */
     type: z.literal("ringHash"),
     /** Header whose value is hashed; requests without it are spread at random. */
-    header: z.string().min(1),
+    header: ZHeaderName,
   }),
 ]);
 

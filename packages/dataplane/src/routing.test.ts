@@ -196,6 +196,20 @@ describe("outbound routing", () => {
     expect(r.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
   });
 
+  it("refuses a config whose header edit could not be sent (CR/LF value) and keeps serving, never a 502", async () => {
+    const cfg = config("bad-header");
+    const routes = cfg.services[0]!.routes.map((r) =>
+      r.name === "default" ? { ...r, requestHeaders: { set: { "x-added": "1\r\nx-injected: 1" } } } : r,
+    );
+    const r = proxy.applyConfig({ ...cfg, services: [{ ...cfg.services[0]!, routes }] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain("services[0].routes[7].requestHeaders.set.x-added");
+    const res = await app("/h");
+    expect(res.status).toBe(200);
+    expect(res.json().headers["x-added"]).toBe("1");
+    expect(res.json().headers["x-injected"]).toBeUndefined();
+  });
+
   it("continues an incoming trace with a new span", async () => {
     const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     const seen = (await app("/t", { host: "reviews", traceparent: parent })).json().headers;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ZNamespace, ZDnsLabel } from "../names.js";
 import type { FieldIssue } from "../errors.js";
+import { ZHeaderName, ZHeaderValue } from "../http-fields.js";
 
 /**
  * Pieces every resource kind shares: the Kubernetes-like envelope, durations as users write them, string
@@ -127,9 +128,6 @@ export const ZStringMatchSpec = z
   .superRefine((m, ctx) => checkStringMatch(m, ctx, false));
 export type StringMatchSpec = z.infer<typeof ZStringMatchSpec>;
 
-/** An HTTP header name (RFC 9110 token). */
-export const ZHeaderName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "must be a valid header name");
-
 /**
  * Matches one header or query parameter by name. With none of `exact`, `prefix`, `regex` it only has to be
  * present.
@@ -149,6 +147,32 @@ export const ZKeyMatchSpec = z
   })
   .superRefine((m, ctx) => checkStringMatch(m, ctx, true));
 export type KeyMatchSpec = z.infer<typeof ZKeyMatchSpec>;
+
+/**
+ * Matches one header by name: as ZKeyMatchSpec, with a valid header name, and `exact` / `prefix` values a
+ * header can have (a value with CR or LF could never match: it would hide a mistake).
+ */
+export const ZHeaderMatchSpec = z
+  .strictObject({
+    /** Header name, case-insensitive. */
+    name: ZHeaderName,
+    /** The value must equal this. */
+    exact: ZHeaderValue.optional(),
+    /** The value must start with this. */
+    prefix: z
+      .string()
+      .regex(
+        /^[\t\x20-\x7e\x80-\xff]*$/,
+        "must be a valid header value: no control characters such as CR or LF",
+      )
+      .optional(),
+    /** The value must match this regular expression (not anchored unless you anchor it). */
+    regex: z.string().optional(),
+    /** Invert the condition: the header must be absent or not match. Default false. */
+    invert: z.boolean().optional(),
+  })
+  .superRefine((m, ctx) => checkStringMatch(m, ctx, true));
+export type HeaderMatchSpec = z.infer<typeof ZHeaderMatchSpec>;
 
 /** An HTTP method, upper case. */
 export const ZHttpMethod = z.string().regex(/^[A-Z]+$/, "must be an upper-case HTTP method such as GET");

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ZServiceName } from "../../names.js";
-import { RESOURCE_API_VERSION, ZHeaderName, ZObjectMeta, zDuration } from "../common.js";
+import { ZHeaderName } from "../../http-fields.js";
+import { RESOURCE_API_VERSION, ZObjectMeta, zDuration } from "../common.js";
 import { ZRateLimitSpec } from "../rate-limit.js";
 
 /**

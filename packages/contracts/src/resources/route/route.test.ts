@@ -91,6 +91,57 @@ describe("Route schema", () => {
   });
 });
 
+describe("Route headers (RFC 9110 names and field values)", () => {
+  const withRule = (rule: Record<string, unknown>) =>
+    parseResource(route({ service: "reviews", rules: [rule] }));
+  const paths = (r: ReturnType<typeof parseResource>) => (r.ok ? [] : r.issues.map((i) => i.path).sort());
+
+  it("refuses CR, LF, NUL and surrounding whitespace in edited values, with the header's path", () => {
+    for (const value of ["v\r\nx-evil: 1", "a\nb", "a\u0000b", " padded", "padded\t", "caf\u20ac"]) {
+      for (const side of ["requestHeaders", "responseHeaders"]) {
+        for (const op of ["set", "add"]) {
+          const r = withRule({ [side]: { [op]: { "x-a": value } } });
+          expect(paths(r), `${side}.${op} ${JSON.stringify(value)}`).toEqual([
+            `spec.rules[0].${side}.${op}.x-a`,
+          ]);
+        }
+      }
+    }
+    expect(withRule({ requestHeaders: { set: { "x-a": "v 1\t2", "x-b": "", "x-c": "caf\u00e9" } } }).ok).toBe(
+      true,
+    );
+  });
+
+  it("refuses invalid and framing header names in edits", () => {
+    const r = withRule({
+      requestHeaders: {
+        set: { "bad name": "1", "content-length": "0" },
+        remove: ["x\r\ny", "Transfer-Encoding"],
+      },
+    });
+    expect(paths(r)).toEqual([
+      "spec.rules[0].requestHeaders.remove[0]",
+      "spec.rules[0].requestHeaders.remove[1]",
+      "spec.rules[0].requestHeaders.set.bad name",
+      "spec.rules[0].requestHeaders.set.content-length",
+    ]);
+  });
+
+  it("refuses invalid names and values in header matches (query parameters keep their own rules)", () => {
+    const r = withRule({
+      match: {
+        headers: [{ name: "x user" }, { name: "x-user", exact: "a\r\nb" }, { name: "x-v", prefix: "\n" }],
+        query: [{ name: "a b", exact: "any thing" }],
+      },
+    });
+    expect(paths(r)).toEqual([
+      "spec.rules[0].match.headers[0].name",
+      "spec.rules[0].match.headers[1].exact",
+      "spec.rules[0].match.headers[2].prefix",
+    ]);
+  });
+});
+
 describe("validateResource(Route)", () => {
   it("requires weights to sum to 100", () => {
     const v = validateResource(

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { ZDnsLabel, ZServiceName, ZVersion } from "../../names.js";
+import { ZEditableHeaderName, ZHeaderValue } from "../../http-fields.js";
 import {
   RESOURCE_API_VERSION,
-  ZHeaderName,
+  ZHeaderMatchSpec,
   ZHttpMethod,
   ZKeyMatchSpec,
   ZObjectMeta,
@@ -28,7 +29,7 @@ export const ZRouteMatchSpec = z.strictObject({
   /** Methods the request may have; absent means any. */
   methods: z.array(ZHttpMethod).min(1, "give at least one method, or leave methods out").optional(),
   /** Header conditions; all must hold. */
-  headers: z.array(ZKeyMatchSpec).optional(),
+  headers: z.array(ZHeaderMatchSpec).optional(),
   /** Query parameter conditions; all must hold. */
   query: z.array(ZKeyMatchSpec).optional(),
 });
@@ -109,14 +110,18 @@ export const ZFaultSpec = z
   .refine((f) => f.delay !== undefined || f.abort !== undefined, "give delay, abort or both");
 export type FaultSpec = z.infer<typeof ZFaultSpec>;
 
-/** Header edits, applied once per request (not per try). Names are case-insensitive. */
+/**
+ * Header edits, applied once per request (not per try). Names are case-insensitive; values are header values
+ * (no CR, LF or other controls, no surrounding whitespace); framing headers (content-length, connection, …)
+ * belong to the proxy and cannot be edited.
+ */
 export const ZHeaderEditsSpec = z.strictObject({
   /** Headers set, replacing any present. */
-  set: z.record(ZHeaderName, z.string()).optional(),
+  set: z.record(ZEditableHeaderName, ZHeaderValue).optional(),
   /** Headers appended to any present. */
-  add: z.record(ZHeaderName, z.string()).optional(),
+  add: z.record(ZEditableHeaderName, ZHeaderValue).optional(),
   /** Headers removed. */
-  remove: z.array(ZHeaderName).optional(),
+  remove: z.array(ZEditableHeaderName).optional(),
 });
 export type HeaderEditsSpec = z.infer<typeof ZHeaderEditsSpec>;
 
