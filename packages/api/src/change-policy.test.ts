@@ -4,6 +4,7 @@
 // admins without showing them the other namespace's resources; and a change you cannot read is as absent
 // as one that does not exist. Over real HTTP (REST with bearer tokens), against a real PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Role } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
@@ -52,7 +53,7 @@ async function open(title: string, ...resources: ReturnType<typeof route>[]): Pr
 beforeAll(async () => {
   tdb = await createTestDatabase("api_change_policy");
   db = createDb(tdb.url);
-  const users: [string, [string, string][]][] = [
+  const users: [string, [Role, string][]][] = [
     [
       "eddie",
       [

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ZNamespace, ZUserName } from "./names.js";
+import { zSingleLine } from "./text.js";
 
 /**
  * One entry of the audit log, as the API returns it. The log is append-only: there is no API to change or
@@ -32,8 +33,8 @@ export const ZAuditListInput = z.object({
     .max(100)
     .optional()
     .describe("an action (role.grant) or a family of them (role: role.grant, role.revoke)"),
-  targetKind: z.string().max(64).optional().describe("e.g. User, ApiToken, NamespaceSetting"),
-  targetId: z.string().max(200).optional(),
+  targetKind: zSingleLine({ max: 64 }).optional().describe("e.g. User, ApiToken, NamespaceSetting"),
+  targetId: zSingleLine({ max: 200 }).optional(),
   namespace: ZNamespace.optional().describe("only events in this namespace"),
   since: z.iso.datetime({ offset: true }).optional().describe("from this time (inclusive)"),
   until: z.iso.datetime({ offset: true }).optional().describe("before this time (exclusive)"),

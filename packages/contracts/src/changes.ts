@@ -2,6 +2,13 @@ import { z } from "zod";
 import { ZFieldIssue } from "./errors.js";
 import { ZDnsLabel, ZNamespace, ZServiceName, ZVersion } from "./names.js";
 import { ZResourceKind } from "./resources/common.js";
+import { zSingleLine, zText } from "./text.js";
+
+/**
+ * Most operations one change request may hold, and so most documents in its YAML: a change is reviewed as
+ * one, and a thousand-document change is not reviewed. Split bigger ones.
+ */
+export const MAX_CHANGE_OPERATIONS = 100;
 
 /**
  * Resources as the API returns them, and change requests: the only way a resource is created, updated or
@@ -146,9 +153,13 @@ export type ChangeOperationInput = z.infer<typeof ZChangeOperationInput>;
  */
 export const ZChangeCreateInput = z
   .object({
-    title: z.string().trim().min(1, "must not be empty").max(200),
-    description: z.string().max(10_000).optional(),
-    operations: z.array(ZChangeOperationInput).min(1, "give at least one operation").max(100).optional(),
+    title: zSingleLine({ min: 1, max: 200 }),
+    description: zText({ max: 10_000 }).optional(),
+    operations: z
+      .array(ZChangeOperationInput)
+      .min(1, "give at least one operation")
+      .max(MAX_CHANGE_OPERATIONS, `a change holds at most ${MAX_CHANGE_OPERATIONS} operations`)
+      .optional(),
     yaml: z.string().min(1).max(1_000_000).optional().describe("resource documents; instead of operations"),
   })
   .refine((v) => (v.operations === undefined) !== (v.yaml === undefined), {
@@ -164,18 +175,15 @@ export const ZChangeIdInput = z.object({
 export type ChangeIdInput = z.infer<typeof ZChangeIdInput>;
 
 export const ZChangeDecisionInput = ZChangeIdInput.extend({
-  comment: z.string().max(5_000).optional().describe("why; shown with the decision"),
+  comment: zText({ max: 5_000 }).optional().describe("why; shown with the decision"),
 });
 export type ChangeDecisionInput = z.infer<typeof ZChangeDecisionInput>;
 
 export const ZChangeRollbackInput = ZChangeIdInput.extend({
-  title: z.string().trim().min(1).max(200).optional().describe('default "Roll back #N: <title>"'),
-  description: z.string().max(10_000).optional(),
-  fastTrackReason: z
-    .string()
-    .trim()
-    .min(3, "say why the rollback cannot wait for an approval")
-    .max(2_000)
+  title: zSingleLine({ min: 1, max: 200 }).optional().describe('default "Roll back #N: <title>"'),
+  description: zText({ max: 10_000 }).optional(),
+  fastTrackReason: zText({ max: 2_000 })
+    .refine((s) => s.trim().length >= 3, "say why the rollback cannot wait for an approval")
     .optional()
     .describe("admins only: apply at once, without approvals; the reason is recorded"),
 });
@@ -382,7 +390,7 @@ export type Impact = z.infer<typeof ZImpact>;
 /** A change that is not saved yet: validated and previewed, nothing written (the console's editor). */
 export const ZChangePreviewInput = z
   .object({
-    operations: z.array(ZChangeOperationInput).min(1).max(100).optional(),
+    operations: z.array(ZChangeOperationInput).min(1).max(MAX_CHANGE_OPERATIONS).optional(),
     yaml: z.string().min(1).max(1_000_000).optional(),
   })
   .refine((v) => (v.operations === undefined) !== (v.yaml === undefined), {

@@ -1,5 +1,6 @@
 // The public surface of @trellis/contracts. Add a line here when you add a schema file.
 export * from "./names.js";
+export * from "./text.js";
 export * from "./http-fields.js";
 export * from "./roles.js";
 export * from "./errors.js";

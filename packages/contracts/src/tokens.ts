@@ -1,20 +1,31 @@
 import { z } from "zod";
 import { ZNamespace, ZServiceName, ZUserName } from "./names.js";
 import { ZRole } from "./roles.js";
+import { zSingleLine } from "./text.js";
 
-/** Lifetimes as people write them: `30m`, `24h`, `7d`. */
+/** The longest lifetime a token may be given: a year. Longer-lived access is a token without expiry, revoked. */
+export const MAX_LIFETIME_DAYS = 365;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * Lifetimes as people write them: `30m`, `24h`, `7d`, as milliseconds. At least a minute and at most
+ * MAX_LIFETIME_DAYS: `0m` used to become 0, which the API took for "no expiry", so a token meant to die at
+ * once lived for ever. Leave the field out for a token without expiry.
+ */
 export const ZLifetime = z
   .string()
-  .regex(/^\d{1,5}(m|h|d)$/, "must be a number followed by m, h or d (e.g. 24h)")
-  .transform(
-    (s) =>
-      Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as "m" | "h" | "d"],
+  .regex(/^\d{1,6}(m|h|d)$/, "must be a number followed by m, h or d (e.g. 24h)")
+  .transform((s) => Number(s.slice(0, -1)) * UNIT_MS[s.slice(-1) as keyof typeof UNIT_MS])
+  .refine((ms) => ms > 0, "must be longer than zero (leave it out for a token that does not expire)")
+  .refine(
+    (ms) => ms <= MAX_LIFETIME_DAYS * UNIT_MS.d,
+    `must be at most ${MAX_LIFETIME_DAYS}d (leave it out for a token that does not expire)`,
   );
 
 export const ZJoinTokenCreateInput = z.object({
   namespace: ZNamespace.describe("proxies joining with this token belong to this namespace"),
   service: ZServiceName.optional().describe("only proxies of this service may join with it"),
-  name: z.string().max(100).optional().describe("what it is for, shown in lists"),
+  name: zSingleLine({ max: 100 }).optional().describe("what it is for, shown in lists"),
   expiresIn: ZLifetime.optional().describe("lifetime such as 24h or 7d; absent: until revoked"),
 });
 export type JoinTokenCreateInput = z.input<typeof ZJoinTokenCreateInput>;
@@ -44,7 +55,7 @@ export const ZJoinTokenSummary = z.object({
 export type JoinTokenSummary = z.infer<typeof ZJoinTokenSummary>;
 
 export const ZApiTokenCreateInput = z.object({
-  name: z.string().min(1).max(100).describe("what it is for, shown in lists"),
+  name: zSingleLine({ min: 1, max: 100 }).describe("what it is for, shown in lists"),
   role: ZRole.optional().describe("at most this role (never more than your own)"),
   namespace: ZNamespace.optional().describe("only this namespace"),
   expiresIn: ZLifetime.optional().describe("lifetime such as 24h or 90d; absent: until revoked"),

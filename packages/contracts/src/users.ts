@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ZNamespace, ZPassword, ZUserName } from "./names.js";
 import { ALL_NAMESPACES, ZRole, ZRoleBinding } from "./roles.js";
+import { zSingleLine } from "./text.js";
 import { ZLifetime } from "./tokens.js";
 
 /** Where a new binding applies: a valid namespace name, or `*` for every namespace. */
@@ -35,7 +36,7 @@ export type UserList = z.infer<typeof ZUserList>;
 export const ZUserCreateInput = z.object({
   name: ZUserName.describe("login name, unique"),
   email: z.email().max(254).optional().describe("used to match single sign-on accounts"),
-  displayName: z.string().min(1).max(100).optional(),
+  displayName: zSingleLine({ min: 1, max: 100 }).optional(),
   password: ZPassword.optional().describe("12+ characters; absent: the user signs in only through SSO"),
   bindings: z
     .array(ZRoleBindingInput)
@@ -105,7 +106,7 @@ export type Me = z.infer<typeof ZMe>;
 export const ZTokenSignInInput = z.object({
   user: ZUserName.describe("your user name"),
   password: z.string().min(1).max(256),
-  name: z.string().min(1).max(100).default("cli").describe("what the token is for, shown in lists"),
+  name: zSingleLine({ min: 1, max: 100 }).default("cli").describe("what the token is for, shown in lists"),
   role: ZRole.optional().describe("at most this role (never more than your own)"),
   namespace: ZNamespace.optional().describe("only this namespace"),
   expiresIn: ZLifetime.optional().describe("lifetime such as 24h or 90d; absent: until revoked"),

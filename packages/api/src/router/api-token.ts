@@ -29,7 +29,7 @@ export const apiTokenRouter = createTRPCRouter({
         name: input.name,
         ...(input.role ? { role: input.role } : {}),
         ...(input.namespace ? { namespace: input.namespace } : {}),
-        ...(input.expiresIn ? { expiresAt: new Date(Date.now() + input.expiresIn) } : {}),
+        ...(input.expiresIn !== undefined ? { expiresAt: new Date(Date.now() + input.expiresIn) } : {}),
       });
       return { id: t.id, name: t.name, token: t.token, role: t.role, namespace: t.namespace };
     }),

@@ -24,7 +24,7 @@ export const joinTokenRouter = createTRPCRouter({
         namespace: input.namespace,
         ...(input.service ? { service: input.service } : {}),
         ...(input.name ? { name: input.name } : {}),
-        ...(input.expiresIn ? { expiresAt: new Date(Date.now() + input.expiresIn) } : {}),
+        ...(input.expiresIn !== undefined ? { expiresAt: new Date(Date.now() + input.expiresIn) } : {}),
       });
       return { ...t, expiresAt: iso(t.expiresAt) };
     }),

@@ -26,7 +26,7 @@ export const signInRouter = createTRPCRouter({
           name: input.name,
           ...(input.role ? { role: input.role } : {}),
           ...(input.namespace ? { namespace: input.namespace } : {}),
-          ...(input.expiresIn ? { expiresAt: new Date(Date.now() + input.expiresIn) } : {}),
+          ...(input.expiresIn !== undefined ? { expiresAt: new Date(Date.now() + input.expiresIn) } : {}),
         },
         // The context carries no client address for unauthenticated calls yet, so the audit entry has none.
         { via: "api" },

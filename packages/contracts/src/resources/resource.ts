@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { zodIssues, type FieldIssue } from "../errors.js";
+import { formatPath, zodIssues, type FieldIssue } from "../errors.js";
 import {
   RESOURCE_API_VERSION,
   RESOURCE_KINDS,
@@ -64,7 +64,28 @@ export function parseResource(value: unknown): ParseResourceResult {
   if (envelope.length > 0) return { ok: false, issues: envelope };
   const r = RESOURCE_SCHEMAS[kind as ResourceKind].safeParse(value);
   if (!r.success) return { ok: false, issues: zodIssues(r.error) };
+  const nul = nulIssues(r.data, []);
+  if (nul.length > 0) return { ok: false, issues: nul };
   return { ok: true, resource: r.data as Resource };
+}
+
+/**
+ * NUL anywhere in a spec, key or value: specs are stored as written (PostgreSQL jsonb, which cannot hold
+ * U+0000: the insert failed as a 500) and no field of any kind has a use for it.
+ */
+function nulIssues(value: unknown, path: (string | number)[]): FieldIssue[] {
+  if (typeof value === "string")
+    return value.includes("\u0000")
+      ? [{ path: formatPath(path), message: "must not contain NUL (U+0000)" }]
+      : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nulIssues(v, [...path, i]));
+  if (typeof value === "object" && value !== null)
+    return Object.entries(value).flatMap(([k, v]) =>
+      k.includes("\u0000")
+        ? [{ path: formatPath(path), message: "must not have a key containing NUL (U+0000)" }]
+        : nulIssues(v, [...path, k]),
+    );
+  return [];
 }
 
 /** Issues of one document of a multi-document file, with paths prefixed by its zero-based index: `[2].spec.service`. */

@@ -3,6 +3,7 @@
 // (validation, impact, apply) works on `PlannedOp`s, so it does not care where they came from.
 import { parseAllDocuments } from "yaml";
 import {
+  MAX_CHANGE_OPERATIONS,
   parseResource,
   parseResourceDocuments,
   RESOURCE_API_VERSION,
@@ -105,6 +106,20 @@ export function planFromYaml(text: string): {
 } {
   const parsed = parseAllDocuments(text, { uniqueKeys: true });
   const docs = Array.isArray(parsed) ? parsed : [];
+  // Checked before any document is turned into values: the cap is also what bounds that work.
+  const nonEmpty = docs.filter((d) => d.contents !== null).length;
+  if (nonEmpty > MAX_CHANGE_OPERATIONS) {
+    return {
+      resources: [],
+      documentIndexes: [],
+      issues: [
+        {
+          path: "yaml",
+          message: `has ${nonEmpty} documents; a change takes at most ${MAX_CHANGE_OPERATIONS}: split it into several changes`,
+        },
+      ],
+    };
+  }
   const issues: FieldIssue[] = [];
   const values: unknown[] = [];
   docs.forEach((doc, i) => {
