@@ -3,6 +3,7 @@
 // Edit when every API command needs a new common option or output format.
 import { Command, Option } from "commander";
 import { CliError } from "./errors.js";
+import { safe } from "./terminal.js";
 
 export interface ApiOptions {
   server: string;
@@ -152,8 +153,9 @@ export function segment(s: string): string {
   return encodeURIComponent(s).replace(/%40/g, "@");
 }
 
-/** Prints rows as an aligned table. */
-export function printTable(rows: Record<string, string>[], columns: string[]): void {
+/** Prints rows as an aligned table. Cells come from the server: each is made safe (terminal.ts) first. */
+export function printTable(raw: Record<string, string>[], columns: string[]): void {
+  const rows = raw.map((r) => Object.fromEntries(columns.map((c) => [c, safe(r[c] ?? "")])));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
   const line = (cells: string[]) =>
     cells

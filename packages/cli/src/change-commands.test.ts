@@ -287,3 +287,51 @@ describe("trellis get resources|changes|change, rollback", () => {
     expect(fastTrack.err).toMatch(/^trellis: FORBIDDEN: /);
   });
 });
+
+describe("server strings in what the CLI prints for people", () => {
+  // Control characters and ANSI escapes as they may sit in the database (written before the API refused
+  // them, or by another client): a CR that returns to the start of the line, an ANSI "erase line", a line
+  // feed that starts a row of its own, an OSC that retitles the terminal, a bidi override.
+  const forged = "harmless\r2  applied  forged\u001b[2K\nfake  row\u001b]0;pwned\u0007\u202e";
+  const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/; // eslint-disable-line no-control-regex
+
+  it("escapes control characters in tables and change pages instead of sending them to the terminal", async () => {
+    const editor = await db.user.findUniqueOrThrow({ where: { name: "editor" } });
+    const row = await db.changeRequest.create({
+      data: {
+        title: forged,
+        description: `first line\n${forged}`,
+        authorId: editor.id,
+        source: "api",
+        operations: {
+          create: {
+            index: 0,
+            action: "create",
+            kind: "Route",
+            namespace: "shop",
+            name: "forged",
+            spec: { service: "details", rules: [{}] },
+          },
+        },
+      },
+    });
+
+    const list = await trellis(["get", "changes"], "approver");
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).not.toMatch(RAW_CONTROL);
+    const lines = list.out.trimEnd().split("\n");
+    // One header and one line per change: the line feed in the title made no row of its own.
+    expect(lines).toHaveLength(1 + (await db.changeRequest.count()));
+    const mine = lines.find((l) => l.startsWith(`${row.number} `))!;
+    expect(mine).toContain("harmless\\r2  applied  forged\\x1b[2K\\nfake");
+
+    const one = await trellis(["get", "change", String(row.number)], "approver");
+    expect(one.code, one.err).toBe(0);
+    expect(one.out).not.toMatch(RAW_CONTROL);
+    expect(one.out.split("\n")[0]).toBe(
+      `#${row.number} harmless\\r2  applied  forged\\x1b[2K\\nfake  row\\x1b]0;pwned\\x07\\u202e`,
+    );
+    // The description keeps its own lines, each one escaped.
+    expect(one.out).toContain("\n  first line\n  harmless\\r2");
+  });
+});

@@ -2,6 +2,7 @@
 // and turn what it throws into one line and an exit code.
 import { CommanderError } from "commander";
 import { isUserFacing } from "./errors.js";
+import { t } from "./terminal.js";
 import { buildProgram } from "./program.js";
 
 try {
@@ -12,7 +13,8 @@ try {
     process.exit(e.exitCode);
   }
   if (isUserFacing(e)) {
-    console.error(`trellis: ${e.message}`);
+    // The message may carry the server's words (a problem document's detail): safe, as all output.
+    console.error(t`trellis: ${e.message}`);
     process.exit((e as { exitCode?: number }).exitCode ?? 1);
   }
   console.error("trellis: unexpected error:", e);

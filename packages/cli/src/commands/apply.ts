@@ -8,6 +8,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import type { Change, ProxyList } from "@trellis/contracts";
 import { api, apiCommand, printOutput, query, type ApiOptions, type OutputOptions } from "../api-client.js";
 import { CliError } from "../errors.js";
+import { t } from "../terminal.js";
 import { approvalsText, printChange } from "./change.js";
 
 /** How `apply --wait` ends. Scripts branch on these. */
@@ -78,7 +79,7 @@ async function waitFor(o: Flags, first: Change): Promise<{ code: number; change:
   let said = "";
   let appliedSeenAt = 0;
   const say = (line: string) => {
-    if (line !== said) console.error(`trellis: #${change.number} ${line}`);
+    if (line !== said) console.error(t`trellis: #${change.number} ${line}`);
     said = line;
   };
   for (let delay = 500; ; delay = Math.min(delay * 1.5, 3_000)) {
@@ -178,10 +179,10 @@ export function applyCommand(): Command {
       if (!structured) {
         console.log(`#${change.number} ${change.id}`);
         console.error(
-          `trellis: opened change #${change.number} "${change.title}" (${change.operationCount} operation${change.operationCount === 1 ? "" : "s"}, ${approvalsText(change)})`,
+          t`trellis: opened change #${change.number} "${change.title}" (${change.operationCount} operation${change.operationCount === 1 ? "" : "s"}, ${approvalsText(change)})`,
         );
         for (const w of change.validation.warnings)
-          console.error(`trellis: warning: ${w.path}: ${w.message}`);
+          console.error(t`trellis: warning: ${w.path}: ${w.message}`);
       }
       if (!o.wait) return structured ? printOutput(o, change, () => {}) : undefined;
       const { code, change: last } = await waitFor(o, change);

@@ -13,6 +13,7 @@ import {
   type OutputOptions,
 } from "../api-client.js";
 import { CliError } from "../errors.js";
+import { t } from "../terminal.js";
 
 type Common = ApiOptions & OutputOptions & { namespace?: string };
 
@@ -26,30 +27,30 @@ const when = (iso: string | null) => (iso ? iso.replace("T", " ").replace(/\.\d+
 /** A change as people read it: what, who, state, operations with their problems, approvals, rollout. */
 export function printChange(c: Change): void {
   const lines = [
-    `#${c.number} ${c.title}`,
-    `id:        ${c.id}`,
-    `status:    ${c.status}${c.rollbackOf ? ` (rolls back #${c.rollbackOf.number})` : ""}`,
-    `author:    ${c.author} via ${c.source}, ${when(c.createdAt)}`,
-    `approvals: ${approvalsText(c)}`,
+    t`#${c.number} ${c.title}`,
+    t`id:        ${c.id}`,
+    t`status:    ${c.status}${c.rollbackOf ? t` (rolls back #${c.rollbackOf.number})` : ""}`,
+    t`author:    ${c.author} via ${c.source}, ${when(c.createdAt)}`,
+    t`approvals: ${approvalsText(c)}`,
   ];
-  if (c.fastTrackReason) lines.push(`fast-tracked: ${c.fastTrackReason}`);
-  if (c.appliedAt) lines.push(`applied:   ${when(c.appliedAt)}`);
+  if (c.fastTrackReason) lines.push(t`fast-tracked: ${c.fastTrackReason}`);
+  if (c.appliedAt) lines.push(t`applied:   ${when(c.appliedAt)}`);
   if (c.rolledBackBy.length)
-    lines.push(`rolled back by: ${c.rolledBackBy.map((r) => `#${r.number}`).join(", ")}`);
-  if (c.description) lines.push("", ...c.description.split("\n").map((l) => `  ${l}`));
+    lines.push(t`rolled back by: ${c.rolledBackBy.map((r) => t`#${r.number}`).join(", ")}`);
+  if (c.description) lines.push("", ...c.description.split("\n").map((l) => t`  ${l}`));
   lines.push("", "operations:");
   for (const op of c.operations) {
     lines.push(
-      `  ${op.index}. ${op.action} ${op.kind} ${op.namespace}/${op.name}${op.baseRevision ? ` (from revision ${op.baseRevision})` : ""}${op.stale ? "  STALE" : ""}`,
+      t`  ${op.index}. ${op.action} ${op.kind} ${op.namespace}/${op.name}${op.baseRevision ? t` (from revision ${op.baseRevision})` : ""}${op.stale ? "  STALE" : ""}`,
     );
-    for (const e of op.errors) lines.push(`     error: ${e.path}: ${e.message}`);
-    for (const w of op.warnings) lines.push(`     warning: ${w.path}: ${w.message}`);
+    for (const e of op.errors) lines.push(t`     error: ${e.path}: ${e.message}`);
+    for (const w of op.warnings) lines.push(t`     warning: ${w.path}: ${w.message}`);
   }
   if (c.approvals.length) {
     lines.push("", "reviews:");
     for (const a of c.approvals)
       lines.push(
-        `  ${a.decision === "approve" ? "approved" : "rejected"} by ${a.user}, ${when(a.createdAt)}${a.comment ? `: ${a.comment}` : ""}`,
+        t`  ${a.decision === "approve" ? "approved" : "rejected"} by ${a.user}, ${when(a.createdAt)}${a.comment ? t`: ${a.comment}` : ""}`,
       );
   }
   const r = c.rollout;
@@ -57,11 +58,11 @@ export function printChange(c: Change): void {
     "",
     r.generation === null
       ? "rollout:   not applied"
-      : `rollout:   generation ${r.generation}, ${r.state}: ${r.acked} acked, ${r.nacked} nacked, ${r.pending} pending of ${r.total}`,
+      : t`rollout:   generation ${r.generation}, ${r.state}: ${r.acked} acked, ${r.nacked} nacked, ${r.pending} pending of ${r.total}`,
   );
   for (const p of r.proxies.filter((x) => x.state !== "acked"))
     lines.push(
-      `  ${p.state} ${p.namespace}/${p.service} ${p.version} ${p.address}${p.reason ? `: ${p.reason}` : ""}`,
+      t`  ${p.state} ${p.namespace}/${p.service} ${p.version} ${p.address}${p.reason ? t`: ${p.reason}` : ""}`,
     );
   console.log(lines.join("\n"));
 }
@@ -114,7 +115,7 @@ export async function getResources(o: Common & { kind?: string }, name: string |
       );
       return printOutput(o, detail, () => {
         console.log(
-          `${detail.kind} ${detail.namespace}/${detail.name}, revision ${detail.revision}, updated ${when(detail.updatedAt)}`,
+          t`${detail.kind} ${detail.namespace}/${detail.name}, revision ${detail.revision}, updated ${when(detail.updatedAt)}`,
         );
         console.log(JSON.stringify(detail.spec, null, 2));
       });

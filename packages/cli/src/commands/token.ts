@@ -15,6 +15,7 @@ import {
   type OutputOptions,
 } from "../api-client.js";
 import { CliError } from "../errors.js";
+import { safe } from "../terminal.js";
 import { promptHidden, readStdinSecret } from "../secret-input.js";
 
 type Common = ApiOptions & OutputOptions & { join: boolean; user?: string };
@@ -70,7 +71,9 @@ export function tokenCommand(): Command {
             });
             if (structured(o)) return printOutput(o, t, () => {});
             console.error(
-              `join token for ${t.service ? `${t.namespace}/${t.service}` : `namespace ${t.namespace}`}${t.expiresAt ? `, expires ${t.expiresAt}` : ""} (shown once):`,
+              safe(
+                `join token for ${t.service ? `${t.namespace}/${t.service}` : `namespace ${t.namespace}`}${t.expiresAt ? `, expires ${t.expiresAt}` : ""} (shown once):`,
+              ),
             );
             console.log(t.token);
             return;
@@ -99,7 +102,9 @@ export function tokenCommand(): Command {
             : await api<ApiTokenCreated>(o, "POST", "/tokens", wanted);
           if (structured(o)) return printOutput(o, t, () => {});
           console.error(
-            `API token "${t.name}"${t.role ? `, at most ${t.role}` : ""}${t.namespace ? ` in ${t.namespace}` : ""} (shown once):`,
+            safe(
+              `API token "${t.name}"${t.role ? `, at most ${t.role}` : ""}${t.namespace ? ` in ${t.namespace}` : ""} (shown once):`,
+            ),
           );
           console.log(t.token);
         },

@@ -13,6 +13,7 @@ import {
   type OutputOptions,
 } from "../api-client.js";
 import { newPassword } from "../secret-input.js";
+import { safe, t } from "../terminal.js";
 
 type Common = ApiOptions & OutputOptions;
 
@@ -83,7 +84,7 @@ export function userCommand(): Command {
             bindings,
           });
           if (o.output !== "table" && o.output !== "text") return printOutput(o, u, () => {});
-          console.error(`created user ${u.name} (${bindingsText(u.bindings)})`);
+          console.error(t`created user ${u.name} (${bindingsText(u.bindings)})`);
         },
       ),
   );
@@ -124,7 +125,7 @@ export function userCommand(): Command {
             : verb === "grant"
               ? `${r.name} already had ${b}`
               : `${r.name} did not have ${b}`;
-          await printOutput(o, r, () => console.error(`${what}; roles now ${bindingsText(r.bindings)}`));
+          await printOutput(o, r, () => console.error(t`${what}; roles now ${bindingsText(r.bindings)}`));
         }),
     );
   }
@@ -140,7 +141,9 @@ export function userCommand(): Command {
         .argument("<name>", "user name")
         .action(async (name: string, o: Common) => {
           const u = await api<UserSummary>(o, "POST", `/users/${segment(name)}/${verb}`);
-          await printOutput(o, u, () => console.error(`${u.name} is ${u.disabled ? "disabled" : "enabled"}`));
+          await printOutput(o, u, () =>
+            console.error(t`${u.name} is ${u.disabled ? "disabled" : "enabled"}`),
+          );
         }),
     );
   }
@@ -162,9 +165,9 @@ export function userCommand(): Command {
         });
         if (o.output === "json" || o.output === "yaml") return printOutput(o, r, () => {});
         if (r.generatedPassword) {
-          console.error(`new password for ${r.name} (shown once):`);
+          console.error(t`new password for ${r.name} (shown once):`);
           console.log(r.generatedPassword);
-        } else console.error(`password of ${r.name} changed`);
+        } else console.error(t`password of ${r.name} changed`);
       }),
   );
   return user;
@@ -177,13 +180,15 @@ export function whoamiCommand(): Command {
     .action(async (o: Common) => {
       const me = await api<Me>(o, "GET", "/me");
       await printOutput(o, me, () => {
-        console.log(`${me.name}${me.displayName ? ` (${me.displayName})` : ""}`);
+        console.log(t`${me.name}${me.displayName ? t` (${me.displayName})` : ""}`);
         if (me.token)
           console.log(
-            `token:     ${me.token.name}${me.token.role ? `, at most ${me.token.role}` : ""}${me.token.namespace ? ` in ${me.token.namespace}` : ""}`,
+            safe(
+              `token:     ${me.token.name}${me.token.role ? `, at most ${me.token.role}` : ""}${me.token.namespace ? ` in ${me.token.namespace}` : ""}`,
+            ),
           );
-        console.log(`roles:     ${bindingsText(me.bindings)}`);
-        console.log(`effective: ${bindingsText(me.effective)}`);
+        console.log(t`roles:     ${bindingsText(me.bindings)}`);
+        console.log(t`effective: ${bindingsText(me.effective)}`);
       });
     });
 }
