@@ -49,7 +49,8 @@ function Settings({ rights }: { rights: Rights }) {
     <>
       <p className="admin-muted">
         A change request in a namespace is applied once it has this many approvals, from people other than its
-        author (1 to 10; 1 when nobody set it).
+        author who still hold the approver role (1 to 10; 1 when nobody set it). A new value applies to open
+        change requests too: approvals are counted when a change is applied, not when it was opened.
       </p>
       {services.isError && <ErrorAlert error={services.error} label="Could not load namespaces" />}
       {namespaces.length === 0 ? (
