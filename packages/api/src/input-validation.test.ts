@@ -8,12 +8,13 @@ import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
 import { serve, type TestServer } from "../test/http-server.js";
-import { handleRestRequest } from "./index.js";
+import { handleRestRequest, handleTrpcRequest } from "./index.js";
 
 let tdb: TestDatabase;
 let db: Db;
 let server: TestServer;
 const tokens: Record<string, string> = {};
+const userIds: Record<string, string> = {};
 
 interface Reply {
   status: number;
@@ -59,10 +60,20 @@ beforeAll(async () => {
     ["root", "admin", "*"],
   ] as const) {
     const u = await db.user.create({ data: { name, roleBindings: { create: { role, namespace } } } });
+    userIds[name] = u.id;
     const actor = await actorForUser(db, u.id, { via: "api" });
     tokens[name] = (await createApiToken(db, actor, { name: "rest" })).token;
   }
-  server = await serve((req) => handleRestRequest(db, req));
+  // The console's tRPC too (a header names the signed-in user, as next-auth's session would): it carries ids
+  // in JSON, where a NUL can reach the database, unlike REST's raw path segments.
+  server = await serve((req) =>
+    new URL(req.url).pathname.startsWith("/api/v1/")
+      ? handleRestRequest(db, req)
+      : handleTrpcRequest(db, req, {
+          endpoint: "/api/trpc",
+          sessionUserId: req.headers.get("x-test-session"),
+        }),
+  );
 });
 afterAll(async () => {
   await server?.close();
@@ -129,6 +140,33 @@ describe("text people type", () => {
       "displayName",
     );
     expectRefused(await call("root", "GET", "/audit?targetId=a%00b"), 422, "VALIDATION_FAILED", "targetId");
+  });
+
+  it("refuses NUL in an id given as JSON to the console's tRPC (a 4xx, not 500)", async () => {
+    for (const [path, input] of [
+      ["change.get", { id: "1\u0000" }],
+      ["apiToken.revoke", { id: "x\u0000" }],
+    ] as const) {
+      const res = await fetch(
+        `${server.url}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`,
+        {
+          method: path === "change.get" ? "GET" : "POST",
+          headers: {
+            "x-test-session": userIds.eddie!,
+            origin: server.url,
+            "content-type": "application/json",
+          },
+          ...(path === "change.get" ? {} : { body: JSON.stringify(input) }),
+        },
+      );
+      const body = (await res.json()) as {
+        error?: { data?: { appCode?: string; issues?: { path: string }[] } };
+      };
+      // tRPC answers input errors 400 (REST: 422), with the same code and path.
+      expect(res.status, `${path}: ${JSON.stringify(body)}`).toBe(400);
+      expect(body.error?.data?.appCode).toBe("VALIDATION_FAILED");
+      expect(body.error?.data?.issues?.map((i) => i.path)).toEqual(["id"]);
+    }
   });
 
   it("refuses NUL inside a resource spec (it cannot be stored) with the spec's path", async () => {

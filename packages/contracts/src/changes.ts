@@ -170,7 +170,12 @@ export type ChangeCreateInput = z.infer<typeof ZChangeCreateInput>;
 
 /** A change request by id or by its number (`42`, as `trellis get change 42` passes it). */
 export const ZChangeIdInput = z.object({
-  id: z.string().min(1).max(64).describe("the change's id, or its number"),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^#?[A-Za-z0-9_-]+$/, "must be a change's id or number (42 or #42)")
+    .describe("the change's id, or its number"),
 });
 export type ChangeIdInput = z.infer<typeof ZChangeIdInput>;
 

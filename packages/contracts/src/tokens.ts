@@ -92,4 +92,11 @@ export const ZApiTokenListInput = z.object({
 });
 export type ApiTokenListInput = z.infer<typeof ZApiTokenListInput>;
 
-export const ZIdInput = z.object({ id: z.string().min(1).max(64) });
+/** A row's id as the API hands them out (cuid): letters, digits, '-' and '_' only, so nothing else reaches a query. */
+export const ZId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "must be an id (letters, digits, '-' and '_')");
+
+export const ZIdInput = z.object({ id: ZId });
