@@ -137,6 +137,23 @@ describe("approvals are judged when the change is applied", () => {
     }
   });
 
+  it("does not count the approval of a user disabled since", async () => {
+    const id = await open("approver disabled", route("shop", "disabled"));
+    expect((await call("alan", "POST", `/changes/${id}/approve`, {})).body).toMatchObject({
+      approvalCount: 1,
+    });
+    expect((await call("root", "POST", "/users/alan/disable", {})).status).toBe(200);
+    try {
+      expect((await call("eddie", "GET", `/changes/${id}`)).body).toMatchObject({ approvalCount: 0 });
+      expect((await call("april", "POST", `/changes/${id}/approve`, {})).body).toMatchObject({
+        status: "open",
+        approvalCount: 1,
+      });
+    } finally {
+      await call("root", "POST", "/users/alan/enable", {});
+    }
+  });
+
   it("applies on the next approval once enough count, after the count was lowered", async () => {
     const id = await open("lowered", route("shop", "lowered"));
     await call("ada", "PUT", "/namespaces/shop/settings", { requiredApprovals: 3 });
