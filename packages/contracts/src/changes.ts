@@ -188,7 +188,8 @@ export const ZChangeRollbackInput = ZChangeIdInput.extend({
   title: zSingleLine({ min: 1, max: 200 }).optional().describe('default "Roll back #N: <title>"'),
   description: zText({ max: 10_000 }).optional(),
   fastTrackReason: zText({ max: 2_000 })
-    .refine((s) => s.trim().length >= 3, "say why the rollback cannot wait for an approval")
+    .trim()
+    .min(3, "say why the rollback cannot wait for an approval")
     .optional()
     .describe("admins only: apply at once, without approvals; the reason is recorded"),
 });
