@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ZNamespace, ZServiceName, ZVersion } from "./names.js";
+import { ZDnsLabel, ZNamespace, ZServiceName, ZVersion } from "./names.js";
+import { ZHostPort } from "./proxy-config.js";
 
 /**
  * The stream between a proxy and the control plane, modelled on Envoy's xDS: the control plane pushes
@@ -91,24 +92,61 @@ export function isErrorOutcome(protocol: string, code: number): boolean {
   return code >= 500 || (protocol === "grpc" && code >= 400);
 }
 
-/** Traffic between two workloads with one status code over one reporting interval (counts are deltas). */
-export const ZTelemetrySeries = z.object({
-  source: ZWorkloadRef,
-  destination: ZWorkloadRef,
-  /** HTTP status, or for a TCP connection 0 (let through) or 403 (refused by AccessPolicies, as HTTP's DP_FORBIDDEN). gRPC: the HTTP status paired with the `grpc-status` (see isErrorOutcome). */
-  code: z.number().int().min(0).max(599),
-  /** What the calls spoke. Absent (proxies before it was added): see `seriesProtocol`. */
-  protocol: ZTrafficProtocol.optional(),
-  /** Which side measured it. */
-  reporter: z.enum(["inbound", "outbound"]),
-  requests: z.number().int().nonnegative(),
-  mtlsRequests: z.number().int().nonnegative(),
-  durationSumMs: z.number().nonnegative(),
-  /** `LATENCY_BUCKETS_MS.length + 1` non-cumulative counts. */
-  buckets: z.array(z.number().int().nonnegative()).length(LATENCY_BUCKETS_MS.length + 1),
-  bytesSent: z.number().int().nonnegative(),
-  bytesReceived: z.number().int().nonnegative(),
+/**
+ * Bounds of one series in one report. A report is a proxy's word about traffic it took part in, and what it
+ * says is stored and summed into every later graph and change preview: numbers a real proxy cannot produce
+ * are refused, not stored. Generous for real proxies (a million requests a second for the longest interval).
+ */
+export const TELEMETRY_LIMITS = {
+  /** Series in one report: one per (direction, peer, version, code, protocol) seen in an interval. */
+  seriesPerReport: 10_000,
+  /** Requests (or TCP connections) in one series of one report. */
+  requests: 1_000_000_000,
+  /** Mean duration a request may have taken: 7 days (a long-lived TCP connection or WebSocket). */
+  requestMs: 7 * 86_400_000,
+  /** Bytes either way in one series of one report: 32 TiB. */
+  bytes: 2 ** 45,
+} as const;
+
+/** A workload as a report names it: DNS labels (`unknown` when the proxy could not tell), like the hello's. */
+export const ZReportedWorkload = z.object({
+  namespace: ZDnsLabel,
+  service: ZDnsLabel,
+  version: ZDnsLabel,
 });
+
+const ZCount = z.number().int().min(0).max(TELEMETRY_LIMITS.requests);
+
+/** Traffic between two workloads with one status code over one reporting interval (counts are deltas). */
+export const ZTelemetrySeries = z
+  .object({
+    source: ZReportedWorkload,
+    destination: ZReportedWorkload,
+    /** HTTP status, or for a TCP connection 0 (let through) or 403 (refused by AccessPolicies, as HTTP's DP_FORBIDDEN). gRPC: the HTTP status paired with the `grpc-status` (see isErrorOutcome). */
+    code: z.number().int().min(0).max(599),
+    /** What the calls spoke. Absent (proxies before it was added): see `seriesProtocol`. */
+    protocol: ZTrafficProtocol.optional(),
+    /** Which side measured it. */
+    reporter: z.enum(["inbound", "outbound"]),
+    requests: ZCount,
+    /** At most `requests`. */
+    mtlsRequests: ZCount,
+    /** At most `requests` × `TELEMETRY_LIMITS.requestMs`. */
+    durationSumMs: z.number().nonnegative().finite(),
+    /** `LATENCY_BUCKETS_MS.length + 1` non-cumulative counts, adding up to `requests`. */
+    buckets: z.array(ZCount).length(LATENCY_BUCKETS_MS.length + 1),
+    bytesSent: z.number().int().min(0).max(TELEMETRY_LIMITS.bytes),
+    bytesReceived: z.number().int().min(0).max(TELEMETRY_LIMITS.bytes),
+  })
+  .superRefine((s, ctx) => {
+    // Cross-field rules: what one proxy's counters always satisfy (metrics.ts drainTelemetry).
+    if (s.mtlsRequests > s.requests)
+      ctx.addIssue({ code: "custom", path: ["mtlsRequests"], message: "must be at most requests" });
+    if (s.durationSumMs > s.requests * TELEMETRY_LIMITS.requestMs)
+      ctx.addIssue({ code: "custom", path: ["durationSumMs"], message: "must be at most requests × 7 days" });
+    if (s.buckets.reduce((a, b) => a + b, 0) !== s.requests)
+      ctx.addIssue({ code: "custom", path: ["buckets"], message: "must add up to requests" });
+  });
 export type TelemetrySeries = z.infer<typeof ZTelemetrySeries>;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -123,14 +161,45 @@ export const ZReachableService = z
     "must be a service name, or namespace/name",
   );
 
+/**
+ * Labels on a workload, as Kubernetes spells them: a key is a name, optionally prefixed by a DNS subdomain and
+ * `/` (`app`, `trellis.dev/tier`); a name and a value are at most 63 of `[A-Za-z0-9_.-]`, starting and ending
+ * with a letter or digit (a value may be empty). At most `MAX_PROXY_LABELS`: they are stored with the workload
+ * and shown in the console, so their size is bounded here, not by the 8 MiB frame limit.
+ */
+export const MAX_PROXY_LABELS = 64;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const ZLabelKey = z.string().refine((k) => {
+  const slash = k.indexOf("/");
+  if (slash === -1) return LABEL_NAME.test(k);
+  const prefix = k.slice(0, slash);
+  return prefix.length <= 253 && LABEL_PREFIX.test(prefix) && LABEL_NAME.test(k.slice(slash + 1));
+}, "must be a Kubernetes label key: [prefix/]name, name at most 63 of [A-Za-z0-9_.-], starting and ending alphanumeric");
+export const ZLabelValue = z
+  .string()
+  .refine(
+    (v) => v === "" || LABEL_NAME.test(v),
+    "must be empty or at most 63 of [A-Za-z0-9_.-], starting and ending alphanumeric",
+  );
+export const ZProxyLabels = z
+  .record(ZLabelKey, ZLabelValue)
+  .refine((l) => Object.keys(l).length <= MAX_PROXY_LABELS, `must be at most ${MAX_PROXY_LABELS} labels`);
+
 export const ZProxyNode = z.object({
   namespace: ZNamespace,
   service: ZServiceName,
   version: ZVersion,
   /** host:port of this proxy's inbound (mTLS) listener as other proxies reach it. */
-  address: z.string().min(3).max(300),
-  labels: z.record(z.string().max(63), z.string().max(253)).default({}),
-  proxyVersion: z.string().max(64).optional(),
+  address: z.string().max(300).pipe(ZHostPort),
+  /** Kubernetes label syntax and bounds (see `ZProxyLabels`). */
+  labels: ZProxyLabels.default({}),
+  /** The proxy's build, for people: printable ASCII. */
+  proxyVersion: z
+    .string()
+    .max(64)
+    .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+    .optional(),
   /**
    * The services this workload calls (`name` in its own namespace, or `namespace/name`), like Kuma's
    * reachable services or an Istio Sidecar's egress hosts: its config then carries only those, and changes
@@ -142,7 +211,11 @@ export const ZProxyNode = z.object({
    * callers' sidecars then listen on 127.0.0.1 at the first of them and pass each connection through, over
    * mTLS, to this port on a workload of the service.
    */
-  tcpPorts: z.array(z.number().int().min(1).max(65535)).max(16).optional(),
+  tcpPorts: z
+    .array(z.number().int().min(1).max(65535))
+    .max(16)
+    .refine((ports) => new Set(ports).size === ports.length, "must not repeat a port")
+    .optional(),
 });
 export type ProxyNode = z.infer<typeof ZProxyNode>;
 
@@ -161,13 +234,20 @@ export const ZHelloMessage = z.object({
   type: z.literal("hello"),
   node: ZProxyNode,
   /** Sent on reconnect, so the registry keeps one entry per workload. */
-  workloadId: z.string().max(64).optional(),
+  workloadId: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, "must be a workload id from a welcome")
+    .optional(),
   /** PKCS#10 request (PEM) for this workload's certificate; the control plane decides the identity. */
   csr: z.string().min(100).max(16_384),
   /** The config version the proxy serves now, so an unchanged config is not sent again after a reconnect. */
-  appliedVersion: z.string().max(128).optional(),
+  appliedVersion: z.string().max(128).regex(/^[\x21-\x7e]+$/, "must be a config version").optional(),
   /** Protocol features this proxy supports; unknown ones are ignored, so old control planes keep working. */
-  features: z.array(z.string().max(32)).max(16).optional(),
+  features: z
+    .array(z.string().max(32).regex(/^[a-z0-9-]+$/, "must be a feature name"))
+    .max(16)
+    .optional(),
 });
 
 /** Features a proxy may announce in its hello. */
@@ -199,10 +279,15 @@ export const ZResyncMessage = z.object({
   reason: z.string().max(1024),
 });
 export const ZCsrMessage = z.object({ type: z.literal("csr"), csr: z.string().min(100).max(16_384) });
+/**
+ * A telemetry report. Its series are checked one by one (`ZTelemetrySeries`) by the control plane, which keeps
+ * the valid ones and tells the proxy how many it refused and why: one bad series costs that series, not the
+ * report or the stream.
+ */
 export const ZTelemetryMessage = z.object({
   type: z.literal("telemetry"),
   intervalMs: z.number().int().positive().max(3_600_000),
-  series: z.array(ZTelemetrySeries).max(10_000),
+  series: z.array(z.unknown()).max(TELEMETRY_LIMITS.seriesPerReport),
 });
 
 export const ZProxyMessage = z.discriminatedUnion("type", [

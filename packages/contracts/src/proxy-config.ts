@@ -471,7 +471,19 @@ export const ZProxyConfig = z
   .superRefine((cfg, ctx) => {
     // Cross-field rules that a per-field schema cannot say.
     const seen = new Map<string, number>();
+    const tcpPorts = new Map<number, number>();
     cfg.services.forEach((svc, i) => {
+      // A TCP service is one local listener on its port: a second one there would take the first one's calls.
+      if (svc.protocol === "tcp") {
+        const prev = tcpPorts.get(svc.port);
+        if (prev !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", i, "port"],
+            message: `tcp port ${svc.port} is services[${prev}]'s`,
+          });
+        else tcpPorts.set(svc.port, i);
+      }
       // One service may expose an HTTP port and TCP ports; the same name and port twice is a mistake.
       const key = `${svc.namespace}/${svc.name}:${svc.port}`;
       const prev = seen.get(key);

@@ -92,6 +92,8 @@ export interface ControlPlaneStats {
   wholeConfigs: number;
   deltas: number;
   bytesPushed: number;
+  /** Telemetry series refused (out of bounds, or traffic the reporting proxy took no part in); never stored. */
+  telemetryRefused: number;
 }
 
 export interface ControlPlane {
@@ -166,7 +168,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let builder = new SnapshotBuilder(opts.compile);
   let resources: ResourceRecord[] = [];
   let registry: RegistrySnapshot = { services: [] };
-  const stats: ControlPlaneStats = {
+  const stats: Omit<ControlPlaneStats, "telemetryRefused"> = {
     lastRecomputeMs: 0,
     lastRecomputePhases: { loadMs: 0, buildMs: 0, recordMs: 0, pushMs: 0 },
     sessions: 0,
@@ -647,7 +649,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     replicaId,
     caPem: ca.certPem,
     caFingerprint: ca.fingerprint,
-    stats: () => ({ ...stats, lastRecomputePhases: { ...stats.lastRecomputePhases } }),
+    stats: () => ({
+      ...stats,
+      lastRecomputePhases: { ...stats.lastRecomputePhases },
+      telemetryRefused: telemetry.refused,
+    }),
     async refresh(generation?: number) {
       schedule(generation);
       await new Promise((r) => setTimeout(r, debounceMs + 5));

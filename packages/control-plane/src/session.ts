@@ -1,20 +1,15 @@
 // One proxy's stream: hello → welcome (certificate) → config pushes answered by ACK/NACK, certificate
 // renewals, telemetry reports. Messages from one proxy are handled in order, one at a time.
 import type { WebSocket } from "ws";
-import {
-  STREAM_FEATURES,
-  ZProxyMessage,
-  type ProxyMessage,
-  type ProxyNode,
-  type TelemetrySeries,
-} from "@trellis/contracts";
+import { STREAM_FEATURES, ZProxyMessage, type ProxyMessage, type ProxyNode } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { CaError, spiffeId, type MeshCa } from "./ca.js";
 import { disconnectWorkload, registerWorkload } from "./registry.js";
 import type { PushQueue, PushTarget } from "./push-queue.js";
 import type { Rollout } from "./rollout.js";
-import { groupOf, type Encoded, type ProxyGroup, type Snapshot } from "./snapshots.js";
+import { carriesService, groupOf, type Encoded, type ProxyGroup, type Snapshot } from "./snapshots.js";
 import type { TelemetryAggregator } from "./telemetry.js";
+import { describeReasons, screenReport } from "./telemetry-scope.js";
 
 /** What a join token allows: one namespace, and one service when the token names it. */
 export interface JoinScope {
@@ -53,8 +48,22 @@ export interface SessionDeps {
 
 const HELLO_TIMEOUT_MS = 10_000;
 
-/** WebSocket close codes (4000-4999 are ours). */
-export const CLOSE = { protocol: 4400, revoked: 4401, forbidden: 4403, helloTimeout: 4408 } as const;
+/**
+ * WebSocket close codes (4000-4999 are ours). A proxy stops on `revoked`, `forbidden` and `helloRefused` (joining
+ * again the same way is refused again) and reconnects after the others: a `conflict` (a TCP port another live
+ * service holds) may clear when that service goes.
+ */
+export const CLOSE = {
+  protocol: 4400,
+  revoked: 4401,
+  forbidden: 4403,
+  helloTimeout: 4408,
+  conflict: 4409,
+  helloRefused: 4422,
+} as const;
+
+/** Refused telemetry is logged and told to the proxy at most this often per stream (a report is the unit). */
+const TELEMETRY_COMPLAINT_MS = 10_000;
 
 /** The close reason of an evicted proxy (its join token was revoked); the proxy logs it and stops. */
 export const REVOKED_REASON = "join token revoked";
@@ -93,6 +102,11 @@ export class ProxySession implements PushTarget {
   private closed = false;
   private keepRegistration = false;
   private helloTimer: NodeJS.Timeout | null = null;
+  /** Refused telemetry since the last complaint (see `report`). */
+  private refusedSeries = 0;
+  private reportedSeries = 0;
+  private readonly refusedReasons = new Map<string, number>();
+  private lastComplaint = 0;
   private cleanedUp!: () => void;
   /** Settles when the stream has closed and its workload has been marked gone. */
   readonly finished = new Promise<void>((resolve) => (this.cleanedUp = resolve));
@@ -233,21 +247,23 @@ export class ProxySession implements PushTarget {
 
   private async receive(text: string): Promise<void> {
     if (this.closed) return;
-    let msg: ProxyMessage;
+    let raw: unknown;
     try {
-      const parsed = ZProxyMessage.safeParse(JSON.parse(text));
-      if (!parsed.success) {
-        const i = parsed.error.issues[0];
-        return this.fail(
-          CLOSE.protocol,
-          "PROTOCOL",
-          `invalid message: ${i?.path.join(".") ?? ""} ${i?.message ?? ""}`.trim(),
-        );
-      }
-      msg = parsed.data;
+      raw = JSON.parse(text);
     } catch {
       return this.fail(CLOSE.protocol, "PROTOCOL", "invalid JSON");
     }
+    const parsed = ZProxyMessage.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      const where = `${i?.path.join(".") ?? ""} ${i?.message ?? ""}`.trim();
+      // A hello names what the proxy wants to be; one that breaks a bound is refused for good (the proxy stops:
+      // the same flags would be refused again), with the field that broke it.
+      if ((raw as { type?: unknown } | null)?.type === "hello" && !this.ready)
+        return this.fail(CLOSE.helloRefused, "HELLO_INVALID", where);
+      return this.fail(CLOSE.protocol, "PROTOCOL", `invalid message: ${where}`);
+    }
+    const msg: ProxyMessage = parsed.data;
     if (!this.ready && msg.type !== "hello")
       return this.fail(CLOSE.protocol, "PROTOCOL", "the first message must be hello");
     switch (msg.type) {
@@ -398,18 +414,37 @@ export class ProxySession implements PushTarget {
     }
   }
 
-  /** A proxy may only report traffic it took part in: as the caller (outbound) or the callee (inbound). */
-  private report(series: TelemetrySeries[]): void {
+  /**
+   * Stores the series this proxy took part in (see `screenReport`). The rest are counted, logged and told to
+   * the proxy, at most once per `TELEMETRY_COMPLAINT_MS`; the stream stays up.
+   */
+  private report(series: readonly unknown[]): void {
     const me = this.node!;
-    const own = (w: { namespace: string; service: string; version: string }) =>
-      w.namespace === me.namespace && w.service === me.service && w.version === me.version;
-    const accepted = series.filter((s) => (s.reporter === "outbound" ? own(s.source) : own(s.destination)));
-    if (accepted.length < series.length) {
-      this.deps.log(
-        `control plane: proxy ${this.describe()} reported ${series.length - accepted.length} series for other workloads; dropped`,
-      );
+    // The config it was sent last, and the one in force for its group now (the same, unless a push is on its
+    // way): a report covers calls made under either.
+    const sent = this.target;
+    const now = this.deps.snapshotFor(this.group!);
+    const carries = (ns: string, name: string) =>
+      (sent !== null && carriesService(sent, ns, name)) || (now !== null && carriesService(now, ns, name));
+    const { accepted, reasons, refused } = screenReport(series, me, carries);
+    this.reportedSeries += series.length;
+    if (refused > 0) {
+      this.deps.telemetry.countRefused(refused);
+      this.refusedSeries += refused;
+      for (const [r, n] of reasons) this.refusedReasons.set(r, (this.refusedReasons.get(r) ?? 0) + n);
+      if (Date.now() - this.lastComplaint >= TELEMETRY_COMPLAINT_MS) this.complain();
     }
     this.deps.telemetry.add(accepted);
+  }
+
+  private complain(): void {
+    this.lastComplaint = Date.now();
+    const what = `${this.refusedSeries} of ${this.reportedSeries} series refused: ${describeReasons(this.refusedReasons)}`;
+    this.deps.log(`control plane: proxy ${this.describe()} dropped ${this.refusedSeries} series: ${describeReasons(this.refusedReasons)}`);
+    this.send({ type: "error", code: "TELEMETRY_REJECTED", message: what.slice(0, 2_000) });
+    this.refusedSeries = 0;
+    this.reportedSeries = 0;
+    this.refusedReasons.clear();
   }
 
   private async onClosed(): Promise<void> {

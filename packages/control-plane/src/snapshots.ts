@@ -295,3 +295,17 @@ export function encodeFor(snap: Snapshot, base: Snapshot | null): Encoded {
   snap.encoded.set(base.version, enc);
   return enc;
 }
+
+/** `namespace/name` of the outbound services of each list, built when first asked (telemetry checks). */
+const namesOf = new WeakMap<ServiceList, Set<string>>();
+
+/** Whether the config of `snap` lets its proxies call `namespace/name` (it has an outbound entry for it). */
+export function carriesService(snap: Snapshot, namespace: string, name: string): boolean {
+  let names = namesOf.get(snap.services);
+  if (names === undefined) {
+    names = new Set();
+    for (const key of snap.services.byKey.keys()) names.add(key.slice(0, key.lastIndexOf(":")));
+    namesOf.set(snap.services, names);
+  }
+  return names.has(`${namespace}/${name}`);
+}

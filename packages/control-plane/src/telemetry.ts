@@ -12,6 +12,12 @@ interface Accum {
 
 export class TelemetryAggregator {
   private pending = new Map<string, Accum>();
+  /** Series refused since start (telemetry-scope.ts): out of bounds, or traffic the proxy took no part in. */
+  refused = 0;
+
+  countRefused(n: number): void {
+    this.refused += n;
+  }
 
   /** Adds one report's series into the current minute. */
   add(series: readonly TelemetrySeries[], at = Date.now()): void {

@@ -166,10 +166,16 @@ describe("TCP ports (finding 1)", () => {
 });
 
 describe("telemetry (finding 2)", () => {
+  /** Requests stored for `namespace/service → namespace/service`. */
   const stored = (src: string, dst: string) =>
     db.telemetryRollup
       .aggregate({
-        where: { sourceService: src, destService: dst },
+        where: {
+          sourceNamespace: src.split("/")[0],
+          sourceService: src.split("/")[1],
+          destNamespace: dst.split("/")[0],
+          destService: dst.split("/")[1],
+        },
         _sum: { requests: true },
       })
       .then((r) => Number(r._sum.requests ?? 0n));
@@ -183,9 +189,9 @@ describe("telemetry (finding 2)", () => {
     hostile.sendTelemetry([series("inbound", ["demo", "productpage"], ["demo", "reviews"])]);
     // One it is: kept, so the drops above are not a stream that never flushed.
     hostile.sendTelemetry([series("outbound", ["other", "spy"], ["unknown", "unknown"], { code: 404 })]);
-    await expect.poll(() => stored("spy", "unknown"), { timeout: 5_000 }).toBe(10);
-    expect(await stored("spy", "reviews")).toBe(0);
-    expect(await stored("productpage", "reviews")).toBe(0);
+    await expect.poll(() => stored("other/spy", "unknown/unknown"), { timeout: 5_000 }).toBe(10);
+    expect(await stored("other/spy", "demo/reviews")).toBe(0);
+    expect(await stored("demo/productpage", "demo/reviews")).toBe(0);
     expect(logs.join("\n")).toMatch(/other\/spy.*dropped 1 series: destination demo\/reviews is not in its config/);
     expect(hostile.errors.join("\n")).toMatch(/TELEMETRY_REJECTED/);
     // The stream stays up.
@@ -205,7 +211,7 @@ describe("telemetry (finding 2)", () => {
       series("outbound", ["other", "bounds"], ["unknown", "unknown"], { code: 205, requests: 3 }),
       ok,
     ]);
-    await expect.poll(() => stored("bounds", "unknown"), { timeout: 5_000 }).toBe(10);
+    await expect.poll(() => stored("other/bounds", "unknown/unknown"), { timeout: 5_000 }).toBe(10);
     expect(p.closeCode).toBeNull();
     expect(p.errors.join("\n")).toMatch(/TELEMETRY_REJECTED: 5 of 6 series/);
   });
@@ -217,7 +223,7 @@ describe("telemetry (finding 2)", () => {
       series("outbound", ["other", "names"], ["unknown", "unknown"], { code: 200 }),
       { ...series("inbound", ["demo", "x"], ["other", "names"]), source: { namespace: "Demo/../x", service: "x", version: "v1" } },
     ]);
-    await expect.poll(() => stored("names", "unknown"), { timeout: 5_000 }).toBe(10);
+    await expect.poll(() => stored("other/names", "unknown/unknown"), { timeout: 5_000 }).toBe(10);
     expect(await db.telemetryRollup.count({ where: { sourceNamespace: "Demo/../x" } })).toBe(0);
   });
 });
@@ -227,16 +233,16 @@ describe("hello bounds (finding 11)", () => {
     const labels = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, "x".repeat(200)]));
     const p = await join("other", { service: "fat", labels });
     await settled(p);
-    expect(p.closeCode).toBe(4400);
+    expect(p.closeCode).toBe(4422);
     expect(p.errors.join("\n")).toMatch(/HELLO_INVALID: node\.labels/);
     expect(await db.service.findUnique({ where: { namespace_name: { namespace: "other", name: "fat" } } })).toBeNull();
   });
 
   it("refuses label keys and values outside Kubernetes label syntax", async () => {
-    for (const labels of [{ "bad key": "x" }, { app: "white space" }, { [`${"a".repeat(64)}`]: "x" }, { "-x": "y" }]) {
+    for (const labels of [{ "bad key": "x" }, { app: "white space" }, { [`${"a".repeat(64)}`]: "x" }, { "-x": "y" }] as Record<string, string>[]) {
       const p = await join("other", { service: "labels", labels });
       await settled(p);
-      expect(p.closeCode, JSON.stringify(labels)).toBe(4400);
+      expect(p.closeCode, JSON.stringify(labels)).toBe(4422);
       expect(p.errors.join("\n")).toMatch(/HELLO_INVALID: node\.labels/);
     }
     const good = await join("other", { service: "labels", labels: { app: "labels", "trellis.dev/tier": "back-end_1.2" } });
@@ -247,11 +253,11 @@ describe("hello bounds (finding 11)", () => {
   it("refuses an address that is not host:port and a proxy version that is not printable", async () => {
     const badAddress = await join("other", { service: "addr", address: "x".repeat(10) });
     await settled(badAddress);
-    expect(badAddress.closeCode).toBe(4400);
+    expect(badAddress.closeCode).toBe(4422);
     expect(badAddress.errors.join("\n")).toMatch(/HELLO_INVALID: node\.address/);
     const badVersion = await join("other", { service: "addr", proxyVersion: "1.0\u0000\n<script>" });
     await settled(badVersion);
-    expect(badVersion.closeCode).toBe(4400);
+    expect(badVersion.closeCode).toBe(4422);
     expect(badVersion.errors.join("\n")).toMatch(/HELLO_INVALID: node\.proxyVersion/);
   });
 

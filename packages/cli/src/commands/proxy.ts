@@ -269,8 +269,15 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
   });
   if (!node.success) {
     const i = node.error.issues[0]!;
-    const flag = i.path[0] === "reachableServices" ? "reachable-service" : String(i.path[0] ?? "service");
-    throw new CliError(`--${flag}: ${i.message}`);
+    // The flag that set the field (the control plane checks the same schema and would refuse the hello).
+    const flagOf: Record<string, string> = {
+      reachableServices: "reachable-service",
+      labels: "label",
+      address: "advertise-address",
+    };
+    const flag = flagOf[String(i.path[0])] ?? String(i.path[0] ?? "service");
+    const key = i.path[0] === "labels" && i.path[1] !== undefined ? ` ${String(i.path[1])}` : "";
+    throw new CliError(`--${flag}${key}: ${i.message}`);
   }
   const { startMeshProxy } = await import("@trellis/dataplane/mesh");
   const mesh = startMeshProxy({

@@ -332,6 +332,13 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         closing = true;
         return;
       }
+      if (code === 4422) {
+        // Its hello broke a bound (labels, address, …): the same flags would be refused again.
+        log(`trellis proxy: the control plane refused this proxy's hello (fix its flags): ${reason.toString()}`);
+        rejectReady(new MeshJoinError("DP_HELLO_REFUSED", reason.toString()));
+        closing = true;
+        return;
+      }
       if (wasConnected)
         log(
           `trellis proxy: lost the control plane (${code}); serving the last config (${proxy?.currentVersion() ?? "none"}) and reconnecting`,

@@ -13,7 +13,12 @@ const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
 export class MeshJoinError extends Error {
   constructor(
-    readonly code: "DP_JOIN_TOKEN_INVALID" | "DP_JOIN_TOKEN_REVOKED" | "DP_CA_MISMATCH" | "DP_CA_UNREACHABLE",
+    readonly code:
+      | "DP_JOIN_TOKEN_INVALID"
+      | "DP_JOIN_TOKEN_REVOKED"
+      | "DP_HELLO_REFUSED"
+      | "DP_CA_MISMATCH"
+      | "DP_CA_UNREACHABLE",
     message: string,
     options?: { cause?: unknown },
   ) {
