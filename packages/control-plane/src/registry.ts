@@ -98,19 +98,10 @@ export async function registerWorkload(
   },
 ): Promise<{ id: string }> {
   const { node } = input;
-  const serviceId = await upsertService(db, node.namespace, node.service);
-  const tcpPort = node.tcpPorts?.[0];
-  if (tcpPort !== undefined) {
-    // A proxy announcing TCP ports makes its service a TCP service, reached on the first of them. Written only
-    // when it changes: proxies of one service join with the same flags.
-    await db.service.updateMany({
-      where: {
-        id: serviceId,
-        OR: [{ protocol: { not: "tcp" } }, { port: null }, { port: { not: tcpPort } }],
-      },
-      data: { protocol: "tcp", port: tcpPort },
-    });
-  }
+  const service = await upsertService(db, node.namespace, node.service);
+  const serviceId = service.id;
+  if (node.tcpPorts?.[0] !== undefined || service.protocol === "tcp")
+    await claimTcpPort(db, service, node, input.workloadId);
   const now = new Date();
   const data = {
     serviceId,
@@ -147,18 +138,90 @@ export async function registerWorkload(
   return created;
 }
 
-/** The service's id, creating the service on first sight (proxies of one service may join concurrently). */
-async function upsertService(db: Db, namespace: string, name: string): Promise<string> {
+interface ServiceRow {
+  id: string;
+  protocol: string;
+  port: number | null;
+}
+
+/** The service, creating it on first sight (proxies of one service may join concurrently). */
+async function upsertService(db: Db, namespace: string, name: string): Promise<ServiceRow> {
   const where = { namespace_name: { namespace, name } };
-  const found = await db.service.findUnique({ where, select: { id: true } });
-  if (found) return found.id;
+  const select = { id: true, protocol: true, port: true };
+  const found = await db.service.findUnique({ where, select });
+  if (found) return found;
   try {
-    return (await db.service.create({ data: { namespace, name }, select: { id: true } })).id;
+    return await db.service.create({ data: { namespace, name }, select });
   } catch (e) {
     // Another proxy of this service (maybe on another replica) created it a moment ago.
     if ((e as { code?: unknown } | null)?.code !== "P2002") throw e;
-    return (await db.service.findUniqueOrThrow({ where, select: { id: true } })).id;
+    return await db.service.findUniqueOrThrow({ where, select });
   }
+}
+
+/** A TCP port a proxy may not announce; the proxy is refused with `code` (see docs/decisions/006). */
+export class TcpPortError extends Error {
+  constructor(
+    readonly code: "TCP_PORT_TAKEN" | "TCP_PORT_MISMATCH",
+    message: string,
+  ) {
+    super(message);
+    this.name = "TcpPortError";
+  }
+}
+
+/**
+ * Who may make a service a TCP service, on which port (docs/decisions/006-tcp-port-ownership.md):
+ * - the port is the announcing proxy's own service's (its join token's scope decided which service that is);
+ * - within a namespace, one live service per port: a port another service with connected proxies holds is
+ *   refused (TCP_PORT_TAKEN); a holder with none left loses it;
+ * - the proxies of a service announce one port: while others of it are connected, a proxy announcing another
+ *   first port, or none, is refused (TCP_PORT_MISMATCH); when none are, the joining proxy decides, so a service
+ *   can move its port or go back to HTTP.
+ * Namespaces do not compete for ports: another namespace's TCP service is bound only by sidecars that declared
+ * it among the services they call (compiler, `foreignTcp`). Two services of one namespace joining at the same
+ * instant on one port can both pass these checks; the compiler then binds the older claim (`tcpPortLosers`).
+ */
+async function claimTcpPort(
+  db: Db,
+  service: ServiceRow,
+  node: ProxyNode,
+  workloadId: string | undefined,
+): Promise<void> {
+  const port = node.tcpPorts?.[0] ?? null;
+  const key = `${node.namespace}/${node.service}`;
+  if (service.protocol === "tcp" && service.port !== port) {
+    const others = await db.workload.count({
+      where: { serviceId: service.id, status: "connected", ...(workloadId ? { id: { not: workloadId } } : {}) },
+    });
+    if (others > 0)
+      throw new TcpPortError(
+        "TCP_PORT_MISMATCH",
+        `${key} is reached over TCP on port ${service.port}, as its ${others} connected proxies announce; this proxy announces ${port === null ? "no TCP port" : `port ${port}`}`,
+      );
+  }
+  if (port === null) {
+    // No connected proxy announces the port any more: the service is HTTP again, and the port free.
+    await db.service.updateMany({ where: { id: service.id, protocol: "tcp" }, data: { protocol: "http", port: null } });
+    return;
+  }
+  const held = { namespace: node.namespace, protocol: "tcp", port, id: { not: service.id } };
+  const holder = await db.service.findFirst({
+    where: { ...held, workloads: { some: { status: "connected" } } },
+    select: { name: true },
+  });
+  if (holder)
+    throw new TcpPortError(
+      "TCP_PORT_TAKEN",
+      `TCP port ${port} belongs to ${node.namespace}/${holder.name}, which has connected proxies; ${key} cannot announce it`,
+    );
+  // Holders without a connected proxy lose the port.
+  await db.service.updateMany({
+    where: { ...held, workloads: { none: { status: "connected" } } },
+    data: { protocol: "http", port: null },
+  });
+  if (service.protocol !== "tcp" || service.port !== port)
+    await db.service.update({ where: { id: service.id }, data: { protocol: "tcp", port } });
 }
 
 export async function disconnectWorkload(db: Db, id: string): Promise<void> {

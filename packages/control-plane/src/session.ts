@@ -4,7 +4,7 @@ import type { WebSocket } from "ws";
 import { STREAM_FEATURES, ZProxyMessage, type ProxyMessage, type ProxyNode } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { CaError, spiffeId, type MeshCa } from "./ca.js";
-import { disconnectWorkload, registerWorkload } from "./registry.js";
+import { disconnectWorkload, registerWorkload, TcpPortError } from "./registry.js";
 import type { PushQueue, PushTarget } from "./push-queue.js";
 import type { Rollout } from "./rollout.js";
 import { carriesService, groupOf, type Encoded, type ProxyGroup, type Snapshot } from "./snapshots.js";
@@ -303,14 +303,24 @@ export class ProxySession implements PushTarget {
       if (e instanceof CaError) return this.fail(CLOSE.protocol, e.code, e.message);
       throw e;
     }
-    const { id } = await registerWorkload(this.deps.db, {
-      node,
-      identity: spiffe,
-      ...(msg.workloadId ? { workloadId: msg.workloadId } : {}),
-      joinTokenId: scope.joinTokenId,
-      replicaId: this.deps.replicaId,
-      certificate: cert,
-    });
+    let id: string;
+    try {
+      ({ id } = await registerWorkload(this.deps.db, {
+        node,
+        identity: spiffe,
+        ...(msg.workloadId ? { workloadId: msg.workloadId } : {}),
+        joinTokenId: scope.joinTokenId,
+        replicaId: this.deps.replicaId,
+        certificate: cert,
+      }));
+    } catch (e) {
+      // Its TCP port is another live service's (or not its service's): refused, nothing registered.
+      if (e instanceof TcpPortError) {
+        this.deps.log(`control plane: proxy ${node.namespace}/${node.service}/${node.version}@${node.address} refused: ${e.code}: ${e.message}`);
+        return this.fail(CLOSE.conflict, e.code, e.message);
+      }
+      throw e;
+    }
     this.certificate = { serial: cert.serial, notAfter: cert.notAfter, spiffeId: spiffe };
     // Recorded before the proxy has it: revoking the token revokes every certificate issued under it.
     await recordIssued(this.deps.db, this.certificate, id, scope.joinTokenId);

@@ -67,7 +67,14 @@ function compile(
     trustDomain: ca.trustDomain,
     resources: parsed.resources,
     registry: registry(localPort),
-    proxy: { namespace, service, version: "v1", workloadId: `${service}-1`, ...(inbound ? { inbound } : {}) },
+    // Callers in shop declare data/mysql: another namespace's TCP service opens a port only where declared.
+    proxy: {
+      namespace,
+      service,
+      version: "v1",
+      workloadId: `${service}-1`,
+      ...(inbound ? { inbound } : { reachable: ["data/mysql"] }),
+    },
     tls: tlsOf[service]!,
   });
 }

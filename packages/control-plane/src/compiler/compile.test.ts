@@ -42,7 +42,11 @@ describe("compileProxyConfig", () => {
 
   it("gives a proxy that declared the services it calls only those, the same with and without the memo", () => {
     const base = input(fixture.resources);
-    const all = base.registry.services.map((s) => `${s.namespace}/${s.name}`).sort();
+    // Every service but data/mysql: another namespace's TCP service is bound only where declared.
+    const all = base.registry.services
+      .filter((s) => s.protocol !== "tcp")
+      .map((s) => `${s.namespace}/${s.name}`)
+      .sort();
     expect(all.length).toBeGreaterThan(1);
     const scoped = { ...base, proxy: { ...base.proxy, reachable: [all[0]!, "elsewhere/nothing"] } };
     const plain = compileProxyConfig(scoped);
@@ -94,7 +98,6 @@ describe("compileProxyConfig", () => {
     const plain = compileProxyConfig(input(resources, over));
     expect(plain.identity.service).toBe("productpage");
     expect(plain.services.map((s) => `${s.namespace}/${s.name}`)).toEqual([
-      "data/mysql",
       "other/details",
       "shop/details",
       "shop/productpage",
@@ -105,7 +108,7 @@ describe("compileProxyConfig", () => {
   });
 
   it("gives a proxy without inbound no inbound section, and tcp services no routes", () => {
-    const cfg = compileProxyConfig(input([], { proxy: { namespace: "shop", service: "web", version: "v1", workloadId: "w" } }));
+    const cfg = compileProxyConfig(input([], { proxy: { namespace: "shop", service: "web", version: "v1", workloadId: "w", reachable: ["data/mysql"] } }));
     expect(cfg.inbound).toBeUndefined();
     expect(cfg.services.find((s) => s.name === "mysql")).toMatchObject({ protocol: "tcp", port: 3306, routes: [] });
   });
@@ -118,12 +121,57 @@ describe("compileProxyConfig", () => {
     expect(plain.services.map((s) => s.name)).not.toContain("mysql");
     expect(plain.services.length).toBe(fixture.registry.services.length - 1);
     const cache = new CompileCache();
-    const web = input([], { proxy: { namespace: "shop", service: "web", version: "v1", workloadId: "w" } });
+    const web = input([], { proxy: { namespace: "data", service: "web", version: "v1", workloadId: "w" } });
     expect(compileProxyConfig(web, cache).services.map((s) => s.name)).toContain("mysql"); // others still do
     expect(JSON.stringify(compileProxyConfig(base, cache))).toBe(JSON.stringify(plain));
     const scoped = { ...base, proxy: { ...own, reachable: [`${mysql.namespace}/mysql`] } };
     expect(compileProxyConfig(scoped, cache).services).toEqual([]);
     expect(compileProxyConfig(scoped).services).toEqual([]);
+  });
+
+  describe("TCP services: a port bound on 127.0.0.1 of each sidecar that gets one (decision 006)", () => {
+    const tcp = (namespace: string, name: string, port: number, healthy = true) => ({
+      namespace,
+      name,
+      protocol: "tcp" as const,
+      port,
+      workloads: [{ id: `${namespace}-${name}`, version: "v1", address: "10.0.0.9:15006", identity: "", healthy }],
+    });
+    const registry = {
+      services: [
+        tcp("demo", "db", 5432),
+        tcp("demo", "cache", 6379, false),
+        tcp("other", "secsvc", 47123),
+        tcp("other", "db", 5432),
+        tcp("other", "queue", 5672),
+        { namespace: "other", name: "api", workloads: [{ id: "a", version: "v1", address: "10.0.0.8:15006", identity: "", healthy: true }] },
+      ],
+    };
+    const proxy = (reachable?: string[]) => ({ namespace: "demo", service: "web", version: "v1", workloadId: "w", ...(reachable ? { reachable } : {}) });
+    const bound = (reachable?: string[], cache?: CompileCache) =>
+      compileProxyConfig(input([], { registry, proxy: proxy(reachable) }), cache)
+        .services.map((s) => `${s.namespace}/${s.name}${s.protocol === "tcp" ? `:${s.port}` : ""}`);
+
+    it("binds its own namespace's live TCP services only: another namespace's announcing a port opens nothing", () => {
+      // demo/cache has no healthy workload: nothing announces 6379 any more, so no listener stays behind.
+      expect(bound()).toEqual(["demo/db:5432", "other/api"]);
+    });
+
+    it("binds another namespace's TCP service where declared; its own namespace keeps a port both claim", () => {
+      expect(bound(["other/queue", "other/db", "demo/db", "other/api"])).toEqual(["demo/db:5432", "other/api", "other/queue:5672"]);
+      // Two declared from other namespaces on one port: the first by namespace and name, every time.
+      const two = { services: [...registry.services, tcp("third", "db", 5432)] };
+      const cfg = compileProxyConfig(input([], { registry: two, proxy: proxy(["third/db", "other/db"]) }));
+      expect(cfg.services.map((s) => `${s.namespace}/${s.name}`)).toEqual(["other/db"]);
+    });
+
+    it("compiles the same through the memo", () => {
+      const cache = new CompileCache();
+      for (const reachable of [undefined, ["other/queue", "other/db", "demo/db"], ["other/secsvc"], undefined])
+        expect(bound(reachable, cache)).toEqual(bound(reachable));
+      const elsewhere = compileProxyConfig(input([], { registry, proxy: { ...proxy(), namespace: "other" } }), cache);
+      expect(elsewhere.services.map((s) => `${s.namespace}/${s.name}`)).toEqual(["other/api", "other/db", "other/queue", "other/secsvc"]);
+    });
   });
 
   it("throws CompileError with the proxy config's issues when registry data is unusable", () => {

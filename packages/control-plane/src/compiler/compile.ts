@@ -86,10 +86,11 @@ export function compileProxyConfig(input: CompileInput, cache?: CompileCache): P
     // Something did not validate: compile the slow way, which reports exactly what and where.
   }
   const { mesh, idx } = basics(input);
-  const services = [...input.registry.services]
+  const candidates = [...input.registry.services]
     .sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name))
-    .filter((svc) => !outOfReach(input, svc) && !ownTcpService(input, svc))
-    .map((svc) => compileOutbound(svc, idx, mesh));
+    .filter((svc) => !outOfReach(input, svc) && !unboundTcp(input, svc));
+  const losers = tcpPortLosers(candidates, input.proxy.namespace);
+  const services = candidates.filter((svc) => !losers.has(svc)).map((svc) => compileOutbound(svc, idx, mesh));
 
   const checked = validateProxyConfig(rawConfig(input, mesh, idx, services));
   if (!checked.ok) throw new CompileError(checked.issues);
@@ -103,6 +104,52 @@ export function compileProxyConfig(input: CompileInput, cache?: CompileCache): P
  */
 function ownTcpService(input: CompileInput, svc: RegistryService): boolean {
   return svc.protocol === "tcp" && svc.namespace === input.proxy.namespace && svc.name === input.proxy.service;
+}
+
+/**
+ * A TCP service this proxy opens no local listener for (docs/decisions/006-tcp-port-ownership.md). A TCP
+ * service is a port bound on 127.0.0.1 of every sidecar that gets it, so who gets one is narrower than for
+ * HTTP (routed by name behind the one outbound listener):
+ * - its own service (`ownTcpService`);
+ * - another namespace's, unless this proxy declared it among the services it calls: a namespace decides which
+ *   ports its sidecars open, and another namespace's proxies announcing a port cannot open it on them;
+ * - one without a healthy workload: no live proxy announces its port any more, so the listener goes (a proxy
+ *   that left, or whose registration expired, leaves nothing bound behind it).
+ */
+function unboundTcp(input: CompileInput, svc: RegistryService): boolean {
+  if (svc.protocol !== "tcp") return false;
+  return (
+    ownTcpService(input, svc) ||
+    (svc.namespace !== input.proxy.namespace && !declared(input, svc)) ||
+    !svc.workloads.some((w) => w.healthy)
+  );
+}
+
+function declared(input: CompileInput, svc: RegistryService): boolean {
+  return input.proxy.reachable?.includes(`${svc.namespace}/${svc.name}`) ?? false;
+}
+
+/**
+ * TCP services that lose their port to another one this proxy gets: one local listener per port. The proxy's
+ * own namespace wins (it owns its ports; the registry lets one live service of a namespace hold a port), then
+ * the first by namespace and name, so every replica picks the same. Only a proxy that declared services of
+ * other namespaces on one port, or two services of its namespace that claimed a port at the same instant,
+ * meets this.
+ */
+function tcpPortLosers(services: readonly RegistryService[], namespace: string): Set<RegistryService> {
+  const losers = new Set<RegistryService>();
+  const winners = new Map<number, RegistryService>();
+  for (const svc of services) {
+    if (svc.protocol !== "tcp") continue;
+    const port = svc.port ?? 80;
+    const held = winners.get(port);
+    if (held === undefined) winners.set(port, svc);
+    else if (held.namespace !== namespace && svc.namespace === namespace) {
+      losers.add(held);
+      winners.set(port, svc);
+    } else losers.add(svc);
+  }
+  return losers;
 }
 
 /** A service the proxy did not declare among those it calls (when it declared any). */
@@ -152,6 +199,8 @@ export class CompileCache {
   private outbound = new Map<RegistryService, OutboundService | null>();
   /** `namespace/name` → index in `sorted`. */
   private indexOf = new Map<string, number>();
+  /** Indexes in `sorted` of the TCP services (few: each is a port on its callers). */
+  private tcp: number[] = [];
   /** Shared `services` arrays, by the indexes (in `sorted`) of the services they hold. */
   private lists = new Map<string, OutboundService[] | null>();
 
@@ -161,15 +210,26 @@ export class CompileCache {
     // The services this proxy gets, as indexes into `sorted`: its declared ones (looked up, not searched
     // for: a proxy that calls 3 of 5,000 services costs 3), or all of them.
     const reachable = input.proxy.reachable;
-    let kept =
-      reachable === undefined
-        ? null
-        : reachable.flatMap((k) => this.indexOf.get(k) ?? []).sort((a, b) => a - b);
-    // Less its own service when that is TCP (ownTcpService): the proxies of a TCP service share a list too.
-    const ownIndex = this.indexOf.get(`${input.proxy.namespace}/${input.proxy.service}`);
-    const own = ownIndex !== undefined && this.sorted[ownIndex]!.protocol === "tcp" ? ownIndex : undefined;
-    if (own !== undefined) kept = (kept ?? this.sorted.map((_, i) => i)).filter((i) => i !== own);
-    const listKey = kept === null ? "*" : own !== undefined && reachable === undefined ? `*-${own}` : kept.join(",");
+    // Less the TCP services it opens no listener for (unboundTcp, tcpPortLosers): looked at among the TCP
+    // services only, so proxies that get every service still share one list per set of exclusions.
+    const ns = input.proxy.namespace;
+    let kept: number[] | null;
+    let listKey: string;
+    if (reachable === undefined) {
+      const bound = this.tcp.filter((i) => !unboundTcp(input, this.sorted[i]!));
+      const losers = tcpPortLosers(bound.map((i) => this.sorted[i]!), ns);
+      const excluded = this.tcp.filter((i) => !bound.includes(i) || losers.has(this.sorted[i]!));
+      kept = excluded.length === 0 ? null : this.sorted.map((_, i) => i).filter((i) => !excluded.includes(i));
+      listKey = excluded.length === 0 ? "*" : `*-${excluded.join(",")}`;
+    } else {
+      const wanted = reachable
+        .flatMap((k) => this.indexOf.get(k) ?? [])
+        .sort((a, b) => a - b)
+        .filter((i) => !unboundTcp(input, this.sorted[i]!));
+      const losers = tcpPortLosers(wanted.map((i) => this.sorted[i]!), ns);
+      kept = wanted.filter((i) => !losers.has(this.sorted[i]!));
+      listKey = kept.join(",");
+    }
     let services = this.lists.get(listKey);
     if (services === undefined) {
       services = this.list(kept ?? this.sorted.map((_, i) => i), input.tls);
@@ -192,6 +252,7 @@ export class CompileCache {
     ({ mesh: this.mesh, idx: this.idx } = basics(input));
     this.sorted = [...input.registry.services].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
     this.indexOf = new Map(this.sorted.map((svc, i) => [`${svc.namespace}/${svc.name}`, i]));
+    this.tcp = this.sorted.flatMap((svc, i) => (svc.protocol === "tcp" ? [i] : []));
     this.outbound.clear();
     this.lists.clear();
   }
