@@ -683,6 +683,43 @@ describe("rollout and impact", () => {
   });
 });
 
+describe("impact of traffic from other namespaces", () => {
+  it("counts what this namespace's proxies saw, not another namespace's word about it", async () => {
+    // Issue 15 finding 2: other/secsvc's proxy reported 50,000 503s/min to shop/inventory that never reached
+    // it (no inbound report); partner/client's calls reached inventory, reported by both sides.
+    const minute = 60_000;
+    const base = Math.floor(Date.now() / minute) * minute;
+    const row = (reporter: string, ns: string, svc: string, requests: number, i: number) => ({
+      ...rollup(new Date(base - i * minute), reporter, "inventory", "v1", requests),
+      sourceNamespace: ns,
+      sourceService: svc,
+      statusCode: 503,
+    });
+    const rows = [];
+    for (let i = 0; i <= 60; i++) {
+      rows.push(row("outbound", "other", "secsvc", 50_000, i));
+      rows.push(row("outbound", "partner", "client", 100, i), row("inbound", "partner", "client", 100, i));
+    }
+    await db.telemetryRollup.createMany({ data: rows });
+    try {
+      const p = await previewChange(db, actors.editor!, {
+        operations: [
+          {
+            action: "create",
+            resource: access("frontend-only", { service: "inventory", allow: [{ from: [{ service: "frontend" }] }] }),
+          },
+        ],
+      });
+      expect(p.impact.access.map((a) => [`${a.source.namespace}/${a.source.service}`, a.requestsPerMinute])).toEqual([
+        ["partner/client", 100],
+      ]);
+      expect(JSON.stringify(p.validation.warnings)).not.toContain("secsvc");
+    } finally {
+      await db.telemetryRollup.deleteMany({ where: { sourceNamespace: { in: ["other", "partner"] } } });
+    }
+  });
+});
+
 describe("authorization", () => {
   type Who = "viewer" | "editor" | "approver" | "admin" | "billing" | "none";
   const roles: Who[] = ["viewer", "editor", "approver", "admin", "billing", "none"];

@@ -85,9 +85,14 @@ export async function loadMeshView(db: Db, ops: readonly PlannedOp[], now = new 
     if (parsed.ok) resources.set(keyOf(r), { resource: parsed.resource, revision: r.revision });
   }
 
-  // Callers and callees both report a request: keep the larger count, not the sum.
+  // Callers and callees both report a request: keep the larger count, not the sum. Traffic from another
+  // namespace counts as the callee's proxies saw it (inbound): a caller's outbound report is another tenant's
+  // word about this namespace, and any namespace's proxies could invent one (issue 15: 50,000 invented 503s
+  // from other/secsvc made demo's previews warn about denying them). What an AccessPolicy or Route here acts on
+  // reaches this namespace's sidecars, so their count is the one that matters anyway.
   const traffic = new Map<string, TrafficRow>();
   for (const t of trafficRows) {
+    if (t.reporter === "outbound" && t.sourceNamespace !== t.destNamespace) continue;
     const k = `${t.sourceNamespace}/${t.sourceService}>${t.destNamespace}/${t.destService}/${t.destVersion}`;
     const requests = Number(t._sum.requests ?? 0n);
     const prev = traffic.get(k);
