@@ -29,10 +29,6 @@ const EDGE_BUCKET = 10 * MINUTE;
 /** Histogram slots: one per bound in LATENCY_BUCKETS_MS, plus the overflow. */
 const SLOTS = LATENCY_BUCKETS_MS.length + 1;
 
-/**
- * Each call is reported by both sidecars. The caller's view (outbound) is the one users feel, so edges use it;
- * callers without a sidecar only show up in the callee's inbound reports (source "unknown"), so those count too.
- */
 /** isErrorOutcome (contracts) as SQL over a TelemetryRollup row: 5xx, or any gRPC status but OK. */
 const ERROR_OUTCOME_SQL = Prisma.sql`("statusCode" >= 500 OR ("protocol" = 'grpc' AND "statusCode" >= 400))`;
 
@@ -44,7 +40,27 @@ const ERROR_OUTCOME_SQL = Prisma.sql`("statusCode" >= 500 OR ("protocol" = 'grpc
 const HTTP_ROW_SQL = Prisma.sql`("statusCode" <> 0 AND "protocol" <> 'tcp')`;
 const isHttpRow = (protocol: string, code: number) => code !== 0 && protocol !== "tcp";
 
-const REPORTER_FILTER = Prisma.sql`("reporter" = 'outbound' OR ("reporter" = 'inbound' AND "sourceService" = 'unknown'))`;
+/** Which report each edge is drawn from, looking at several namespaces at once (see `reporterFilter`). */
+const REPORTER_FILTER = Prisma.sql`(("reporter" = 'outbound' AND ("sourceNamespace" = "destNamespace" OR "destService" = 'unknown'))
+  OR ("reporter" = 'inbound' AND ("sourceNamespace" <> "destNamespace" OR "sourceService" = 'unknown')))`;
+
+/**
+ * Each call is reported by both sidecars: which report an edge is drawn from. Within a namespace, the caller's
+ * (outbound): the view users feel. Callers without a sidecar only show up in the callee's inbound reports
+ * (source "unknown"), so those count too. Between namespaces, a report is one tenant's word about another's
+ * services, and any namespace's proxies could invent one (issue 15: 50,000 invented 503s from other/secsvc to
+ * demo/reviews drew a failing edge in demo's graph). So an edge is drawn from the report of the namespace being
+ * looked at (`reporterFilter(namespace)`): its outbound reports for calls it makes, its inbound reports for
+ * calls it receives. Looking at several namespaces at once, an edge between two is drawn from the callee's
+ * report (what reached it).
+ */
+function reporterFilter(namespace?: string): Prisma.Sql {
+  if (namespace !== undefined)
+    return Prisma.sql`(("reporter" = 'outbound' AND "sourceNamespace" = ${namespace})
+      OR ("reporter" = 'inbound' AND "destNamespace" = ${namespace}
+          AND ("sourceNamespace" <> ${namespace} OR "sourceService" = 'unknown')))`;
+  return REPORTER_FILTER;
+}
 
 /** Which edges the actor may see: those with either end in the namespace asked for, or in a readable one. */
 function edgeScope(actor: Actor, namespace: string | undefined): Prisma.Sql {
@@ -120,7 +136,7 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
   const { from, until, seconds } = trafficWindow(q.minutes, q.until);
   const sv = q.versions === "split" ? Prisma.sql`"sourceVersion"` : Prisma.sql`'*'`;
   const dv = q.versions === "split" ? Prisma.sql`"destVersion"` : Prisma.sql`'*'`;
-  const where = Prisma.sql`"bucket" >= ${from} AND "bucket" < ${until} AND ${REPORTER_FILTER} AND ${scope}`;
+  const where = Prisma.sql`"bucket" >= ${from} AND "bucket" < ${until} AND ${reporterFilter(q.namespace)} AND ${scope}`;
 
   const [counts, histograms] = await Promise.all([
     db.$queryRaw<CountRow[]>`
@@ -206,6 +222,7 @@ export async function queryEdgeTotals(
 ): Promise<ObservedEdgeTotals> {
   const q = ZTrafficQuery.parse(query);
   const scope = edgeScope(actor, q.namespace);
+  const reporters = reporterFilter(q.namespace);
   const { from, until, seconds } = trafficWindow(q.minutes, q.until);
   const split = q.versions === "split";
   const sv = split ? Prisma.sql`"sourceVersion"` : Prisma.sql`'*'`;
@@ -225,7 +242,7 @@ export async function queryEdgeTotals(
       SELECT ${keys}, "protocol", "requests"::float8, "errors"::float8, "mtlsRequests"::float8,
              "httpRows"::float8, "latencyBuckets"
       FROM "TelemetryEdgeRollup"
-      WHERE "bucket" >= ${coarseFrom} AND "bucket" < ${coarseUntil} AND ${REPORTER_FILTER} AND ${scope}`
+      WHERE "bucket" >= ${coarseFrom} AND "bucket" < ${coarseUntil} AND ${reporters} AND ${scope}`
     : Prisma.empty;
 
   // Latency counts HTTP rows only, as queryTraffic's histogram does (the edge rollup already holds only those).
@@ -238,7 +255,7 @@ export async function queryEdgeTotals(
              CASE WHEN ${ERROR_OUTCOME_SQL} THEN "requests" ELSE 0 END::float8 AS errors,
              "mtlsRequests"::float8 AS mtls, (${HTTP_ROW_SQL})::int::float8 AS http,
              CASE WHEN ${HTTP_ROW_SQL} THEN "latencyBuckets" END AS l
-      FROM "TelemetryRollup" WHERE ${minutes} AND ${REPORTER_FILTER} AND ${scope}
+      FROM "TelemetryRollup" WHERE ${minutes} AND ${reporters} AND ${scope}
       ${tenMinutes}
     ) r
     GROUP BY 1, 2, 3, 4, 5, 6`;
@@ -305,7 +322,7 @@ export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQu
       caller = Prisma.sql`${caller} AND "sourceVersion" = ${q.callerVersion}`;
   }
   const where = Prisma.sql`"destNamespace" = ${q.namespace} AND "destService" = ${q.service}
-    AND "bucket" >= ${from} AND "bucket" < ${until} AND ${REPORTER_FILTER} AND ${caller}`;
+    AND "bucket" >= ${from} AND "bucket" < ${until} AND ${reporterFilter(q.namespace)} AND ${caller}`;
 
   const [counts, histograms] = await Promise.all([
     db.$queryRaw<{ k: string; at: number; code: number; protocol: string; requests: number }[]>`
