@@ -200,6 +200,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     stats.bytesPushed += e.bytes;
   }
   const telemetry = new TelemetryAggregator();
+  // `namespace/name` of the registry's services, built on first use after each registry load (telemetry checks).
+  let knownOf: { registry: RegistrySnapshot; keys: Set<string> } | null = null;
+  const knownService = (namespace: string, name: string): boolean => {
+    if (knownOf?.registry !== registry)
+      knownOf = { registry, keys: new Set(registry.services.map((s) => `${s.namespace}/${s.name}`)) };
+    return knownOf.keys.has(`${namespace}/${name}`);
+  };
   const rollout = new Rollout(db, log);
   const pushes = new PushQueue();
 
@@ -563,6 +570,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             telemetry,
             rollout,
             pushes,
+            knownService,
             onReady: (s) => {
               sessions.add(s);
               stats.sessions = sessions.size;

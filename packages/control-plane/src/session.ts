@@ -1,7 +1,13 @@
 // One proxy's stream: hello → welcome (certificate) → config pushes answered by ACK/NACK, certificate
 // renewals, telemetry reports. Messages from one proxy are handled in order, one at a time.
 import type { WebSocket } from "ws";
-import { STREAM_FEATURES, ZProxyMessage, type ProxyMessage, type ProxyNode } from "@trellis/contracts";
+import {
+  STREAM_FEATURES,
+  TELEMETRY_LIMITS,
+  ZProxyMessage,
+  type ProxyMessage,
+  type ProxyNode,
+} from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { CaError, spiffeId, type MeshCa } from "./ca.js";
 import { disconnectWorkload, registerWorkload, TcpPortError } from "./registry.js";
@@ -42,6 +48,8 @@ export interface SessionDeps {
   onClose(s: ProxySession, wasReady: boolean): void;
   onPushed(): void;
   onWritten(e: Encoded): void;
+  /** Whether `namespace/name` is a registered service (the registry as of the last recompute). */
+  knownService(namespace: string, name: string): boolean;
   /** The join token was revoked (heard from the database): the proxy is evicted, not served. */
   isRevoked(joinTokenId: string): boolean;
 }
@@ -64,6 +72,8 @@ export const CLOSE = {
 
 /** Refused telemetry is logged and told to the proxy at most this often per stream (a report is the unit). */
 const TELEMETRY_COMPLAINT_MS = 10_000;
+/** The shortest window the series budget of a stream is counted over (see `report`). */
+const TELEMETRY_BUDGET_MIN_MS = 10_000;
 
 /** The close reason of an evicted proxy (its join token was revoked); the proxy logs it and stops. */
 export const REVOKED_REASON = "join token revoked";
@@ -107,6 +117,9 @@ export class ProxySession implements PushTarget {
   private reportedSeries = 0;
   private readonly refusedReasons = new Map<string, number>();
   private lastComplaint = 0;
+  /** Series reported since `budgetSince` (see `report`). */
+  private budgetSince = 0;
+  private budgetUsed = 0;
   private cleanedUp!: () => void;
   /** Settles when the stream has closed and its workload has been marked gone. */
   readonly finished = new Promise<void>((resolve) => (this.cleanedUp = resolve));
@@ -433,16 +446,32 @@ export class ProxySession implements PushTarget {
     // The config it was sent last, and the one in force for its group now (the same, unless a push is on its
     // way): a report covers calls made under either.
     const sent = this.target;
-    const now = this.deps.snapshotFor(this.group!);
+    const current = this.deps.snapshotFor(this.group!);
     const carries = (ns: string, name: string) =>
-      (sent !== null && carriesService(sent, ns, name)) || (now !== null && carriesService(now, ns, name));
-    const { accepted, reasons, refused } = screenReport(series, me, carries);
+      (sent !== null && carriesService(sent, ns, name)) ||
+      (current !== null && carriesService(current, ns, name));
+    // A proxy reports once per interval: more series than two full reports per interval (per 10 s when the
+    // interval is shorter) is not telemetry but a flood (each distinct series is a row in PostgreSQL).
+    const now = Date.now();
+    if (now - this.budgetSince >= Math.max(this.deps.telemetryIntervalMs, TELEMETRY_BUDGET_MIN_MS)) {
+      this.budgetSince = now;
+      this.budgetUsed = 0;
+    }
+    this.budgetUsed += series.length;
+    const { accepted, reasons, refused } =
+      this.budgetUsed > 2 * TELEMETRY_LIMITS.seriesPerReport
+        ? {
+            accepted: [],
+            reasons: new Map([[`over ${2 * TELEMETRY_LIMITS.seriesPerReport} series per reporting interval`, series.length]]),
+            refused: series.length,
+          }
+        : screenReport(series, me, carries, (ns, name) => this.deps.knownService(ns, name));
     this.reportedSeries += series.length;
     if (refused > 0) {
       this.deps.telemetry.countRefused(refused);
       this.refusedSeries += refused;
       for (const [r, n] of reasons) this.refusedReasons.set(r, (this.refusedReasons.get(r) ?? 0) + n);
-      if (Date.now() - this.lastComplaint >= TELEMETRY_COMPLAINT_MS) this.complain();
+      if (now - this.lastComplaint >= TELEMETRY_COMPLAINT_MS) this.complain();
     }
     this.deps.telemetry.add(accepted);
   }

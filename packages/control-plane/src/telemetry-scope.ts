@@ -26,7 +26,8 @@ const MAX_REASONS = 5;
  * - well-formed and within bounds (`ZTelemetrySeries`: names, counts, buckets that add up);
  * - outbound: `me` is the source, and the destination is a service its config lets it call (`carries`), or
  *   `unknown` (a call to a service it has no route for, answered by its own sidecar);
- * - inbound: `me` is the destination (the source is whoever its inbound listener says called).
+ * - inbound: `me` is the destination, and the source a registered service (`known`; its sidecar names a
+ *   caller by the SPIFFE ID the mesh CA issued it) or `unknown` (a caller without a sidecar).
  *
  * An outbound series to a service of another namespace is still only the caller's word: readers that judge
  * that namespace (change previews) weigh it against the callee's own inbound report.
@@ -35,6 +36,7 @@ export function screenReport(
   raw: readonly unknown[],
   me: Reporter,
   carries: (namespace: string, service: string) => boolean,
+  known: (namespace: string, service: string) => boolean,
 ): Screened {
   const accepted: TelemetrySeries[] = [];
   const reasons = new Map<string, number>();
@@ -66,6 +68,9 @@ export function screenReport(
       }
     } else if (!isMe(s.destination)) {
       refuse("an inbound series must have the reporting proxy as its destination");
+      continue;
+    } else if (s.source.service !== "unknown" && !known(s.source.namespace, s.source.service)) {
+      refuse(`source ${s.source.namespace}/${s.source.service} is no service of the mesh`);
       continue;
     }
     accepted.push(s);

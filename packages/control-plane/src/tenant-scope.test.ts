@@ -86,7 +86,9 @@ beforeAll(async () => {
     secret: SECRET,
     compile: meshCompiler(),
     port: 0,
-    heartbeatMs: 500,
+    // The flood test parses 30,000 series in this process, which also runs the proxies: a short heartbeat would
+    // drop them meanwhile.
+    heartbeatMs: 5_000,
     debounceMs: 20,
     registryIntervalMs: 50,
     telemetryIntervalMs: 200,
@@ -214,6 +216,27 @@ describe("telemetry (finding 2)", () => {
     await expect.poll(() => stored("other/bounds", "unknown/unknown"), { timeout: 5_000 }).toBe(10);
     expect(p.closeCode).toBeNull();
     expect(p.errors.join("\n")).toMatch(/TELEMETRY_REJECTED: 5 of 6 series/);
+  });
+
+  it("drops inbound series from callers that are no service of the mesh, and floods beyond two reports an interval", async () => {
+    await join("demo", { service: "caller" });
+    const p = await join("other", { service: "inbox" });
+    await p.until(() => outbound(p).some((s) => s.name === "caller"), 10_000, "demo/caller registered");
+    const from = (ns: string, svc: string, code: number) => series("inbound", [ns, svc], ["other", "inbox"], { code });
+    // A real caller, one without a sidecar, and an invented one.
+    p.sendTelemetry([from("demo", "caller", 200), from("unknown", "unknown", 200), from("demo", "invented-123", 200)]);
+    await expect.poll(() => stored("demo/caller", "other/inbox"), { timeout: 5_000 }).toBe(10);
+    await expect.poll(() => stored("unknown/unknown", "other/inbox"), { timeout: 5_000 }).toBe(10);
+    expect(await stored("demo/invented-123", "other/inbox")).toBe(0);
+    // 20,000 series in one interval (at least 10 s) are fine; more are refused whole, not stored.
+    const refusedBefore = cp.stats().telemetryRefused;
+    const many = (n: number, code: number) => Array.from({ length: n }, () => from("demo", "caller", code));
+    p.sendTelemetry(many(10_000, 201));
+    p.sendTelemetry(many(10_000, 201));
+    p.sendTelemetry(many(10_000, 202));
+    await expect.poll(() => cp.stats().telemetryRefused - refusedBefore, { timeout: 5_000 }).toBeGreaterThanOrEqual(10_000);
+    expect(await db.telemetryRollup.count({ where: { destService: "inbox", statusCode: 202 } })).toBe(0);
+    expect(p.closeCode).toBeNull();
   });
 
   it("refuses names that are not names in a series", async () => {
