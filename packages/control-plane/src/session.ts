@@ -273,7 +273,7 @@ export class ProxySession implements PushTarget {
       // A hello names what the proxy wants to be; one that breaks a bound is refused for good (the proxy stops:
       // the same flags would be refused again), with the field that broke it.
       if ((raw as { type?: unknown } | null)?.type === "hello" && !this.ready)
-        return this.fail(CLOSE.helloRefused, "HELLO_INVALID", where);
+        return this.fail(CLOSE.helloRefused, "HELLO_INVALID", `${i?.path.join(".") ?? ""}: ${innerMessage(i)}`);
       return this.fail(CLOSE.protocol, "PROTOCOL", `invalid message: ${where}`);
     }
     const msg: ProxyMessage = parsed.data;
@@ -499,6 +499,11 @@ export class ProxySession implements PushTarget {
     this.deps.onClose(this, wasReady);
     this.cleanedUp();
   }
+}
+
+/** A zod issue's message; for a record key, the key schema's own (zod says only "Invalid key in record"). */
+function innerMessage(i: { message: string; issues?: readonly { message: string }[] } | undefined): string {
+  return i?.issues?.[0]?.message ?? i?.message ?? "";
 }
 
 /**

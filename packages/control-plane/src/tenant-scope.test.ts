@@ -267,6 +267,8 @@ describe("hello bounds (finding 11)", () => {
       await settled(p);
       expect(p.closeCode, JSON.stringify(labels)).toBe(4422);
       expect(p.errors.join("\n")).toMatch(/HELLO_INVALID: node\.labels/);
+      if ("bad key" in labels)
+        expect(p.errors.join("\n")).toMatch(/node\.labels\.bad key: must be a Kubernetes label key/);
     }
     const good = await join("other", { service: "labels", labels: { app: "labels", "trellis.dev/tier": "back-end_1.2" } });
     await settled(good);
