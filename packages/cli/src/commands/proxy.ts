@@ -277,7 +277,9 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
     };
     const flag = flagOf[String(i.path[0])] ?? String(i.path[0] ?? "service");
     const key = i.path[0] === "labels" && i.path[1] !== undefined ? ` ${String(i.path[1])}` : "";
-    throw new CliError(`--${flag}${key}: ${i.message}`);
+    // A bad label key: zod says "Invalid key in record"; the key schema's own message says what is wrong.
+    const inner = (i as { issues?: readonly { message: string }[] }).issues?.[0]?.message;
+    throw new CliError(`--${flag}${key}: ${inner ?? i.message}`);
   }
   const { startMeshProxy } = await import("@trellis/dataplane/mesh");
   const mesh = startMeshProxy({
