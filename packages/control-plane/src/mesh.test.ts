@@ -9,6 +9,7 @@ import pg from "pg";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
+import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
 import {
   CONFIG_CHANGED_CHANNEL,
   meshCompiler,
@@ -375,11 +376,53 @@ describe("a TCP service", () => {
       expect(stats).toMatch(/trellis_tcp_connections_total\{listener="inbound"\} [1-9]/);
       sidecars.splice(sidecars.indexOf(db1.m), 1);
       await db1.m.close();
+      // Its last proxy gone, nothing announces the port: productpage's sidecar closes it (issue 15: before,
+      // the listener stayed for good).
+      await expect.poll(() => listening(port), { timeout: 10_000 }).toBe(false);
     } finally {
       echo.close();
     }
   });
+
+  it("announced by another namespace's token, opens no port on this namespace's sidecars", async () => {
+    // Issue 15 finding 1: a join token for `other` announcing a port made every sidecar of the mesh bind it.
+    const port = await freePort();
+    const otherToken = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "other" })).token;
+    const { csrPem } = await generateKeyAndCsr();
+    const hostile = new LightProxy({
+      url: cp.url,
+      token: otherToken,
+      caPem: await fetchPinnedCa(cp.url, otherToken),
+      csrPem,
+      node: { namespace: "other", service: "secsvc", version: "v1", address: "127.0.0.1:1", labels: {}, tcpPorts: [port] },
+    });
+    await hostile.connect();
+    try {
+      await hostile.until(() => hostile.appliedVersion !== null, 10_000, "hostile proxy joined");
+      const service = await db.service.findUniqueOrThrow({
+        where: { namespace_name: { namespace: "other", name: "secsvc" } },
+      });
+      expect({ protocol: service.protocol, port: service.port }).toEqual({ protocol: "tcp", port });
+      // Every sidecar of `mesh` has had a push since (the registry changed); give one more round to be sure.
+      await cp.refresh();
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await listening(port)).toBe(false);
+    } finally {
+      await hostile.close();
+    }
+  });
 });
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ host: "127.0.0.1", port }, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on("error", () => resolve(false));
+  });
+}
 
 /** Requests to reviews counted so far by each side, from the rollups. */
 async function reviewsTraffic(): Promise<{ inbound: number; outbound: number }> {
