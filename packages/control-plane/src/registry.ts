@@ -159,7 +159,7 @@ async function upsertService(db: Db, namespace: string, name: string): Promise<S
   }
 }
 
-/** A TCP port a proxy may not announce; the proxy is refused with `code` (see docs/decisions/006). */
+/** A TCP port a proxy may not announce; the proxy is refused with `code` (see docs/decisions/008). */
 export class TcpPortError extends Error {
   constructor(
     readonly code: "TCP_PORT_TAKEN" | "TCP_PORT_MISMATCH",
@@ -171,7 +171,7 @@ export class TcpPortError extends Error {
 }
 
 /**
- * Who may make a service a TCP service, on which port (docs/decisions/006-tcp-port-ownership.md):
+ * Who may make a service a TCP service, on which port (docs/decisions/008-tcp-port-ownership.md):
  * - the port is the announcing proxy's own service's (its join token's scope decided which service that is);
  * - within a namespace, one live service per port: a port another service with connected proxies holds is
  *   refused (TCP_PORT_TAKEN); a holder with none left loses it;

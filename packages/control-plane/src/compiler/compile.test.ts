@@ -129,7 +129,7 @@ describe("compileProxyConfig", () => {
     expect(compileProxyConfig(scoped).services).toEqual([]);
   });
 
-  describe("TCP services: a port bound on 127.0.0.1 of each sidecar that gets one (decision 006)", () => {
+  describe("TCP services: a port bound on 127.0.0.1 of each sidecar that gets one (decision 008)", () => {
     const tcp = (namespace: string, name: string, port: number, healthy = true) => ({
       namespace,
       name,

@@ -107,7 +107,7 @@ function ownTcpService(input: CompileInput, svc: RegistryService): boolean {
 }
 
 /**
- * A TCP service this proxy opens no local listener for (docs/decisions/006-tcp-port-ownership.md). A TCP
+ * A TCP service this proxy opens no local listener for (docs/decisions/008-tcp-port-ownership.md). A TCP
  * service is a port bound on 127.0.0.1 of every sidecar that gets it, so who gets one is narrower than for
  * HTTP (routed by name behind the one outbound listener):
  * - its own service (`ownTcpService`);
