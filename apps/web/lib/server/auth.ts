@@ -5,6 +5,7 @@ import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { trustedClientAddress } from "@trellis/api";
 import { AppError, consoleSignInLimits, sessionIsCurrent, verifyCredentialsLimited } from "@trellis/services";
+import { safeCallbackPath } from "../safe-callback";
 import { db } from "./db";
 import { env } from "./env";
 
@@ -75,6 +76,10 @@ function buildOptions(): NextAuthOptions {
     pages: { signIn: "/login" },
     providers,
     callbacks: {
+      // Where next-auth sends the browser (single sign-on, sign-out): the console's own origin only.
+      redirect({ url, baseUrl }) {
+        return new URL(safeCallbackPath(url, baseUrl), baseUrl).toString();
+      },
       async signIn({ user, account, profile }) {
         if (account?.provider !== "oidc") return true;
         // An address the provider has not verified proves nothing: matching it would let anyone who can
