@@ -6,6 +6,7 @@ export * from "./audit.js";
 export * from "./passwords.js";
 export * from "./tokens.js";
 export * from "./users.js";
+export * from "./console-sessions.js";
 export * from "./registry.js";
 export * from "./sign-in-limiter.js";
 export * from "./join-tokens.js";

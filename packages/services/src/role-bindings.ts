@@ -4,6 +4,7 @@ import { ALL_NAMESPACES, hasRole, roleRank, type Role, type RoleBinding } from "
 import type { Db } from "@trellis/db";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
+import { endUserConsoleSessions } from "./console-sessions.js";
 import { AppError } from "./errors.js";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
@@ -78,7 +79,11 @@ export interface RoleChange {
   changed: boolean;
 }
 
-/** Gives a user a role in a namespace (or `*`). Granting a binding the user already has changes nothing. */
+/**
+ * Gives a user a role in a namespace (or `*`). Granting a binding the user already has changes nothing.
+ * A grant ends the user's console sessions: new rights are used from a fresh sign-in, so a session someone
+ * else holds (a copied cookie) does not gain them.
+ */
 export async function grantRole(
   db: Db,
   actor: Actor,
@@ -88,19 +93,22 @@ export async function grantRole(
   const user = await userByName(db, input.name);
   const had = user.roleBindings.some((b) => b.role === input.role && b.namespace === input.namespace);
   if (!had) {
-    await db.roleBinding.upsert({
-      where: {
-        userId_role_namespace: { userId: user.id, role: input.role, namespace: input.namespace },
-      },
-      create: { userId: user.id, role: input.role, namespace: input.namespace, createdById: actor.userId },
-      update: {},
-    });
-    await audit(db, actor, {
-      action: "role.grant",
-      targetKind: "User",
-      targetId: user.id,
-      ...(input.namespace !== ALL_NAMESPACES ? { namespace: input.namespace } : {}),
-      details: { user: user.name, role: input.role, scope: input.namespace },
+    await db.$transaction(async (tx) => {
+      await tx.roleBinding.upsert({
+        where: {
+          userId_role_namespace: { userId: user.id, role: input.role, namespace: input.namespace },
+        },
+        create: { userId: user.id, role: input.role, namespace: input.namespace, createdById: actor.userId },
+        update: {},
+      });
+      const sessionsEnded = await endUserConsoleSessions(tx, user.id);
+      await audit(tx, actor, {
+        action: "role.grant",
+        targetKind: "User",
+        targetId: user.id,
+        ...(input.namespace !== ALL_NAMESPACES ? { namespace: input.namespace } : {}),
+        details: { user: user.name, role: input.role, scope: input.namespace, sessionsEnded },
+      });
     });
   }
   const rows = await db.roleBinding.findMany({ where: { userId: user.id } });
@@ -108,7 +116,8 @@ export async function grantRole(
 }
 
 /**
- * Takes one role binding away. Removing admin on `*` from the last enabled mesh-wide admin is refused
+ * Takes one role binding away, and ends the user's console sessions (the caller's own too, when they revoke
+ * their own binding). Removing admin on `*` from the last enabled mesh-wide admin is refused
  * (USER_LAST_ADMIN), whoever asks, including that admin.
  */
 export async function revokeRole(
@@ -126,12 +135,13 @@ export async function revokeRole(
       if (globalAdmin && !user.disabled && (await otherGlobalAdmins(tx, user.id)) === 0)
         throw lastAdminError(user.name);
       await tx.roleBinding.delete({ where: { id: binding.id } });
+      const sessionsEnded = await endUserConsoleSessions(tx, user.id);
       await audit(tx, actor, {
         action: "role.revoke",
         targetKind: "User",
         targetId: user.id,
         ...(input.namespace !== ALL_NAMESPACES ? { namespace: input.namespace } : {}),
-        details: { user: user.name, role: input.role, scope: input.namespace },
+        details: { user: user.name, role: input.role, scope: input.namespace, sessionsEnded },
       });
     }
     const rows = await tx.roleBinding.findMany({ where: { userId: user.id } });

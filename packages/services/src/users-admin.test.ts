@@ -23,7 +23,8 @@ import {
   requiredApprovalsFor,
   resetUserPassword,
   revokeRole,
-  sessionIsCurrent,
+  currentConsoleSession,
+  startConsoleSession,
   setNamespaceSettings,
   setUserDisabled,
   SignInLimiter,
@@ -290,13 +291,14 @@ describe("users", () => {
 
   it("resets passwords, generating one (returned once, never logged) when none is given", async () => {
     const alice = await db.user.findUniqueOrThrow({ where: { name: "alice" } });
-    const signedInBefore = Date.now() - 1;
-    expect(await sessionIsCurrent(db, alice.id, signedInBefore)).toBe(true);
+    const lifetimes = { absoluteMs: 3_600_000, idleMs: 600_000 };
+    const before = await startConsoleSession(db, alice.id, lifetimes);
+    expect(await currentConsoleSession(db, before.sid, lifetimes)).not.toBeNull();
     const r = await resetUserPassword(db, actors.root, { name: "alice" });
     // Sessions from before the reset are over; one signed in afterwards stands.
-    expect(await sessionIsCurrent(db, alice.id, signedInBefore)).toBe(false);
-    expect(await sessionIsCurrent(db, alice.id, undefined)).toBe(false);
-    expect(await sessionIsCurrent(db, alice.id, Date.now() + 1)).toBe(true);
+    expect(await currentConsoleSession(db, before.sid, lifetimes)).toBeNull();
+    const after = await startConsoleSession(db, alice.id, lifetimes);
+    expect(await currentConsoleSession(db, after.sid, lifetimes)).not.toBeNull();
     expect(r.generatedPassword).toMatch(/^[\w-]{24}$/);
     expect(
       await outcome(verifyCredentials(db, { name: "alice", password: r.generatedPassword! }, { via: "api" })),

@@ -6,6 +6,7 @@ import { ALL_NAMESPACES, type Me, type Role, type UserSummary } from "@trellis/c
 import type { Db } from "@trellis/db";
 import { requireRole, type Actor } from "./actor.js";
 import { audit } from "./audit.js";
+import { endUserConsoleSessions } from "./console-sessions.js";
 import { AppError } from "./errors.js";
 import { hashPassword } from "./passwords.js";
 import {
@@ -120,8 +121,9 @@ export async function createUser(
 }
 
 /**
- * Disables (or re-enables) a user: a disabled user cannot sign in, and their sessions and API tokens stop
- * working at their next request. Nobody disables themselves, nor the last enabled mesh-wide admin.
+ * Disables (or re-enables) a user: a disabled user cannot sign in, their console sessions end (enabling them
+ * again does not bring those back), and their API tokens stop working at their next request. Nobody disables
+ * themselves, nor the last enabled mesh-wide admin.
  */
 export async function setUserDisabled(
   db: Db,
@@ -144,11 +146,12 @@ export async function setUserDisabled(
       data: { disabled: input.disabled },
       include: { roleBindings: true },
     });
+    const sessionsEnded = input.disabled ? await endUserConsoleSessions(tx, user.id) : 0;
     await audit(tx, actor, {
       action: input.disabled ? "user.disable" : "user.enable",
       targetKind: "User",
       targetId: user.id,
-      details: { name: user.name },
+      details: { name: user.name, ...(input.disabled ? { sessionsEnded } : {}) },
     });
     return summary(updated, () => true);
   });
@@ -169,15 +172,16 @@ export async function resetUserPassword(
   const user = await db.user.findUnique({ where: { name: input.name } });
   if (!user) throw new AppError("NOT_FOUND", `no user named "${input.name}"`);
   const generated = input.password === undefined ? randomBytes(18).toString("base64url") : null;
-  await db.user.update({
-    where: { id: user.id },
-    data: { passwordHash: await hashPassword(input.password ?? generated!), sessionsValidAfter: new Date() },
+  const passwordHash = await hashPassword(input.password ?? generated!);
+  const sessionsEnded = await db.$transaction(async (tx) => {
+    await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+    return endUserConsoleSessions(tx, user.id);
   });
   await audit(db, actor, {
     action: "user.passwordReset",
     targetKind: "User",
     targetId: user.id,
-    details: { name: user.name, generated: generated !== null },
+    details: { name: user.name, generated: generated !== null, sessionsEnded },
   });
   return { name: user.name, generatedPassword: generated };
 }

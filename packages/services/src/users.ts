@@ -143,24 +143,6 @@ export async function actorForUser(
   };
 }
 
-/**
- * Whether a console session of `userId` that signed in at `signedInAt` (ms since the epoch; unknown for
- * sessions older than this check) still stands: the user exists, is enabled, and no password reset since.
- */
-export async function sessionIsCurrent(
-  db: Db,
-  userId: string,
-  signedInAt: number | undefined,
-): Promise<boolean> {
-  const user = await db.user.findUnique({
-    where: { id: userId },
-    select: { disabled: true, sessionsValidAfter: true },
-  });
-  if (!user || user.disabled) return false;
-  if (user.sessionsValidAfter === null) return true;
-  return signedInAt !== undefined && signedInAt > user.sessionsValidAfter.getTime();
-}
-
 export function validateUserName(name: string) {
   const r = ZUserName.safeParse(name);
   if (!r.success)

@@ -1,16 +1,47 @@
 // Sign-in for the console: user name + password (argon2id), or an OIDC provider configured by env.
-// Sessions are JWTs in an httpOnly cookie; the user's roles are read fresh from the database on each call.
+// The session cookie is a next-auth JWT (httpOnly, encrypted) that carries a session id; the session itself
+// lives in the database (packages/services/src/console-sessions.ts), so sign-out, disabling the user, a password
+// reset or a role change end it for every copy of the cookie. The user's roles are read fresh on each call.
 import type { NextAuthOptions } from "next-auth";
 import { getServerSession } from "next-auth";
+import { encode as encodeJwt, type JWTEncodeParams } from "next-auth/jwt";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { trustedClientAddress } from "@trellis/api";
-import { AppError, consoleSignInLimits, sessionIsCurrent, verifyCredentialsLimited } from "@trellis/services";
+import {
+  AppError,
+  consoleSignInLimits,
+  currentConsoleSession,
+  endConsoleSession,
+  startConsoleSession,
+  verifyCredentialsLimited,
+  type SessionLifetimes,
+} from "@trellis/services";
 import { safeCallbackPath } from "../safe-callback";
 import { db } from "./db";
 import { env } from "./env";
 
+/** Thrown by the jwt callback for a session that has ended: next-auth then clears the cookie. */
+class SessionEndedError extends Error {
+  override name = "SessionEndedError";
+}
+
+/** What the session cookie's JWT carries besides next-auth's own claims. */
+interface SessionClaims {
+  sub?: string;
+  /** The session id: the key of the session's row (hashed there). */
+  sid?: string;
+  /** The absolute end (ms since the epoch): the JWT itself never outlives it either. */
+  end?: number;
+  /** When the session ends if idle from now (ms), reported by /api/auth/session; refreshed on each request. */
+  endsAt?: number;
+}
+
 function buildOptions(): NextAuthOptions {
   const e = env();
+  const lifetimes: SessionLifetimes = {
+    absoluteMs: e.TRELLIS_SESSION_MAX_AGE_SECONDS * 1000,
+    idleMs: Math.min(e.TRELLIS_SESSION_IDLE_SECONDS, e.TRELLIS_SESSION_MAX_AGE_SECONDS) * 1000,
+  };
   const providers: NextAuthOptions["providers"] = [
     CredentialsProvider({
       name: "Trellis account",
@@ -36,7 +67,7 @@ function buildOptions(): NextAuthOptions {
             consoleSignInLimits,
             ip,
           );
-          return { id: user.id, name: user.name };
+          return { id: user.id, name: user.name, ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) };
         } catch (err) {
           if (err instanceof AppError && err.code === "AUTH_INVALID_CREDENTIALS") return null;
           // next-auth turns a thrown Error's message into the ?error= query parameter the form shows.
@@ -72,9 +103,39 @@ function buildOptions(): NextAuthOptions {
   }
   return {
     secret: e.NEXTAUTH_SECRET,
+    // next-auth re-issues the cookie with a fresh expiry on every /api/auth/session call; the encoder below
+    // caps the JWT's own `exp` at the session's absolute end, and the database row decides before that.
     session: { strategy: "jwt", maxAge: e.TRELLIS_SESSION_MAX_AGE_SECONDS },
+    jwt: {
+      async encode(params: JWTEncodeParams) {
+        const end = (params.token as SessionClaims | undefined)?.end;
+        const maxAge = params.maxAge ?? e.TRELLIS_SESSION_MAX_AGE_SECONDS;
+        const left = typeof end === "number" ? Math.floor((end - Date.now()) / 1000) : maxAge;
+        return encodeJwt({ ...params, maxAge: Math.max(1, Math.min(maxAge, left)) });
+      },
+    },
     pages: { signIn: "/login" },
     providers,
+    // An ended session is routine (the cookie is cleared); anything else next-auth reports is logged.
+    logger: {
+      error(code, metadata) {
+        const name = (metadata as { name?: unknown } | undefined)?.name;
+        const jose = (metadata as { code?: unknown } | undefined)?.code;
+        if (code === "JWT_SESSION_ERROR" && (name === "SessionEndedError" || jose === "ERR_JWT_EXPIRED"))
+          return;
+        console.error(`[next-auth][error][${code}]`, metadata);
+      },
+      warn(code) {
+        console.warn(`[next-auth][warn][${code}]`);
+      },
+      debug() {},
+    },
+    events: {
+      // Sign-out ends the session on the server: a copy of the cookie is refused from now on.
+      async signOut({ token }) {
+        await endConsoleSession(db(), (token as SessionClaims | null)?.sid, { via: "console" });
+      },
+    },
     callbacks: {
       // Where next-auth sends the browser (single sign-on, sign-out): the console's own origin only.
       redirect({ url, baseUrl }) {
@@ -98,20 +159,32 @@ function buildOptions(): NextAuthOptions {
         user.name = existing.name;
         return true;
       },
-      jwt({ token, user }) {
-        // `iat` is renewed whenever next-auth re-encodes the cookie; when the user signed in is not.
+      // Runs at sign-in (with `user`) and for every request that reads the session (pages, tRPC calls,
+      // /api/auth/session): the first records a session, the others check it and renew its idle lifetime.
+      async jwt({ token, user }) {
+        const claims = token as typeof token & SessionClaims;
         if (user) {
-          token.sub = user.id;
-          token.signedInAt = Date.now();
+          const meta = user as { ip?: string; userAgent?: string };
+          const started = await startConsoleSession(db(), user.id, lifetimes, {
+            ...(meta.ip ? { ip: meta.ip } : {}),
+            ...(meta.userAgent ? { userAgent: meta.userAgent } : {}),
+          });
+          claims.sub = user.id;
+          claims.sid = started.sid;
+          claims.end = started.expiresAt.getTime();
+          claims.endsAt = Math.min(claims.end, Date.now() + lifetimes.idleMs);
+          return claims;
         }
-        return token;
+        const current = await currentConsoleSession(db(), claims.sid, lifetimes);
+        if (!current || current.userId !== claims.sub) throw new SessionEndedError("the session has ended");
+        claims.endsAt = current.endsAt.getTime();
+        return claims;
       },
       session({ session, token }) {
-        if (session.user) {
-          const u = session.user as { id?: string; signedInAt?: number };
-          u.id = token.sub;
-          if (typeof token.signedInAt === "number") u.signedInAt = token.signedInAt;
-        }
+        const claims = token as SessionClaims;
+        if (session.user) (session.user as { id?: string }).id = claims.sub;
+        // The truth, not next-auth's sliding guess: when the session ends unless it is used again.
+        if (typeof claims.endsAt === "number") session.expires = new Date(claims.endsAt).toISOString();
         return session;
       },
     },
@@ -130,12 +203,12 @@ export function authOptions(): NextAuthOptions {
 }
 
 /**
- * The signed-in user's id, or null: also when the session was signed in before the user's password was
- * reset, or the user is disabled (the cookie is still valid; the session is not).
+ * The signed-in user's id, or null when the request has no live session: no cookie, or one whose session
+ * ended (signed out, idle or past its absolute lifetime, user disabled, password reset, roles changed). The
+ * jwt callback above checks the session's row and renews its idle lifetime.
  */
 export async function sessionUserId(): Promise<string | null> {
   const s = await getServerSession(authOptions());
-  const u = s?.user as { id?: string; signedInAt?: number } | undefined;
-  if (!u?.id) return null;
-  return (await sessionIsCurrent(db(), u.id, u.signedInAt)) ? u.id : null;
+  const id = (s?.user as { id?: unknown } | undefined)?.id;
+  return typeof id === "string" ? id : null;
 }

@@ -17,11 +17,18 @@ const ZEnv = z.object({
   // Reverse proxies in front of the console that append the client's address to X-Forwarded-For. 0: the
   // header is anyone's to write, so sign-in failures are counted per user name only.
   TRELLIS_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  // Console sessions (packages/services/src/console-sessions.ts): the absolute lifetime, from sign-in, that no
+  // activity extends; and the idle one, renewed by each request made with the session.
   TRELLIS_SESSION_MAX_AGE_SECONDS: z.coerce
     .number()
     .int()
     .positive()
-    .default(8 * 3600),
+    .default(12 * 3600),
+  TRELLIS_SESSION_IDLE_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60),
 });
 
 let cached: z.infer<typeof ZEnv> | undefined;
