@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN_PASSWORD } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
 
 test("an admin signs in and sees the overview, then signs out", async ({ page }) => {
   await page.goto("/");
@@ -84,4 +84,15 @@ test("a same-origin callbackUrl is kept: sign-in lands on the page that asked fo
   await page.getByLabel("Password").fill(ADMIN_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/proxies\?x=1$/);
+});
+
+test("user names are unique whatever their case: ADMIN cannot be made beside admin", async ({ request }) => {
+  for (const name of ["ADMIN", "Admin"]) {
+    const res = await request.post("/api/v1/users", {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      data: { name, password: "e2e-not-the-admin-password" },
+    });
+    expect(res.status(), await res.text()).toBe(409);
+    expect(((await res.json()) as { code: string }).code).toBe("CONFLICT");
+  }
 });

@@ -269,6 +269,24 @@ describe("users", () => {
     expect(JSON.stringify(ev.details)).not.toContain("alice-password-123");
   });
 
+  it("user names are unique whatever their case, also when the check is raced past", async () => {
+    for (const name of ["ALICE", "Alice", "aLiCe"]) {
+      const err = await createUser(db, actors.root, { name }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe("CONFLICT");
+      expect((err as AppError).message).toContain('"alice"');
+    }
+    // Past the service's check (straight into the table): the index on lower(name) refuses it.
+    await expect(db.user.create({ data: { name: "ALICE" } })).rejects.toMatchObject({ code: "P2002" });
+    // Sign-in takes the name as it was created: another case is not that user.
+    expect(
+      await outcome(verifyCredentials(db, { name: "ALICE", password: "alice-password-123" }, { via: "api" })),
+    ).toBe("AUTH_INVALID_CREDENTIALS");
+  });
+
   it("a disabled user can neither sign in nor use their tokens; enabling restores both", async () => {
     const alice = await db.user.findUniqueOrThrow({ where: { name: "alice" } });
     const aliceActor = await actorForUser(db, alice.id, { via: "api" });

@@ -72,17 +72,19 @@ export async function createUser(
   const bindings = input.bindings ?? [];
   for (const b of bindings) requireGrantRight(actor, b.role, b.namespace);
   const unique = [...new Map(bindings.map((b) => [`${b.role}@${b.namespace}`, b])).values()];
-  const clash = await db.user.findFirst({
-    where: { OR: [{ name: input.name }, ...(input.email ? [{ email: input.email }] : [])] },
-    select: { name: true },
-  });
-  if (clash)
+  // Names are unique ignoring case (the index on lower(name)): `ADMIN` beside `admin` would read as the same
+  // person in the audit log, and shares its sign-in limit.
+  const [nameClash] = await db.$queryRaw<{ name: string }[]>`
+    SELECT "name" FROM "User" WHERE lower("name") = lower(${input.name}) LIMIT 1`;
+  if (nameClash)
     throw new AppError(
       "CONFLICT",
-      clash.name === input.name
+      nameClash.name === input.name
         ? `a user named "${input.name}" exists already`
-        : "another user has this email address",
+        : `a user named "${nameClash.name}" exists already, and names may not differ only in case`,
     );
+  if (input.email && (await db.user.findUnique({ where: { email: input.email }, select: { id: true } })))
+    throw new AppError("CONFLICT", "another user has this email address");
   const passwordHash = input.password !== undefined ? await hashPassword(input.password) : null;
   let user: UserRow;
   try {
