@@ -1,7 +1,9 @@
 // Password sign-in with a limit on failed attempts, for the console (next-auth's credentials provider) and
 // for `POST /tokens/sign-in` (token-sign-in.ts). Same checks and audit as verifyCredentials.
+import { ZUserName } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import type { Via } from "./actor.js";
+import { audit } from "./audit.js";
 import { AppError } from "./errors.js";
 import { SignInLimiter } from "./sign-in-limiter.js";
 import { verifyCredentials, type SignedInUser } from "./users.js";
@@ -29,7 +31,8 @@ export const consoleSignInLimits: SignInLimits = {
 
 /**
  * verifyCredentials, refused with AUTH_RATE_LIMITED (before the password is even checked) once the name, or
- * the trusted client address, has had too many failures in the window.
+ * the trusted client address, has had too many failures in the window. Refusals are audited as
+ * `user.signIn.rateLimited` (once a minute per name or address; never the password).
  */
 export async function verifyCredentialsLimited(
   db: Db,
@@ -40,8 +43,19 @@ export async function verifyCredentialsLimited(
 ): Promise<SignedInUser> {
   const name = input.name.toLowerCase();
   const byAddress = trustedAddress !== undefined ? limits.byAddress : undefined;
-  if (!limits.byName.allow(name) || (byAddress && !byAddress.allow(trustedAddress!)))
+  const shutBy = !limits.byName.allow(name)
+    ? "name"
+    : byAddress && !byAddress.allow(trustedAddress!)
+      ? "address"
+      : null;
+  if (shutBy !== null) {
+    const record =
+      shutBy === "name"
+        ? limits.byName.shouldRecordRefusal(name)
+        : byAddress!.shouldRecordRefusal(trustedAddress!);
+    if (record) await auditRefusal(db, input.name, shutBy, meta);
     throw new AppError("AUTH_RATE_LIMITED", "too many failed sign-ins; try again later");
+  }
   try {
     const user = await verifyCredentials(db, input, meta);
     // Only the name's count is cleared: a client with one good account must not wipe its address's count
@@ -55,4 +69,38 @@ export async function verifyCredentialsLimited(
     }
     throw e;
   }
+}
+
+/**
+ * A refused sign-in, in the audit log: by the user it was for when that user exists (as a failed sign-in is),
+ * else by the name tried when it is a valid user name. The address is the trusted one or none (see meta).
+ */
+async function auditRefusal(
+  db: Db,
+  triedName: string,
+  limit: "name" | "address",
+  meta: { via: Via; ip?: string; userAgent?: string },
+): Promise<void> {
+  const valid = ZUserName.safeParse(triedName).success;
+  const user = valid
+    ? await db.user.findUnique({ where: { name: triedName }, select: { id: true, name: true } })
+    : null;
+  await audit(
+    db,
+    {
+      kind: "user",
+      userId: user?.id ?? null,
+      name: user?.name ?? (valid ? triedName : "(invalid user name)"),
+      bindings: [],
+      via: meta.via,
+      ...(meta.ip ? { ip: meta.ip } : {}),
+      ...(meta.userAgent ? { userAgent: meta.userAgent } : {}),
+    },
+    {
+      action: "user.signIn.rateLimited",
+      targetKind: "User",
+      ...(user ? { targetId: user.id } : {}),
+      details: { limit, userExists: user !== null },
+    },
+  );
 }

@@ -5,6 +5,8 @@
  */
 export class SignInLimiter {
   private readonly failures = new Map<string, number[]>();
+  /** When a refusal of each key was last put in the audit log. */
+  private readonly recorded = new Map<string, number>();
   constructor(
     private readonly maxFailures = 10,
     private readonly windowMs = 15 * 60_000,
@@ -25,6 +27,23 @@ export class SignInLimiter {
       const oldest = this.failures.keys().next().value;
       if (oldest !== undefined) this.failures.delete(oldest);
     }
+  }
+
+  /**
+   * Whether a refused attempt for `key` should be audited: once per `recordEveryMs` per key, so a client
+   * hammering a shut name cannot turn each of its cheap requests into a row of the audit log.
+   */
+  shouldRecordRefusal(key: string, recordEveryMs = 60_000): boolean {
+    const now = this.now();
+    const last = this.recorded.get(key);
+    if (last !== undefined && now - last < recordEveryMs) return false;
+    this.recorded.delete(key);
+    this.recorded.set(key, now);
+    if (this.recorded.size > this.maxKeys) {
+      const oldest = this.recorded.keys().next().value;
+      if (oldest !== undefined) this.recorded.delete(oldest);
+    }
+    return true;
   }
 
   succeeded(key: string): void {

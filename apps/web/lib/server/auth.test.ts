@@ -38,7 +38,8 @@ beforeAll(async () => {
   tdb = await createTestDatabase("web_auth");
   db = createDb(tdb.url);
   const passwordHash = await hashPassword(PASSWORD);
-  for (const name of ["alice", "bob", "carol"]) await db.user.create({ data: { name, passwordHash } });
+  for (const name of ["alice", "bob", "carol", "erin"])
+    await db.user.create({ data: { name, passwordHash } });
   process.env.DATABASE_URL = tdb.url;
   process.env.NEXTAUTH_SECRET ??= "a-test-secret-of-at-least-32-characters";
 }, 120_000);
@@ -75,6 +76,40 @@ describe("console sign-in rate limit", () => {
       where: { action: "user.signIn.failed", actorName: "carol" },
     });
     expect(failed.map((e) => e.ip).every((ip) => ip?.startsWith("203.0.113."))).toBe(true);
+  }, 60_000);
+});
+
+describe("refused sign-ins in the audit log", () => {
+  it("records a rate-limited attempt (once a minute per name, never the password), for users and unknown names", async () => {
+    const authorize = await authorizeWith(undefined);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect(await attempt(authorize, "erin", `guess-${i}`, "203.0.113.9")).toBe("wrong password");
+    for (const password of [PASSWORD, "guess-a", "guess-b"])
+      expect(await attempt(authorize, "erin", password, "203.0.113.9")).toBe("AUTH_RATE_LIMITED");
+    const erin = await db.user.findUniqueOrThrow({ where: { name: "erin" } });
+    const limited = await db.auditEvent.findMany({
+      where: { action: "user.signIn.rateLimited", targetId: erin.id },
+    });
+    expect(limited).toHaveLength(1);
+    expect(limited[0]).toMatchObject({
+      actorId: erin.id,
+      actorName: "erin",
+      targetId: erin.id,
+      via: "console",
+    });
+    expect(limited[0]!.details).toEqual({ limit: "name", userExists: true });
+    expect(
+      JSON.stringify(limited, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)),
+    ).not.toContain(PASSWORD);
+
+    // A name nobody has is shut the same way, and recorded by the name tried.
+    for (let i = 0; i <= MAX_FAILURES; i++) await attempt(authorize, "mallory", `guess-${i}`, "203.0.113.9");
+    const ghost = await db.auditEvent.findMany({
+      where: { action: "user.signIn.rateLimited", actorName: "mallory" },
+    });
+    expect(ghost).toHaveLength(1);
+    expect(ghost[0]).toMatchObject({ actorId: null, targetId: null });
+    expect(ghost[0]!.details).toEqual({ limit: "name", userExists: false });
   }, 60_000);
 });
 
