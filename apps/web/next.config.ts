@@ -1,5 +1,6 @@
 import type { NextConfig } from "next";
 import { fileURLToPath } from "node:url";
+import { API_CONTENT_SECURITY_POLICY } from "./lib/csp";
 
 const config: NextConfig = {
   // Server packages run as plain Node modules, not bundled: Prisma's WASM engine, argon2's native addon
@@ -28,6 +29,11 @@ const config: NextConfig = {
           { key: "X-Frame-Options", value: "DENY" },
           { key: "Referrer-Policy", value: "same-origin" },
         ],
+      },
+      // Pages get a policy with a fresh nonce from proxy.ts; API answers are never rendered.
+      {
+        source: "/api/:path*",
+        headers: [{ key: "Content-Security-Policy", value: API_CONTENT_SECURITY_POLICY }],
       },
     ];
   },

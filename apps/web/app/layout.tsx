@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { connection } from "next/server";
 import type { ReactNode } from "react";
 import "./globals.css";
 
@@ -7,7 +8,10 @@ export const metadata: Metadata = {
   description: "Trellis service mesh console",
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // Every page is rendered per request, so each gets the CSP nonce proxy.ts made for it (a page prerendered
+  // at build time, such as the 404 page, would carry no nonce and its scripts would be refused).
+  await connection();
   return (
     <html lang="en">
       <body>{children}</body>

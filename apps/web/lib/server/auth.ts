@@ -114,7 +114,9 @@ function buildOptions(): NextAuthOptions {
         return encodeJwt({ ...params, maxAge: Math.max(1, Math.min(maxAge, left)) });
       },
     },
-    pages: { signIn: "/login" },
+    // Errors (e.g. a failed single sign-on) land on the login form, which explains them, rather than on
+    // next-auth's own page under /api/auth (JSON-only Content-Security-Policy there).
+    pages: { signIn: "/login", error: "/login" },
     providers,
     // An ended session is routine (the cookie is cleared); anything else next-auth reports is logged.
     logger: {
