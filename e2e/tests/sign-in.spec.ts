@@ -115,18 +115,29 @@ test("pages carry a nonce-based Content-Security-Policy and run without violatin
   await page.getByLabel("Password").fill(ADMIN_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-  // The pages that use the most client code: the graph (React Flow, charts) and the admin screens.
+  // Every page of the navigation: the graph (React Flow, charts), the forms, the admin screens.
   for (const [link, heading] of [
     ["Graph", "Service graph"],
+    ["Services", "Services"],
     ["Proxies", "Proxies"],
+    ["Changes", "Change requests"],
+    ["Resources", "Resources in force"],
     ["Users", "Users"],
+    ["API tokens", "API tokens"],
+    ["Join tokens", "Join tokens"],
     ["Audit log", "Audit log"],
+    ["Namespace settings", "Namespace settings"],
   ] as const) {
     await page.getByRole("navigation").getByRole("link", { name: link }).click();
     await expect(page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
   }
+  // A page loaded whole (not by the client router), and one that was never prerendered: the 404 page.
   await page.reload();
-  await expect(page.getByRole("heading", { name: "Audit log", level: 1 })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Namespace settings", level: 1 })).toBeVisible();
+  const missing = await page.goto("/no-such-page");
+  expect(missing!.status()).toBe(404);
+  expect(missing!.headers()["content-security-policy"]).toMatch(/'nonce-/);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
   const violations = await page.evaluate(
     () => (window as unknown as { cspViolations: string[] }).cspViolations,
   );
