@@ -173,9 +173,13 @@ test.describe("session lifetimes (a console of its own with short ones)", () => 
     let out = "";
     child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-    await expect
-      .poll(() => out.includes("console http"), { timeout: 100_000, message: () => out })
-      .toBe(true);
+    // `trellis console` says "console http://…" once it answers its health check.
+    const deadline = Date.now() + 100_000;
+    while (!out.includes("console http")) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`the console with short lifetimes did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   });
   test.afterAll(async () => {
     // Only the console this file started.
