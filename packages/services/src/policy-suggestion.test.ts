@@ -1,7 +1,7 @@
 // "Restrict callers to what was observed" against real telemetry rows in a real PostgreSQL: the suggestion
 // allows exactly the identities seen in the window (no more, no fewer), says what it cannot allow, takes over
 // its own earlier policy, never widens access, and its impact preview refuses none of the last hour's calls.
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   accessVerdict,
   LATENCY_BUCKETS_MS,
@@ -9,7 +9,8 @@ import {
   type AccessPolicyResource,
   type Role,
 } from "@trellis/contracts";
-import { createDb } from "@trellis/db";
+import { createDb, type Db } from "@trellis/db";
+import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import {
   actorForUser,
   AppError,
@@ -20,7 +21,9 @@ import {
   type Actor,
 } from "./index.js";
 
-const db = createDb(inject("databaseUrl"));
+// A database of its own: the users made here would break services.test.ts's bootstrap, which expects none.
+let tdb: TestDatabase;
+let db: Db;
 const NS = "sg-shop";
 const OPS = "sg-ops";
 const EVIL = "sg-evil";
@@ -80,6 +83,8 @@ async function user(name: string, bindings: { role: Role; namespace: string }[])
 const ratings: [string, string] = [NS, "ratings"];
 
 beforeAll(async () => {
+  tdb = await createTestDatabase("services_suggest");
+  db = createDb(tdb.url);
   for (const [ns, name] of [
     ratings,
     [NS, "web"],
@@ -110,7 +115,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await db.$disconnect();
+  await db?.$disconnect();
+  await tdb?.drop();
 });
 
 const allowedFrom = (r: AccessPolicyResource | null) =>
