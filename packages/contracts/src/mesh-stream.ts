@@ -149,6 +149,56 @@ export const ZTelemetrySeries = z
   });
 export type TelemetrySeries = z.infer<typeof ZTelemetrySeries>;
 
+/**
+ * Access observations: what the callee's sidecar saw each caller ask for, so that "Restrict callers to what was
+ * observed" can narrow an allow rule by method and path (decision 006). Recorded on the inbound side only, where
+ * the caller is named by the certificate authorization checked, and bounded on both ends:
+ * - methods: RFC 9110's eight and PATCH; anything else is `OTHER` (which no allow rule can name);
+ * - paths: the first segment only, in the AccessPolicy form: `/` (the root), `/api` (exactly that path),
+ *   `/api/*` (anything under it); never a query. At most `prefixesPerInterval` distinct ones per proxy per
+ *   interval; the rest, and first segments that are too long or hold `*`, are folded into `/*` (every path).
+ */
+export const ACCESS_METHODS = [
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH",
+] as const;
+export const ACCESS_OTHER_METHOD = "OTHER";
+/** Every path: where prefixes beyond the bound are folded. */
+export const ACCESS_ANY_PATH = "/*";
+export const ACCESS_LIMITS = {
+  /** Distinct path prefixes one proxy records per reporting interval (beyond: `/*`). */
+  prefixesPerInterval: 32,
+  /** A first segment longer than this is folded into `/*`. */
+  segmentLength: 64,
+  /** Observations in one report: (caller, method, prefix) triples. */
+  observationsPerReport: 4_096,
+} as const;
+
+/** `/`, `/seg` or `/seg/*` (printable ASCII, no `*` inside), or `/*`: what a proxy reports and a rule accepts. */
+export const ZAccessPrefix = z
+  .string()
+  .max(ACCESS_LIMITS.segmentLength + 3)
+  .regex(/^\/([\x21-\x29\x2b-\x2e\x30-\x7e]+(\/\*)?|\*)?$/, "must be /, /segment, /segment/* or /*");
+
+/** Requests of one caller with one method under one path prefix, over one reporting interval (a delta). */
+export const ZAccessObservation = z.object({
+  /** The caller by mesh identity (`unknown`/`unknown` without one). */
+  source: z.object({ namespace: ZDnsLabel, service: ZDnsLabel }),
+  /** The reporting proxy's own service: a proxy reports only what it was asked. */
+  destination: z.object({ namespace: ZDnsLabel, service: ZDnsLabel }),
+  method: z.enum([...ACCESS_METHODS, ACCESS_OTHER_METHOD]),
+  path: ZAccessPrefix,
+  requests: z.number().int().min(1).max(TELEMETRY_LIMITS.requests),
+});
+export type AccessObservation = z.infer<typeof ZAccessObservation>;
+
 // ---------------------------------------------------------------------------------------------------------
 // Proxy → control plane
 // ---------------------------------------------------------------------------------------------------------
@@ -242,10 +292,19 @@ export const ZHelloMessage = z.object({
   /** PKCS#10 request (PEM) for this workload's certificate; the control plane decides the identity. */
   csr: z.string().min(100).max(16_384),
   /** The config version the proxy serves now, so an unchanged config is not sent again after a reconnect. */
-  appliedVersion: z.string().max(128).regex(/^[\x21-\x7e]+$/, "must be a config version").optional(),
+  appliedVersion: z
+    .string()
+    .max(128)
+    .regex(/^[\x21-\x7e]+$/, "must be a config version")
+    .optional(),
   /** Protocol features this proxy supports; unknown ones are ignored, so old control planes keep working. */
   features: z
-    .array(z.string().max(32).regex(/^[a-z0-9-]+$/, "must be a feature name"))
+    .array(
+      z
+        .string()
+        .max(32)
+        .regex(/^[a-z0-9-]+$/, "must be a feature name"),
+    )
     .max(16)
     .optional(),
 });
@@ -288,6 +347,11 @@ export const ZTelemetryMessage = z.object({
   type: z.literal("telemetry"),
   intervalMs: z.number().int().positive().max(3_600_000),
   series: z.array(z.unknown()).max(TELEMETRY_LIMITS.seriesPerReport),
+  /**
+   * Access observations (`ZAccessObservation`), checked one by one like the series. Absent from proxies before
+   * they were added: their callers are then suggested by identity only.
+   */
+  access: z.array(z.unknown()).max(ACCESS_LIMITS.observationsPerReport).optional(),
 });
 
 export const ZProxyMessage = z.discriminatedUnion("type", [

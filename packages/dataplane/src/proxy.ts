@@ -10,7 +10,7 @@ import {
   type ProxyConfig,
   type ProxyListeners,
 } from "@trellis/contracts";
-import { TRAFFIC_PROTOCOLS, type TelemetrySeries } from "@trellis/contracts";
+import { TRAFFIC_PROTOCOLS, type AccessObservation, type TelemetrySeries } from "@trellis/contracts";
 import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
 import { EndpointRegistry } from "./cluster/registry.js";
 import { labelPairs, Metrics, type RequestSeries, type Sample } from "./telemetry/metrics.js";
@@ -70,6 +70,8 @@ export interface ProxyHandle {
   currentVersion(): string;
   /** Request telemetry since the last call (deltas), in the layout the control plane stores. */
   drainTelemetry(): TelemetrySeries[];
+  /** Inbound requests by caller, method and path prefix since the last call (telemetry/access.ts). */
+  drainAccess(): AccessObservation[];
   /** Stops accepting, lets requests in flight finish (up to drainTimeoutMs), then closes everything. */
   close(): Promise<void>;
 }
@@ -378,6 +380,7 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
     applyConfig: (c) => proxy.applyConfig(c),
     currentVersion: () => proxy.snapshot.version,
     drainTelemetry: () => proxy.metrics.drainTelemetry(),
+    drainAccess: () => proxy.metrics.access.drain(),
     close: () => proxy.close(),
   };
 }

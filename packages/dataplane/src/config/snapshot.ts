@@ -21,7 +21,7 @@ import { spiffeId, type RevokedSerials } from "../tls/identity.js";
 import { createHash } from "node:crypto";
 import type { Metrics, PeerLabels, RequestSeries } from "../telemetry/metrics.js";
 import { sendToEndpoint, type EndpointState } from "../cluster/endpoint.js";
-import { PROTOCOL_COUNT } from "../telemetry/protocol.js";
+import { P_TCP, PROTOCOL_COUNT } from "../telemetry/protocol.js";
 
 export interface CompiledRoute {
   name: string;
@@ -235,6 +235,8 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
             version: sourceVersion || "unknown",
           };
           s = metrics.requestSeries("inbound", src, self, peerId !== null, protocol);
+          // Methods and paths per caller identity (decision 006). TCP connections have neither.
+          if (protocol !== P_TCP) s.access ??= metrics.access.caller(src, self);
           byProtocol[protocol] = s;
         }
         return s;

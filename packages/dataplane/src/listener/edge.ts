@@ -215,6 +215,8 @@ export class Exchange implements BodyListener {
   status = 0;
   errorCode: string | null = null;
   series: RequestSeries | null = null;
+  /** Inbound: the path authorization matched, for the series' access observations (telemetry/access.ts). */
+  path = "";
   raw: RawClient | null = null;
   /** Index into TRAFFIC_PROTOCOLS, set by the listener from the request head (telemetry/protocol.ts). */
   protocol = P_HTTP1;
@@ -321,7 +323,11 @@ export class Exchange implements BodyListener {
       g === null
         ? (cut?.http ?? this.status)
         : grpcOutcome(this.status, grpcStatus(g.headers, g.body) ?? cut?.grpcStatus ?? null);
-    this.series?.record(recorded, ms);
+    const series = this.series;
+    if (series !== null) {
+      series.record(recorded, ms);
+      if (series.access !== null) series.access.record(this.req.method!, this.path);
+    }
     if (this.accessLog !== null) {
       this.accessLog(
         JSON.stringify({

@@ -187,6 +187,7 @@ export function inboundHandler(core: ProxyCore) {
       h2: isH2,
       upgrade: raw?.protocol ?? null,
     };
+    ex.path = preq.path;
     ib.handler(preq, ctx).then(
       (r) => ex.respond(r),
       (err) => ex.fail(err),

@@ -163,9 +163,13 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
           const every = msg.telemetryIntervalMs;
           const report = (): boolean => {
             if (!proxy) return false;
+            // Drained together, so that a request's series and its access observation land in the same report
+            // (the control plane compares their counts to tell complete observations from partial ones).
             const series = readTelemetry(proxy);
-            if (series.length > 0) send({ type: "telemetry", intervalMs: every, series });
-            return series.length > 0;
+            const access = proxy.drainAccess();
+            if (series.length === 0 && access.length === 0) return false;
+            send({ type: "telemetry", intervalMs: every, series, ...(access.length > 0 ? { access } : {}) });
+            return true;
           };
           // Until the proxy has carried its first calls, it looks every 2 s, so a new workload reaches the
           // graph seconds after its first call rather than up to a whole interval later; then every interval.

@@ -5,6 +5,7 @@
 // series and nothing on the request path. Which families exist, with their type and HELP text, is families.ts.
 import { LATENCY_BUCKETS_MS, type TelemetrySeries } from "@trellis/contracts";
 import { P_HTTP1, protocolName } from "./protocol.js";
+import { AccessObservations, type CallerAccess } from "./access.js";
 import {
   FAMILIES,
   REQUEST_FAMILIES,
@@ -96,6 +97,8 @@ export type Sample = readonly [family: ScalarFamily, labels: string, value: numb
 /** All requests between one source and one destination over one protocol, split by response code. */
 export class RequestSeries {
   private readonly byStatus = new Map<number, StatusSeries>();
+  /** Inbound series only: where the caller's methods and paths are counted (telemetry/access.ts). */
+  access: CallerAccess | null = null;
   constructor(
     private readonly labels: string,
     readonly direction: Direction,
@@ -123,6 +126,8 @@ export type Direction = "inbound" | "outbound";
 
 export class Metrics {
   private readonly series = new Map<string, RequestSeries>();
+  /** Inbound requests by caller, method and path prefix, for the control plane only (not scraped). */
+  readonly access = new AccessObservations();
   /** Counters and gauges kept here, by family, then by label pairs. Every family has its map from the start, so
    * `add` is two lookups and no string building, and a name that is not a family fails at once. */
   private readonly scalars = new Map<FamilyName, Map<string, number>>([...SCALAR].map((n) => [n, new Map()]));
