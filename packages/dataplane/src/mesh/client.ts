@@ -338,7 +338,9 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       }
       if (code === 4422) {
         // Its hello broke a bound (labels, address, …): the same flags would be refused again.
-        log(`trellis proxy: the control plane refused this proxy's hello (fix its flags): ${reason.toString()}`);
+        log(
+          `trellis proxy: the control plane refused this proxy's hello (fix its flags): ${reason.toString()}`,
+        );
         rejectReady(new MeshJoinError("DP_HELLO_REFUSED", reason.toString()));
         closing = true;
         return;
