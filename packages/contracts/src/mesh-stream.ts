@@ -181,11 +181,17 @@ export const ACCESS_LIMITS = {
   observationsPerReport: 4_096,
 } as const;
 
-/** `/`, `/seg` or `/seg/*` (printable ASCII, no `*` inside), or `/*`: what a proxy reports and a rule accepts. */
+/**
+ * `/`, `/seg` or `/seg/*`, or `/*`: what a proxy reports and a rule accepts. A segment is printable ASCII without
+ * `*` (a rule allows it only at the end), `?` or `#`: a query or a fragment is never recorded.
+ */
 export const ZAccessPrefix = z
   .string()
   .max(ACCESS_LIMITS.segmentLength + 3)
-  .regex(/^\/([\x21-\x29\x2b-\x2e\x30-\x7e]+(\/\*)?|\*)?$/, "must be /, /segment, /segment/* or /*");
+  .regex(
+    /^\/([\x21\x22\x24-\x29\x2b-\x2e\x30-\x3e\x40-\x7e]+(\/\*)?|\*)?$/,
+    "must be /, /segment, /segment/* or /*, without a query",
+  );
 
 /** Requests of one caller with one method under one path prefix, over one reporting interval (a delta). */
 export const ZAccessObservation = z.object({

@@ -156,8 +156,9 @@ export class LightProxy {
     }
   }
 
-  sendTelemetry(series: TelemetrySeries[], intervalMs = 10_000): void {
-    this.ws.send(JSON.stringify({ type: "telemetry", intervalMs, series }));
+  /** A telemetry report; `access`: observations (contracts' ZAccessObservation), sent as given. */
+  sendTelemetry(series: TelemetrySeries[], intervalMs = 10_000, access?: unknown[]): void {
+    this.ws.send(JSON.stringify({ type: "telemetry", intervalMs, series, ...(access ? { access } : {}) }));
   }
 
   sendCsr(csrPem: string): void {

@@ -194,6 +194,18 @@ describe("a mesh of real sidecars", () => {
       expect(r.latencyBuckets.reduce((a, b) => a + b, 0n)).toBe(r.requests);
       expect(r.durationSumMs).toBeGreaterThan(0);
     }
+    // The callee's sidecars also said what productpage asked for (decision 006): by method and path prefix.
+    await expect
+      .poll(async () =>
+        (
+          await db.telemetryAccessRollup.groupBy({
+            by: ["sourceService", "method", "path"],
+            where: { destNamespace: NS, destService: "reviews" },
+            _sum: { requests: true },
+          })
+        ).map((g) => `${g.sourceService} ${g.method} ${g.path} ${g._sum.requests! >= 30n}`),
+      )
+      .toContainEqual(expect.stringMatching(/^productpage GET \/\S* true$/));
   });
 
   it("records a NACK with the proxy's reason when it refuses a generated config, and traffic keeps flowing", async () => {

@@ -15,7 +15,7 @@ import type { PushQueue, PushTarget } from "./push-queue.js";
 import type { Rollout } from "./rollout.js";
 import { carriesService, groupOf, type Encoded, type ProxyGroup, type Snapshot } from "./snapshots.js";
 import type { TelemetryAggregator } from "./telemetry.js";
-import { describeReasons, screenReport } from "./telemetry-scope.js";
+import { describeReasons, screenAccess, screenReport } from "./telemetry-scope.js";
 
 /** What a join token allows: one namespace, and one service when the token names it. */
 export interface JoinScope {
@@ -291,7 +291,7 @@ export class ProxySession implements PushTarget {
       case "csr":
         return this.renew(msg.csr);
       case "telemetry":
-        return this.report(msg.series);
+        return this.report(msg.series, msg.access ?? []);
     }
   }
 
@@ -441,7 +441,7 @@ export class ProxySession implements PushTarget {
    * Stores the series this proxy took part in (see `screenReport`). The rest are counted, logged and told to
    * the proxy, at most once per `TELEMETRY_COMPLAINT_MS`; the stream stays up.
    */
-  private report(series: readonly unknown[]): void {
+  private report(series: readonly unknown[], access: readonly unknown[]): void {
     const me = this.node!;
     // The config it was sent last, and the one in force for its group now (the same, unless a push is on its
     // way): a report covers calls made under either.
@@ -457,16 +457,30 @@ export class ProxySession implements PushTarget {
       this.budgetSince = now;
       this.budgetUsed = 0;
     }
-    this.budgetUsed += series.length;
-    const { accepted, reasons, refused } =
-      this.budgetUsed > 2 * TELEMETRY_LIMITS.seriesPerReport
-        ? {
-            accepted: [],
-            reasons: new Map([[`over ${2 * TELEMETRY_LIMITS.seriesPerReport} series per reporting interval`, series.length]]),
-            refused: series.length,
-          }
-        : screenReport(series, me, carries, (ns, name) => this.deps.knownService(ns, name));
-    this.reportedSeries += series.length;
+    // Access observations are rows too: they count against the same budget.
+    this.budgetUsed += series.length + access.length;
+    const over = this.budgetUsed > 2 * TELEMETRY_LIMITS.seriesPerReport;
+    const known = (ns: string, name: string) => this.deps.knownService(ns, name);
+    const { accepted, reasons, refused: refusedSeries } = over
+      ? {
+          accepted: [],
+          reasons: new Map([[`over ${2 * TELEMETRY_LIMITS.seriesPerReport} series per reporting interval`, series.length]]),
+          refused: series.length,
+        }
+      : screenReport(series, me, carries, known);
+    const observed =
+      access.length === 0
+        ? { accepted: [], reasons: new Map<string, number>(), refused: 0 }
+        : over
+          ? {
+              accepted: [],
+              reasons: new Map([[`over ${2 * TELEMETRY_LIMITS.seriesPerReport} series per reporting interval`, access.length]]),
+              refused: access.length,
+            }
+          : screenAccess(access, me, known);
+    for (const [r, n] of observed.reasons) reasons.set(r, (reasons.get(r) ?? 0) + n);
+    const refused = refusedSeries + observed.refused;
+    this.reportedSeries += series.length + access.length;
     if (refused > 0) {
       this.deps.telemetry.countRefused(refused);
       this.refusedSeries += refused;
@@ -474,6 +488,7 @@ export class ProxySession implements PushTarget {
       if (now - this.lastComplaint >= TELEMETRY_COMPLAINT_MS) this.complain();
     }
     this.deps.telemetry.add(accepted);
+    if (observed.accepted.length > 0) this.deps.telemetry.addAccess(observed.accepted);
   }
 
   private complain(): void {

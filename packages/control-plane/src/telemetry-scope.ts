@@ -2,7 +2,12 @@
 // every graph and change preview of the namespaces it names: a proxy may only speak for traffic it can have
 // taken part in, with numbers its counters can produce. Everything else is refused here, counted by reason,
 // and never stored.
-import { ZTelemetrySeries, type TelemetrySeries } from "@trellis/contracts";
+import {
+  ZAccessObservation,
+  ZTelemetrySeries,
+  type AccessObservation,
+  type TelemetrySeries,
+} from "@trellis/contracts";
 
 /** The reporting proxy, as its hello (checked against its join token's scope) made it. */
 export interface Reporter {
@@ -43,7 +48,8 @@ export function screenReport(
   let refused = 0;
   const refuse = (reason: string) => {
     refused++;
-    if (reasons.has(reason) || reasons.size < MAX_REASONS) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    if (reasons.has(reason) || reasons.size < MAX_REASONS)
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   };
   const isMe = (w: Reporter) =>
     w.namespace === me.namespace && w.service === me.service && w.version === me.version;
@@ -74,6 +80,47 @@ export function screenReport(
       continue;
     }
     accepted.push(s);
+  }
+  return { accepted, reasons, refused };
+}
+
+/**
+ * Keeps the access observations (decision 006) `me` can have made: well-formed and within bounds
+ * (`ZAccessObservation`), about requests to `me`'s own service (only the callee observes, by the certificate it
+ * checked), from a registered service or `unknown`. The version is not in an observation: any replica of the
+ * service speaks for it.
+ */
+export function screenAccess(
+  raw: readonly unknown[],
+  me: Reporter,
+  known: (namespace: string, service: string) => boolean,
+): { accepted: AccessObservation[]; reasons: Map<string, number>; refused: number } {
+  const accepted: AccessObservation[] = [];
+  const reasons = new Map<string, number>();
+  let refused = 0;
+  const refuse = (reason: string) => {
+    refused++;
+    if (reasons.has(reason) || reasons.size < MAX_REASONS)
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  };
+  for (const r of raw) {
+    const parsed = ZAccessObservation.safeParse(r);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      refuse(`invalid access.${i.path.join(".")}: ${i.message}`);
+      continue;
+    }
+    const o = parsed.data;
+    if (o.destination.namespace !== me.namespace || o.destination.service !== me.service) {
+      refuse("an access observation must have the reporting proxy's service as its destination");
+      continue;
+    }
+    const anonymous = o.source.namespace === "unknown" && o.source.service === "unknown";
+    if (!anonymous && !known(o.source.namespace, o.source.service)) {
+      refuse(`access source ${o.source.namespace}/${o.source.service} is no service of the mesh`);
+      continue;
+    }
+    accepted.push(o);
   }
   return { accepted, reasons, refused };
 }

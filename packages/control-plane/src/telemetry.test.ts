@@ -87,4 +87,32 @@ describe("telemetry rollups", () => {
     expect(await pruneRollups(db, Date.now() - (T0 + 20 * MINUTE))).toBeGreaterThan(0);
     expect(await db.telemetryEdgeRollup.count({ where: { sourceNamespace: NS } })).toBe(0);
   });
+
+  it("adds access observations into the minute's row, and prunes them with the rollups", async () => {
+    const agg = new TelemetryAggregator();
+    const o = (method: "GET" | "POST", requests: number) => ({
+      source: { namespace: NS, service: "web" },
+      destination: { namespace: NS, service: "acc" },
+      method,
+      path: "/api/*",
+      requests,
+    });
+    agg.addAccess([o("GET", 2), o("POST", 1)], T0);
+    agg.addAccess([o("GET", 3)], T0 + 30_000);
+    agg.addAccess([o("GET", 4)], T0 + MINUTE);
+    await agg.flush(db);
+    agg.addAccess([o("GET", 5)], T0);
+    await agg.flush(db); // another replica's (or a later) flush into the same row adds to it
+    const rows = await db.telemetryAccessRollup.findMany({
+      where: { destNamespace: NS, destService: "acc" },
+      orderBy: [{ bucket: "asc" }, { method: "asc" }],
+    });
+    expect(rows.map((r) => `${r.bucket.getTime() - T0} ${r.method} ${r.path} ${r.requests}`)).toEqual([
+      "0 GET /api/* 10",
+      "0 POST /api/* 1",
+      `${MINUTE} GET /api/* 4`,
+    ]);
+    await pruneRollups(db, Date.now() - (T0 + MINUTE));
+    expect(await db.telemetryAccessRollup.count({ where: { destNamespace: NS, destService: "acc" } })).toBe(1);
+  });
 });

@@ -1,7 +1,12 @@
 // Telemetry from proxies, summed per minute in memory and added into PostgreSQL rollups every few seconds.
 // Several replicas may add into the same row: the upsert adds, it never overwrites.
 import type { Db } from "@trellis/db";
-import { LATENCY_BUCKETS_MS, seriesProtocol, type TelemetrySeries } from "@trellis/contracts";
+import {
+  LATENCY_BUCKETS_MS,
+  seriesProtocol,
+  type AccessObservation,
+  type TelemetrySeries,
+} from "@trellis/contracts";
 
 const MINUTE = 60_000;
 
@@ -10,8 +15,15 @@ interface Accum {
   s: TelemetrySeries;
 }
 
+interface AccessAccum {
+  bucket: Date;
+  o: AccessObservation;
+}
+
 export class TelemetryAggregator {
   private pending = new Map<string, Accum>();
+  /** Access observations (decision 006), summed per minute like the series. */
+  private pendingAccess = new Map<string, AccessAccum>();
   /** Series refused since start (telemetry-scope.ts): out of bounds, or traffic the proxy took no part in. */
   refused = 0;
 
@@ -40,13 +52,35 @@ export class TelemetryAggregator {
     }
   }
 
+  /** Adds one report's access observations into the current minute. */
+  addAccess(observations: readonly AccessObservation[], at = Date.now()): void {
+    const bucket = new Date(Math.floor(at / MINUTE) * MINUTE);
+    for (const o of observations) {
+      // Names are DNS labels and the path is printable ASCII: NUL separates them unambiguously, and the key
+      // sorts in the order flush takes row locks.
+      const key = [
+        String(bucket.getTime()).padStart(15, "0"),
+        o.destination.namespace,
+        o.destination.service,
+        o.source.namespace,
+        o.source.service,
+        o.method,
+        o.path,
+      ].join("\u0000");
+      const a = this.pendingAccess.get(key);
+      if (a === undefined) this.pendingAccess.set(key, { bucket, o: { ...o } });
+      else a.o.requests += o.requests;
+    }
+  }
+
   get size(): number {
-    return this.pending.size;
+    return this.pending.size + this.pendingAccess.size;
   }
 
   /** Writes everything gathered so far. On failure the data is kept for the next flush. */
   async flush(db: Db): Promise<number> {
-    if (this.pending.size === 0) return 0;
+    const access = await this.flushAccess(db);
+    if (this.pending.size === 0) return access;
     // In one order whoever flushes: each row's trigger also locks its 10-minute TelemetryEdgeRollup row, and
     // two replicas taking the same locks in different orders would deadlock. Edge bucket and edge first, so
     // both kinds of lock are taken in the same order everywhere.
@@ -74,9 +108,34 @@ export class TelemetryAggregator {
               "latencyBuckets" = ARRAY(SELECT a + b FROM unnest("TelemetryRollup"."latencyBuckets", EXCLUDED."latencyBuckets") AS t(a, b))`,
         ),
       );
-      return batch.length;
+      return batch.length + access;
     } catch (e) {
       for (const a of batch) this.add([a.s], a.bucket.getTime());
+      throw e;
+    }
+  }
+
+  /** Writes the access observations gathered so far, in key order (replicas lock rows in the same order). */
+  private async flushAccess(db: Db): Promise<number> {
+    if (this.pendingAccess.size === 0) return 0;
+    const batch = [...this.pendingAccess].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, a]) => a);
+    this.pendingAccess = new Map();
+    try {
+      await db.$transaction(
+        batch.map(
+          ({ bucket, o }) =>
+            db.$executeRaw`
+            INSERT INTO "TelemetryAccessRollup" ("bucket","destNamespace","destService","sourceNamespace",
+              "sourceService","method","path","requests")
+            VALUES (${bucket}, ${o.destination.namespace}, ${o.destination.service}, ${o.source.namespace},
+              ${o.source.service}, ${o.method}, ${o.path}, ${BigInt(o.requests)})
+            ON CONFLICT ("bucket","destNamespace","destService","sourceNamespace","sourceService","method","path")
+            DO UPDATE SET "requests" = "TelemetryAccessRollup"."requests" + EXCLUDED."requests"`,
+        ),
+      );
+      return batch.length;
+    } catch (e) {
+      for (const a of batch) this.addAccess([a.o], a.bucket.getTime());
       throw e;
     }
   }
@@ -106,11 +165,16 @@ function inLockOrder(batch: Accum[]): Accum[] {
   return keyed.map((k) => k.a);
 }
 
-/** Deletes rollups older than the retention (TelemetryEdgeRollup follows by trigger). */
+/**
+ * Deletes rollups older than the retention (TelemetryEdgeRollup follows by trigger), and access observations
+ * with the same cutoff, so the two cover the same minutes (the suggestion compares their counts).
+ */
 export async function pruneRollups(db: Db, retentionMs: number): Promise<number> {
-  const r = await db.telemetryRollup.deleteMany({
-    where: { bucket: { lt: new Date(Date.now() - retentionMs) } },
-  });
+  const cutoff = new Date(Date.now() - retentionMs);
+  const [r] = await db.$transaction([
+    db.telemetryRollup.deleteMany({ where: { bucket: { lt: cutoff } } }),
+    db.telemetryAccessRollup.deleteMany({ where: { bucket: { lt: cutoff } } }),
+  ]);
   return r.count;
 }
 

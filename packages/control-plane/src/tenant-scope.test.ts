@@ -239,6 +239,38 @@ describe("telemetry (finding 2)", () => {
     expect(p.closeCode).toBeNull();
   });
 
+  it("stores access observations about the proxy's own service only, from callers of the mesh", async () => {
+    await join("demo", { service: "caller" });
+    const p = await join("other", { service: "vault" });
+    await p.until(() => outbound(p).some((s) => s.name === "caller"), 10_000, "demo/caller registered");
+    const obs = (source: [string, string], destination: [string, string], over: Record<string, unknown> = {}) => ({
+      source: { namespace: source[0], service: source[1] },
+      destination: { namespace: destination[0], service: destination[1] },
+      method: "GET",
+      path: "/api/*",
+      requests: 7,
+      ...over,
+    });
+    const refusedBefore = cp.stats().telemetryRefused;
+    p.sendTelemetry([], 10_000, [
+      obs(["demo", "caller"], ["other", "vault"]),
+      // About another service: only that service's sidecars observe its callers.
+      obs(["demo", "caller"], ["demo", "reviews"], { requests: 1_000 }),
+      // A caller that is no service of the mesh, a query string, a method outside the closed set.
+      obs(["demo", "invented-9"], ["other", "vault"]),
+      obs(["demo", "caller"], ["other", "vault"], { path: "/api?token=x" }),
+      obs(["demo", "caller"], ["other", "vault"], { method: "BREW" }),
+    ]);
+    const stored = () =>
+      db.telemetryAccessRollup.findMany({ where: { destNamespace: { in: ["other", "demo"] } }, select: { sourceService: true, destService: true, method: true, path: true, requests: true } });
+    await expect
+      .poll(stored, { timeout: 5_000 })
+      .toEqual([{ sourceService: "caller", destService: "vault", method: "GET", path: "/api/*", requests: 7n }]);
+    expect(cp.stats().telemetryRefused - refusedBefore).toBe(4);
+    await p.until(() => p.errors.some((e) => /access observation must have the reporting proxy's service/.test(e)), 5_000, "complaint");
+    expect(p.closeCode).toBeNull();
+  });
+
   it("refuses names that are not names in a series", async () => {
     const p = await join("other", { service: "names" });
     await settled(p);

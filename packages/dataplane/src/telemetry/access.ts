@@ -30,8 +30,8 @@ class PrefixTable {
   /**
    * The id of the path's prefix. `path` is what authorization matched (query included, which ends the
    * segment): `/api/x?q` → `/api/`, `/api?q` → `/api`, `/` → `/`. Paths that do not start with `/` (`*` of
-   * `OPTIONS *`), an empty first segment (`//x`), a segment too long or holding `*` or non-printable
-   * characters: ANY.
+   * `OPTIONS *`), an empty first segment (`//x`), a segment too long or holding `*`, `#` or non-printable
+   * characters: ANY (contracts' ZAccessPrefix accepts nothing else).
    */
   idOf(path: string): number {
     if (path.charCodeAt(0) !== 47 /* / */) return ANY;
@@ -40,7 +40,8 @@ class PrefixTable {
     for (; end < n; end++) {
       const c = path.charCodeAt(end);
       if (c === 47 /* / */ || c === 63 /* ? */) break;
-      if (c === 42 /* * */ || c < 0x21 || c > 0x7e || end > ACCESS_LIMITS.segmentLength) return ANY;
+      if (c === 42 /* * */ || c === 35 /* # */ || c < 0x21 || c > 0x7e || end > ACCESS_LIMITS.segmentLength)
+        return ANY;
     }
     if (end === 1 && end < n && path.charCodeAt(1) === 47) return ANY; // `//…`
     // Keep the slash after the segment: `/api/` (a prefix) and `/api` (exactly) are different rules.
