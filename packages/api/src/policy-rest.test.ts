@@ -125,9 +125,42 @@ describe("GET /api/v1/policies/suggest", () => {
     };
     const op = doc.paths["/policies/suggest"]?.get;
     expect(op?.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual([
+      "query:methods",
       "query:namespace",
+      "query:paths",
       "query:service",
       "query:window",
     ]);
+  });
+
+  it("narrows by methods and paths when asked in the query, and reads methods=false as false", async () => {
+    await db.telemetryAccessRollup.create({
+      data: {
+        bucket: new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000),
+        destNamespace: NS,
+        destService: "ratings",
+        sourceNamespace: NS,
+        sourceService: "web",
+        method: "GET",
+        path: "/api/*",
+        requests: 60n,
+      },
+    });
+    const q = `/policies/suggest?namespace=${NS}&service=ratings`;
+    const both = await call("pol-eddie", "GET", `${q}&methods=true&paths=true`);
+    expect(both.status).toBe(200);
+    expect(both.body).toMatchObject({
+      granularity: "methods-and-paths",
+      resource: {
+        spec: { allow: [{ from: [{ namespace: NS, service: "web" }], methods: ["GET"], paths: ["/api/*"] }] },
+      },
+    });
+    const off = await call("pol-eddie", "GET", `${q}&methods=false&paths=true`);
+    expect(off.body).toMatchObject({
+      granularity: "paths",
+      resource: { spec: { allow: [{ from: [{ namespace: NS, service: "web" }], paths: ["/api/*"] }] } },
+    });
+    const bad = await call("pol-eddie", "GET", `${q}&methods=yes`);
+    expect(bad.status).toBe(422);
   });
 });

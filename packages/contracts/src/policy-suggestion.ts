@@ -9,9 +9,11 @@ import { ZChangeOperationInput } from "./changes.js";
  * console's service page and the REST API share these shapes; `@trellis/services` policy-suggestion.ts fills
  * them.
  *
- * Callers are known by identity only (namespace and service, from the mTLS certificate the callee's sidecar
- * saw). Telemetry records no methods or paths (a path label would have unbounded cardinality), so the
- * suggestion cannot narrow by them: `granularity` says so, for clients to show.
+ * Callers are known by identity (namespace and service, from the mTLS certificate the callee's sidecar saw).
+ * With `methods` and/or `paths`, each caller's allow rule also lists the methods and path prefixes (first
+ * segment: `/api/*`) it was seen with, from the callee's access observations (decision 006); a caller whose
+ * requests in the window are not all observed (older proxies, TCP, before observations were recorded) is
+ * allowed by identity alone, with a warning. `granularity` says what the suggestion narrowed by.
  *
  * When to edit this file: when the suggestion learns a new option or its evidence a field.
  */
@@ -38,10 +40,22 @@ export const ZSuggestionWindow = z
     else if (ms > SUGGESTION_WINDOW_MAX_MS) ctx.addIssue({ code: "custom", message: "must be at most 30d" });
   });
 
+/**
+ * A flag that arrives as a JSON boolean (tRPC) or as `true`/`false` in a query string (REST GET). Not
+ * z.coerce.boolean(): that reads the string "false" as true.
+ */
+const ZQueryFlag = z
+  .preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean())
+  .default(false);
+
 export const ZPolicySuggestInput = z.object({
   namespace: ZNamespace.describe("namespace of the service to protect"),
   service: ZServiceName.describe("the service to protect"),
   window: ZSuggestionWindow.default("24h").describe("how far back to look for callers: 5m … 30d"),
+  methods: ZQueryFlag.describe("also allow each caller only the methods it was seen using"),
+  paths: ZQueryFlag.describe(
+    "also allow each caller only the path prefixes (first segment, /api/*) it was seen calling",
+  ),
 });
 export type PolicySuggestInput = z.input<typeof ZPolicySuggestInput>;
 
@@ -78,6 +92,21 @@ export const ZSuggestedCaller = z.object({
   mtlsShare: z.number().min(0).max(1).describe("share of them that came over mutual TLS"),
   lastSeen: z.iso.datetime().describe("start of the last minute it was seen in"),
   status: ZSuggestedCallerStatus,
+  /**
+   * Asked for methods or paths: what the callee's sidecars observed it asking, and whether that covers all its
+   * requests in the window (else it is allowed by identity alone).
+   */
+  observed: z
+    .object({
+      /** Methods seen, `OTHER` for any outside the standard set. */
+      methods: z.array(z.string()),
+      /** Path prefixes seen (`/`, `/health`, `/api/*`; `/*` where the proxy folded too many). */
+      paths: z.array(z.string()),
+      /** Requests the observations account for (at least `requests` when complete). */
+      requests: z.number().int().nonnegative(),
+      complete: z.boolean(),
+    })
+    .optional(),
 });
 export type SuggestedCaller = z.infer<typeof ZSuggestedCaller>;
 
@@ -86,8 +115,10 @@ export const ZPolicySuggestion = z.object({
   service: ZServiceName,
   window: z.object({ from: z.iso.datetime(), until: z.iso.datetime(), length: z.string() }),
   granularity: z
-    .literal("identity")
-    .describe("callers are allowed by identity; telemetry records no methods or paths to narrow by"),
+    .enum(["identity", "methods", "paths", "methods-and-paths"])
+    .describe(
+      "what allowed callers are narrowed by besides identity: nothing, the methods and/or the path prefixes they were seen with",
+    ),
   /**
    * The proposed AccessPolicy (create, or update of the one a previous suggestion created, keeping its deny
    * rules); null when no caller with an identity was seen, since an empty allow list would refuse everyone.

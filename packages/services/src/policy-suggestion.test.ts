@@ -352,3 +352,177 @@ describe("suggestAccessPolicy", () => {
     expect(p.impact.accessTotals[0]).toMatchObject({ deniedRequests: 0, partialRequests: 0 });
   });
 });
+
+describe("suggestAccessPolicy with methods and paths (decision 006)", () => {
+  const menu: [string, string] = [NS, "menu"];
+  /** An access observation as the callee's sidecars report it: `n` requests in the minute `ago` minutes back. */
+  const observe = (src: [string, string], method: string, path: string, n: number, ago: number) =>
+    db.telemetryAccessRollup.create({
+      data: {
+        bucket: minuteAgo(ago),
+        destNamespace: menu[0],
+        destService: menu[1],
+        sourceNamespace: src[0],
+        sourceService: src[1],
+        method,
+        path,
+        requests: BigInt(n),
+      },
+    });
+  /** What each caller asked, as observations (method, prefix, n), and a concrete request under each prefix. */
+  const seen: Record<string, [string, string, number][]> = {
+    web: [
+      ["GET", "/api/*", 20],
+      ["POST", "/api/*", 5],
+      ["GET", "/", 3],
+    ],
+    reviews: [["GET", "/health", 4]],
+    // A method outside the standard set: no rule can name it, so web-hooks may use any method on /hooks/*.
+    hooks: [
+      ["OTHER", "/hooks/*", 2],
+      ["POST", "/hooks/*", 2],
+    ],
+  };
+  const concrete = (p: string) => (p.endsWith("/*") ? `${p.slice(0, -1)}items/1?q=1` : p);
+
+  beforeAll(async () => {
+    await db.service.create({ data: { namespace: NS, name: "menu" } });
+    await db.service.create({ data: { namespace: NS, name: "hooks" } });
+    await db.service.create({ data: { namespace: NS, name: "legacy" } });
+    for (const [caller, obs] of Object.entries(seen)) {
+      const total = obs.reduce((a, [, , n]) => a + n, 0);
+      // Split over two minutes, observations and series alike, as two reports would be.
+      await calls([NS, caller], menu, total - 1, 7);
+      await calls([NS, caller], menu, 1, 8);
+      for (const [i, [m, p, n]] of obs.entries()) {
+        if (i === 0) {
+          await observe([NS, caller], m, p, n - 1, 7);
+          await observe([NS, caller], m, p, 1, 8);
+        } else await observe([NS, caller], m, p, n, 7);
+      }
+    }
+    // cart: 12 requests, of which a proxy that records observations saw 5 (the others went to an older one).
+    await calls([NS, "cart"], menu, 12, 9);
+    await observe([NS, "cart"], "GET", "/api/*", 5, 9);
+    // legacy: seen only before observations were recorded, or through older proxies: none at all.
+    await calls([NS, "legacy"], menu, 6, 10);
+  });
+
+  it("allows each caller exactly the methods and path prefixes it was seen with, and identity where unobserved", async () => {
+    const s = await suggestAccessPolicy(db, actors.viewer!, {
+      namespace: NS,
+      service: "menu",
+      methods: true,
+      paths: true,
+    });
+    expect(s.granularity).toBe("methods-and-paths");
+    expect(s.resource!.spec.allow).toEqual([
+      {
+        from: [
+          { namespace: NS, service: "cart" },
+          { namespace: NS, service: "legacy" },
+        ],
+      },
+      { from: [{ namespace: NS, service: "hooks" }], paths: ["/hooks/*"] },
+      { from: [{ namespace: NS, service: "reviews" }], methods: ["GET"], paths: ["/health"] },
+      { from: [{ namespace: NS, service: "web" }], methods: ["GET", "POST"], paths: ["/api/*"] },
+      { from: [{ namespace: NS, service: "web" }], methods: ["GET"], paths: ["/"] },
+    ]);
+    expect(ZAccessPolicyResource.parse(s.resource)).toEqual(s.resource);
+    expect(s.callers.find((c) => c.service === "cart")?.observed).toEqual({
+      methods: ["GET"],
+      paths: ["/api/*"],
+      requests: 5,
+      complete: false,
+    });
+    expect(s.warnings.join("\n")).toMatch(
+      new RegExp(`${NS}/cart, ${NS}/legacy: the service's sidecars recorded methods and paths for only part`),
+    );
+    expect(s.warnings.join("\n")).toMatch(
+      new RegExp(`${NS}/hooks: seen with methods outside the standard set`),
+    );
+
+    // The verdict the sidecars enforce (contracts' accessVerdict, per request) lets every observed request
+    // through, by its prefix and by a concrete path under it, and refuses what was not seen.
+    const policy = [s.resource!];
+    for (const [caller, obs] of Object.entries(seen))
+      for (const [method, path] of obs) {
+        const m = method === "OTHER" ? "PURGE" : method;
+        for (const p of [path, concrete(path)])
+          expect({
+            caller,
+            m,
+            p,
+            v: accessVerdict(policy, { namespace: NS, service: caller }, "http", { method: m, path: p }),
+          }).toEqual({ caller, m, p, v: "allowed" });
+      }
+    const web = { namespace: NS, service: "web" };
+    expect(accessVerdict(policy, web, "http", { method: "DELETE", path: "/api/items/1" })).toBe("denied");
+    expect(accessVerdict(policy, web, "http", { method: "POST", path: "/" })).toBe("denied");
+    expect(accessVerdict(policy, web, "http", { method: "GET", path: "/admin/x" })).toBe("denied");
+    expect(accessVerdict(policy, web, "http", { method: "GET", path: "/apix" })).toBe("denied");
+    const reviews = { namespace: NS, service: "reviews" };
+    expect(accessVerdict(policy, reviews, "http", { method: "GET", path: "/health/deep" })).toBe("denied");
+    // The callers observed only in part keep every request.
+    expect(
+      accessVerdict(policy, { namespace: NS, service: "cart" }, "http", { method: "DELETE", path: "/x" }),
+    ).toBe("allowed");
+  });
+
+  it("narrows by methods or by paths alone", async () => {
+    const m = await suggestAccessPolicy(db, actors.viewer!, {
+      namespace: NS,
+      service: "menu",
+      methods: true,
+    });
+    expect(m.granularity).toBe("methods");
+    expect(m.resource!.spec.allow).toEqual([
+      {
+        from: [
+          { namespace: NS, service: "cart" },
+          { namespace: NS, service: "hooks" },
+          { namespace: NS, service: "legacy" },
+        ],
+      },
+      { from: [{ namespace: NS, service: "reviews" }], methods: ["GET"] },
+      { from: [{ namespace: NS, service: "web" }], methods: ["GET", "POST"] },
+    ]);
+    const p = await suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "menu", paths: true });
+    expect(p.resource!.spec.allow).toEqual([
+      {
+        from: [
+          { namespace: NS, service: "cart" },
+          { namespace: NS, service: "legacy" },
+        ],
+      },
+      { from: [{ namespace: NS, service: "hooks" }], paths: ["/hooks/*"] },
+      { from: [{ namespace: NS, service: "reviews" }], paths: ["/health"] },
+      { from: [{ namespace: NS, service: "web" }], paths: ["/", "/api/*"] },
+    ]);
+    // Without the options: identity only, as before.
+    const i = await suggestAccessPolicy(db, actors.viewer!, { namespace: NS, service: "menu" });
+    expect(i.granularity).toBe("identity");
+    expect(i.resource!.spec.allow).toHaveLength(1);
+  });
+
+  it("previews as refusing none of the last hour's requests, judged by what was observed", async () => {
+    const s = await suggestAccessPolicy(db, actors.editor!, {
+      namespace: NS,
+      service: "menu",
+      methods: true,
+      paths: true,
+    });
+    const p = await previewChange(db, actors.editor!, { operations: [s.operation!] });
+    expect(p.validation.errors).toEqual([]);
+    expect(p.impact.accessTotals).toEqual([
+      {
+        operation: 0,
+        destination: { namespace: NS, service: "menu" },
+        requests: 54,
+        deniedRequests: 0,
+        partialRequests: 0,
+        summary: `would have refused 0 of the last hour's 54 requests to ${NS}/menu`,
+      },
+    ]);
+  });
+});

@@ -3,8 +3,10 @@
 // proposes with createChange, which applies the usual rules (editor role, validation, approvals).
 //
 // Decisions (see the contracts' policy-suggestion.ts for the shapes):
-// - Callers are allowed by identity (namespace/service). Telemetry records no methods or paths: a path label
-//   would have unbounded cardinality, so the suggestion does not pretend to narrow by them.
+// - Callers are allowed by identity (namespace/service) and, when asked (`methods`, `paths`), only the methods
+//   and path prefixes the callee's sidecars observed them using (TelemetryAccessRollup, decision 006). A
+//   caller whose requests in the window are not all accounted for by observations (older proxies, TCP, before
+//   the feature) is allowed by identity alone, with a warning: a rule must never refuse what was seen.
 // - The suggestion lives in one AccessPolicy per service, `<service>-observed`: created the first time, then
 //   updated in place (its allow list replaced, its deny rules kept: they only ever narrow). Other
 //   AccessPolicies of the service are left alone; where they allow more than was observed, a warning says so,
@@ -16,6 +18,9 @@
 // - Evidence is what the service's own sidecars reported (inbound): they saw the caller's certificate. A
 //   caller's report about itself is listed, never allowed.
 import {
+  ACCESS_ANY_PATH,
+  ACCESS_METHODS,
+  ACCESS_OTHER_METHOD,
   accessVerdict,
   parseResource,
   RESOURCE_API_VERSION,
@@ -27,6 +32,7 @@ import {
   ZPolicySuggestInput,
   type AccessPolicyResource,
   type AccessProtocol,
+  type AccessRuleSpec,
   type AccessSourceSpec,
   type PolicySuggestInput,
   type PolicySuggestion,
@@ -141,6 +147,72 @@ async function observedCallers(db: Db, ns: string, svc: string, from: Date, unti
     .map(({ last, ...c }) => ({ ...c, lastSeen: last.toISOString() }));
 }
 
+/** What the callee's sidecars observed one caller asking for: path prefix → methods, and the requests. */
+interface CallerAccess {
+  byPath: Map<string, Set<string>>;
+  requests: number;
+}
+
+/**
+ * Access observations of callers of one service over [from, until), from the per-minute TelemetryAccessRollup
+ * (the same minutes TelemetryRollup's counts cover, so the two can be compared per caller).
+ */
+async function observedAccess(db: Db, ns: string, svc: string, from: Date, until: Date) {
+  const rows = await db.$queryRaw<
+    { sn: string; ss: string; method: string; path: string; requests: number }[]
+  >`
+    SELECT "sourceNamespace" AS sn, "sourceService" AS ss, "method", "path", SUM("requests")::float8 AS requests
+    FROM "TelemetryAccessRollup"
+    WHERE "destNamespace" = ${ns} AND "destService" = ${svc} AND "bucket" >= ${from} AND "bucket" < ${until}
+    GROUP BY 1, 2, 3, 4`;
+  const out = new Map<string, CallerAccess>();
+  for (const r of rows) {
+    const k = `${r.sn}/${r.ss}`;
+    const a = out.get(k) ?? { byPath: new Map<string, Set<string>>(), requests: 0 };
+    out.set(k, a);
+    const methods = a.byPath.get(r.path) ?? new Set<string>();
+    a.byPath.set(r.path, methods);
+    methods.add(r.method);
+    a.requests += Math.round(r.requests);
+  }
+  return out;
+}
+
+const METHOD_ORDER = new Map<string, number>([...ACCESS_METHODS, ACCESS_OTHER_METHOD].map((m, i) => [m, i]));
+const byMethodOrder = (a: string, b: string) => (METHOD_ORDER.get(a) ?? 99) - (METHOD_ORDER.get(b) ?? 99);
+
+/**
+ * The (methods, paths) conditions that allow exactly what one caller was seen asking for: paths grouped by the
+ * set of methods seen on them, one condition per group. `OTHER` (a method outside the standard set, which no
+ * rule can name) lifts the method condition of its group, and `/*` (prefixes the proxy folded) the path
+ * condition: coarser, never narrower than what was seen. Undefined: not narrowed by that.
+ */
+function conditionsFor(
+  a: CallerAccess,
+  want: { methods: boolean; paths: boolean },
+): { methods?: string[]; paths?: string[] }[] {
+  const anyMethod = (ms: Iterable<string>) => [...ms].includes(ACCESS_OTHER_METHOD);
+  if (!want.paths) {
+    const all = new Set<string>();
+    for (const ms of a.byPath.values()) for (const m of ms) all.add(m);
+    return [anyMethod(all) ? {} : { methods: [...all].sort(byMethodOrder) }];
+  }
+  const groups = new Map<string, { methods?: string[]; paths: string[] }>();
+  for (const [path, ms] of a.byPath) {
+    const methods = !want.methods || anyMethod(ms) ? undefined : [...ms].sort(byMethodOrder);
+    const key = methods?.join(",") ?? "*";
+    const g = groups.get(key) ?? { ...(methods ? { methods } : {}), paths: [] };
+    groups.set(key, g);
+    g.paths.push(path);
+  }
+  return [...groups.values()]
+    .map((g) => ({
+      ...(g.methods ? { methods: g.methods } : {}),
+      ...(g.paths.includes(ACCESS_ANY_PATH) ? {} : { paths: g.paths.sort(byCodeUnits) }),
+    }))
+    .sort((x, y) => byCodeUnits(JSON.stringify(x), JSON.stringify(y)));
+}
+
 /**
  * Plain code-unit order, the same in every runtime: localeCompare depends on the locale and its ICU data, and
  * the suggestion's YAML must not.
@@ -167,18 +239,20 @@ export async function suggestAccessPolicy(
   const parsed = ZPolicySuggestInput.safeParse(rawInput);
   if (!parsed.success)
     throw new AppError("VALIDATION_FAILED", "the request is not valid", { issues: zodIssues(parsed.error) });
-  const { namespace: ns, service: svc, window } = parsed.data;
+  const { namespace: ns, service: svc, window, methods: byMethod, paths: byPath } = parsed.data;
   requireRole(actor, "viewer", ns);
 
   const ms = Math.min(parseSuggestionWindow(window)!, SUGGESTION_WINDOW_MAX_MS);
   const until = new Date(trafficClock.now());
   const from = new Date(Math.floor((until.getTime() - ms) / MINUTE) * MINUTE);
 
-  const [serviceRow, policyRows, observed, oldest] = await Promise.all([
+  const narrowing = byMethod || byPath;
+  const [serviceRow, policyRows, observed, oldest, access] = await Promise.all([
     db.service.findUnique({ where: { namespace_name: { namespace: ns, name: svc } } }),
     db.resource.findMany({ where: { kind: "AccessPolicy", namespace: ns }, orderBy: { name: "asc" } }),
     observedCallers(db, ns, svc, from, until),
     oldestTelemetry(db),
+    narrowing ? observedAccess(db, ns, svc, from, until) : null,
   ]);
   if (serviceRow === null && observed.length === 0)
     throw new AppError(
@@ -225,7 +299,59 @@ export async function suggestAccessPolicy(
   });
 
   const allowed = callers.filter((c) => c.status === "allowed");
-  const from_: AccessSourceSpec[] = allowed.map((c) => ({ namespace: c.namespace, service: c.service }));
+  // Methods and paths apply to HTTP requests only: over TCP an allow rule with either matches no connection.
+  const narrow = narrowing && protocol === "http";
+  const wholeCallers: AccessSourceSpec[] = [];
+  const narrowed = new Map<
+    string,
+    { cond: { methods?: string[]; paths?: string[] }; from: AccessSourceSpec[] }
+  >();
+  const partial: SuggestedCaller[] = [];
+  const folded: SuggestedCaller[] = [];
+  for (const c of allowed) {
+    const src: AccessSourceSpec = { namespace: c.namespace, service: c.service };
+    const a = narrow ? access!.get(serviceKey(c)) : undefined;
+    if (narrow) {
+      const seen = a ?? { byPath: new Map<string, Set<string>>(), requests: 0 };
+      const methods = new Set<string>();
+      for (const ms of seen.byPath.values()) for (const m of ms) methods.add(m);
+      c.observed = {
+        methods: [...methods].sort(byMethodOrder),
+        paths: [...seen.byPath.keys()].sort(byCodeUnits),
+        requests: seen.requests,
+        // Every request the callee's sidecars counted for it carries an observation from the same report.
+        complete: seen.requests >= c.requests,
+      };
+    }
+    if (a === undefined || !c.observed!.complete) {
+      if (narrow) partial.push(c);
+      wholeCallers.push(src);
+      continue;
+    }
+    const conds = conditionsFor(a, { methods: byMethod, paths: byPath });
+    const lifted = conds.some(
+      (k) => (byMethod && k.methods === undefined) || (byPath && k.paths === undefined),
+    );
+    if (lifted) folded.push(c);
+    if (conds.some((k) => k.methods === undefined && k.paths === undefined)) {
+      wholeCallers.push(src);
+      continue;
+    }
+    for (const cond of conds) {
+      const key = JSON.stringify(cond);
+      const g = narrowed.get(key) ?? { cond, from: [] };
+      narrowed.set(key, g);
+      g.from.push(src);
+    }
+  }
+  const allow: AccessRuleSpec[] = [
+    ...(wholeCallers.length > 0 ? [{ from: wholeCallers }] : []),
+    // By caller (the first it names), then by condition: the same YAML for the same evidence.
+    ...[...narrowed]
+      .map(([key, g]) => ({ key: `${serviceKey(g.from[0] as ServiceRef)}\u0000${key}`, g }))
+      .sort((x, y) => byCodeUnits(x.key, y.key))
+      .map(({ g }) => ({ from: g.from, ...g.cond })),
+  ];
   const resource: AccessPolicyResource | null =
     allowed.length === 0
       ? null
@@ -235,7 +361,7 @@ export async function suggestAccessPolicy(
           metadata: { name, namespace: ns },
           spec: {
             service: svc,
-            allow: [{ from: from_ }],
+            allow,
             ...(own?.resource.spec.deny ? { deny: own.resource.spec.deny } : {}),
           },
         };
@@ -258,6 +384,18 @@ export async function suggestAccessPolicy(
   if (refused.length > 0)
     warnings.push(
       `${list(refused)}: refused by the AccessPolicies in force now, so left out (they stay refused)`,
+    );
+  if (narrowing && protocol === "tcp")
+    warnings.push(
+      `${ns}/${svc} is a TCP service: connections have no methods or paths, so its callers are allowed by identity`,
+    );
+  if (partial.length > 0)
+    warnings.push(
+      `${list(partial)}: the service's sidecars recorded methods and paths for only part of ${partial.length === 1 ? "its" : "their"} requests in the window (proxies older than access observations, TCP connections, or calls before they were recorded), so allowed by identity alone rather than refuse requests that were seen`,
+    );
+  if (folded.length > 0)
+    warnings.push(
+      `${list(folded)}: seen with methods outside the standard set, or with more path prefixes than a proxy records per interval, so allowed any method or any path there`,
     );
   const limitedCallers = callers.filter((c) => c.status === "limited-elsewhere");
   if (limitedCallers.length > 0)
@@ -303,7 +441,9 @@ export async function suggestAccessPolicy(
   const title = `Restrict callers of ${ns}/${svc} to those observed in the last ${window}`;
   const description = [
     `Allows only the callers seen calling ${ns}/${svc} from ${from.toISOString()} to ${until.toISOString()} (${window}), by mesh identity: ${allowed.length > 0 ? list(allowed) : "none"}.`,
-    "Telemetry records no methods or paths, so the callers are allowed whole, not per method or path.",
+    narrow
+      ? `Each caller is allowed only the ${byMethod && byPath ? "methods and path prefixes" : byMethod ? "methods" : "path prefixes"} its requests were observed with, where observations cover all of them.`
+      : "The callers are allowed whole, not per method or path.",
     ...(own
       ? [
           `Replaces the allow list of AccessPolicy ${name} (revision ${own.revision}); its deny rules are kept.`,
@@ -319,7 +459,13 @@ export async function suggestAccessPolicy(
     namespace: ns,
     service: svc,
     window: { from: from.toISOString(), until: until.toISOString(), length: window },
-    granularity: "identity",
+    granularity: !narrow
+      ? "identity"
+      : byMethod && byPath
+        ? "methods-and-paths"
+        : byMethod
+          ? "methods"
+          : "paths",
     resource,
     operation:
       resource === null

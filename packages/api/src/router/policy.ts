@@ -14,7 +14,7 @@ export const policyRouter = createTRPCRouter({
         path: "/policies/suggest",
         tags: ["policies"],
         summary:
-          "An AccessPolicy allowing exactly the callers (by identity) seen calling a service in a window, with the evidence",
+          "An AccessPolicy allowing exactly the callers (by identity, optionally by the methods and path prefixes observed) seen calling a service in a window, with the evidence",
         protect: true,
       },
     })

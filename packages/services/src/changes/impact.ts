@@ -180,6 +180,16 @@ function accessImpact(
     e.requests += t.requests;
     perCaller.set(k, e);
   }
+  // What the callee's sidecars observed each caller ask for (decision 006): rules by method or path are judged
+  // against these, for callers whose every request in the window they account for.
+  const observed = new Map<string, { method: string; path: string; requests: number }[]>();
+  for (const a of view.access) {
+    if (a.destNamespace !== ns || a.destService !== svc) continue;
+    const k = `${a.sourceNamespace}/${a.sourceService}`;
+    const list = observed.get(k) ?? [];
+    observed.set(k, list);
+    list.push(a);
+  }
   const out: Impact["access"] = [];
   let requests = 0;
   let denied = 0;
@@ -189,8 +199,29 @@ function accessImpact(
     const vb = accessVerdict(pBefore, caller, protocol);
     const va = accessVerdict(pAfter, caller, protocol);
     requests += c.requests;
-    if (va === "denied" && vb !== "denied") denied += c.requests;
-    if (va === "partial" && vb === "allowed") partial += c.requests;
+    const obs = observed.get(k) ?? [];
+    const byRequest =
+      protocol === "http" &&
+      (va === "partial" || vb === "partial") &&
+      obs.reduce((a, o) => a + o.requests, 0) >= c.requests;
+    let refusedObserved: number | null = null;
+    if (byRequest) {
+      // Each observed (method, prefix) on its own: refused, or refused for some paths under the prefix.
+      let d = 0;
+      let p = 0;
+      for (const o of obs) {
+        const ob = accessVerdict(pBefore, caller, protocol, o);
+        const oa = accessVerdict(pAfter, caller, protocol, o);
+        if (oa === "denied" && ob !== "denied") d += o.requests;
+        else if (oa === "partial" && ob === "allowed") p += o.requests;
+      }
+      refusedObserved = d + p;
+      denied += Math.min(d, c.requests);
+      partial += Math.min(p, c.requests - Math.min(d, c.requests));
+    } else {
+      if (va === "denied" && vb !== "denied") denied += c.requests;
+      if (va === "partial" && vb === "allowed") partial += c.requests;
+    }
     if (vb === va) continue;
     const perMinute = (c.requests / windowSeconds) * 60;
     const shown = formatCount(perMinute);
@@ -200,7 +231,9 @@ function accessImpact(
         ? `would have denied ${shown} ${unit}/min from ${k} to ${ns}/${svc}`
         : va === "allowed"
           ? `would have allowed ${shown} ${unit}/min from ${k} to ${ns}/${svc} that were ${vb === "denied" ? "denied" : "partly denied"}`
-          : `would have denied some (by method or path) of ${shown} requests/min from ${k} to ${ns}/${svc}`;
+          : refusedObserved === 0
+            ? `would limit ${k} to some methods or paths of ${ns}/${svc}; none of its ${shown} requests/min observed in the last hour would have been refused`
+            : `would have denied some (by method or path) of ${shown} requests/min from ${k} to ${ns}/${svc}`;
     out.push({
       operation: index,
       destination: { namespace: ns, service: svc },

@@ -26,6 +26,17 @@ export interface TrafficRow {
   requests: number;
 }
 
+/** Requests in the window by caller, method and path prefix, as the callee's sidecars observed them (decision 006). */
+export interface AccessRow {
+  sourceNamespace: string;
+  sourceService: string;
+  destNamespace: string;
+  destService: string;
+  method: string;
+  path: string;
+  requests: number;
+}
+
 export interface MeshView {
   from: Date;
   to: Date;
@@ -33,6 +44,8 @@ export interface MeshView {
   /** Resources in force in the namespaces the change touches, parsed; the stored revision beside each. */
   resources: Map<string, { resource: Resource; revision: number }>;
   traffic: TrafficRow[];
+  /** Access observations towards the namespaces of the change's AccessPolicies (empty without any). */
+  access: AccessRow[];
 }
 
 /**
@@ -45,7 +58,9 @@ export async function loadMeshView(db: Db, ops: readonly PlannedOp[], now = new 
   // The last 60 complete minutes: a rollup bucket is one minute, and the current one is still filling.
   const to = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
   const from = new Date(to.getTime() - TRAFFIC_WINDOW_MS);
-  const [serviceRows, versionRows, resourceRows, trafficRows] = await Promise.all([
+  // Only an AccessPolicy is judged by method and path: other changes do not read the observations.
+  const accessNamespaces = [...new Set(ops.filter((o) => o.kind === "AccessPolicy").map((o) => o.namespace))];
+  const [serviceRows, versionRows, resourceRows, trafficRows, accessRows] = await Promise.all([
     db.service.findMany({ select: { id: true, namespace: true, name: true, protocol: true } }),
     db.workload.groupBy({ by: ["serviceId", "version", "status"], _count: { _all: true } }),
     db.resource.findMany({ where: { namespace: { in: namespaces } } }),
@@ -54,6 +69,13 @@ export async function loadMeshView(db: Db, ops: readonly PlannedOp[], now = new 
       where: { bucket: { gte: from, lt: to }, ...(meshWide ? {} : { destNamespace: { in: namespaces } }) },
       _sum: { requests: true },
     }),
+    accessNamespaces.length === 0
+      ? []
+      : db.telemetryAccessRollup.groupBy({
+          by: ["sourceNamespace", "sourceService", "destNamespace", "destService", "method", "path"],
+          where: { bucket: { gte: from, lt: to }, destNamespace: { in: accessNamespaces } },
+          _sum: { requests: true },
+        }),
   ]);
 
   const versions = new Map<string, Map<string, { workloads: number; healthyWorkloads: number }>>();
@@ -99,7 +121,8 @@ export async function loadMeshView(db: Db, ops: readonly PlannedOp[], now = new 
     if (!prev) traffic.set(k, { ...t, requests });
     else prev.requests = Math.max(prev.requests, requests);
   }
-  return { from, to, services, resources, traffic: [...traffic.values()] };
+  const access = accessRows.map(({ _sum, ...a }) => ({ ...a, requests: Number(_sum.requests ?? 0n) }));
+  return { from, to, services, resources, traffic: [...traffic.values()], access };
 }
 
 /** The resources in force after `ops` (in the touched namespaces). */

@@ -158,3 +158,34 @@ describe("validateResource(AccessPolicy)", () => {
     ]);
   });
 });
+
+describe("accessVerdict for requests (a method and a path, or an observed prefix)", () => {
+  const judge = (spec: AccessPolicySpec, method: string, path: string, caller = web) =>
+    accessVerdict([{ metadata: { namespace: "shop" }, spec }], caller, "http", { method, path });
+  const reads: AccessPolicySpec = {
+    service: "reviews",
+    allow: [{ from: [{ service: "web" }], methods: ["GET"], paths: ["/api/*", "/"] }],
+    deny: [{ paths: ["/api/admin/*"] }],
+  };
+
+  it("matches paths as the sidecar does: exact, or a prefix ending in *; the query left out", () => {
+    expect(judge(reads, "GET", "/api/items/1?x=1")).toBe("allowed");
+    expect(judge(reads, "GET", "/")).toBe("allowed");
+    expect(judge(reads, "GET", "/api")).toBe("denied"); // `/api/*` is under /api/, not /api itself
+    expect(judge(reads, "POST", "/api/items")).toBe("denied");
+    expect(judge(reads, "GET", "/api/admin/users")).toBe("denied");
+    expect(judge(reads, "GET", "/api/items", ops)).toBe("denied");
+  });
+
+  it("judges an observed prefix as all the paths under it, and OTHER as every non-standard method", () => {
+    // Part of /api/* is denied: which requests were refused depends on their paths.
+    expect(judge(reads, "GET", "/api/*")).toBe("partial");
+    expect(judge(reads, "GET", "/*")).toBe("partial");
+    expect(judge({ service: "reviews", allow: [{ methods: ["GET"] }] }, "GET", "/*")).toBe("allowed");
+    expect(judge({ service: "reviews", allow: [{ methods: ["GET"] }] }, "OTHER", "/x")).toBe("denied");
+    expect(judge({ service: "reviews", allow: [{ methods: ["GET", "PURGE"] }] }, "OTHER", "/x")).toBe(
+      "partial",
+    );
+    expect(judge({ service: "reviews", allow: [{}] }, "OTHER", "/x")).toBe("allowed");
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ZNamespace, ZServiceName } from "../../names.js";
 import { RESOURCE_API_VERSION, ZHttpMethod, ZObjectMeta, type ServiceRef } from "../common.js";
+import { ACCESS_METHODS, ACCESS_OTHER_METHOD } from "../../mesh-stream.js";
 
 /**
  * AccessPolicy: who may call one service. Callers are known by their mesh identity (the SPIFFE ID in their
@@ -115,11 +116,68 @@ export type AccessProtocol = "http" | "tcp";
  */
 export type AccessVerdict = "allowed" | "denied" | "partial";
 
+/**
+ * Requests to judge: one method (or `OTHER`, any method outside ACCESS_METHODS) and a path, either a concrete
+ * one (`/api/items/1`, the query left out) or a recorded prefix (`/api/*`, `/*`: every path under it), as access
+ * observations name them (contracts' ZAccessPrefix). A concrete path ending in `*` is read as a prefix.
+ */
+export interface AccessRequest {
+  method: string;
+  path: string;
+}
+
+const STANDARD_METHODS: ReadonlySet<string> = new Set(ACCESS_METHODS);
+
+/** The paths a rule path or a request path stands for: exactly one, or every path starting with a prefix. */
+const pathSet = (p: string) => (p.endsWith("*") ? { prefix: p.slice(0, -1) } : { exact: p });
+
+/** Whether the rule's paths match every path of the request (as the sidecar's authz matches them). */
+function pathsCover(rule: AccessRuleSpec, path: string): boolean {
+  if (rule.paths === undefined) return true;
+  const r = pathSet(path);
+  return rule.paths.some((rp) => {
+    const q = pathSet(rp);
+    if (q.prefix !== undefined) return (r.prefix ?? r.exact!).startsWith(q.prefix);
+    return r.exact !== undefined && r.exact === q.exact;
+  });
+}
+
+/** Whether the rule's paths match some path of the request. */
+function pathsOverlap(rule: AccessRuleSpec, path: string): boolean {
+  if (rule.paths === undefined) return true;
+  const r = pathSet(path);
+  return rule.paths.some((rp) => {
+    const q = pathSet(rp);
+    if (r.exact !== undefined)
+      return q.prefix !== undefined ? r.exact.startsWith(q.prefix) : r.exact === q.exact;
+    return q.prefix !== undefined
+      ? q.prefix.startsWith(r.prefix!) || r.prefix!.startsWith(q.prefix)
+      : q.exact!.startsWith(r.prefix!);
+  });
+}
+
+function methodCovered(rule: AccessRuleSpec, method: string): boolean {
+  return rule.methods === undefined || (method !== ACCESS_OTHER_METHOD && rule.methods.includes(method));
+}
+
+function methodOverlaps(rule: AccessRuleSpec, method: string): boolean {
+  if (rule.methods === undefined || rule.methods.includes(method)) return true;
+  // `OTHER` stands for every method outside the standard set: a rule naming one of those may match it.
+  return method === ACCESS_OTHER_METHOD && rule.methods.some((m) => !STANDARD_METHODS.has(m));
+}
+
+/**
+ * What the AccessPolicies of one service mean for one caller's requests. With `request`, for those requests
+ * only (HTTP): `allowed` when every one of them is, `denied` when none is, `partial` when it depends on the
+ * concrete path or method within a recorded prefix or `OTHER`. Without it, for every request of the caller.
+ */
 export function accessVerdict(
   policies: readonly { metadata: { namespace: string }; spec: AccessPolicySpec }[],
   caller: ServiceRef,
   protocol: AccessProtocol = "http",
+  request?: AccessRequest,
 ): AccessVerdict {
+  if (request !== undefined && protocol === "http") return requestVerdict(policies, caller, request);
   const tcp = protocol === "tcp";
   let anyAllow = false;
   let allowAll = false;
@@ -137,6 +195,37 @@ export function accessVerdict(
       if (!ruleMatchesCaller(r, caller, ns)) continue;
       if (ruleCoversAllRequests(r)) allowAll = true;
       else if (!tcp) allowSome = true;
+    }
+  }
+  if (anyAllow && !allowAll && !allowSome) return "denied";
+  if (denySome || (anyAllow && !allowAll)) return "partial";
+  return "allowed";
+}
+
+function requestVerdict(
+  policies: readonly { metadata: { namespace: string }; spec: AccessPolicySpec }[],
+  caller: ServiceRef,
+  request: AccessRequest,
+): AccessVerdict {
+  const { method } = request;
+  const q = request.path.indexOf("?");
+  const path = q === -1 ? request.path : request.path.slice(0, q);
+  let anyAllow = false;
+  let allowAll = false;
+  let allowSome = false;
+  let denySome = false;
+  for (const p of policies) {
+    const ns = p.metadata.namespace;
+    for (const r of p.spec.deny ?? []) {
+      if (!ruleMatchesCaller(r, caller, ns) || !methodOverlaps(r, method) || !pathsOverlap(r, path)) continue;
+      if (methodCovered(r, method) && pathsCover(r, path)) return "denied";
+      denySome = true;
+    }
+    for (const r of p.spec.allow ?? []) {
+      anyAllow = true;
+      if (!ruleMatchesCaller(r, caller, ns) || !methodOverlaps(r, method) || !pathsOverlap(r, path)) continue;
+      if (methodCovered(r, method) && pathsCover(r, path)) allowAll = true;
+      else allowSome = true;
     }
   }
   if (anyAllow && !allowAll && !allowSome) return "denied";
