@@ -162,4 +162,48 @@ describe("trellis policy suggest", () => {
     expect(none.err).toMatch(/^warning: no caller with a mesh identity was seen calling shop\/web/);
     expect(none.err).toMatch(/trellis: nothing to propose for shop\/web\n$/);
   });
+
+  it("--methods --paths narrows each caller to what the service's sidecars observed it asking for", async () => {
+    // reviews' 30 calls, as ratings' sidecars observed them; web's are older than the observations.
+    for (const [method, path, n] of [
+      ["GET", "/api/*", 25],
+      ["POST", "/api/*", 5],
+    ] as const)
+      await db.telemetryAccessRollup.create({
+        data: {
+          bucket: minuteAgo(2),
+          destNamespace: "shop",
+          destService: "ratings",
+          sourceNamespace: "shop",
+          sourceService: "reviews",
+          method,
+          path,
+          requests: BigInt(n),
+        },
+      });
+    const args = ["policy", "suggest", "ratings", "-n", "shop", "--methods", "--paths"];
+    const yaml = await trellis([...args, "-o", "yaml"]);
+    expect(yaml.code, yaml.err).toBe(0);
+    expect(yaml.out).toContain("# mesh identity and the methods and path prefixes each was observed with.");
+    expect(yaml.err).toContain(
+      "warning: shop/web: the service's sidecars recorded methods and paths for only part",
+    );
+    expect((parseYaml(yaml.out) as { spec: unknown }).spec).toEqual({
+      service: "ratings",
+      allow: [
+        { from: [{ namespace: "shop", service: "web" }] },
+        { from: [{ namespace: "shop", service: "reviews" }], methods: ["GET", "POST"], paths: ["/api/*"] },
+      ],
+    });
+    // The table shows what was observed, and where it falls short.
+    const table = await trellis(args, "viewer");
+    expect(table.code, table.err).toBe(0);
+    expect(table.out).toMatch(/^CALLER\s+REQUESTS\s+MTLS\s+LAST SEEN\s+SUGGESTION\s+OBSERVED$/m);
+    expect(table.out).toMatch(/^shop\/reviews\s+30\s.*allowed\s+GET,POST \/api\/\*$/m);
+    expect(table.out).toMatch(/^shop\/web\s+12\s.*allowed\s+\(0 of 12: by identity\)$/m);
+    expect(table.out).toContain("--window 24h --methods --paths -o yaml");
+    // Without the flags: by identity, as before.
+    const plain = await trellis(["policy", "suggest", "ratings", "-n", "shop", "-o", "json"]);
+    expect(JSON.parse(plain.out)).toMatchObject({ granularity: "identity" });
+  });
 });
