@@ -32,8 +32,18 @@ const STATUS: Record<SuggestedCaller["status"], string> = {
   unconfirmed: "left out: only its own sidecar reported these calls",
 };
 
+/** What the callee's sidecars observed a caller asking for, or why it is allowed by identity anyway. */
+function observedText(c: SuggestedCaller): string {
+  const o = c.observed;
+  if (o === undefined) return "";
+  if (!o.complete)
+    return `${o.requests.toLocaleString("en-US")} of ${c.requests.toLocaleString("en-US")} requests observed: allowed by identity`;
+  return `${o.methods.join(", ")} on ${o.paths.join(", ")}`;
+}
+
 function Evidence({ s }: { s: PolicySuggestion }) {
   if (s.callers.length === 0) return <p className="muted">No calls in this window.</p>;
+  const narrowed = s.granularity !== "identity";
   return (
     <table aria-label="Observed callers">
       <thead>
@@ -43,6 +53,7 @@ function Evidence({ s }: { s: PolicySuggestion }) {
           <th scope="col">mTLS</th>
           <th scope="col">Last seen</th>
           <th scope="col">In the policy</th>
+          {narrowed && <th scope="col">Observed</th>}
         </tr>
       </thead>
       <tbody>
@@ -55,6 +66,9 @@ function Evidence({ s }: { s: PolicySuggestion }) {
             <td>{Math.round(c.mtlsShare * 100)}%</td>
             <td>{new Date(c.lastSeen).toLocaleString()}</td>
             <td className={c.status === "allowed" ? undefined : "warning"}>{STATUS[c.status]}</td>
+            {narrowed && (
+              <td className={c.observed?.complete === false ? "warning" : undefined}>{observedText(c)}</td>
+            )}
           </tr>
         ))}
       </tbody>
@@ -67,9 +81,11 @@ export function RestrictCallers({ namespace, service }: { namespace: string; ser
   const router = useRouter();
   const { rights } = useRights();
   const [length, setLength] = useState<string>("24h");
+  const [methods, setMethods] = useState(false);
+  const [paths, setPaths] = useState(false);
   const suggestion = useQuery(
     trpc.policy.suggest.queryOptions(
-      { namespace, service, window: length },
+      { namespace, service, window: length, methods, paths },
       { placeholderData: (prev) => prev },
     ),
   );
@@ -107,7 +123,9 @@ export function RestrictCallers({ namespace, service }: { namespace: string; ser
       </div>
       <p className="muted">
         An AccessPolicy that allows exactly the callers seen calling {namespace}/{service} in the window, by
-        mesh identity. The mesh records no methods or paths, so callers are allowed whole.
+        mesh identity, and if you choose only the methods and path prefixes (first segment, such as /api/*)
+        the service&apos;s sidecars observed each of them using. A caller whose requests were not all observed
+        (older proxies, TCP) is allowed whole.
       </p>
       <div className="filters">
         <label>
@@ -119,6 +137,14 @@ export function RestrictCallers({ namespace, service }: { namespace: string; ser
               </option>
             ))}
           </select>
+        </label>
+        <label>
+          <input type="checkbox" checked={methods} onChange={(e) => setMethods(e.target.checked)} />
+          Only the methods observed
+        </label>
+        <label>
+          <input type="checkbox" checked={paths} onChange={(e) => setPaths(e.target.checked)} />
+          Only the paths observed
         </label>
         {suggestion.isFetching && <span className="muted">Loading…</span>}
       </div>
