@@ -71,6 +71,15 @@ describe("access observations on the callee's sidecar", () => {
     expect(obs.find((o) => o.path === "/*")?.requests).toBe(n + 1 - ACCESS_LIMITS.prefixesPerInterval);
     expect(obs.reduce((a, o) => a + o.requests, 0)).toBe(n + 1);
     expect(inboundRequests()).toBe(n + 1);
+    // Segments whose hashes collide ("Aa" and "BB", as in Java's String.hashCode) stay apart.
+    mesh.reviews.drainAccess();
+    mesh.reviews.drainTelemetry();
+    for (const p of ["/Aa/x", "/BB/x", "/BB/y", "/Aa"]) await call(p);
+    expect(table(mesh.reviews.drainAccess())).toEqual([
+      "shop/web GET /Aa ×1",
+      "shop/web GET /Aa/* ×1",
+      "shop/web GET /BB/* ×2",
+    ]);
     // A new interval, a new table: the prefix seen first is kept again.
     await call("/p71/x");
     expect(table(mesh.reviews.drainAccess())).toEqual(["shop/web GET /p71/* ×1"]);
