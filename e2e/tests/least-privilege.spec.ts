@@ -2,8 +2,10 @@
 // real `trellis proxy`; cart is in the mesh too but only ever calls web. On ratings' service page an editor
 // asks to "Restrict callers to what was observed": the page lists reviews and web as the callers seen, the
 // impact preview says none of the last hour's requests to ratings would be refused, and the change request
-// opens with the same prediction on its page. Once approved and acked, reviews and web still get 200 from
-// ratings and cart, never seen calling it, gets 403.
+// opens with the same prediction on its page. Asked to narrow by the methods and paths observed (reviews only
+// ever GETs /ratings/…, web only GETs /), the rules say so and the preview still refuses none of the last
+// hour's requests. Once approved and acked, reviews and web still get 200 for what they asked before, 403 for
+// a method or a path they never used, and cart, never seen calling ratings, gets 403.
 import { expect, test } from "@playwright/test";
 import { ADMIN_TOKEN, ensureUsers, joinToken, signIn, tokenOf } from "./fixtures";
 import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
@@ -41,12 +43,14 @@ test("restrict ratings to its observed callers: evidence, 0 of the last hour ref
 
   // The traffic the suggestion is drawn from: reviews and web call ratings, cart calls only web.
   await expect.poll(async () => (await call(cart.outbound, "web")).status, { timeout: 60_000 }).toBe(200);
-  for (const caller of [reviews, web])
-    await expect
-      .poll(async () => (await call(caller.outbound, "ratings")).status, { timeout: 60_000 })
-      .toBe(200);
+  // reviews reads ratings under /ratings/, web only asks for / (as the callee's sidecar records them).
+  const reviewsPath = (i: number) => `/ratings/${i}?fields=stars`;
+  await expect
+    .poll(async () => (await call(reviews.outbound, "ratings", reviewsPath(0))).status, { timeout: 60_000 })
+    .toBe(200);
+  await expect.poll(async () => (await call(web.outbound, "ratings")).status, { timeout: 60_000 }).toBe(200);
   for (let i = 0; i < 20; i++) {
-    expect((await call(reviews.outbound, "ratings")).status).toBe(200);
+    expect((await call(reviews.outbound, "ratings", reviewsPath(i))).status).toBe(200);
     expect((await call(web.outbound, "ratings")).status).toBe(200);
     expect((await call(cart.outbound, "web")).status).toBe(200);
   }
@@ -97,6 +101,23 @@ test("restrict ratings to its observed callers: evidence, 0 of the last hour ref
   );
   await expect(impact).not.toContainText("would have denied");
 
+  // Narrowed to the methods and paths each caller was observed with: still none of the last hour refused.
+  await lena.getByLabel("Only the methods observed").check();
+  await lena.getByLabel("Only the paths observed").check();
+  await expect(
+    evidence.getByRole("row", { name: new RegExp(`^${NS}/reviews .* allowed GET on /ratings/\\*$`) }),
+  ).toBeVisible();
+  await expect(
+    evidence.getByRole("row", { name: new RegExp(`^${NS}/web .* allowed GET on /$`) }),
+  ).toBeVisible();
+  await expect(diff).toContainText("/ratings/*");
+  await expect(diff).toContainText("methods:");
+  await expect(refused).toHaveText(
+    new RegExp(`^would have refused 0 of the last hour's [0-9,]+ requests to ${NS}/ratings$`),
+  );
+  await expect(impact).not.toContainText("would have denied");
+  await expect(impact).not.toContainText("by method or path");
+
   await lena.getByRole("button", { name: "Open change request" }).click();
   await expect(lena).toHaveURL(/\/changes\/\d+$/);
   await expect(lena.getByRole("heading", { level: 1 })).toContainText(
@@ -129,5 +150,9 @@ test("restrict ratings to its observed callers: evidence, 0 of the last hour ref
     .toBe("acked");
   const denied = await call(cart.outbound, "ratings");
   expect(denied.status, denied.body).toBe(403);
-  for (const caller of [reviews, web]) expect((await call(caller.outbound, "ratings")).status).toBe(200);
+  expect((await call(reviews.outbound, "ratings", reviewsPath(99))).status).toBe(200);
+  expect((await call(web.outbound, "ratings")).status).toBe(200);
+  // What they were never seen doing: another method, another path.
+  expect((await call(reviews.outbound, "ratings", reviewsPath(1), "DELETE")).status).toBe(403);
+  expect((await call(web.outbound, "ratings", "/admin")).status).toBe(403);
 });

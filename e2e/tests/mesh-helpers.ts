@@ -99,10 +99,15 @@ export async function sidecar(
 }
 
 /** One GET through a sidecar's outbound port to the service named by `host`. Status 0: no answer. */
-export function call(outbound: number, host: string): Promise<{ status: number; body: string }> {
+export function call(
+  outbound: number,
+  host: string,
+  path = "/",
+  method = "GET",
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = httpRequest(
-      { host: "127.0.0.1", port: outbound, path: "/", headers: { host }, timeout: 5000 },
+      { host: "127.0.0.1", port: outbound, path, method, headers: { host }, timeout: 5000 },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
