@@ -79,8 +79,15 @@ export class TelemetryAggregator {
 
   /** Writes everything gathered so far. On failure the data is kept for the next flush. */
   async flush(db: Db): Promise<number> {
-    const access = await this.flushAccess(db);
-    if (this.pending.size === 0) return access;
+    // Series and access observations are written apart: one failing keeps the other flowing (and is retried).
+    const [series, access] = await Promise.allSettled([this.flushSeries(db), this.flushAccess(db)]);
+    if (series.status === "rejected") throw series.reason;
+    if (access.status === "rejected") throw access.reason;
+    return series.value + access.value;
+  }
+
+  private async flushSeries(db: Db): Promise<number> {
+    if (this.pending.size === 0) return 0;
     // In one order whoever flushes: each row's trigger also locks its 10-minute TelemetryEdgeRollup row, and
     // two replicas taking the same locks in different orders would deadlock. Edge bucket and edge first, so
     // both kinds of lock are taken in the same order everywhere.
@@ -108,7 +115,7 @@ export class TelemetryAggregator {
               "latencyBuckets" = ARRAY(SELECT a + b FROM unnest("TelemetryRollup"."latencyBuckets", EXCLUDED."latencyBuckets") AS t(a, b))`,
         ),
       );
-      return batch.length + access;
+      return batch.length;
     } catch (e) {
       for (const a of batch) this.add([a.s], a.bucket.getTime());
       throw e;
