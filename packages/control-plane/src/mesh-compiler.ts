@@ -5,6 +5,7 @@ import { parseResource, RESOURCE_API_VERSION, type Resource } from "@trellis/con
 import {
   CompileCache,
   compileProxyConfig,
+  endpointProblem,
   type RegistryService as CompilerRegistryService,
 } from "./compiler/index.js";
 import type { RegistrySnapshot } from "./registry.js";
@@ -43,6 +44,8 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
   let lastRegistry: RegistrySnapshot | null = null;
   let lastServices: { services: CompilerRegistryService[] } = { services: [] };
   const cache = new CompileCache();
+  // Workloads already logged as unusable endpoints (`id address version`): said once, not at every recompute.
+  let reported = new Set<string>();
   return ({ proxy, resources, registry, trustDomain }) => {
     if (resources !== lastRows) {
       lastParsed = parseStored(resources, log);
@@ -59,6 +62,7 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
     }
     if (registry !== lastRegistry) {
       lastRegistry = registry;
+      reported = reportBadEndpoints(registry, reported, log);
       lastServices = {
         services: registry.services.map((s) => ({
           namespace: s.namespace,
@@ -98,4 +102,22 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
     const { version: _v, tls: _t, ...rest } = config;
     return rest as Record<string, unknown>;
   };
+}
+
+/**
+ * Logs each workload the compiler leaves out of its service's endpoints (see `compileEndpoints`) once, and
+ * returns the ones still in the registry (a workload that goes and comes back bad is logged again).
+ */
+function reportBadEndpoints(registry: RegistrySnapshot, before: Set<string>, log: (l: string) => void): Set<string> {
+  const now = new Set<string>();
+  for (const s of registry.services)
+    for (const w of s.workloads) {
+      const problem = endpointProblem(w);
+      if (problem === null) continue;
+      const key = `${w.id} ${w.address} ${w.version}`;
+      now.add(key);
+      if (!before.has(key))
+        log(`control plane: workload ${w.id} of ${s.namespace}/${s.name} is not an endpoint: its stored ${problem}`);
+    }
+  return now;
 }

@@ -1,0 +1,97 @@
+// Hardening after issue 15: what one bad registry row, one chatty proxy or one namespace-wide join token can cost
+// the rest of the mesh. Through the real stream (TLS, WebSocket, join tokens from the services layer, the real
+// compiler, PostgreSQL).
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { ProxyNode } from "@trellis/contracts";
+import { createDb } from "@trellis/db";
+import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
+import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
+import { CLOSE } from "./session.js";
+import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
+
+const SECRET = "test-mesh-secret-test-mesh-secret-0123";
+const STREAM_CAP = 3;
+const url = inject("databaseUrl");
+const db = createDb(url);
+
+let cp: ControlPlane;
+let caPem = "";
+let demoToken = "";
+const proxies: LightProxy[] = [];
+const logs: string[] = [];
+
+async function join(node: Partial<ProxyNode> & { service: string }, token = demoToken): Promise<LightProxy> {
+  const { csrPem } = await generateKeyAndCsr();
+  const p = new LightProxy({
+    url: cp.url,
+    token,
+    caPem,
+    csrPem,
+    node: { namespace: "demo", version: "v1", address: "127.0.0.1:1", labels: {}, ...node } as ProxyNode,
+  });
+  proxies.push(p);
+  await p.connect();
+  return p;
+}
+
+async function settled(p: LightProxy): Promise<void> {
+  await p.until(() => p.appliedVersion !== null || p.closeCode !== null, 10_000, "config or close");
+}
+
+const servicesOf = (p: LightProxy) =>
+  ((p.held()?.config as { services?: { namespace: string; name: string; endpoints: unknown[] }[] } | undefined)
+    ?.services ?? []);
+
+beforeAll(async () => {
+  cp = await startControlPlane({
+    databaseUrl: url,
+    secret: SECRET,
+    compile: meshCompiler((l) => logs.push(l)),
+    port: 0,
+    debounceMs: 20,
+    registryIntervalMs: 50,
+    maxStreamsPerJoinToken: STREAM_CAP,
+    log: (l) => logs.push(l),
+  });
+  demoToken = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "demo" })).token;
+  caPem = await fetchPinnedCa(cp.url, demoToken);
+});
+
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close().catch(() => {})));
+  await cp?.close();
+  await db.$disconnect();
+});
+
+describe("a bad registry row", () => {
+  it("costs its own endpoint, not every proxy's config", async () => {
+    // A row written before hellos were validated: its address is not host:port.
+    const svc = await db.service.create({ data: { namespace: "demo", name: "legacy" } });
+    const bad = await db.workload.create({
+      data: {
+        serviceId: svc.id,
+        version: "v1",
+        address: "not-an-address",
+        identity: "spiffe://trellis.local/ns/demo/sa/legacy",
+        status: "connected",
+      },
+    });
+    try {
+      await cp.refresh();
+      const web = await join({ service: "web" });
+      await settled(web);
+      expect(web.closeCode).toBeNull();
+      expect(web.appliedVersion).not.toBeNull();
+      // Its own registration reaches it in a later push: the mesh keeps being compiled.
+      await web.until(() => servicesOf(web).some((s) => s.name === "web" && s.endpoints.length === 1), 10_000, "web's endpoint");
+      expect(servicesOf(web).find((s) => s.name === "legacy")?.endpoints).toEqual([]);
+      // Logged once, however many recomputes and proxy groups meet it.
+      await join({ service: "reviews" }).then(settled);
+      await cp.refresh();
+      expect(logs.filter((l) => l.includes(`workload ${bad.id}`) && l.includes("not host:port"))).toHaveLength(1);
+    } finally {
+      await db.workload.delete({ where: { id: bad.id } });
+      await db.service.delete({ where: { id: svc.id } });
+    }
+  });
+});
