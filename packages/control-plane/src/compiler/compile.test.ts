@@ -174,8 +174,19 @@ describe("compileProxyConfig", () => {
     });
   });
 
+  it("leaves out a workload whose stored address does not parse, keeping its service and the rest", () => {
+    const workloads = [
+      { id: "x", version: "v1", address: "not-an-address", identity: "", healthy: true },
+      { id: "y", version: "v1", address: "10.0.0.2:15006", identity: "", healthy: true },
+    ];
+    const services = [{ namespace: "shop", name: "ok", workloads }];
+    const plain = compileProxyConfig(input([], { registry: { services } }));
+    expect(plain.services[0]!.endpoints.map((e) => e.address)).toEqual(["10.0.0.2:15006"]);
+    expect(JSON.stringify(compileProxyConfig(input([], { registry: { services } }), new CompileCache()))).toBe(JSON.stringify(plain));
+  });
+
   it("throws CompileError with the proxy config's issues when registry data is unusable", () => {
-    const services = [{ namespace: "shop", name: "bad", workloads: [{ id: "x", version: "v1", address: "not-an-address", identity: "", healthy: true }] }];
+    const services = [{ namespace: "shop", name: "Bad_Name", workloads: [] }];
     let err: unknown;
     try {
       compileProxyConfig(input([], { registry: { services } }));
@@ -183,7 +194,7 @@ describe("compileProxyConfig", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CompileError);
-    expect((err as CompileError).issues[0]!.path).toBe("services[0].endpoints[0].address");
+    expect((err as CompileError).issues[0]!.path).toBe("services[0].name");
     // Through the memo, the same error: an entry that does not validate sends the compile down the plain path.
     expect(() => compileProxyConfig(input([], { registry: { services } }), new CompileCache())).toThrow((err as Error).message);
   });

@@ -77,7 +77,8 @@ function push<T>(m: Map<string, T[]>, key: string, v: T): void {
  * Resources are compiled as stored; semantic problems the validator would refuse (weights not summing to 100,
  * two Routes for a service) still compile to a valid config with a documented meaning.
  *
- * @throws CompileError when the result fails `validateProxyConfig` (a bug, or registry data such as a bad address).
+ * @throws CompileError when the result fails `validateProxyConfig` (a bug, or registry data such as a bad service name; a
+ * workload with a bad address or version is left out instead, see `compileEndpoints`).
  */
 export function compileProxyConfig(input: CompileInput, cache?: CompileCache): ProxyConfig {
   if (cache !== undefined) {
