@@ -321,6 +321,15 @@ export const STREAM_FEATURES = {
   delta: "delta",
 } as const;
 
+/**
+ * Codes of `error` messages a proxy acts on (the stream stays up). `renewalLimited`: a `csr` came sooner than
+ * the control plane's renewal limit allows (a burst of 3, then one per minute or per half-lifetime if
+ * shorter); nothing was signed, and the proxy asks again later.
+ */
+export const STREAM_ERRORS = {
+  renewalLimited: "CERT_RENEWAL_LIMITED",
+} as const;
+
 export const ZAckMessage = z.object({
   type: z.literal("ack"),
   version: z.string().max(128),

@@ -8,6 +8,8 @@ import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
 import { CLOSE } from "./session.js";
 import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
+import { startMeshProxy } from "@trellis/dataplane/mesh";
+import { freePort } from "../test/support.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const STREAM_CAP = 3;
@@ -92,6 +94,52 @@ describe("a bad registry row", () => {
     } finally {
       await db.workload.delete({ where: { id: bad.id } });
       await db.service.delete({ where: { id: svc.id } });
+    }
+  });
+});
+
+describe("certificate renewals", () => {
+  it("are limited per stream: a burst, then refused with a code, and the stream stays up", async () => {
+    const p = await join({ service: "renewer" });
+    await settled(p);
+    const before = await db.issuedCertificate.count({ where: { workloadId: p.workloadId! } });
+    for (let i = 0; i < 6; i++) p.sendCsr((await generateKeyAndCsr()).csrPem);
+    await p.until(
+      () => p.errors.filter((e) => e.startsWith("CERT_RENEWAL_LIMITED")).length >= 3,
+      10_000,
+      "refused renewals",
+    );
+    expect(p.errors.filter((e) => e.startsWith("CERT_RENEWAL_LIMITED"))).toHaveLength(3);
+    expect(await db.issuedCertificate.count({ where: { workloadId: p.workloadId! } })).toBe(before + 3);
+    // The stream is still served.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(p.closeCode).toBeNull();
+  });
+
+  it("never refuse the real proxy, which renews at half-life (2 s certificates here: a renewal a second)", async () => {
+    const short = await startControlPlane({ databaseUrl: url, secret: SECRET, compile: meshCompiler(), port: 0, certTtlMs: 2_000 });
+    const [inbound, outbound, admin, app] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const plog: string[] = [];
+    const m = startMeshProxy({
+      controlPlaneUrl: short.url,
+      token: demoToken,
+      node: { namespace: "demo", service: "renews", version: "v1", address: `127.0.0.1:${inbound}`, labels: {} },
+      app: { port: app },
+      listeners: {
+        inbound: { address: "127.0.0.1", port: inbound },
+        outbound: { address: "127.0.0.1", port: outbound },
+        admin: { address: "127.0.0.1", port: admin },
+      },
+      drainTimeoutMs: 200,
+      log: (l) => plog.push(l),
+    });
+    try {
+      await m.ready;
+      await expect.poll(() => plog.filter((l) => l.includes("certificate renewed")).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(6);
+      expect(plog.filter((l) => l.includes("CERT_RENEWAL_LIMITED"))).toEqual([]);
+    } finally {
+      await m.close();
+      await short.close();
     }
   });
 });

@@ -11,6 +11,7 @@ import {
 import type { Db } from "@trellis/db";
 import { CaError, spiffeId, type MeshCa } from "./ca.js";
 import { disconnectWorkload, registerWorkload, TcpPortError } from "./registry.js";
+import { RENEWAL_LIMITED_CODE, RenewalLimit } from "./renewal-limit.js";
 import type { PushQueue, PushTarget } from "./push-queue.js";
 import type { Rollout } from "./rollout.js";
 import { carriesService, groupOf, type Encoded, type ProxyGroup, type Snapshot } from "./snapshots.js";
@@ -120,6 +121,8 @@ export class ProxySession implements PushTarget {
   /** Series reported since `budgetSince` (see `report`). */
   private budgetSince = 0;
   private budgetUsed = 0;
+  /** Certificate renewals this stream may still make (see renewal-limit.ts). */
+  private renewals: RenewalLimit | null = null;
   private cleanedUp!: () => void;
   /** Settles when the stream has closed and its workload has been marked gone. */
   readonly finished = new Promise<void>((resolve) => (this.cleanedUp = resolve));
@@ -405,6 +408,14 @@ export class ProxySession implements PushTarget {
     // An evicted proxy's stream is closing: it gets no new certificate.
     if (this.closed || this.deps.isRevoked(this.deps.scope.joinTokenId))
       return this.fail(CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
+    this.renewals ??= new RenewalLimit(this.deps.certTtlMs);
+    const wait = this.renewals.take();
+    if (wait > 0)
+      return this.send({
+        type: "error",
+        code: RENEWAL_LIMITED_CODE,
+        message: `too many certificate renewals on this stream; the next is allowed in ${Math.ceil(wait / 1000)} s`,
+      });
     const node = this.node!;
     const spiffe = spiffeId(this.deps.trustDomain, node.namespace, node.service);
     try {

@@ -8,6 +8,7 @@ import WebSocket from "ws";
 import {
   applyConfigDelta,
   MESH_STREAM_PATH,
+  STREAM_ERRORS,
   STREAM_FEATURES,
   ZControlPlaneMessage,
   type HeldConfig,
@@ -18,6 +19,9 @@ import {
 } from "@trellis/contracts";
 import { startProxy, type ProxyHandle, type StartProxyOptions } from "../proxy.js";
 import { fetchPinnedCa, generateKeyAndCsr, MeshJoinError } from "./identity.js";
+
+/** A renewal refused as too soon is asked again after this long (the control plane earns one back per minute). */
+const RENEWAL_RETRY_MS = 60_000;
 
 export interface MeshProxyOptions {
   /** `https://host:15010` */
@@ -233,6 +237,13 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       }
       case "error":
         log(`trellis proxy: control plane says ${msg.code}: ${msg.message}`);
+        // Our renewal came too soon (never at the half-life schedule; after a clock jump, say): ask again later,
+        // with the key already made, as long as the certificate in force lasts.
+        if (msg.code === STREAM_ERRORS.renewalLimited && pendingKeyPem && cert) {
+          if (renewTimer) clearTimeout(renewTimer);
+          renewTimer = setTimeout(() => void renew(), RENEWAL_RETRY_MS);
+          renewTimer.unref();
+        }
         return;
     }
   }
