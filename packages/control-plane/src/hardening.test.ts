@@ -143,3 +143,32 @@ describe("certificate renewals", () => {
     }
   });
 });
+
+describe("streams per join token", () => {
+  it(`are capped per replica (${STREAM_CAP} here): one more is refused with a code; one that leaves frees a place`, async () => {
+    const token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "demo" })).token;
+    const open: LightProxy[] = [];
+    for (let i = 0; i < STREAM_CAP; i++) {
+      const p = await join({ service: `capped-${i}` }, token);
+      await settled(p);
+      expect(p.closeCode).toBeNull();
+      open.push(p);
+    }
+    const extra = await join({ service: "capped-extra" }, token);
+    await extra.until(() => extra.closeCode !== null, 10_000, "refusal");
+    expect(extra.closeCode).toBe(CLOSE.tooManyStreams);
+    expect(extra.errors.join("\n")).toMatch(/STREAM_LIMIT/);
+    // Other tokens are not affected.
+    const other = await join({ service: "capped-other" });
+    await settled(other);
+    expect(other.closeCode).toBeNull();
+    await open[0]!.close();
+    await expect
+      .poll(async () => {
+        const again = await join({ service: "capped-again" }, token);
+        await settled(again);
+        return again.closeCode;
+      })
+      .toBeNull();
+  });
+});

@@ -77,8 +77,16 @@ export interface ControlPlaneOptions {
    */
   registryIntervalMs?: number;
   replicaId?: string;
+  /**
+   * Streams one join token may hold open on this replica at once (default 256): a namespace-wide token is one
+   * secret for any number of proxies, and each stream costs a socket, a session and a registry row. One more
+   * is refused (close 4429, `STREAM_LIMIT`); the proxy retries with backoff, so it joins when a place frees.
+   */
+  maxStreamsPerJoinToken?: number;
   log?: (line: string) => void;
 }
+
+export const DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN = 256;
 
 export interface ControlPlaneStats {
   sessions: number;
@@ -143,6 +151,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const sessions = new Set<ProxySession>();
   /** Every open stream, also those still before hello: all are closed on shutdown. */
   const streams = new Set<ProxySession>();
+  /** Open streams (in `streams`) per join token id; see `maxStreamsPerJoinToken`. */
+  const streamsPerToken = new Map<string, number>();
+  const maxStreamsPerJoinToken = opts.maxStreamsPerJoinToken ?? DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN;
   /**
    * Join tokens heard revoked since this replica started: a proxy that authenticated just before the revocation
    * committed, and whose stream opens after this replica evicted the others, is refused all the same. (The
@@ -552,6 +563,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           return refuse(401, "the join token is invalid, expired or revoked");
         if (shuttingDown) return refuse(503, stopping);
         wss.handleUpgrade(req, socket, head, (ws) => {
+          // Counted here, where the stream is added, so that concurrent upgrades cannot all pass the check.
+          const held = streamsPerToken.get(scope.joinTokenId) ?? 0;
+          if (held >= maxStreamsPerJoinToken) {
+            const message = `this join token already holds ${held} streams on this replica (the limit)`;
+            ws.send(JSON.stringify({ type: "error", code: "STREAM_LIMIT", message }));
+            return ws.close(CLOSE.tooManyStreams, message);
+          }
+          streamsPerToken.set(scope.joinTokenId, held + 1);
           const session = new ProxySession(ws, {
             db,
             ca,
@@ -579,6 +598,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             onClose: (s, wasReady) => {
               sessions.delete(s);
               streams.delete(s);
+              const left = (streamsPerToken.get(s.joinTokenId) ?? 1) - 1;
+              if (left > 0) streamsPerToken.set(s.joinTokenId, left);
+              else streamsPerToken.delete(s.joinTokenId);
               stats.sessions = sessions.size;
               if (wasReady) void notifyRegistry();
             },

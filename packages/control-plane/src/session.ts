@@ -60,7 +60,8 @@ const HELLO_TIMEOUT_MS = 10_000;
 /**
  * WebSocket close codes (4000-4999 are ours). A proxy stops on `revoked`, `forbidden` and `helloRefused` (joining
  * again the same way is refused again) and reconnects after the others: a `conflict` (a TCP port another live
- * service holds) may clear when that service goes.
+ * service holds) may clear when that service goes, as may `tooManyStreams` (its join token holds the most
+ * streams a replica allows) when one of them closes.
  */
 export const CLOSE = {
   protocol: 4400,
@@ -68,6 +69,7 @@ export const CLOSE = {
   forbidden: 4403,
   helloTimeout: 4408,
   conflict: 4409,
+  tooManyStreams: 4429,
   helloRefused: 4422,
 } as const;
 

@@ -356,7 +356,10 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         closing = true;
         return;
       }
-      if (wasConnected)
+      if (code === 4429)
+        // Its join token holds the most streams a replica allows: a place frees when one of them closes.
+        log(`trellis proxy: the control plane refused the stream: ${reason.toString()}; retrying`);
+      else if (wasConnected)
         log(
           `trellis proxy: lost the control plane (${code}); serving the last config (${proxy?.currentVersion() ?? "none"}) and reconnecting`,
         );
