@@ -188,6 +188,20 @@ describe("REST join tokens and API tokens", () => {
     expect(after.items.find((t) => t.id === created.id)?.revokedAt).not.toBeNull();
   });
 
+  it("refuses a join token for the reserved name `unknown` (telemetry's caller without a name) with 422", async () => {
+    for (const [body, path] of [
+      [{ namespace: "unknown" }, "namespace"],
+      [{ namespace: "shop", service: "unknown" }, "service"],
+    ] as const) {
+      const res = await send("POST", "/api/v1/join-tokens", ADMIN_TOKEN, body);
+      expect(res.status).toBe(422);
+      const problem = (await res.json()) as { code: string; issues: { path: string; message: string }[] };
+      expect(problem.code).toBe("VALIDATION_FAILED");
+      expect(problem.issues).toEqual([expect.objectContaining({ path, message: expect.stringMatching(/reserved/) })]);
+    }
+    expect(await db.joinToken.count({ where: { OR: [{ namespace: "unknown" }, { service: "unknown" }] } })).toBe(0);
+  });
+
   it("refuses join tokens to non-admins, and bad input with the field path", async () => {
     const r = await send("POST", "/api/v1/join-tokens", viewerOfBilling, { namespace: "billing" });
     expect(r.status).toBe(403);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZDnsLabel, ZNamespace, ZServiceName, ZVersion } from "./names.js";
+import { ZDnsLabel, ZNewNamespace, ZNewServiceName, ZNewVersion } from "./names.js";
 import { ZHostPort } from "./proxy-config.js";
 
 /**
@@ -243,9 +243,9 @@ export const ZProxyLabels = z
   .refine((l) => Object.keys(l).length <= MAX_PROXY_LABELS, `must be at most ${MAX_PROXY_LABELS} labels`);
 
 export const ZProxyNode = z.object({
-  namespace: ZNamespace,
-  service: ZServiceName,
-  version: ZVersion,
+  namespace: ZNewNamespace,
+  service: ZNewServiceName,
+  version: ZNewVersion,
   /** host:port of this proxy's inbound (mTLS) listener as other proxies reach it. */
   address: z.string().max(300).pipe(ZHostPort),
   /** Kubernetes label syntax and bounds (see `ZProxyLabels`). */

@@ -21,6 +21,24 @@ export const ZServiceName = ZDnsLabel;
 export const ZVersion = ZDnsLabel;
 
 /**
+ * Names telemetry and the console give to what has no name: a caller without a mesh identity is
+ * `unknown/unknown`, a request that reached no version reached `unknown`. A namespace, service or version that
+ * took one of these would be counted as nobody, so they cannot be created (join tokens, resources, namespace
+ * settings) or announced (a proxy's hello). Names read back (filters, telemetry rows) still accept them.
+ */
+export const RESERVED_NAMES: readonly string[] = ["unknown"];
+
+const RESERVED = `is reserved: telemetry's name for what it cannot name (${RESERVED_NAMES.map((n) => `"${n}"`).join(", ")})`;
+const notReserved = (s: string) => !RESERVED_NAMES.includes(s);
+
+/** A namespace being created or joined (join tokens, resources, namespace settings, a proxy's hello). */
+export const ZNewNamespace = ZNamespace.refine(notReserved, `the namespace name ${RESERVED}`);
+/** A service being created or joined. */
+export const ZNewServiceName = ZServiceName.refine(notReserved, `the service name ${RESERVED}`);
+/** A workload version a proxy announces. */
+export const ZNewVersion = ZVersion.refine(notReserved, `the version ${RESERVED}`);
+
+/**
  * A service named across namespaces, `namespace/service`: how a list of services fits in a query string
  * (`?services=shop/reviews&services=shop/web`) and how series keys name a calling service.
  */

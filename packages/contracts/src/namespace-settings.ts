@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZNamespace } from "./names.js";
+import { ZNamespace, ZNewNamespace } from "./names.js";
 
 /** How many approvals a change request in a namespace needs before it is applied (1 to 10). */
 export const ZRequiredApprovals = z.number().int().min(1).max(10);
@@ -16,7 +16,7 @@ export type NamespaceSettings = z.infer<typeof ZNamespaceSettings>;
 export const ZNamespaceSettingsGetInput = z.object({ namespace: ZNamespace });
 
 export const ZNamespaceSettingsSetInput = z.object({
-  namespace: ZNamespace,
+  namespace: ZNewNamespace,
   requiredApprovals: ZRequiredApprovals.describe("approvals a change request needs (1 to 10)"),
 });
 export type NamespaceSettingsSetInput = z.infer<typeof ZNamespaceSettingsSetInput>;

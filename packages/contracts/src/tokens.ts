@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZNamespace, ZServiceName, ZUserName } from "./names.js";
+import { ZNamespace, ZNewNamespace, ZNewServiceName, ZUserName } from "./names.js";
 import { ZRole } from "./roles.js";
 import { zSingleLine } from "./text.js";
 
@@ -23,8 +23,8 @@ export const ZLifetime = z
   );
 
 export const ZJoinTokenCreateInput = z.object({
-  namespace: ZNamespace.describe("proxies joining with this token belong to this namespace"),
-  service: ZServiceName.optional().describe("only proxies of this service may join with it"),
+  namespace: ZNewNamespace.describe("proxies joining with this token belong to this namespace"),
+  service: ZNewServiceName.optional().describe("only proxies of this service may join with it"),
   name: zSingleLine({ max: 100 }).optional().describe("what it is for, shown in lists"),
   expiresIn: ZLifetime.optional().describe("lifetime such as 24h or 7d; absent: until revoked"),
 });

@@ -36,6 +36,11 @@ async function join(node: Partial<ProxyNode> & { service: string }, token = demo
   return p;
 }
 
+/** A token of its own, for a test that must not meet the stream cap through the others' proxies. */
+async function freshToken(): Promise<string> {
+  return (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "demo" })).token;
+}
+
 async function settled(p: LightProxy): Promise<void> {
   await p.until(() => p.appliedVersion !== null || p.closeCode !== null, 10_000, "config or close");
 }
@@ -146,7 +151,7 @@ describe("certificate renewals", () => {
 
 describe("streams per join token", () => {
   it(`are capped per replica (${STREAM_CAP} here): one more is refused with a code; one that leaves frees a place`, async () => {
-    const token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "demo" })).token;
+    const token = await freshToken();
     const open: LightProxy[] = [];
     for (let i = 0; i < STREAM_CAP; i++) {
       const p = await join({ service: `capped-${i}` }, token);
@@ -159,7 +164,7 @@ describe("streams per join token", () => {
     expect(extra.closeCode).toBe(CLOSE.tooManyStreams);
     expect(extra.errors.join("\n")).toMatch(/STREAM_LIMIT/);
     // Other tokens are not affected.
-    const other = await join({ service: "capped-other" });
+    const other = await join({ service: "capped-other" }, await freshToken());
     await settled(other);
     expect(other.closeCode).toBeNull();
     await open[0]!.close();
@@ -170,5 +175,21 @@ describe("streams per join token", () => {
         return again.closeCode;
       })
       .toBeNull();
+  });
+});
+
+describe("reserved names", () => {
+  it("a hello for the service `unknown` (telemetry's word for no service) is refused", async () => {
+    const p = await join({ service: "unknown" }, await freshToken());
+    await settled(p);
+    expect(p.closeCode).toBe(CLOSE.helloRefused);
+    expect(p.errors.join("\n")).toMatch(/HELLO_INVALID: node\.service/);
+  });
+
+  it("a join token for the namespace `unknown` is refused", async () => {
+    await expect(createJoinToken(db, SYSTEM_ACTOR, { namespace: "unknown" })).rejects.toMatchObject({
+      code: "VALIDATION_FAILED",
+      issues: [expect.objectContaining({ path: "namespace", message: expect.stringMatching(/reserved/) })],
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { formatJoinToken, ZNamespace, ZServiceName, zodIssues } from "@trellis/contracts";
+import { formatJoinToken, ZNewNamespace, ZNewServiceName, zodIssues } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { requireRole, type Actor } from "./actor.js";
 import { audit } from "./audit.js";
@@ -24,14 +24,15 @@ export async function createJoinToken(
   actor: Actor,
   input: { namespace: string; service?: string; name?: string; expiresAt?: Date },
 ): Promise<CreatedJoinToken> {
-  const ns = ZNamespace.safeParse(input.namespace);
+  const ns = ZNewNamespace.safeParse(input.namespace);
   if (!ns.success)
     throw new AppError("VALIDATION_FAILED", "invalid namespace", {
       issues: zodIssues(ns.error).map((i) => ({ ...i, path: "namespace" })),
     });
-  if (input.service !== undefined && !ZServiceName.safeParse(input.service).success) {
+  const svc = input.service === undefined ? null : ZNewServiceName.safeParse(input.service);
+  if (svc && !svc.success) {
     throw new AppError("VALIDATION_FAILED", "invalid service name", {
-      issues: [{ path: "service", message: "must be a DNS label" }],
+      issues: zodIssues(svc.error).map((i) => ({ ...i, path: "service" })),
     });
   }
   requireRole(actor, "admin", input.namespace);

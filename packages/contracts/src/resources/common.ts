@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZNamespace, ZDnsLabel } from "../names.js";
+import { ZNewNamespace, ZDnsLabel } from "../names.js";
 import type { FieldIssue } from "../errors.js";
 import { ZHeaderName, ZHeaderValue } from "../http-fields.js";
 
@@ -24,7 +24,7 @@ export const ZObjectMeta = z.strictObject({
   /** Name, unique per kind within the namespace. */
   name: ZDnsLabel,
   /** Namespace the resource lives in; the service it targets is in the same namespace. */
-  namespace: ZNamespace,
+  namespace: ZNewNamespace,
 });
 export type ObjectMeta = z.infer<typeof ZObjectMeta>;
 
