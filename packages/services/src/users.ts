@@ -121,6 +121,28 @@ export async function verifyCredentials(
   return { id: user.id, name: user.name, displayName: user.displayName, bindings };
 }
 
+/**
+ * Records a single sign-on as `verifyCredentials` records a password sign-in: `lastLoginAt`, and `user.signIn`
+ * in the audit log, with the provider's id in `details` (never its tokens or claims). The caller has matched
+ * the provider's verified address to this user; a disabled or missing user is refused here too.
+ */
+export async function recordSsoSignIn(
+  db: Db,
+  userId: string,
+  meta: { via: Via; provider: string; ip?: string; userAgent?: string },
+): Promise<SignedInUser> {
+  const user = await db.user.findUnique({ where: { id: userId }, include: { roleBindings: true } });
+  if (!user || user.disabled) throw new AppError("AUTH_INVALID_CREDENTIALS", "this user cannot sign in");
+  await db.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
+  const bindings = user.roleBindings.map((b) => ({ role: b.role, namespace: b.namespace }));
+  await audit(
+    db,
+    { kind: "user", userId: user.id, name: user.name, bindings, via: meta.via, ...ipUa(meta) },
+    { action: "user.signIn", targetKind: "User", targetId: user.id, details: { method: "sso", provider: meta.provider } },
+  );
+  return { id: user.id, name: user.name, displayName: user.displayName, bindings };
+}
+
 function ipUa(meta: { ip?: string; userAgent?: string }) {
   return { ...(meta.ip ? { ip: meta.ip } : {}), ...(meta.userAgent ? { userAgent: meta.userAgent } : {}) };
 }

@@ -12,6 +12,7 @@ import {
   consoleSignInLimits,
   currentConsoleSession,
   endConsoleSession,
+  recordSsoSignIn,
   startConsoleSession,
   verifyCredentialsLimited,
   type SessionLifetimes,
@@ -159,6 +160,9 @@ function buildOptions(): NextAuthOptions {
         if (!existing || existing.disabled) return "/login?error=SSO_USER_UNKNOWN";
         user.id = existing.id;
         user.name = existing.name;
+        // Audited as a password sign-in is (user.signIn), with the provider's id and none of its tokens. next-auth
+        // gives this callback no request, so no address or user agent.
+        await recordSsoSignIn(db(), existing.id, { via: "console", provider: account.provider });
         return true;
       },
       // Runs at sign-in (with `user`) and for every request that reads the session (pages, tRPC calls,
