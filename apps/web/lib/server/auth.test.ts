@@ -38,7 +38,7 @@ beforeAll(async () => {
   tdb = await createTestDatabase("web_auth");
   db = createDb(tdb.url);
   const passwordHash = await hashPassword(PASSWORD);
-  for (const name of ["alice", "bob", "carol", "erin"])
+  for (const name of ["alice", "bob", "carol", "erin", "frank"])
     await db.user.create({ data: { name, passwordHash } });
   process.env.DATABASE_URL = tdb.url;
   process.env.NEXTAUTH_SECRET ??= "a-test-secret-of-at-least-32-characters";
@@ -196,5 +196,42 @@ describe("single sign-on", () => {
     // A refused single sign-on is not a sign-in.
     expect(await asDave(signIn, { email_verified: false })).toBe("/login?error=SSO_EMAIL_UNVERIFIED");
     expect(await db.auditEvent.count({ where: { action: "user.signIn", actorId: dave.id } })).toBe(before + 1);
+  });
+});
+
+describe("sign-out when the database write fails", () => {
+  type Jwt = (p: { token: Record<string, unknown>; user?: unknown }) => Promise<Record<string, unknown>>;
+  type SignOut = (p: { token: Record<string, unknown> }) => Promise<void>;
+
+  it("retries once, then refuses the session's cookie anyway, and ends its row at the next contact", async () => {
+    const authorize = await authorizeWith(undefined);
+    const { authOptions } = await import("./auth");
+    const { db: webDb } = await import("./db");
+    const jwt = authOptions().callbacks!.jwt as unknown as Jwt;
+    const signOut = authOptions().events!.signOut as unknown as SignOut;
+    const user = await authorize({ username: "frank", password: PASSWORD }, { headers: {} });
+    const token = await jwt({ token: {}, user });
+    // A copy of the cookie, as a stolen one would be: good until sign-out.
+    await expect(jwt({ token: { ...token } })).resolves.toMatchObject({ sub: user!.id });
+
+    const sessions = webDb().consoleSession;
+    const deleteMany = vi.spyOn(sessions, "deleteMany").mockRejectedValue(new Error("connection reset"));
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      // next-auth logs an error the event throws and clears the browser's cookie all the same (core/routes/signout).
+      await signOut({ token }).catch(() => {});
+      expect(deleteMany).toHaveBeenCalledTimes(2);
+      expect(await db.consoleSession.count({ where: { userId: user!.id } })).toBe(1);
+      // The row is still there, and the database still fails: the cookie is refused all the same.
+      await expect(jwt({ token: { ...token } })).rejects.toThrow(/ended/);
+    } finally {
+      deleteMany.mockRestore();
+      errors.mockRestore();
+    }
+    // The database is back: the next request with the cookie is refused, and ends the row (audited once).
+    await expect(jwt({ token: { ...token } })).rejects.toThrow(/ended/);
+    expect(await db.consoleSession.count({ where: { userId: user!.id } })).toBe(0);
+    expect(await db.auditEvent.count({ where: { action: "user.signOut", actorId: user!.id } })).toBe(1);
+    await expect(jwt({ token: { ...token } })).rejects.toThrow(/ended/);
   });
 });

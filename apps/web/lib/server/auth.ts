@@ -11,7 +11,6 @@ import {
   AppError,
   consoleSignInLimits,
   currentConsoleSession,
-  endConsoleSession,
   recordSsoSignIn,
   startConsoleSession,
   verifyCredentialsLimited,
@@ -20,6 +19,7 @@ import {
 import { safeCallbackPath } from "../safe-callback";
 import { db } from "./db";
 import { env } from "./env";
+import { endSessionAtSignOut, isEnding } from "./sign-out";
 
 /** Thrown by the jwt callback for a session that has ended: next-auth then clears the cookie. */
 class SessionEndedError extends Error {
@@ -134,9 +134,10 @@ function buildOptions(): NextAuthOptions {
       debug() {},
     },
     events: {
-      // Sign-out ends the session on the server: a copy of the cookie is refused from now on.
+      // Sign-out ends the session on the server: a copy of the cookie is refused from now on, also when the
+      // database write fails (sign-out.ts).
       async signOut({ token }) {
-        await endConsoleSession(db(), (token as SessionClaims | null)?.sid, { via: "console" });
+        await endSessionAtSignOut((token as SessionClaims | null)?.sid, { via: "console" });
       },
     },
     callbacks: {
@@ -181,6 +182,8 @@ function buildOptions(): NextAuthOptions {
           claims.endsAt = Math.min(claims.end, Date.now() + lifetimes.idleMs);
           return claims;
         }
+        // Signed out, but the database has not heard it yet (sign-out.ts).
+        if (await isEnding(claims.sid)) throw new SessionEndedError("the session has ended");
         const current = await currentConsoleSession(db(), claims.sid, lifetimes);
         if (!current || current.userId !== claims.sub) throw new SessionEndedError("the session has ended");
         claims.endsAt = current.endsAt.getTime();
