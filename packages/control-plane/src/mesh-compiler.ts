@@ -117,7 +117,7 @@ function reportBadEndpoints(registry: RegistrySnapshot, before: Set<string>, log
       const key = `${w.id} ${w.address} ${w.version}`;
       now.add(key);
       if (!before.has(key))
-        log(`control plane: workload ${w.id} of ${s.namespace}/${s.name} is not an endpoint: its stored ${problem}`);
+        log(`control plane: skipping workload ${w.id} of ${s.namespace}/${s.name} as an endpoint: its stored ${problem}`);
     }
   return now;
 }

@@ -567,6 +567,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           const held = streamsPerToken.get(scope.joinTokenId) ?? 0;
           if (held >= maxStreamsPerJoinToken) {
             const message = `this join token already holds ${held} streams on this replica (the limit)`;
+            log(`control plane: refused a stream of join token ${scope.joinTokenId}: it holds ${held} (the limit)`);
             ws.send(JSON.stringify({ type: "error", code: "STREAM_LIMIT", message }));
             return ws.close(CLOSE.tooManyStreams, message);
           }

@@ -2,6 +2,14 @@ import { Command, Option } from "commander";
 import { CliError } from "../errors.js";
 import { parsePort } from "../ports.js";
 
+interface Opts {
+  port: number;
+  host: string;
+  migrate: boolean;
+  advertise: string[];
+  maxStreamsPerJoinToken: number;
+}
+
 export function controlplaneCommand(): Command {
   return new Command("controlplane")
     .description("run a control-plane replica against DATABASE_URL (several may share one database)")
@@ -9,13 +17,22 @@ export function controlplaneCommand(): Command {
       new Option("--port <port>", "listen port").default(15010).argParser(parsePort).env("TRELLIS_CP_PORT"),
     )
     .addOption(new Option("--host <address>", "listen address").default("0.0.0.0").env("TRELLIS_HOST"))
+    .addOption(
+      new Option(
+        "--max-streams-per-join-token <n>",
+        "streams one join token may hold open on this replica at once (more are refused, close 4429)",
+      )
+        .default(256)
+        .argParser(parseCount)
+        .env("TRELLIS_MAX_STREAMS_PER_JOIN_TOKEN"),
+    )
     .option("--migrate", "apply database migrations and create the first admin user before starting", false)
     .option(
       "--advertise <host...>",
       "DNS names or IPs proxies use to reach this replica (added to its certificate)",
       [],
     )
-    .action(async (opts: { port: number; host: string; migrate: boolean; advertise: string[] }) => {
+    .action(async (opts: Opts) => {
       const url = process.env.DATABASE_URL;
       if (!url)
         throw new CliError(
@@ -54,6 +71,7 @@ export function controlplaneCommand(): Command {
         port: opts.port,
         ...(process.env.TRELLIS_TRUST_DOMAIN ? { trustDomain: process.env.TRELLIS_TRUST_DOMAIN } : {}),
         ...(opts.advertise.length > 0 ? { advertiseHosts: opts.advertise } : {}),
+        maxStreamsPerJoinToken: opts.maxStreamsPerJoinToken,
         log,
       });
       console.log(`trellis: control plane ${cp.url} (database ${redactUrl(url)})`);
@@ -68,4 +86,10 @@ export function controlplaneCommand(): Command {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
+}
+
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`expected a whole number of at least 1, got "${v}"`);
+  return n;
 }
