@@ -73,27 +73,27 @@ afterAll(async () => {
 describe("a bad registry row", () => {
   it("costs its own endpoint, not every proxy's config", async () => {
     // A row written before hellos were validated: its address is not host:port.
-    const svc = await db.service.create({ data: { namespace: "demo", name: "legacy" } });
+    const svc = await db.service.create({ data: { namespace: "demo", name: "hardening-legacy" } });
     const bad = await db.workload.create({
       data: {
         serviceId: svc.id,
         version: "v1",
         address: "not-an-address",
-        identity: "spiffe://trellis.local/ns/demo/sa/legacy",
+        identity: "spiffe://trellis.local/ns/demo/sa/hardening-legacy",
         status: "connected",
       },
     });
     try {
       await cp.refresh();
-      const web = await join({ service: "web" });
+      const web = await join({ service: "hardening-web" });
       await settled(web);
       expect(web.closeCode).toBeNull();
       expect(web.appliedVersion).not.toBeNull();
       // Its own registration reaches it in a later push: the mesh keeps being compiled.
-      await web.until(() => servicesOf(web).some((s) => s.name === "web" && s.endpoints.length === 1), 10_000, "web's endpoint");
-      expect(servicesOf(web).find((s) => s.name === "legacy")?.endpoints).toEqual([]);
+      await web.until(() => servicesOf(web).some((s) => s.name === "hardening-web" && s.endpoints.length === 1), 10_000, "web's endpoint");
+      expect(servicesOf(web).find((s) => s.name === "hardening-legacy")?.endpoints).toEqual([]);
       // Logged once, however many recomputes and proxy groups meet it.
-      await join({ service: "reviews" }).then(settled);
+      await join({ service: "hardening-reviews" }).then(settled);
       await cp.refresh();
       expect(logs.filter((l) => l.includes(`workload ${bad.id}`) && l.includes("not host:port"))).toHaveLength(1);
     } finally {
