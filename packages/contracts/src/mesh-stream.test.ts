@@ -39,6 +39,13 @@ describe("ZProxyNode", () => {
     expect(firstIssue(ZProxyNode.safeParse({ ...node, tcpPorts: [5432, 5432] }))).toBe("tcpPorts");
     expect(ZProxyNode.safeParse({ ...node, address: "[::1]:15006", proxyVersion: "0.1.0+abc" }).success).toBe(true);
   });
+
+  it("refuses the reserved name `unknown` (telemetry's caller without a name) as namespace, service or version", () => {
+    for (const field of ["namespace", "service", "version"] as const)
+      expect(firstIssue(ZProxyNode.safeParse({ ...node, [field]: "unknown" }))).toBe(field);
+    // A telemetry series still names such a caller.
+    expect(ZTelemetrySeries.shape.source.safeParse({ namespace: "unknown", service: "unknown", version: "unknown" }).success).toBe(true);
+  });
 });
 
 describe("ZTelemetrySeries", () => {
