@@ -3,7 +3,8 @@
 // proxies, is offered nothing that would change them, and the API refuses her when she tries anyway. The
 // Proxies page, the overview and the service's page tell the NACKing proxy apart, with its reason in full.
 import { expect, test } from "@playwright/test";
-import { LightProxy, fetchPinnedCa, generateKeyAndCsr } from "@trellis/control-plane/testing";
+import { LightProxy } from "@trellis/control-plane/testing";
+import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
 import { ADMIN_TOKEN, signIn } from "./fixtures";
 import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
 

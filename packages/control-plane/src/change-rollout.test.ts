@@ -14,7 +14,8 @@ import {
   type Actor,
 } from "@trellis/services";
 import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
-import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
+import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
+import { LightProxy } from "./testing.js";
 
 let tdb: TestDatabase;
 let db: Db;

@@ -6,7 +6,8 @@ import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import type { ControlPlaneMessage, DeltaMessage } from "@trellis/contracts";
 import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
-import { fetchPinnedCa, generateKeyAndCsr, LightProxy, type LightProxyOptions } from "./testing.js";
+import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
+import { LightProxy, type LightProxyOptions } from "./testing.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const url = inject("databaseUrl");

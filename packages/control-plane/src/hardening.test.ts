@@ -7,8 +7,8 @@ import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
 import { CLOSE } from "./session.js";
-import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
-import { startMeshProxy } from "@trellis/dataplane/mesh";
+import { fetchPinnedCa, generateKeyAndCsr, startMeshProxy } from "@trellis/dataplane/mesh";
+import { LightProxy } from "./testing.js";
 import { freePort } from "../test/support.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";

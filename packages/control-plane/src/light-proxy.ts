@@ -13,8 +13,6 @@ import {
   type TelemetrySeries,
 } from "@trellis/contracts";
 
-export { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
-
 export interface LightProxyOptions {
   url: string;
   token: string;

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
-import { startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
-import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
+import { fetchPinnedCa, generateKeyAndCsr, startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
+import { LightProxy } from "./testing.js";
 import {
   CONFIG_CHANGED_CHANNEL,
   meshCompiler,

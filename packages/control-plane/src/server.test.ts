@@ -13,7 +13,8 @@ import {
   type CompileFn,
   type ControlPlane,
 } from "./index.js";
-import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
+import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
+import { LightProxy } from "./testing.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const url = inject("databaseUrl");

@@ -6,7 +6,8 @@ import { LATENCY_BUCKETS_MS, type ProxyNode, type TelemetrySeries } from "@trell
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
-import { fetchPinnedCa, generateKeyAndCsr, LightProxy } from "./testing.js";
+import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
+import { LightProxy } from "./testing.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const url = inject("databaseUrl");

@@ -1,2 +1,5 @@
 // Test and benchmark helpers: a light proxy that speaks the real protocol.
-export { LightProxy, fetchPinnedCa, generateKeyAndCsr, type LightProxyOptions } from "./light-proxy.js";
+// A proxy key and CSR, and the pinned CA, come from the real proxy: `@trellis/dataplane/mesh` (fetchPinnedCa,
+// generateKeyAndCsr). Not re-exported here, so that the control plane does not depend on the data plane at run
+// time for a test helper.
+export { LightProxy, type LightProxyOptions } from "./light-proxy.js";
