@@ -23,3 +23,4 @@ export * from "./policy-suggestion.js";
 export * from "./system-seed.js";
 export * from "./password-sign-in.js";
 export * from "./token-sign-in.js";
+export * from "./health.js";

@@ -143,6 +143,25 @@ export async function recordSsoSignIn(
   return { id: user.id, name: user.name, displayName: user.displayName, bindings };
 }
 
+/**
+ * The user a single sign-on signs in as: the enabled user with that email, or null. SSO users must already
+ * exist (an admin grants roles before the first sign-in); the caller has checked the provider verified it.
+ */
+export async function userForSsoEmail(
+  db: Db,
+  email: string | null | undefined,
+): Promise<{ id: string; name: string } | null> {
+  if (!email) return null;
+  const user = await db.user.findUnique({ where: { email }, select: { id: true, name: true, disabled: true } });
+  return user && !user.disabled ? { id: user.id, name: user.name } : null;
+}
+
+/** What the console's frame shows of the signed-in user, or null when the user is gone or disabled. */
+export async function consoleUser(db: Db, userId: string): Promise<{ name: string } | null> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { name: true, disabled: true } });
+  return user && !user.disabled ? { name: user.name } : null;
+}
+
 function ipUa(meta: { ip?: string; userAgent?: string }) {
   return { ...(meta.ip ? { ip: meta.ip } : {}), ...(meta.userAgent ? { userAgent: meta.userAgent } : {}) };
 }

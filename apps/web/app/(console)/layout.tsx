@@ -1,5 +1,6 @@
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
+import { consoleUser } from "@trellis/services";
 import { sessionUserId } from "@/lib/server/auth";
 import { db } from "@/lib/server/db";
 import { Providers } from "@/lib/trpc/client";
@@ -9,10 +10,8 @@ export const dynamic = "force-dynamic";
 
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
   const userId = await sessionUserId();
-  const user = userId
-    ? await db().user.findUnique({ where: { id: userId }, select: { name: true, disabled: true } })
-    : null;
-  if (!user || user.disabled) redirect("/login");
+  const user = userId ? await consoleUser(db(), userId) : null;
+  if (!user) redirect("/login");
   return (
     <Providers>
       <div className="shell">

@@ -2,6 +2,7 @@
 // The session cookie is a next-auth JWT (httpOnly, encrypted) that carries a session id; the session itself
 // lives in the database (packages/services/src/console-sessions.ts), so sign-out, disabling the user, a password
 // reset or a role change end it for every copy of the cookie. The user's roles are read fresh on each call.
+import "server-only";
 import type { NextAuthOptions } from "next-auth";
 import { getServerSession } from "next-auth";
 import { encode as encodeJwt, type JWTEncodeParams } from "next-auth/jwt";
@@ -13,6 +14,7 @@ import {
   currentConsoleSession,
   recordSsoSignIn,
   startConsoleSession,
+  userForSsoEmail,
   verifyCredentialsLimited,
   type SessionLifetimes,
 } from "@trellis/services";
@@ -156,9 +158,8 @@ function buildOptions(): NextAuthOptions {
         if (!isVerified && !(unsaid && e.TRELLIS_OIDC_REQUIRE_EMAIL_VERIFIED === "false"))
           return "/login?error=SSO_EMAIL_UNVERIFIED";
         // SSO users must already exist (matched by email): an admin grants roles before first sign-in.
-        const email = user.email ?? undefined;
-        const existing = email ? await db().user.findUnique({ where: { email } }) : null;
-        if (!existing || existing.disabled) return "/login?error=SSO_USER_UNKNOWN";
+        const existing = await userForSsoEmail(db(), user.email);
+        if (!existing) return "/login?error=SSO_USER_UNKNOWN";
         user.id = existing.id;
         user.name = existing.name;
         // Audited as a password sign-in is (user.signIn), with the provider's id and none of its tokens. next-auth

@@ -1,3 +1,4 @@
+import "server-only";
 import { createDb, type Db } from "@trellis/db";
 import { env } from "./env";
 

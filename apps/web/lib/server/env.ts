@@ -1,4 +1,5 @@
 // Every environment variable the console reads, validated once. Edit when adding a setting.
+import "server-only";
 import { z } from "zod";
 
 const ZEnv = z.object({

@@ -8,6 +8,7 @@
 // timer tries with backoff, until the row is gone. This process's memory is the fallback store, as the
 // database is the one that just failed: another console replica refuses that cookie only once a write
 // succeeds (while the database is down it serves no session at all, as it cannot read one).
+import "server-only";
 import { endConsoleSession } from "@trellis/services";
 import { db } from "./db";
 
