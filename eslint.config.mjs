@@ -1,7 +1,41 @@
 // One ESLint config for the whole monorepo. Edit here, not per package.
+// The package boundaries (which package may import which) are in the second half, and explained in
+// docs/decisions/010-enforced-boundaries.md; tools/eslint/boundaries.test.mjs shows each rule catching a
+// violation. Change a boundary there and here together.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
+import trellis from "./tools/eslint/plugin.mjs";
+
+const TESTS = ["**/*.test.ts", "**/*.test.tsx", "**/*.test.mjs", "packages/*/test/**", "**/test-support/**"];
+
+/** `@trellis/<name>` and its subpath exports. */
+const pkg = (...names) => names.flatMap((n) => [`@trellis/${n}`, `@trellis/${n}/*`]);
+const NEXT = ["next", "next/*", "next-auth", "next-auth/*", "react", "react-dom", "react/*"];
+const PRISMA = ["@prisma/*", "pg"];
+
+/**
+ * `no-restricted-imports` for the files of one package: `group` (import paths, gitignore-style; or a regex
+ * string) may not be imported, for `why`.
+ */
+const forbid = (files, group, why, extra = {}) => ({
+  files,
+  ignores: TESTS,
+  rules: {
+    "@typescript-eslint/no-restricted-imports": [
+      "error",
+      {
+        patterns: [
+          {
+            ...(typeof group === "string" ? { regex: group } : { group }),
+            message: `${why} (docs/decisions/010-enforced-boundaries.md)`,
+            ...extra,
+          },
+        ],
+      },
+    ],
+  },
+});
 
 export default tseslint.config(
   {
@@ -25,5 +59,95 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "no-console": "off",
     },
+  },
+
+  // ---- Package boundaries --------------------------------------------------------------------------------
+  // Every package imports only what its package.json declares (tests: devDependencies too). This also keeps
+  // Turborepo's build order, which follows the declared graph, true to the code.
+  {
+    files: ["packages/**", "apps/**", "e2e/**", "tools/**"],
+    plugins: { trellis },
+    rules: {
+      "trellis/declared-dependencies": ["error", { devOnlyPackages: ["@trellis/e2e", "@trellis/tools"] }],
+    },
+  },
+  // contracts is the vocabulary everything else shares: zod, and nothing else.
+  forbid(
+    ["packages/contracts/**"],
+    "^(?!zod(/|$)|\\.)", // anything but zod and its own files
+    "contracts imports only zod: everything imports contracts, so whatever it imports, everything does",
+  ),
+  // The sidecar learns everything from the snapshots the control plane pushes: no database, no services,
+  // no console, and not the control plane itself.
+  forbid(
+    ["packages/dataplane/**"],
+    [...pkg("db", "services", "api", "control-plane", "cli", "demo", "web"), ...PRISMA, ...NEXT],
+    "the data plane imports contracts, Node and its own few libraries; it learns the rest from its config",
+  ),
+  // The control plane talks to proxies only over the wire. Tests start real proxies (a devDependency).
+  forbid(
+    ["packages/control-plane/**"],
+    [...pkg("dataplane", "services", "api", "cli", "demo", "web"), ...NEXT],
+    "the control plane imports contracts and db at run time; proxies are reached over the wire (tests may start one)",
+  ),
+  forbid(
+    ["packages/db/**"],
+    ["@trellis/*"],
+    "db is the Prisma client and its tooling; it imports no other Trellis package",
+  ),
+  forbid(
+    ["packages/services/**"],
+    [...pkg("api", "control-plane", "dataplane", "cli", "demo", "web"), ...NEXT],
+    "services is domain logic over contracts and db; the edges (api, console, CLI) call it, not the reverse",
+  ),
+  forbid(
+    ["packages/api/**"],
+    [...pkg("control-plane", "dataplane", "cli", "demo", "web"), ...NEXT],
+    "api is thin tRPC/REST over services",
+  ),
+  forbid(
+    ["packages/demo/**"],
+    [...pkg("db", "services", "api", "control-plane", "cli", "web"), ...PRISMA, ...NEXT],
+    "the demo's apps run beside real sidecars and know only contracts and the data plane",
+  ),
+  forbid(
+    ["packages/cli/**"],
+    [...pkg("api", "web"), ...NEXT],
+    "the CLI reaches the console over REST, never by importing it (tests may use the api package)",
+  ),
+  // The console reaches data only through services (and api, which calls them). It holds one database
+  // client, in lib/server/db.ts, to hand to services; types may be imported anywhere.
+  forbid(
+    ["apps/web/**"],
+    [...pkg("control-plane", "dataplane", "cli", "demo"), "@trellis/db", "@trellis/db/*", ...PRISMA],
+    "the console reaches data only through @trellis/services and @trellis/api; lib/server/db.ts holds the client",
+    { allowTypeImports: true },
+  ),
+  forbid(
+    ["apps/web/lib/server/db.ts"],
+    [...pkg("control-plane", "dataplane", "cli", "demo"), "@trellis/db/*", ...PRISMA],
+    "lib/server/db.ts creates the console's database client and nothing else",
+    { allowTypeImports: true },
+  ),
+  {
+    files: ["apps/web/**"],
+    ignores: TESTS,
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          // db().user.findUnique(…): a query in the console. Pass db() to a service instead.
+          selector: "MemberExpression[object.type='CallExpression'][object.callee.name='db']",
+          message:
+            "the console queries the database only through @trellis/services: pass db() to a service (docs/decisions/010-enforced-boundaries.md)",
+        },
+      ],
+    },
+  },
+  {
+    files: ["apps/web/lib/server/**"],
+    ignores: TESTS,
+    plugins: { trellis },
+    rules: { "trellis/server-only-marker": "error" },
   },
 );
