@@ -18,7 +18,7 @@ let failed = 0;
 let skipped = 0;
 const reports = [];
 for (const group of ["packages", "apps", "."]) {
-  const dirs = group === "." ? ["e2e"] : readdirSync(group).map((d) => join(group, d));
+  const dirs = group === "." ? ["e2e", "tools"] : readdirSync(group).map((d) => join(group, d));
   for (const dir of dirs) {
     const resultsDir = join(dir, "test-results");
     let files;
