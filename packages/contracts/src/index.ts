@@ -5,6 +5,7 @@ export * from "./http-fields.js";
 export * from "./roles.js";
 export * from "./errors.js";
 export * from "./service.js";
+export * from "./spiffe.js";
 export * from "./proxy-config.js";
 export * from "./proxy-errors.js";
 export * from "./mesh-stream.js";

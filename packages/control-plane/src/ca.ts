@@ -71,9 +71,9 @@ function serial(): string {
   return b.toString("hex");
 }
 
-export function spiffeId(trustDomain: string, namespace: string, service: string): string {
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${service}`;
-}
+// The SPIFFE ID format is defined once in contracts (the proxy parses what this CA signs); re-exported here
+// because the certificate signing paths import it with the CA.
+export { spiffeId } from "@trellis/contracts";
 
 export interface SignedCertificate {
   certPem: string;

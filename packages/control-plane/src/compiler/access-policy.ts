@@ -1,14 +1,10 @@
-import type { AccessPolicyResource, AccessRuleSpec, ServiceRef } from "@trellis/contracts";
+import { spiffeId, type AccessPolicyResource, type AccessRuleSpec } from "@trellis/contracts";
 import type { AuthorizationRuleInput } from "./proxy-types.js";
 import { cmp, withoutUndefined } from "./util.js";
 
 // AccessPolicies → the inbound authorization rules of the protected service's workloads. Only the protected
 // service's proxies enforce them; callers are given the service either way (see compileProxyConfig).
 // When to edit this file: when ZAccessRuleSpec or the proxy's ZAuthorizationRule gains a condition.
-
-export function spiffeId(trustDomain: string, ref: ServiceRef): string {
-  return `spiffe://${trustDomain}/ns/${ref.namespace}/sa/${ref.service}`;
-}
 
 /**
  * The authorization rules of one service: deny rules first, then allow rules, each in policy-name order, so
@@ -34,7 +30,7 @@ function compileRule(action: "allow" | "deny", r: AccessRuleSpec, policyNamespac
     const identities = new Set<string>();
     const namespaces = new Set<string>();
     for (const s of r.from) {
-      if (s.service !== undefined) identities.add(spiffeId(trustDomain, { namespace: s.namespace ?? policyNamespace, service: s.service }));
+      if (s.service !== undefined) identities.add(spiffeId(trustDomain, s.namespace ?? policyNamespace, s.service));
       else if (s.namespace !== undefined) namespaces.add(s.namespace);
     }
     from = { identities: [...identities].sort(cmp), namespaces: [...namespaces].sort(cmp), services: [] };

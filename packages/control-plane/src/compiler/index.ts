@@ -3,5 +3,4 @@
 export { compileProxyConfig, CompileCache, CompileError } from "./compile.js";
 export type { CompileInput, RegistrySnapshot, RegistryService, RegistryWorkload, TargetProxy } from "./input.js";
 export { meshDefaults, type MeshDefaults } from "./mesh-settings.js";
-export { spiffeId } from "./access-policy.js";
 export { endpointProblem } from "./endpoints.js";

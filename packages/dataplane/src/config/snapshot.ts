@@ -2,7 +2,7 @@
 // host table, route predicates, one layer stack per route, destinations with their balancers, the inbound
 // stack. A request reads the snapshot once when it arrives and keeps it to the end, so a swap never touches
 // requests in flight.
-import type { OutboundService, ProxyConfig, Route } from "@trellis/contracts";
+import { parseSpiffeId, spiffeId, type OutboundService, type ProxyConfig, type Route } from "@trellis/contracts";
 import { stack, type Handler, type ProxyRequest, type RequestContext } from "../core/types.js";
 import { ProxyError } from "../core/errors.js";
 import { Destination } from "../cluster/destination.js";
@@ -17,7 +17,7 @@ import { timeout } from "../layers/timeout.js";
 import { retry } from "../layers/retry.js";
 import { authz, tcpAuthz, type TcpAuthorizer } from "../layers/authz.js";
 import { loadTls, type TlsState } from "../tls/material.js";
-import { spiffeId, type RevokedSerials } from "../tls/identity.js";
+import type { RevokedSerials } from "../tls/identity.js";
 import { createHash } from "node:crypto";
 import type { Metrics, PeerLabels, RequestSeries } from "../telemetry/metrics.js";
 import { sendToEndpoint, type EndpointState } from "../cluster/endpoint.js";
@@ -228,10 +228,10 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
         }
         let s = byProtocol[protocol];
         if (s === undefined) {
-          const m = peerId === null ? null : /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(peerId);
+          const caller = peerId === null ? null : parseSpiffeId(peerId);
           const src: PeerLabels = {
-            namespace: m?.[1] ?? "unknown",
-            service: m?.[2] ?? "unknown",
+            namespace: caller?.namespace ?? "unknown",
+            service: caller?.service ?? "unknown",
             version: sourceVersion || "unknown",
           };
           s = metrics.requestSeries("inbound", src, self, peerId !== null, protocol);

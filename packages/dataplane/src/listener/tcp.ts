@@ -5,9 +5,10 @@
 // by caller identity when the connection is accepted (layers/authz.ts, `tcpAuthz`).
 import net, { type Socket } from "node:net";
 import tls, { type TLSSocket } from "node:tls";
+import { spiffeId } from "@trellis/contracts";
 import type { ProxyCore } from "./core.js";
 import type { Snapshot, CompiledService } from "../config/snapshot.js";
-import { spiffeId, certSpiffeId, isRevoked } from "../tls/identity.js";
+import { certSpiffeId, isRevoked } from "../tls/identity.js";
 import { P_TCP } from "../telemetry/protocol.js";
 
 export const TCP_ALPN = "trellis-tcp";

@@ -1,22 +1,6 @@
-// SPIFFE identities: `spiffe://<trust-domain>/ns/<namespace>/sa/<service>`, carried as a URI SAN.
+// Peer identity checks: the SPIFFE ID in a certificate's URI SAN, and revoked serials. The ID format itself
+// (build and parse) lives in @trellis/contracts, shared with the control plane.
 import type { PeerCertificate } from "node:tls";
-
-export function spiffeId(trustDomain: string, namespace: string, service: string): string {
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${service}`;
-}
-
-export interface SpiffeParts {
-  trustDomain: string;
-  namespace: string;
-  service: string;
-}
-
-const SPIFFE_RE = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/;
-
-export function parseSpiffeId(id: string): SpiffeParts | null {
-  const m = SPIFFE_RE.exec(id);
-  return m === null ? null : { trustDomain: m[1]!, namespace: m[2]!, service: m[3]! };
-}
 
 /** Revoked certificate serials, normalized (`normalizeSerial`): peers presenting one are refused. */
 export type RevokedSerials = ReadonlySet<string>;
