@@ -87,6 +87,8 @@ export function seriesProtocol(s: { protocol?: TrafficProtocol | undefined; code
  * HTTP 200 whatever its outcome, so proxies report it under the HTTP status the gRPC spec pairs with its
  * `grpc-status` (`UNAVAILABLE` → 503, `NOT_FOUND` → 404, `CANCELLED` → 499, …; OK stays 200), and every
  * non-OK status maps to 4xx or 5xx.
+ * The definition: PostgreSQL's two spellings of it (services' ERROR_OUTCOME_SQL and the edge rollup trigger
+ * in prisma/migrations) are held to it, code by code, by services/src/error-outcome.test.ts.
  */
 export function isErrorOutcome(protocol: string, code: number): boolean {
   return code >= 500 || (protocol === "grpc" && code >= 400);

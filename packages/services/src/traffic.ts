@@ -29,8 +29,11 @@ const EDGE_BUCKET = 10 * MINUTE;
 /** Histogram slots: one per bound in LATENCY_BUCKETS_MS, plus the overflow. */
 const SLOTS = LATENCY_BUCKETS_MS.length + 1;
 
-/** isErrorOutcome (contracts) as SQL over a TelemetryRollup row: 5xx, or any gRPC status but OK. */
-const ERROR_OUTCOME_SQL = Prisma.sql`("statusCode" >= 500 OR ("protocol" = 'grpc' AND "statusCode" >= 400))`;
+/**
+ * isErrorOutcome (contracts) as SQL over a TelemetryRollup row: 5xx, or any gRPC status but OK. Exported for
+ * error-outcome.test.ts, which holds it and the edge rollup trigger to isErrorOutcome for every code.
+ */
+export const ERROR_OUTCOME_SQL = Prisma.sql`("statusCode" >= 500 OR ("protocol" = 'grpc' AND "statusCode" >= 400))`;
 
 /**
  * Whether a row is a request with a status, whose latency counts and that makes its edge an HTTP one: not a
