@@ -44,7 +44,9 @@ describe("error outcomes", () => {
         "durationSumMs", "latencyBuckets")
       SELECT ${BUCKET}, ${NS}, 'caller', 'v1', ${NS}, 'callee', c::text, c, p, 'inbound', 7, 0, ${zeros}::bigint[]
       FROM unnest(${PROTOCOLS}::text[]) AS p, generate_series(0, 599) AS c`;
-    const edges = await db.$queryRaw<{ protocol: string; version: string; errors: bigint; requests: bigint }[]>`
+    const edges = await db.$queryRaw<
+      { protocol: string; version: string; errors: bigint; requests: bigint }[]
+    >`
       SELECT "protocol", "destVersion" AS version, "errors", "requests" FROM "TelemetryEdgeRollup"
       WHERE "destNamespace" = ${NS}`;
     expect(edges).toHaveLength(PROTOCOLS.length * CODES.length);
@@ -60,4 +62,3 @@ describe("error outcomes", () => {
     expect(errors).toEqual(expected());
   });
 });
-
