@@ -1,7 +1,7 @@
 // Adapts the policy compiler (compiler/) to the server: stored rows → parsed resources, the registry as the
 // server reads it, and placeholders for what each proxy supplies itself (its key and certificate, its app
 // port), which are then left out of the pushed config.
-import { parseResource, RESOURCE_API_VERSION, type Resource } from "@trellis/contracts";
+import { parseStoredResource, type Resource } from "@trellis/contracts";
 import {
   CompileCache,
   compileProxyConfig,
@@ -21,12 +21,7 @@ const PLACEHOLDER_TLS = {
 function parseStored(rows: readonly ResourceRecord[], log: (l: string) => void): Resource[] {
   const out: Resource[] = [];
   for (const r of rows) {
-    const parsed = parseResource({
-      apiVersion: RESOURCE_API_VERSION,
-      kind: r.kind,
-      metadata: { name: r.name, namespace: r.namespace },
-      spec: r.spec,
-    });
+    const parsed = parseStoredResource(r);
     if (parsed.ok) out.push(parsed.resource);
     else
       log(

@@ -3,6 +3,7 @@ import {
   parseDuration,
   parseResource,
   parseResourceDocuments,
+  parseStoredResource,
   resourceKey,
   validateResource,
   withDocumentIndex,
@@ -26,6 +27,20 @@ describe("parseDuration", () => {
     expect(parseDuration("1h")).toBe(3_600_000);
     expect(parseDuration("0s")).toBe(0);
     for (const bad of ["", "2", "2 s", "-1s", "1d", "s", "1.s"]) expect(parseDuration(bad)).toBeUndefined();
+  });
+});
+
+describe("parseStoredResource", () => {
+  it("restores the envelope the database does not keep, and parses as parseResource does", () => {
+    const stored = { kind: "Route", namespace: "shop", name: "r", spec: route.spec };
+    expect(parseStoredResource(stored)).toEqual(parseResource(route));
+    expect(parseStoredResource(stored)).toMatchObject({
+      ok: true,
+      resource: { metadata: { name: "r", namespace: "shop" } },
+    });
+    // A stored spec that a tightened schema no longer accepts is reported, never thrown.
+    expect(parseStoredResource({ ...stored, spec: { rules: [{}] } })).toMatchObject({ ok: false });
+    expect(parseStoredResource({ ...stored, kind: "VirtualService" })).toMatchObject({ ok: false });
   });
 });
 

@@ -42,6 +42,36 @@ export const RESOURCE_SCHEMAS = {
 export type ParseResourceResult = { ok: true; resource: Resource } | { ok: false; issues: FieldIssue[] };
 
 /**
+ * A resource as the database keeps it (a Resource row, or a change's operation): kind, namespace and name in
+ * columns of their own, the spec as JSON. The envelope is not stored; these functions restore it.
+ */
+export interface StoredResource {
+  kind: string;
+  namespace: string;
+  name: string;
+  spec: unknown;
+}
+
+/** The document a stored resource stands for, as a user would have written it. */
+export function storedDocument(r: StoredResource): unknown {
+  return {
+    apiVersion: RESOURCE_API_VERSION,
+    kind: r.kind,
+    metadata: { name: r.name, namespace: r.namespace },
+    spec: r.spec,
+  };
+}
+
+/**
+ * A stored resource parsed back. Used by the control plane (what it compiles) and by services (what a change
+ * is judged against): both must see the same resources, so both restore them here. Stored specs were valid
+ * when written, but a schema can tighten since; callers skip a row that no longer parses.
+ */
+export function parseStoredResource(r: StoredResource): ParseResourceResult {
+  return parseResource(storedDocument(r));
+}
+
+/**
  * Parses one resource from an unknown value (parsed YAML or JSON). Problems come with the paths users write
  * (`spec.rules[0].backends[1].weight`). The envelope is checked first, so a wrong `kind` gets one clear issue
  * instead of one per kind.

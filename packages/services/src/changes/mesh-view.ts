@@ -2,8 +2,8 @@
 // namespaces it touches, and the last hour of traffic to those namespaces. A handful of indexed queries,
 // shared by validation and the impact preview.
 import {
-  parseResource,
-  RESOURCE_API_VERSION,
+  parseStoredResource,
+  storedDocument,
   validateResource,
   type FieldIssue,
   type RegistryServiceInfo,
@@ -12,7 +12,7 @@ import {
   type ValidationContext,
 } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
-import { documentOf, keyOf, namespacesOf, prefixIssue, type PlannedOp, type ResourceKey } from "./plan.js";
+import { keyOf, namespacesOf, prefixIssue, type PlannedOp, type ResourceKey } from "./plan.js";
 
 export const TRAFFIC_WINDOW_MS = 3_600_000;
 
@@ -97,12 +97,7 @@ export async function loadMeshView(db: Db, ops: readonly PlannedOp[], now = new 
 
   const resources = new Map<string, { resource: Resource; revision: number }>();
   for (const r of resourceRows) {
-    const parsed = parseResource({
-      apiVersion: RESOURCE_API_VERSION,
-      kind: r.kind,
-      metadata: { name: r.name, namespace: r.namespace },
-      spec: r.spec,
-    });
+    const parsed = parseStoredResource(r);
     // A stored resource that no longer parses (an older schema) is left out, as the control plane does.
     if (parsed.ok) resources.set(keyOf(r), { resource: parsed.resource, revision: r.revision });
   }
@@ -132,7 +127,7 @@ export function resourcesAfter(view: MeshView, ops: readonly PlannedOp[]): Map<s
   for (const op of ops) {
     if (op.action === "delete") out.delete(keyOf(op));
     else {
-      const parsed = parseResource(documentOf(op));
+      const parsed = parseStoredResource(op);
       if (parsed.ok) out.set(keyOf(op), parsed.resource);
     }
   }
@@ -162,7 +157,7 @@ export function validatePlan(
       }
     : {};
   const perOp: OpValidation[] = ops.map((op) =>
-    op.action === "delete" ? { errors: [], warnings: [] } : validateResource(documentOf(op), ctx),
+    op.action === "delete" ? { errors: [], warnings: [] } : validateResource(storedDocument(op), ctx),
   );
   const errors: FieldIssue[] = [];
   const warnings: FieldIssue[] = [];

@@ -6,7 +6,6 @@ import {
   MAX_CHANGE_OPERATIONS,
   parseResource,
   parseResourceDocuments,
-  RESOURCE_API_VERSION,
   type ChangeOperationInput,
   type FieldIssue,
   type Resource,
@@ -34,16 +33,6 @@ export interface ResourceKey {
 
 export function keyOf(r: ResourceKey): string {
   return `${r.kind}/${r.namespace}/${r.name}`;
-}
-
-/** The resource document an operation writes, for the kind's validator. */
-export function documentOf(op: PlannedOp): unknown {
-  return {
-    apiVersion: RESOURCE_API_VERSION,
-    kind: op.kind,
-    metadata: { name: op.name, namespace: op.namespace },
-    spec: op.spec,
-  };
 }
 
 /** Namespaces an operation list touches, sorted. */
