@@ -2,6 +2,18 @@ import { z } from "zod";
 import { ZNamespace, ZServiceName, ZVersion } from "./names.js";
 import { formatPath, type FieldIssue } from "./errors.js";
 import { ZEditableHeaderName, ZHeaderName, ZHeaderValue } from "./http-fields.js";
+import {
+  DEFAULT_BASE_EJECTION_MS,
+  DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+  DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_ROUTE_TIMEOUT_MS,
+  DESTINATION_POLICY_DEFAULTS,
+} from "./resources/defaults.js";
+
+const CB = DESTINATION_POLICY_DEFAULTS.circuitBreaker;
+const OD = DESTINATION_POLICY_DEFAULTS.outlierDetection;
+const HC = DESTINATION_POLICY_DEFAULTS.healthCheck;
 
 /**
  * The whole configuration of one sidecar proxy: one consistent, versioned snapshot. The same schema parses the
@@ -198,7 +210,7 @@ export const ZRoute = z.object({
   /** Weighted backends (canary split). Absent: all endpoints. */
   backends: z.array(ZRouteBackend).min(1).optional(),
   /** Overall time limit for the request until response headers, retries included. 0: none. */
-  timeoutMs: ZMs.default(15_000),
+  timeoutMs: ZMs.default(DEFAULT_ROUTE_TIMEOUT_MS),
   /** Retry policy; absent means no retries. */
   retries: ZRetryPolicy.optional(),
   /** Fault injection. */
@@ -238,37 +250,37 @@ export const ZLoadBalancer = z.discriminatedUnion("type", [
 /** Limits that shed load early instead of queueing it (answered 503 `DP_CIRCUIT_OPEN`). */
 export const ZCircuitBreaker = z.object({
   /** Connections to the whole destination. */
-  maxConnections: z.number().int().positive().default(1024),
+  maxConnections: z.number().int().positive().default(CB.maxConnections),
   /** Requests waiting for a connection. */
-  maxPending: z.number().int().min(0).default(1024),
+  maxPending: z.number().int().min(0).default(CB.maxPendingRequests),
   /** Requests in flight to the destination. */
-  maxRequests: z.number().int().positive().default(1024),
+  maxRequests: z.number().int().positive().default(CB.maxRequests),
 });
 
 /** Passive health: endpoints that fail repeatedly are taken out of rotation for a while. */
 export const ZOutlierDetection = z.object({
   /** Eject after this many 5xx responses in a row. 0 disables. */
-  consecutive5xx: z.number().int().min(0).default(5),
+  consecutive5xx: z.number().int().min(0).default(OD.consecutive5xx),
   /** Eject after this many connect failures / resets / timeouts in a row. 0 disables. */
-  consecutiveGatewayFailures: z.number().int().min(0).default(3),
+  consecutiveGatewayFailures: z.number().int().min(0).default(OD.consecutiveGatewayErrors),
   /** First ejection time; each further ejection of the same endpoint lasts longer. */
-  baseEjectionMs: ZMs.default(30_000),
+  baseEjectionMs: ZMs.default(DEFAULT_BASE_EJECTION_MS),
   /** At most this share of a destination's endpoints is ejected at once. */
-  maxEjectionPercent: ZPercent.default(50),
+  maxEjectionPercent: ZPercent.default(OD.maxEjectionPercent),
 });
 
 /** Active health checks: the proxy probes every endpoint. */
 export const ZHealthCheck = z.object({
   /** Path requested with GET; any 2xx is healthy. */
-  path: z.string().startsWith("/").default("/healthz"),
+  path: z.string().startsWith("/").default(HC.path),
   /** Time between probes. */
-  intervalMs: z.number().int().min(50).default(5_000),
+  intervalMs: z.number().int().min(50).default(DEFAULT_HEALTH_CHECK_INTERVAL_MS),
   /** Probe time limit. */
-  timeoutMs: z.number().int().min(10).default(1_000),
+  timeoutMs: z.number().int().min(10).default(DEFAULT_HEALTH_CHECK_TIMEOUT_MS),
   /** Failures in a row before an endpoint is marked unhealthy. */
-  unhealthyThreshold: z.number().int().min(1).default(2),
+  unhealthyThreshold: z.number().int().min(1).default(HC.unhealthyThreshold),
   /** Successes in a row before it is healthy again. */
-  healthyThreshold: z.number().int().min(1).default(1),
+  healthyThreshold: z.number().int().min(1).default(HC.healthyThreshold),
 });
 
 /** Policy for one destination, whatever route led there. */
@@ -284,7 +296,7 @@ export const ZDestinationPolicy = z.object({
   /** Active health checks. */
   healthCheck: ZHealthCheck.optional(),
   /** Idle time before a pooled upstream connection is closed. */
-  idleTimeoutMs: ZMs.default(60_000),
+  idleTimeoutMs: ZMs.default(DEFAULT_IDLE_TIMEOUT_MS),
 });
 
 /**
@@ -321,7 +333,10 @@ export const ZOutboundService = z.object({
   /** Routes, first match wins. Absent or empty: one route to all endpoints. */
   routes: z.array(ZRoute).default([]),
   /** Destination policy. */
-  policy: ZDestinationPolicy.default({ loadBalancer: { type: "roundRobin" }, idleTimeoutMs: 60_000 }),
+  policy: ZDestinationPolicy.default({
+    loadBalancer: { type: "roundRobin" },
+    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+  }),
 });
 
 /**

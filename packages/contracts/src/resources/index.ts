@@ -11,3 +11,4 @@ export * from "./access-policy/validate.js";
 export * from "./mesh-settings/schema.js";
 export * from "./mesh-settings/validate.js";
 export * from "./resource.js";
+export * from "./defaults.js";

@@ -1,13 +1,12 @@
-import { durationMs, type DestinationPolicyResource } from "@trellis/contracts";
+import { DEFAULT_IDLE_TIMEOUT_MS, durationMs, type DestinationPolicyResource } from "@trellis/contracts";
 import type { DestinationPolicyInput, RateLimitInput } from "./proxy-types.js";
 import { compileRateLimit } from "./rate-limit.js";
 import { withoutUndefined } from "./util.js";
 
 // DestinationPolicy → the caller-side policy of one outbound service, and the rate limit its own workloads
 // enforce inbound. When to edit this file: when ZDestinationPolicySpec or the proxy's ZDestinationPolicy gains a
-// field.
-
-export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+// field. Fields left out stay out: the proxy config's zod defaults (contracts' DESTINATION_POLICY_DEFAULTS)
+// fill them in.
 
 /** The caller-side policy; without a DestinationPolicy, round robin and nothing else. */
 export function compileDestinationPolicy(p: DestinationPolicyResource | undefined): DestinationPolicyInput {

@@ -1,4 +1,13 @@
-import { DEFAULT_TRUST_DOMAIN, durationMs, type MeshSettingsSpec, type Resource, type RetrySpec } from "@trellis/contracts";
+import {
+  DEFAULT_REPORT_INTERVAL_MS,
+  DEFAULT_ROUTE_TIMEOUT_MS,
+  DEFAULT_TRUST_DOMAIN,
+  durationMs,
+  MESH_SETTINGS_DEFAULTS,
+  type MeshSettingsSpec,
+  type Resource,
+  type RetrySpec,
+} from "@trellis/contracts";
 
 /** The mesh-wide settings with every default applied: what the other compiler parts read. */
 export interface MeshDefaults {
@@ -13,9 +22,6 @@ export interface MeshDefaults {
   retries: RetrySpec | undefined;
 }
 
-export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
-export const DEFAULT_REPORT_INTERVAL_MS = 10_000;
-
 /** Resolves MeshSettings (the first one, should a broken store hold several) into defaults. */
 export function meshDefaults(resources: readonly Resource[]): MeshDefaults {
   let spec: MeshSettingsSpec = {};
@@ -29,8 +35,8 @@ export function meshDefaults(resources: readonly Resource[]): MeshDefaults {
   const interval = spec.telemetry?.reportInterval;
   return {
     trustDomain: spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
-    mtlsMode: spec.mtls?.mode ?? "strict",
-    accessLog: spec.telemetry?.accessLog ?? false,
+    mtlsMode: spec.mtls?.mode ?? MESH_SETTINGS_DEFAULTS.mtlsMode,
+    accessLog: spec.telemetry?.accessLog ?? MESH_SETTINGS_DEFAULTS.accessLog,
     reportIntervalMs: interval === undefined ? DEFAULT_REPORT_INTERVAL_MS : durationMs(interval),
     timeoutMs: timeout === undefined ? DEFAULT_ROUTE_TIMEOUT_MS : durationMs(timeout),
     retries: spec.defaults?.retries,

@@ -10,8 +10,9 @@ import { ZRateLimitSpec } from "../rate-limit.js";
  * each of the service's own proxies (inbound), so it limits each workload.
  *
  * When to edit this file: when the data plane learns a destination feature. Add the field with a doc comment
- * naming its default, a check in `validate.ts` if needed, and its translation in the control plane's compiler
- * (`compiler/destination-policy.ts`).
+ * saying it has a default and the value in `../defaults.ts` (DESTINATION_POLICY_DEFAULTS, which the console's
+ * placeholders and the proxy config's defaults read), a check in `validate.ts` if needed, and its translation in
+ * the control plane's compiler (`compiler/destination-policy.ts`).
  */
 
 /** How a caller picks one of the service's workloads. */
@@ -33,46 +34,55 @@ export const ZLoadBalancerSpec = z.discriminatedUnion("type", [
 ]);
 export type LoadBalancerSpec = z.infer<typeof ZLoadBalancerSpec>;
 
-/** Limits that shed load at once (503) instead of queueing it. Each calling proxy counts on its own. */
+/**
+ * Limits that shed load at once (503) instead of queueing it. Each calling proxy counts on its own. Defaults:
+ * DESTINATION_POLICY_DEFAULTS.circuitBreaker.
+ */
 export const ZCircuitBreakerSpec = z.strictObject({
-  /** Connections to the whole service. Default 1024. */
+  /** Connections to the whole service. */
   maxConnections: z.number().int().positive("must be above 0").optional(),
-  /** Requests waiting for a connection. Default 1024. */
+  /** Requests waiting for a connection. */
   maxPendingRequests: z.number().int().min(0).optional(),
-  /** Requests in flight to the service. Default 1024. */
+  /** Requests in flight to the service. */
   maxRequests: z.number().int().positive("must be above 0").optional(),
 });
 export type CircuitBreakerSpec = z.infer<typeof ZCircuitBreakerSpec>;
 
-/** Passive health: a workload that fails repeatedly is taken out of rotation for a while. */
+/**
+ * Passive health: a workload that fails repeatedly is taken out of rotation for a while. Defaults:
+ * DESTINATION_POLICY_DEFAULTS.outlierDetection.
+ */
 export const ZOutlierDetectionSpec = z.strictObject({
-  /** Eject after this many 5xx responses in a row; 0 disables. Default 5. */
+  /** Eject after this many 5xx responses in a row; 0 disables. */
   consecutive5xx: z.number().int().min(0).optional(),
-  /** Eject after this many connect failures, resets or timeouts in a row; 0 disables. Default 3. */
+  /** Eject after this many connect failures, resets or timeouts in a row; 0 disables. */
   consecutiveGatewayErrors: z.number().int().min(0).optional(),
   /**
-   * How often ejections are reconsidered. Default 10s. The current data plane reconsiders on every response,
+   * How often ejections are reconsidered. The current data plane reconsiders on every response,
    * so this is accepted and kept but has no effect yet.
    */
   interval: zDuration({ min: 1 }).optional(),
-  /** First ejection time; each further ejection of the same workload lasts longer. Default 30s. */
+  /** First ejection time; each further ejection of the same workload lasts longer. */
   baseEjectionTime: zDuration({ min: 1 }).optional(),
-  /** At most this share of the service's workloads is ejected at once, 0–100. Default 50. */
+  /** At most this share of the service's workloads is ejected at once, 0–100. */
   maxEjectionPercent: z.number().min(0).max(100).optional(),
 });
 export type OutlierDetectionSpec = z.infer<typeof ZOutlierDetectionSpec>;
 
-/** Active health checks: every calling proxy probes every workload of the service with GET. */
+/**
+ * Active health checks: every calling proxy probes every workload of the service with GET. Defaults:
+ * DESTINATION_POLICY_DEFAULTS.healthCheck.
+ */
 export const ZHealthCheckSpec = z.strictObject({
-  /** Path probed; any 2xx is healthy. Default `/healthz`. */
+  /** Path probed; any 2xx is healthy. */
   path: z.string().startsWith("/", "must start with /").optional(),
-  /** Time between probes, at least 50ms. Default 5s. */
+  /** Time between probes, at least 50ms. */
   interval: zDuration({ min: 50 }).optional(),
-  /** Time limit of a probe, at least 10ms. Default 1s. */
+  /** Time limit of a probe, at least 10ms. */
   timeout: zDuration({ min: 10 }).optional(),
-  /** Failed probes in a row before a workload is taken out. Default 2. */
+  /** Failed probes in a row before a workload is taken out. */
   unhealthyThreshold: z.number().int().min(1).optional(),
-  /** Good probes in a row before it is back. Default 1. */
+  /** Good probes in a row before it is back. */
   healthyThreshold: z.number().int().min(1).optional(),
 });
 export type HealthCheckSpec = z.infer<typeof ZHealthCheckSpec>;
@@ -93,7 +103,7 @@ export const ZDestinationPolicySpec = z.strictObject({
   rateLimit: ZRateLimitSpec.optional(),
   /** Active health checks. Default: off (passive outlier detection and the registry's view only). */
   healthCheck: ZHealthCheckSpec.optional(),
-  /** Idle time before a pooled connection to a workload is closed. Default 60s. */
+  /** Idle time before a pooled connection to a workload is closed. Default: DESTINATION_POLICY_DEFAULTS.idleTimeout. */
   idleTimeout: zDuration({ min: 1 }).optional(),
 });
 export type DestinationPolicySpec = z.infer<typeof ZDestinationPolicySpec>;

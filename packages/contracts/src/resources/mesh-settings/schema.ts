@@ -7,7 +7,7 @@ import { ZRetrySpec } from "../route/schema.js";
  * `trellis-system` (the namespace the control plane's own settings live in), so "which settings win" never
  * arises and its history is one resource's history. Without it, every field has its default.
  *
- * When to edit this file: when a mesh-wide knob appears. Add the field with a doc comment naming its default and
+ * When to edit this file: when a mesh-wide knob appears. Add the field with a doc comment naming its default (the value goes in `../defaults.ts`) and
  * its translation in the control plane's compiler (`compiler/mesh-settings.ts`).
  */
 
@@ -18,7 +18,7 @@ export const DEFAULT_TRUST_DOMAIN = "trellis.local";
 export const ZMeshSettingsSpec = z.strictObject({
   /**
    * SPIFFE trust domain: identities are `spiffe://<trustDomain>/ns/<namespace>/sa/<service>`. Default
-   * `trellis.local`. Changing it changes every identity, so every workload needs a new certificate.
+   * DEFAULT_TRUST_DOMAIN. Changing it changes every identity, so every workload needs a new certificate.
    */
   trustDomain: z
     .string()
@@ -30,7 +30,7 @@ export const ZMeshSettingsSpec = z.strictObject({
   mtls: z
     .strictObject({
       /**
-       * `strict` (default): workloads accept only mTLS. `permissive`: they also accept plain text, for moving
+       * `strict` (MESH_SETTINGS_DEFAULTS.mtlsMode): workloads accept only mTLS. `permissive`: they also accept plain text, for moving
        * services into the mesh; callers inside the mesh still use mTLS.
        */
       mode: z.enum(["strict", "permissive"]),
@@ -39,16 +39,16 @@ export const ZMeshSettingsSpec = z.strictObject({
   /** What proxies report. */
   telemetry: z
     .strictObject({
-      /** One JSON line per request on each proxy's stdout. Default false. */
+      /** One JSON line per request on each proxy's stdout. Default: MESH_SETTINGS_DEFAULTS.accessLog. */
       accessLog: z.boolean().optional(),
-      /** How often proxies send their traffic counters to the control plane, 1s–5m. Default 10s. */
+      /** How often proxies send their traffic counters to the control plane, 1s–5m. Default: MESH_SETTINGS_DEFAULTS.reportInterval. */
       reportInterval: zDuration({ min: 1_000, max: 300_000 }).optional(),
     })
     .optional(),
   /** Defaults for Route rules that do not say, and for services without a Route. */
   defaults: z
     .strictObject({
-      /** Time limit of a request until response headers; `0s` means none. Default 15s. */
+      /** Time limit of a request until response headers; `0s` means none. Default: MESH_SETTINGS_DEFAULTS.timeout. */
       timeout: zDuration().optional(),
       /** Retries. Default: none. */
       retries: ZRetrySpec.optional(),

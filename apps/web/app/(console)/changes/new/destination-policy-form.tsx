@@ -1,6 +1,7 @@
 "use client";
 // The form view of a DestinationPolicy: how callers pick a workload and how the service is protected (circuit
 // breaker, outlier detection, health checks, rate limit). Every field is optional; an empty section is left out.
+import { DESTINATION_POLICY_DEFAULTS as D } from "@trellis/contracts";
 import { fieldSpec, variantKeys, type Path } from "./resource-schema";
 import { Field, FieldIssues, Group, NotShown, set, useForm, useIssueAria, useValue } from "./form-fields";
 
@@ -28,7 +29,7 @@ export function DestinationPolicyForm() {
         <Field
           path={[...SPEC, "idleTimeout"]}
           label="Idle timeout"
-          placeholder="60s"
+          placeholder={D.idleTimeout}
           hint="Before a pooled connection is closed."
         />
       </div>
@@ -45,17 +46,17 @@ export function DestinationPolicyForm() {
             <Field
               path={[...SPEC, "circuitBreaker", "maxConnections"]}
               label="Max connections"
-              placeholder="1024"
+              placeholder={String(D.circuitBreaker.maxConnections)}
             />
             <Field
               path={[...SPEC, "circuitBreaker", "maxPendingRequests"]}
               label="Max pending requests"
-              placeholder="1024"
+              placeholder={String(D.circuitBreaker.maxPendingRequests)}
             />
             <Field
               path={[...SPEC, "circuitBreaker", "maxRequests"]}
               label="Max requests in flight"
-              placeholder="1024"
+              placeholder={String(D.circuitBreaker.maxRequests)}
             />
           </div>
         </Group>
@@ -72,24 +73,28 @@ export function DestinationPolicyForm() {
             <Field
               path={[...SPEC, "outlierDetection", "consecutive5xx"]}
               label="Consecutive 5xx"
-              placeholder="5"
+              placeholder={String(D.outlierDetection.consecutive5xx)}
             />
             <Field
               path={[...SPEC, "outlierDetection", "consecutiveGatewayErrors"]}
               label="Consecutive gateway errors"
-              placeholder="3"
+              placeholder={String(D.outlierDetection.consecutiveGatewayErrors)}
             />
             <Field
               path={[...SPEC, "outlierDetection", "baseEjectionTime"]}
               label="Base ejection time"
-              placeholder="30s"
+              placeholder={D.outlierDetection.baseEjectionTime}
             />
             <Field
               path={[...SPEC, "outlierDetection", "maxEjectionPercent"]}
               label="Max ejection (%)"
-              placeholder="50"
+              placeholder={String(D.outlierDetection.maxEjectionPercent)}
             />
-            <Field path={[...SPEC, "outlierDetection", "interval"]} label="Interval" placeholder="10s" />
+            <Field
+              path={[...SPEC, "outlierDetection", "interval"]}
+              label="Interval"
+              placeholder={D.outlierDetection.interval}
+            />
           </div>
         </Group>
       </details>
@@ -102,18 +107,26 @@ export function DestinationPolicyForm() {
           hint="Every calling proxy probes every workload with GET; any 2xx is healthy."
         >
           <div className="form-grid">
-            <Field path={[...SPEC, "healthCheck", "path"]} label="Path" placeholder="/healthz" />
-            <Field path={[...SPEC, "healthCheck", "interval"]} label="Interval" placeholder="5s" />
-            <Field path={[...SPEC, "healthCheck", "timeout"]} label="Timeout" placeholder="1s" />
+            <Field path={[...SPEC, "healthCheck", "path"]} label="Path" placeholder={D.healthCheck.path} />
+            <Field
+              path={[...SPEC, "healthCheck", "interval"]}
+              label="Interval"
+              placeholder={D.healthCheck.interval}
+            />
+            <Field
+              path={[...SPEC, "healthCheck", "timeout"]}
+              label="Timeout"
+              placeholder={D.healthCheck.timeout}
+            />
             <Field
               path={[...SPEC, "healthCheck", "unhealthyThreshold"]}
               label="Unhealthy after"
-              placeholder="2"
+              placeholder={String(D.healthCheck.unhealthyThreshold)}
             />
             <Field
               path={[...SPEC, "healthCheck", "healthyThreshold"]}
               label="Healthy after"
-              placeholder="1"
+              placeholder={String(D.healthCheck.healthyThreshold)}
             />
           </div>
         </Group>

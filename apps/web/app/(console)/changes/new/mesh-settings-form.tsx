@@ -1,6 +1,7 @@
 "use client";
 // The form view of MeshSettings, the one resource of its kind (mesh in trellis-system): identity, mTLS,
 // telemetry, and the defaults Route rules fall back to.
+import { DEFAULT_TRUST_DOMAIN, MESH_SETTINGS_DEFAULTS } from "@trellis/contracts";
 import type { Path } from "./resource-schema";
 import { Field, Group, NotShown, useValue } from "./form-fields";
 import { RetryFields } from "./route-form";
@@ -15,7 +16,7 @@ export function MeshSettingsForm() {
         <Field
           path={[...SPEC, "trustDomain"]}
           label="Trust domain"
-          placeholder="trellis.local"
+          placeholder={DEFAULT_TRUST_DOMAIN}
           hint="Changing it changes every identity: every workload needs a new certificate."
         />
         <Field path={[...SPEC, "mtls", "mode"]} label="Mutual TLS" emptyLabel="(default: strict)" />
@@ -25,7 +26,7 @@ export function MeshSettingsForm() {
           <Field
             path={[...SPEC, "telemetry", "reportInterval"]}
             label="Report interval"
-            placeholder="10s"
+            placeholder={MESH_SETTINGS_DEFAULTS.reportInterval}
             hint="1s to 5m."
           />
         </div>
@@ -36,7 +37,12 @@ export function MeshSettingsForm() {
       </Group>
       <Group path={[...SPEC, "defaults"]} legend="Defaults for Route rules that do not say">
         <div className="form-grid">
-          <Field path={[...SPEC, "defaults", "timeout"]} label="Timeout" placeholder="15s" hint="0s: none." />
+          <Field
+            path={[...SPEC, "defaults", "timeout"]}
+            label="Timeout"
+            placeholder={MESH_SETTINGS_DEFAULTS.timeout}
+            hint="0s: none."
+          />
         </div>
         <details className="form-more" open={retries !== undefined}>
           <summary>Retries{retries === undefined ? " (none)" : ""}</summary>
