@@ -59,15 +59,28 @@ export const ZListenerAddress = z.object({
 });
 
 /**
+ * Where the proxy's listeners bind when the config or the command line does not say. The proxy applies them and
+ * the CLI offers them as its flags' defaults (without loading the proxy for `--help`).
+ */
+export const DEFAULT_LISTENERS = {
+  outbound: { address: "127.0.0.1", port: 15001 },
+  inbound: { address: "0.0.0.0", port: 15006 },
+  admin: { address: "127.0.0.1", port: 15000 },
+} as const satisfies Required<ProxyListeners>;
+
+/** The control plane's default port, for the proxies' mesh stream and the CLI's flags. */
+export const DEFAULT_CONTROL_PLANE_PORT = 15010;
+
+/**
  * The proxy's three listeners. Absent ones get their default address (inbound only when `inbound` is configured).
  * Listeners cannot move while the proxy runs: a config that moves one is rejected.
  */
 export const ZListeners = z.object({
-  /** Where the local app sends its outbound calls (HTTP proxy or `Host:` header). Default 127.0.0.1:15001. */
+  /** Where the local app sends its outbound calls (HTTP proxy or `Host:` header). Default: DEFAULT_LISTENERS.outbound. */
   outbound: ZListenerAddress.optional(),
-  /** Where other sidecars reach this workload over mTLS. Default 0.0.0.0:15006. */
+  /** Where other sidecars reach this workload over mTLS. Default: DEFAULT_LISTENERS.inbound. */
   inbound: ZListenerAddress.optional(),
-  /** Admin endpoints: /ready, /stats/prometheus, /config_dump, /clusters. Default 127.0.0.1:15000. */
+  /** Admin endpoints: /ready, /stats/prometheus, /config_dump, /clusters. Default: DEFAULT_LISTENERS.admin. */
   admin: ZListenerAddress.optional(),
 });
 

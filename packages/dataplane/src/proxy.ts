@@ -4,6 +4,7 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import type http from "node:http";
 import type { Http2Server, ServerHttp2Session } from "node:http2";
 import {
+  DEFAULT_LISTENERS,
   formatProxyConfigIssues,
   validateProxyConfig,
   type ListenerAddress,
@@ -24,11 +25,8 @@ import type { AccessLogSink } from "./listener/edge.js";
 import { startTcpServices, type TcpServices } from "./listener/tcp.js";
 import { sniff } from "./listener/sniff.js";
 
-export const DEFAULT_LISTENERS = {
-  outbound: { address: "127.0.0.1", port: 15001 },
-  inbound: { address: "0.0.0.0", port: 15006 },
-  admin: { address: "127.0.0.1", port: 15000 },
-} as const satisfies Required<ProxyListeners>;
+// Defined in contracts, shared with the CLI's flags; re-exported as part of this package's API.
+export { DEFAULT_LISTENERS };
 
 export interface StartProxyOptions {
   /** The initial config (validated here; startProxy rejects with the reasons when it is invalid). */

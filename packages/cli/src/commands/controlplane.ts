@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { DEFAULT_CONTROL_PLANE_PORT } from "@trellis/contracts";
 import { CliError } from "../errors.js";
 import { parsePort } from "../ports.js";
 
@@ -14,7 +15,10 @@ export function controlplaneCommand(): Command {
   return new Command("controlplane")
     .description("run a control-plane replica against DATABASE_URL (several may share one database)")
     .addOption(
-      new Option("--port <port>", "listen port").default(15010).argParser(parsePort).env("TRELLIS_CP_PORT"),
+      new Option("--port <port>", "listen port")
+        .default(DEFAULT_CONTROL_PLANE_PORT)
+        .argParser(parsePort)
+        .env("TRELLIS_CP_PORT"),
     )
     .addOption(new Option("--host <address>", "listen address").default("0.0.0.0").env("TRELLIS_HOST"))
     .addOption(

@@ -2,6 +2,7 @@
 // own process or container (docker-compose.yml's demo profile). `trellis up --demo` runs them all in one
 // process instead. Edit when the demo gains a workload (DEMO_APP_NAMES, and its app in @trellis/demo).
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_LISTENERS } from "@trellis/contracts";
 import { CliError } from "../errors.js";
 import { hostPort, parsePort } from "../ports.js";
 import { drainOnSignals } from "../signals.js";
@@ -15,7 +16,7 @@ export const DEMO_APP_NAMES = ["productpage", "details", "reviews", "ratings", "
 
 /** Defaults that match `trellis proxy`'s, so a pod's app and sidecar agree without saying so. */
 const APP_PORT = 9080;
-const SIDECAR_OUTBOUND_PORT = 15001;
+const SIDECAR_OUTBOUND_PORT = DEFAULT_LISTENERS.outbound.port;
 
 function seconds(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError("must be a number of seconds");

@@ -5,12 +5,17 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 // The data plane is loaded when the command runs, so other commands (and --help) do not pay for it.
 import type { ProxyHandle, StartProxyOptions } from "@trellis/dataplane";
+import { DEFAULT_LISTENERS } from "@trellis/contracts";
 import { CliError } from "../errors.js";
 import { hostPort } from "../ports.js";
 import { drainOnSignals } from "../signals.js";
 
-/** Default ports, as in @trellis/dataplane's DEFAULT_LISTENERS (repeated so --help needs no import). */
-const DEFAULT_PORTS = { inbound: 15006, outbound: 15001, admin: 15000 } as const;
+/** Default ports: the proxy's own (contracts, so --help needs no import of the proxy). */
+const DEFAULT_PORTS = {
+  inbound: DEFAULT_LISTENERS.inbound.port,
+  outbound: DEFAULT_LISTENERS.outbound.port,
+  admin: DEFAULT_LISTENERS.admin.port,
+} as const;
 
 interface ProxyFlags {
   controlPlane?: string;

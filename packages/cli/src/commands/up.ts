@@ -2,6 +2,7 @@
 // migrations, first-start bootstrap, the control plane and the console (and with --demo, the demo mesh).
 // Ctrl-C stops it all.
 import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_CONTROL_PLANE_PORT } from "@trellis/contracts";
 import { parsePort } from "../ports.js";
 import type { UpOptions } from "../run/up.js";
 
@@ -16,7 +17,7 @@ export function upCommand(): Command {
     )
     .addOption(
       new Option("--cp-port <port>", "control-plane port")
-        .default(15010)
+        .default(DEFAULT_CONTROL_PLANE_PORT)
         .argParser(parsePort)
         .env("TRELLIS_CP_PORT"),
     )

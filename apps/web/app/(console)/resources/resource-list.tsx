@@ -2,11 +2,12 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { RESOURCE_KINDS } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { when } from "../_components/status";
 import { resourceHref } from "../_components/yaml";
 
-const KINDS = ["Route", "DestinationPolicy", "AccessPolicy", "MeshSettings"] as const;
+const KINDS = RESOURCE_KINDS;
 
 export function ResourceList() {
   const trpc = useTRPC();

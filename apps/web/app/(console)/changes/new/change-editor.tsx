@@ -8,6 +8,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
 import {
   ALL_NAMESPACES,
+  RESOURCE_KINDS,
   roleRank,
   ZChangeCreateInput,
   type Role,
@@ -28,7 +29,7 @@ import { ResourceForm } from "./resource-form";
 import { template } from "./templates";
 import { useLiveValidation, type Checked } from "./use-live-validation";
 
-const KINDS = ["Route", "DestinationPolicy", "AccessPolicy", "MeshSettings"] as const;
+const KINDS = RESOURCE_KINDS;
 const ZTitle = ZChangeCreateInput.shape.title;
 
 /** The first namespace the user edits (or else reads) by name; undefined when their roles hold everywhere. */
