@@ -9,6 +9,7 @@ export * from "./spiffe.js";
 export * from "./proxy-config.js";
 export * from "./proxy-errors.js";
 export * from "./mesh-stream.js";
+export * from "./notify.js";
 export * from "./config-delta.js";
 export * from "./resources/index.js";
 export * from "./tokens.js";

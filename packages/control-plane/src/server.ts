@@ -11,7 +11,16 @@ import type { AddressInfo, Socket } from "node:net";
 import { hostname } from "node:os";
 import pg from "pg";
 import { WebSocketServer } from "ws";
-import { DEFAULT_TRUST_DOMAIN, MESH_CA_PATH, MESH_STREAM_PATH, parseJoinToken } from "@trellis/contracts";
+import {
+  decodeNotifyPayload,
+  DEFAULT_TRUST_DOMAIN,
+  MESH_CA_PATH,
+  MESH_STREAM_PATH,
+  NOTIFY_CHANNELS,
+  parseJoinToken,
+  ZConfigChangedPayload,
+  ZJoinTokenRevokedPayload,
+} from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { MeshCa } from "./ca.js";
 import {
@@ -36,16 +45,10 @@ import {
 } from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 
-/** The console NOTIFYs this after committing a change (payload: `{"generation": N}`). */
-export const CONFIG_CHANGED_CHANNEL = "trellis_config_changed";
-/** Replicas NOTIFY this when a proxy joins or leaves, so every replica updates endpoints. */
-export const REGISTRY_CHANGED_CHANNEL = "trellis_registry_changed";
-/**
- * The services layer NOTIFYs this when a join token is revoked (payload: `{"joinTokenId": "..."}`), after it
- * marked the token's workloads gone and revoked their certificates (services/src/join-tokens.ts): every
- * replica closes the streams of the proxies that joined with it, and pushes the new revocation list.
- */
-export const JOIN_TOKEN_REVOKED_CHANNEL = "trellis_join_token_revoked";
+// The channels' names and payloads are defined in @trellis/contracts (notify.ts); kept here for callers and tests.
+export const CONFIG_CHANGED_CHANNEL = NOTIFY_CHANNELS.configChanged;
+export const REGISTRY_CHANGED_CHANNEL = NOTIFY_CHANNELS.registryChanged;
+export const JOIN_TOKEN_REVOKED_CHANNEL = NOTIFY_CHANNELS.joinTokenRevoked;
 
 export interface ControlPlaneOptions {
   databaseUrl: string;
@@ -390,24 +393,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let listenTimer: NodeJS.Timeout | null = null;
   function onNotification(n: pg.Notification): void {
     if (n.channel === CONFIG_CHANGED_CHANNEL) {
-      let generation: number | undefined;
-      try {
-        const g = (JSON.parse(n.payload ?? "{}") as { generation?: unknown }).generation;
-        if (typeof g === "number" && Number.isInteger(g)) generation = g;
-      } catch {
-        /* a bare notify still means "something changed" */
-      }
+      // A bare notify (or one this replica cannot read) still means "something changed".
+      const generation = decodeNotifyPayload(ZConfigChangedPayload, n.payload)?.generation;
       schedule(generation, { resources: true });
     } else if (n.channel === REGISTRY_CHANGED_CHANNEL) {
       schedule(undefined, { registry: true });
     } else if (n.channel === JOIN_TOKEN_REVOKED_CHANNEL) {
-      let id: unknown;
-      try {
-        id = (JSON.parse(n.payload ?? "{}") as { joinTokenId?: unknown }).joinTokenId;
-      } catch {
-        /* ignored below */
-      }
-      if (typeof id === "string") void evict(id);
+      const revoked = decodeNotifyPayload(ZJoinTokenRevokedPayload, n.payload);
+      if (revoked) void evict(revoked.joinTokenId);
       // The revocation list changed: every proxy gets it (and the evicted workloads are gone).
       schedule(undefined, { registry: true });
     }

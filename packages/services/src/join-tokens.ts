@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { formatJoinToken, ZNewNamespace, ZNewServiceName, zodIssues } from "@trellis/contracts";
+import {
+  encodeNotifyPayload,
+  formatJoinToken,
+  NOTIFY_CHANNELS,
+  ZJoinTokenRevokedPayload,
+  ZNewNamespace,
+  ZNewServiceName,
+  zodIssues,
+} from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { requireRole, type Actor } from "./actor.js";
 import { audit } from "./audit.js";
@@ -64,12 +72,6 @@ export async function createJoinToken(
   });
   return { id: row.id, token, namespace: row.namespace, service: row.service, expiresAt: row.expiresAt };
 }
-
-/**
- * Every control-plane replica LISTENs on this (payload: `{"joinTokenId": "..."}`) and closes the streams of the
- * proxies that joined with the token. Same name as `JOIN_TOKEN_REVOKED_CHANNEL` in the control plane.
- */
-export const JOIN_TOKEN_REVOKED_CHANNEL = "trellis_join_token_revoked";
 
 export interface RevokedJoinToken {
   /** Connected proxies that joined with the token: marked gone, their streams closed by their replicas. */
@@ -137,7 +139,9 @@ export async function revokeJoinToken(db: Db, actor: Actor, id: string): Promise
       namespace: row.namespace,
       details: { evictedProxies: gone.count, certificatesRevoked: certs.count },
     });
-    await tx.$executeRaw`SELECT pg_notify(${JOIN_TOKEN_REVOKED_CHANNEL}, ${JSON.stringify({ joinTokenId: id })})`;
+    // Every control-plane replica LISTENs here and closes the streams of the proxies that joined with the token.
+    const payload = encodeNotifyPayload(ZJoinTokenRevokedPayload, { joinTokenId: id });
+    await tx.$executeRaw`SELECT pg_notify(${NOTIFY_CHANNELS.joinTokenRevoked}, ${payload})`;
     return { evicted: gone.count, certificatesRevoked: certs.count };
   });
 }

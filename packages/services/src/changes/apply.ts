@@ -1,14 +1,12 @@
 // Applying a change request: inside the caller's transaction, with the change's row locked. Either every
 // operation is written (Resource + ResourceRevision, a new ConfigGeneration, status applied, audit, NOTIFY)
 // or, when a resource has moved on since the author saw it, nothing is written and the change is stale.
+import { encodeNotifyPayload, NOTIFY_CHANNELS, ZConfigChangedPayload } from "@trellis/contracts";
 import type { Prisma } from "@trellis/db";
 import { Prisma as P } from "@trellis/db";
 import type { Actor } from "../actor.js";
 import { audit } from "../audit.js";
 import { keyOf, type PlannedOp } from "./plan.js";
-
-/** The control plane LISTENs here (packages/control-plane/src/server.ts); payload `{"generation": N}`. */
-export const CONFIG_CHANGED_CHANNEL = "trellis_config_changed";
 
 type Tx = Prisma.TransactionClient;
 
@@ -153,7 +151,9 @@ export async function applyOps(
     revisions: revisions.filter((_, i) => ops[i]!.namespace === ns),
     ...(change.rollbackOfId ? { rollbackOf: change.rollbackOfId } : {}),
   }));
-  await tx.$executeRaw`SELECT pg_notify(${CONFIG_CHANGED_CHANNEL}, ${JSON.stringify({ generation: generation.number })})`;
+  // Every control-plane replica LISTENs here and pushes the change; the generation names its rollout.
+  const payload = encodeNotifyPayload(ZConfigChangedPayload, { generation: generation.number });
+  await tx.$executeRaw`SELECT pg_notify(${NOTIFY_CHANNELS.configChanged}, ${payload})`;
   return { generation: generation.number, revisions, staled: others.map((o) => o.number) };
 }
 

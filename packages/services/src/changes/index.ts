@@ -65,7 +65,6 @@ import {
   toSummaries,
 } from "./view.js";
 
-export { CONFIG_CHANGED_CHANNEL } from "./apply.js";
 
 const TX = { maxWait: 10_000, timeout: 30_000 } as const;
 
