@@ -4,7 +4,7 @@
 //
 // When to edit this file: wiring (what starts, what listens, timers). Protocol handling per proxy lives in
 // session.ts, snapshot building in snapshots.ts, the registry in registry.ts.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -21,7 +21,7 @@ import {
   ZConfigChangedPayload,
   ZJoinTokenRevokedPayload,
 } from "@trellis/contracts";
-import { createDb, type Db } from "@trellis/db";
+import { createDb, hashToken, type Db } from "@trellis/db";
 import { MeshCa } from "./ca.js";
 import {
   loadRegistry,
@@ -117,10 +117,6 @@ export interface ControlPlane {
   /** Recompile and push now (tests; production relies on NOTIFY). */
   refresh(generation?: number): Promise<void>;
   close(): Promise<void>;
-}
-
-function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("hex");
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
@@ -529,7 +525,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const token = parseJoinToken(m[1]!);
     if (!token) return "the join token is malformed";
     if (token.caFingerprint !== ca.fingerprint) return "the join token was issued for another mesh CA";
-    const row = await db.joinToken.findUnique({ where: { tokenHash: hashSecret(token.secret) } });
+    const row = await db.joinToken.findUnique({ where: { tokenHash: hashToken(token.secret) } });
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= new Date()))
       return "the join token is invalid, expired or revoked";
     return { joinTokenId: row.id, namespace: row.namespace, service: row.service };

@@ -1,6 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { ALL_NAMESPACES, hasRole, roleRank, type Role, type RoleBinding } from "@trellis/contracts";
-import type { Db } from "@trellis/db";
+import { hashToken, type Db } from "@trellis/db";
 import type { Actor, Via } from "./actor.js";
 import { audit } from "./audit.js";
 import { AppError } from "./errors.js";
@@ -12,10 +12,8 @@ export function generateToken(prefix = API_TOKEN_PREFIX): string {
   return prefix + randomBytes(32).toString("base64url");
 }
 
-/** Tokens carry 256 bits of entropy, so SHA-256 is enough (a slow hash protects guessable secrets only). */
-export function hashToken(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
-}
+/** Defined in @trellis/db, where the control plane finds it too: both must hash a secret alike. */
+export { hashToken };
 
 export function tokenDisplayPrefix(token: string): string {
   return token.slice(0, API_TOKEN_PREFIX.length + 6);
