@@ -32,6 +32,7 @@ import {
 } from "./registry.js";
 import { Rollout, type RolloutEntry } from "./rollout.js";
 import { PushQueue } from "./push-queue.js";
+import { createSnapshotStore } from "./snapshot-store.js";
 import { CLOSE, ProxySession, REVOKED_REASON, revokeCertificates, type JoinScope } from "./session.js";
 import {
   encodeFor,
@@ -160,20 +161,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
    */
   const revokedTokens = new Set<string>();
   const snapshots = new Map<string, Snapshot>();
-  /** This recompute's snapshots by version. */
-  let byVersion = new Map<string, Snapshot>();
-  /**
-   * Snapshots some proxy holds (the last one written to it), counted: the bases its next delta is computed
-   * against, kept as long as a proxy holds them and no longer. A proxy holding a version this replica never
-   * had (after a restart, say) is sent its next config whole.
-   */
-  const held = new Map<string, { snap: Snapshot; refs: number }>();
-  /**
-   * The last snapshots nobody holds any more, newest last: a proxy that reconnects after a blip announces the
-   * version it serves, and is sent a delta against it rather than everything. Bounded: old lists are large.
-   */
-  const recent = new Map<string, Snapshot>();
-  const RECENT_MAX = 32;
+  /** The bases deltas are computed against: this recompute's snapshots, those proxies hold, a few recent. */
+  const store = createSnapshotStore();
   /** Serializes the snapshots of one state: replaced with the state, so what it shares dies with it. */
   let builder = new SnapshotBuilder(opts.compile);
   let resources: ResourceRecord[] = [];
@@ -189,21 +178,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     deltas: 0,
     bytesPushed: 0,
   };
-  const hold = (snap: Snapshot): void => {
-    const h = held.get(snap.version);
-    if (h) h.refs++;
-    else held.set(snap.version, { snap, refs: 1 });
-  };
-  const release = (snap: Snapshot): void => {
-    const h = held.get(snap.version);
-    if (!h || --h.refs > 0) return;
-    held.delete(snap.version);
-    recent.delete(snap.version);
-    recent.set(snap.version, h.snap);
-    if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
-  };
-  const lookup = (version: string): Snapshot | null =>
-    held.get(version)?.snap ?? byVersion.get(version) ?? recent.get(version) ?? null;
   function onWritten(e: Encoded): void {
     if (e.delta) stats.deltas++;
     else stats.wholeConfigs++;
@@ -259,7 +233,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       return null;
     }
     snapshots.set(key, r.snapshot);
-    byVersion.set(r.snapshot.version, r.snapshot);
+    store.add(r.snapshot);
     stats.groups = snapshots.size;
     return r.snapshot;
   }
@@ -271,7 +245,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await loadState(dirty);
     const loaded = performance.now();
     snapshots.clear();
-    byVersion = new Map();
+    store.newGeneration();
     builder = new SnapshotBuilder(opts.compile);
     compileErrors.clear();
     const plan: { s: ProxySession; snap: Snapshot | null }[] = [];
@@ -572,9 +546,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             log,
             snapshotFor,
             encode: encodeFor,
-            lookup,
-            hold,
-            release,
+            lookup: store.lookup,
+            hold: store.hold,
+            release: store.release,
             onWritten,
             telemetry,
             rollout,
