@@ -32,6 +32,7 @@ import {
 } from "./registry.js";
 import { Rollout, type RolloutEntry } from "./rollout.js";
 import { PushQueue } from "./push-queue.js";
+import { createRecomputeScheduler, type Dirty } from "./recompute-scheduler.js";
 import { createSnapshotStore } from "./snapshot-store.js";
 import { CLOSE, ProxySession, REVOKED_REASON, revokeCertificates, type JoinScope } from "./session.js";
 import {
@@ -194,12 +195,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const rollout = new Rollout(db, log);
   const pushes = new PushQueue();
 
-  /** What a recompute must read again: resources (a change was applied), the registry (proxies came or went). */
-  interface Dirty {
-    resources: boolean;
-    registry: boolean;
-  }
-
   async function loadState(dirty: Dirty = { resources: true, registry: true }): Promise<void> {
     // What did not change keeps its identity, which is what the compiler's memos key on.
     const [rows, reg] = await Promise.all([
@@ -306,51 +301,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
 
   // Debounced, serialized recomputes: never two at once, and changes during one cause exactly one more.
-  let timer: NodeJS.Timeout | null = null;
-  let timerAt = 0;
-  let lastRegistryRead = -Infinity;
-  let running: Promise<void> | null = null;
-  let queuedGenerations: number[] = [];
-  let queuedDirty: Dirty = { resources: false, registry: false };
-  function schedule(generation?: number, dirty: Partial<Dirty> = { resources: true, registry: true }): void {
-    if (generation !== undefined) queuedGenerations.push(generation);
-    queuedDirty = {
-      resources: queuedDirty.resources || (dirty.resources ?? false),
-      registry: queuedDirty.registry || (dirty.registry ?? false),
-    };
-    const now = performance.now();
-    // Someone waits for an applied change; proxies coming and going are batched (see registryIntervalMs).
-    const urgent = queuedDirty.resources || queuedGenerations.length > 0;
-    const at = urgent ? now + debounceMs : Math.max(now + debounceMs, lastRegistryRead + registryIntervalMs);
-    if (timer) {
-      if (timerAt <= at) return;
-      clearTimeout(timer);
-    }
-    timerAt = at;
-    timer = setTimeout(() => {
-      timer = null;
-      const gens = queuedGenerations;
-      const what = queuedDirty;
-      queuedGenerations = [];
-      queuedDirty = { resources: false, registry: false };
-      if (what.registry) lastRegistryRead = performance.now();
-      const prev = running ?? Promise.resolve();
-      running = prev
-        .then(() => recompute(gens, what))
-        .catch((e: unknown) => {
-          // What it was to read is read again, with the generations it was to record, a little later.
-          log(`control plane: recompute failed (retrying in 2 s): ${(e as Error).message}`);
-          if (!shuttingDown)
-            setTimeout(() => {
-              for (const g of gens) queuedGenerations.push(g);
-              schedule(undefined, what);
-            }, 2_000).unref();
-        })
-        .finally(() => {
-          running = null;
-        });
-    }, at - now);
-  }
+  const scheduler = createRecomputeScheduler({ debounceMs, registryIntervalMs, run: recompute, log });
+  const schedule = scheduler.schedule;
 
   await loadState();
 
@@ -650,14 +602,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }),
     async refresh(generation?: number) {
       schedule(generation);
-      await new Promise((r) => setTimeout(r, debounceMs + 5));
-      while (running || timer) await (running ?? new Promise((r) => setTimeout(r, 5)));
+      await scheduler.settled();
     },
     async close() {
       shuttingDown = true;
       for (const t of [heartbeat, housekeeping, flushing, pruning]) clearInterval(t);
-      if (timer) clearTimeout(timer);
-      await running;
+      await scheduler.stop();
       await housekeepingRun;
       // Proxies keep serving their last config and reconnect to another replica (or to us after a restart).
       // Their registrations stay: marking them gone would strip every endpoint from the configs of the
