@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { hostname } from "node:os";
-import pg from "pg";
+import type pg from "pg";
 import { WebSocketServer } from "ws";
 import {
   decodeNotifyPayload,
@@ -31,6 +31,7 @@ import {
   type RegistrySnapshot,
 } from "./registry.js";
 import { Rollout, type RolloutEntry } from "./rollout.js";
+import { startNotifyListener } from "./notify-listener.js";
 import { PushQueue } from "./push-queue.js";
 import { createRecomputeScheduler, type Dirty } from "./recompute-scheduler.js";
 import { createSnapshotStore } from "./snapshot-store.js";
@@ -307,12 +308,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await loadState();
 
   // ---- database notifications ---------------------------------------------------------------------
-  // One connection LISTENs; when it is lost (a PostgreSQL restart, a failover, a killed backend) it is opened
-  // again with backoff, and everything is read again: notifications sent meanwhile are gone.
-  let listener: pg.Client | null = null;
-  let dbHealthy = false;
-  let listenAttempt = 0;
-  let listenTimer: NodeJS.Timeout | null = null;
   function onNotification(n: pg.Notification): void {
     if (n.channel === CONFIG_CHANGED_CHANNEL) {
       // A bare notify (or one this replica cannot read) still means "something changed".
@@ -357,54 +352,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     });
     await Promise.all(revoked.map((t) => evict(t.id)));
   }
-  async function listen(): Promise<void> {
-    const c = new pg.Client({ connectionString: opts.databaseUrl });
-    c.on("error", (e) => {
-      log(`control plane: lost the notification connection: ${e.message}`);
-      void c.end().catch(() => {});
-    });
-    c.on("end", () => {
-      if (listener !== c) return;
-      listener = null;
-      dbHealthy = false;
-      if (!shuttingDown) relisten();
-    });
-    c.on("notification", onNotification);
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${CONFIG_CHANGED_CHANNEL}`);
-      await c.query(`LISTEN ${REGISTRY_CHANGED_CHANNEL}`);
-      await c.query(`LISTEN ${JOIN_TOKEN_REVOKED_CHANNEL}`);
-    } catch (e) {
-      await c.end().catch(() => {});
-      throw e;
-    }
-    listener = c;
-    dbHealthy = true;
-  }
-  function relisten(): void {
-    if (listenTimer || shuttingDown) return;
-    const delay = Math.floor(Math.random() * Math.min(10_000, 250 * 2 ** Math.min(listenAttempt++, 6)));
-    listenTimer = setTimeout(() => {
-      listenTimer = null;
-      listen().then(
-        () => {
-          listenAttempt = 0;
-          log("control plane: notification connection restored; reading everything again");
-          schedule();
-          void evictRevoked().catch((e: unknown) =>
-            log(`control plane: checking for revoked join tokens failed: ${(e as Error).message}`),
-          );
-        },
-        (e: unknown) => {
-          log(`control plane: reconnecting for notifications failed: ${(e as Error).message}`);
-          relisten();
-        },
+  const listener = await startNotifyListener({
+    databaseUrl: opts.databaseUrl,
+    channels: [CONFIG_CHANGED_CHANNEL, REGISTRY_CHANGED_CHANNEL, JOIN_TOKEN_REVOKED_CHANNEL],
+    onNotification,
+    onRestored() {
+      schedule();
+      void evictRevoked().catch((e: unknown) =>
+        log(`control plane: checking for revoked join tokens failed: ${(e as Error).message}`),
       );
-    }, delay);
-    listenTimer.unref();
-  }
-  await listen();
+    },
+    log,
+  });
 
   const notifyRegistry = (): Promise<void> =>
     shuttingDown
@@ -423,9 +382,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       if (req.method === "GET" && path === "/healthz") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
       } else if (req.method === "GET" && path === "/readyz") {
-        res.writeHead(dbHealthy ? 200 : 503, { "content-type": "application/json" }).end(
+        res.writeHead(listener.healthy ? 200 : 503, { "content-type": "application/json" }).end(
           JSON.stringify({
-            status: dbHealthy ? "ready" : "database unavailable",
+            status: listener.healthy ? "ready" : "database unavailable",
             replica: replicaId,
             proxies: sessions.size,
           }),
@@ -623,10 +582,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      if (listenTimer) clearTimeout(listenTimer);
-      const l = listener;
-      listener = null;
-      await l?.end().catch(() => {});
+      await listener.close();
       await db.$disconnect();
     },
   };
