@@ -35,7 +35,8 @@ import { startNotifyListener } from "./notify-listener.js";
 import { PushQueue } from "./push-queue.js";
 import { createRecomputeScheduler, type Dirty } from "./recompute-scheduler.js";
 import { createSnapshotStore } from "./snapshot-store.js";
-import { CLOSE, ProxySession, REVOKED_REASON, revokeCertificates, type JoinScope } from "./session.js";
+import { createRevocations } from "./revocations.js";
+import { CLOSE, ProxySession, type JoinScope } from "./session.js";
 import {
   encodeFor,
   groupKey,
@@ -156,12 +157,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   /** Open streams (in `streams`) per join token id; see `maxStreamsPerJoinToken`. */
   const streamsPerToken = new Map<string, number>();
   const maxStreamsPerJoinToken = opts.maxStreamsPerJoinToken ?? DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN;
-  /**
-   * Join tokens heard revoked since this replica started: a proxy that authenticated just before the revocation
-   * committed, and whose stream opens after this replica evicted the others, is refused all the same. (The
-   * database check at join time refuses every later one.)
-   */
-  const revokedTokens = new Set<string>();
   const snapshots = new Map<string, Snapshot>();
   /** The bases deltas are computed against: this recompute's snapshots, those proxies hold, a few recent. */
   const store = createSnapshotStore();
@@ -317,48 +312,26 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       schedule(undefined, { registry: true });
     } else if (n.channel === JOIN_TOKEN_REVOKED_CHANNEL) {
       const revoked = decodeNotifyPayload(ZJoinTokenRevokedPayload, n.payload);
-      if (revoked) void evict(revoked.joinTokenId);
+      if (revoked) void revocations.evict(revoked.joinTokenId);
       // The revocation list changed: every proxy gets it (and the evicted workloads are gone).
       schedule(undefined, { registry: true });
     }
   }
 
-  /** Closes the streams of the proxies that joined with a revoked token; their certificates are revoked. */
-  async function evict(joinTokenId: string): Promise<void> {
-    revokedTokens.add(joinTokenId);
-    const evicted = [...streams].filter((s) => s.joinTokenId === joinTokenId);
-    if (evicted.length === 0) return;
-    log(`control plane: join token ${joinTokenId} revoked; evicting ${evicted.length} proxies`);
-    try {
-      // A renewal may have issued a certificate the revocation did not see: list what each stream holds.
-      await revokeCertificates(db, evicted);
-    } catch (e) {
-      log(`control plane: recording evicted proxies' certificates failed: ${(e as Error).message}`);
-    }
-    await Promise.all(evicted.map((s) => s.close(CLOSE.revoked, REVOKED_REASON)));
-    schedule(undefined, { registry: true });
-  }
-
-  /**
-   * Evicts the proxies of tokens revoked without this replica hearing it (the notification connection was
-   * down): checked after it is restored, and by housekeeping.
-   */
-  async function evictRevoked(): Promise<void> {
-    const ids = [...new Set([...streams].map((s) => s.joinTokenId))].filter((id) => !revokedTokens.has(id));
-    if (ids.length === 0) return;
-    const revoked = await db.joinToken.findMany({
-      where: { id: { in: ids }, revokedAt: { not: null } },
-      select: { id: true },
-    });
-    await Promise.all(revoked.map((t) => evict(t.id)));
-  }
+  // Registry changed (the evicted workloads are gone) and so did the revocation list: every proxy gets it.
+  const revocations = createRevocations({
+    db,
+    streams: () => streams,
+    onEvicted: () => schedule(undefined, { registry: true }),
+    log,
+  });
   const listener = await startNotifyListener({
     databaseUrl: opts.databaseUrl,
     channels: [CONFIG_CHANGED_CHANNEL, REGISTRY_CHANGED_CHANNEL, JOIN_TOKEN_REVOKED_CHANNEL],
     onNotification,
     onRestored() {
       schedule();
-      void evictRevoked().catch((e: unknown) =>
+      void revocations.evictMissed().catch((e: unknown) =>
         log(`control plane: checking for revoked join tokens failed: ${(e as Error).message}`),
       );
     },
@@ -433,7 +406,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     authenticate(req).then(
       (scope) => {
         if (typeof scope === "string") return refuse(401, scope);
-        if (revokedTokens.has(scope.joinTokenId))
+        if (revocations.has(scope.joinTokenId))
           return refuse(401, "the join token is invalid, expired or revoked");
         if (shuttingDown) return refuse(503, stopping);
         wss.handleUpgrade(req, socket, head, (ws) => {
@@ -480,7 +453,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
               if (wasReady) void notifyRegistry();
             },
             onPushed: () => stats.pushes++,
-            isRevoked: (id) => revokedTokens.has(id),
+            isRevoked: (id) => revocations.has(id),
           });
           streams.add(session);
           session.start();
@@ -510,7 +483,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           );
           const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
           await pruneRevokedCertificates(db);
-          await evictRevoked();
+          await revocations.evictMissed();
           if (gone > 0) {
             log(`control plane: ${gone} proxies of a silent replica marked gone`);
             await notifyRegistry();
