@@ -5,23 +5,16 @@
 // When to edit this file: wiring (what starts, what listens, timers). Protocol handling per proxy lives in
 // session.ts, snapshot building in snapshots.ts, the registry in registry.ts.
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:https";
-import type { IncomingMessage } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { hostname } from "node:os";
 import type pg from "pg";
-import { WebSocketServer } from "ws";
 import {
   decodeNotifyPayload,
   DEFAULT_TRUST_DOMAIN,
-  MESH_CA_PATH,
-  MESH_STREAM_PATH,
   NOTIFY_CHANNELS,
-  parseJoinToken,
   ZConfigChangedPayload,
   ZJoinTokenRevokedPayload,
 } from "@trellis/contracts";
-import { createDb, hashToken, type Db } from "@trellis/db";
+import { createDb, type Db } from "@trellis/db";
 import { MeshCa } from "./ca.js";
 import {
   loadRegistry,
@@ -31,12 +24,14 @@ import {
   type RegistrySnapshot,
 } from "./registry.js";
 import { Rollout, type RolloutEntry } from "./rollout.js";
+import { joinTokenAuth } from "./join-auth.js";
+import { createMeshServer } from "./mesh-server.js";
 import { startNotifyListener } from "./notify-listener.js";
 import { PushQueue } from "./push-queue.js";
 import { createRecomputeScheduler, type Dirty } from "./recompute-scheduler.js";
 import { createSnapshotStore } from "./snapshot-store.js";
 import { createRevocations } from "./revocations.js";
-import { CLOSE, ProxySession, type JoinScope } from "./session.js";
+import { ProxySession } from "./session.js";
 import {
   encodeFor,
   groupKey,
@@ -154,9 +149,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const sessions = new Set<ProxySession>();
   /** Every open stream, also those still before hello: all are closed on shutdown. */
   const streams = new Set<ProxySession>();
-  /** Open streams (in `streams`) per join token id; see `maxStreamsPerJoinToken`. */
-  const streamsPerToken = new Map<string, number>();
-  const maxStreamsPerJoinToken = opts.maxStreamsPerJoinToken ?? DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN;
   const snapshots = new Map<string, Snapshot>();
   /** The bases deltas are computed against: this recompute's snapshots, those proxies hold, a few recent. */
   const store = createSnapshotStore();
@@ -331,9 +323,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onNotification,
     onRestored() {
       schedule();
-      void revocations.evictMissed().catch((e: unknown) =>
-        log(`control plane: checking for revoked join tokens failed: ${(e as Error).message}`),
-      );
+      void revocations
+        .evictMissed()
+        .catch((e: unknown) =>
+          log(`control plane: checking for revoked join tokens failed: ${(e as Error).message}`),
+        );
     },
     log,
   });
@@ -348,122 +342,53 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         );
 
   // ---- HTTPS + WebSocket --------------------------------------------------------------------------
-  const server: Server = createServer(
-    { cert: `${serving.certPem.trim()}\n${ca.certPem.trim()}\n`, key: serving.keyPem, minVersion: "TLSv1.2" },
-    (req, res) => {
-      const path = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && path === "/healthz") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
-      } else if (req.method === "GET" && path === "/readyz") {
-        res.writeHead(listener.healthy ? 200 : 503, { "content-type": "application/json" }).end(
-          JSON.stringify({
-            status: listener.healthy ? "ready" : "database unavailable",
-            replica: replicaId,
-            proxies: sessions.size,
-          }),
-        );
-      } else if (req.method === "GET" && path === MESH_CA_PATH) {
-        // Public: proxies fetch it before they trust this server, then check it against their join token.
-        res.writeHead(200, { "content-type": "application/x-pem-file" }).end(ca.certPem);
-      } else {
-        res
-          .writeHead(404, { "content-type": "application/json" })
-          .end(JSON.stringify({ error: "not found" }));
-      }
+  const server = createMeshServer({
+    serving,
+    caPem: ca.certPem,
+    authenticate: joinTokenAuth(db, ca.fingerprint),
+    maxStreamsPerJoinToken: opts.maxStreamsPerJoinToken ?? DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
+    readiness: () => ({ ready: listener.healthy, replica: replicaId, proxies: sessions.size }),
+    isShuttingDown: () => shuttingDown,
+    isRevoked: revocations.has,
+    onStream: (ws, scope, closed) => {
+      const session = new ProxySession(ws, {
+        db,
+        ca,
+        scope,
+        trustDomain,
+        replicaId,
+        certTtlMs: opts.certTtlMs ?? 86_400_000,
+        telemetryIntervalMs,
+        log,
+        snapshotFor,
+        encode: encodeFor,
+        lookup: store.lookup,
+        hold: store.hold,
+        release: store.release,
+        onWritten,
+        telemetry,
+        rollout,
+        pushes,
+        knownService,
+        onReady: (s) => {
+          sessions.add(s);
+          stats.sessions = sessions.size;
+          void notifyRegistry();
+        },
+        onClose: (s, wasReady) => {
+          sessions.delete(s);
+          streams.delete(s);
+          closed();
+          stats.sessions = sessions.size;
+          if (wasReady) void notifyRegistry();
+        },
+        onPushed: () => stats.pushes++,
+        isRevoked: revocations.has,
+      });
+      streams.add(session);
+      session.start();
     },
-  );
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024, perMessageDeflate: false });
-
-  async function authenticate(req: IncomingMessage): Promise<JoinScope | string> {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
-    if (!m) return "a join token is required (Authorization: Bearer <token>)";
-    const token = parseJoinToken(m[1]!);
-    if (!token) return "the join token is malformed";
-    if (token.caFingerprint !== ca.fingerprint) return "the join token was issued for another mesh CA";
-    const row = await db.joinToken.findUnique({ where: { tokenHash: hashToken(token.secret) } });
-    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= new Date()))
-      return "the join token is invalid, expired or revoked";
-    return { joinTokenId: row.id, namespace: row.namespace, service: row.service };
-  }
-
-  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const path = (req.url ?? "/").split("?")[0];
-    const refuse = (status: 401 | 404 | 503, message: string) => {
-      const text = status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Service Unavailable";
-      socket.end(
-        `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`,
-      );
-    };
-    // A proxy told to go (1001) may come straight back, with no jitter, while this replica shuts down: a
-    // stream opened then would never be closed, and close() would wait on its socket forever.
-    const stopping = "control plane shutting down; reconnect to another replica";
-    if (path !== MESH_STREAM_PATH) return refuse(404, "not found");
-    if (shuttingDown) return refuse(503, stopping);
-    socket.on("error", () => socket.destroy());
-    authenticate(req).then(
-      (scope) => {
-        if (typeof scope === "string") return refuse(401, scope);
-        if (revocations.has(scope.joinTokenId))
-          return refuse(401, "the join token is invalid, expired or revoked");
-        if (shuttingDown) return refuse(503, stopping);
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          // Counted here, where the stream is added, so that concurrent upgrades cannot all pass the check.
-          const held = streamsPerToken.get(scope.joinTokenId) ?? 0;
-          if (held >= maxStreamsPerJoinToken) {
-            const message = `this join token already holds ${held} streams on this replica (the limit)`;
-            log(`control plane: refused a stream of join token ${scope.joinTokenId}: it holds ${held} (the limit)`);
-            ws.send(JSON.stringify({ type: "error", code: "STREAM_LIMIT", message }));
-            return ws.close(CLOSE.tooManyStreams, message);
-          }
-          streamsPerToken.set(scope.joinTokenId, held + 1);
-          const session = new ProxySession(ws, {
-            db,
-            ca,
-            scope,
-            trustDomain,
-            replicaId,
-            certTtlMs: opts.certTtlMs ?? 86_400_000,
-            telemetryIntervalMs,
-            log,
-            snapshotFor,
-            encode: encodeFor,
-            lookup: store.lookup,
-            hold: store.hold,
-            release: store.release,
-            onWritten,
-            telemetry,
-            rollout,
-            pushes,
-            knownService,
-            onReady: (s) => {
-              sessions.add(s);
-              stats.sessions = sessions.size;
-              void notifyRegistry();
-            },
-            onClose: (s, wasReady) => {
-              sessions.delete(s);
-              streams.delete(s);
-              const left = (streamsPerToken.get(s.joinTokenId) ?? 1) - 1;
-              if (left > 0) streamsPerToken.set(s.joinTokenId, left);
-              else streamsPerToken.delete(s.joinTokenId);
-              stats.sessions = sessions.size;
-              if (wasReady) void notifyRegistry();
-            },
-            onPushed: () => stats.pushes++,
-            isRevoked: (id) => revocations.has(id),
-          });
-          streams.add(session);
-          session.start();
-        });
-      },
-      (e: unknown) => {
-        log(`control plane: join check failed: ${(e as Error).message}`);
-        refuse(401, "join check failed");
-      },
-    );
+    log,
   });
 
   // ---- timers -------------------------------------------------------------------------------------
@@ -513,11 +438,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }, 3_600_000);
   for (const t of [heartbeat, housekeeping, flushing, pruning]) t.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 15010, opts.host ?? "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await server.listen(opts.port ?? 15010, opts.host ?? "127.0.0.1");
   const host = opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1";
   log(`control plane: replica ${replicaId}, mesh CA ${ca.fingerprint}`);
 
@@ -549,12 +470,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       );
       await flushRun;
       await flushTelemetry();
-      // Upgraded sockets are no longer the HTTP server's: closeAllConnections() does not reach them.
-      for (const c of wss.clients) c.terminate();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await server.close();
       await listener.close();
       await db.$disconnect();
     },
