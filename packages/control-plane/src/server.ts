@@ -27,6 +27,7 @@ import { Rollout, type RolloutEntry } from "./rollout.js";
 import { joinTokenAuth } from "./join-auth.js";
 import { createMeshServer } from "./mesh-server.js";
 import { startNotifyListener } from "./notify-listener.js";
+import { startTimers } from "./timers.js";
 import { PushQueue } from "./push-queue.js";
 import { createRecomputeScheduler, type Dirty } from "./recompute-scheduler.js";
 import { createSnapshotStore } from "./snapshot-store.js";
@@ -392,51 +393,40 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
 
   // ---- timers -------------------------------------------------------------------------------------
-  const heartbeat = setInterval(() => {
-    for (const s of sessions) s.heartbeat();
-  }, heartbeatMs);
-  // A tick that finds the previous one still running (a slow database) is skipped, not stacked.
-  let housekeepingRun: Promise<void> | null = null;
-  const housekeeping = setInterval(
-    () => {
-      if (housekeepingRun) return;
-      housekeepingRun = (async () => {
-        try {
-          await touchWorkloads(
-            db,
-            [...sessions].filter((s) => s.ready).map((s) => s.workloadId!),
-          );
-          const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
-          await pruneRevokedCertificates(db);
-          await revocations.evictMissed();
-          if (gone > 0) {
-            log(`control plane: ${gone} proxies of a silent replica marked gone`);
-            await notifyRegistry();
-          }
-        } catch (e) {
-          log(`control plane: housekeeping failed: ${(e as Error).message}`);
-        }
-      })().finally(() => (housekeepingRun = null));
+  const timers = startTimers({
+    heartbeatMs,
+    heartbeat: () => {
+      for (const s of sessions) s.heartbeat();
     },
-    Math.min(10_000, telemetryIntervalMs),
-  );
-  let flushRun: Promise<void> | null = null;
-  const flushTelemetry = (): Promise<void> =>
-    (flushRun ??= telemetry
-      .flush(db)
-      .then(
+    housekeepingMs: Math.min(10_000, telemetryIntervalMs),
+    housekeeping: async () => {
+      try {
+        await touchWorkloads(
+          db,
+          [...sessions].filter((s) => s.ready).map((s) => s.workloadId!),
+        );
+        const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
+        await pruneRevokedCertificates(db);
+        await revocations.evictMissed();
+        if (gone > 0) {
+          log(`control plane: ${gone} proxies of a silent replica marked gone`);
+          await notifyRegistry();
+        }
+      } catch (e) {
+        log(`control plane: housekeeping failed: ${(e as Error).message}`);
+      }
+    },
+    telemetryFlushMs,
+    hasTelemetry: () => telemetry.size > 0,
+    flushTelemetry: () =>
+      telemetry.flush(db).then(
         () => {},
         (e: unknown) =>
           log(`control plane: writing telemetry failed (kept for the next try): ${(e as Error).message}`),
-      )
-      .finally(() => (flushRun = null)));
-  const flushing = setInterval(() => {
-    if (!flushRun && telemetry.size > 0) void flushTelemetry();
-  }, telemetryFlushMs);
-  const pruning = setInterval(() => {
-    void pruneRollups(db, opts.telemetryRetentionMs ?? 7 * 86_400_000).catch(() => {});
-  }, 3_600_000);
-  for (const t of [heartbeat, housekeeping, flushing, pruning]) t.unref();
+      ),
+    pruneMs: 3_600_000,
+    prune: () => pruneRollups(db, opts.telemetryRetentionMs ?? 7 * 86_400_000),
+  });
 
   const port = await server.listen(opts.port ?? 15010, opts.host ?? "127.0.0.1");
   const host = opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1";
@@ -459,17 +449,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
     async close() {
       shuttingDown = true;
-      for (const t of [heartbeat, housekeeping, flushing, pruning]) clearInterval(t);
+      const timersStopped = timers.stop();
       await scheduler.stop();
-      await housekeepingRun;
+      await timersStopped;
       // Proxies keep serving their last config and reconnect to another replica (or to us after a restart).
       // Their registrations stay: marking them gone would strip every endpoint from the configs of the
       // proxies that reconnect first (a config gap). Proxies that never come back are swept as stale.
       await Promise.all(
         [...streams].map((s) => s.close(1001, "control plane shutting down", { keepRegistration: true })),
       );
-      await flushRun;
-      await flushTelemetry();
+      await timers.flushTelemetry();
       await server.close();
       await listener.close();
       await db.$disconnect();
