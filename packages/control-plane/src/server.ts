@@ -16,34 +16,21 @@ import {
 } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { MeshCa } from "./ca.js";
-import {
-  loadRegistry,
-  pruneRevokedCertificates,
-  sweepStaleWorkloads,
-  touchWorkloads,
-  type RegistrySnapshot,
-} from "./registry.js";
-import { Rollout, type RolloutEntry } from "./rollout.js";
 import { joinTokenAuth } from "./join-auth.js";
 import { createMeshServer } from "./mesh-server.js";
+import { createMeshState } from "./mesh-state.js";
 import { startNotifyListener } from "./notify-listener.js";
-import { startTimers } from "./timers.js";
 import { PushQueue } from "./push-queue.js";
-import { createRecomputeScheduler, type Dirty } from "./recompute-scheduler.js";
-import { createSnapshotStore } from "./snapshot-store.js";
+import { recomputeAndPush } from "./recompute.js";
+import { createRecomputeScheduler } from "./recompute-scheduler.js";
+import { pruneRevokedCertificates, sweepStaleWorkloads, touchWorkloads } from "./registry.js";
 import { createRevocations } from "./revocations.js";
+import { Rollout } from "./rollout.js";
 import { ProxySession } from "./session.js";
-import {
-  encodeFor,
-  groupKey,
-  SnapshotBuilder,
-  type CompileFn,
-  type Encoded,
-  type ProxyGroup,
-  type ResourceRecord,
-  type Snapshot,
-} from "./snapshots.js";
+import { createSnapshotStore } from "./snapshot-store.js";
+import { encodeFor, type CompileFn, type Encoded } from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
+import { startTimers } from "./timers.js";
 
 // The channels' names and payloads are defined in @trellis/contracts (notify.ts); kept here for callers and tests.
 export const CONFIG_CHANGED_CHANNEL = NOTIFY_CHANNELS.configChanged;
@@ -150,13 +137,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const sessions = new Set<ProxySession>();
   /** Every open stream, also those still before hello: all are closed on shutdown. */
   const streams = new Set<ProxySession>();
-  const snapshots = new Map<string, Snapshot>();
   /** The bases deltas are computed against: this recompute's snapshots, those proxies hold, a few recent. */
   const store = createSnapshotStore();
-  /** Serializes the snapshots of one state: replaced with the state, so what it shares dies with it. */
-  let builder = new SnapshotBuilder(opts.compile);
-  let resources: ResourceRecord[] = [];
-  let registry: RegistrySnapshot = { services: [] };
   const stats: Omit<ControlPlaneStats, "telemetryRefused"> = {
     lastRecomputeMs: 0,
     lastRecomputePhases: { loadMs: 0, buildMs: 0, recordMs: 0, pushMs: 0 },
@@ -174,126 +156,24 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     stats.bytesPushed += e.bytes;
   }
   const telemetry = new TelemetryAggregator();
-  // `namespace/name` of the registry's services, built on first use after each registry load (telemetry checks).
-  let knownOf: { registry: RegistrySnapshot; keys: Set<string> } | null = null;
-  const knownService = (namespace: string, name: string): boolean => {
-    if (knownOf?.registry !== registry)
-      knownOf = { registry, keys: new Set(registry.services.map((s) => `${s.namespace}/${s.name}`)) };
-    return knownOf.keys.has(`${namespace}/${name}`);
-  };
   const rollout = new Rollout(db, log);
   const pushes = new PushQueue();
 
-  async function loadState(dirty: Dirty = { resources: true, registry: true }): Promise<void> {
-    // What did not change keeps its identity, which is what the compiler's memos key on.
-    const [rows, reg] = await Promise.all([
-      dirty.resources
-        ? db.resource.findMany({ orderBy: [{ kind: "asc" }, { namespace: "asc" }, { name: "asc" }] })
-        : null,
-      dirty.registry ? loadRegistry(db) : registry,
-    ]);
-    if (rows !== null)
-      resources = rows.map((r) => ({
-        kind: r.kind,
-        namespace: r.namespace,
-        name: r.name,
-        spec: r.spec,
-        revision: r.revision,
-      }));
-    registry = reg;
-  }
-
-  const compileErrors = new Map<string, string>();
-  function snapshotFor(proxy: ProxyGroup): Snapshot | null {
-    const key = groupKey(proxy);
-    const cached = snapshots.get(key);
-    if (cached) return cached;
-    if (compileErrors.has(key)) return null;
-    const r = builder.build({ proxy, resources, registry, trustDomain });
-    if (!r.ok) {
-      // The proxy keeps its last good config; the rollout records why it got nothing new.
-      compileErrors.set(key, r.error);
-      log(`control plane: ${r.error}`);
-      return null;
-    }
-    snapshots.set(key, r.snapshot);
-    store.add(r.snapshot);
-    stats.groups = snapshots.size;
-    return r.snapshot;
-  }
-
-  /** Reloads state, rebuilds every group's snapshot and pushes where a proxy's version differs. */
-  async function recompute(generations: number[], dirty: Dirty): Promise<void> {
-    stats.recomputes++;
-    const started = performance.now();
-    await loadState(dirty);
-    const loaded = performance.now();
-    snapshots.clear();
-    store.newGeneration();
-    builder = new SnapshotBuilder(opts.compile);
-    compileErrors.clear();
-    const plan: { s: ProxySession; snap: Snapshot | null }[] = [];
-    const entries: RolloutEntry[] = [];
-    for (const s of sessions) {
-      if (!s.ready) continue;
-      const snap = snapshotFor(s.group!);
-      plan.push({ s, snap });
-      if (snap) {
-        // This version may have been answered already (sent by an earlier recompute): use that answer.
-        const answer =
-          s.ackedVersion === snap.version
-            ? "acked"
-            : s.nacked?.version === snap.version
-              ? "nacked"
-              : "pending";
-        entries.push({
-          workloadId: s.workloadId!,
-          version: snap.version,
-          state: answer,
-          ...(answer === "nacked" ? { reason: s.nacked!.reason } : {}),
-        });
-      } else {
-        entries.push({
-          workloadId: s.workloadId!,
-          version: s.sentVersion ?? "",
-          state: "nacked",
-          reason: compileErrors.get(groupKey(s.group!)) ?? "not compiled",
-        });
-      }
-    }
-    const built = performance.now();
-    // Rollout rows are written while the pushes go out; answers are written only after them (the Rollout
-    // orders its writes), so an answer always finds the row it settles.
-    const recording = Promise.all(generations.map((g) => rollout.recordGeneration(g, entries)));
-    const recorded = performance.now();
-    for (const { s, snap } of plan) if (snap && s.push(snap)) stats.pushes++;
-    const now = performance.now();
-    stats.lastRecomputeMs = now - started;
-    await recording;
-    stats.lastRecomputePhases = {
-      loadMs: loaded - started,
-      buildMs: built - loaded,
-      recordMs: performance.now() - now,
-      pushMs: now - recorded,
-    };
-    if (generations.length > 0) {
-      // An answer to an earlier push of the same version may have landed while the rows were written.
-      const late: Promise<void>[] = [];
-      for (const { s, snap } of plan) {
-        if (!snap) continue;
-        if (s.ackedVersion === snap.version) late.push(rollout.ack(s.workloadId!, snap.version));
-        else if (s.nacked?.version === snap.version)
-          late.push(rollout.nack(s.workloadId!, snap.version, s.nacked.reason));
-      }
-      await Promise.all(late);
-    }
-  }
+  const state = createMeshState({
+    db,
+    compile: opts.compile,
+    trustDomain,
+    store,
+    onBuilt: (groups) => (stats.groups = groups),
+    log,
+  });
+  const recompute = recomputeAndPush({ state, sessions, rollout, stats });
 
   // Debounced, serialized recomputes: never two at once, and changes during one cause exactly one more.
   const scheduler = createRecomputeScheduler({ debounceMs, registryIntervalMs, run: recompute, log });
   const schedule = scheduler.schedule;
 
-  await loadState();
+  await state.reload();
 
   // ---- database notifications ---------------------------------------------------------------------
   function onNotification(n: pg.Notification): void {
@@ -361,7 +241,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         certTtlMs: opts.certTtlMs ?? 86_400_000,
         telemetryIntervalMs,
         log,
-        snapshotFor,
+        snapshotFor: state.snapshotFor,
         encode: encodeFor,
         lookup: store.lookup,
         hold: store.hold,
@@ -370,7 +250,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         telemetry,
         rollout,
         pushes,
-        knownService,
+        knownService: state.knownService,
         onReady: (s) => {
           sessions.add(s);
           stats.sessions = sessions.size;
