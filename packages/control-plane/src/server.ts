@@ -15,6 +15,12 @@ import {
   ZJoinTokenRevokedPayload,
 } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
+import {
+  DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
+  type ControlPlane,
+  type ControlPlaneOptions,
+  type ControlPlaneStats,
+} from "./options.js";
 import { MeshCa } from "./ca.js";
 import { joinTokenAuth } from "./join-auth.js";
 import { createMeshServer } from "./mesh-server.js";
@@ -28,7 +34,7 @@ import { createRevocations } from "./revocations.js";
 import { Rollout } from "./rollout.js";
 import { ProxySession } from "./session.js";
 import { createSnapshotStore } from "./snapshot-store.js";
-import { encodeFor, type CompileFn, type Encoded } from "./snapshots.js";
+import { encodeFor, type Encoded } from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 import { startTimers } from "./timers.js";
 
@@ -37,74 +43,12 @@ export const CONFIG_CHANGED_CHANNEL = NOTIFY_CHANNELS.configChanged;
 export const REGISTRY_CHANGED_CHANNEL = NOTIFY_CHANNELS.registryChanged;
 export const JOIN_TOKEN_REVOKED_CHANNEL = NOTIFY_CHANNELS.joinTokenRevoked;
 
-export interface ControlPlaneOptions {
-  databaseUrl: string;
-  /** Mesh secret: decrypts the CA key. */
-  secret: string;
-  compile: CompileFn;
-  host?: string;
-  port?: number;
-  trustDomain?: string;
-  /** Extra DNS names or IPs proxies use to reach this replica (its serving certificate covers them). */
-  advertiseHosts?: string[];
-  /** Workload certificate lifetime (default 24 h); proxies renew at half-life. */
-  certTtlMs?: number;
-  heartbeatMs?: number;
-  telemetryIntervalMs?: number;
-  /**
-   * How often telemetry gathered from reports is written to PostgreSQL (default 2 s, and never less often than
-   * proxies report). Reports arrive spread over the proxies' interval, so flushing soon after each costs about
-   * the same rows as flushing once per interval, and a report reaches the graph seconds after it is sent.
-   */
-  telemetryFlushMs?: number;
-  telemetryRetentionMs?: number;
-  /** Changes arriving within this window are compiled and pushed once. */
-  debounceMs?: number;
-  /**
-   * Recomputes for registry changes alone (proxies joining or leaving) start at most this often (default 1 s),
-   * so a join storm of thousands is pushed as a few batches of endpoint deltas, not one per join. Applied
-   * changes are not held back: they go after `debounceMs`.
-   */
-  registryIntervalMs?: number;
-  replicaId?: string;
-  /**
-   * Streams one join token may hold open on this replica at once (default 256): a namespace-wide token is one
-   * secret for any number of proxies, and each stream costs a socket, a session and a registry row. One more
-   * is refused (close 4429, `STREAM_LIMIT`); the proxy retries with backoff, so it joins when a place frees.
-   */
-  maxStreamsPerJoinToken?: number;
-  log?: (line: string) => void;
-}
-
-export const DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN = 256;
-
-export interface ControlPlaneStats {
-  sessions: number;
-  /** Duration of the last recompute (load, compile, push), and of its phases. */
-  lastRecomputeMs: number;
-  lastRecomputePhases: { loadMs: number; buildMs: number; recordMs: number; pushMs: number };
-  groups: number;
-  pushes: number;
-  recomputes: number;
-  /** Messages written to proxies: whole configs and deltas, and their bytes. */
-  wholeConfigs: number;
-  deltas: number;
-  bytesPushed: number;
-  /** Telemetry series refused (out of bounds, or traffic the reporting proxy took no part in); never stored. */
-  telemetryRefused: number;
-}
-
-export interface ControlPlane {
-  url: string;
-  port: number;
-  replicaId: string;
-  caPem: string;
-  caFingerprint: string;
-  stats(): ControlPlaneStats;
-  /** Recompile and push now (tests; production relies on NOTIFY). */
-  refresh(generation?: number): Promise<void>;
-  close(): Promise<void>;
-}
+export {
+  DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
+  type ControlPlane,
+  type ControlPlaneOptions,
+  type ControlPlaneStats,
+} from "./options.js";
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});

@@ -1,0 +1,72 @@
+// The control plane's public surface: how a replica is configured, what it reports, and the handle
+// startControlPlane returns. When to edit this file: a new option or stat (document the default and why).
+import type { CompileFn } from "./snapshots.js";
+
+export interface ControlPlaneOptions {
+  databaseUrl: string;
+  /** Mesh secret: decrypts the CA key. */
+  secret: string;
+  compile: CompileFn;
+  host?: string;
+  port?: number;
+  trustDomain?: string;
+  /** Extra DNS names or IPs proxies use to reach this replica (its serving certificate covers them). */
+  advertiseHosts?: string[];
+  /** Workload certificate lifetime (default 24 h); proxies renew at half-life. */
+  certTtlMs?: number;
+  heartbeatMs?: number;
+  telemetryIntervalMs?: number;
+  /**
+   * How often telemetry gathered from reports is written to PostgreSQL (default 2 s, and never less often than
+   * proxies report). Reports arrive spread over the proxies' interval, so flushing soon after each costs about
+   * the same rows as flushing once per interval, and a report reaches the graph seconds after it is sent.
+   */
+  telemetryFlushMs?: number;
+  telemetryRetentionMs?: number;
+  /** Changes arriving within this window are compiled and pushed once. */
+  debounceMs?: number;
+  /**
+   * Recomputes for registry changes alone (proxies joining or leaving) start at most this often (default 1 s),
+   * so a join storm of thousands is pushed as a few batches of endpoint deltas, not one per join. Applied
+   * changes are not held back: they go after `debounceMs`.
+   */
+  registryIntervalMs?: number;
+  replicaId?: string;
+  /**
+   * Streams one join token may hold open on this replica at once (default 256): a namespace-wide token is one
+   * secret for any number of proxies, and each stream costs a socket, a session and a registry row. One more
+   * is refused (close 4429, `STREAM_LIMIT`); the proxy retries with backoff, so it joins when a place frees.
+   */
+  maxStreamsPerJoinToken?: number;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN = 256;
+
+export interface ControlPlaneStats {
+  sessions: number;
+  /** Duration of the last recompute (load, compile, push), and of its phases. */
+  lastRecomputeMs: number;
+  lastRecomputePhases: { loadMs: number; buildMs: number; recordMs: number; pushMs: number };
+  groups: number;
+  pushes: number;
+  recomputes: number;
+  /** Messages written to proxies: whole configs and deltas, and their bytes. */
+  wholeConfigs: number;
+  deltas: number;
+  bytesPushed: number;
+  /** Telemetry series refused (out of bounds, or traffic the reporting proxy took no part in); never stored. */
+  telemetryRefused: number;
+}
+
+export interface ControlPlane {
+  url: string;
+  port: number;
+  replicaId: string;
+  caPem: string;
+  caFingerprint: string;
+  stats(): ControlPlaneStats;
+  /** Recompile and push now (tests; production relies on NOTIFY). */
+  refresh(generation?: number): Promise<void>;
+  close(): Promise<void>;
+}
