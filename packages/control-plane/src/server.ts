@@ -6,14 +6,7 @@
 // session.ts, snapshot building in snapshots.ts, the registry in registry.ts.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type pg from "pg";
-import {
-  decodeNotifyPayload,
-  DEFAULT_TRUST_DOMAIN,
-  NOTIFY_CHANNELS,
-  ZConfigChangedPayload,
-  ZJoinTokenRevokedPayload,
-} from "@trellis/contracts";
+import { DEFAULT_TRUST_DOMAIN, NOTIFY_CHANNELS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import {
   DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
@@ -25,6 +18,7 @@ import { MeshCa } from "./ca.js";
 import { joinTokenAuth } from "./join-auth.js";
 import { createMeshServer } from "./mesh-server.js";
 import { createMeshState } from "./mesh-state.js";
+import { MESH_CHANNELS, onMeshNotification } from "./notifications.js";
 import { startNotifyListener } from "./notify-listener.js";
 import { PushQueue } from "./push-queue.js";
 import { recomputeAndPush } from "./recompute.js";
@@ -120,21 +114,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await state.reload();
 
   // ---- database notifications ---------------------------------------------------------------------
-  function onNotification(n: pg.Notification): void {
-    if (n.channel === CONFIG_CHANGED_CHANNEL) {
-      // A bare notify (or one this replica cannot read) still means "something changed".
-      const generation = decodeNotifyPayload(ZConfigChangedPayload, n.payload)?.generation;
-      schedule(generation, { resources: true });
-    } else if (n.channel === REGISTRY_CHANGED_CHANNEL) {
-      schedule(undefined, { registry: true });
-    } else if (n.channel === JOIN_TOKEN_REVOKED_CHANNEL) {
-      const revoked = decodeNotifyPayload(ZJoinTokenRevokedPayload, n.payload);
-      if (revoked) void revocations.evict(revoked.joinTokenId);
-      // The revocation list changed: every proxy gets it (and the evicted workloads are gone).
-      schedule(undefined, { registry: true });
-    }
-  }
-
   // Registry changed (the evicted workloads are gone) and so did the revocation list: every proxy gets it.
   const revocations = createRevocations({
     db,
@@ -144,8 +123,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
   const listener = await startNotifyListener({
     databaseUrl: opts.databaseUrl,
-    channels: [CONFIG_CHANGED_CHANNEL, REGISTRY_CHANGED_CHANNEL, JOIN_TOKEN_REVOKED_CHANNEL],
-    onNotification,
+    channels: MESH_CHANNELS,
+    onNotification: onMeshNotification({ schedule, evict: revocations.evict }),
     onRestored() {
       schedule();
       void revocations

@@ -1,0 +1,38 @@
+// What a replica does with each notification it hears: the channels it LISTENs on and the reaction to
+// each. The names and payload schemas are @trellis/contracts' (notify.ts), shared with the console.
+import type pg from "pg";
+import {
+  decodeNotifyPayload,
+  NOTIFY_CHANNELS,
+  ZConfigChangedPayload,
+  ZJoinTokenRevokedPayload,
+} from "@trellis/contracts";
+import type { RecomputeScheduler } from "./recompute-scheduler.js";
+
+export interface NotificationReactions {
+  schedule: RecomputeScheduler["schedule"];
+  evict: (joinTokenId: string) => Promise<void>;
+}
+
+export const MESH_CHANNELS = [
+  NOTIFY_CHANNELS.configChanged,
+  NOTIFY_CHANNELS.registryChanged,
+  NOTIFY_CHANNELS.joinTokenRevoked,
+] as const;
+
+export function onMeshNotification({ schedule, evict }: NotificationReactions): (n: pg.Notification) => void {
+  return (n) => {
+    if (n.channel === NOTIFY_CHANNELS.configChanged) {
+      // A bare notify (or one this replica cannot read) still means "something changed".
+      const generation = decodeNotifyPayload(ZConfigChangedPayload, n.payload)?.generation;
+      schedule(generation, { resources: true });
+    } else if (n.channel === NOTIFY_CHANNELS.registryChanged) {
+      schedule(undefined, { registry: true });
+    } else if (n.channel === NOTIFY_CHANNELS.joinTokenRevoked) {
+      const revoked = decodeNotifyPayload(ZJoinTokenRevokedPayload, n.payload);
+      if (revoked) void evict(revoked.joinTokenId);
+      // The revocation list changed: every proxy gets it (and the evicted workloads are gone).
+      schedule(undefined, { registry: true });
+    }
+  };
+}
