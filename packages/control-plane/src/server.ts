@@ -20,13 +20,13 @@ import { createMeshServer } from "./mesh-server.js";
 import { createMeshState } from "./mesh-state.js";
 import { MESH_CHANNELS, onMeshNotification } from "./notifications.js";
 import { startNotifyListener } from "./notify-listener.js";
+import { createReplicaProxies } from "./proxies.js";
 import { PushQueue } from "./push-queue.js";
 import { recomputeAndPush } from "./recompute.js";
 import { createRecomputeScheduler } from "./recompute-scheduler.js";
 import { pruneRevokedCertificates, sweepStaleWorkloads, touchWorkloads } from "./registry.js";
 import { createRevocations } from "./revocations.js";
 import { Rollout } from "./rollout.js";
-import { ProxySession } from "./session.js";
 import { createSnapshotStore } from "./snapshot-store.js";
 import { encodeFor, type Encoded } from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
@@ -71,10 +71,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   // ---- state shared by all sessions of this replica -------------------------------------------------
   let shuttingDown = false;
-  /** Proxies that said hello: they get pushes. */
-  const sessions = new Set<ProxySession>();
-  /** Every open stream, also those still before hello: all are closed on shutdown. */
-  const streams = new Set<ProxySession>();
   /** The bases deltas are computed against: this recompute's snapshots, those proxies hold, a few recent. */
   const store = createSnapshotStore();
   const stats: Omit<ControlPlaneStats, "telemetryRefused"> = {
@@ -105,6 +101,32 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onBuilt: (groups) => (stats.groups = groups),
     log,
   });
+  const proxies = createReplicaProxies(
+    {
+      db,
+      ca,
+      trustDomain,
+      replicaId,
+      certTtlMs: opts.certTtlMs ?? 86_400_000,
+      telemetryIntervalMs,
+      log,
+      snapshotFor: state.snapshotFor,
+      encode: encodeFor,
+      lookup: store.lookup,
+      hold: store.hold,
+      release: store.release,
+      onWritten,
+      telemetry,
+      rollout,
+      pushes,
+      knownService: state.knownService,
+      onPushed: () => stats.pushes++,
+      // Declared below: a session asks only once its stream is open, after startup.
+      isRevoked: (id) => revocations.has(id),
+    },
+    { onCount: (n) => (stats.sessions = n), onJoinedOrLeft: () => void notifyRegistry() },
+  );
+  const sessions = proxies.ready;
   const recompute = recomputeAndPush({ state, sessions, rollout, stats });
 
   // Debounced, serialized recomputes: never two at once, and changes during one cause exactly one more.
@@ -117,7 +139,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // Registry changed (the evicted workloads are gone) and so did the revocation list: every proxy gets it.
   const revocations = createRevocations({
     db,
-    streams: () => streams,
+    streams: () => proxies.streams,
     onEvicted: () => schedule(undefined, { registry: true }),
     log,
   });
@@ -154,44 +176,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     readiness: () => ({ ready: listener.healthy, replica: replicaId, proxies: sessions.size }),
     isShuttingDown: () => shuttingDown,
     isRevoked: revocations.has,
-    onStream: (ws, scope, closed) => {
-      const session = new ProxySession(ws, {
-        db,
-        ca,
-        scope,
-        trustDomain,
-        replicaId,
-        certTtlMs: opts.certTtlMs ?? 86_400_000,
-        telemetryIntervalMs,
-        log,
-        snapshotFor: state.snapshotFor,
-        encode: encodeFor,
-        lookup: store.lookup,
-        hold: store.hold,
-        release: store.release,
-        onWritten,
-        telemetry,
-        rollout,
-        pushes,
-        knownService: state.knownService,
-        onReady: (s) => {
-          sessions.add(s);
-          stats.sessions = sessions.size;
-          void notifyRegistry();
-        },
-        onClose: (s, wasReady) => {
-          sessions.delete(s);
-          streams.delete(s);
-          closed();
-          stats.sessions = sessions.size;
-          if (wasReady) void notifyRegistry();
-        },
-        onPushed: () => stats.pushes++,
-        isRevoked: revocations.has,
-      });
-      streams.add(session);
-      session.start();
-    },
+    onStream: proxies.accept,
     log,
   });
 
@@ -255,12 +240,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const timersStopped = timers.stop();
       await scheduler.stop();
       await timersStopped;
-      // Proxies keep serving their last config and reconnect to another replica (or to us after a restart).
-      // Their registrations stay: marking them gone would strip every endpoint from the configs of the
-      // proxies that reconnect first (a config gap). Proxies that never come back are swept as stale.
-      await Promise.all(
-        [...streams].map((s) => s.close(1001, "control plane shutting down", { keepRegistration: true })),
-      );
+      await proxies.closeAll();
       await timers.flushTelemetry();
       await server.close();
       await listener.close();
