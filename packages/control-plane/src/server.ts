@@ -2,8 +2,12 @@
 // hold a stream on which they receive versioned config snapshots and answer ACK or NACK. Several replicas
 // can share one database: each serves its own proxies and hears every change through LISTEN/NOTIFY.
 //
-// When to edit this file: wiring (what starts, what listens, timers). Protocol handling per proxy lives in
-// session.ts, snapshot building in snapshots.ts, the registry in registry.ts.
+// When to edit this file: wiring only (what starts, in which order, what is handed to what, and the order of
+// shutdown). Each subsystem has its own file: the snapshot reference store (snapshot-store.ts), the compiled
+// state (mesh-state.ts), a recompute (recompute.ts) and when it runs (recompute-scheduler.ts), LISTEN/NOTIFY
+// (notify-listener.ts, notifications.ts), revocations heard (revocations.ts), the HTTPS routes and upgrade
+// (mesh-server.ts, join-auth.ts), the connected proxies (proxies.ts), the timers (timers.ts, housekeeping.ts).
+// Protocol handling per proxy lives in session.ts.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { DEFAULT_TRUST_DOMAIN, NOTIFY_CHANNELS } from "@trellis/contracts";
@@ -15,6 +19,7 @@ import {
   type ControlPlaneStats,
 } from "./options.js";
 import { MeshCa } from "./ca.js";
+import { housekeeping } from "./housekeeping.js";
 import { joinTokenAuth } from "./join-auth.js";
 import { createMeshServer } from "./mesh-server.js";
 import { createMeshState } from "./mesh-state.js";
@@ -24,7 +29,6 @@ import { createReplicaProxies } from "./proxies.js";
 import { PushQueue } from "./push-queue.js";
 import { recomputeAndPush } from "./recompute.js";
 import { createRecomputeScheduler } from "./recompute-scheduler.js";
-import { pruneRevokedCertificates, sweepStaleWorkloads, touchWorkloads } from "./registry.js";
 import { createRevocations } from "./revocations.js";
 import { Rollout } from "./rollout.js";
 import { createSnapshotStore } from "./snapshot-store.js";
@@ -187,23 +191,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       for (const s of sessions) s.heartbeat();
     },
     housekeepingMs: Math.min(10_000, telemetryIntervalMs),
-    housekeeping: async () => {
-      try {
-        await touchWorkloads(
-          db,
-          [...sessions].filter((s) => s.ready).map((s) => s.workloadId!),
-        );
-        const gone = await sweepStaleWorkloads(db, Math.max(30_000, heartbeatMs * 6));
-        await pruneRevokedCertificates(db);
-        await revocations.evictMissed();
-        if (gone > 0) {
-          log(`control plane: ${gone} proxies of a silent replica marked gone`);
-          await notifyRegistry();
-        }
-      } catch (e) {
-        log(`control plane: housekeeping failed: ${(e as Error).message}`);
-      }
-    },
+    housekeeping: housekeeping({
+      db,
+      readyWorkloads: () => [...sessions].filter((s) => s.ready).map((s) => s.workloadId!),
+      staleAfterMs: Math.max(30_000, heartbeatMs * 6),
+      evictMissed: revocations.evictMissed,
+      onGone: notifyRegistry,
+      log,
+    }),
     telemetryFlushMs,
     hasTelemetry: () => telemetry.size > 0,
     flushTelemetry: () =>
