@@ -16,7 +16,6 @@ import {
   DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
   type ControlPlane,
   type ControlPlaneOptions,
-  type ControlPlaneStats,
 } from "./options.js";
 import { MeshCa } from "./ca.js";
 import { housekeeping } from "./housekeeping.js";
@@ -29,10 +28,11 @@ import { createReplicaProxies } from "./proxies.js";
 import { PushQueue } from "./push-queue.js";
 import { recomputeAndPush } from "./recompute.js";
 import { createRecomputeScheduler } from "./recompute-scheduler.js";
+import { createReplicaStats } from "./replica-stats.js";
 import { createRevocations } from "./revocations.js";
 import { Rollout } from "./rollout.js";
 import { createSnapshotStore } from "./snapshot-store.js";
-import { encodeFor, type Encoded } from "./snapshots.js";
+import { encodeFor } from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 import { startTimers } from "./timers.js";
 
@@ -41,12 +41,8 @@ export const CONFIG_CHANGED_CHANNEL = NOTIFY_CHANNELS.configChanged;
 export const REGISTRY_CHANGED_CHANNEL = NOTIFY_CHANNELS.registryChanged;
 export const JOIN_TOKEN_REVOKED_CHANNEL = NOTIFY_CHANNELS.joinTokenRevoked;
 
-export {
-  DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
-  type ControlPlane,
-  type ControlPlaneOptions,
-  type ControlPlaneStats,
-} from "./options.js";
+// The public types live in options.ts, read by callers without the wiring.
+export * from "./options.js";
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
@@ -77,22 +73,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let shuttingDown = false;
   /** The bases deltas are computed against: this recompute's snapshots, those proxies hold, a few recent. */
   const store = createSnapshotStore();
-  const stats: Omit<ControlPlaneStats, "telemetryRefused"> = {
-    lastRecomputeMs: 0,
-    lastRecomputePhases: { loadMs: 0, buildMs: 0, recordMs: 0, pushMs: 0 },
-    sessions: 0,
-    groups: 0,
-    pushes: 0,
-    recomputes: 0,
-    wholeConfigs: 0,
-    deltas: 0,
-    bytesPushed: 0,
-  };
-  function onWritten(e: Encoded): void {
-    if (e.delta) stats.deltas++;
-    else stats.wholeConfigs++;
-    stats.bytesPushed += e.bytes;
-  }
+  const replicaStats = createReplicaStats();
+  const stats = replicaStats.counters;
   const telemetry = new TelemetryAggregator();
   const rollout = new Rollout(db, log);
   const pushes = new PushQueue();
@@ -119,7 +101,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       lookup: store.lookup,
       hold: store.hold,
       release: store.release,
-      onWritten,
+      onWritten: replicaStats.onWritten,
       telemetry,
       rollout,
       pushes,
@@ -221,11 +203,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     replicaId,
     caPem: ca.certPem,
     caFingerprint: ca.fingerprint,
-    stats: () => ({
-      ...stats,
-      lastRecomputePhases: { ...stats.lastRecomputePhases },
-      telemetryRefused: telemetry.refused,
-    }),
+    stats: () => replicaStats.read(telemetry.refused),
     async refresh(generation?: number) {
       schedule(generation);
       await scheduler.settled();
