@@ -10,14 +10,13 @@
 // Protocol handling per proxy lives in session.ts.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { DEFAULT_TRUST_DOMAIN, NOTIFY_CHANNELS } from "@trellis/contracts";
+import { NOTIFY_CHANNELS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import {
   DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
   type ControlPlane,
   type ControlPlaneOptions,
 } from "./options.js";
-import { MeshCa } from "./ca.js";
 import { housekeeping } from "./housekeeping.js";
 import { joinTokenAuth } from "./join-auth.js";
 import { createMeshServer } from "./mesh-server.js";
@@ -28,6 +27,7 @@ import { createReplicaProxies } from "./proxies.js";
 import { PushQueue } from "./push-queue.js";
 import { recomputeAndPush } from "./recompute.js";
 import { createRecomputeScheduler } from "./recompute-scheduler.js";
+import { loadReplicaIdentity } from "./replica-identity.js";
 import { createReplicaStats } from "./replica-stats.js";
 import { createRevocations } from "./revocations.js";
 import { Rollout } from "./rollout.js";
@@ -54,20 +54,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const registryIntervalMs = opts.registryIntervalMs ?? 1_000;
   const db: Db = createDb(opts.databaseUrl, { max: 8 });
 
-  const ca = await MeshCa.loadOrCreate(db, {
-    secret: opts.secret,
-    trustDomain: opts.trustDomain ?? DEFAULT_TRUST_DOMAIN,
-  });
-  // The CA fixes the trust domain when it is created; every identity it certifies and every config names it.
-  const trustDomain = ca.trustDomain;
-  if (opts.trustDomain !== undefined && opts.trustDomain !== trustDomain) {
+  const { ca, serving } = await loadReplicaIdentity(db, opts).catch(async (e: unknown) => {
     await db.$disconnect();
-    throw new Error(
-      `the mesh CA certifies trust domain "${trustDomain}", not "${opts.trustDomain}": changing the trust domain needs a new CA (and a new certificate for every proxy), which Trellis does not do yet; unset TRELLIS_TRUST_DOMAIN or set it to "${trustDomain}"`,
-    );
-  }
-  const hosts = [...new Set(["localhost", "127.0.0.1", "::1", hostname(), ...(opts.advertiseHosts ?? [])])];
-  const serving = await ca.issueServing(hosts, 365 * 86_400_000);
+    throw e;
+  });
+  const trustDomain = ca.trustDomain;
 
   // ---- state shared by all sessions of this replica -------------------------------------------------
   let shuttingDown = false;
