@@ -7,6 +7,7 @@ import {
   ZConfigChangedPayload,
   ZJoinTokenRevokedPayload,
 } from "@trellis/contracts";
+import type { Db } from "@trellis/db";
 import type { RecomputeScheduler } from "./recompute-scheduler.js";
 
 export interface NotificationReactions {
@@ -35,4 +36,21 @@ export function onMeshNotification({ schedule, evict }: NotificationReactions): 
       schedule(undefined, { registry: true });
     }
   };
+}
+
+/**
+ * Tells every replica (this one too) that a proxy joined or left: sent through the pool, because the LISTEN
+ * connection must not run queries of its own concurrently. A failure is logged: housekeeping's sweep and
+ * the next change bring the others up to date.
+ */
+export function registryAnnouncer(
+  db: Db,
+  replicaId: string,
+  log: (line: string) => void,
+): () => Promise<void> {
+  return () =>
+    db.$executeRaw`SELECT pg_notify(${NOTIFY_CHANNELS.registryChanged}, ${replicaId})`.then(
+      () => undefined,
+      (e: unknown) => log(`control plane: notify failed: ${(e as Error).message}`),
+    );
 }

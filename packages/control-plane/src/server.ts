@@ -21,7 +21,7 @@ import { housekeeping } from "./housekeeping.js";
 import { joinTokenAuth } from "./join-auth.js";
 import { createMeshServer } from "./mesh-server.js";
 import { createMeshState } from "./mesh-state.js";
-import { MESH_CHANNELS, onMeshNotification } from "./notifications.js";
+import { MESH_CHANNELS, onMeshNotification, registryAnnouncer } from "./notifications.js";
 import { startNotifyListener } from "./notify-listener.js";
 import { createReplicaProxies } from "./proxies.js";
 import { PushQueue } from "./push-queue.js";
@@ -135,14 +135,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     log,
   });
 
-  const notifyRegistry = (): Promise<void> =>
-    shuttingDown
-      ? Promise.resolve()
-      : // Through the pool: the LISTEN connection must not run queries of its own concurrently.
-        db.$executeRaw`SELECT pg_notify(${REGISTRY_CHANGED_CHANNEL}, ${replicaId})`.then(
-          () => undefined,
-          (e: unknown) => log(`control plane: notify failed: ${(e as Error).message}`),
-        );
+  const announce = registryAnnouncer(db, replicaId, log);
+  const notifyRegistry = (): Promise<void> => (shuttingDown ? Promise.resolve() : announce());
 
   // ---- HTTPS + WebSocket --------------------------------------------------------------------------
   const server = createMeshServer({
