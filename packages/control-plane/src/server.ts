@@ -10,7 +10,7 @@
 // Protocol handling per proxy lives in session.ts.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { NOTIFY_CHANNELS } from "@trellis/contracts";
+import { DEFAULT_CONTROL_PLANE_PORT, NOTIFY_CHANNELS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import {
   DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
@@ -178,7 +178,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     prune: () => pruneRollups(db, opts.telemetryRetentionMs ?? 7 * 86_400_000),
   });
 
-  const port = await server.listen(opts.port ?? 15010, opts.host ?? "127.0.0.1");
+  const port = await server.listen(opts.port ?? DEFAULT_CONTROL_PLANE_PORT, opts.host ?? "127.0.0.1");
   const host = opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1";
   log(`control plane: replica ${replicaId}, mesh CA ${ca.fingerprint}`);
 
