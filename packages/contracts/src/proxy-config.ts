@@ -448,7 +448,11 @@ export const ZTelemetry = z.object({
   accessLog: z.boolean().default(false),
 });
 
-/** Protection against slow or hostile clients on every listener. */
+/**
+ * Protection against slow or hostile clients on every listener. Built into the listeners when they start, so
+ * a running proxy refuses a config whose limits differ (restart it to change them), as it refuses a listener
+ * move.
+ */
 export const ZLimits = z.object({
   /** Largest request head (request line + headers), bytes. */
   maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),

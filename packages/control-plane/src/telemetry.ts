@@ -1,12 +1,7 @@
 // Telemetry from proxies, summed per minute in memory and added into PostgreSQL rollups every few seconds.
 // Several replicas may add into the same row: the upsert adds, it never overwrites.
 import type { Db } from "@trellis/db";
-import {
-  LATENCY_BUCKETS_MS,
-  seriesProtocol,
-  type AccessObservation,
-  type TelemetrySeries,
-} from "@trellis/contracts";
+import { seriesProtocol, type AccessObservation, type TelemetrySeries } from "@trellis/contracts";
 
 const MINUTE = 60_000;
 
@@ -184,5 +179,3 @@ export async function pruneRollups(db: Db, retentionMs: number): Promise<number>
   ]);
   return r.count;
 }
-
-export const HISTOGRAM_SLOTS = LATENCY_BUCKETS_MS.length + 1;

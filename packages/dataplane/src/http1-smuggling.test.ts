@@ -448,7 +448,7 @@ describe("a client's malformed body", () => {
 });
 
 describe("limits.maxHeaders", () => {
-  it("follows a config change", async () => {
+  it("cannot change while the proxy runs: the config is refused and the old limit keeps serving", async () => {
     const config = (version: string, maxHeaders: number) => ({
       version,
       identity: IDENTITY,
@@ -472,8 +472,14 @@ describe("limits.maxHeaders", () => {
       const port = p.addresses.outbound!.port;
       const twelve = `GET / HTTP/1.1\r\n${H}Connection: close\r\n${"X-A: 1\r\n".repeat(10)}\r\n`;
       expect((await rawExchange(port, [twelve])).text).toMatch(/^HTTP\/1\.1 200 /);
-      expect(p.applyConfig(config("2", 11)).ok).toBe(true);
-      expect((await rawExchange(port, [twelve])).text).toMatch(/^HTTP\/1\.1 431 /);
+      expect(p.applyConfig(config("2", 11))).toEqual({
+        ok: false,
+        error: expect.stringContaining("limits.maxHeaders: limits cannot change while the proxy runs"),
+      });
+      expect((await rawExchange(port, [twelve])).text).toMatch(/^HTTP\/1\.1 200 /);
+      // The same limits with other routes still apply.
+      expect(p.applyConfig(config("3", 30))).toEqual({ ok: true, version: "3" });
+      expect((await rawExchange(port, [twelve])).text).toMatch(/^HTTP\/1\.1 200 /);
     } finally {
       await p.close();
     }

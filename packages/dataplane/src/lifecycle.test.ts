@@ -71,6 +71,23 @@ describe("config lifecycle", () => {
     expect(proxy.currentVersion()).toBe("1");
   });
 
+  it("refuses a config that changes any limit, naming it, and keeps serving under the old ones", async () => {
+    const changed = {
+      maxHeaderBytes: 8192,
+      maxHeaders: 21,
+      headersTimeoutMs: 301,
+      requestTimeoutMs: 1000,
+      keepAliveTimeoutMs: 1000,
+      streamIdleTimeoutMs: 1000,
+    };
+    for (const [k, v] of Object.entries(changed)) {
+      const r = proxy.applyConfig({ ...cfg("4", a), limits: { ...cfg("4", a).limits, [k]: v } });
+      expect(r).toEqual({ ok: false, error: expect.stringContaining(`limits.${k}: limits cannot change`) });
+    }
+    expect(proxy.currentVersion()).toBe("1");
+    expect((await c.get(port, "/", { host: "api" })).status).toBe(200);
+  });
+
   it("swaps config without dropping requests in flight", async () => {
     const slow = c.get(port, "/delay/300", { host: "api" });
     await new Promise((r) => setTimeout(r, 50));

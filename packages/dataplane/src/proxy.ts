@@ -7,6 +7,7 @@ import {
   DEFAULT_LISTENERS,
   formatProxyConfigIssues,
   validateProxyConfig,
+  type Limits,
   type ListenerAddress,
   type ProxyConfig,
   type ProxyListeners,
@@ -15,7 +16,7 @@ import { TRAFFIC_PROTOCOLS, type AccessObservation, type TelemetrySeries } from 
 import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
 import { EndpointRegistry } from "./cluster/registry.js";
 import { labelPairs, Metrics, type RequestSeries, type Sample } from "./telemetry/metrics.js";
-import { applyLimits, createH2, createHttp1 } from "./listener/servers.js";
+import { createH2, createHttp1 } from "./listener/servers.js";
 import { outboundHandler } from "./listener/outbound.js";
 import { acceptInbound, inboundHandler, InboundTls } from "./listener/inbound.js";
 import type { TlsState } from "./tls/material.js";
@@ -149,7 +150,6 @@ class Proxy implements ProxyCore {
     this.accessLog = config.telemetry.accessLog
       ? (this.opts.accessLog ?? ((l: string) => process.stdout.write(`${l}\n`)))
       : null;
-    for (const s of this.http1Servers) applyLimits(s, config.limits);
     this.tcp?.update(snap);
     this.metrics.add("trellis_config_applied_total");
     return { ok: true, version: config.version };
@@ -161,8 +161,10 @@ class Proxy implements ProxyCore {
     if (!v.ok) {
       result = { ok: false, error: formatProxyConfigIssues(v.issues) };
     } else {
-      const moved = listenerChange(this.bound, v.config.listeners);
-      result = moved !== null ? { ok: false, error: moved } : this.install(v.config);
+      const fixed =
+        listenerChange(this.bound, v.config.listeners) ??
+        limitsChange(this.snapshot.config.limits, v.config.limits);
+      result = fixed !== null ? { ok: false, error: fixed } : this.install(v.config);
     }
     const version =
       typeof (input as { version?: unknown })?.version === "string"
@@ -279,6 +281,20 @@ function listenerChange(current: ProxyListeners, next: ProxyListeners): string |
     const c = current[k];
     if (n !== undefined && (c === undefined || c.address !== n.address || c.port !== n.port)) {
       return `listeners.${k}: listeners cannot change while the proxy runs (restart it)`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Limits are built into the listeners when they start (Node's HTTP/1 and HTTP/2 parsers, the TLS handshake
+ * timer, the sniffing timer) and cannot all follow a new config; one that changes any is refused rather than
+ * half-applied, like a listener move.
+ */
+function limitsChange(current: Limits, next: Limits): string | null {
+  for (const k of Object.keys(current) as (keyof Limits)[]) {
+    if (current[k] !== next[k]) {
+      return `limits.${k}: limits cannot change while the proxy runs (${current[k]} in force, ${next[k]} asked; restart it)`;
     }
   }
   return null;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { ALL_NAMESPACES, ZPassword, ZUserName, zodIssues, type RoleBinding } from "@trellis/contracts";
+import { ALL_NAMESPACES, ZPassword, ZUserName, type RoleBinding } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { SYSTEM_ACTOR, type Actor, type Via } from "./actor.js";
 import { audit } from "./audit.js";
@@ -138,7 +138,12 @@ export async function recordSsoSignIn(
   await audit(
     db,
     { kind: "user", userId: user.id, name: user.name, bindings, via: meta.via, ...ipUa(meta) },
-    { action: "user.signIn", targetKind: "User", targetId: user.id, details: { method: "sso", provider: meta.provider } },
+    {
+      action: "user.signIn",
+      targetKind: "User",
+      targetId: user.id,
+      details: { method: "sso", provider: meta.provider },
+    },
   );
   return { id: user.id, name: user.name, displayName: user.displayName, bindings };
 }
@@ -182,10 +187,4 @@ export async function actorForUser(
     via: meta.via,
     ...ipUa(meta),
   };
-}
-
-export function validateUserName(name: string) {
-  const r = ZUserName.safeParse(name);
-  if (!r.success)
-    throw new AppError("VALIDATION_FAILED", "invalid user name", { issues: zodIssues(r.error) });
 }

@@ -27,7 +27,6 @@ export interface CompiledRoute {
   name: string;
   /** null: matches everything. */
   match: RoutePredicate | null;
-  needsQuery: boolean;
   handler: Handler;
 }
 
@@ -265,7 +264,6 @@ function compileRoute(r: Route, index: number, dest: Destination): CompiledRoute
   return {
     name: r.name ?? `route-${index}`,
     match: compileMatch(r.match),
-    needsQuery: r.match.query.length > 0,
     handler,
   };
 }

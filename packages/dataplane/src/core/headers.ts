@@ -26,12 +26,6 @@ export function forwardResponseHeaders(raw: Buffer[]): string[] {
   return out;
 }
 
-/** First value of a header in a flat list, or undefined. */
-export function getHeader(list: readonly string[], lowerName: string): string | undefined {
-  for (let i = 0; i < list.length; i += 2) if (list[i]!.toLowerCase() === lowerName) return list[i + 1];
-  return undefined;
-}
-
 export function removeHeader(list: string[], lowerName: string): void {
   let w = 0;
   for (let r = 0; r < list.length; r += 2) {

@@ -58,7 +58,7 @@ export function outboundHandler(core: ProxyCore) {
       ex.fail(new ProxyError("DP_UNKNOWN_SERVICE", `no service is known as ${authority || "(no host)"}`));
       return;
     }
-    const route = matchRoute(svc.routes, req, path, head.headers);
+    const route = matchRoute(svc.routes, req, path);
     ex.series = null;
     if (route === null) {
       ex.series = svc.destination.seriesFor("", protocol);
@@ -100,7 +100,6 @@ function matchRoute(
   routes: CompiledRoute[],
   req: IncomingMessage | Http2ServerRequest,
   path: string,
-  _headers: string[],
 ): CompiledRoute | null {
   const first = routes[0]!;
   if (first.match === null) return first;

@@ -14,11 +14,8 @@ export type RequestHandler = (
   raw?: { socket: Socket; head: Buffer; protocol: string },
 ) => void;
 
-/** The header-count limit in force per HTTP/1 server, read by http1-guard.ts on each request. */
-const headerLimits = new WeakMap<http.Server, { maxHeaders: number }>();
-
 export function createHttp1(handler: RequestHandler, limits: Limits, onBadRequest: () => void): http.Server {
-  const limit = { maxHeaders: limits.maxHeaders };
+  const maxHeaders = limits.maxHeaders;
   const server = http.createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
@@ -36,19 +33,18 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
     },
     (req, res) => {
       // What llhttp lets through that a proxy must still refuse; a refused request never reaches a stack.
-      if (admitHttp1(req, res, limit.maxHeaders, onBadRequest)) handler(req, res, false);
+      if (admitHttp1(req, res, maxHeaders, onBadRequest)) handler(req, res, false);
     },
   );
   // No count limit in Node: it drops headers past it from what we see but not from what llhttp frames by.
   // http1-guard.ts refuses requests over `limits.maxHeaders` instead (431); the head size bounds the work.
   server.maxHeadersCount = 0;
-  headerLimits.set(server, limit);
   server.maxRequestsPerSocket = 0;
   // HTTP/1.1 Upgrade (WebSocket): routed and authorized like any request, then the connections are joined.
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.setTimeout(0);
     socket.on("error", () => socket.destroy());
-    if (!admitHttp1(req, null, limit.maxHeaders, onBadRequest)) return;
+    if (!admitHttp1(req, null, maxHeaders, onBadRequest)) return;
     handler(req, null, false, { socket, head, protocol: String(req.headers.upgrade ?? "").toLowerCase() });
   });
   // Node enforces headersTimeout only on sockets its own listen() accepted; ours are handed over, so slow
@@ -66,13 +62,6 @@ export function createHttp1(handler: RequestHandler, limits: Limits, onBadReques
     onClientError(err, socket, onBadRequest),
   );
   return server;
-}
-
-export function applyLimits(server: http.Server, limits: Limits): void {
-  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  const limit = headerLimits.get(server);
-  if (limit !== undefined) limit.maxHeaders = limits.maxHeaders;
-  else server.maxHeadersCount = limits.maxHeaders; // the admin server, which has no guard
 }
 
 export function createH2(handler: RequestHandler, limits: Limits): http2.Http2Server {
