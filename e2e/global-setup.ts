@@ -3,24 +3,14 @@
 // TRELLIS_HOME). Tests read the addresses and credentials from the environment set here.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
+import { freePort } from "@trellis/dataplane/testing";
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./tests/fixtures";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 /** The embedded PostgreSQL's URL, as `trellis up` made it (its port is the one it printed; it may differ). */
 function embeddedUrl(home: string, output: string): string {

@@ -5,7 +5,7 @@
 // and the audit log names the approver.
 import { expect, test } from "@playwright/test";
 import { ADMIN_PASSWORD, ADMIN_TOKEN, signIn, tokenOf, ensureUsers, joinToken } from "./fixtures";
-import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
+import { app, call, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-access";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -30,14 +30,9 @@ interface AccessImpact {
   summary: string;
 }
 
-const apps: Awaited<ReturnType<typeof app>>[] = [];
-const sidecars: Sidecar[] = [];
+const mesh = new Workloads();
 
-test.afterAll(async () => {
-  for (const s of sidecars) s.child.kill("SIGTERM");
-  await Promise.all(sidecars.map((s) => s.exited));
-  for (const a of apps) a.server.close();
-});
+test.afterAll(() => mesh.stop());
 
 test("an AccessPolicy lets only reviews call ratings: predicted, approved by another user, enforced, audited", async ({
   browser,
@@ -51,14 +46,10 @@ test("an AccessPolicy lets only reviews call ratings: predicted, approved by ano
   ]);
   const token = await joinToken(request, NS);
 
-  apps.push(await app("ratings-v1"), await app("reviews-v1"), await app("web-v1"));
-  sidecars.push(
-    await sidecar(NS, "ratings", apps[0]!.port, token),
-    await sidecar(NS, "reviews", apps[1]!.port, token),
-    await sidecar(NS, "web", apps[2]!.port, token),
-  );
-  const [, reviews, web] = sidecars as [Sidecar, Sidecar, Sidecar];
-  for (const s of sidecars) await expect.poll(s.output, { timeout: 60_000 }).toContain("in the mesh");
+  await mesh.add(NS, "ratings", await app("ratings-v1"), token);
+  const reviews = await mesh.add(NS, "reviews", await app("reviews-v1"), token);
+  const web = await mesh.add(NS, "web", await app("web-v1"), token);
+  await mesh.joined();
 
   // Both callers reach ratings before the policy, and their calls are recorded.
   for (const caller of [reviews, web])

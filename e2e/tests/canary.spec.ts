@@ -5,7 +5,7 @@
 // itself reviewed, sends everything back to v1.
 import { expect, test, type APIRequestContext } from "@playwright/test";
 import { ADMIN_TOKEN, signIn, tokenOf, ensureUsers, joinToken } from "./fixtures";
-import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
+import { app, call, Workloads, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-canary";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -25,8 +25,7 @@ spec:
 const ALL_V1 = route("[{ version: v1, weight: 100 }]");
 const CANARY = route("[{ version: v1, weight: 90 }, { version: v2, weight: 10 }]");
 
-const apps: Awaited<ReturnType<typeof app>>[] = [];
-const sidecars: Sidecar[] = [];
+const mesh = new Workloads();
 let web: Sidecar;
 
 /** Waits (through the REST API) until the change's config generation is acked by every proxy of the mesh. */
@@ -71,14 +70,10 @@ test.beforeAll(async ({ request }) => {
     [APPROVER, "approver"],
   ]);
   const token = await joinToken(request, NS);
-  apps.push(await app("reviews-v1"), await app("reviews-v2"), await app("web"));
-  sidecars.push(
-    await sidecar(NS, "reviews", apps[0]!.port, token, "v1"),
-    await sidecar(NS, "reviews", apps[1]!.port, token, "v2"),
-    await sidecar(NS, "web", apps[2]!.port, token, "v1"),
-  );
-  web = sidecars[2]!;
-  for (const s of sidecars) await expect.poll(s.output, { timeout: 30_000 }).toContain("in the mesh");
+  await mesh.add(NS, "reviews", await app("reviews-v1"), token, { version: "v1" });
+  await mesh.add(NS, "reviews", await app("reviews-v2"), token, { version: "v2" });
+  web = await mesh.add(NS, "web", await app("web"), token, { version: "v1" });
+  await mesh.joined(30_000);
 
   // The starting point of the demo: a Route sending everything to v1, applied the reviewed way. No call goes
   // to reviews before it is in force, so the impact preview later sees v1 take all of the recorded traffic.
@@ -116,11 +111,7 @@ test.beforeAll(async ({ request }) => {
     .toBe(1);
 });
 
-test.afterAll(async () => {
-  for (const s of sidecars) s.child.kill("SIGTERM");
-  await Promise.all(sidecars.map((s) => s.exited));
-  for (const a of apps) a.server.close();
-});
+test.afterAll(() => mesh.stop());
 
 test("canary: propose 90/10, approve as someone else, watch it reach the proxies, split, roll back", async ({
   browser,

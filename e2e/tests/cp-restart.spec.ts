@@ -5,15 +5,7 @@
 // and the console, reloaded, still shows them on its Proxies page.
 import { expect, test, type APIRequestContext } from "@playwright/test";
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
-import {
-  app,
-  call,
-  controlPlane,
-  freePort,
-  sidecar,
-  type ControlPlaneProcess,
-  type Sidecar,
-} from "./mesh-helpers";
+import { app, call, controlPlane, freePort, Workloads, type ControlPlaneProcess } from "./mesh-helpers";
 
 const NS = "e2e-cp-restart";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -32,14 +24,12 @@ async function proxies(request: APIRequestContext): Promise<Proxy[]> {
   return ((await res.json()) as { items: Proxy[] }).items.sort((a, b) => a.service.localeCompare(b.service));
 }
 
-const apps: Awaited<ReturnType<typeof app>>[] = [];
-const sidecars: Sidecar[] = [];
+const mesh = new Workloads();
+const sidecars = mesh.sidecars;
 let cp: ControlPlaneProcess | null = null;
 
 test.afterAll(async () => {
-  for (const s of sidecars) s.child.kill("SIGTERM");
-  await Promise.all(sidecars.map((s) => s.exited));
-  for (const a of apps) a.server.close();
+  await mesh.stop();
   // Only the replica this file started.
   if (cp !== null && cp.child.exitCode === null) {
     cp.child.kill("SIGTERM");
@@ -58,15 +48,12 @@ test("a control-plane restart under traffic: no failed call, proxies resync, the
 
   const port = await freePort();
   cp = await controlPlane(port);
-  apps.push(await app("pricing-v1"), await app("cart-v1"));
-  sidecars.push(
-    // Only the services they call: their config (and its version, compared across the restart) is then theirs
-    // alone, not changed by other journeys' proxies coming and going elsewhere in the mesh meanwhile.
-    await sidecar(NS, "pricing", apps[0]!.port, token, "v1", cp.url, ["--reachable-service", "pricing"]),
-    await sidecar(NS, "cart", apps[1]!.port, token, "v1", cp.url, ["--reachable-service", "pricing"]),
-  );
-  const cart = sidecars[1]!;
-  for (const s of sidecars) await expect.poll(s.output, { timeout: 60_000 }).toContain("in the mesh");
+  // Only the services they call: their config (and its version, compared across the restart) is then theirs
+  // alone, not changed by other journeys' proxies coming and going elsewhere in the mesh meanwhile.
+  const joinedTo = { controlPlane: cp.url, extraArgs: ["--reachable-service", "pricing"] };
+  await mesh.add(NS, "pricing", await app("pricing-v1"), token, joinedTo);
+  const cart = await mesh.add(NS, "cart", await app("cart-v1"), token, joinedTo);
+  await mesh.joined();
   await expect
     .poll(async () => (await call(cart.outbound, "pricing")).body, { timeout: 60_000 })
     .toBe("pricing-v1");

@@ -6,7 +6,7 @@
 // in e2e-mesh would call e2e-graph's stopped `backend`. Distinct names keep the two journeys independent.
 import { expect, test, type APIRequestContext } from "@playwright/test";
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
-import { app, call, sidecar } from "./mesh-helpers";
+import { app, call, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-graph";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -38,18 +38,15 @@ test("the graph shows real services and the call between them, live, with a side
   expect(created.status()).toBe(200);
   const { token } = (await created.json()) as { token: string };
 
-  const apps = [await app("inventory-v1"), await app("storefront-v1")];
-  const sidecars = [
-    await sidecar(NS, "inventory", apps[0]!.port, token),
-    await sidecar(NS, "storefront", apps[1]!.port, token),
-  ];
-  const storefront = sidecars[1]!;
+  const mesh = new Workloads();
+  await mesh.add(NS, "inventory", await app("inventory-v1"), token);
+  const storefront = await mesh.add(NS, "storefront", await app("storefront-v1"), token);
   let answered = 0;
   const send = async (n: number) => {
     for (let i = 0; i < n; i++) if ((await call(storefront.outbound, "inventory")).status === 200) answered++;
   };
   try {
-    for (const s of sidecars) await expect.poll(s.output, { timeout: 30_000 }).toContain("in the mesh");
+    await mesh.joined(30_000);
     await expect
       .poll(async () => {
         const r = await call(storefront.outbound, "inventory");
@@ -139,8 +136,6 @@ test("the graph shows real services and the call between them, live, with a side
     await expect(chart.getByText("v1")).toBeVisible();
     await expect(page.getByRole("table", { name: "Callers" })).toContainText(`${NS}/storefront`);
   } finally {
-    for (const s of sidecars) s.child.kill("SIGTERM");
-    await Promise.all(sidecars.map((s) => s.exited));
-    for (const a of apps) a.server.close();
+    await mesh.stop();
   }
 });

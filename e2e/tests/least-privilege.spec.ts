@@ -8,21 +8,16 @@
 // a method or a path they never used, and cart, never seen calling ratings, gets 403.
 import { expect, test } from "@playwright/test";
 import { ADMIN_TOKEN, ensureUsers, joinToken, signIn, tokenOf } from "./fixtures";
-import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
+import { app, call, Workloads, type Sidecar } from "./mesh-helpers";
 
 const NS = "e2e-least";
 const PASSWORD = "e2e-least-password-0123";
 const EDITOR = "lena";
 const APPROVER = "lars";
 
-const apps: Awaited<ReturnType<typeof app>>[] = [];
-const sidecars: Sidecar[] = [];
+const mesh = new Workloads();
 
-test.afterAll(async () => {
-  for (const s of sidecars) s.child.kill("SIGTERM");
-  await Promise.all(sidecars.map((s) => s.exited));
-  for (const a of apps) a.server.close();
-});
+test.afterAll(() => mesh.stop());
 
 test("restrict ratings to its observed callers: evidence, 0 of the last hour refused, opened, enforced", async ({
   browser,
@@ -35,11 +30,10 @@ test("restrict ratings to its observed callers: evidence, 0 of the last hour ref
     [APPROVER, "approver"],
   ]);
   const token = await joinToken(request, NS);
-  for (const name of ["ratings", "reviews", "web", "cart"]) apps.push(await app(`${name}-v1`));
-  for (const [i, name] of ["ratings", "reviews", "web", "cart"].entries())
-    sidecars.push(await sidecar(NS, name, apps[i]!.port, token));
-  const [, reviews, web, cart] = sidecars as [Sidecar, Sidecar, Sidecar, Sidecar];
-  for (const s of sidecars) await expect.poll(s.output, { timeout: 60_000 }).toContain("in the mesh");
+  for (const name of ["ratings", "reviews", "web", "cart"])
+    await mesh.add(NS, name, await app(`${name}-v1`), token);
+  const [, reviews, web, cart] = mesh.sidecars as [Sidecar, Sidecar, Sidecar, Sidecar];
+  await mesh.joined();
 
   // The traffic the suggestion is drawn from: reviews and web call ratings, cart calls only web.
   await expect.poll(async () => (await call(cart.outbound, "web")).status, { timeout: 60_000 }).toBe(200);

@@ -1,20 +1,16 @@
 // Real mesh parts for e2e journeys: free ports, tiny HTTP apps, `trellis proxy` sidecars joined to the
-// control plane `trellis up` started (global-setup.ts), and calls through a sidecar's outbound port.
+// control plane `trellis up` started (global-setup.ts), workloads (an app beside its sidecar) and calls through
+// a sidecar's outbound port.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, request as httpRequest, type Server } from "node:http";
-import { createServer as netServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { expect } from "@playwright/test";
+import { freePort } from "@trellis/dataplane/testing";
 
 const CLI = fileURLToPath(new URL("../../packages/cli/bin/trellis.js", import.meta.url));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** An app answering every request with `body` (and `status`, 200 unless given). */
 export async function app(body: string, status = 200): Promise<{ server: Server; port: number }> {
@@ -96,6 +92,52 @@ export async function sidecar(
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   return { child, outbound, admin, output: () => output, exited };
+}
+
+/** An app started by `app` or `relayApp`. */
+export type App = Awaited<ReturnType<typeof app>>;
+
+/**
+ * A journey's workloads, each an app beside its own `trellis proxy`, as a pod runs in the mesh. `add` starts the
+ * sidecar in front of an app already listening; `joined` waits until every sidecar says it is in the mesh;
+ * `stop` (from `afterAll`, or a `finally`) ends the sidecars, waits for them to exit, then closes the apps.
+ */
+export class Workloads {
+  readonly apps: App[] = [];
+  readonly sidecars: Sidecar[] = [];
+
+  async add(
+    namespace: string,
+    service: string,
+    beside: App,
+    token: string,
+    opts: { version?: string; controlPlane?: string; extraArgs?: readonly string[] } = {},
+  ): Promise<Sidecar> {
+    this.apps.push(beside);
+    const s = await sidecar(
+      namespace,
+      service,
+      beside.port,
+      token,
+      opts.version,
+      opts.controlPlane,
+      opts.extraArgs,
+    );
+    this.sidecars.push(s);
+    return s;
+  }
+
+  async joined(timeout = 60_000): Promise<void> {
+    for (const s of this.sidecars) await expect.poll(s.output, { timeout }).toContain("in the mesh");
+  }
+
+  /** Resolves with each sidecar's exit code, in the order they were added. */
+  async stop(): Promise<(number | null)[]> {
+    for (const s of this.sidecars) s.child.kill("SIGTERM");
+    const codes = await Promise.all(this.sidecars.map((s) => s.exited));
+    for (const a of this.apps) a.server.close();
+    return codes;
+  }
 }
 
 /** One GET through a sidecar's outbound port to the service named by `host`. Status 0: no answer. */

@@ -3,7 +3,7 @@
 // app → sidecar → mTLS → sidecar → app, and the registry shows what joined.
 import { expect, test } from "@playwright/test";
 import { ADMIN_TOKEN } from "./fixtures";
-import { app, call, sidecar as joinSidecar } from "./mesh-helpers";
+import { app, call, sidecar as joinSidecar, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-mesh";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -14,13 +14,13 @@ test("two `trellis proxy` sidecars join with a token and carry traffic over mTLS
   expect(created.status()).toBe(200);
   const { token } = (await created.json()) as { token: string };
 
-  const apps = [await app("backend-v1"), await app("frontend-v1")];
+  const mesh = new Workloads();
   const sidecars = [
-    await sidecar("backend", apps[0]!.port, token),
-    await sidecar("frontend", apps[1]!.port, token),
+    await mesh.add(NS, "backend", await app("backend-v1"), token),
+    await mesh.add(NS, "frontend", await app("frontend-v1"), token),
   ];
   try {
-    for (const s of sidecars) await expect.poll(s.output, { timeout: 30_000 }).toContain("in the mesh");
+    await mesh.joined(30_000);
     expect(sidecars[0]!.output()).toContain(`spiffe://trellis.local/ns/${NS}/sa/backend`);
     // frontend's app calls `backend` through its own sidecar; endpoints arrive as backend's proxy registers.
     await expect.poll(async () => (await call(sidecars[1]!.outbound, "backend")).body).toBe("backend-v1");
@@ -36,10 +36,7 @@ test("two `trellis proxy` sidecars join with a token and carry traffic over mTLS
     // Neither output holds the join token's secret.
     for (const s of sidecars) expect(s.output()).not.toContain(token.split(".")[2]);
   } finally {
-    for (const s of sidecars) s.child.kill("SIGTERM");
-    const codes = await Promise.all(sidecars.map((s) => s.exited));
-    for (const a of apps) a.server.close();
-    expect(codes).toEqual([0, 0]);
+    expect(await mesh.stop()).toEqual([0, 0]);
   }
 });
 

@@ -11,7 +11,7 @@
 // and so a new 50% draw at ratings. With 10 retries a call fails only when 11 draws in a row fail, 0.05%.
 import { expect, test } from "@playwright/test";
 import { ADMIN_PASSWORD, ADMIN_TOKEN, tokenOf, ensureUsers, joinToken } from "./fixtures";
-import { app, call, relayApp, sidecar, type Sidecar } from "./mesh-helpers";
+import { app, call, relayApp, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-resilience";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -44,14 +44,9 @@ interface GraphEdge {
   errorRate: number;
 }
 
-const apps: Awaited<ReturnType<typeof app>>[] = [];
-const sidecars: Sidecar[] = [];
+const mesh = new Workloads();
 
-test.afterAll(async () => {
-  for (const s of sidecars) s.child.kill("SIGTERM");
-  await Promise.all(sidecars.map((s) => s.exited));
-  for (const a of apps) a.server.close();
-});
+test.afterAll(() => mesh.stop());
 
 test("50% 503s injected into ratings: retries on the reviews route keep the front page above 99%, and the graph shows the errors", async ({
   page,
@@ -65,19 +60,11 @@ test("50% 503s injected into ratings: retries on the reviews route keep the fron
   const token = await joinToken(request, NS);
 
   let reviewsOutbound = 0;
-  apps.push(
-    await app("ratings-v1"),
-    await relayApp("reviews-v1", "ratings", () => reviewsOutbound),
-    await app("front page"),
-  );
-  sidecars.push(
-    await sidecar(NS, "ratings", apps[0]!.port, token),
-    await sidecar(NS, "reviews", apps[1]!.port, token),
-    await sidecar(NS, "front", apps[2]!.port, token),
-  );
-  reviewsOutbound = sidecars[1]!.outbound;
-  const front = sidecars[2]!;
-  for (const s of sidecars) await expect.poll(s.output, { timeout: 60_000 }).toContain("in the mesh");
+  await mesh.add(NS, "ratings", await app("ratings-v1"), token);
+  const reviewsApp = await relayApp("reviews-v1", "ratings", () => reviewsOutbound);
+  reviewsOutbound = (await mesh.add(NS, "reviews", reviewsApp, token)).outbound;
+  const front = await mesh.add(NS, "front", await app("front page"), token);
+  await mesh.joined();
   // The whole chain answers before any policy: front → reviews → ratings. Until reviews' sidecar has learnt
   // of ratings these warm-up calls fail, and the graph's window below still holds them: count them.
   let warmUpFailures = 0;

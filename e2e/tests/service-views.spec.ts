@@ -7,7 +7,7 @@
 // first namespace that has it).
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
-import { app, call, sidecar } from "./mesh-helpers";
+import { app, call, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-replay";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -50,12 +50,9 @@ test("the graph replays a past window from the rollups; sparklines and the servi
   expect(created.status()).toBe(200);
   const { token } = (await created.json()) as { token: string };
 
-  const apps = [await app("catalog-v1"), await app("checkout-v1")];
-  const sidecars = [
-    await sidecar(NS, "catalog", apps[0]!.port, token),
-    await sidecar(NS, "checkout", apps[1]!.port, token),
-  ];
-  const checkout = sidecars[1]!;
+  const mesh = new Workloads();
+  await mesh.add(NS, "catalog", await app("catalog-v1"), token);
+  const checkout = await mesh.add(NS, "checkout", await app("checkout-v1"), token);
   let answered = 0;
   const send = async (n: number) => {
     for (let i = 0; i < n; i++) if ((await call(checkout.outbound, "catalog")).status === 200) answered++;
@@ -66,7 +63,7 @@ test("the graph replays a past window from the rollups; sparklines and the servi
       .poll(async () => (await observed(request))?.requests ?? 0, { timeout: 45_000, intervals: [1000] })
       .toBeGreaterThanOrEqual(answered * 0.97);
   try {
-    for (const s of sidecars) await expect.poll(s.output, { timeout: 30_000 }).toContain("in the mesh");
+    await mesh.joined(30_000);
     await expect
       .poll(async () => {
         const r = await call(checkout.outbound, "catalog");
@@ -197,8 +194,6 @@ test("the graph replays a past window from the rollups; sparklines and the servi
         .getByRole("cell", { name: String(past.requests), exact: true }),
     ).toBeVisible();
   } finally {
-    for (const s of sidecars) s.child.kill("SIGTERM");
-    await Promise.all(sidecars.map((s) => s.exited));
-    for (const a of apps) a.server.close();
+    await mesh.stop();
   }
 });

@@ -6,7 +6,7 @@ import { expect, test } from "@playwright/test";
 import { LightProxy } from "@trellis/control-plane/testing";
 import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
 import { ADMIN_TOKEN, signIn } from "./fixtures";
-import { app, call, sidecar, type Sidecar } from "./mesh-helpers";
+import { app, call, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-viewer";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -26,8 +26,7 @@ const REFUSAL =
 
 test.describe.configure({ mode: "serial" });
 
-const apps: Awaited<ReturnType<typeof app>>[] = [];
-const sidecars: Sidecar[] = [];
+const mesh = new Workloads();
 let refusing: LightProxy | null = null;
 let change = { id: "", number: 0 };
 
@@ -43,12 +42,9 @@ test.beforeAll(async ({ request }) => {
   const joined = await request.post("/api/v1/join-tokens", { headers: auth, data: { namespace: NS } });
   expect(joined.status()).toBe(200);
   const { token } = (await joined.json()) as { token: string };
-  apps.push(await app("backend is failing", 503), await app("frontend-v1"));
-  sidecars.push(
-    await sidecar(NS, "backend", apps[0]!.port, token),
-    await sidecar(NS, "frontend", apps[1]!.port, token),
-  );
-  for (const s of sidecars) await expect.poll(s.output, { timeout: 30_000 }).toContain("in the mesh");
+  await mesh.add(NS, "backend", await app("backend is failing", 503), token);
+  const frontend = await mesh.add(NS, "frontend", await app("frontend-v1"), token);
+  await mesh.joined(30_000);
 
   const proposed = await request.post("/api/v1/changes", {
     headers: auth,
@@ -73,15 +69,13 @@ test.beforeAll(async ({ request }) => {
   await refusing.until(() => refusing!.configs.length > 0, 15_000, "a config to refuse");
 
   // Calls from frontend to the failing backend, for the telemetry the overview ranks services by.
-  await expect.poll(async () => (await call(sidecars[1]!.outbound, "backend")).status).toBe(503);
-  for (let i = 0; i < 20; i++) await call(sidecars[1]!.outbound, "backend");
+  await expect.poll(async () => (await call(frontend.outbound, "backend")).status).toBe(503);
+  for (let i = 0; i < 20; i++) await call(frontend.outbound, "backend");
 });
 
 test.afterAll(async () => {
   await refusing?.close();
-  for (const s of sidecars) s.child.kill("SIGTERM");
-  await Promise.all(sidecars.map((s) => s.exited));
-  for (const a of apps) a.server.close();
+  await mesh.stop();
 });
 
 test("a viewer sees services, changes and proxies, is offered no change, and the API refuses her", async ({

@@ -24,7 +24,7 @@ import {
   hashPassword,
   type Actor,
 } from "@trellis/services";
-import { serve, type TestServer } from "../test/http-server.js";
+import { serve, type TestServer } from "./testing.js";
 import { handleRestRequest, handleTrpcRequest, openApiDocument, type AppRouter } from "./index.js";
 import { appRouter } from "./root.js";
 

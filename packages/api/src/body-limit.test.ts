@@ -4,7 +4,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@trellis/db";
-import { serve, type TestServer } from "../test/http-server.js";
+import { serve, type TestServer } from "./testing.js";
 import {
   CHANGE_UPLOAD_BODY_LIMIT,
   DEFAULT_BODY_LIMIT,

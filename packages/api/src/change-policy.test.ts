@@ -8,7 +8,7 @@ import type { Role } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
-import { serve, type TestServer } from "../test/http-server.js";
+import { serve, type TestServer } from "./testing.js";
 import { handleRestRequest } from "./index.js";
 
 let tdb: TestDatabase;

@@ -1,51 +1,20 @@
 // Change requests and resources over REST, as a script or `trellis apply -f` uses them: a real HTTP server
 // on 127.0.0.1 in front of handleRestRequest, bearer tokens, a real PostgreSQL (a database of this file's own).
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
 import { handleRestRequest, openApiDocument, type EdgeOptions } from "./index.js";
+import { serve, type TestServer } from "./testing.js";
 
 let tdb: TestDatabase;
 let db: Db;
-let server: Server;
+let server: TestServer;
 let base = "";
 const tokens: Record<string, string> = {};
 
-function serve(database: Db, opts: EdgeOptions = {}): Promise<Server> {
-  const s = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) {
-        if (typeof v === "string") headers.set(k, v);
-        else if (Array.isArray(v)) for (const x of v) headers.append(k, x);
-      }
-      const hasBody = req.method !== "GET" && req.method !== "HEAD";
-      handleRestRequest(
-        database,
-        new Request(`http://${req.headers.host}${req.url}`, {
-          method: req.method!,
-          headers,
-          ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
-        }),
-        opts,
-      )
-        .then(async (r) => {
-          res.writeHead(r.status, Object.fromEntries(r.headers));
-          res.end(Buffer.from(await r.arrayBuffer()));
-        })
-        .catch((e: unknown) => {
-          res.writeHead(500);
-          res.end(String(e));
-        });
-    });
-  });
-  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
-}
+const serveRest = (database: Db, opts: EdgeOptions = {}) =>
+  serve((r) => handleRestRequest(database, r, opts));
 
 async function call(
   who: string,
@@ -105,11 +74,11 @@ beforeAll(async () => {
     });
   }
   // As behind one reverse proxy that appends the client's address to X-Forwarded-For (TRELLIS_TRUST_PROXY=1).
-  server = await serve(db, { trustProxy: 1 });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveRest(db, { trustProxy: 1 });
+  base = server.url;
 });
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   await db?.$disconnect();
   await tdb?.drop();
 });
@@ -135,9 +104,9 @@ describe("change requests over REST", () => {
   });
 
   it("records no client address that the client wrote itself, when no proxy is trusted", async () => {
-    const direct = await serve(db);
+    const direct = await serveRest(db);
     try {
-      const res = await fetch(`http://127.0.0.1:${(direct.address() as AddressInfo).port}/api/v1/changes`, {
+      const res = await fetch(`${direct.url}/api/v1/changes`, {
         method: "POST",
         headers: {
           authorization: `Bearer ${tokens.eddie}`,
@@ -156,7 +125,7 @@ describe("change requests over REST", () => {
         status: "cancelled",
       });
     } finally {
-      await new Promise((r) => direct.close(r));
+      await direct.close();
     }
   });
 

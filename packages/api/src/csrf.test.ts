@@ -3,7 +3,7 @@
 // problem, never a 500.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@trellis/db";
-import { serve, type TestServer } from "../test/http-server.js";
+import { serve, type TestServer } from "./testing.js";
 import { handleTrpcRequest } from "./index.js";
 
 const db = createDb(inject("databaseUrl"));

@@ -7,7 +7,7 @@ import { MAX_CHANGE_OPERATIONS, MAX_LIFETIME_DAYS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
-import { serve, type TestServer } from "../test/http-server.js";
+import { serve, type TestServer } from "./testing.js";
 import { handleRestRequest, handleTrpcRequest } from "./index.js";
 
 let tdb: TestDatabase;

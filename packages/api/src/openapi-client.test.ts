@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { bootstrap } from "@trellis/services";
-import { serve, type TestServer } from "../test/http-server.js";
+import { serve, type TestServer } from "./testing.js";
 import { handleOpenApiRequest, handleRestRequest } from "./index.js";
 
 const run = promisify(execFile);

@@ -1,46 +1,18 @@
 // Users, roles, audit, settings and proxies over REST, through a real HTTP server on 127.0.0.1, against a
 // real PostgreSQL. A database of its own: this file creates users that rest.test.ts's bootstrap must not see.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, bootstrap, createApiToken } from "@trellis/services";
 import { handleRestRequest, openApiDocument } from "./index.js";
+import { serve, type TestServer } from "./testing.js";
 
 const ADMIN_TOKEN = "trls_users_rest_admin_token_0123456789abcdef";
 let tdb: TestDatabase;
 let db: Db;
-let server: Server;
+let server: TestServer;
 let base = "";
 const tokens: Record<string, string> = {};
-
-/** Node's http server in front of the fetch-style REST handler, as Next.js is in production. */
-function serve(database: Db): Promise<Server> {
-  const s = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers))
-        if (typeof v === "string") headers.set(k, v);
-        else if (Array.isArray(v)) for (const x of v) headers.append(k, x);
-      const hasBody = req.method !== "GET" && req.method !== "HEAD";
-      void handleRestRequest(
-        database,
-        new Request(`http://${req.headers.host}${req.url}`, {
-          method: req.method!,
-          headers,
-          ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
-        }),
-      ).then(async (r) => {
-        res.writeHead(r.status, Object.fromEntries(r.headers));
-        res.end(Buffer.from(await r.arrayBuffer()));
-      });
-    });
-  });
-  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
-}
 
 beforeAll(async () => {
   tdb = await createTestDatabase("api_users");
@@ -68,11 +40,11 @@ beforeAll(async () => {
       ackedVersion: "v-abc",
     },
   });
-  server = await serve(db);
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+  server = await serve((r) => handleRestRequest(db, r));
+  base = `${server.url}/api/v1`;
 }, 120_000);
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   await db?.$disconnect();
   await tdb?.drop();
 });

@@ -4,14 +4,13 @@
 // (ProxyConfigStatus), which is what the rollout view reads.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { handleRestRequest } from "@trellis/api";
+import { serve, type TestServer } from "@trellis/api/testing";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, bootstrap, createApiToken } from "@trellis/services";
@@ -21,7 +20,7 @@ const ADMIN_TOKEN = "trls_cli_change_admin_token_0123456789abcdef";
 
 let tdb: TestDatabase;
 let db: Db;
-let server: Server;
+let server: TestServer;
 let serverUrl = "";
 const tokens: Record<"admin" | "editor" | "approver", string> = {
   admin: ADMIN_TOKEN,
@@ -53,30 +52,6 @@ function trellis(args: string[], who: keyof typeof tokens = "editor"): Promise<R
       resolve({ code, out, err });
     });
   });
-}
-
-function serve(database: Db): Promise<Server> {
-  const s = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const hasBody = req.method !== "GET" && req.method !== "HEAD";
-      void handleRestRequest(
-        database,
-        new Request(`http://${req.headers.host}${req.url}`, {
-          method: req.method!,
-          headers,
-          ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
-        }),
-      ).then(async (r) => {
-        res.writeHead(r.status, Object.fromEntries(r.headers));
-        res.end(Buffer.from(await r.arrayBuffer()));
-      });
-    });
-  });
-  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
 }
 
 function file(name: string, text: string): string {
@@ -148,11 +123,11 @@ beforeAll(async () => {
       })),
     });
   }
-  server = await serve(db);
-  serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serve((r) => handleRestRequest(db, r));
+  serverUrl = server.url;
 }, 120_000);
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   await db?.$disconnect();
   await tdb?.drop();
 });

@@ -1,9 +1,9 @@
 // The built CLI, run as a user would run it (`npm run build` first; turbo does that before tests).
 import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase } from "@trellis/db/testing";
+import { freePort } from "@trellis/dataplane/testing";
 
 const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
 
@@ -14,15 +14,6 @@ function trellis(args: string[], env: Record<string, string> = {}) {
     timeout: 20_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const COMMANDS = [

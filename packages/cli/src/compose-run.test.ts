@@ -6,13 +6,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { demoPods, loadCompose, podPorts, type Pod } from "./test-support/compose.js";
+import { freePorts } from "@trellis/dataplane/testing";
 
 const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
 
@@ -48,24 +48,6 @@ function run(name: string, argv: string[], env: Record<string, string> = {}): Pr
   const p = { name, child, out: () => out, exited };
   procs.push(p);
   return p;
-}
-
-/** `n` distinct free ports on 127.0.0.1, held together while chosen so none is handed out twice. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve) =>
-          createServer().listen(0, "127.0.0.1", function (this: Server) {
-            resolve(this);
-          }),
-        ),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 /**

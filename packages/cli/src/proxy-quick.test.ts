@@ -3,20 +3,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import http2 from "node:http2";
-import { createServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "@trellis/dataplane/testing";
 
 const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const children: ChildProcess[] = [];
 const servers: { close(): void }[] = [];

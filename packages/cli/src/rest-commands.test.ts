@@ -2,22 +2,22 @@
 // real API server (the REST handler the console serves, behind node's http server on a free port) and a
 // real PostgreSQL database of this file's own.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { handleRestRequest } from "@trellis/api";
+import { serve, type TestServer } from "@trellis/api/testing";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, bootstrap, createApiToken, verifyCredentials } from "@trellis/services";
+import { freePort } from "@trellis/dataplane/testing";
 
 const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
 const ADMIN_TOKEN = "trls_cli_rest_admin_token_0123456789abcdefgh";
 
 let tdb: TestDatabase;
 let db: Db;
-let server: Server;
+let server: TestServer;
 let serverUrl = "";
 let shopAdminToken = "";
 
@@ -58,39 +58,6 @@ function trellis(
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createNetServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function serve(database: Db): Promise<Server> {
-  const s = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const hasBody = req.method !== "GET" && req.method !== "HEAD";
-      void handleRestRequest(
-        database,
-        new Request(`http://${req.headers.host}${req.url}`, {
-          method: req.method!,
-          headers,
-          ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
-        }),
-      ).then(async (r) => {
-        res.writeHead(r.status, Object.fromEntries(r.headers));
-        res.end(Buffer.from(await r.arrayBuffer()));
-      });
-    });
-  });
-  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
-}
-
 beforeAll(async () => {
   tdb = await createTestDatabase("cli_rest");
   db = createDb(tdb.url);
@@ -111,11 +78,11 @@ beforeAll(async () => {
       ackedVersion: "cfg-1",
     })),
   });
-  server = await serve(db);
-  serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serve((r) => handleRestRequest(db, r));
+  serverUrl = server.url;
 }, 120_000);
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   await db?.$disconnect();
   await tdb?.drop();
 });

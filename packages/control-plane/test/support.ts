@@ -1,17 +1,9 @@
 // What the control plane's end-to-end tests share: free ports, apps that say who they are, and calls made the
 // way an app makes them, through its sidecar's outbound listener.
 import { createServer, request, type Server } from "node:http";
-import { createServer as netServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 
-/** A port free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "@trellis/dataplane/testing";
 
 /** An app that answers every request with its name, so the caller can see which one served it. */
 export async function nameApp(name: string): Promise<{ server: Server; port: number }> {

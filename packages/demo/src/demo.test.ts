@@ -5,7 +5,6 @@
 // WebSocket through the ingress whose messages each cost a gRPC call to ratings: both must go through the
 // sidecars, and the rollups and the graph API must say which protocol each edge spoke.
 import { request } from "node:http";
-import { createServer as netServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { WebSocket } from "ws";
@@ -30,20 +29,12 @@ import {
   type Demo,
   type FeedMessage,
 } from "./index.js";
+import { freePort } from "@trellis/dataplane/testing";
 
 const url = inject("databaseUrl");
 const db = createDb(url);
 let cp: ControlPlane;
 let demo: Demo;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** GET through the ingress; status 0 when nothing answered. */
 function get(target: string): Promise<{ status: number; reviews: string; body: string }> {

@@ -142,12 +142,7 @@ export const listen = (s: net.Server) =>
   new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
 
 /** A port nothing listens on right now (for listeners a config opens, such as a TCP service's local port). */
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  const p = await listen(s);
-  await new Promise((r) => s.close(r));
-  return p;
-}
+export { freePort } from "../testing.js";
 
 /** A TCP relay in front of `targetPort` that records every byte it relays towards the target. */
 export interface Tap {

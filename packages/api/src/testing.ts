@@ -1,5 +1,6 @@
-// A Node HTTP server on 127.0.0.1 in front of fetch-style handlers, as Next.js's route handlers are in
-// production. For tests that want the real edge: real sockets, real headers, real status codes. The request
+// `@trellis/api/testing`: a Node HTTP server on 127.0.0.1 in front of fetch-style handlers (the REST edge,
+// `handleRestRequest`), as Next.js's route handlers are in production. Other packages' tests (the CLI's) use it
+// too, so there is one copy, the one that answers 500 when a handler throws instead of leaving a test hanging. For tests that want the real edge: real sockets, real headers, real status codes. The request
 // body is streamed to the handler as Next.js streams it (never read ahead), and the bytes the handler pulled
 // are counted, so a test can tell a body refused early from one read to the end.
 import { createServer, type IncomingMessage } from "node:http";
