@@ -1,7 +1,7 @@
 // The service graph: observed edges (queryEdgeTotals) plus every registered service, so idle services show too.
 import { ZGraphQuery, type Graph, type GraphNode, type GraphQuery } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
-import { AppError } from "./errors.js";
+import { AppError, parseInput } from "./errors.js";
 import { readableNamespaces, type Actor } from "./actor.js";
 import { queryEdgeTotals } from "./traffic.js";
 
@@ -14,7 +14,7 @@ export async function serviceGraph(
   query: GraphQuery,
   options: { edgeRollups?: boolean } = {},
 ): Promise<Graph> {
-  const q = ZGraphQuery.parse(query);
+  const q = parseInput(ZGraphQuery, query);
   const n = Number(q.window.slice(0, -1));
   const minutes = q.window.endsWith("h") ? n * 60 : n;
   if (minutes < 1 || minutes > MAX_MINUTES)

@@ -3,15 +3,13 @@ import {
   encodeNotifyPayload,
   formatJoinToken,
   NOTIFY_CHANNELS,
+  ZJoinTokenCreateInput,
   ZJoinTokenRevokedPayload,
-  ZNewNamespace,
-  ZNewServiceName,
-  zodIssues,
 } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { requireRole, type Actor } from "./actor.js";
 import { audit } from "./audit.js";
-import { AppError } from "./errors.js";
+import { AppError, parseInput } from "./errors.js";
 import { hashToken } from "./tokens.js";
 
 export interface CreatedJoinToken {
@@ -23,6 +21,9 @@ export interface CreatedJoinToken {
   expiresAt: Date | null;
 }
 
+/** What a token binds proxies to; its name and lifetime the API has already turned into `name`/`expiresAt`. */
+const ZJoinTokenScope = ZJoinTokenCreateInput.pick({ namespace: true, service: true });
+
 /**
  * A token that lets proxies join the mesh in `namespace` (and only as `service`, when given). Admins of the
  * namespace only. It carries the mesh CA's fingerprint, so a proxy can verify the control plane with it alone.
@@ -32,17 +33,7 @@ export async function createJoinToken(
   actor: Actor,
   input: { namespace: string; service?: string; name?: string; expiresAt?: Date },
 ): Promise<CreatedJoinToken> {
-  const ns = ZNewNamespace.safeParse(input.namespace);
-  if (!ns.success)
-    throw new AppError("VALIDATION_FAILED", "invalid namespace", {
-      issues: zodIssues(ns.error).map((i) => ({ ...i, path: "namespace" })),
-    });
-  const svc = input.service === undefined ? null : ZNewServiceName.safeParse(input.service);
-  if (svc && !svc.success) {
-    throw new AppError("VALIDATION_FAILED", "invalid service name", {
-      issues: zodIssues(svc.error).map((i) => ({ ...i, path: "service" })),
-    });
-  }
+  parseInput(ZJoinTokenScope, { namespace: input.namespace, service: input.service });
   requireRole(actor, "admin", input.namespace);
   const ca = await db.certificateAuthority.findFirst({
     where: { active: true },

@@ -1,8 +1,13 @@
 // Per-namespace settings that are not traffic policy. Today: how many approvals a change request needs.
-import { DEFAULT_REQUIRED_APPROVALS, type NamespaceSettings } from "@trellis/contracts";
+import {
+  DEFAULT_REQUIRED_APPROVALS,
+  ZNamespaceSettingsSetInput,
+  type NamespaceSettings,
+} from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { requireRole, type Actor } from "./actor.js";
 import { audit } from "./audit.js";
+import { parseInput } from "./errors.js";
 
 /** Approvals a change request in `namespace` needs (no permission check: for other services' use). */
 export async function requiredApprovalsFor(db: Pick<Db, "namespaceSetting">, namespace: string) {
@@ -32,8 +37,9 @@ export async function getNamespaceSettings(
 export async function setNamespaceSettings(
   db: Db,
   actor: Actor,
-  input: { namespace: string; requiredApprovals: number },
+  rawInput: { namespace: string; requiredApprovals: number },
 ): Promise<NamespaceSettings> {
+  const input = parseInput(ZNamespaceSettingsSetInput, rawInput);
   requireRole(actor, "admin", input.namespace);
   return db.$transaction(async (tx) => {
     const before = await tx.namespaceSetting.findUnique({ where: { namespace: input.namespace } });

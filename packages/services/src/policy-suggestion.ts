@@ -28,7 +28,6 @@ import {
   ruleMatchesCaller,
   serviceKey,
   SUGGESTION_WINDOW_MAX_MS,
-  zodIssues,
   ZPolicySuggestInput,
   type AccessPolicyResource,
   type AccessProtocol,
@@ -42,7 +41,7 @@ import {
 } from "@trellis/contracts";
 import { Prisma, type Db } from "@trellis/db";
 import { requireRole, type Actor } from "./actor.js";
-import { AppError } from "./errors.js";
+import { AppError, parseInput } from "./errors.js";
 import { trafficClock } from "./traffic.js";
 
 const MINUTE = 60_000;
@@ -236,10 +235,13 @@ export async function suggestAccessPolicy(
   actor: Actor,
   rawInput: PolicySuggestInput,
 ): Promise<PolicySuggestion> {
-  const parsed = ZPolicySuggestInput.safeParse(rawInput);
-  if (!parsed.success)
-    throw new AppError("VALIDATION_FAILED", "the request is not valid", { issues: zodIssues(parsed.error) });
-  const { namespace: ns, service: svc, window, methods: byMethod, paths: byPath } = parsed.data;
+  const {
+    namespace: ns,
+    service: svc,
+    window,
+    methods: byMethod,
+    paths: byPath,
+  } = parseInput(ZPolicySuggestInput, rawInput);
   requireRole(actor, "viewer", ns);
 
   const ms = Math.min(parseSuggestionWindow(window)!, SUGGESTION_WINDOW_MAX_MS);

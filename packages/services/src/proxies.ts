@@ -1,6 +1,7 @@
-import type { ProxyList, ProxyListInput, ProxySync } from "@trellis/contracts";
+import { ZProxyListInput, type ProxyList, type ProxyListInput, type ProxySync } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { readableNamespaces, requireRole, type Actor } from "./actor.js";
+import { parseInput } from "./errors.js";
 
 /** The rollout row of the newest generation a workload was part of. */
 interface LastRollout {
@@ -44,7 +45,8 @@ export function proxySync(w: WorkloadAnswers, last: LastRollout | null): ProxySy
  * Registered proxies in the namespaces the actor may read, with their config versions, where each stands
  * against its newest config generation, and NACK reasons.
  */
-export async function listProxies(db: Db, actor: Actor, input: ProxyListInput): Promise<ProxyList> {
+export async function listProxies(db: Db, actor: Actor, rawInput: ProxyListInput): Promise<ProxyList> {
+  const input = parseInput(ZProxyListInput, rawInput);
   if (input.namespace) requireRole(actor, "viewer", input.namespace);
   const readable = readableNamespaces(actor);
   if (readable !== "all" && readable.length === 0) requireRole(actor, "viewer");

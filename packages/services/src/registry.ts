@@ -1,9 +1,11 @@
-import type { ServiceList, ServiceListInput } from "@trellis/contracts";
+import { ZServiceListInput, type ServiceList, type ServiceListInput } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { readableNamespaces, requireRole, type Actor } from "./actor.js";
+import { parseInput } from "./errors.js";
 
 /** Services the actor may see, with their versions and how many of their proxies are connected. */
-export async function listServices(db: Db, actor: Actor, input: ServiceListInput): Promise<ServiceList> {
+export async function listServices(db: Db, actor: Actor, rawInput: ServiceListInput): Promise<ServiceList> {
+  const input = parseInput(ZServiceListInput, rawInput);
   if (input.namespace) requireRole(actor, "viewer", input.namespace);
   const readable = readableNamespaces(actor);
   if (readable !== "all" && readable.length === 0) requireRole(actor, "viewer");

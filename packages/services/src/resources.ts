@@ -4,7 +4,6 @@ import {
   ZResourceGetInput,
   ZResourceListInput,
   ZResourceRefInput,
-  zodIssues,
   type ResourceDetail,
   type ResourceGetInput,
   type ResourceHistory,
@@ -13,18 +12,10 @@ import {
   type ResourceRefInput,
 } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
-import type { z } from "zod";
 import { readableNamespaces, requireRole, type Actor } from "./actor.js";
-import { AppError } from "./errors.js";
+import { AppError, parseInput } from "./errors.js";
 
 type Spec = Record<string, unknown>;
-
-function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const r = schema.safeParse(input);
-  if (!r.success)
-    throw new AppError("VALIDATION_FAILED", "the request is not valid", { issues: zodIssues(r.error) });
-  return r.data;
-}
 
 /** Resources in force, in the namespaces the actor may read. */
 export async function listResources(

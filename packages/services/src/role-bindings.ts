@@ -1,11 +1,18 @@
 // Who may hand out which role, and the one invariant of the user table: there is always at least one
 // enabled user with the admin role in every namespace, so the mesh can never be left without an owner.
-import { ALL_NAMESPACES, hasRole, roleRank, type Role, type RoleBinding } from "@trellis/contracts";
+import {
+  ALL_NAMESPACES,
+  hasRole,
+  roleRank,
+  ZRoleGrantInput,
+  type Role,
+  type RoleBinding,
+} from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { endUserConsoleSessions } from "./console-sessions.js";
-import { AppError } from "./errors.js";
+import { AppError, parseInput } from "./errors.js";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
@@ -87,8 +94,9 @@ export interface RoleChange {
 export async function grantRole(
   db: Db,
   actor: Actor,
-  input: { name: string; role: Role; namespace: string },
+  rawInput: { name: string; role: Role; namespace: string },
 ): Promise<RoleChange> {
+  const input = parseInput(ZRoleGrantInput, rawInput);
   requireGrantRight(actor, input.role, input.namespace);
   const user = await userByName(db, input.name);
   const had = user.roleBindings.some((b) => b.role === input.role && b.namespace === input.namespace);
@@ -123,8 +131,9 @@ export async function grantRole(
 export async function revokeRole(
   db: Db,
   actor: Actor,
-  input: { name: string; role: Role; namespace: string },
+  rawInput: { name: string; role: Role; namespace: string },
 ): Promise<RoleChange> {
+  const input = parseInput(ZRoleGrantInput, rawInput);
   requireGrantRight(actor, input.role, input.namespace);
   return db.$transaction(async (tx) => {
     const globalAdmin = input.role === "admin" && input.namespace === ALL_NAMESPACES;

@@ -224,33 +224,84 @@ describe("observed traffic", () => {
     // Issue 15 finding 2: tr-evil's proxies report 50,000 failed calls into tr-shop that never reached it
     // (no inbound report), and a call from tr-shop/web into tr-evil that web never made (no outbound report).
     const evil = await Promise.all([
-      rollup({ ago: 0, reporter: "outbound", src: ["tr-evil", "spy", "v1"], dst: ["tr-shop", "reviews", "v1"], code: 503, n: 50_000, ms: 1 }),
-      rollup({ ago: 0, reporter: "inbound", src: ["tr-shop", "web", "v1"], dst: ["tr-evil", "sink", "v1"], code: 200, n: 77, ms: 1 }),
+      rollup({
+        ago: 0,
+        reporter: "outbound",
+        src: ["tr-evil", "spy", "v1"],
+        dst: ["tr-shop", "reviews", "v1"],
+        code: 503,
+        n: 50_000,
+        ms: 1,
+      }),
+      rollup({
+        ago: 0,
+        reporter: "inbound",
+        src: ["tr-shop", "web", "v1"],
+        dst: ["tr-evil", "sink", "v1"],
+        code: 200,
+        n: 77,
+        ms: 1,
+      }),
       // tr-partner/client → tr-shop/reviews, seen by both sides (the caller counts a few more: its retries).
-      rollup({ ago: 0, reporter: "outbound", src: ["tr-partner", "client", "v1"], dst: ["tr-shop", "reviews", "v1"], code: 200, n: 12, ms: 1 }),
-      rollup({ ago: 0, reporter: "inbound", src: ["tr-partner", "client", "v1"], dst: ["tr-shop", "reviews", "v1"], code: 200, n: 10, ms: 1 }),
+      rollup({
+        ago: 0,
+        reporter: "outbound",
+        src: ["tr-partner", "client", "v1"],
+        dst: ["tr-shop", "reviews", "v1"],
+        code: 200,
+        n: 12,
+        ms: 1,
+      }),
+      rollup({
+        ago: 0,
+        reporter: "inbound",
+        src: ["tr-partner", "client", "v1"],
+        dst: ["tr-shop", "reviews", "v1"],
+        code: 200,
+        n: 10,
+        ms: 1,
+      }),
     ]);
     try {
       const at = { minutes: 5, until: NOW.toISOString() };
-      const edges = (t: { edges: { source: { namespace: string; service: string }; destination: { namespace: string; service: string }; requests: number }[] }) =>
+      const edges = (t: {
+        edges: {
+          source: { namespace: string; service: string };
+          destination: { namespace: string; service: string };
+          requests: number;
+        }[];
+      }) =>
         t.edges
           .filter((e) => e.source.namespace !== e.destination.namespace)
-          .map((e) => `${e.source.namespace}/${e.source.service}>${e.destination.namespace}/${e.destination.service}:${e.requests}`)
+          .map(
+            (e) =>
+              `${e.source.namespace}/${e.source.service}>${e.destination.namespace}/${e.destination.service}:${e.requests}`,
+          )
           .sort();
       // tr-shop's graph: what tr-shop's sidecars saw arrive.
-      expect(edges(await queryTraffic(db, admin, { namespace: "tr-shop", ...at }))).toEqual(["tr-partner/client>tr-shop/reviews:10"]);
-      expect(edges(await queryEdgeTotals(db, admin, { namespace: "tr-shop", ...at }))).toEqual(["tr-partner/client>tr-shop/reviews:10"]);
+      expect(edges(await queryTraffic(db, admin, { namespace: "tr-shop", ...at }))).toEqual([
+        "tr-partner/client>tr-shop/reviews:10",
+      ]);
+      expect(edges(await queryEdgeTotals(db, admin, { namespace: "tr-shop", ...at }))).toEqual([
+        "tr-partner/client>tr-shop/reviews:10",
+      ]);
       // tr-evil's own graph may show what tr-evil says it did.
       expect(edges(await queryTraffic(db, admin, { namespace: "tr-evil", ...at }))).toEqual([
         "tr-evil/spy>tr-shop/reviews:50000",
         "tr-shop/web>tr-evil/sink:77",
       ]);
       // Several namespaces at once: the callee's report.
-      expect(edges(await queryEdgeTotals(db, admin, at)).filter((e) => e.includes("tr-partner") || e.includes("tr-evil"))).toEqual([
-        "tr-partner/client>tr-shop/reviews:10",
-        "tr-shop/web>tr-evil/sink:77",
-      ]);
-      const series = await serviceSeries(db, admin, { namespace: "tr-shop", service: "reviews", by: "caller", ...at });
+      expect(
+        edges(await queryEdgeTotals(db, admin, at)).filter(
+          (e) => e.includes("tr-partner") || e.includes("tr-evil"),
+        ),
+      ).toEqual(["tr-partner/client>tr-shop/reviews:10", "tr-shop/web>tr-evil/sink:77"]);
+      const series = await serviceSeries(db, admin, {
+        namespace: "tr-shop",
+        service: "reviews",
+        by: "caller",
+        ...at,
+      });
       expect(JSON.stringify(series)).not.toContain("tr-evil");
     } finally {
       expect(evil).toHaveLength(4);

@@ -22,6 +22,7 @@ import {
 } from "@trellis/contracts";
 import { Prisma, type Db } from "@trellis/db";
 import { readableNamespaces, requireRole, type Actor } from "./actor.js";
+import { parseInput } from "./errors.js";
 
 const MINUTE = 60_000;
 /** TelemetryEdgeRollup's bucket, aligned on the epoch as the migration's "telemetry_edge_bucket" aligns it. */
@@ -134,7 +135,7 @@ function edgeRates(e: EdgeSums, seconds: number): Omit<ObservedEdge, "codes"> {
 
 /** The edges (caller → callee) seen in a window, with rates, error share, latency quantiles and mTLS share. */
 export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): Promise<ObservedTraffic> {
-  const q = ZTrafficQuery.parse(query);
+  const q = parseInput(ZTrafficQuery, query);
   const scope = edgeScope(actor, q.namespace);
   const { from, until, seconds } = trafficWindow(q.minutes, q.until);
   const sv = q.versions === "split" ? Prisma.sql`"sourceVersion"` : Prisma.sql`'*'`;
@@ -223,7 +224,7 @@ export async function queryEdgeTotals(
   query: TrafficQuery,
   options: { edgeRollups?: boolean } = {},
 ): Promise<ObservedEdgeTotals> {
-  const q = ZTrafficQuery.parse(query);
+  const q = parseInput(ZTrafficQuery, query);
   const scope = edgeScope(actor, q.namespace);
   const reporters = reporterFilter(q.namespace);
   const { from, until, seconds } = trafficWindow(q.minutes, q.until);
@@ -308,7 +309,7 @@ function stepsOf(minutes: number, untilIso: string | undefined, maxPoints: numbe
  * queries over the (destNamespace, bucket) index, like queryTraffic.
  */
 export async function serviceSeries(db: Db, actor: Actor, query: ServiceSeriesQuery): Promise<ServiceSeries> {
-  const q = ZServiceSeriesQuery.parse(query);
+  const q = parseInput(ZServiceSeriesQuery, query);
   requireRole(actor, "viewer", q.namespace);
   const { until, from, stepSeconds, starts, secondsOf, at } = stepsOf(q.minutes, q.until, MAX_POINTS);
   const key =
@@ -396,7 +397,7 @@ const SPARKLINE_POINTS = 60;
  * query (not one per row). Every namespace asked about must be readable, as for serviceSeries.
  */
 export async function serviceSparklines(db: Db, actor: Actor, query: SparklinesQuery): Promise<Sparklines> {
-  const q = ZSparklinesQuery.parse(query);
+  const q = parseInput(ZSparklinesQuery, query);
   const wanted = [...new Set(q.services)].map((k) => k.split("/") as [string, string]);
   const namespaces = [...new Set(wanted.map(([ns]) => ns))];
   for (const ns of namespaces) requireRole(actor, "viewer", ns);

@@ -2,12 +2,19 @@
 // them and setting their passwords act on the whole mesh, so they take an admin of `*`; namespace admins
 // may list users (to grant roles in their namespace, see role-bindings.ts).
 import { randomBytes } from "node:crypto";
-import { ALL_NAMESPACES, type Me, type Role, type UserSummary } from "@trellis/contracts";
+import {
+  ALL_NAMESPACES,
+  ZUserCreateInput,
+  ZUserPasswordResetInput,
+  type Me,
+  type Role,
+  type UserSummary,
+} from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { requireRole, type Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { endUserConsoleSessions } from "./console-sessions.js";
-import { AppError } from "./errors.js";
+import { AppError, parseInput } from "./errors.js";
 import { hashPassword } from "./passwords.js";
 import {
   administeredNamespaces,
@@ -60,7 +67,7 @@ function isUniqueViolation(e: unknown): boolean {
 export async function createUser(
   db: Db,
   actor: Actor,
-  input: {
+  rawInput: {
     name: string;
     email?: string;
     displayName?: string;
@@ -68,6 +75,7 @@ export async function createUser(
     bindings?: { role: Role; namespace: string }[];
   },
 ): Promise<UserSummary> {
+  const input = parseInput(ZUserCreateInput, rawInput);
   requireRole(actor, "admin", ALL_NAMESPACES);
   const bindings = input.bindings ?? [];
   for (const b of bindings) requireGrantRight(actor, b.role, b.namespace);
@@ -168,8 +176,9 @@ export async function setUserDisabled(
 export async function resetUserPassword(
   db: Db,
   actor: Actor,
-  input: { name: string; password?: string },
+  rawInput: { name: string; password?: string },
 ): Promise<{ name: string; generatedPassword: string | null }> {
+  const input = parseInput(ZUserPasswordResetInput, rawInput);
   requireRole(actor, "admin", ALL_NAMESPACES);
   const user = await db.user.findUnique({ where: { name: input.name } });
   if (!user) throw new AppError("NOT_FOUND", `no user named "${input.name}"`);

@@ -706,13 +706,16 @@ describe("impact of traffic from other namespaces", () => {
         operations: [
           {
             action: "create",
-            resource: access("frontend-only", { service: "inventory", allow: [{ from: [{ service: "frontend" }] }] }),
+            resource: access("frontend-only", {
+              service: "inventory",
+              allow: [{ from: [{ service: "frontend" }] }],
+            }),
           },
         ],
       });
-      expect(p.impact.access.map((a) => [`${a.source.namespace}/${a.source.service}`, a.requestsPerMinute])).toEqual([
-        ["partner/client", 100],
-      ]);
+      expect(
+        p.impact.access.map((a) => [`${a.source.namespace}/${a.source.service}`, a.requestsPerMinute]),
+      ).toEqual([["partner/client", 100]]);
       expect(JSON.stringify(p.validation.warnings)).not.toContain("secsvc");
     } finally {
       await db.telemetryRollup.deleteMany({ where: { sourceNamespace: { in: ["other", "partner"] } } });

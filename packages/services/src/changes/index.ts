@@ -22,7 +22,6 @@ import {
   ZChangePreviewInput,
   ZChangeRollbackInput,
   hasRole,
-  zodIssues,
   type Change,
   type ChangeCreateInput,
   type ChangeDecisionInput,
@@ -38,9 +37,8 @@ import {
   type Rollout,
 } from "@trellis/contracts";
 import { Prisma, type Db } from "@trellis/db";
-import type { z } from "zod";
 import { readableNamespaces, requireRole, type Actor } from "../actor.js";
-import { AppError } from "../errors.js";
+import { AppError, parseInput } from "../errors.js";
 import { applyOps, auditChange, describeStale, lockAndCheckBases, markStale, type StaleOp } from "./apply.js";
 import { tallyApprovals } from "./approval-rule.js";
 import { computeImpact } from "./impact.js";
@@ -67,13 +65,6 @@ import {
 
 
 const TX = { maxWait: 10_000, timeout: 30_000 } as const;
-
-function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const r = schema.safeParse(input);
-  if (!r.success)
-    throw new AppError("VALIDATION_FAILED", "the request is not valid", { issues: zodIssues(r.error) });
-  return r.data;
-}
 
 function requireRoleIn(actor: Actor, role: Role, namespaces: readonly string[]): void {
   for (const ns of namespaces) requireRole(actor, role, ns);

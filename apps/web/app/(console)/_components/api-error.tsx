@@ -1,7 +1,17 @@
 import type { FieldIssue } from "@trellis/contracts";
 
 /** What the server said went wrong: its message, its stable code and field issues when it sent them. */
-export function apiError(e: unknown): { message: string; code: string | null; issues: FieldIssue[] } {
+export interface ApiError {
+  message: string;
+  code: string | null;
+  issues: FieldIssue[];
+}
+
+/**
+ * The console's one decoder of a failed call (a tRPC error shaped by errorFormatter in packages/api/src/trpc.ts):
+ * every form and page reads the server's message, code and issues through it.
+ */
+export function apiError(e: unknown): ApiError {
   const err = e as { message?: string; data?: { appCode?: string; issues?: FieldIssue[] | null } } | null;
   return {
     message: err?.message ?? String(e),

@@ -12,7 +12,8 @@ import {
 } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { ConfirmButton } from "./confirm-button";
-import { ErrorAlert, FieldError, fieldErrors, serverError, zodFieldErrors, type FieldErrors } from "./errors";
+import { apiError } from "../../_components/api-error";
+import { ErrorAlert, FieldError, fieldErrors, zodFieldErrors, type FieldErrors } from "./errors";
 import { optional, scope, tokenState, when } from "./format";
 import { ShownOnce } from "./shown-once";
 import { useRights } from "./use-me";
@@ -39,7 +40,7 @@ export function ApiTokens() {
         setCreated(t);
         void refresh();
       },
-      onError: (e) => setErrors(fieldErrors(serverError(e)?.issues ?? [])),
+      onError: (e) => setErrors(fieldErrors(apiError(e).issues)),
     }),
   );
   const revoke = useMutation(trpc.apiToken.revoke.mutationOptions({ onSuccess: refresh }));

@@ -4,23 +4,7 @@
 import type { z } from "zod";
 import type { FieldIssue } from "@trellis/contracts";
 import { formatPath } from "@trellis/contracts";
-
-export interface ServerError {
-  message: string;
-  code: string | null;
-  issues: FieldIssue[];
-}
-
-/** The message, code and field issues of a tRPC error (see errorFormatter in packages/api/src/trpc.ts). */
-export function serverError(e: unknown): ServerError | null {
-  if (!e) return null;
-  const err = e as { message?: string; data?: { appCode?: string; issues?: FieldIssue[] | null } };
-  return {
-    message: err.message ?? String(e),
-    code: err.data?.appCode ?? null,
-    issues: err.data?.issues ?? [],
-  };
-}
+import { apiError } from "../../_components/api-error";
 
 /** Field errors by top-level field name, from a zod error or the server's issues. */
 export type FieldErrors = Record<string, string>;
@@ -40,8 +24,8 @@ export function zodFieldErrors(error: z.ZodError): FieldErrors {
 
 /** The server's refusal or failure, announced to screen readers. */
 export function ErrorAlert({ error, label }: { error: unknown; label?: string }) {
-  const e = serverError(error);
-  if (!e) return null;
+  if (!error) return null;
+  const e = apiError(error);
   return (
     <div role="alert" className="admin-error">
       {label ? `${label}: ` : ""}

@@ -12,7 +12,8 @@ import {
 import { useTRPC } from "@/lib/trpc/client";
 import { CopyButton } from "./copy-button";
 import { ConfirmButton } from "./confirm-button";
-import { ErrorAlert, FieldError, fieldErrors, serverError, zodFieldErrors, type FieldErrors } from "./errors";
+import { apiError } from "../../_components/api-error";
+import { ErrorAlert, FieldError, fieldErrors, zodFieldErrors, type FieldErrors } from "./errors";
 import { optional, tokenState, when } from "./format";
 import { Refused } from "./refused";
 import { ShownOnce } from "./shown-once";
@@ -59,7 +60,7 @@ function JoinTokensAdmin({ rights, controlPlane }: { rights: Rights; controlPlan
         setCreated(t);
         void refresh();
       },
-      onError: (e) => setErrors(fieldErrors(serverError(e)?.issues ?? [])),
+      onError: (e) => setErrors(fieldErrors(apiError(e).issues)),
     }),
   );
   const revoke = useMutation(trpc.joinToken.revoke.mutationOptions({ onSuccess: refresh }));

@@ -13,7 +13,8 @@ import {
 } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { ConfirmButton } from "./confirm-button";
-import { ErrorAlert, FieldError, fieldErrors, serverError, zodFieldErrors, type FieldErrors } from "./errors";
+import { apiError } from "../../_components/api-error";
+import { ErrorAlert, FieldError, fieldErrors, zodFieldErrors, type FieldErrors } from "./errors";
 import { binding, optional, when } from "./format";
 import { Refused } from "./refused";
 import { readBinding, RoleFields } from "./role-fields";
@@ -128,7 +129,7 @@ function CreateUser({ namespaces }: { namespaces: string[] }) {
         setCreated(u.name);
         void qc.invalidateQueries(trpc.user.list.queryFilter());
       },
-      onError: (e) => setErrors(fieldErrors(serverError(e)?.issues ?? [])),
+      onError: (e) => setErrors(fieldErrors(apiError(e).issues)),
     }),
   );
 
