@@ -197,9 +197,13 @@ describe("REST join tokens and API tokens", () => {
       expect(res.status).toBe(422);
       const problem = (await res.json()) as { code: string; issues: { path: string; message: string }[] };
       expect(problem.code).toBe("VALIDATION_FAILED");
-      expect(problem.issues).toEqual([expect.objectContaining({ path, message: expect.stringMatching(/reserved/) })]);
+      expect(problem.issues).toEqual([
+        expect.objectContaining({ path, message: expect.stringMatching(/reserved/) }),
+      ]);
     }
-    expect(await db.joinToken.count({ where: { OR: [{ namespace: "unknown" }, { service: "unknown" }] } })).toBe(0);
+    expect(
+      await db.joinToken.count({ where: { OR: [{ namespace: "unknown" }, { service: "unknown" }] } }),
+    ).toBe(0);
   });
 
   it("refuses join tokens to non-admins, and bad input with the field path", async () => {

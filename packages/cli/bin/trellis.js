@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 
 const main = new URL("../dist/main.js", import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  console.error("trellis: the CLI is not built yet. Run `npm run build` (or `npm ci`) at the repository root.");
+  console.error(
+    "trellis: the CLI is not built yet. Run `npm run build` (or `npm ci`) at the repository root.",
+  );
   process.exit(1);
 }
 await import(main.href);

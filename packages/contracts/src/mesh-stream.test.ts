@@ -37,14 +37,22 @@ describe("ZProxyNode", () => {
     expect(firstIssue(ZProxyNode.safeParse({ ...node, address: "nowhere" }))).toBe("address");
     expect(firstIssue(ZProxyNode.safeParse({ ...node, proxyVersion: "1.0\n" }))).toBe("proxyVersion");
     expect(firstIssue(ZProxyNode.safeParse({ ...node, tcpPorts: [5432, 5432] }))).toBe("tcpPorts");
-    expect(ZProxyNode.safeParse({ ...node, address: "[::1]:15006", proxyVersion: "0.1.0+abc" }).success).toBe(true);
+    expect(ZProxyNode.safeParse({ ...node, address: "[::1]:15006", proxyVersion: "0.1.0+abc" }).success).toBe(
+      true,
+    );
   });
 
   it("refuses the reserved name `unknown` (telemetry's caller without a name) as namespace, service or version", () => {
     for (const field of ["namespace", "service", "version"] as const)
       expect(firstIssue(ZProxyNode.safeParse({ ...node, [field]: "unknown" }))).toBe(field);
     // A telemetry series still names such a caller.
-    expect(ZTelemetrySeries.shape.source.safeParse({ namespace: "unknown", service: "unknown", version: "unknown" }).success).toBe(true);
+    expect(
+      ZTelemetrySeries.shape.source.safeParse({
+        namespace: "unknown",
+        service: "unknown",
+        version: "unknown",
+      }).success,
+    ).toBe(true);
   });
 });
 
@@ -83,7 +91,13 @@ describe("ZTelemetrySeries", () => {
 
 describe("proxy config", () => {
   it("refuses two TCP services on one local port: the second would take the first one's connections", () => {
-    const tcp = (namespace: string, name: string) => ({ namespace, name, protocol: "tcp", port: 5432, mtls: false });
+    const tcp = (namespace: string, name: string) => ({
+      namespace,
+      name,
+      protocol: "tcp",
+      port: 5432,
+      mtls: false,
+    });
     const r = validateProxyConfig({
       version: "v",
       identity: { namespace: "demo", service: "web", version: "v1", trustDomain: "trellis.local" },

@@ -46,8 +46,8 @@ async function settled(p: LightProxy): Promise<void> {
 }
 
 const servicesOf = (p: LightProxy) =>
-  ((p.held()?.config as { services?: { namespace: string; name: string; endpoints: unknown[] }[] } | undefined)
-    ?.services ?? []);
+  (p.held()?.config as { services?: { namespace: string; name: string; endpoints: unknown[] }[] } | undefined)
+    ?.services ?? [];
 
 beforeAll(async () => {
   cp = await startControlPlane({
@@ -90,12 +90,18 @@ describe("a bad registry row", () => {
       expect(web.closeCode).toBeNull();
       expect(web.appliedVersion).not.toBeNull();
       // Its own registration reaches it in a later push: the mesh keeps being compiled.
-      await web.until(() => servicesOf(web).some((s) => s.name === "hardening-web" && s.endpoints.length === 1), 10_000, "web's endpoint");
+      await web.until(
+        () => servicesOf(web).some((s) => s.name === "hardening-web" && s.endpoints.length === 1),
+        10_000,
+        "web's endpoint",
+      );
       expect(servicesOf(web).find((s) => s.name === "hardening-legacy")?.endpoints).toEqual([]);
       // Logged once, however many recomputes and proxy groups meet it.
       await join({ service: "hardening-reviews" }).then(settled);
       await cp.refresh();
-      expect(logs.filter((l) => l.includes(`workload ${bad.id}`) && l.includes("not host:port"))).toHaveLength(1);
+      expect(
+        logs.filter((l) => l.includes(`workload ${bad.id}`) && l.includes("not host:port")),
+      ).toHaveLength(1);
     } finally {
       await db.workload.delete({ where: { id: bad.id } });
       await db.service.delete({ where: { id: svc.id } });
@@ -122,13 +128,30 @@ describe("certificate renewals", () => {
   });
 
   it("never refuse the real proxy, which renews at half-life (2 s certificates here: a renewal a second)", async () => {
-    const short = await startControlPlane({ databaseUrl: url, secret: SECRET, compile: meshCompiler(), port: 0, certTtlMs: 2_000 });
-    const [inbound, outbound, admin, app] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const short = await startControlPlane({
+      databaseUrl: url,
+      secret: SECRET,
+      compile: meshCompiler(),
+      port: 0,
+      certTtlMs: 2_000,
+    });
+    const [inbound, outbound, admin, app] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const plog: string[] = [];
     const m = startMeshProxy({
       controlPlaneUrl: short.url,
       token: demoToken,
-      node: { namespace: "demo", service: "renews", version: "v1", address: `127.0.0.1:${inbound}`, labels: {} },
+      node: {
+        namespace: "demo",
+        service: "renews",
+        version: "v1",
+        address: `127.0.0.1:${inbound}`,
+        labels: {},
+      },
       app: { port: app },
       listeners: {
         inbound: { address: "127.0.0.1", port: inbound },
@@ -140,7 +163,9 @@ describe("certificate renewals", () => {
     });
     try {
       await m.ready;
-      await expect.poll(() => plog.filter((l) => l.includes("certificate renewed")).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(6);
+      await expect
+        .poll(() => plog.filter((l) => l.includes("certificate renewed")).length, { timeout: 15_000 })
+        .toBeGreaterThanOrEqual(6);
       expect(plog.filter((l) => l.includes("CERT_RENEWAL_LIMITED"))).toEqual([]);
     } finally {
       await m.close();

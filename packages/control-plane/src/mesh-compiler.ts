@@ -103,7 +103,11 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
  * Logs each workload the compiler leaves out of its service's endpoints (see `compileEndpoints`) once, and
  * returns the ones still in the registry (a workload that goes and comes back bad is logged again).
  */
-function reportBadEndpoints(registry: RegistrySnapshot, before: Set<string>, log: (l: string) => void): Set<string> {
+function reportBadEndpoints(
+  registry: RegistrySnapshot,
+  before: Set<string>,
+  log: (l: string) => void,
+): Set<string> {
   const now = new Set<string>();
   for (const s of registry.services)
     for (const w of s.workloads) {
@@ -112,7 +116,9 @@ function reportBadEndpoints(registry: RegistrySnapshot, before: Set<string>, log
       const key = `${w.id} ${w.address} ${w.version}`;
       now.add(key);
       if (!before.has(key))
-        log(`control plane: skipping workload ${w.id} of ${s.namespace}/${s.name} as an endpoint: its stored ${problem}`);
+        log(
+          `control plane: skipping workload ${w.id} of ${s.namespace}/${s.name} as an endpoint: its stored ${problem}`,
+        );
     }
   return now;
 }

@@ -406,7 +406,14 @@ describe("a TCP service", () => {
       token: otherToken,
       caPem: await fetchPinnedCa(cp.url, otherToken),
       csrPem,
-      node: { namespace: "other", service: "secsvc", version: "v1", address: "127.0.0.1:1", labels: {}, tcpPorts: [port] },
+      node: {
+        namespace: "other",
+        service: "secsvc",
+        version: "v1",
+        address: "127.0.0.1:1",
+        labels: {},
+        tcpPorts: [port],
+      },
     });
     await hostile.connect();
     try {

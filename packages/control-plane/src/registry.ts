@@ -192,7 +192,11 @@ async function claimTcpPort(
   const key = `${node.namespace}/${node.service}`;
   if (service.protocol === "tcp" && service.port !== port) {
     const others = await db.workload.count({
-      where: { serviceId: service.id, status: "connected", ...(workloadId ? { id: { not: workloadId } } : {}) },
+      where: {
+        serviceId: service.id,
+        status: "connected",
+        ...(workloadId ? { id: { not: workloadId } } : {}),
+      },
     });
     if (others > 0)
       throw new TcpPortError(
@@ -202,7 +206,10 @@ async function claimTcpPort(
   }
   if (port === null) {
     // No connected proxy announces the port any more: the service is HTTP again, and the port free.
-    await db.service.updateMany({ where: { id: service.id, protocol: "tcp" }, data: { protocol: "http", port: null } });
+    await db.service.updateMany({
+      where: { id: service.id, protocol: "tcp" },
+      data: { protocol: "http", port: null },
+    });
     return;
   }
   const held = { namespace: node.namespace, protocol: "tcp", port, id: { not: service.id } };

@@ -278,7 +278,11 @@ export class ProxySession implements PushTarget {
       // A hello names what the proxy wants to be; one that breaks a bound is refused for good (the proxy stops:
       // the same flags would be refused again), with the field that broke it.
       if ((raw as { type?: unknown } | null)?.type === "hello" && !this.ready)
-        return this.fail(CLOSE.helloRefused, "HELLO_INVALID", `${i?.path.join(".") ?? ""}: ${innerMessage(i)}`);
+        return this.fail(
+          CLOSE.helloRefused,
+          "HELLO_INVALID",
+          `${i?.path.join(".") ?? ""}: ${innerMessage(i)}`,
+        );
       return this.fail(CLOSE.protocol, "PROTOCOL", `invalid message: ${where}`);
     }
     const msg: ProxyMessage = parsed.data;
@@ -334,7 +338,9 @@ export class ProxySession implements PushTarget {
     } catch (e) {
       // Its TCP port is another live service's (or not its service's): refused, nothing registered.
       if (e instanceof TcpPortError) {
-        this.deps.log(`control plane: proxy ${node.namespace}/${node.service}/${node.version}@${node.address} refused: ${e.code}: ${e.message}`);
+        this.deps.log(
+          `control plane: proxy ${node.namespace}/${node.service}/${node.version}@${node.address} refused: ${e.code}: ${e.message}`,
+        );
         return this.fail(CLOSE.conflict, e.code, e.message);
       }
       throw e;
@@ -474,10 +480,16 @@ export class ProxySession implements PushTarget {
     this.budgetUsed += series.length + access.length;
     const over = this.budgetUsed > 2 * TELEMETRY_LIMITS.seriesPerReport;
     const known = (ns: string, name: string) => this.deps.knownService(ns, name);
-    const { accepted, reasons, refused: refusedSeries } = over
+    const {
+      accepted,
+      reasons,
+      refused: refusedSeries,
+    } = over
       ? {
           accepted: [],
-          reasons: new Map([[`over ${2 * TELEMETRY_LIMITS.seriesPerReport} series per reporting interval`, series.length]]),
+          reasons: new Map([
+            [`over ${2 * TELEMETRY_LIMITS.seriesPerReport} series per reporting interval`, series.length],
+          ]),
           refused: series.length,
         }
       : screenReport(series, me, carries, known);
@@ -487,7 +499,9 @@ export class ProxySession implements PushTarget {
         : over
           ? {
               accepted: [],
-              reasons: new Map([[`over ${2 * TELEMETRY_LIMITS.seriesPerReport} series per reporting interval`, access.length]]),
+              reasons: new Map([
+                [`over ${2 * TELEMETRY_LIMITS.seriesPerReport} series per reporting interval`, access.length],
+              ]),
               refused: access.length,
             }
           : screenAccess(access, me, known);
@@ -507,7 +521,9 @@ export class ProxySession implements PushTarget {
   private complain(): void {
     this.lastComplaint = Date.now();
     const what = `${this.refusedSeries} of ${this.reportedSeries} series refused: ${describeReasons(this.refusedReasons)}`;
-    this.deps.log(`control plane: proxy ${this.describe()} dropped ${this.refusedSeries} series: ${describeReasons(this.refusedReasons)}`);
+    this.deps.log(
+      `control plane: proxy ${this.describe()} dropped ${this.refusedSeries} series: ${describeReasons(this.refusedReasons)}`,
+    );
     this.send({ type: "error", code: "TELEMETRY_REJECTED", message: what.slice(0, 2_000) });
     this.refusedSeries = 0;
     this.reportedSeries = 0;

@@ -113,6 +113,8 @@ describe("telemetry rollups", () => {
       `${MINUTE} GET /api/* 4`,
     ]);
     await pruneRollups(db, Date.now() - (T0 + MINUTE));
-    expect(await db.telemetryAccessRollup.count({ where: { destNamespace: NS, destService: "acc" } })).toBe(1);
+    expect(await db.telemetryAccessRollup.count({ where: { destNamespace: NS, destService: "acc" } })).toBe(
+      1,
+    );
   });
 });

@@ -133,7 +133,11 @@ describe("TCP ports (finding 1)", () => {
     const dbProxy = await join("other", { service: "cache", tcpPorts: [47300] });
     await settled(dbProxy);
     const caller = await join("demo", { service: "worker", reachableServices: ["other/cache"] });
-    await caller.until(() => tcpPortsOf(caller).includes("other/cache:47300"), 10_000, "other/cache at worker");
+    await caller.until(
+      () => tcpPortsOf(caller).includes("other/cache:47300"),
+      10_000,
+      "other/cache at worker",
+    );
   });
 
   it("refuses a proxy that claims a port another live service of its namespace owns", async () => {
@@ -187,7 +191,13 @@ describe("telemetry (finding 2)", () => {
     const hostile = await join("other", { service: "spy", reachableServices: ["spy-peer"] });
     await settled(hostile);
     // other/spy → demo/reviews: it declared it calls only other/spy-peer, so it has no route to demo/reviews.
-    hostile.sendTelemetry([series("outbound", ["other", "spy"], ["demo", "reviews"], { requests: 50_000, mtlsRequests: 0, buckets: [0, 0, 0, 0, 50_000, 0, 0, 0, 0, 0, 0, 0, 0, 0] })]);
+    hostile.sendTelemetry([
+      series("outbound", ["other", "spy"], ["demo", "reviews"], {
+        requests: 50_000,
+        mtlsRequests: 0,
+        buckets: [0, 0, 0, 0, 50_000, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      }),
+    ]);
     // A series it is no part of at all.
     hostile.sendTelemetry([series("inbound", ["demo", "productpage"], ["demo", "reviews"])]);
     // One it is: kept, so the drops above are not a stream that never flushed.
@@ -195,7 +205,9 @@ describe("telemetry (finding 2)", () => {
     await expect.poll(() => stored("other/spy", "unknown/unknown"), { timeout: 5_000 }).toBe(10);
     expect(await stored("other/spy", "demo/reviews")).toBe(0);
     expect(await stored("demo/productpage", "demo/reviews")).toBe(0);
-    expect(logs.join("\n")).toMatch(/other\/spy.*dropped 1 series: destination demo\/reviews is not in its config/);
+    expect(logs.join("\n")).toMatch(
+      /other\/spy.*dropped 1 series: destination demo\/reviews is not in its config/,
+    );
     expect(hostile.errors.join("\n")).toMatch(/TELEMETRY_REJECTED/);
     // The stream stays up.
     expect(hostile.closeCode).toBeNull();
@@ -208,7 +220,11 @@ describe("telemetry (finding 2)", () => {
     p.sendTelemetry([
       // More mTLS requests than requests, buckets that do not add up, absurd durations and byte counts.
       series("outbound", ["other", "bounds"], ["unknown", "unknown"], { code: 201, mtlsRequests: 11 }),
-      series("outbound", ["other", "bounds"], ["unknown", "unknown"], { code: 202, requests: 1e12, mtlsRequests: 0 }),
+      series("outbound", ["other", "bounds"], ["unknown", "unknown"], {
+        code: 202,
+        requests: 1e12,
+        mtlsRequests: 0,
+      }),
       series("outbound", ["other", "bounds"], ["unknown", "unknown"], { code: 203, durationSumMs: 1e15 }),
       series("outbound", ["other", "bounds"], ["unknown", "unknown"], { code: 204, bytesSent: 2 ** 60 }),
       series("outbound", ["other", "bounds"], ["unknown", "unknown"], { code: 205, requests: 3 }),
@@ -223,9 +239,14 @@ describe("telemetry (finding 2)", () => {
     await join("demo", { service: "caller" });
     const p = await join("other", { service: "inbox" });
     await p.until(() => outbound(p).some((s) => s.name === "caller"), 10_000, "demo/caller registered");
-    const from = (ns: string, svc: string, code: number) => series("inbound", [ns, svc], ["other", "inbox"], { code });
+    const from = (ns: string, svc: string, code: number) =>
+      series("inbound", [ns, svc], ["other", "inbox"], { code });
     // A real caller, one without a sidecar, and an invented one.
-    p.sendTelemetry([from("demo", "caller", 200), from("unknown", "unknown", 200), from("demo", "invented-123", 200)]);
+    p.sendTelemetry([
+      from("demo", "caller", 200),
+      from("unknown", "unknown", 200),
+      from("demo", "invented-123", 200),
+    ]);
     await expect.poll(() => stored("demo/caller", "other/inbox"), { timeout: 5_000 }).toBe(10);
     await expect.poll(() => stored("unknown/unknown", "other/inbox"), { timeout: 5_000 }).toBe(10);
     expect(await stored("demo/invented-123", "other/inbox")).toBe(0);
@@ -235,7 +256,9 @@ describe("telemetry (finding 2)", () => {
     p.sendTelemetry(many(10_000, 201));
     p.sendTelemetry(many(10_000, 201));
     p.sendTelemetry(many(10_000, 202));
-    await expect.poll(() => cp.stats().telemetryRefused - refusedBefore, { timeout: 5_000 }).toBeGreaterThanOrEqual(10_000);
+    await expect
+      .poll(() => cp.stats().telemetryRefused - refusedBefore, { timeout: 5_000 })
+      .toBeGreaterThanOrEqual(10_000);
     expect(await db.telemetryRollup.count({ where: { destService: "inbox", statusCode: 202 } })).toBe(0);
     expect(p.closeCode).toBeNull();
   });
@@ -244,7 +267,11 @@ describe("telemetry (finding 2)", () => {
     await join("demo", { service: "caller" });
     const p = await join("other", { service: "vault" });
     await p.until(() => outbound(p).some((s) => s.name === "caller"), 10_000, "demo/caller registered");
-    const obs = (source: [string, string], destination: [string, string], over: Record<string, unknown> = {}) => ({
+    const obs = (
+      source: [string, string],
+      destination: [string, string],
+      over: Record<string, unknown> = {},
+    ) => ({
       source: { namespace: source[0], service: source[1] },
       destination: { namespace: destination[0], service: destination[1] },
       method: "GET",
@@ -263,12 +290,21 @@ describe("telemetry (finding 2)", () => {
       obs(["demo", "caller"], ["other", "vault"], { method: "BREW" }),
     ]);
     const stored = () =>
-      db.telemetryAccessRollup.findMany({ where: { destNamespace: { in: ["other", "demo"] } }, select: { sourceService: true, destService: true, method: true, path: true, requests: true } });
+      db.telemetryAccessRollup.findMany({
+        where: { destNamespace: { in: ["other", "demo"] } },
+        select: { sourceService: true, destService: true, method: true, path: true, requests: true },
+      });
     await expect
       .poll(stored, { timeout: 5_000 })
-      .toEqual([{ sourceService: "caller", destService: "vault", method: "GET", path: "/api/*", requests: 7n }]);
+      .toEqual([
+        { sourceService: "caller", destService: "vault", method: "GET", path: "/api/*", requests: 7n },
+      ]);
     expect(cp.stats().telemetryRefused - refusedBefore).toBe(4);
-    await p.until(() => p.errors.some((e) => /access observation must have the reporting proxy's service/.test(e)), 5_000, "complaint");
+    await p.until(
+      () => p.errors.some((e) => /access observation must have the reporting proxy's service/.test(e)),
+      5_000,
+      "complaint",
+    );
     expect(p.closeCode).toBeNull();
   });
 
@@ -277,7 +313,10 @@ describe("telemetry (finding 2)", () => {
     await settled(p);
     p.sendTelemetry([
       series("outbound", ["other", "names"], ["unknown", "unknown"], { code: 200 }),
-      { ...series("inbound", ["demo", "x"], ["other", "names"]), source: { namespace: "Demo/../x", service: "x", version: "v1" } },
+      {
+        ...series("inbound", ["demo", "x"], ["other", "names"]),
+        source: { namespace: "Demo/../x", service: "x", version: "v1" },
+      },
     ]);
     await expect.poll(() => stored("other/names", "unknown/unknown"), { timeout: 5_000 }).toBe(10);
     expect(await db.telemetryRollup.count({ where: { sourceNamespace: "Demo/../x" } })).toBe(0);
@@ -291,11 +330,18 @@ describe("hello bounds (finding 11)", () => {
     await settled(p);
     expect(p.closeCode).toBe(4422);
     expect(p.errors.join("\n")).toMatch(/HELLO_INVALID: node\.labels/);
-    expect(await db.service.findUnique({ where: { namespace_name: { namespace: "other", name: "fat" } } })).toBeNull();
+    expect(
+      await db.service.findUnique({ where: { namespace_name: { namespace: "other", name: "fat" } } }),
+    ).toBeNull();
   });
 
   it("refuses label keys and values outside Kubernetes label syntax", async () => {
-    for (const labels of [{ "bad key": "x" }, { app: "white space" }, { [`${"a".repeat(64)}`]: "x" }, { "-x": "y" }] as Record<string, string>[]) {
+    for (const labels of [
+      { "bad key": "x" },
+      { app: "white space" },
+      { [`${"a".repeat(64)}`]: "x" },
+      { "-x": "y" },
+    ] as Record<string, string>[]) {
       const p = await join("other", { service: "labels", labels });
       await settled(p);
       expect(p.closeCode, JSON.stringify(labels)).toBe(4422);
@@ -303,7 +349,10 @@ describe("hello bounds (finding 11)", () => {
       if ("bad key" in labels)
         expect(p.errors.join("\n")).toMatch(/node\.labels\.bad key: must be a Kubernetes label key/);
     }
-    const good = await join("other", { service: "labels", labels: { app: "labels", "trellis.dev/tier": "back-end_1.2" } });
+    const good = await join("other", {
+      service: "labels",
+      labels: { app: "labels", "trellis.dev/tier": "back-end_1.2" },
+    });
     await settled(good);
     expect(good.closeCode).toBeNull();
   });

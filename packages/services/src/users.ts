@@ -157,7 +157,10 @@ export async function userForSsoEmail(
   email: string | null | undefined,
 ): Promise<{ id: string; name: string } | null> {
   if (!email) return null;
-  const user = await db.user.findUnique({ where: { email }, select: { id: true, name: true, disabled: true } });
+  const user = await db.user.findUnique({
+    where: { email },
+    select: { id: true, name: true, disabled: true },
+  });
   return user && !user.disabled ? { id: user.id, name: user.name } : null;
 }
 

@@ -176,7 +176,11 @@ describe("single sign-on", () => {
     const signIn = await signInWith(undefined);
     const dave = await db.user.findUniqueOrThrow({ where: { name: "dave" } });
     const before = await db.auditEvent.count({ where: { action: "user.signIn", actorId: dave.id } });
-    const tokens = { access_token: "at-SECRET-0123", id_token: "it-SECRET-4567", refresh_token: "rt-SECRET-89ab" };
+    const tokens = {
+      access_token: "at-SECRET-0123",
+      id_token: "it-SECRET-4567",
+      refresh_token: "rt-SECRET-89ab",
+    };
     const accepted = await (signIn as unknown as (p: object) => Promise<string | boolean>)({
       user: { id: "provider-subject", email: "dave@example.com" },
       account: { provider: "oidc", type: "oauth", providerAccountId: "provider-subject", ...tokens },
@@ -188,14 +192,21 @@ describe("single sign-on", () => {
       orderBy: { id: "asc" },
     });
     expect(events).toHaveLength(before + 1);
-    expect(events.at(-1)).toMatchObject({ actorName: "dave", targetKind: "User", targetId: dave.id, via: "console" });
+    expect(events.at(-1)).toMatchObject({
+      actorName: "dave",
+      targetKind: "User",
+      targetId: dave.id,
+      via: "console",
+    });
     expect(events.at(-1)!.details).toEqual({ method: "sso", provider: "oidc" });
     const text = JSON.stringify(events, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
     for (const t of Object.values(tokens)) expect(text).not.toContain(t);
     expect((await db.user.findUniqueOrThrow({ where: { id: dave.id } })).lastLoginAt).not.toBeNull();
     // A refused single sign-on is not a sign-in.
     expect(await asDave(signIn, { email_verified: false })).toBe("/login?error=SSO_EMAIL_UNVERIFIED");
-    expect(await db.auditEvent.count({ where: { action: "user.signIn", actorId: dave.id } })).toBe(before + 1);
+    expect(await db.auditEvent.count({ where: { action: "user.signIn", actorId: dave.id } })).toBe(
+      before + 1,
+    );
   });
 });
 

@@ -11,18 +11,27 @@ import { cmp, withoutUndefined } from "./util.js";
  * the output is stable. The proxy gives deny precedence and requires an allow match when any allow exists,
  * exactly the resource's semantics, so the order only serves determinism and readability.
  */
-export function compileAuthorization(policies: readonly AccessPolicyResource[], trustDomain: string): AuthorizationRuleInput[] {
+export function compileAuthorization(
+  policies: readonly AccessPolicyResource[],
+  trustDomain: string,
+): AuthorizationRuleInput[] {
   const sorted = [...policies].sort((a, b) => cmp(a.metadata.name, b.metadata.name));
   const out: AuthorizationRuleInput[] = [];
   for (const action of ["deny", "allow"] as const) {
     for (const p of sorted) {
-      for (const r of p.spec[action] ?? []) out.push(compileRule(action, r, p.metadata.namespace, trustDomain));
+      for (const r of p.spec[action] ?? [])
+        out.push(compileRule(action, r, p.metadata.namespace, trustDomain));
     }
   }
   return out;
 }
 
-function compileRule(action: "allow" | "deny", r: AccessRuleSpec, policyNamespace: string, trustDomain: string): AuthorizationRuleInput {
+function compileRule(
+  action: "allow" | "deny",
+  r: AccessRuleSpec,
+  policyNamespace: string,
+  trustDomain: string,
+): AuthorizationRuleInput {
   let from: AuthorizationRuleInput["from"];
   if (r.from !== undefined) {
     // A source naming a service becomes its exact SPIFFE ID; a namespace alone becomes a namespace condition.
@@ -30,7 +39,8 @@ function compileRule(action: "allow" | "deny", r: AccessRuleSpec, policyNamespac
     const identities = new Set<string>();
     const namespaces = new Set<string>();
     for (const s of r.from) {
-      if (s.service !== undefined) identities.add(spiffeId(trustDomain, s.namespace ?? policyNamespace, s.service));
+      if (s.service !== undefined)
+        identities.add(spiffeId(trustDomain, s.namespace ?? policyNamespace, s.service));
       else if (s.namespace !== undefined) namespaces.add(s.namespace);
     }
     from = { identities: [...identities].sort(cmp), namespaces: [...namespaces].sort(cmp), services: [] };

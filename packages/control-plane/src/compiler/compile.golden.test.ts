@@ -4,14 +4,23 @@
 // To add a case, add an input file; its golden is written on the first UPDATE_GOLDEN run.
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseResourceDocuments, validateProxyConfig, validateResource, type ValidationContext } from "@trellis/contracts";
+import {
+  parseResourceDocuments,
+  validateProxyConfig,
+  validateResource,
+  type ValidationContext,
+} from "@trellis/contracts";
 import { CompileCache, compileProxyConfig, type CompileInput } from "./index.js";
 
 const TESTDATA = new URL("./testdata/", import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
 /** Placeholder PEMs: the compiler copies TLS material, it never reads it. */
-const TEST_TLS = { certPem: "-----BEGIN CERTIFICATE-----\ncert\n-----END CERTIFICATE-----\n", keyPem: "-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n", caPem: "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n" };
+const TEST_TLS = {
+  certPem: "-----BEGIN CERTIFICATE-----\ncert\n-----END CERTIFICATE-----\n",
+  keyPem: "-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n",
+  caPem: "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n",
+};
 
 interface Fixture extends Omit<CompileInput, "resources" | "tls"> {
   description: string;
@@ -21,8 +30,18 @@ interface Fixture extends Omit<CompileInput, "resources" | "tls"> {
 function loadCase(name: string): { fixture: Fixture; input: CompileInput } {
   const fixture = JSON.parse(readFileSync(new URL(`${name}.input.json`, TESTDATA), "utf8")) as Fixture;
   const parsed = parseResourceDocuments(fixture.resources);
-  if (!parsed.ok) throw new Error(`${name}: fixture resources do not parse: ${JSON.stringify(parsed.issues)}`);
-  return { fixture, input: { version: fixture.version, resources: parsed.resources, registry: fixture.registry, proxy: fixture.proxy, tls: TEST_TLS } };
+  if (!parsed.ok)
+    throw new Error(`${name}: fixture resources do not parse: ${JSON.stringify(parsed.issues)}`);
+  return {
+    fixture,
+    input: {
+      version: fixture.version,
+      resources: parsed.resources,
+      registry: fixture.registry,
+      proxy: fixture.proxy,
+      tls: TEST_TLS,
+    },
+  };
 }
 
 function registryContext(input: CompileInput): ValidationContext {
@@ -36,7 +55,12 @@ function registryContext(input: CompileInput): ValidationContext {
         if (w.healthy) v.healthyWorkloads++;
         versions.set(w.version, v);
       }
-      return { namespace: s.namespace, name: s.name, protocol: s.protocol ?? "http", versions: [...versions.values()] };
+      return {
+        namespace: s.namespace,
+        name: s.name,
+        protocol: s.protocol ?? "http",
+        versions: [...versions.values()],
+      };
     }),
   };
 }
@@ -49,7 +73,17 @@ const cases = readdirSync(TESTDATA)
 describe("compileProxyConfig golden files", () => {
   it("has the cases the compiler must cover", () => {
     expect(cases).toEqual(
-      expect.arrayContaining(["canary-split", "no-route", "fault-and-retries", "access-allow-deny", "access-tcp", "destination-policy", "mtls-permissive", "mtls-strict", "no-healthy-workloads"]),
+      expect.arrayContaining([
+        "canary-split",
+        "no-route",
+        "fault-and-retries",
+        "access-allow-deny",
+        "access-tcp",
+        "destination-policy",
+        "mtls-permissive",
+        "mtls-strict",
+        "no-healthy-workloads",
+      ]),
     );
   });
 
@@ -78,12 +112,23 @@ describe("compileProxyConfig golden files", () => {
 
       it("compiles to the same bytes through a CompileCache, for its proxy and a proxy of every service", () => {
         const cache = new CompileCache();
-        const proxies = [input.proxy, ...input.registry.services.map((s) => ({ namespace: s.namespace, service: s.name, version: "v1", workloadId: "w", inbound: { appPort: 8080 } }))];
+        const proxies = [
+          input.proxy,
+          ...input.registry.services.map((s) => ({
+            namespace: s.namespace,
+            service: s.name,
+            version: "v1",
+            workloadId: "w",
+            inbound: { appPort: 8080 },
+          })),
+        ];
         // Twice: the second round is served from the memo.
         for (const round of [1, 2])
           for (const proxy of proxies) {
             const i = { ...input, proxy };
-            expect(JSON.stringify(compileProxyConfig(i, cache)), `${proxy.service} round ${round}`).toBe(JSON.stringify(compileProxyConfig(i)));
+            expect(JSON.stringify(compileProxyConfig(i, cache)), `${proxy.service} round ${round}`).toBe(
+              JSON.stringify(compileProxyConfig(i)),
+            );
           }
       });
 

@@ -6,15 +6,28 @@ import { CompileCache, CompileError, compileProxyConfig, type CompileInput } fro
 /** Placeholder PEMs: the compiler copies TLS material, it never reads it. */
 const TEST_TLS = { certPem: "cert", keyPem: "key", caPem: "ca" };
 
-const fixture = JSON.parse(readFileSync(new URL("./testdata/no-healthy-workloads.input.json", import.meta.url), "utf8")) as CompileInput & { resources: unknown[] };
+const fixture = JSON.parse(
+  readFileSync(new URL("./testdata/no-healthy-workloads.input.json", import.meta.url), "utf8"),
+) as CompileInput & { resources: unknown[] };
 
 function input(resources: unknown[], over: Partial<CompileInput> = {}): CompileInput {
   const parsed = parseResourceDocuments(resources);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return { version: "t", resources: parsed.resources, registry: fixture.registry, proxy: fixture.proxy, tls: TEST_TLS, ...over };
+  return {
+    version: "t",
+    resources: parsed.resources,
+    registry: fixture.registry,
+    proxy: fixture.proxy,
+    tls: TEST_TLS,
+    ...over,
+  };
 }
 
-const meta = (kind: string, name: string) => ({ apiVersion: "trellis.dev/v1alpha1", kind, metadata: { name, namespace: "shop" } });
+const meta = (kind: string, name: string) => ({
+  apiVersion: "trellis.dev/v1alpha1",
+  kind,
+  metadata: { name, namespace: "shop" },
+});
 
 function shuffled<T>(xs: readonly T[], seed: number): T[] {
   const out = [...xs];
@@ -29,8 +42,16 @@ function shuffled<T>(xs: readonly T[], seed: number): T[] {
 describe("compileProxyConfig", () => {
   it("names identities in the CA's trust domain, whatever MeshSettings asks for", () => {
     const resources = [
-      { apiVersion: "trellis.dev/v1alpha1", kind: "MeshSettings", metadata: { name: "mesh", namespace: "trellis-system" }, spec: { trustDomain: "elsewhere.example" } },
-      { ...meta("AccessPolicy", "callers"), spec: { service: fixture.proxy.service, allow: [{ from: [{ service: "web" }] }] } },
+      {
+        apiVersion: "trellis.dev/v1alpha1",
+        kind: "MeshSettings",
+        metadata: { name: "mesh", namespace: "trellis-system" },
+        spec: { trustDomain: "elsewhere.example" },
+      },
+      {
+        ...meta("AccessPolicy", "callers"),
+        spec: { service: fixture.proxy.service, allow: [{ from: [{ service: "web" }] }] },
+      },
     ];
     const fromSettings = compileProxyConfig(input(resources));
     expect(fromSettings.identity.trustDomain).toBe("elsewhere.example");
@@ -61,8 +82,15 @@ describe("compileProxyConfig", () => {
     const base = input(fixture.resources);
     const expected = JSON.stringify(compileProxyConfig(base));
     for (const seed of [1, 2, 3, 4, 5]) {
-      const services = shuffled(base.registry.services, seed).map((s) => ({ ...s, workloads: shuffled(s.workloads, seed + 7) }));
-      const again = compileProxyConfig({ ...base, resources: shuffled(base.resources, seed), registry: { services } });
+      const services = shuffled(base.registry.services, seed).map((s) => ({
+        ...s,
+        workloads: shuffled(s.workloads, seed + 7),
+      }));
+      const again = compileProxyConfig({
+        ...base,
+        resources: shuffled(base.resources, seed),
+        registry: { services },
+      });
       expect(JSON.stringify(again)).toBe(expected);
     }
   });
@@ -72,27 +100,73 @@ describe("compileProxyConfig", () => {
     // service, backoff max below base, a version with no workloads at all.
     const cfg = compileProxyConfig(
       input([
-        { ...meta("Route", "b"), spec: { service: "reviews", rules: [{ backends: [{ version: "v1", weight: 30 }, { version: "v1", weight: 30 }, { version: "v9", weight: 5 }] }] } },
-        { ...meta("Route", "a"), spec: { service: "reviews", rules: [{ match: { path: { exact: "/x" } }, retries: { attempts: 1, backoff: { base: "1s", max: "10ms" } } }] } },
-        { ...meta("DestinationPolicy", "z"), spec: { service: "reviews", loadBalancer: { type: "leastRequest" } } },
-        { ...meta("DestinationPolicy", "y"), spec: { service: "reviews", loadBalancer: { type: "ringHash", header: "x" } } },
+        {
+          ...meta("Route", "b"),
+          spec: {
+            service: "reviews",
+            rules: [
+              {
+                backends: [
+                  { version: "v1", weight: 30 },
+                  { version: "v1", weight: 30 },
+                  { version: "v9", weight: 5 },
+                ],
+              },
+            ],
+          },
+        },
+        {
+          ...meta("Route", "a"),
+          spec: {
+            service: "reviews",
+            rules: [
+              {
+                match: { path: { exact: "/x" } },
+                retries: { attempts: 1, backoff: { base: "1s", max: "10ms" } },
+              },
+            ],
+          },
+        },
+        {
+          ...meta("DestinationPolicy", "z"),
+          spec: { service: "reviews", loadBalancer: { type: "leastRequest" } },
+        },
+        {
+          ...meta("DestinationPolicy", "y"),
+          spec: { service: "reviews", loadBalancer: { type: "ringHash", header: "x" } },
+        },
       ]),
     );
     expect(validateProxyConfig(cfg).ok).toBe(true);
     const reviews = cfg.services.find((s) => s.name === "reviews")!;
     expect(reviews.routes.map((r) => r.name)).toEqual(["a/rule-0", "b/rule-0"]);
     expect(reviews.routes[0]!.retries).toMatchObject({ backoffBaseMs: 1000, backoffMaxMs: 1000 });
-    expect(reviews.routes[1]!.backends).toEqual([{ version: "v1", weight: 30 }, { version: "v1", weight: 30 }, { version: "v9", weight: 0 }]);
+    expect(reviews.routes[1]!.backends).toEqual([
+      { version: "v1", weight: 30 },
+      { version: "v1", weight: 30 },
+      { version: "v9", weight: 0 },
+    ]);
     expect(reviews.policy.loadBalancer).toEqual({ type: "ringHash", header: "x" });
   });
 
   it("keeps a service whose AccessPolicies refuse this proxy entirely: its proxy answers 403, and the name stays its", () => {
     // Left out, productpage's call to `details` would fail with 404 "unknown service", or reach a `details` of
     // another namespace (before proxies resolved bare names in their own namespace only).
-    const elsewhere = { namespace: "other", name: "details", port: 9080, workloads: [{ id: "o1", version: "v1", address: "10.9.0.1:9080", identity: "", healthy: true }] };
+    const elsewhere = {
+      namespace: "other",
+      name: "details",
+      port: 9080,
+      workloads: [{ id: "o1", version: "v1", address: "10.9.0.1:9080", identity: "", healthy: true }],
+    };
     const resources = [
-      { ...meta("AccessPolicy", "details"), spec: { service: "details", deny: [{ from: [{ service: "productpage" }] }] } },
-      { ...meta("AccessPolicy", "ratings"), spec: { service: "ratings", allow: [{ from: [{ service: "reviews" }] }] } },
+      {
+        ...meta("AccessPolicy", "details"),
+        spec: { service: "details", deny: [{ from: [{ service: "productpage" }] }] },
+      },
+      {
+        ...meta("AccessPolicy", "ratings"),
+        spec: { service: "ratings", allow: [{ from: [{ service: "reviews" }] }] },
+      },
     ];
     const over = { registry: { services: [...fixture.registry.services, elsewhere] } };
     const plain = compileProxyConfig(input(resources, over));
@@ -104,13 +178,29 @@ describe("compileProxyConfig", () => {
       "shop/ratings",
       "shop/reviews",
     ]);
-    expect(JSON.stringify(compileProxyConfig(input(resources, over), new CompileCache()))).toBe(JSON.stringify(plain));
+    expect(JSON.stringify(compileProxyConfig(input(resources, over), new CompileCache()))).toBe(
+      JSON.stringify(plain),
+    );
   });
 
   it("gives a proxy without inbound no inbound section, and tcp services no routes", () => {
-    const cfg = compileProxyConfig(input([], { proxy: { namespace: "shop", service: "web", version: "v1", workloadId: "w", reachable: ["data/mysql"] } }));
+    const cfg = compileProxyConfig(
+      input([], {
+        proxy: {
+          namespace: "shop",
+          service: "web",
+          version: "v1",
+          workloadId: "w",
+          reachable: ["data/mysql"],
+        },
+      }),
+    );
     expect(cfg.inbound).toBeUndefined();
-    expect(cfg.services.find((s) => s.name === "mysql")).toMatchObject({ protocol: "tcp", port: 3306, routes: [] });
+    expect(cfg.services.find((s) => s.name === "mysql")).toMatchObject({
+      protocol: "tcp",
+      port: 3306,
+      routes: [],
+    });
   });
 
   it("gives a TCP service's own proxies no outbound listener for it (it would take its app's port), through the memo too", () => {
@@ -135,7 +225,9 @@ describe("compileProxyConfig", () => {
       name,
       protocol: "tcp" as const,
       port,
-      workloads: [{ id: `${namespace}-${name}`, version: "v1", address: "10.0.0.9:15006", identity: "", healthy }],
+      workloads: [
+        { id: `${namespace}-${name}`, version: "v1", address: "10.0.0.9:15006", identity: "", healthy },
+      ],
     });
     const registry = {
       services: [
@@ -144,13 +236,24 @@ describe("compileProxyConfig", () => {
         tcp("other", "secsvc", 47123),
         tcp("other", "db", 5432),
         tcp("other", "queue", 5672),
-        { namespace: "other", name: "api", workloads: [{ id: "a", version: "v1", address: "10.0.0.8:15006", identity: "", healthy: true }] },
+        {
+          namespace: "other",
+          name: "api",
+          workloads: [{ id: "a", version: "v1", address: "10.0.0.8:15006", identity: "", healthy: true }],
+        },
       ],
     };
-    const proxy = (reachable?: string[]) => ({ namespace: "demo", service: "web", version: "v1", workloadId: "w", ...(reachable ? { reachable } : {}) });
+    const proxy = (reachable?: string[]) => ({
+      namespace: "demo",
+      service: "web",
+      version: "v1",
+      workloadId: "w",
+      ...(reachable ? { reachable } : {}),
+    });
     const bound = (reachable?: string[], cache?: CompileCache) =>
-      compileProxyConfig(input([], { registry, proxy: proxy(reachable) }), cache)
-        .services.map((s) => `${s.namespace}/${s.name}${s.protocol === "tcp" ? `:${s.port}` : ""}`);
+      compileProxyConfig(input([], { registry, proxy: proxy(reachable) }), cache).services.map(
+        (s) => `${s.namespace}/${s.name}${s.protocol === "tcp" ? `:${s.port}` : ""}`,
+      );
 
     it("binds its own namespace's live TCP services only: another namespace's announcing a port opens nothing", () => {
       // demo/cache has no healthy workload: nothing announces 6379 any more, so no listener stays behind.
@@ -158,7 +261,11 @@ describe("compileProxyConfig", () => {
     });
 
     it("binds another namespace's TCP service where declared; its own namespace keeps a port both claim", () => {
-      expect(bound(["other/queue", "other/db", "demo/db", "other/api"])).toEqual(["demo/db:5432", "other/api", "other/queue:5672"]);
+      expect(bound(["other/queue", "other/db", "demo/db", "other/api"])).toEqual([
+        "demo/db:5432",
+        "other/api",
+        "other/queue:5672",
+      ]);
       // Two declared from other namespaces on one port: the first by namespace and name, every time.
       const two = { services: [...registry.services, tcp("third", "db", 5432)] };
       const cfg = compileProxyConfig(input([], { registry: two, proxy: proxy(["third/db", "other/db"]) }));
@@ -167,10 +274,23 @@ describe("compileProxyConfig", () => {
 
     it("compiles the same through the memo", () => {
       const cache = new CompileCache();
-      for (const reachable of [undefined, ["other/queue", "other/db", "demo/db"], ["other/secsvc"], undefined])
+      for (const reachable of [
+        undefined,
+        ["other/queue", "other/db", "demo/db"],
+        ["other/secsvc"],
+        undefined,
+      ])
         expect(bound(reachable, cache)).toEqual(bound(reachable));
-      const elsewhere = compileProxyConfig(input([], { registry, proxy: { ...proxy(), namespace: "other" } }), cache);
-      expect(elsewhere.services.map((s) => `${s.namespace}/${s.name}`)).toEqual(["other/api", "other/db", "other/queue", "other/secsvc"]);
+      const elsewhere = compileProxyConfig(
+        input([], { registry, proxy: { ...proxy(), namespace: "other" } }),
+        cache,
+      );
+      expect(elsewhere.services.map((s) => `${s.namespace}/${s.name}`)).toEqual([
+        "other/api",
+        "other/db",
+        "other/queue",
+        "other/secsvc",
+      ]);
     });
   });
 
@@ -182,7 +302,9 @@ describe("compileProxyConfig", () => {
     const services = [{ namespace: "shop", name: "ok", workloads }];
     const plain = compileProxyConfig(input([], { registry: { services } }));
     expect(plain.services[0]!.endpoints.map((e) => e.address)).toEqual(["10.0.0.2:15006"]);
-    expect(JSON.stringify(compileProxyConfig(input([], { registry: { services } }), new CompileCache()))).toBe(JSON.stringify(plain));
+    expect(
+      JSON.stringify(compileProxyConfig(input([], { registry: { services } }), new CompileCache())),
+    ).toBe(JSON.stringify(plain));
   });
 
   it("throws CompileError with the proxy config's issues when registry data is unusable", () => {
@@ -196,7 +318,9 @@ describe("compileProxyConfig", () => {
     expect(err).toBeInstanceOf(CompileError);
     expect((err as CompileError).issues[0]!.path).toBe("services[0].name");
     // Through the memo, the same error: an entry that does not validate sends the compile down the plain path.
-    expect(() => compileProxyConfig(input([], { registry: { services } }), new CompileCache())).toThrow((err as Error).message);
+    expect(() => compileProxyConfig(input([], { registry: { services } }), new CompileCache())).toThrow(
+      (err as Error).message,
+    );
   });
 
   it("recompiles through a CompileCache when it is given new inputs", () => {

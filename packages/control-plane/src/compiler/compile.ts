@@ -46,7 +46,8 @@ function indexResources(resources: readonly Resource[]): ResourceIndex {
       // One DestinationPolicy per service (validation refuses a second); should a store hold two, the first by
       // name wins, so the choice does not depend on the order rows were read in.
       const prev = idx.destinationPolicies.get(key);
-      if (prev === undefined || cmp(r.metadata.name, prev.metadata.name) < 0) idx.destinationPolicies.set(key, r);
+      if (prev === undefined || cmp(r.metadata.name, prev.metadata.name) < 0)
+        idx.destinationPolicies.set(key, r);
     }
   }
   return idx;
@@ -104,7 +105,9 @@ export function compileProxyConfig(input: CompileInput, cache?: CompileCache): P
  * An app does not call itself through the mesh.
  */
 function ownTcpService(input: CompileInput, svc: RegistryService): boolean {
-  return svc.protocol === "tcp" && svc.namespace === input.proxy.namespace && svc.name === input.proxy.service;
+  return (
+    svc.protocol === "tcp" && svc.namespace === input.proxy.namespace && svc.name === input.proxy.service
+  );
 }
 
 /**
@@ -165,10 +168,20 @@ function basics(input: CompileInput): { mesh: MeshDefaults; idx: ResourceIndex }
   return { mesh, idx: indexResources(input.resources) };
 }
 
-function rawConfig(input: CompileInput, mesh: MeshDefaults, idx: ResourceIndex, services: OutboundServiceInput[]): ProxyConfigInput {
+function rawConfig(
+  input: CompileInput,
+  mesh: MeshDefaults,
+  idx: ResourceIndex,
+  services: OutboundServiceInput[],
+): ProxyConfigInput {
   return withoutUndefined({
     version: input.version,
-    identity: { namespace: input.proxy.namespace, service: input.proxy.service, version: input.proxy.version, trustDomain: mesh.trustDomain },
+    identity: {
+      namespace: input.proxy.namespace,
+      service: input.proxy.service,
+      version: input.proxy.version,
+      trustDomain: mesh.trustDomain,
+    },
     services,
     inbound: compileInbound(input, idx, mesh),
     tls: input.tls,
@@ -192,7 +205,12 @@ function rawConfig(input: CompileInput, mesh: MeshDefaults, idx: ResourceIndex, 
  * path, so errors read exactly as without the memo.
  */
 export class CompileCache {
-  private key: { resources: CompileInput["resources"]; registry: CompileInput["registry"]; trustDomain: string | undefined; tls: boolean } | null = null;
+  private key: {
+    resources: CompileInput["resources"];
+    registry: CompileInput["registry"];
+    trustDomain: string | undefined;
+    tls: boolean;
+  } | null = null;
   private mesh!: MeshDefaults;
   private idx!: ResourceIndex;
   private sorted: RegistryService[] = [];
@@ -218,7 +236,10 @@ export class CompileCache {
     let listKey: string;
     if (reachable === undefined) {
       const bound = this.tcp.filter((i) => !unboundTcp(input, this.sorted[i]!));
-      const losers = tcpPortLosers(bound.map((i) => this.sorted[i]!), ns);
+      const losers = tcpPortLosers(
+        bound.map((i) => this.sorted[i]!),
+        ns,
+      );
       const excluded = this.tcp.filter((i) => !bound.includes(i) || losers.has(this.sorted[i]!));
       kept = excluded.length === 0 ? null : this.sorted.map((_, i) => i).filter((i) => !excluded.includes(i));
       listKey = excluded.length === 0 ? "*" : `*-${excluded.join(",")}`;
@@ -227,7 +248,10 @@ export class CompileCache {
         .flatMap((k) => this.indexOf.get(k) ?? [])
         .sort((a, b) => a - b)
         .filter((i) => !unboundTcp(input, this.sorted[i]!));
-      const losers = tcpPortLosers(wanted.map((i) => this.sorted[i]!), ns);
+      const losers = tcpPortLosers(
+        wanted.map((i) => this.sorted[i]!),
+        ns,
+      );
       kept = wanted.filter((i) => !losers.has(this.sorted[i]!));
       listKey = kept.join(",");
     }
@@ -248,10 +272,19 @@ export class CompileCache {
   private prepare(input: CompileInput): void {
     const k = this.key;
     const tls = input.tls !== undefined;
-    if (k !== null && k.resources === input.resources && k.registry === input.registry && k.trustDomain === input.trustDomain && k.tls === tls) return;
+    if (
+      k !== null &&
+      k.resources === input.resources &&
+      k.registry === input.registry &&
+      k.trustDomain === input.trustDomain &&
+      k.tls === tls
+    )
+      return;
     this.key = { resources: input.resources, registry: input.registry, trustDomain: input.trustDomain, tls };
     ({ mesh: this.mesh, idx: this.idx } = basics(input));
-    this.sorted = [...input.registry.services].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
+    this.sorted = [...input.registry.services].sort(
+      (a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name),
+    );
     this.indexOf = new Map(this.sorted.map((svc, i) => [`${svc.namespace}/${svc.name}`, i]));
     this.tcp = this.sorted.flatMap((svc, i) => (svc.protocol === "tcp" ? [i] : []));
     this.outbound.clear();
@@ -283,7 +316,12 @@ export class CompileCache {
   private validated(svc: RegistryService, tls: CompileInput["tls"]): OutboundService | null {
     const checked = validateProxyConfig({
       version: "outbound",
-      identity: { namespace: svc.namespace, service: svc.name, version: "v", trustDomain: this.mesh.trustDomain },
+      identity: {
+        namespace: svc.namespace,
+        service: svc.name,
+        version: "v",
+        trustDomain: this.mesh.trustDomain,
+      },
       services: [compileOutbound(svc, this.idx, this.mesh)],
       tls,
     });
@@ -309,12 +347,19 @@ function compileOutbound(svc: RegistryService, idx: ResourceIndex, mesh: MeshDef
     appProtocol: "http1",
     endpoints,
     // TCP is passed through: Routes (HTTP-only, refused by validation) are ignored.
-    routes: protocol === "http" ? compileRoutes(idx.routes.get(key) ?? [], versions, endpoints.length > 0, mesh) : [],
+    routes:
+      protocol === "http"
+        ? compileRoutes(idx.routes.get(key) ?? [], versions, endpoints.length > 0, mesh)
+        : [],
     policy: compileDestinationPolicy(idx.destinationPolicies.get(key)),
   });
 }
 
-function compileInbound(input: CompileInput, idx: ResourceIndex, mesh: MeshDefaults): InboundInput | undefined {
+function compileInbound(
+  input: CompileInput,
+  idx: ResourceIndex,
+  mesh: MeshDefaults,
+): InboundInput | undefined {
   const ib = input.proxy.inbound;
   if (ib === undefined) return undefined;
   const key = `${input.proxy.namespace}/${input.proxy.service}`;

@@ -10,15 +10,25 @@ import { withoutUndefined } from "./util.js";
 
 /** The caller-side policy; without a DestinationPolicy, round robin and nothing else. */
 export function compileDestinationPolicy(p: DestinationPolicyResource | undefined): DestinationPolicyInput {
-  if (p === undefined) return { loadBalancer: { type: "roundRobin" }, idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS };
+  if (p === undefined)
+    return { loadBalancer: { type: "roundRobin" }, idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS };
   const s = p.spec;
   const cb = s.circuitBreaker;
   const od = s.outlierDetection;
   const hc = s.healthCheck;
   const lb = s.loadBalancer ?? { type: "roundRobin" as const };
   return withoutUndefined({
-    loadBalancer: lb.type === "ringHash" ? { type: "ringHash" as const, header: lb.header.toLowerCase() } : { type: lb.type },
-    circuitBreaker: cb ? withoutUndefined({ maxConnections: cb.maxConnections, maxPending: cb.maxPendingRequests, maxRequests: cb.maxRequests }) : undefined,
+    loadBalancer:
+      lb.type === "ringHash"
+        ? { type: "ringHash" as const, header: lb.header.toLowerCase() }
+        : { type: lb.type },
+    circuitBreaker: cb
+      ? withoutUndefined({
+          maxConnections: cb.maxConnections,
+          maxPending: cb.maxPendingRequests,
+          maxRequests: cb.maxRequests,
+        })
+      : undefined,
     // `interval` has no counterpart in the proxy config: its outlier detector reacts to every response.
     outlierDetection: od
       ? withoutUndefined({

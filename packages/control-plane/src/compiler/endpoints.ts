@@ -22,7 +22,9 @@ export function compileEndpoints(svc: RegistryService): EndpointInput[] {
 
 /** Why a workload cannot be an endpoint (its stored address or version does not parse), or null. */
 export function endpointProblem(w: Pick<RegistryWorkload, "address" | "version">): string | null {
-  if (!ZHostPort.safeParse(w.address).success) return `address ${JSON.stringify(w.address.slice(0, 100))} is not host:port`;
-  if (!ZVersion.safeParse(w.version).success) return `version ${JSON.stringify(w.version.slice(0, 100))} is not a DNS label`;
+  if (!ZHostPort.safeParse(w.address).success)
+    return `address ${JSON.stringify(w.address.slice(0, 100))} is not host:port`;
+  if (!ZVersion.safeParse(w.version).success)
+    return `version ${JSON.stringify(w.version.slice(0, 100))} is not a DNS label`;
   return null;
 }

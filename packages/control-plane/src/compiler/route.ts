@@ -43,7 +43,12 @@ export function compileRetries(r: RetrySpec | undefined): RetryPolicyInput | und
 
 /** The route for requests no rule matched, and for services without a Route: every version, mesh defaults. */
 export function defaultRoute(mesh: MeshDefaults): RouteInput {
-  return withoutUndefined({ name: "default", match: {}, timeoutMs: mesh.timeoutMs, retries: compileRetries(mesh.retries) });
+  return withoutUndefined({
+    name: "default",
+    match: {},
+    timeoutMs: mesh.timeoutMs,
+    retries: compileRetries(mesh.retries),
+  });
 }
 
 /**
@@ -55,7 +60,12 @@ export function defaultRoute(mesh: MeshDefaults): RouteInput {
  * of a rule's versions has an endpoint, the rule answers 503 (as a fault abort, which the proxy config can
  * express) unless the service has no endpoint at all, where the proxy itself answers 503.
  */
-export function compileRoutes(routes: readonly RouteResource[], versions: ReadonlySet<string>, hasEndpoints: boolean, mesh: MeshDefaults): RouteInput[] {
+export function compileRoutes(
+  routes: readonly RouteResource[],
+  versions: ReadonlySet<string>,
+  hasEndpoints: boolean,
+  mesh: MeshDefaults,
+): RouteInput[] {
   const out: RouteInput[] = [];
   let last: RouteRuleSpec | undefined;
   for (const route of [...routes].sort((a, b) => cmp(a.metadata.name, b.metadata.name))) {
@@ -68,12 +78,26 @@ export function compileRoutes(routes: readonly RouteResource[], versions: Readon
   return out;
 }
 
-function compileRule(routeName: string, rule: RouteRuleSpec, index: number, versions: ReadonlySet<string>, hasEndpoints: boolean, mesh: MeshDefaults): RouteInput {
-  let backends = effectiveBackends(rule)?.map((b) => ({ version: b.version, weight: versions.has(b.version) ? b.weight : 0 }));
+function compileRule(
+  routeName: string,
+  rule: RouteRuleSpec,
+  index: number,
+  versions: ReadonlySet<string>,
+  hasEndpoints: boolean,
+  mesh: MeshDefaults,
+): RouteInput {
+  let backends = effectiveBackends(rule)?.map((b) => ({
+    version: b.version,
+    weight: versions.has(b.version) ? b.weight : 0,
+  }));
   let fault: RouteInput["fault"] = rule.fault
     ? withoutUndefined({
-        delay: rule.fault.delay ? { percent: rule.fault.delay.percent, ms: durationMs(rule.fault.delay.duration) } : undefined,
-        abort: rule.fault.abort ? { percent: rule.fault.abort.percent, status: rule.fault.abort.status } : undefined,
+        delay: rule.fault.delay
+          ? { percent: rule.fault.delay.percent, ms: durationMs(rule.fault.delay.duration) }
+          : undefined,
+        abort: rule.fault.abort
+          ? { percent: rule.fault.abort.percent, status: rule.fault.abort.status }
+          : undefined,
       })
     : undefined;
   if (backends !== undefined && backends.every((b) => b.weight === 0)) {
@@ -113,7 +137,11 @@ function stringMatch(m: StringMatchSpec): { exact: string } | { prefix: string }
 
 function keyMatch(k: KeyMatchSpec) {
   const hasValue = k.exact !== undefined || k.prefix !== undefined || k.regex !== undefined;
-  return withoutUndefined({ name: k.name, value: hasValue ? stringMatch(k) : undefined, invert: k.invert ?? false });
+  return withoutUndefined({
+    name: k.name,
+    value: hasValue ? stringMatch(k) : undefined,
+    invert: k.invert ?? false,
+  });
 }
 
 function compileHeaderEdits(h: HeaderEditsSpec | undefined): HeaderEditsInput | undefined {

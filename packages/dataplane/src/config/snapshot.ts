@@ -2,7 +2,13 @@
 // host table, route predicates, one layer stack per route, destinations with their balancers, the inbound
 // stack. A request reads the snapshot once when it arrives and keeps it to the end, so a swap never touches
 // requests in flight.
-import { parseSpiffeId, spiffeId, type OutboundService, type ProxyConfig, type Route } from "@trellis/contracts";
+import {
+  parseSpiffeId,
+  spiffeId,
+  type OutboundService,
+  type ProxyConfig,
+  type Route,
+} from "@trellis/contracts";
 import { stack, type Handler, type ProxyRequest, type RequestContext } from "../core/types.js";
 import { ProxyError } from "../core/errors.js";
 import { Destination } from "../cluster/destination.js";

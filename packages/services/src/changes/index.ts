@@ -63,7 +63,6 @@ import {
   toSummaries,
 } from "./view.js";
 
-
 const TX = { maxWait: 10_000, timeout: 30_000 } as const;
 
 function requireRoleIn(actor: Actor, role: Role, namespaces: readonly string[]): void {
