@@ -2,11 +2,9 @@
 // REST handler on a free port and a real PostgreSQL. No control plane runs here: where a test needs proxies
 // to acknowledge a generation, it writes the rows the control plane writes when a proxy ACKs
 // (ProxyConfigStatus), which is what the rollout view reads.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { handleRestRequest } from "@trellis/api";
@@ -14,8 +12,8 @@ import { serve, type TestServer } from "@trellis/api/testing";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, bootstrap, createApiToken } from "@trellis/services";
+import { runTrellis, type Run } from "./test-support/rest-server.js";
 
-const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
 const ADMIN_TOKEN = "trls_cli_change_admin_token_0123456789abcdef";
 
 let tdb: TestDatabase;
@@ -29,29 +27,8 @@ const tokens: Record<"admin" | "editor" | "approver", string> = {
 };
 const dir = mkdtempSync(join(tmpdir(), "trellis-cli-apply-"));
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
 function trellis(args: string[], who: keyof typeof tokens = "editor"): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, TRELLIS_SERVER: serverUrl, TRELLIS_TOKEN: tokens[who] },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+  return runTrellis(args, { TRELLIS_SERVER: serverUrl, TRELLIS_TOKEN: tokens[who] });
 }
 
 function file(name: string, text: string): string {
