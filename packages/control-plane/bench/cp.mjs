@@ -13,6 +13,9 @@ const cp = await startControlPlane({
   heartbeatMs: 30_000,
   telemetryIntervalMs: 60_000,
   debounceMs: 50,
+  // The fleet joins with one namespace-wide token: every proxy of the bench is one stream of it (the default
+  // limit, 256 per replica, is for one namespace's proxies in production; `--max-streams-per-join-token`).
+  maxStreamsPerJoinToken: 1_000_000,
   log: (l) => process.stderr.write(`cp: ${l}\n`),
 });
 let profiler = null;
