@@ -318,6 +318,25 @@ export const ZHelloMessage = z.object({
 });
 
 /** Features a proxy may announce in its hello. */
+/**
+ * WebSocket close codes of the config stream (4000-4999 are the application's). A proxy stops on `revoked`,
+ * `forbidden` and `helloRefused` (joining again the same way is refused again) and reconnects after the others:
+ * a `conflict` (a TCP port another live service holds) may clear when that service goes, as may
+ * `tooManyStreams` (its join token holds the most streams a replica allows) when one of them closes.
+ */
+export const STREAM_CLOSE = {
+  protocol: 4400,
+  revoked: 4401,
+  forbidden: 4403,
+  helloTimeout: 4408,
+  conflict: 4409,
+  tooManyStreams: 4429,
+  helloRefused: 4422,
+} as const;
+
+/** The close reason of an evicted proxy (its join token was revoked); the proxy logs it and stops. */
+export const REVOKED_REASON = "join token revoked";
+
 export const STREAM_FEATURES = {
   /** The proxy applies `delta` messages (and answers `resync` when it cannot). */
   delta: "delta",

@@ -2,11 +2,11 @@
 // the rest of the mesh. Through the real stream (TLS, WebSocket, join tokens from the services layer, the real
 // compiler, PostgreSQL).
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { ProxyNode } from "@trellis/contracts";
+import { STREAM_CLOSE, type ProxyNode } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
-import { CLOSE } from "./session.js";
+
 import { fetchPinnedCa, generateKeyAndCsr, startMeshProxy } from "@trellis/dataplane/mesh";
 import { LightProxy } from "./testing.js";
 import { freePort } from "../test/support.js";
@@ -186,7 +186,7 @@ describe("streams per join token", () => {
     }
     const extra = await join({ service: "capped-extra" }, token);
     await extra.until(() => extra.closeCode !== null, 10_000, "refusal");
-    expect(extra.closeCode).toBe(CLOSE.tooManyStreams);
+    expect(extra.closeCode).toBe(STREAM_CLOSE.tooManyStreams);
     expect(extra.errors.join("\n")).toMatch(/STREAM_LIMIT/);
     // Other tokens are not affected.
     const other = await join({ service: "capped-other" }, await freshToken());
@@ -207,7 +207,7 @@ describe("reserved names", () => {
   it("a hello for the service `unknown` (telemetry's word for no service) is refused", async () => {
     const p = await join({ service: "unknown" }, await freshToken());
     await settled(p);
-    expect(p.closeCode).toBe(CLOSE.helloRefused);
+    expect(p.closeCode).toBe(STREAM_CLOSE.helloRefused);
     expect(p.errors.join("\n")).toMatch(/HELLO_INVALID: node\.service/);
   });
 

@@ -1,8 +1,5 @@
 export {
   startControlPlane,
-  CONFIG_CHANGED_CHANNEL,
-  REGISTRY_CHANGED_CHANNEL,
-  JOIN_TOKEN_REVOKED_CHANNEL,
   type ControlPlane,
   type ControlPlaneOptions,
   type ControlPlaneStats,

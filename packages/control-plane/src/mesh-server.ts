@@ -5,9 +5,9 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import { MESH_CA_PATH, MESH_STREAM_PATH } from "@trellis/contracts";
+import { MESH_CA_PATH, MESH_STREAM_PATH, STREAM_CLOSE } from "@trellis/contracts";
 import type { Authenticate } from "./join-auth.js";
-import { CLOSE, type JoinScope } from "./session.js";
+import type { JoinScope } from "./session.js";
 
 export interface MeshServerOptions {
   /** The serving certificate and key; the chain sent is the certificate, then the CA. */
@@ -92,7 +92,7 @@ export function createMeshServer(opts: MeshServerOptions): MeshServer {
             const message = `this join token already holds ${held} streams on this replica (the limit)`;
             log(`control plane: refused a stream of join token ${id}: it holds ${held} (the limit)`);
             ws.send(JSON.stringify({ type: "error", code: "STREAM_LIMIT", message }));
-            return ws.close(CLOSE.tooManyStreams, message);
+            return ws.close(STREAM_CLOSE.tooManyStreams, message);
           }
           streamsPerToken.set(id, held + 1);
           opts.onStream(ws, scope, () => {

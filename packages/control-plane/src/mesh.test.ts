@@ -6,17 +6,12 @@ import { request, type Server } from "node:http";
 import { createConnection, createServer as netServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
+import { NOTIFY_CHANNELS } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { fetchPinnedCa, generateKeyAndCsr, startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
 import { LightProxy } from "./testing.js";
-import {
-  CONFIG_CHANGED_CHANNEL,
-  meshCompiler,
-  startControlPlane,
-  type CompileFn,
-  type ControlPlane,
-} from "./index.js";
+import { meshCompiler, startControlPlane, type CompileFn, type ControlPlane } from "./index.js";
 import { callThrough, freePort, nameApp } from "../test/support.js";
 
 const SECRET = "test-mesh-secret-test-mesh-secret-0123";
@@ -65,7 +60,7 @@ async function announce(reason: string): Promise<{ id: string; number: number }>
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   await c.query(`SELECT pg_notify($1, $2)`, [
-    CONFIG_CHANGED_CHANNEL,
+    NOTIFY_CHANNELS.configChanged,
     JSON.stringify({ generation: gen.number }),
   ]);
   await c.end();

@@ -1,5 +1,8 @@
 // The control plane's public surface: how a replica is configured, what it reports, and the handle
 // startControlPlane returns. When to edit this file: a new option or stat (document the default and why).
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { DEFAULT_CONTROL_PLANE_PORT } from "@trellis/contracts";
 import type { CompileFn } from "./snapshots.js";
 
 export interface ControlPlaneOptions {
@@ -42,6 +45,35 @@ export interface ControlPlaneOptions {
 }
 
 export const DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN = 256;
+
+/** The options with every default filled in: the one place the defaults documented above are applied. */
+export type ResolvedOptions = Required<Omit<ControlPlaneOptions, "trustDomain" | "advertiseHosts">> &
+  Pick<ControlPlaneOptions, "trustDomain" | "advertiseHosts">;
+
+export function withDefaults(opts: ControlPlaneOptions): ResolvedOptions {
+  const telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
+  return {
+    ...opts,
+    host: opts.host ?? "127.0.0.1",
+    port: opts.port ?? DEFAULT_CONTROL_PLANE_PORT,
+    certTtlMs: opts.certTtlMs ?? 86_400_000,
+    heartbeatMs: opts.heartbeatMs ?? 5_000,
+    telemetryIntervalMs,
+    telemetryFlushMs: Math.min(opts.telemetryFlushMs ?? 2_000, telemetryIntervalMs),
+    telemetryRetentionMs: opts.telemetryRetentionMs ?? 7 * 86_400_000,
+    debounceMs: opts.debounceMs ?? 50,
+    registryIntervalMs: opts.registryIntervalMs ?? 1_000,
+    replicaId: opts.replicaId ?? `${hostname()}-${randomBytes(3).toString("hex")}`,
+    maxStreamsPerJoinToken: opts.maxStreamsPerJoinToken ?? DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
+    log: opts.log ?? (() => {}),
+  };
+}
+
+/** The URL proxies are told to use for a replica listening on `host` (a wildcard address means this host). */
+export function replicaUrl(host: string, port: number): string {
+  const h = host !== "0.0.0.0" && host !== "::" ? host : "127.0.0.1";
+  return `https://${h.includes(":") ? `[${h}]` : h}:${port}`;
+}
 
 export interface ControlPlaneStats {
   sessions: number;

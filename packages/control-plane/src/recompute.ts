@@ -30,32 +30,29 @@ export function recomputeAndPush({ state, sessions, rollout, stats }: RecomputeD
     const started = performance.now();
     await state.reload(dirty);
     const loaded = performance.now();
-    const plan: { s: ProxySession; snap: Snapshot | null }[] = [];
+    const plan: { s: ProxySession; workloadId: string; snap: Snapshot | null }[] = [];
     const entries: RolloutEntry[] = [];
     for (const s of sessions) {
-      if (!s.ready) continue;
-      const snap = state.snapshotFor(s.group!);
-      plan.push({ s, snap });
+      const j = s.ready;
+      if (j === null) continue;
+      const snap = state.snapshotFor(j.group);
+      plan.push({ s, workloadId: j.workloadId, snap });
       if (snap) {
         // This version may have been answered already (sent by an earlier recompute): use that answer.
-        const answer =
-          s.ackedVersion === snap.version
-            ? "acked"
-            : s.nacked?.version === snap.version
-              ? "nacked"
-              : "pending";
+        const nacked = s.nacked?.version === snap.version ? s.nacked : null;
+        const answer = s.ackedVersion === snap.version ? "acked" : nacked ? "nacked" : "pending";
         entries.push({
-          workloadId: s.workloadId!,
+          workloadId: j.workloadId,
           version: snap.version,
           state: answer,
-          ...(answer === "nacked" ? { reason: s.nacked!.reason } : {}),
+          ...(answer === "nacked" && nacked ? { reason: nacked.reason } : {}),
         });
       } else {
         entries.push({
-          workloadId: s.workloadId!,
+          workloadId: j.workloadId,
           version: s.sentVersion ?? "",
           state: "nacked",
-          reason: state.compileError(s.group!) ?? "not compiled",
+          reason: state.compileError(j.group) ?? "not compiled",
         });
       }
     }
@@ -77,11 +74,11 @@ export function recomputeAndPush({ state, sessions, rollout, stats }: RecomputeD
     if (generations.length > 0) {
       // An answer to an earlier push of the same version may have landed while the rows were written.
       const late: Promise<void>[] = [];
-      for (const { s, snap } of plan) {
+      for (const { s, workloadId, snap } of plan) {
         if (!snap) continue;
-        if (s.ackedVersion === snap.version) late.push(rollout.ack(s.workloadId!, snap.version));
+        if (s.ackedVersion === snap.version) late.push(rollout.ack(workloadId, snap.version));
         else if (s.nacked?.version === snap.version)
-          late.push(rollout.nack(s.workloadId!, snap.version, s.nacked.reason));
+          late.push(rollout.nack(workloadId, snap.version, s.nacked.reason));
       }
       await Promise.all(late);
     }

@@ -2,8 +2,10 @@
 // gone and revoked their certificates; each replica closes the streams that joined with the token, and
 // remembers the token so that a stream opened a moment later (authenticated just before the revocation
 // committed) is refused all the same. The database check at join time refuses every later one.
+import { REVOKED_REASON, STREAM_CLOSE } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
-import { CLOSE, REVOKED_REASON, revokeCertificates, type ProxySession } from "./session.js";
+import type { ProxySession } from "./session.js";
+import { revokeCertificates } from "./stream-certificates.js";
 
 export interface RevocationsOptions {
   db: Db;
@@ -40,7 +42,7 @@ export function createRevocations({ db, streams, onEvicted, log }: RevocationsOp
     } catch (e) {
       log(`control plane: recording evicted proxies' certificates failed: ${(e as Error).message}`);
     }
-    await Promise.all(evicted.map((s) => s.close(CLOSE.revoked, REVOKED_REASON)));
+    await Promise.all(evicted.map((s) => s.close(STREAM_CLOSE.revoked, REVOKED_REASON)));
     onEvicted();
   }
 

@@ -5,14 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
-import { validateProxyConfig } from "@trellis/contracts";
-import {
-  meshCompiler,
-  startControlPlane,
-  CONFIG_CHANGED_CHANNEL,
-  type CompileFn,
-  type ControlPlane,
-} from "./index.js";
+import { NOTIFY_CHANNELS, validateProxyConfig } from "@trellis/contracts";
+import { meshCompiler, startControlPlane, type CompileFn, type ControlPlane } from "./index.js";
 import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
 import { LightProxy } from "./testing.js";
 
@@ -70,7 +64,7 @@ async function proxy(
 async function notify(payload: string) {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  await c.query(`SELECT pg_notify($1, $2)`, [CONFIG_CHANGED_CHANNEL, payload]);
+  await c.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNELS.configChanged, payload]);
   await c.end();
 }
 
@@ -385,7 +379,7 @@ describe("control plane", () => {
       await expect
         .poll(
           async () => {
-            await admin.query(`SELECT pg_notify($1, '{}')`, [CONFIG_CHANGED_CHANNEL]);
+            await admin.query(`SELECT pg_notify($1, '{}')`, [NOTIFY_CHANNELS.configChanged]);
             await db.resource.upsert({
               where: {
                 kind_namespace_name: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh" },
@@ -399,7 +393,7 @@ describe("control plane", () => {
               },
               update: { revision: { increment: 1 } },
             });
-            await admin.query(`SELECT pg_notify($1, '{}')`, [CONFIG_CHANGED_CHANNEL]);
+            await admin.query(`SELECT pg_notify($1, '{}')`, [NOTIFY_CHANNELS.configChanged]);
             return p.configs.length > before;
           },
           { timeout: 20_000, interval: 500 },

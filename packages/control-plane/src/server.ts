@@ -8,15 +8,8 @@
 // (notify-listener.ts, notifications.ts), revocations heard (revocations.ts), the HTTPS routes and upgrade
 // (mesh-server.ts, join-auth.ts), the connected proxies (proxies.ts), the timers (timers.ts, housekeeping.ts).
 // Protocol handling per proxy lives in session.ts.
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
-import { DEFAULT_CONTROL_PLANE_PORT, NOTIFY_CHANNELS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
-import {
-  DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
-  type ControlPlane,
-  type ControlPlaneOptions,
-} from "./options.js";
+import { replicaUrl, withDefaults, type ControlPlane, type ControlPlaneOptions } from "./options.js";
 import { housekeeping } from "./housekeeping.js";
 import { joinTokenAuth } from "./join-auth.js";
 import { createMeshServer } from "./mesh-server.js";
@@ -36,22 +29,12 @@ import { encodeFor } from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 import { startTimers } from "./timers.js";
 
-// The channels' names and payloads are defined in @trellis/contracts (notify.ts); kept here for callers and tests.
-export const CONFIG_CHANGED_CHANNEL = NOTIFY_CHANNELS.configChanged;
-export const REGISTRY_CHANGED_CHANNEL = NOTIFY_CHANNELS.registryChanged;
-export const JOIN_TOKEN_REVOKED_CHANNEL = NOTIFY_CHANNELS.joinTokenRevoked;
-
 // The public types live in options.ts, read by callers without the wiring.
 export * from "./options.js";
 
-export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
-  const log = opts.log ?? (() => {});
-  const replicaId = opts.replicaId ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
-  const heartbeatMs = opts.heartbeatMs ?? 5_000;
-  const telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
-  const telemetryFlushMs = Math.min(opts.telemetryFlushMs ?? 2_000, telemetryIntervalMs);
-  const debounceMs = opts.debounceMs ?? 50;
-  const registryIntervalMs = opts.registryIntervalMs ?? 1_000;
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const opts = withDefaults(options);
+  const { log, replicaId, heartbeatMs, telemetryIntervalMs } = opts;
   const db: Db = createDb(opts.databaseUrl, { max: 8 });
 
   const { ca, serving } = await loadReplicaIdentity(db, opts).catch(async (e: unknown) => {
@@ -84,7 +67,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ca,
       trustDomain,
       replicaId,
-      certTtlMs: opts.certTtlMs ?? 86_400_000,
+      certTtlMs: opts.certTtlMs,
       telemetryIntervalMs,
       log,
       snapshotFor: state.snapshotFor,
@@ -107,7 +90,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const recompute = recomputeAndPush({ state, sessions, rollout, stats });
 
   // Debounced, serialized recomputes: never two at once, and changes during one cause exactly one more.
-  const scheduler = createRecomputeScheduler({ debounceMs, registryIntervalMs, run: recompute, log });
+  const scheduler = createRecomputeScheduler({
+    debounceMs: opts.debounceMs,
+    registryIntervalMs: opts.registryIntervalMs,
+    run: recompute,
+    log,
+  });
   const schedule = scheduler.schedule;
 
   await state.reload();
@@ -143,7 +131,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     serving,
     caPem: ca.certPem,
     authenticate: joinTokenAuth(db, ca.fingerprint),
-    maxStreamsPerJoinToken: opts.maxStreamsPerJoinToken ?? DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
+    maxStreamsPerJoinToken: opts.maxStreamsPerJoinToken,
     readiness: () => ({ ready: listener.healthy, replica: replicaId, proxies: sessions.size }),
     isShuttingDown: () => shuttingDown,
     isRevoked: revocations.has,
@@ -160,13 +148,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     housekeepingMs: Math.min(10_000, telemetryIntervalMs),
     housekeeping: housekeeping({
       db,
-      readyWorkloads: () => [...sessions].filter((s) => s.ready).map((s) => s.workloadId!),
+      readyWorkloads: () => [...sessions].flatMap((s) => s.ready?.workloadId ?? []),
       staleAfterMs: Math.max(30_000, heartbeatMs * 6),
       evictMissed: revocations.evictMissed,
       onGone: notifyRegistry,
       log,
     }),
-    telemetryFlushMs,
+    telemetryFlushMs: opts.telemetryFlushMs,
     hasTelemetry: () => telemetry.size > 0,
     flushTelemetry: () =>
       telemetry.flush(db).then(
@@ -175,15 +163,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           log(`control plane: writing telemetry failed (kept for the next try): ${(e as Error).message}`),
       ),
     pruneMs: 3_600_000,
-    prune: () => pruneRollups(db, opts.telemetryRetentionMs ?? 7 * 86_400_000),
+    prune: () => pruneRollups(db, opts.telemetryRetentionMs),
   });
 
-  const port = await server.listen(opts.port ?? DEFAULT_CONTROL_PLANE_PORT, opts.host ?? "127.0.0.1");
-  const host = opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1";
+  const port = await server.listen(opts.port, opts.host);
   log(`control plane: replica ${replicaId}, mesh CA ${ca.fingerprint}`);
 
   return {
-    url: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: replicaUrl(opts.host, port),
     port,
     replicaId,
     caPem: ca.certPem,

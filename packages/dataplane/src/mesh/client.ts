@@ -8,6 +8,8 @@ import WebSocket from "ws";
 import {
   applyConfigDelta,
   MESH_STREAM_PATH,
+  REVOKED_REASON,
+  STREAM_CLOSE,
   STREAM_ERRORS,
   STREAM_FEATURES,
   ZControlPlaneMessage,
@@ -332,22 +334,22 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       isConnected = false;
       if (telemetryTimer) clearInterval(telemetryTimer);
       if (closing) return;
-      if (code === 4401) {
+      if (code === STREAM_CLOSE.revoked) {
         // Evicted: the join token this proxy joined with was revoked. Joining again with it is refused.
         log(
-          `trellis proxy: evicted from the mesh by the control plane: ${reason.toString() || "join token revoked"}; not reconnecting (the certificate it issued is revoked too); still serving config ${proxy?.currentVersion() ?? "none"} until stopped`,
+          `trellis proxy: evicted from the mesh by the control plane: ${reason.toString() || REVOKED_REASON}; not reconnecting (the certificate it issued is revoked too); still serving config ${proxy?.currentVersion() ?? "none"} until stopped`,
         );
-        rejectReady(new MeshJoinError("DP_JOIN_TOKEN_REVOKED", reason.toString() || "join token revoked"));
+        rejectReady(new MeshJoinError("DP_JOIN_TOKEN_REVOKED", reason.toString() || REVOKED_REASON));
         closing = true;
         return;
       }
-      if (code === 4403) {
+      if (code === STREAM_CLOSE.forbidden) {
         log(`trellis proxy: the control plane refused this proxy: ${reason.toString()}`);
         rejectReady(new MeshJoinError("DP_JOIN_TOKEN_INVALID", reason.toString()));
         closing = true;
         return;
       }
-      if (code === 4422) {
+      if (code === STREAM_CLOSE.helloRefused) {
         // Its hello broke a bound (labels, address, …): the same flags would be refused again.
         log(
           `trellis proxy: the control plane refused this proxy's hello (fix its flags): ${reason.toString()}`,
@@ -356,7 +358,7 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         closing = true;
         return;
       }
-      if (code === 4429)
+      if (code === STREAM_CLOSE.tooManyStreams)
         // Its join token holds the most streams a replica allows: a place frees when one of them closes.
         log(`trellis proxy: the control plane refused the stream: ${reason.toString()}; retrying`);
       else if (wasConnected)
