@@ -1,22 +1,9 @@
 // Transparent capture: which of a pod's TCP connections its sidecar takes over, set up with iptables in the pod's
 // network namespace (dataplane capture/). One schema for the CLI's flags, the pod bed and, later, an injector.
 import { z } from "zod";
+import { ZIpv4, ZIpv4Cidr } from "./net.js";
 
 const ZCapturePort = z.number().int().min(1).max(65535);
-
-const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
-const IPV4 = `${OCTET}(\\.${OCTET}){3}`;
-
-/** A dotted-quad IPv4 address (`192.0.2.7`). */
-export const ZIpv4 = z.string().regex(new RegExp(`^${IPV4}$`), "must be an IPv4 address, e.g. 10.0.0.1");
-
-/** An IPv4 address or CIDR block (`10.0.0.0/8`, `192.0.2.7`). */
-export const ZIpv4Cidr = z
-  .string()
-  .regex(
-    new RegExp(`^${IPV4}(/(3[0-2]|[12]?\\d))?$`),
-    "must be an IPv4 address or CIDR block, e.g. 10.0.0.0/8",
-  );
 
 /**
  * The group the sidecar runs as under capture: its own connections are never captured (iptables' owner match).

@@ -7,6 +7,7 @@ export * from "./errors.js";
 export * from "./service.js";
 export * from "./spiffe.js";
 export * from "./proxy-config.js";
+export * from "./net.js";
 export * from "./capture.js";
 export * from "./proxy-errors.js";
 export * from "./mesh-stream.js";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ZNamespace, ZServiceName, ZVersion } from "./names.js";
+import { ZIpv4 } from "./net.js";
 import { formatPath, type FieldIssue } from "./errors.js";
 import { ZEditableHeaderName, ZHeaderName, ZHeaderValue } from "./http-fields.js";
 import {
@@ -319,6 +320,10 @@ export const ZDestinationPolicy = z.object({
 export const ZAppProtocol = z.enum(["http1", "h2c"]);
 export type AppProtocol = z.infer<typeof ZAppProtocol>;
 
+/** What a sidecar does with captured traffic to destinations outside the mesh's registry. */
+export const ZOutboundTrafficPolicy = z.enum(["allowAny", "registryOnly"]);
+export type OutboundTrafficPolicy = z.infer<typeof ZOutboundTrafficPolicy>;
+
 /** A service this workload calls. */
 export const ZOutboundService = z.object({
   /** Service name; `Host: <name>` (and `<name>.<namespace>`) reach it. */
@@ -333,6 +338,11 @@ export const ZOutboundService = z.object({
   targetPort: ZPort.optional(),
   /** More host names that reach this service; `*` makes it the catch-all. */
   hosts: z.array(z.string().min(1)).default([]),
+  /**
+   * The service's virtual IP, allocated by the control plane: a captured connection dialled to it is this
+   * service's, and the sidecar's DNS answers the service's names with it. Absent: none (static configs).
+   */
+  vip: ZIpv4.optional(),
   /** Connect to endpoints over mTLS (sidecar to sidecar). false: plain TCP to the endpoints (no sidecar there). */
   mtls: z.boolean().default(true),
   /**
@@ -482,6 +492,11 @@ export const ZProxyConfig = z
     listeners: ZListeners.default({}),
     /** Services the app may call. */
     services: z.array(ZOutboundService).default([]),
+    /**
+     * Captured connections to destinations that are no service of the mesh: `allowAny` (default) passes them
+     * through to where they were dialled; `registryOnly` refuses them (counted under destination `unknown`).
+     */
+    outboundTrafficPolicy: ZOutboundTrafficPolicy.default("allowAny"),
     /** How this workload is reached; absent: no inbound traffic accepted. */
     inbound: ZInbound.optional(),
     /** The workload's certificate, key and mesh CA. Required when any mTLS is used. */
@@ -504,7 +519,20 @@ export const ZProxyConfig = z
     // Cross-field rules that a per-field schema cannot say.
     const seen = new Map<string, number>();
     const tcpPorts = new Map<number, number>();
+    const vips = new Map<string, { i: number; name: string }>();
     cfg.services.forEach((svc, i) => {
+      // A VIP names one service (its ports may be several entries): captured connections go by it.
+      if (svc.vip !== undefined) {
+        const name = `${svc.namespace}/${svc.name}`;
+        const prev = vips.get(svc.vip);
+        if (prev !== undefined && prev.name !== name)
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", i, "vip"],
+            message: `${svc.vip} is services[${prev.i}]'s (${prev.name})`,
+          });
+        else vips.set(svc.vip, { i, name });
+      }
       // A TCP service is one local listener on its port: a second one there would take the first one's calls.
       if (svc.protocol === "tcp") {
         const prev = tcpPorts.get(svc.port);

@@ -30,6 +30,7 @@ export const DESTINATION_POLICY_DEFAULTS = {
 /** MeshSettings fields left out (and the whole resource when there is none). The trust domain: DEFAULT_TRUST_DOMAIN. */
 export const MESH_SETTINGS_DEFAULTS = {
   mtlsMode: "strict",
+  outboundTrafficPolicy: "allowAny",
   accessLog: false,
   reportInterval: "10s",
   /** Route timeout when neither the rule nor MeshSettings says. */

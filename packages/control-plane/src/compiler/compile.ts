@@ -185,6 +185,7 @@ function rawConfig(
     services,
     inbound: compileInbound(input, idx, mesh),
     tls: input.tls,
+    outboundTrafficPolicy: mesh.outboundTrafficPolicy,
     telemetry: { accessLog: mesh.accessLog },
   });
 }
@@ -340,6 +341,7 @@ function compileOutbound(svc: RegistryService, idx: ResourceIndex, mesh: MeshDef
     protocol,
     port: svc.port ?? 80,
     targetPort: protocol === "tcp" ? svc.targetPort : undefined,
+    vip: svc.vip,
     // Every workload runs a sidecar, so proxies always talk mTLS to each other; permissive mode only relaxes
     // what a workload accepts.
     mtls: true,

@@ -40,6 +40,8 @@ export interface RegistryService {
   port?: number;
   /** `tcp` only: the port of the app on the destination workloads. Default: `port`. */
   targetPort?: number;
+  /** The service's virtual IP (see `ZOutboundService.vip`); absent: none allocated. */
+  vip?: string;
   workloads: readonly RegistryWorkload[];
 }
 

@@ -5,6 +5,7 @@ import {
   durationMs,
   MESH_SETTINGS_DEFAULTS,
   type MeshSettingsSpec,
+  type OutboundTrafficPolicy,
   type Resource,
   type RetrySpec,
 } from "@trellis/contracts";
@@ -13,6 +14,7 @@ import {
 export interface MeshDefaults {
   trustDomain: string;
   mtlsMode: "strict" | "permissive";
+  outboundTrafficPolicy: OutboundTrafficPolicy;
   accessLog: boolean;
   /** Proxies' telemetry report interval. The proxy config has no field for it yet, so it is resolved but not compiled. */
   reportIntervalMs: number;
@@ -36,6 +38,7 @@ export function meshDefaults(resources: readonly Resource[]): MeshDefaults {
   return {
     trustDomain: spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     mtlsMode: spec.mtls?.mode ?? MESH_SETTINGS_DEFAULTS.mtlsMode,
+    outboundTrafficPolicy: spec.outboundTrafficPolicy ?? MESH_SETTINGS_DEFAULTS.outboundTrafficPolicy,
     accessLog: spec.telemetry?.accessLog ?? MESH_SETTINGS_DEFAULTS.accessLog,
     reportIntervalMs: interval === undefined ? DEFAULT_REPORT_INTERVAL_MS : durationMs(interval),
     timeoutMs: timeout === undefined ? DEFAULT_ROUTE_TIMEOUT_MS : durationMs(timeout),

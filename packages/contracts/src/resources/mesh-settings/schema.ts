@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RESOURCE_API_VERSION, zDuration } from "../common.js";
 import { ZRetrySpec } from "../route/schema.js";
+import { ZOutboundTrafficPolicy } from "../../proxy-config.js";
 
 /**
  * MeshSettings: settings of the whole mesh. There is at most one, always named `mesh` in the namespace
@@ -36,6 +37,12 @@ export const ZMeshSettingsSpec = z.strictObject({
       mode: z.enum(["strict", "permissive"]),
     })
     .optional(),
+  /**
+   * What sidecars do with captured connections to destinations that are no service of the mesh: `allowAny`
+   * passes them through to where the app dialled; `registryOnly` refuses them (telemetry counts them under
+   * destination `unknown`). Default: MESH_SETTINGS_DEFAULTS.outboundTrafficPolicy.
+   */
+  outboundTrafficPolicy: ZOutboundTrafficPolicy.optional(),
   /** What proxies report. */
   telemetry: z
     .strictObject({
