@@ -256,6 +256,7 @@ describe("YAML changes", () => {
     expect(r.body.issues).toEqual([
       {
         path: "yaml",
+        at: { path: ["yaml"] },
         message: `has 1500 documents; a change takes at most ${MAX_CHANGE_OPERATIONS}: split it into several changes`,
       },
     ]);

@@ -207,7 +207,11 @@ export type ChangeListInput = z.infer<typeof ZChangeListInput>;
 /** Validation of every operation against the mesh as it is now. Errors block creation and approval. */
 export const ZChangeValidation = z.object({
   valid: z.boolean().describe("no errors"),
-  errors: z.array(ZFieldIssue).describe("paths such as operations[0].spec.rules[0].backends[1].weight"),
+  errors: z
+    .array(ZFieldIssue)
+    .describe(
+      "each in its operation's document: `at.doc` is the operation (or YAML document), `path` reads operations[0].spec.rules[0].backends[1].weight",
+    ),
   warnings: z.array(ZFieldIssue),
 });
 export type ChangeValidation = z.infer<typeof ZChangeValidation>;
@@ -228,7 +232,7 @@ export const ZChangeOperation = z.object({
   stale: z.boolean().describe("the resource moved on since baseRevision (only for changes not yet applied)"),
   before: ZStoredSpec.nullable().describe("spec at baseRevision: the left side of the diff"),
   after: ZStoredSpec.nullable().describe("spec this change writes (null for a delete): the right side"),
-  errors: z.array(ZFieldIssue).describe("paths relative to the resource (spec.rules[0]…)"),
+  errors: z.array(ZFieldIssue).describe("relative to the resource (spec.rules[0]…): `at` has no `doc`"),
   warnings: z.array(ZFieldIssue),
 });
 export type ChangeOperation = z.infer<typeof ZChangeOperation>;

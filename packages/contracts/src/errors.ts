@@ -58,9 +58,42 @@ export const APP_ERROR_HTTP_STATUS = {
   INTERNAL: 500,
 } as const satisfies Record<AppErrorCode, number>;
 
-/** One problem with one field, addressed by a path such as `spec.rules[0].backends[1].weight`. */
+// --- field issues ------------------------------------------------------------------------------------------
+//
+// Every problem with one field, wherever it is found (a service's input, a resource's schema or its semantic
+// checks, a change's YAML, a compiled proxy config), is a FieldIssue. It says where twice: `at`, as data, for
+// programs (the console puts the issue beside its field with it), and `path`, as text, for people (the CLI, logs,
+// messages). `path` is always `formatIssuePath(at, …)`: nothing parses it back.
+
+/** One step of a path: an object or record key, or an array index. */
+export const ZPathSegment = z.union([z.string(), z.number().int().nonnegative()]);
+export type PathSegment = z.infer<typeof ZPathSegment>;
+export type IssuePath = PathSegment[];
+
+/** Where an issue is, as data: the document of a change it is in, and the keys and indexes down to the field. */
+export const ZIssueAt = z.object({
+  doc: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe(
+      "the change's document (YAML document, or operation) the issue is in, counted from 0; absent: `path` starts at the request (or the resource) itself",
+    ),
+  path: z
+    .array(ZPathSegment)
+    .describe('keys and array indexes, e.g. ["spec", "rules", 0, "backends", 1, "weight"]; [] for the whole'),
+});
+export type IssueAt = z.infer<typeof ZIssueAt>;
+
+/** One problem with one field. */
 export const ZFieldIssue = z.object({
-  path: z.string(),
+  path: z
+    .string()
+    .describe(
+      "where, for people: `spec.rules[0].backends[1].weight`, after its document if any (`[1].spec.service`, `operations[0].resource.spec.service`); programs read `at`",
+    ),
+  at: ZIssueAt,
   message: z.string(),
 });
 export type FieldIssue = z.infer<typeof ZFieldIssue>;
@@ -80,12 +113,14 @@ export const ZProblem = z
     issues: z
       .array(ZFieldIssue)
       .optional()
-      .describe("one entry per invalid field, addressed by path (`spec.rules[0].backends[1].weight`)"),
+      .describe(
+        'one entry per invalid field: `at` locates it (`{ doc: 0, path: ["spec", "rules", 0] }`), `path` names it (`[0].spec.rules[0]`)',
+      ),
   })
   .meta({ id: "Problem" });
 export type Problem = z.infer<typeof ZProblem>;
 
-/** Renders zod's issue path (`["spec","rules",0,"weight"]`) the way users write it: `spec.rules[0].weight`. */
+/** Renders a path (`["spec","rules",0,"weight"]`) the way users write it: `spec.rules[0].weight`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const seg of path) {
@@ -95,6 +130,56 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function zodIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+/**
+ * How the text of a path names the document an issue is in: the path to that document from where the
+ * reader started. A YAML file's documents are `[1]` (the default), a request's operations are
+ * `operations[1]`, the resource of an operation `operations[1].resource`.
+ */
+export type DocumentPath = (doc: number) => readonly PropertyKey[];
+export const YAML_DOCUMENT: DocumentPath = (doc) => [doc];
+
+/** The one way an issue's `path` text is made from its `at`. */
+export function formatIssuePath(at: IssueAt, documentPath: DocumentPath = YAML_DOCUMENT): string {
+  return formatPath(at.doc === undefined ? at.path : [...documentPath(at.doc), ...at.path]);
+}
+
+/** An issue at `at` (its `path` text follows), e.g. `fieldIssue({ path: ["spec", "service"] }, "is required")`. */
+export function fieldIssue(at: IssueAt, message: string, documentPath?: DocumentPath): FieldIssue {
+  return { path: formatIssuePath(at, documentPath), at, message };
+}
+
+/**
+ * A schema issue as a FieldIssue: one from zod, or from any Standard Schema validator (tRPC's input
+ * parsing hands those on), whose path segments may be `{ key }` objects. Symbol keys, which no JSON field
+ * has, become their description.
+ */
+export function fromZodIssue(issue: {
+  readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined;
+  readonly message: string;
+}): FieldIssue {
+  const path = (issue.path ?? []).map((seg): PathSegment => {
+    const k = typeof seg === "object" ? seg.key : seg;
+    return typeof k === "number" ? k : typeof k === "symbol" ? (k.description ?? "") : k;
+  });
+  return fieldIssue({ path }, issue.message);
+}
+
+/** Every issue of a zod (or Standard Schema) error, in order. */
+export function zodIssues(error: {
+  readonly issues: readonly Parameters<typeof fromZodIssue>[0][];
+}): FieldIssue[] {
+  return error.issues.map(fromZodIssue);
+}
+
+/**
+ * An issue found in one resource, placed in document `doc` of a change: `at.path` stays relative to the
+ * resource, `at.doc` says which one, and the text gains the document's name (`[2].spec.service`).
+ */
+export function inDocument(issue: FieldIssue, doc: number, documentPath?: DocumentPath): FieldIssue {
+  return fieldIssue({ doc, path: issue.at.path }, issue.message, documentPath);
+}
+
+/** Issues on one line, for messages and logs: `services[0].name: must be …; version: is required`. */
+export function formatIssues(issues: readonly FieldIssue[]): string {
+  return issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("; ");
 }

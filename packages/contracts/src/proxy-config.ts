@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ZNamespace, ZServiceName, ZVersion } from "./names.js";
 import { ZIpv4 } from "./net.js";
-import { formatPath, type FieldIssue } from "./errors.js";
+import { formatIssues, zodIssues, type FieldIssue } from "./errors.js";
 import { ZEditableHeaderName, ZHeaderName, ZHeaderValue } from "./http-fields.js";
 import {
   DEFAULT_BASE_EJECTION_MS,
@@ -644,10 +644,10 @@ export type ProxyConfigResult = { ok: true; config: ProxyConfig } | { ok: false;
 export function validateProxyConfig(input: unknown): ProxyConfigResult {
   const r = ZProxyConfig.safeParse(input);
   if (r.success) return { ok: true, config: r.data };
-  return { ok: false, issues: r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+  return { ok: false, issues: zodIssues(r.error) };
 }
 
 /** One line per issue, for logs and NACKs. */
 export function formatProxyConfigIssues(issues: readonly FieldIssue[]): string {
-  return issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("; ");
+  return formatIssues(issues);
 }

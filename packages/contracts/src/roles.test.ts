@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { hasRole } from "./roles.js";
-import { formatPath } from "./errors.js";
 
 describe("hasRole", () => {
   it("grants lower roles through higher ones, in the bound namespace only", () => {
@@ -15,14 +14,5 @@ describe("hasRole", () => {
     const b = [{ role: "admin" as const, namespace: "*" }];
     expect(hasRole(b, "admin", "anything")).toBe(true);
     expect(hasRole(b, "admin", "*")).toBe(true);
-  });
-});
-
-describe("formatPath", () => {
-  it("renders paths as users write them", () => {
-    expect(formatPath(["spec", "rules", 0, "backends", 1, "weight"])).toBe(
-      "spec.rules[0].backends[1].weight",
-    );
-    expect(formatPath([])).toBe("");
   });
 });

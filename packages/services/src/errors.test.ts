@@ -38,7 +38,13 @@ describe("parseInput", () => {
     }
     expect(e).toBeInstanceOf(AppError);
     expect((e as AppError).code).toBe("VALIDATION_FAILED");
-    expect((e as AppError).issues).toEqual([{ path: "spec.rules[1].weight", message: expect.any(String) }]);
+    expect((e as AppError).issues).toEqual([
+      {
+        path: "spec.rules[1].weight",
+        at: { path: ["spec", "rules", 1, "weight"] },
+        message: expect.any(String),
+      },
+    ]);
   });
 });
 

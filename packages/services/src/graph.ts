@@ -1,5 +1,5 @@
 // The service graph: observed edges (queryEdgeTotals) plus every registered service, so idle services show too.
-import { ZGraphQuery, type Graph, type GraphNode, type GraphQuery } from "@trellis/contracts";
+import { ZGraphQuery, fieldIssue, type Graph, type GraphNode, type GraphQuery } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { AppError, parseInput } from "./errors.js";
 import { readableNamespaces, type Actor } from "./actor.js";
@@ -19,7 +19,7 @@ export async function serviceGraph(
   const minutes = q.window.endsWith("h") ? n * 60 : n;
   if (minutes < 1 || minutes > MAX_MINUTES)
     throw new AppError("VALIDATION_FAILED", "window must be from 1m to 24h", {
-      issues: [{ path: "window", message: "must be from 1m to 24h" }],
+      issues: [fieldIssue({ path: ["window"] }, "must be from 1m to 24h")],
     });
   const byVersion = q.groupBy === "version";
   // Observed edges, and registered services (and versions) so idle ones are nodes too: both at once.

@@ -12,7 +12,14 @@ import type { Actor } from "./actor.js";
 import { AppError } from "./errors.js";
 import { applyOps, auditChange, describeStale, lockAndCheckBases } from "./changes/apply.js";
 import { loadMeshView, validatePlan } from "./changes/mesh-view.js";
-import { fromResource, keyOf, prefixIssue, type PlannedOp } from "./changes/plan.js";
+import { fromResource, keyOf, resourceIssue, type PlanSource, type PlannedOp } from "./changes/plan.js";
+
+/** The seeded resources' issues are named by their place in the input: `resources[1].spec.service`. */
+const SEED: PlanSource = {
+  doc: (i) => i,
+  operation: (i) => ["resources", i],
+  resource: (i) => ["resources", i],
+};
 
 export interface SystemSeedInput {
   /** The change request's title, e.g. "demo mesh: initial state". */
@@ -60,7 +67,7 @@ export async function seedResourcesAsSystemChange(
   input.resources.forEach((doc, i) => {
     const parsed = parseResource(doc);
     if (parsed.ok) all.push(fromResource(parsed.resource, "create", null));
-    else issues.push(...parsed.issues.map((x) => prefixIssue(x, `resources[${i}]`)));
+    else issues.push(...parsed.issues.map((x) => resourceIssue(SEED, i, x)));
   });
   if (issues.length > 0) throw invalid(issues);
 
@@ -72,7 +79,7 @@ export async function seedResourcesAsSystemChange(
   const ops = all.filter((op) => !existing.has(keyOf(op)));
   if (ops.length === 0) return { change: null, generation: null, created: [], existing: [...existing] };
 
-  const validation = validatePlan(ops, await loadMeshView(db, ops), (i) => `resources[${i}]`);
+  const validation = validatePlan(ops, await loadMeshView(db, ops), SEED);
   if (validation.errors.length > 0) throw invalid(validation.errors);
 
   const author = await db.user.findFirst({

@@ -1,5 +1,12 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { ALL_NAMESPACES, hasRole, roleRank, type Role, type RoleBinding } from "@trellis/contracts";
+import {
+  ALL_NAMESPACES,
+  fieldIssue,
+  hasRole,
+  roleRank,
+  type Role,
+  type RoleBinding,
+} from "@trellis/contracts";
 import { hashToken, type Db } from "@trellis/db";
 import type { Actor, Via } from "./actor.js";
 import { audit } from "./audit.js";
@@ -63,7 +70,7 @@ export async function createApiToken(
   const token = input.value ?? generateToken();
   if (input.value !== undefined && input.value.length < 20) {
     throw new AppError("VALIDATION_FAILED", "a token must be at least 20 characters", {
-      issues: [{ path: "value", message: "must be at least 20 characters" }],
+      issues: [fieldIssue({ path: ["value"] }, "must be at least 20 characters")],
     });
   }
   // The new token may not do more than the caller can right now: a narrowed token cannot mint a wider one.

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ZNewNamespace, ZDnsLabel } from "../names.js";
-import type { FieldIssue } from "../errors.js";
+import { fieldIssue, type FieldIssue, type IssuePath } from "../errors.js";
 import { ZHeaderName, ZHeaderValue } from "../http-fields.js";
 
 /**
@@ -195,15 +195,15 @@ export interface ResourceValidation {
   warnings: FieldIssue[];
 }
 
-/** Collects issues with paths the way users write them. */
+/** Collects a resource's issues, each at its path in the resource (`["spec", "rules", 0, "match"]`). */
 export class IssueList implements ResourceValidation {
   readonly errors: FieldIssue[] = [];
   readonly warnings: FieldIssue[] = [];
-  error(path: string, message: string): void {
-    this.errors.push({ path, message });
+  error(path: IssuePath, message: string): void {
+    this.errors.push(fieldIssue({ path }, message));
   }
-  warn(path: string, message: string): void {
-    this.warnings.push({ path, message });
+  warn(path: IssuePath, message: string): void {
+    this.warnings.push(fieldIssue({ path }, message));
   }
   result(): ResourceValidation {
     return { errors: this.errors, warnings: this.warnings };

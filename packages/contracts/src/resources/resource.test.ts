@@ -6,7 +6,6 @@ import {
   parseStoredResource,
   resourceKey,
   validateResource,
-  withDocumentIndex,
   ZResource,
 } from "../index.js";
 
@@ -48,13 +47,19 @@ describe("parseResource", () => {
   it("checks the envelope first, with one issue per mistake", () => {
     expect(parseResource("kind: Route")).toEqual({
       ok: false,
-      issues: [{ path: "", message: "must be an object with apiVersion, kind, metadata and spec" }],
+      issues: [
+        { path: "", at: { path: [] }, message: "must be an object with apiVersion, kind, metadata and spec" },
+      ],
     });
     expect(parseResource({ ...route, apiVersion: "v1", kind: "VirtualService" })).toEqual({
       ok: false,
       issues: [
-        { path: "apiVersion", message: "must be trellis.dev/v1alpha1" },
-        { path: "kind", message: "must be one of Route, DestinationPolicy, AccessPolicy, MeshSettings" },
+        { path: "apiVersion", at: { path: ["apiVersion"] }, message: "must be trellis.dev/v1alpha1" },
+        {
+          path: "kind",
+          at: { path: ["kind"] },
+          message: "must be one of Route, DestinationPolicy, AccessPolicy, MeshSettings",
+        },
       ],
     });
     const r = parseResource({ ...route, metadata: { name: "Bad_Name", namespace: "shop" } });
@@ -71,30 +76,13 @@ describe("parseResource", () => {
 
   it("validateResource returns schema issues as errors", () => {
     expect(validateResource({ ...route, spec: { service: "reviews", rules: [] } })).toEqual({
-      errors: [{ path: "spec.rules", message: "give at least one rule" }],
+      errors: [{ path: "spec.rules", at: { path: ["spec", "rules"] }, message: "give at least one rule" }],
       warnings: [],
     });
   });
 });
 
 describe("multi-document input", () => {
-  it("prefixes paths with the document's index", () => {
-    expect(
-      withDocumentIndex(
-        [
-          { path: "spec.service", message: "m" },
-          { path: "", message: "n" },
-          { path: "[0]", message: "o" },
-        ],
-        2,
-      ),
-    ).toEqual([
-      { path: "[2].spec.service", message: "m" },
-      { path: "[2]", message: "n" },
-      { path: "[2][0]", message: "o" },
-    ]);
-  });
-
   it("parses every document, skips empty ones and refuses duplicates", () => {
     const ok = parseResourceDocuments([
       route,
@@ -110,13 +98,22 @@ describe("multi-document input", () => {
     expect(bad.ok ? [] : bad.issues).toEqual([
       {
         path: "[1].spec.rules[0].timeout",
+        at: { doc: 1, path: ["spec", "rules", 0, "timeout"] },
         message: 'must be a duration such as "250ms", "2s", "1m" or "1m30s"',
       },
-      { path: "[2]", message: "must be an object with apiVersion, kind, metadata and spec" },
+      {
+        path: "[2]",
+        at: { doc: 2, path: [] },
+        message: "must be an object with apiVersion, kind, metadata and spec",
+      },
     ]);
     const dup = parseResourceDocuments([route, route]);
     expect(dup.ok ? [] : dup.issues).toEqual([
-      { path: "[1].metadata.name", message: "duplicates document [0] (Route/shop/r)" },
+      {
+        path: "[1].metadata.name",
+        at: { doc: 1, path: ["metadata", "name"] },
+        message: "duplicates document [0] (Route/shop/r)",
+      },
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { formatPath, zodIssues, type FieldIssue } from "../errors.js";
+import { fieldIssue, inDocument, zodIssues, type FieldIssue, type IssuePath } from "../errors.js";
 import {
   RESOURCE_API_VERSION,
   RESOURCE_KINDS,
@@ -80,16 +80,16 @@ export function parseResource(value: unknown): ParseResourceResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return {
       ok: false,
-      issues: [{ path: "", message: "must be an object with apiVersion, kind, metadata and spec" }],
+      issues: [fieldIssue({ path: [] }, "must be an object with apiVersion, kind, metadata and spec")],
     };
   }
   const v = value as Record<string, unknown>;
   const envelope: FieldIssue[] = [];
   if (v.apiVersion !== RESOURCE_API_VERSION)
-    envelope.push({ path: "apiVersion", message: `must be ${RESOURCE_API_VERSION}` });
+    envelope.push(fieldIssue({ path: ["apiVersion"] }, `must be ${RESOURCE_API_VERSION}`));
   const kind = v.kind;
   if (typeof kind !== "string" || !(RESOURCE_KINDS as readonly string[]).includes(kind)) {
-    envelope.push({ path: "kind", message: `must be one of ${RESOURCE_KINDS.join(", ")}` });
+    envelope.push(fieldIssue({ path: ["kind"] }, `must be one of ${RESOURCE_KINDS.join(", ")}`));
   }
   if (envelope.length > 0) return { ok: false, issues: envelope };
   const r = RESOURCE_SCHEMAS[kind as ResourceKind].safeParse(value);
@@ -103,28 +103,17 @@ export function parseResource(value: unknown): ParseResourceResult {
  * NUL anywhere in a spec, key or value: specs are stored as written (PostgreSQL jsonb, which cannot hold
  * U+0000: the insert failed as a 500) and no field of any kind has a use for it.
  */
-function nulIssues(value: unknown, path: (string | number)[]): FieldIssue[] {
+function nulIssues(value: unknown, path: IssuePath): FieldIssue[] {
   if (typeof value === "string")
-    return value.includes("\u0000")
-      ? [{ path: formatPath(path), message: "must not contain NUL (U+0000)" }]
-      : [];
+    return value.includes("\u0000") ? [fieldIssue({ path }, "must not contain NUL (U+0000)")] : [];
   if (Array.isArray(value)) return value.flatMap((v, i) => nulIssues(v, [...path, i]));
   if (typeof value === "object" && value !== null)
     return Object.entries(value).flatMap(([k, v]) =>
       k.includes("\u0000")
-        ? [{ path: formatPath(path), message: "must not have a key containing NUL (U+0000)" }]
+        ? [fieldIssue({ path }, "must not have a key containing NUL (U+0000)")]
         : nulIssues(v, [...path, k]),
     );
   return [];
-}
-
-/** Issues of one document of a multi-document file, with paths prefixed by its zero-based index: `[2].spec.service`. */
-export function withDocumentIndex(issues: readonly FieldIssue[], index: number): FieldIssue[] {
-  return issues.map((i) => ({
-    path:
-      i.path === "" ? `[${index}]` : i.path.startsWith("[") ? `[${index}]${i.path}` : `[${index}].${i.path}`,
-    message: i.message,
-  }));
 }
 
 export type ParseResourceDocumentsResult =
@@ -143,13 +132,15 @@ export function parseResourceDocuments(documents: readonly unknown[]): ParseReso
     if (doc === null || doc === undefined) return;
     const r = parseResource(doc);
     if (!r.ok) {
-      issues.push(...withDocumentIndex(r.issues, index));
+      issues.push(...r.issues.map((i) => inDocument(i, index)));
       return;
     }
     const key = resourceKey(r.resource);
     const prev = seen.get(key);
     if (prev !== undefined)
-      issues.push({ path: `[${index}].metadata.name`, message: `duplicates document [${prev}] (${key})` });
+      issues.push(
+        fieldIssue({ doc: index, path: ["metadata", "name"] }, `duplicates document [${prev}] (${key})`),
+      );
     else seen.set(key, index);
     resources.push(r.resource);
   });

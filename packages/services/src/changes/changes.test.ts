@@ -232,12 +232,14 @@ describe("create", () => {
     expect(r.code).toBe("CHANGE_INVALID");
     expect(r.issues).toContainEqual({
       path: "operations[0].resource.spec.rules[0].backends",
+      at: { doc: 0, path: ["spec", "rules", 0, "backends"] },
       message: "weights must sum to 100 (got 110)",
     });
     // A registry check: a version without workloads.
     const r2 = await issuesOf(createChange(db, actors.editor!, create(route("bad2", [{ version: "v9" }]))));
     expect(r2.issues).toContainEqual({
       path: "operations[0].resource.spec.rules[0].backends[0].version",
+      at: { doc: 0, path: ["spec", "rules", 0, "backends", 0, "version"] },
       message: "service reviews has no workloads of version v9",
     });
     const r3 = await issuesOf(
@@ -280,12 +282,36 @@ spec: { service: ratings, loadBalancer: { type: leastRequest } }
     );
     expect(bad.code).toBe("CHANGE_INVALID");
     expect(bad.issues.map((i) => i.path)).toEqual(["[2].spec.service"]);
+    expect(bad.issues.map((i) => i.at)).toEqual([{ doc: 2, path: ["spec", "service"] }]);
     const syntax = await issuesOf(
       createChange(db, actors.editor!, { title: "x", yaml: "kind: Route\nmetadata: [unclosed\n" }),
     );
     expect(syntax.code).toBe("CHANGE_INVALID");
     expect(syntax.issues[0]!.path).toBe("[0]");
+    expect(syntax.issues[0]!.at).toEqual({ doc: 0, path: [] });
     expect(syntax.issues[0]!.message).toMatch(/^YAML: line \d+, column \d+/);
+  });
+
+  it("places semantic issues of YAML in their document, counting empty ones, and per operation relative to it", async () => {
+    // Document 0 is empty (between the two `---`): the Route, the change's only operation, is document 1.
+    const p = await previewChange(db, actors.editor!, {
+      yaml: `---\n---\napiVersion: trellis.dev/v1alpha1
+kind: Route
+metadata: { name: yaml-weights, namespace: shop }
+spec: { service: reviews, rules: [{ backends: [{ version: v1, weight: 90 }, { version: v2, weight: 20 }] }] }
+`,
+    });
+    const weights = {
+      path: "[1].spec.rules[0].backends",
+      at: { doc: 1, path: ["spec", "rules", 0, "backends"] },
+      message: "weights must sum to 100 (got 110)",
+    };
+    expect(p.validation.errors).toContainEqual(weights);
+    expect(p.operations[0]!.errors).toContainEqual({
+      path: "spec.rules[0].backends",
+      at: { path: ["spec", "rules", 0, "backends"] },
+      message: weights.message,
+    });
   });
 
   it("refuses a base revision that is not the one in force", async () => {
@@ -297,7 +323,11 @@ spec: { service: ratings, loadBalancer: { type: leastRequest } }
     );
     expect(r.code).toBe("CHANGE_STALE");
     expect(r.issues).toEqual([
-      { path: "operations[0]", message: "Route/shop/ghost was deleted after revision 3" },
+      {
+        path: "operations[0]",
+        at: { doc: 0, path: [] },
+        message: "Route/shop/ghost was deleted after revision 3",
+      },
     ]);
   });
 });

@@ -44,11 +44,16 @@ import { tallyApprovals } from "./approval-rule.js";
 import { computeImpact } from "./impact.js";
 import { loadMeshView, validatePlan } from "./mesh-view.js";
 import {
+  INPUT_OPERATIONS,
+  STORED_OPERATIONS,
   fromResource,
   keyOf,
   namespacesOf,
+  operationIssue,
   planFromOperations,
   planFromYaml,
+  yamlDocuments,
+  type PlanSource,
   type PlannedOp,
   type Spec,
 } from "./plan.js";
@@ -75,9 +80,9 @@ function requireUser(actor: Actor, what: string): string {
   return actor.userId;
 }
 
-function staleError(stale: readonly StaleOp[], prefix: (i: number) => string, hint: string): AppError {
+function staleError(stale: readonly StaleOp[], source: PlanSource, hint: string): AppError {
   return new AppError("CHANGE_STALE", `${stale.map(describeStale).join("; ")}: ${hint}`, {
-    issues: stale.map((s) => ({ path: prefix(s.index), message: describeStale(s) })),
+    issues: stale.map((s) => operationIssue(source, s.index, describeStale(s))),
   });
 }
 
@@ -105,7 +110,7 @@ async function requiredApprovals(db: Db, namespaces: readonly string[]): Promise
 async function planInput(
   db: Db,
   input: { operations?: ChangeCreateInput["operations"]; yaml?: string },
-): Promise<{ ops: PlannedOp[]; prefix: (i: number) => string; docPrefix: (i: number) => string }> {
+): Promise<{ ops: PlannedOp[]; source: PlanSource }> {
   if (input.yaml !== undefined) {
     const y = planFromYaml(input.yaml);
     if (y.issues.length > 0) throw invalid(y.issues);
@@ -125,12 +130,11 @@ async function planInput(
       const rev = current.get(`${r.kind}/${r.metadata.namespace}/${r.metadata.name}`);
       return fromResource(r, rev === undefined ? "create" : "update", rev ?? null);
     });
-    const at = (i: number) => `[${y.documentIndexes[i]}]`;
-    return { ops, prefix: at, docPrefix: at };
+    return { ops, source: yamlDocuments(y.documentIndexes) };
   }
   const p = planFromOperations(input.operations ?? []);
   if (p.issues.length > 0) throw invalid(p.issues);
-  return { ops: p.ops, prefix: (i) => `operations[${i}]`, docPrefix: (i) => `operations[${i}].resource` };
+  return { ops: p.ops, source: INPUT_OPERATIONS };
 }
 
 function invalid(issues: FieldIssue[]): AppError {
@@ -149,14 +153,14 @@ function invalid(issues: FieldIssue[]): AppError {
 export async function createChange(db: Db, actor: Actor, rawInput: ChangeCreateInput): Promise<Change> {
   const input = parseInput(ZChangeCreateInput, rawInput);
   const userId = requireUser(actor, "proposing a change");
-  const { ops, prefix, docPrefix } = await planInput(db, input);
+  const { ops, source } = await planInput(db, input);
   const namespaces = namespacesOf(ops);
   requireRoleIn(actor, "editor", namespaces);
 
   const stale = await staleOps(db, ops);
   if (stale.length > 0)
-    throw staleError(stale, prefix, "read the resources again and propose the change on top of them");
-  const validation = validatePlan(ops, await loadMeshView(db, ops), docPrefix);
+    throw staleError(stale, source, "read the resources again and propose the change on top of them");
+  const validation = validatePlan(ops, await loadMeshView(db, ops), source);
   if (validation.errors.length > 0) throw invalid(validation.errors);
 
   const required = await requiredApprovals(db, namespaces);
@@ -188,10 +192,10 @@ export async function previewChange(
   rawInput: ChangePreviewInput,
 ): Promise<ChangePreview> {
   const input = parseInput(ZChangePreviewInput, rawInput);
-  const { ops, docPrefix } = await planInput(db, input);
+  const { ops, source } = await planInput(db, input);
   requireRoleIn(actor, "viewer", namespacesOf(ops));
   const view = await loadMeshView(db, ops);
-  const validation = validatePlan(ops, view, docPrefix);
+  const validation = validatePlan(ops, view, source);
   const { current, baseSpec } = await loadRevisions(db, ops);
   return {
     operations: ops.map((op, i) => {
@@ -338,7 +342,6 @@ export async function approveChange(db: Db, actor: Actor, rawInput: ChangeDecisi
     throw new AppError("CONFLICT", `you already decided on change #${row.number}`);
   }
   const ops = storedOps(row);
-  const prefix = (i: number) => `operations[${i}]`;
   const validation = validatePlan(ops, await loadMeshView(db, ops));
   if (validation.errors.length > 0) throw invalid(validation.errors);
 
@@ -376,7 +379,7 @@ export async function approveChange(db: Db, actor: Actor, rawInput: ChangeDecisi
   if (outcome.stale.length > 0) {
     throw staleError(
       outcome.stale,
-      prefix,
+      STORED_OPERATIONS,
       `change #${row.number} is stale now; rebase it, then ask for approval again`,
     );
   }
@@ -468,10 +471,7 @@ export async function rebaseChange(db: Db, actor: Actor, rawInput: ChangeIdInput
     const cur = current.get(keyOf(op)) ?? null;
     if (op.action === "delete") {
       if (cur === null)
-        issues.push({
-          path: `operations[${i}]`,
-          message: `${keyOf(op)} no longer exists: nothing to delete`,
-        });
+        issues.push(operationIssue(STORED_OPERATIONS, i, `${keyOf(op)} no longer exists: nothing to delete`));
       return { ...op, baseRevision: cur };
     }
     return { ...op, action: cur === null ? "create" : "update", baseRevision: cur };
@@ -485,8 +485,7 @@ export async function rebaseChange(db: Db, actor: Actor, rawInput: ChangeIdInput
     const locked = await lockChange(tx, row.id);
     if (locked.status !== "stale" && locked.status !== "open") throw notOpen(row, locked.status);
     const stale = await lockAndCheckBases(tx, ops);
-    if (stale.length > 0)
-      throw staleError(stale, (i) => `operations[${i}]`, "it moved again; rebase once more");
+    if (stale.length > 0) throw staleError(stale, STORED_OPERATIONS, "it moved again; rebase once more");
     for (const [index, op] of ops.entries()) {
       await tx.changeOperation.update({
         where: { changeRequestId_index: { changeRequestId: row.id, index } },
@@ -544,18 +543,20 @@ export async function rollbackChange(db: Db, actor: Actor, rawInput: ChangeRollb
   const ops: PlannedOp[] = origOps.map((op, i) => {
     const after = writtenRev.get(keyOf(op)) ?? null;
     if (after === null)
-      issues.push({
-        path: `operations[${i}]`,
-        message: `no revision of ${keyOf(op)} was recorded for change #${original.number}`,
-      });
+      issues.push(
+        operationIssue(
+          STORED_OPERATIONS,
+          i,
+          `no revision of ${keyOf(op)} was recorded for change #${original.number}`,
+        ),
+      );
     const key = { kind: op.kind, namespace: op.namespace, name: op.name };
     if (op.action === "create") return { ...key, action: "delete", spec: null, baseRevision: after };
     const before = baseSpec.get(`${keyOf(op)}@${op.baseRevision}`) ?? null;
     if (before === null)
-      issues.push({
-        path: `operations[${i}]`,
-        message: `revision ${op.baseRevision} of ${keyOf(op)} is not recorded`,
-      });
+      issues.push(
+        operationIssue(STORED_OPERATIONS, i, `revision ${op.baseRevision} of ${keyOf(op)} is not recorded`),
+      );
     if (op.action === "update")
       return { ...key, action: "update", spec: before as Spec, baseRevision: after };
     return { ...key, action: "create", spec: before as Spec, baseRevision: null };
@@ -567,7 +568,7 @@ export async function rollbackChange(db: Db, actor: Actor, rawInput: ChangeRollb
   if (input.fastTrackReason !== undefined && stale.length > 0) {
     throw staleError(
       stale,
-      (i) => `operations[${i}]`,
+      STORED_OPERATIONS,
       "changed after the change being rolled back; a fast-track cannot overwrite that",
     );
   }
@@ -595,8 +596,7 @@ export async function rollbackChange(db: Db, actor: Actor, rawInput: ChangeRollb
     }));
     if (input.fastTrackReason !== undefined) {
       const moved = await lockAndCheckBases(tx, ops);
-      if (moved.length > 0)
-        throw staleError(moved, (i) => `operations[${i}]`, "changed meanwhile; try again");
+      if (moved.length > 0) throw staleError(moved, STORED_OPERATIONS, "changed meanwhile; try again");
       await auditChange(tx, actor, row.id, ops, "change.fastTrack", () => ({
         number: row.number,
         rollbackOf: original.number,

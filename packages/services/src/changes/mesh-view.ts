@@ -12,7 +12,15 @@ import {
   type ValidationContext,
 } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
-import { keyOf, namespacesOf, prefixIssue, type PlannedOp, type ResourceKey } from "./plan.js";
+import {
+  STORED_OPERATIONS,
+  keyOf,
+  namespacesOf,
+  resourceIssue,
+  type PlanSource,
+  type PlannedOp,
+  type ResourceKey,
+} from "./plan.js";
 
 export const TRAFFIC_WINDOW_MS = 3_600_000;
 
@@ -141,13 +149,14 @@ export interface OpValidation {
 
 /**
  * Every operation checked against the mesh as it would be with the whole change applied (so a change that
- * deletes one Route and creates another for the same service is fine). `prefix(i)` names the operation in
- * the flattened issue lists: `operations[0]` or, for YAML, the document index `[0]`.
+ * deletes one Route and creates another for the same service is fine). In the flattened issue lists each
+ * issue is placed in its operation's document as `source` says (`operations[0].spec…`, or for YAML `[0].spec…`);
+ * `perOp` keeps them relative to the resource.
  */
 export function validatePlan(
   ops: readonly PlannedOp[],
   view: MeshView | null,
-  prefix: (i: number) => string = (i) => `operations[${i}]`,
+  source: PlanSource = STORED_OPERATIONS,
 ): { perOp: OpValidation[]; errors: FieldIssue[]; warnings: FieldIssue[] } {
   const ctx: ValidationContext = view
     ? {
@@ -162,8 +171,8 @@ export function validatePlan(
   const errors: FieldIssue[] = [];
   const warnings: FieldIssue[] = [];
   perOp.forEach((v, i) => {
-    errors.push(...v.errors.map((x) => prefixIssue(x, prefix(i))));
-    warnings.push(...v.warnings.map((x) => prefixIssue(x, prefix(i))));
+    errors.push(...v.errors.map((x) => resourceIssue(source, i, x)));
+    warnings.push(...v.warnings.map((x) => resourceIssue(source, i, x)));
   });
   return { perOp, errors, warnings };
 }

@@ -4,9 +4,13 @@
 import { parseAllDocuments } from "yaml";
 import {
   MAX_CHANGE_OPERATIONS,
+  YAML_DOCUMENT,
+  fieldIssue,
+  inDocument,
   parseResource,
   parseResourceDocuments,
   type ChangeOperationInput,
+  type DocumentPath,
   type FieldIssue,
   type Resource,
   type ResourceKind,
@@ -33,6 +37,44 @@ export interface ResourceKey {
 
 export function keyOf(r: ResourceKey): string {
   return `${r.kind}/${r.namespace}/${r.name}`;
+}
+
+/**
+ * Where a plan's operations came from, so that their issues say so: operation `i` is document `doc(i)` of the
+ * change (`at.doc`), and the text of an issue's path names it with `operation` when the issue is about the
+ * operation as a whole (stale, a duplicate) and with `resource` when it is inside its resource.
+ */
+export interface PlanSource {
+  doc: (i: number) => number;
+  operation: DocumentPath;
+  resource: DocumentPath;
+}
+
+const OPERATION: DocumentPath = (i) => ["operations", i];
+
+/** A change as stored, or read back: `operations[0]`, `operations[0].spec.service`. */
+export const STORED_OPERATIONS: PlanSource = { doc: (i) => i, operation: OPERATION, resource: OPERATION };
+
+/** Operations as a request gives them: `operations[0]`, `operations[0].resource.spec.service`. */
+export const INPUT_OPERATIONS: PlanSource = {
+  doc: (i) => i,
+  operation: OPERATION,
+  resource: (i) => ["operations", i, "resource"],
+};
+
+/** YAML documents (empty ones skipped, so the operations' documents are `documentIndexes`): `[2].spec.service`. */
+export function yamlDocuments(documentIndexes: readonly number[]): PlanSource {
+  return { doc: (i) => documentIndexes[i] ?? i, operation: YAML_DOCUMENT, resource: YAML_DOCUMENT };
+}
+
+/** An issue about operation `i` as a whole. */
+export function operationIssue(source: PlanSource, i: number, message: string): FieldIssue {
+  return fieldIssue({ doc: source.doc(i), path: [] }, message, source.operation);
+}
+
+/** An issue found inside the resource of operation `i` (its path relative to the resource). */
+export function resourceIssue(source: PlanSource, i: number, issue: FieldIssue): FieldIssue {
+  return inDocument(issue, source.doc(i), source.resource);
 }
 
 /** Namespaces an operation list touches, sorted. */
@@ -66,7 +108,7 @@ export function planFromOperations(input: readonly ChangeOperationInput[]): {
     } else {
       const parsed = parseResource(op.resource);
       if (!parsed.ok) {
-        issues.push(...parsed.issues.map((x) => prefixIssue(x, `operations[${i}].resource`)));
+        issues.push(...parsed.issues.map((x) => resourceIssue(INPUT_OPERATIONS, i, x)));
         return;
       }
       planned = fromResource(parsed.resource, op.action, op.action === "update" ? op.baseRevision : null);
@@ -74,7 +116,7 @@ export function planFromOperations(input: readonly ChangeOperationInput[]): {
     const key = keyOf(planned);
     const prev = seen.get(key);
     if (prev !== undefined) {
-      issues.push({ path: `operations[${i}]`, message: `${key} is already changed by operations[${prev}]` });
+      issues.push(operationIssue(INPUT_OPERATIONS, i, `${key} is already changed by operations[${prev}]`));
       return;
     }
     seen.set(key, i);
@@ -102,10 +144,10 @@ export function planFromYaml(text: string): {
       resources: [],
       documentIndexes: [],
       issues: [
-        {
-          path: "yaml",
-          message: `has ${nonEmpty} documents; a change takes at most ${MAX_CHANGE_OPERATIONS}: split it into several changes`,
-        },
+        fieldIssue(
+          { path: ["yaml"] },
+          `has ${nonEmpty} documents; a change takes at most ${MAX_CHANGE_OPERATIONS}: split it into several changes`,
+        ),
       ],
     };
   }
@@ -116,7 +158,7 @@ export function planFromYaml(text: string): {
       for (const e of doc.errors) {
         const at = e.linePos?.[0];
         const where = at ? `line ${at.line}, column ${at.col}: ` : "";
-        issues.push({ path: `[${i}]`, message: `YAML: ${where}${firstLine(e.message)}` });
+        issues.push(fieldIssue({ doc: i, path: [] }, `YAML: ${where}${firstLine(e.message)}`));
       }
       values.push(null);
       return;
@@ -125,7 +167,7 @@ export function planFromYaml(text: string): {
       // maxAliasCount bounds "billion laughs" documents.
       values.push(doc.toJS({ maxAliasCount: 100 }));
     } catch (e) {
-      issues.push({ path: `[${i}]`, message: `YAML: ${firstLine((e as Error).message)}` });
+      issues.push(fieldIssue({ doc: i, path: [] }, `YAML: ${firstLine((e as Error).message)}`));
       values.push(null);
     }
   });
@@ -136,7 +178,7 @@ export function planFromYaml(text: string): {
     return {
       resources: [],
       documentIndexes,
-      issues: [{ path: "yaml", message: "has no resource documents" }],
+      issues: [fieldIssue({ path: ["yaml"] }, "has no resource documents")],
     };
   }
   const r = parseResourceDocuments(values);
@@ -156,14 +198,6 @@ export function fromResource(
     name: r.metadata.name,
     spec: r.spec as Spec,
     baseRevision,
-  };
-}
-
-export function prefixIssue(issue: FieldIssue, prefix: string): FieldIssue {
-  if (issue.path === "") return { path: prefix, message: issue.message };
-  return {
-    path: issue.path.startsWith("[") ? `${prefix}${issue.path}` : `${prefix}.${issue.path}`,
-    message: issue.message,
   };
 }
 

@@ -1,12 +1,15 @@
 import type { FieldIssue } from "@trellis/contracts";
 
+/** What this list prints of an issue: its path as people read it (the editor passes document-relative ones). */
+type ShownIssue = Pick<FieldIssue, "path" | "message">;
+
 /** Validation problems with their paths: errors block, warnings inform. */
 export function Issues({
   errors,
   warnings,
 }: {
-  errors: readonly FieldIssue[];
-  warnings: readonly FieldIssue[];
+  errors: readonly ShownIssue[];
+  warnings: readonly ShownIssue[];
 }) {
   if (errors.length === 0 && warnings.length === 0) return null;
   return (

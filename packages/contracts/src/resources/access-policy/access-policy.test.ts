@@ -28,7 +28,9 @@ const tcpVerdict =
 describe("AccessPolicy schema", () => {
   it("needs allow or deny, and a who in every source", () => {
     const r = parseResource(policy({ service: "reviews" }));
-    expect(r.ok ? [] : r.issues).toEqual([{ path: "spec", message: "give allow rules, deny rules or both" }]);
+    expect(r.ok ? [] : r.issues).toEqual([
+      { path: "spec", at: { path: ["spec"] }, message: "give allow rules, deny rules or both" },
+    ]);
     const s = parseResource(policy({ service: "reviews", allow: [{ from: [{}], paths: ["/a*b"] }] }));
     expect(s.ok ? [] : s.issues.map((i) => i.path)).toEqual([
       "spec.allow[0].from[0]",
@@ -108,10 +110,12 @@ describe("validateResource(AccessPolicy)", () => {
     ).toEqual([
       {
         path: "spec.allow[0]",
+        at: { path: ["spec", "allow", 0] },
         message: "shop/ratings is a TCP service: a rule with methods or paths allows no connection to it",
       },
       {
         path: "spec.deny[0]",
+        at: { path: ["spec", "deny", 0] },
         message:
           "shop/ratings is a TCP service: methods and paths are ignored, the rule denies every connection of the callers it names",
       },
@@ -122,6 +126,7 @@ describe("validateResource(AccessPolicy)", () => {
     expect(validateResource(getOnly, { traffic }).warnings).toEqual([]);
     expect(validateResource(getOnly, { traffic, services }).warnings).toContainEqual({
       path: "spec",
+      at: { path: ["spec"] },
       message: "cuts off every caller seen recently: shop/web",
     });
   });
@@ -134,7 +139,11 @@ describe("validateResource(AccessPolicy)", () => {
     ];
     const onlyAdmin = policy({ service: "reviews", allow: [{ from: [{ service: "admin" }] }] });
     expect(validateResource(onlyAdmin, { traffic }).warnings).toEqual([
-      { path: "spec", message: "cuts off every caller seen recently: ops/prober, shop/web" },
+      {
+        path: "spec",
+        at: { path: ["spec"] },
+        message: "cuts off every caller seen recently: ops/prober, shop/web",
+      },
     ]);
     // Another policy in force still allows web: not everyone is cut off.
     const allowWeb = parseResource(
@@ -153,8 +162,16 @@ describe("validateResource(AccessPolicy)", () => {
     );
     expect(v.errors).toEqual([]);
     expect(v.warnings).toEqual([
-      { path: "spec.deny[0]", message: "refuses every request to shop/reviews" },
-      { path: "spec.allow[0].from[0].service", message: "no service shop/wbe is registered" },
+      {
+        path: "spec.deny[0]",
+        at: { path: ["spec", "deny", 0] },
+        message: "refuses every request to shop/reviews",
+      },
+      {
+        path: "spec.allow[0].from[0].service",
+        at: { path: ["spec", "allow", 0, "from", 0, "service"] },
+        message: "no service shop/wbe is registered",
+      },
     ]);
   });
 });

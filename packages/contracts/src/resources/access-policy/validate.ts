@@ -25,7 +25,7 @@ export function validateAccessPolicy(
 
   spec.deny?.forEach((r, i) => {
     if (r.from === undefined && ruleCoversAllRequests(r)) {
-      out.warn(`spec.deny[${i}]`, `refuses every request to ${serviceKey(target)}`);
+      out.warn(["spec", "deny", i], `refuses every request to ${serviceKey(target)}`);
     }
   });
 
@@ -33,7 +33,7 @@ export function validateAccessPolicy(
   if (ctx.services !== undefined) {
     if (findService(ctx, target) === undefined) {
       out.warn(
-        "spec.service",
+        ["spec", "service"],
         `no service ${serviceKey(target)} is registered (yet); the policy applies once it is`,
       );
     }
@@ -41,7 +41,7 @@ export function validateAccessPolicy(
       spec.allow?.forEach((r, i) => {
         if (!ruleCoversAllRequests(r)) {
           out.warn(
-            `spec.allow[${i}]`,
+            ["spec", "allow", i],
             `${serviceKey(target)} is a TCP service: a rule with methods or paths allows no connection to it`,
           );
         }
@@ -49,7 +49,7 @@ export function validateAccessPolicy(
       spec.deny?.forEach((r, i) => {
         if (!ruleCoversAllRequests(r)) {
           out.warn(
-            `spec.deny[${i}]`,
+            ["spec", "deny", i],
             `${serviceKey(target)} is a TCP service: methods and paths are ignored, the rule denies every connection of the callers it names`,
           );
         }
@@ -61,7 +61,7 @@ export function validateAccessPolicy(
           if (s.service === undefined) return;
           const ref = { namespace: s.namespace ?? ns, service: s.service };
           if (findService(ctx, ref) === undefined) {
-            out.warn(`spec.${list}[${i}].from[${j}].service`, `no service ${serviceKey(ref)} is registered`);
+            out.warn(["spec", list, i, "from", j, "service"], `no service ${serviceKey(ref)} is registered`);
           }
         }),
       );
@@ -83,7 +83,7 @@ export function validateAccessPolicy(
       ];
       const keys = [...callers.keys()].sort();
       if (keys.every((k) => accessVerdict(policies, callers.get(k)!, protocol) === "denied")) {
-        out.warn("spec", `cuts off every caller seen recently: ${keys.join(", ")}`);
+        out.warn(["spec"], `cuts off every caller seen recently: ${keys.join(", ")}`);
       }
     }
   }

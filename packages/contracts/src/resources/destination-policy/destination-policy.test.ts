@@ -60,6 +60,7 @@ describe("DestinationPolicy", () => {
     expect(v.errors).toEqual([
       {
         path: "spec.service",
+        at: { path: ["spec", "service"] },
         message: "DestinationPolicy older already applies to shop/reviews; one per service",
       },
     ]);

@@ -25,14 +25,14 @@ export function validateDestinationPolicy(
     durationMs(hc.timeout) >= durationMs(hc.interval)
   ) {
     out.warn(
-      "spec.healthCheck.timeout",
+      ["spec", "healthCheck", "timeout"],
       `is not shorter than interval (${hc.interval}): probes will overlap`,
     );
   }
   const od = spec.outlierDetection;
   if (od && od.consecutive5xx === 0 && od.consecutiveGatewayErrors === 0) {
     out.warn(
-      "spec.outlierDetection",
+      ["spec", "outlierDetection"],
       "both consecutive5xx and consecutiveGatewayErrors are 0: nothing is ever ejected",
     );
   }
@@ -41,12 +41,12 @@ export function validateDestinationPolicy(
     const svc = findService(ctx, { namespace: ns, service: spec.service });
     if (svc === undefined) {
       out.warn(
-        "spec.service",
+        ["spec", "service"],
         `no service ${ns}/${spec.service} is registered (yet); the policy applies once it is`,
       );
     } else if (svc.protocol === "tcp" && spec.loadBalancer?.type === "ringHash") {
       out.warn(
-        "spec.loadBalancer",
+        ["spec", "loadBalancer"],
         `${ns}/${svc.name} is a tcp service: without headers to hash, it balances by least request`,
       );
     }
@@ -55,7 +55,7 @@ export function validateDestinationPolicy(
   for (const other of othersInForce(ctx, policy)) {
     if (other.metadata.namespace === ns && other.spec.service === spec.service) {
       out.error(
-        "spec.service",
+        ["spec", "service"],
         `DestinationPolicy ${other.metadata.name} already applies to ${ns}/${spec.service}; one per service`,
       );
     }

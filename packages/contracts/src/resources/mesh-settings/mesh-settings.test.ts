@@ -14,8 +14,16 @@ describe("MeshSettings", () => {
     expect(parseResource(mesh(at, {})).ok).toBe(true);
     const r = parseResource(mesh({ name: "settings", namespace: "default" }, {}));
     expect(r.ok ? [] : r.issues).toEqual([
-      { path: "metadata.name", message: 'must be "mesh": a mesh has one MeshSettings' },
-      { path: "metadata.namespace", message: 'must be "trellis-system"' },
+      {
+        path: "metadata.name",
+        at: { path: ["metadata", "name"] },
+        message: 'must be "mesh": a mesh has one MeshSettings',
+      },
+      {
+        path: "metadata.namespace",
+        at: { path: ["metadata", "namespace"] },
+        message: 'must be "trellis-system"',
+      },
     ]);
   });
 
@@ -40,6 +48,7 @@ describe("MeshSettings", () => {
     expect(v.errors).toEqual([
       {
         path: "spec.defaults.retries.retriableStatusCodes",
+        at: { path: ["spec", "defaults", "retries", "retriableStatusCodes"] },
         message: "list the status codes to retry (retryOn has retriable-status-codes)",
       },
     ]);

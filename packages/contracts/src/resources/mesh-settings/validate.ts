@@ -13,10 +13,10 @@ export function validateMeshSettings(settings: MeshSettingsResource, _ctx: unkno
   const { spec } = settings;
   if (spec.mtls?.mode === "permissive") {
     out.warn(
-      "spec.mtls.mode",
+      ["spec", "mtls", "mode"],
       "permissive: workloads also accept plain text, and AccessPolicy rules with `from` cannot match such callers",
     );
   }
-  if (spec.defaults) checkRuleTimings(spec.defaults, "spec.defaults", out);
+  if (spec.defaults) checkRuleTimings(spec.defaults, ["spec", "defaults"], out);
   return out.result();
 }

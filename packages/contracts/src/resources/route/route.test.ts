@@ -85,8 +85,16 @@ describe("Route schema", () => {
       }),
     );
     expect(r.ok ? [] : r.issues).toEqual([
-      { path: "spec.rules[0].timeout", message: "must be at most 1h" },
-      { path: "spec.rules[0].retries.perTryTimeout", message: "must be at least 1ms" },
+      {
+        path: "spec.rules[0].timeout",
+        at: { path: ["spec", "rules", 0, "timeout"] },
+        message: "must be at most 1h",
+      },
+      {
+        path: "spec.rules[0].retries.perTryTimeout",
+        at: { path: ["spec", "rules", 0, "retries", "perTryTimeout"] },
+        message: "must be at least 1ms",
+      },
     ]);
   });
 });
@@ -158,7 +166,11 @@ describe("validateResource(Route)", () => {
       }),
     );
     expect(v.errors).toEqual([
-      { path: "spec.rules[0].backends", message: "weights must sum to 100 (got 90)" },
+      {
+        path: "spec.rules[0].backends",
+        at: { path: ["spec", "rules", 0, "backends"] },
+        message: "weights must sum to 100 (got 90)",
+      },
     ]);
   });
 
@@ -169,7 +181,13 @@ describe("validateResource(Route)", () => {
     expect(
       validateResource(route({ service: "reviews", rules: [{ backends: [{ version: "v2", weight: 50 }] }] }))
         .errors,
-    ).toEqual([{ path: "spec.rules[0].backends", message: "weights must sum to 100 (got 50)" }]);
+    ).toEqual([
+      {
+        path: "spec.rules[0].backends",
+        at: { path: ["spec", "rules", 0, "backends"] },
+        message: "weights must sum to 100 (got 50)",
+      },
+    ]);
     expect(
       validateResource(
         route({
@@ -180,6 +198,7 @@ describe("validateResource(Route)", () => {
     ).toEqual([
       {
         path: "spec.rules[0].backends[0].weight",
+        at: { path: ["spec", "rules", 0, "backends", 0, "weight"] },
         message: "is required when a rule has more than one backend",
       },
     ]);
@@ -200,7 +219,11 @@ describe("validateResource(Route)", () => {
       }),
     );
     expect(v.errors).toEqual([
-      { path: "spec.rules[0].backends[1].version", message: "duplicates backends[0] (v1)" },
+      {
+        path: "spec.rules[0].backends[1].version",
+        at: { path: ["spec", "rules", 0, "backends", 1, "version"] },
+        message: "duplicates backends[0] (v1)",
+      },
     ]);
   });
 
@@ -220,9 +243,14 @@ describe("validateResource(Route)", () => {
       }),
     );
     expect(v.errors).toEqual([
-      { path: "spec.rules[1].match", message: "can never match: rules[0] has the same match" },
+      {
+        path: "spec.rules[1].match",
+        at: { path: ["spec", "rules", 1, "match"] },
+        message: "can never match: rules[0] has the same match",
+      },
       {
         path: "spec.rules[3]",
+        at: { path: ["spec", "rules", 3] },
         message: "can never match: rules[2] before it matches every request (put the catch-all rule last)",
       },
     ]);
@@ -319,21 +347,29 @@ describe("validateResource(Route)", () => {
     expect(v.errors).toEqual([
       {
         path: "spec.rules[0].retries.retriableStatusCodes",
+        at: { path: ["spec", "rules", 0, "retries", "retriableStatusCodes"] },
         message: "list the status codes to retry (retryOn has retriable-status-codes)",
       },
-      { path: "spec.rules[0].retries.backoff.max", message: "must be at least base (1s)" },
+      {
+        path: "spec.rules[0].retries.backoff.max",
+        at: { path: ["spec", "rules", 0, "retries", "backoff", "max"] },
+        message: "must be at least base (1s)",
+      },
     ]);
     expect(v.warnings).toEqual([
       {
         path: "spec.rules[0].retries.perTryTimeout",
+        at: { path: ["spec", "rules", 0, "retries", "perTryTimeout"] },
         message: "1s is not shorter than timeout (1s): a try that times out leaves no time to retry",
       },
       {
         path: "spec.rules[0].fault.delay.duration",
+        at: { path: ["spec", "rules", 0, "fault", "delay", "duration"] },
         message: "every delayed request will time out (timeout is 1s)",
       },
       {
         path: "spec.rules[1].retries.retriableStatusCodes",
+        at: { path: ["spec", "rules", 1, "retries", "retriableStatusCodes"] },
         message: "ignored: retryOn does not include retriable-status-codes",
       },
     ]);
@@ -360,16 +396,19 @@ describe("validateResource(Route)", () => {
     expect(v.errors).toEqual([
       {
         path: "spec.rules[1].backends[0].version",
+        at: { path: ["spec", "rules", 1, "backends", 0, "version"] },
         message: "service reviews has no workloads of version v4",
       },
     ]);
     expect(v.warnings).toEqual([
       {
         path: "spec.rules[0].backends[1].version",
+        at: { path: ["spec", "rules", 0, "backends", 1, "version"] },
         message: "no workload of reviews v2 is connected now; its share goes to the rule's other versions",
       },
       {
         path: "spec.rules[0].backends[2].version",
+        at: { path: ["spec", "rules", 0, "backends", 2, "version"] },
         message: "service reviews has no workloads of version v3",
       },
     ]);
@@ -378,12 +417,17 @@ describe("validateResource(Route)", () => {
       warnings: [
         {
           path: "spec.service",
+          at: { path: ["spec", "service"] },
           message: "no service default/ratings is registered (yet); the Route applies once it is",
         },
       ],
     });
     expect(validateResource(route({ service: "mysql", rules: [{}] }), registry).errors).toEqual([
-      { path: "spec.service", message: "default/mysql is a tcp service; Routes apply to http services only" },
+      {
+        path: "spec.service",
+        at: { path: ["spec", "service"] },
+        message: "default/mysql is a tcp service; Routes apply to http services only",
+      },
     ]);
   });
 
@@ -394,6 +438,7 @@ describe("validateResource(Route)", () => {
     expect(validateResource(self, ctx).errors).toEqual([
       {
         path: "spec.service",
+        at: { path: ["spec", "service"] },
         message: "Route reviews-other already routes default/reviews; one Route per service",
       },
     ]);

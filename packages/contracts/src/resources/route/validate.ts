@@ -1,3 +1,4 @@
+import type { IssuePath } from "../../errors.js";
 import { durationMs, formatDuration, IssueList, type ResourceValidation } from "../common.js";
 import { findService, othersInForce, type ValidationContext } from "../context.js";
 import type { KeyMatchSpec } from "../common.js";
@@ -33,7 +34,7 @@ export function validateRoute(route: RouteResource, ctx: ValidationContext): Res
   const seenMatches: string[] = [];
   let catchAll = -1;
   spec.rules.forEach((rule, i) => {
-    const at = `spec.rules[${i}]`;
+    const at: IssuePath = ["spec", "rules", i];
     if (catchAll >= 0) {
       out.error(
         at,
@@ -42,12 +43,12 @@ export function validateRoute(route: RouteResource, ctx: ValidationContext): Res
     } else {
       const key = canonicalMatch(rule.match);
       const same = seenMatches.indexOf(key);
-      if (same >= 0) out.error(`${at}.match`, `can never match: rules[${same}] has the same match`);
+      if (same >= 0) out.error([...at, "match"], `can never match: rules[${same}] has the same match`);
       else {
         const broader = spec.rules.slice(0, i).findIndex((r) => covers(r.match, rule.match));
         if (broader >= 0)
           out.error(
-            `${at}.match`,
+            [...at, "match"],
             `can never match: rules[${broader}] before it matches every request this rule matches (put the narrower rule first)`,
           );
       }
@@ -63,7 +64,7 @@ export function validateRoute(route: RouteResource, ctx: ValidationContext): Res
   for (const other of othersInForce(ctx, route)) {
     if (other.metadata.namespace === ns && other.spec.service === spec.service) {
       out.error(
-        "spec.service",
+        ["spec", "service"],
         `Route ${other.metadata.name} already routes ${ns}/${spec.service}; one Route per service`,
       );
     }
@@ -71,37 +72,37 @@ export function validateRoute(route: RouteResource, ctx: ValidationContext): Res
   return out.result();
 }
 
-function checkBackends(rule: RouteRuleSpec, at: string, out: IssueList): void {
+function checkBackends(rule: RouteRuleSpec, at: IssuePath, out: IssueList): void {
   const backends = rule.backends;
   if (backends === undefined) return;
   const firstIndex = new Map<string, number>();
   backends.forEach((b, k) => {
     const prev = firstIndex.get(b.version);
     if (prev !== undefined)
-      out.error(`${at}.backends[${k}].version`, `duplicates backends[${prev}] (${b.version})`);
+      out.error([...at, "backends", k, "version"], `duplicates backends[${prev}] (${b.version})`);
     else firstIndex.set(b.version, k);
   });
   if (backends.length === 1) {
     const w = backends[0]!.weight;
-    if (w !== undefined && w !== 100) out.error(`${at}.backends`, `weights must sum to 100 (got ${w})`);
+    if (w !== undefined && w !== 100) out.error([...at, "backends"], `weights must sum to 100 (got ${w})`);
     return;
   }
   let missing = false;
   backends.forEach((b, k) => {
     if (b.weight === undefined) {
       missing = true;
-      out.error(`${at}.backends[${k}].weight`, "is required when a rule has more than one backend");
+      out.error([...at, "backends", k, "weight"], "is required when a rule has more than one backend");
     }
   });
   if (missing) return;
   const sum = backends.reduce((acc, b) => acc + (b.weight ?? 0), 0);
-  if (sum !== 100) out.error(`${at}.backends`, `weights must sum to 100 (got ${sum})`);
+  if (sum !== 100) out.error([...at, "backends"], `weights must sum to 100 (got ${sum})`);
 }
 
 /** Retry and timeout sanity for a rule, or for anything shaped like one (the mesh's defaults). */
 export function checkRuleTimings(
   rule: Pick<RouteRuleSpec, "timeout" | "retries" | "fault">,
-  at: string,
+  at: IssuePath,
   out: IssueList,
 ): void {
   const timeout = rule.timeout === undefined ? undefined : durationMs(rule.timeout);
@@ -111,24 +112,24 @@ export function checkRuleTimings(
     const codes = r.retriableStatusCodes ?? [];
     if (onCodes && codes.length === 0) {
       out.error(
-        `${at}.retries.retriableStatusCodes`,
+        [...at, "retries", "retriableStatusCodes"],
         "list the status codes to retry (retryOn has retriable-status-codes)",
       );
     }
     if (!onCodes && codes.length > 0) {
       out.warn(
-        `${at}.retries.retriableStatusCodes`,
+        [...at, "retries", "retriableStatusCodes"],
         "ignored: retryOn does not include retriable-status-codes",
       );
     }
     if (r.backoff && durationMs(r.backoff.max) < durationMs(r.backoff.base)) {
-      out.error(`${at}.retries.backoff.max`, `must be at least base (${r.backoff.base})`);
+      out.error([...at, "retries", "backoff", "max"], `must be at least base (${r.backoff.base})`);
     }
     if (r.perTryTimeout !== undefined && timeout !== undefined && timeout > 0 && r.attempts > 0) {
       const perTry = durationMs(r.perTryTimeout);
       if (perTry >= timeout) {
         out.warn(
-          `${at}.retries.perTryTimeout`,
+          [...at, "retries", "perTryTimeout"],
           `${formatDuration(perTry)} is not shorter than timeout (${formatDuration(timeout)}): a try that times out leaves no time to retry`,
         );
       }
@@ -143,7 +144,7 @@ export function checkRuleTimings(
     delay.percent > 0
   ) {
     out.warn(
-      `${at}.fault.delay.duration`,
+      [...at, "fault", "delay", "duration"],
       `every delayed request will time out (timeout is ${formatDuration(timeout)})`,
     );
   }
@@ -155,18 +156,18 @@ function checkRegistry(route: RouteResource, ctx: ValidationContext, out: IssueL
   const svc = findService(ctx, { namespace: ns, service: route.spec.service });
   if (svc === undefined) {
     out.warn(
-      "spec.service",
+      ["spec", "service"],
       `no service ${ns}/${route.spec.service} is registered (yet); the Route applies once it is`,
     );
     return;
   }
   if (svc.protocol === "tcp") {
-    out.error("spec.service", `${ns}/${svc.name} is a tcp service; Routes apply to http services only`);
+    out.error(["spec", "service"], `${ns}/${svc.name} is a tcp service; Routes apply to http services only`);
     return;
   }
   route.spec.rules.forEach((rule, i) => {
     rule.backends?.forEach((b, k) => {
-      const at = `spec.rules[${i}].backends[${k}].version`;
+      const at: IssuePath = ["spec", "rules", i, "backends", k, "version"];
       const v = svc.versions.find((x) => x.version === b.version);
       const weight = b.weight ?? (rule.backends!.length === 1 ? 100 : 0);
       if (v === undefined || v.workloads === 0) {

@@ -3,7 +3,7 @@
 // their fields, and client-side (zod) issues in the same shape.
 import type { z } from "zod";
 import type { FieldIssue } from "@trellis/contracts";
-import { formatPath } from "@trellis/contracts";
+import { zodIssues } from "@trellis/contracts";
 import { apiError } from "../../_components/api-error";
 
 /** Field errors by top-level field name, from a zod error or the server's issues. */
@@ -11,15 +11,13 @@ export type FieldErrors = Record<string, string>;
 
 export function fieldErrors(issues: readonly FieldIssue[]): FieldErrors {
   const out: FieldErrors = {};
-  for (const i of issues) {
-    const field = i.path.split(/[.[]/)[0] ?? "";
-    out[field] ??= i.message;
-  }
+  for (const i of issues) out[String(i.at.path[0] ?? "")] ??= i.message;
   return out;
 }
 
+/** The form's own check, in the server's shape: the same issues the API would have answered with. */
 export function zodFieldErrors(error: z.ZodError): FieldErrors {
-  return fieldErrors(error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  return fieldErrors(zodIssues(error));
 }
 
 /** The server's refusal or failure, announced to screen readers. */

@@ -1,7 +1,8 @@
-// Issues from `change.preview` placed in the documents they are about. The server prefixes each path with
-// where the resource came from (`[1].spec.service` for YAML documents, `operations[0].resource.spec.service`
-// for an update of one resource); the editor shows a document's issues next to its fields with the path a
-// user writes (`spec.rules[0].backends[1].weight`), and keeps the document index only when there are several.
+// Issues from `change.preview` placed in the documents they are about. Each issue's `at` says which document
+// of the change it is in (`doc`: the YAML document, or the operation of an update of one resource) and where
+// in it (`path`, keys and indexes). The editor shows a document's issues next to the controls for those paths,
+// and prints them as a user writes them (`spec.rules[0].backends[1].weight`), with the document index in front
+// only when the YAML has several. Nothing here reads the server's `path` text back.
 // Pure: unit-tested in editor-issues.test.ts.
 import type { FieldIssue } from "@trellis/contracts";
 import { formatPath } from "@trellis/contracts";
@@ -13,27 +14,25 @@ export interface EditorIssue {
   severity: Severity;
   /** The document (or operation) it is about; null for the change as a whole. */
   doc: number | null;
-  /** Path inside that document, `""` for the document itself. */
-  path: string;
+  /** Path inside that document (or, for the change as a whole, in the request); `[]` for all of it. */
+  path: Path;
   message: string;
 }
 
-const IN_DOCUMENT = /^\[(\d+)\](?:\.(.*))?$/;
-const IN_OPERATION = /^operations\[(\d+)\](?:\.resource)?(?:\.(.*))?$/;
-
 export function placeIssues(issues: readonly FieldIssue[], severity: Severity): EditorIssue[] {
-  return issues.map((i) => {
-    const m = IN_DOCUMENT.exec(i.path) ?? IN_OPERATION.exec(i.path);
-    if (!m) return { severity, doc: null, path: i.path, message: i.message };
-    return { severity, doc: Number(m[1]), path: m[2] ?? "", message: i.message };
-  });
+  return issues.map((i) => ({ severity, doc: i.at.doc ?? null, path: i.at.path, message: i.message }));
 }
 
 /** The path as the editor prints it: document-relative, with `[n]` in front when the YAML has several. */
 export function displayPath(issue: EditorIssue, documents: number): string {
-  if (issue.doc === null) return issue.path || "(change)";
-  const inner = issue.path || "(document)";
-  return documents > 1 ? `[${issue.doc}]${issue.path ? `.${issue.path}` : ""}` : inner;
+  if (issue.doc === null) return formatPath(issue.path) || "(change)";
+  if (documents > 1) return formatPath([issue.doc, ...issue.path]);
+  return formatPath(issue.path) || "(document)";
+}
+
+/** Whether `path` begins with every step of `prefix`. */
+function within(path: Path, prefix: Path): boolean {
+  return path.length >= prefix.length && prefix.every((seg, n) => path[n] === seg);
 }
 
 /**
@@ -46,23 +45,12 @@ export function issuesAt(
   path: Path,
   descendants = false,
 ): EditorIssue[] {
-  const p = formatPath(path);
   return issues.filter(
-    (i) =>
-      i.doc === doc &&
-      (i.path === p || (descendants && (i.path.startsWith(`${p}.`) || i.path.startsWith(`${p}[`)))),
+    (i) => i.doc === doc && within(i.path, path) && (descendants || i.path.length === path.length),
   );
 }
 
-/** The DOM id of a form control, so an issue in the summary can link to it. */
+/** The DOM id of a form control, so an issue in the summary can link to it: valid in a URL fragment. */
 export function fieldId(doc: number, path: Path): string {
-  const p = formatPath(path)
-    .replace(/\[(\d+)\]/g, "-$1")
-    .replace(/\./g, "-");
-  return `field-${doc}-${p.replace(/[^A-Za-z0-9-]/g, "_")}`;
-}
-
-/** `spec.rules[0].weight` → `["spec", "rules", 0, "weight"]`: the inverse of `formatPath` for resource paths. */
-export function parsePath(path: string): (string | number)[] {
-  return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+  return `field-${doc}-${path.join("-").replace(/[^A-Za-z0-9-]/g, "_")}`;
 }

@@ -5,7 +5,7 @@
 // validation. Editing it sends an `Edit` that changes the YAML in place (resource-doc.ts).
 import { createContext, useContext, useState, type InputHTMLAttributes, type ReactNode } from "react";
 import type { z } from "zod";
-import { displayPath, fieldId, issuesAt, parsePath, type EditorIssue } from "./editor-issues";
+import { displayPath, fieldId, issuesAt, type EditorIssue } from "./editor-issues";
 import { getIn, type Edit } from "./resource-doc";
 import { fieldSpec, type Path } from "./resource-schema";
 
@@ -415,9 +415,8 @@ export function IssueSummary({ issues }: { issues: readonly EditorIssue[] }) {
   const errors = issues.filter((i) => i.severity === "error").length;
   const warnings = issues.length - errors;
   const focus = (i: EditorIssue) => {
-    const path = parsePath(i.path);
-    for (let n = path.length; n >= 0; n--) {
-      const el = document.getElementById(fieldId(f.doc, path.slice(0, n)));
+    for (let n = i.path.length; n >= 0; n--) {
+      const el = document.getElementById(fieldId(f.doc, i.path.slice(0, n)));
       if (el) {
         el.scrollIntoView({ block: "center" });
         el.focus();
@@ -441,7 +440,7 @@ export function IssueSummary({ issues }: { issues: readonly EditorIssue[] }) {
         {issues.map((i, n) => (
           <li key={n} className={i.severity}>
             <a
-              href={`#${fieldId(f.doc, parsePath(i.path))}`}
+              href={`#${fieldId(f.doc, i.path)}`}
               onClick={(e) => {
                 e.preventDefault();
                 focus(i);

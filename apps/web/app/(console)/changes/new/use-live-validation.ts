@@ -50,10 +50,10 @@ export function useLiveValidation(body: ChangePreviewInput | null, delayMs = VAL
             ? {
                 key: k,
                 preview: null,
-                errors: placeIssues(
-                  err.issues.length > 0 ? err.issues : [{ path: "", message: err.message }],
-                  "error",
-                ),
+                errors:
+                  err.issues.length > 0
+                    ? placeIssues(err.issues, "error")
+                    : [{ severity: "error", doc: null, path: [], message: err.message }],
                 warnings: [],
                 failure: null,
               }
