@@ -7,6 +7,7 @@ import {
   REVOKED_REASON,
   STREAM_CLOSE,
   STREAM_FEATURES,
+  formatPath,
   spiffeId,
   ZProxyMessage,
   type ProxyMessage,
@@ -211,14 +212,14 @@ export class ProxySession {
     const parsed = ZProxyMessage.safeParse(raw);
     if (!parsed.success) {
       const i = parsed.error.issues[0];
-      const where = `${i?.path.join(".") ?? ""} ${i?.message ?? ""}`.trim();
+      const where = `${formatPath(i?.path ?? [])} ${i?.message ?? ""}`.trim();
       // A hello names what the proxy wants to be; one that breaks a bound is refused for good (the proxy stops:
       // the same flags would be refused again), with the field that broke it.
       if ((raw as { type?: unknown } | null)?.type === "hello" && this.joined === null)
         return this.fail(
           CLOSE.helloRefused,
           "HELLO_INVALID",
-          `${i?.path.join(".") ?? ""}: ${innerMessage(i)}`,
+          `${formatPath(i?.path ?? [])}: ${innerMessage(i)}`,
         );
       return this.fail(CLOSE.protocol, "PROTOCOL", `invalid message: ${where}`);
     }

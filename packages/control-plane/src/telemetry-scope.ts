@@ -3,6 +3,7 @@
 // taken part in, with numbers its counters can produce. Everything else is refused here, counted by reason,
 // and never stored.
 import {
+  formatPath,
   ZAccessObservation,
   ZTelemetrySeries,
   type AccessObservation,
@@ -57,7 +58,7 @@ export function screenReport(
     const parsed = ZTelemetrySeries.safeParse(r);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
-      refuse(`invalid ${i.path.join(".")}: ${i.message}`);
+      refuse(`invalid ${formatPath(i.path)}: ${i.message}`);
       continue;
     }
     const s = parsed.data;
@@ -107,7 +108,7 @@ export function screenAccess(
     const parsed = ZAccessObservation.safeParse(r);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
-      refuse(`invalid access.${i.path.join(".")}: ${i.message}`);
+      refuse(`invalid ${formatPath(["access", ...i.path])}: ${i.message}`);
       continue;
     }
     const o = parsed.data;
