@@ -105,7 +105,11 @@ describe("GET /api/v1/traffic/sparklines", () => {
   it("names the field when a service is not namespace/service, or none is given", async () => {
     const bad = await get("/api/v1/traffic/sparklines?services=reviews");
     expect(bad.status).toBe(422);
-    expect(await bad.json()).toMatchObject({ code: "VALIDATION_FAILED", issues: [{ path: "services.0" }] });
+    // Paths read as everywhere else (`services[0]`, once `services.0` here), and `at` locates the item.
+    expect(await bad.json()).toMatchObject({
+      code: "VALIDATION_FAILED",
+      issues: [{ path: "services[0]", at: { path: ["services", 0] } }],
+    });
     expect((await get("/api/v1/traffic/sparklines")).status).toBe(422);
   });
 });

@@ -3,7 +3,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import type { OpenApiMeta } from "trpc-to-openapi";
-import { APP_ERROR_HTTP_STATUS, type AppErrorCode, type FieldIssue } from "@trellis/contracts";
+import { APP_ERROR_HTTP_STATUS, zodIssues, type AppErrorCode, type FieldIssue } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { AppError, isAppError, type Actor } from "@trellis/services";
 
@@ -42,21 +42,24 @@ export function toTRPCError(e: AppError): TRPCError {
   return new TRPCError({ code, message: e.message, cause: e });
 }
 
-/** The stable code and field issues of any error that reached the API edge. */
+/**
+ * The stable code, message and field issues of any error that reached the API edge: what the console's tRPC
+ * errors (errorFormatter below) and REST's problem documents (http.ts) both say, so that one mistake reads the
+ * same on either. Input the procedure's schema refused comes as VALIDATION_FAILED with the schema's issues,
+ * built as services build theirs (contracts' zodIssues), never as the ZodError's own text.
+ */
 export function describeError(err: unknown): { code: AppErrorCode; message: string; issues?: FieldIssue[] } {
   const cause = err instanceof TRPCError ? err.cause : err;
   if (isAppError(cause))
     return { code: cause.code, message: cause.message, ...(cause.issues ? { issues: cause.issues } : {}) };
   if (err instanceof TRPCError) {
     if (err.code === "BAD_REQUEST" || err.code === "PARSE_ERROR") {
-      const zodIssues = (err.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)
-        ?.issues;
+      // tRPC keeps the schema's error (a ZodError, or a Standard Schema error) as the cause.
+      const schemaError = err.cause as Parameters<typeof zodIssues>[0] | undefined;
       return {
         code: "VALIDATION_FAILED",
         message: "the request is not valid",
-        ...(zodIssues
-          ? { issues: zodIssues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })) }
-          : {}),
+        ...(Array.isArray(schemaError?.issues) ? { issues: zodIssues(schemaError) } : {}),
       };
     }
     if (err.code === "NOT_FOUND") return { code: "NOT_FOUND", message: err.message };
@@ -76,9 +79,11 @@ const t = initTRPC
   .create({
     errorFormatter({ shape, error }) {
       const d = describeError(error);
+      // The message is describeError's, as REST's `detail` is: never a ZodError's JSON dump of its issues,
+      // never an internal error's text.
       return {
         ...shape,
-        message: d.code === "INTERNAL" ? "internal error" : shape.message,
+        message: d.message,
         data: { ...shape.data, appCode: d.code, issues: d.issues ?? null, stack: undefined },
       };
     },

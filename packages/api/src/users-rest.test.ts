@@ -104,9 +104,10 @@ describe("REST users and roles", () => {
       bindings: [{ role: "root", namespace: "Not A Namespace" }],
     });
     expect(badScope.status).toBe(422);
+    // The paths read as everywhere else (`bindings[0]`, once `bindings.0` from this schema check).
     expect(badScope.body.issues?.map((i) => i.path).sort()).toEqual([
-      "bindings.0.namespace",
-      "bindings.0.role",
+      "bindings[0].namespace",
+      "bindings[0].role",
     ]);
 
     expect((await call("admin", "POST", "/users", { name: "ana.lee@ops" })).body.code).toBe("CONFLICT");
