@@ -1,6 +1,7 @@
 // A peer test of the OpenAPI document: the client an automation user would generate from the live
 // /api/openapi.json (openapi-typescript + openapi-fetch), type-checked with tsc against a small program that
-// handles a 401, a 404 and a 422 by their documented shapes, then run against the live server. If the
+// handles a 401, a 404 and two 422s (a bad query parameter; a change with a bad field in its second YAML
+// document, located by `issues[].at`) by their documented shapes, then run against the live server. If the
 // document describes an error body the server does not send, the program does not compile or reads undefined.
 import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -96,6 +97,7 @@ describe("a client generated from /api/openapi.json", () => {
       detail: expect.stringMatching(/sign in|token/),
       code: "AUTH_REQUIRED",
       paths: [],
+      at: [],
     });
     expect(seen.notFound).toEqual({
       status: 404,
@@ -104,6 +106,7 @@ describe("a client generated from /api/openapi.json", () => {
       detail: "no change request 999999",
       code: "NOT_FOUND",
       paths: [],
+      at: [],
     });
     expect(seen.invalid).toEqual({
       status: 422,
@@ -112,6 +115,16 @@ describe("a client generated from /api/openapi.json", () => {
       detail: expect.any(String),
       code: "VALIDATION_FAILED",
       paths: ["namespace"],
+      at: [{ path: ["namespace"] }],
+    });
+    expect(seen.invalidChange).toEqual({
+      status: 422,
+      contentType: problem,
+      title: expect.any(String),
+      detail: expect.any(String),
+      code: "CHANGE_INVALID",
+      paths: ["[1].spec.rules[0].timeout"],
+      at: [{ doc: 1, path: ["spec", "rules", 0, "timeout"] }],
     });
   }, 120_000);
 });
@@ -146,7 +159,22 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(doc.components.schemas).filter((s) => s.startsWith("error."))).toEqual([]);
     expect(doc.components.schemas.Problem).toMatchObject({
       required: expect.arrayContaining(["type", "title", "status", "code"]),
-      properties: { issues: { items: { required: ["path", "message"] } } },
+      properties: {
+        issues: {
+          items: {
+            required: ["path", "at", "message"],
+            properties: {
+              at: {
+                required: ["path"],
+                properties: {
+                  doc: { type: "integer" },
+                  path: { type: "array", items: { anyOf: [{ type: "string" }, { type: "integer" }] } },
+                },
+              },
+            },
+          },
+        },
+      },
     });
     for (const [path, ops] of Object.entries(doc.paths))
       for (const [method, op] of Object.entries(ops))

@@ -45,7 +45,7 @@ const STATUS_TEXT: Record<number, string> = {
   409: "Conflicts with the current state",
   413: "Request body too large",
   415: "The body is not JSON (send `Content-Type: application/json`)",
-  422: "Invalid input: `issues` names each invalid field by its path",
+  422: "Invalid input: `issues` locates each invalid field (`at`) and names it (`path`)",
   429: "Too many attempts: wait and try again",
   500: "Internal error",
 };
@@ -91,7 +91,8 @@ function generate(): Document {
       "Automation API for the Trellis service mesh. Authenticate with `Authorization: Bearer <token>`.",
       "",
       "Every error is an RFC 9457 problem document (`application/problem+json`, schema `Problem`): branch on",
-      "`code`, show `detail`, and find invalid fields in `issues[].path`. A known path called with a method it",
+      "`code`, show `detail`, and find invalid fields by `issues[].at` (`{ doc, path: [keys and indexes] }`;",
+      "`issues[].path` is the same place as text, for people). A known path called with a method it",
       "does not have answers 405 with an `Allow` header. Request bodies may be at most",
       `${DEFAULT_BODY_LIMIT} bytes (${CHANGE_UPLOAD_BODY_LIMIT} for \`POST /changes\` and \`/changes/preview\`);`,
       "a longer one is refused with 413 before it is read.",

@@ -12,7 +12,7 @@ interface ProblemFields {
   title: string;
   detail?: string;
   code: string;
-  issues?: { path: string; message: string }[];
+  issues?: { path: string; message: string; at: { doc?: number; path: (string | number)[] } }[];
 }
 
 interface Seen {
@@ -22,6 +22,8 @@ interface Seen {
   detail: string | undefined;
   code: string;
   paths: string[];
+  /** Where each issue is, as data: the field, and the document of a change it is in. */
+  at: { doc?: number; path: (string | number)[] }[];
 }
 
 function seen(response: Response, error: ProblemFields): Seen {
@@ -32,6 +34,7 @@ function seen(response: Response, error: ProblemFields): Seen {
     detail: error.detail,
     code: error.code,
     paths: (error.issues ?? []).map((i) => i.path),
+    at: (error.issues ?? []).map((i) => i.at),
   };
 }
 
@@ -54,5 +57,14 @@ const invalid = await client.GET("/services", {
   headers: auth,
 });
 out.invalid = invalid.error ? seen(invalid.response, invalid.error) : "no error";
+
+// 422: a change whose second YAML document has a bad field; the issue says which document, and where in it.
+const yaml = (timeout: string) =>
+  `apiVersion: trellis.dev/v1alpha1\nkind: Route\nmetadata: { name: r-${timeout}, namespace: default }\nspec: { service: web, rules: [{ timeout: ${timeout} }] }\n`;
+const badChange = await client.POST("/changes", {
+  body: { title: "two routes", yaml: `${yaml("1s")}---\n${yaml("soon")}` },
+  headers: auth,
+});
+out.invalidChange = badChange.error ? seen(badChange.response, badChange.error) : "no error";
 
 console.log(JSON.stringify(out));
