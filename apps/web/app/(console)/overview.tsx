@@ -10,6 +10,7 @@ import { when } from "./_components/status";
 import { formatPercent, formatRps } from "./graph/graph-model";
 import { countOf, latestApplied, topByErrorRate } from "./overview-model";
 import { serviceMetrics } from "./services/service-metrics";
+import { ApiErrorAlert } from "./_components/api-error";
 
 const LIVE = { refetchInterval: 5_000 } as const;
 /** Counting open and stale requests reads at most this many of each. */
@@ -24,12 +25,7 @@ export function Overview() {
   const stale = useQuery(trpc.change.list.queryOptions({ status: "stale", limit: CHANGE_LIMIT }, LIVE));
 
   if (services.isPending) return <p className="muted">Loading…</p>;
-  if (services.isError)
-    return (
-      <p role="alert" className="error">
-        Could not load the mesh: {services.error.message}
-      </p>
-    );
+  if (services.isError) return <ApiErrorAlert error={services.error} label="Could not load the mesh" />;
 
   const items = services.data.items;
   const proxyItems = proxies.data?.items;
@@ -72,9 +68,7 @@ export function Overview() {
         </div>
       </section>
       {(proxies.error ?? open.error ?? stale.error) && (
-        <p role="alert" className="error">
-          Could not load everything: {(proxies.error ?? open.error ?? stale.error)!.message}
-        </p>
+        <ApiErrorAlert error={proxies.error ?? open.error ?? stale.error} label="Could not load everything" />
       )}
       {items.length === 0 ? (
         <div className="empty">
@@ -114,9 +108,7 @@ function LatestChange() {
       {applied.isPending ? (
         <p className="muted">Loading…</p>
       ) : applied.isError ? (
-        <p role="alert" className="error">
-          Could not load changes: {applied.error.message}
-        </p>
+        <ApiErrorAlert error={applied.error} label="Could not load changes" />
       ) : latest === null ? (
         <p className="muted">
           No change applied yet. <Link href="/changes">Change requests</Link>
@@ -132,9 +124,7 @@ function LatestChange() {
             </span>
           </p>
           {rollout.isError ? (
-            <p role="alert" className="error">
-              Could not load its rollout: {rollout.error.message}
-            </p>
+            <ApiErrorAlert error={rollout.error} label="Could not load its rollout" />
           ) : !r ? (
             <p className="muted">Loading the rollout…</p>
           ) : (
@@ -176,9 +166,7 @@ function ErrorRates({ services }: { services: Parameters<typeof serviceMetrics>[
     <section className="panel" aria-label="Highest error rates">
       <h2>Highest error rates, last {TRAFFIC_MINUTES} minutes</h2>
       {traffic.isError ? (
-        <p role="alert" className="error">
-          Could not load traffic: {traffic.error.message}
-        </p>
+        <ApiErrorAlert error={traffic.error} label="Could not load traffic" />
       ) : top === null ? (
         <p className="muted">Loading…</p>
       ) : top.length === 0 ? (

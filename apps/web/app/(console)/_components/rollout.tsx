@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/lib/trpc/client";
+import { ApiErrorAlert } from "./api-error";
 
 /** The change's config generation on its way to the proxies, refreshed until every proxy has answered. */
 export function RolloutView({ changeId }: { changeId: string }) {
@@ -17,12 +18,7 @@ export function RolloutView({ changeId }: { changeId: string }) {
     ),
   );
   if (rollout.isPending) return <p className="muted">Loading the rollout…</p>;
-  if (rollout.isError)
-    return (
-      <p role="alert" className="error">
-        Could not load the rollout: {rollout.error.message}
-      </p>
-    );
+  if (rollout.isError) return <ApiErrorAlert error={rollout.error} label="Could not load the rollout" />;
   const r = rollout.data;
   if (r.state === "not_applied") return null;
   return (

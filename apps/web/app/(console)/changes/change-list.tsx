@@ -5,6 +5,7 @@ import { useState } from "react";
 import { CHANGE_STATUSES, type ChangeStatus } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { StatusBadge, when } from "../_components/status";
+import { ApiErrorAlert } from "../_components/api-error";
 
 export function ChangeList() {
   const trpc = useTRPC();
@@ -28,9 +29,7 @@ export function ChangeList() {
       {list.isPending ? (
         <p className="muted">Loading…</p>
       ) : list.isError ? (
-        <p role="alert" className="error">
-          Could not load change requests: {list.error.message}
-        </p>
+        <ApiErrorAlert error={list.error} label="Could not load change requests" />
       ) : list.data.items.length === 0 ? (
         <div className="empty">
           <h2>No change requests{status ? ` that are ${status.replace("_", " ")}` : ""}</h2>

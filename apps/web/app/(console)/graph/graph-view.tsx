@@ -42,6 +42,7 @@ import {
   type TrafficEdgeType,
 } from "./graph-parts";
 import { SidePanel } from "./side-panel";
+import { ApiErrorAlert } from "../_components/api-error";
 
 /** HH:MM in the browser's time zone, as the Ending field reads and writes it. */
 const localTime = (iso: string | undefined) =>
@@ -328,11 +329,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
           Hide idle
         </label>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          Could not load the graph: {error.message}
-        </p>
-      )}
+      {error && <ApiErrorAlert error={error} label="Could not load the graph" />}
       {!model ? (
         !error && <p className="muted">Loading…</p>
       ) : model.nodes.length === 0 ? (

@@ -7,6 +7,7 @@ import type { ServiceSeriesQuery } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { pointRows } from "../services/service-metrics";
 import { formatMs, formatPercent, formatRps } from "./graph-model";
+import { ApiErrorAlert } from "../_components/api-error";
 
 const LATENCIES = [
   { key: "p50Ms", name: "p50", colour: "#2f6f4f" },
@@ -79,12 +80,7 @@ export function PanelCharts({
       placeholderData: (prev) => prev,
     }),
   );
-  if (series.isError)
-    return (
-      <p role="alert" className="error">
-        Could not load the charts: {series.error.message}
-      </p>
-    );
+  if (series.isError) return <ApiErrorAlert error={series.error} label="Could not load the charts" />;
   if (!series.data) return <p className="muted">Loading charts…</p>;
   const points = series.data.series.find((s) => s.key === pick)?.points ?? [];
   const calls = points.reduce((n, p) => n + p.requests, 0);

@@ -15,6 +15,7 @@ import {
   type ProxyFilter,
 } from "./proxy-rows";
 import { ProxyTable } from "./proxy-table";
+import { ApiErrorAlert } from "../_components/api-error";
 
 export function ProxyList({ initial }: { initial: ProxyFilter }) {
   const trpc = useTRPC();
@@ -89,9 +90,7 @@ export function ProxyList({ initial }: { initial: ProxyFilter }) {
       {list.isPending ? (
         <p className="muted">Loading…</p>
       ) : list.isError ? (
-        <p role="alert" className="error">
-          Could not load proxies: {list.error.message}
-        </p>
+        <ApiErrorAlert error={list.error} label="Could not load proxies" />
       ) : items.length === 0 ? (
         <div className="empty">
           <h2>No proxies yet</h2>

@@ -6,6 +6,7 @@ import { RESOURCE_KINDS } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { when } from "../_components/status";
 import { resourceHref } from "../_components/yaml";
+import { ApiErrorAlert } from "../_components/api-error";
 
 const KINDS = RESOURCE_KINDS;
 
@@ -29,9 +30,7 @@ export function ResourceList() {
       {list.isPending ? (
         <p className="muted">Loading…</p>
       ) : list.isError ? (
-        <p role="alert" className="error">
-          Could not load resources: {list.error.message}
-        </p>
+        <ApiErrorAlert error={list.error} label="Could not load resources" />
       ) : list.data.items.length === 0 ? (
         <div className="empty">
           <h2>No resources{kind ? ` of kind ${kind}` : ""}</h2>

@@ -9,6 +9,7 @@ import { TimeWindowFields, useTimeWindow } from "../_components/time-window";
 import { formatMs, formatPercent, formatRps } from "../graph/graph-model";
 import { serviceMetrics } from "./service-metrics";
 import { Sparkline } from "./sparkline";
+import { ApiErrorAlert, apiError } from "../_components/api-error";
 
 /** The most services one sparklines query takes (its schema's limit); rows beyond go without. */
 const MAX_SPARKLINES = 500;
@@ -76,9 +77,7 @@ export function ServiceList() {
         <TimeWindowFields value={time.value} onChange={time.setValue} />
       </div>
       {error ? (
-        <p role="alert" className="error">
-          Could not load services: {error.message}
-        </p>
+        <ApiErrorAlert error={error} label="Could not load services" />
       ) : !rows ? (
         <p className="muted">Loading…</p>
       ) : rows.length === 0 ? (
@@ -121,7 +120,10 @@ export function ServiceList() {
                   {lines.has(`${r.namespace}/${r.service}`) ? (
                     <Sparkline points={lines.get(`${r.namespace}/${r.service}`)!} window={time.label} />
                   ) : (
-                    <span className="muted" title={sparklines.error?.message}>
+                    <span
+                      className="muted"
+                      title={sparklines.error ? apiError(sparklines.error).message : undefined}
+                    >
                       {sparklines.isError ? "unavailable" : "–"}
                     </span>
                   )}

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useTRPC } from "@/lib/trpc/client";
 import { seriesRows, type SeriesMetric } from "../../service-metrics";
+import { ApiErrorAlert } from "../../../_components/api-error";
 
 const METRICS: { value: SeriesMetric; label: string; unit: string }[] = [
   { value: "rps", label: "Requests/s", unit: "req/s" },
@@ -61,9 +62,7 @@ export function SeriesChart({
         </label>
       </div>
       {series.isError ? (
-        <p role="alert" className="error">
-          Could not load the series: {series.error.message}
-        </p>
+        <ApiErrorAlert error={series.error} label="Could not load the series" />
       ) : !series.data ? (
         <p className="muted">Loading…</p>
       ) : series.data.series.length === 0 ? (

@@ -13,6 +13,7 @@ import { formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
 import { syncCounts } from "../../../proxies/proxy-rows";
 import { ProxyTable } from "../../../proxies/proxy-table";
 import { SeriesChart } from "./series-chart";
+import { ApiErrorAlert } from "../../../_components/api-error";
 
 function EdgeTable({
   label,
@@ -127,11 +128,7 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
       <div className="filters">
         <TimeWindowFields value={time.value} onChange={time.setValue} />
       </div>
-      {error && (
-        <p role="alert" className="error">
-          Could not load the service: {error.message}
-        </p>
-      )}
+      {error && <ApiErrorAlert error={error} label="Could not load the service" />}
       <section className="cards" aria-label="Service at a glance">
         <div className="card">
           <div className="value">{summary ? summary.versions.join(", ") || "–" : "–"}</div>
@@ -223,9 +220,7 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
           runs the config the control plane has for it.
         </p>
         {proxies.isError ? (
-          <p role="alert" className="error">
-            Could not load the proxies: {proxies.error.message}
-          </p>
+          <ApiErrorAlert error={proxies.error} label="Could not load the proxies" />
         ) : !proxies.data ? (
           <p className="muted">Loading…</p>
         ) : proxies.data.items.length === 0 ? (
