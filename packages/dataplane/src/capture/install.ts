@@ -1,7 +1,13 @@
 // Installs and removes transparent capture in the current network namespace (the pod's), with the system's
 // iptables. Needs root (CAP_NET_ADMIN) and iptables; says so in one line when either is missing.
 import { execFile } from "node:child_process";
-import { ZCaptureSpec, type CaptureSpec, type CaptureSpecInput } from "@trellis/contracts";
+import {
+  formatIssues,
+  ZCaptureSpec,
+  zodIssues,
+  type CaptureSpec,
+  type CaptureSpecInput,
+} from "@trellis/contracts";
 import { captureRules, removalCommands } from "./rules.js";
 
 export class CaptureError extends Error {
@@ -46,9 +52,7 @@ async function preflight(): Promise<void> {
 export async function installCapture(input: CaptureSpecInput): Promise<CaptureSpec> {
   const parsed = ZCaptureSpec.safeParse(input);
   if (!parsed.success)
-    throw new CaptureError(
-      `invalid capture settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-    );
+    throw new CaptureError(`invalid capture settings: ${formatIssues(zodIssues(parsed.error))}`);
   await preflight();
   await removeCapture();
   const r = await run("iptables-restore", ["--noflush"], captureRules(parsed.data));
