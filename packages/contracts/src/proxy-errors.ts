@@ -20,6 +20,8 @@ export const PROXY_ERROR_CODES = [
   "DP_FAULT_ABORT",
   "DP_DRAINING",
   "DP_INTERNAL",
+  /** A captured call to a destination outside the mesh's registry, refused by `outboundTrafficPolicy: registryOnly`. */
+  "DP_UNKNOWN_DESTINATION",
 ] as const;
 export const ZProxyErrorCode = z.enum(PROXY_ERROR_CODES);
 export type ProxyErrorCode = z.infer<typeof ZProxyErrorCode>;
@@ -41,4 +43,5 @@ export const PROXY_ERROR_HTTP_STATUS = {
   DP_FAULT_ABORT: 503,
   DP_DRAINING: 503,
   DP_INTERNAL: 500,
+  DP_UNKNOWN_DESTINATION: 502,
 } as const satisfies Record<ProxyErrorCode, number>;

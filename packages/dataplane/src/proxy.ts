@@ -25,6 +25,8 @@ import type { ProxyCore } from "./listener/core.js";
 import type { AccessLogSink } from "./listener/edge.js";
 import { startTcpServices, type TcpServices } from "./listener/tcp.js";
 import { sniff } from "./listener/sniff.js";
+import { acceptCaptured, acceptCapturedInbound } from "./listener/captured.js";
+import { captureAddonError, originalDst } from "./capture/original-dst.js";
 
 // Defined in contracts, shared with the CLI's flags; re-exported as part of this package's API.
 export { DEFAULT_LISTENERS };
@@ -47,6 +49,11 @@ export interface StartProxyOptions {
   log?: (line: string) => void;
   /** Longest a graceful close waits for requests in flight before cutting connections. Default 10 s. */
   drainTimeoutMs?: number;
+  /**
+   * Transparent capture is installed in this network namespace (capture/install.ts): the outbound listener
+   * reads where each connection was dialled and routes by it (listener/captured.ts). Needs the capture addon.
+   */
+  capture?: boolean;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -313,6 +320,10 @@ function listen(server: net.Server | http.Server, at: ListenerAddress): Promise<
 
 /** Starts a sidecar. Rejects with the reasons when the config is invalid or a listener cannot bind. */
 export async function startProxy(options: StartProxyOptions): Promise<ProxyHandle> {
+  if (options.capture) {
+    const missing = captureAddonError();
+    if (missing !== null) throw new ProxyStartError(`cannot capture: ${missing}`);
+  }
   const v = validateProxyConfig(options.config);
   if (!v.ok) throw new ProxyStartError(`invalid proxy config: ${formatProxyConfigIssues(v.issues)}`);
   const config = v.config;
@@ -344,8 +355,12 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
       proxy.http1Servers.push(h1);
       proxy.trackSessions(h2);
       const h1Entry = proxy.serveHttp1(h1);
+      const captured = { http1: h1Entry, h2, tcp: () => proxy.tcp };
       const server = net.createServer({ noDelay: true }, (socket) => {
         proxy.track(socket, "outbound");
+        const dialled = options.capture ? originalDst(socket) : null;
+        if (dialled !== null)
+          return acceptCaptured(proxy, socket, dialled, captured, config.limits.headersTimeoutMs);
         // Apps speak HTTP/1.1, or HTTP/2 with prior knowledge (gRPC over h2c).
         sniffPlain(socket, config.limits.headersTimeoutMs, h1Entry, h2);
       });
@@ -364,6 +379,8 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
       const inboundServers = { ...base, tls: (m: TlsState) => inboundTls.forMaterial(m) };
       const server = net.createServer({ noDelay: true }, (socket) => {
         proxy.track(socket, "inbound");
+        const dialled = options.capture ? originalDst(socket) : null;
+        if (dialled !== null && acceptCapturedInbound(proxy, socket, dialled)) return;
         acceptInbound(proxy, inboundServers, socket, config.limits.headersTimeoutMs);
       });
       proxy.netServers.push(server);

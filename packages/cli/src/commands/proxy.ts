@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 // The data plane is loaded when the command runs, so other commands (and --help) do not pay for it.
 import type { ProxyHandle, StartProxyOptions } from "@trellis/dataplane";
-import { DEFAULT_LISTENERS } from "@trellis/contracts";
+import { DEFAULT_LISTENERS, DEFAULT_PROXY_GID } from "@trellis/contracts";
 import { CliError } from "../errors.js";
 import { hostPort } from "../ports.js";
 import { drainOnSignals } from "../signals.js";
@@ -37,6 +37,11 @@ interface ProxyFlags {
   appPort?: number;
   appProtocol: "http1" | "h2c";
   accessLog: boolean;
+  capture: boolean;
+  captureInboundPort: number[];
+  captureExcludePort: number[];
+  captureExcludeCidr: string[];
+  proxyGid: number;
 }
 
 function port(value: string): number {
@@ -157,8 +162,47 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
         .default("http1"),
     )
     .option("--access-log", "write a JSON access log line per request to stdout", false)
+    .option(
+      "--capture",
+      "mesh mode, Linux, root: capture the app's TCP with iptables in this network namespace (the app needs no proxy settings); rules removed on exit",
+      false,
+    )
+    .addOption(
+      new Option(
+        "--capture-inbound-port <port>",
+        "with --capture: an app port whose inbound connections go through the sidecar (repeatable; default: --app-port and --tcp-port)",
+      )
+        .argParser((v: string, prev: number[] = []) => [...prev, port(v)])
+        .default([]),
+    )
+    .addOption(
+      new Option("--capture-exclude-port <port>", "with --capture: an outbound port left alone (repeatable)")
+        .argParser((v: string, prev: number[] = []) => [...prev, port(v)])
+        .default([]),
+    )
+    .addOption(
+      new Option(
+        "--capture-exclude-cidr <cidr>",
+        "with --capture: an outbound IPv4 address or block left alone (repeatable)",
+      )
+        .argParser((v: string, prev: string[] = []) => [...prev, v])
+        .default([]),
+    )
+    .addOption(
+      new Option(
+        "--proxy-gid <gid>",
+        "with --capture: the group the sidecar switches to, whose traffic is never captured",
+      )
+        .default(DEFAULT_PROXY_GID)
+        .argParser((v: string) => {
+          const n = Number(v);
+          if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError("must be a group id above 0");
+          return n;
+        }),
+    )
     .action(async (flags: ProxyFlags, command: Command) => {
       if (flags.controlPlane !== undefined) return runMeshProxy(flags);
+      if (flags.capture) throw new CliError("--capture needs mesh mode (--control-plane)");
       const { loadConfigFile, quickConfig, startProxy } = await import("@trellis/dataplane");
       const explicit = (name: string) => command.getOptionValueSource(name) === "cli";
       let config: Record<string, unknown>;
@@ -286,6 +330,9 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
     const inner = (i as { issues?: readonly { message: string }[] }).issues?.[0]?.message;
     throw new CliError(`--${flag}${key}: ${inner ?? i.message}`);
   }
+  // Capture first: the rules exempt the proxy's group, and a socket keeps the group it was opened with, so the
+  // proxy switches group before it opens any.
+  const removeCapture = flags.capture ? await capture(flags, cpUrl) : null;
   const { startMeshProxy } = await import("@trellis/dataplane/mesh");
   const mesh = startMeshProxy({
     controlPlaneUrl: cpUrl.origin,
@@ -301,14 +348,19 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
       outbound: { address: "127.0.0.1", port: flags.outboundPort },
       admin: { address: "127.0.0.1", port: flags.adminPort },
     },
+    ...(flags.capture ? { capture: true } : {}),
     log: (l) => console.error(l),
   });
-  drainOnSignals("trellis proxy", () => mesh.close());
+  drainOnSignals("trellis proxy", async () => {
+    await mesh.close();
+    await removeCapture?.();
+  });
   let proxy: ProxyHandle;
   try {
     proxy = await mesh.ready;
   } catch (e) {
     await mesh.close().catch(() => {});
+    await removeCapture?.();
     throw new CliError((e as Error).message);
   }
   const a = proxy.addresses;
@@ -316,4 +368,53 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
   console.error(
     `trellis proxy: ${node.data.namespace}/${node.data.service} ${node.data.version} in the mesh, config ${proxy.currentVersion()}; outbound ${show(a.outbound)}, inbound ${show(a.inbound)} (advertised ${node.data.address}), admin ${show(a.admin)}`,
   );
+}
+
+/**
+ * Installs capture for this proxy in the current network namespace and switches the process to the proxy's
+ * group. Returns what removes the rules again (on exit).
+ */
+async function capture(flags: ProxyFlags, cpUrl: URL): Promise<() => Promise<void>> {
+  const { ZIpv4 } = await import("@trellis/contracts");
+  const { captureAddonError, installCapture, removeCapture, CaptureError } =
+    await import("@trellis/dataplane");
+  const missing = captureAddonError();
+  if (missing !== null) throw new CliError(`--capture: ${missing}`);
+  const cpHost = cpUrl.hostname;
+  const inboundPorts =
+    flags.captureInboundPort.length > 0
+      ? flags.captureInboundPort
+      : [...(flags.appPort !== undefined ? [flags.appPort] : []), ...flags.tcpPort];
+  try {
+    await installCapture({
+      outboundPort: flags.outboundPort,
+      inboundPort: flags.inboundPort,
+      proxyGid: flags.proxyGid,
+      inboundPorts,
+      excludeOutboundPorts: flags.captureExcludePort,
+      excludeOutboundCidrs: flags.captureExcludeCidr,
+      ...(ZIpv4.safeParse(cpHost).success
+        ? { controlPlane: { address: cpHost, port: Number(cpUrl.port || 443) } }
+        : {}),
+    });
+  } catch (e) {
+    if (e instanceof CaptureError) throw new CliError(`--capture: ${e.message}`);
+    throw e;
+  }
+  let removed = false;
+  const remove = async () => {
+    if (removed) return;
+    removed = true;
+    await removeCapture();
+  };
+  try {
+    process.setgid!(flags.proxyGid);
+  } catch (e) {
+    await remove();
+    throw new CliError(`--capture: cannot switch to group ${flags.proxyGid}: ${(e as Error).message}`);
+  }
+  console.error(
+    `trellis proxy: capturing this network namespace's TCP (outbound to ${flags.outboundPort}, inbound ports ${inboundPorts.join(", ") || "none"} to ${flags.inboundPort}); the proxy runs as group ${flags.proxyGid}`,
+  );
+  return remove;
 }

@@ -54,6 +54,12 @@ export interface InboundRuntime {
   seriesFor(peerId: string | null, sourceVersion: string, protocol: number): RequestSeries;
 }
 
+/** Where a captured connection was dialled to (SO_ORIGINAL_DST). */
+export interface Dialled {
+  address: string;
+  port: number;
+}
+
 export class Snapshot {
   constructor(
     readonly config: ProxyConfig,
@@ -61,6 +67,8 @@ export class Snapshot {
     readonly services: CompiledService[],
     private readonly hosts: Map<string, CompiledService>,
     private readonly catchAll: CompiledService | null,
+    /** Services by virtual IP: a name's entries (an HTTP port and TCP ports share its VIP). */
+    private readonly byVip: ReadonlyMap<string, readonly CompiledService[]>,
     readonly inbound: InboundRuntime | null,
     /** Serials of peer certificates to refuse (config `revokedCertificates`, unexpired ones). */
     readonly revoked: RevokedSerials = new Set(),
@@ -72,8 +80,19 @@ export class Snapshot {
     return this.config.version;
   }
 
-  /** The service an authority (`reviews`, `reviews:9080`, `reviews.shop.svc.cluster.local`) names. */
-  resolve(authority: string): CompiledService | null {
+  /**
+   * The service a request is for: the one its authority (`reviews`, `reviews:9080`,
+   * `reviews.shop.svc.cluster.local`) names, else — for a captured connection — the one whose VIP it was
+   * dialled to, else the catch-all.
+   */
+  resolve(authority: string, dialled?: Dialled | null): CompiledService | null {
+    return (
+      this.named(authority) ?? (dialled ? this.atVip(dialled.address, dialled.port) : null) ?? this.catchAll
+    );
+  }
+
+  /** The service an authority names, not counting a catch-all (`hosts: ["*"]`). */
+  named(authority: string): CompiledService | null {
     const hit = this.hosts.get(authority);
     if (hit !== undefined) return hit;
     const colon = authority.lastIndexOf(":");
@@ -81,7 +100,21 @@ export class Snapshot {
       const bare = this.hosts.get(authority.slice(0, colon).toLowerCase());
       if (bare !== undefined) return bare;
     }
-    return this.hosts.get(authority.toLowerCase()) ?? this.catchAll;
+    return this.hosts.get(authority.toLowerCase()) ?? null;
+  }
+
+  /**
+   * The service a captured connection dialled (`vip`:`port`) is for: its entry on that port, else its HTTP
+   * entry (HTTP is routed per request, whatever port the app used). Null: not a service's VIP.
+   */
+  atVip(vip: string, port: number): CompiledService | null {
+    const entries = this.byVip.get(vip);
+    if (entries === undefined) return null;
+    return (
+      entries.find((c) => c.service.port === port) ??
+      entries.find((c) => c.service.protocol === "http") ??
+      null
+    );
   }
 
   start(): void {
@@ -160,15 +193,15 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
   // service of the right name. Other namespaces are reached by `name.namespace` and longer.
   const own = services.filter((c) => c.service.namespace === id.namespace);
   const others = services.filter((c) => c.service.namespace !== id.namespace);
+  const byVip = new Map<string, CompiledService[]>();
+  for (const compiled of services) {
+    const vip = compiled.service.vip;
+    if (vip !== undefined) byVip.set(vip, [...(byVip.get(vip) ?? []), compiled]);
+  }
   for (const compiled of [...own, ...others]) {
     const svc = compiled.service;
     if (svc.protocol !== "http") continue;
-    const names = [
-      ...(svc.namespace === id.namespace ? [svc.name] : []),
-      `${svc.name}.${svc.namespace}`,
-      `${svc.name}.${svc.namespace}.svc`,
-      `${svc.name}.${svc.namespace}.svc.cluster.local`,
-    ];
+    const names = serviceNames(svc, id.namespace);
     for (const h of svc.hosts) {
       if (h === "*") catchAll = compiled;
       else names.push(h.toLowerCase());
@@ -249,7 +282,20 @@ export function buildSnapshot(config: ProxyConfig, metrics: Metrics, txn: Regist
     };
   }
 
-  return new Snapshot(config, tls, services, hosts, catchAll, inbound, revoked, revokedKey);
+  return new Snapshot(config, tls, services, hosts, catchAll, byVip, inbound, revoked, revokedKey);
+}
+
+/**
+ * The names a workload in `ownNamespace` reaches a service by (HTTP `Host`, and the sidecar's DNS): the bare
+ * name in its own namespace only, and `name.namespace[.svc[.cluster.local]]` everywhere.
+ */
+export function serviceNames(svc: { name: string; namespace: string }, ownNamespace: string): string[] {
+  return [
+    ...(svc.namespace === ownNamespace ? [svc.name] : []),
+    `${svc.name}.${svc.namespace}`,
+    `${svc.name}.${svc.namespace}.svc`,
+    `${svc.name}.${svc.namespace}.svc.cluster.local`,
+  ];
 }
 
 function defaultRoute(): Route {

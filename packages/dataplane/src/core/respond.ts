@@ -54,6 +54,7 @@ const GRPC_STATUS_FOR_ERROR = {
   DP_FAULT_ABORT: 14,
   DP_DRAINING: 14,
   DP_INTERNAL: 13,
+  DP_UNKNOWN_DESTINATION: 14, // UNAVAILABLE: nothing in the mesh to reach
 } as const satisfies Record<ProxyErrorCode, number>;
 
 /** grpc-message is percent-encoded (gRPC over HTTP/2 spec): anything outside printable ASCII, and '%'. */

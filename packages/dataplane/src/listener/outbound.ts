@@ -13,6 +13,7 @@ import { requestProtocol } from "../telemetry/protocol.js";
 import { Exchange, guardBody, readHead, type RawClient } from "./edge.js";
 import type { ProxyCore } from "./core.js";
 import { splitAbsolute } from "./target.js";
+import { dialledOf } from "./captured.js";
 
 export function outboundHandler(core: ProxyCore) {
   return function onOutboundRequest(
@@ -52,7 +53,7 @@ export function outboundHandler(core: ProxyCore) {
     if (raw !== undefined) ex.raw = raw;
     const protocol = requestProtocol(req, isH2, raw?.protocol ?? null);
     ex.protocol = protocol;
-    const svc = snap.resolve(authority);
+    const svc = snap.resolve(authority, dialledOf(req));
     if (svc === null) {
       ex.series = core.unknownSeries(protocol);
       ex.fail(new ProxyError("DP_UNKNOWN_SERVICE", `no service is known as ${authority || "(no host)"}`));

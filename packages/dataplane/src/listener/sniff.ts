@@ -6,7 +6,11 @@ export type FirstBytes = "tls" | "h2c" | "http1";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
 
-export function sniff(socket: Socket, timeoutMs: number, then: (kind: FirstBytes) => void): void {
+export function sniff(
+  socket: Socket,
+  timeoutMs: number,
+  then: (kind: FirstBytes, first: Buffer) => void,
+): void {
   const onTimeout = () => socket.destroy();
   socket.setTimeout(timeoutMs, onTimeout);
   socket.once("error", () => socket.destroy());
@@ -24,7 +28,7 @@ export function sniff(socket: Socket, timeoutMs: number, then: (kind: FirstBytes
         .equals(H2_PREFACE.subarray(0, Math.min(chunk.length, H2_PREFACE.length)))
     )
       kind = "h2c";
-    then(kind);
+    then(kind, chunk);
     // TLS and HTTP/2 sessions read the buffered bytes themselves (then consume the handle directly);
     // resuming the raw socket would steal them. Node's HTTP/1 server wants a flowing socket.
     if (kind === "http1" && !socket.destroyed) socket.resume();

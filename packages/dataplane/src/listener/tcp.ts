@@ -38,6 +38,8 @@ export function splice(a: Socket, b: Socket): void {
 }
 
 export interface TcpServices {
+  /** Passes a client connection to the service (a captured connection to its VIP, or its local port). */
+  connect(svc: CompiledService, client: Socket): void;
   check(snap: Snapshot): void;
   update(snap: Snapshot): void;
   close(): void;
@@ -208,6 +210,7 @@ export async function startTcpServices(core: ProxyCore, track: (s: Socket) => vo
 
   await sync(core.snapshot);
   return {
+    connect,
     check() {},
     update(snap) {
       if (!closed) void sync(snap);

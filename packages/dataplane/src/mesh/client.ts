@@ -38,6 +38,8 @@ export interface MeshProxyOptions {
    */
   app: { port: number; address?: string; tcpPorts?: number[]; protocol?: "http1" | "h2c" };
   listeners?: StartProxyOptions["listeners"];
+  /** Transparent capture is installed in this network namespace (see StartProxyOptions.capture). */
+  capture?: boolean;
   drainTimeoutMs?: number;
   log?: (line: string) => void;
   /**
@@ -120,6 +122,7 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         proxy = await startProxy({
           config: local,
           ...(opts.listeners ? { listeners: opts.listeners } : {}),
+          ...(opts.capture ? { capture: true } : {}),
           ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
           log,
         });
