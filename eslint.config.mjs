@@ -77,17 +77,24 @@ export default tseslint.config(
     "^(?!zod(/|$)|\\.)", // anything but zod and its own files
     "contracts imports only zod: everything imports contracts, so whatever it imports, everything does",
   ),
+  // The pod test bed is used by tests, the demo and the CLI, and must work under any of them: Node's
+  // built-ins and its own files, nothing else (no Trellis package, no library).
+  forbid(
+    ["packages/pods/**"],
+    "^(?!node:|\\.)", // anything but node:* and its own files
+    "pods imports only Node built-ins (node:*): tests, the demo and the CLI all use it, so it can depend on none of them",
+  ),
   // The sidecar learns everything from the snapshots the control plane pushes: no database, no services,
-  // no console, and not the control plane itself.
+  // no console, and not the control plane itself (nor the pod bed: a proxy runs in a pod, it does not make one).
   forbid(
     ["packages/dataplane/**"],
-    [...pkg("db", "services", "api", "control-plane", "cli", "demo", "web"), ...PRISMA, ...NEXT],
+    [...pkg("db", "services", "api", "control-plane", "cli", "demo", "web", "pods"), ...PRISMA, ...NEXT],
     "the data plane imports contracts, Node and its own few libraries; it learns the rest from its config",
   ),
   // The control plane talks to proxies only over the wire. Tests start real proxies (a devDependency).
   forbid(
     ["packages/control-plane/**"],
-    [...pkg("dataplane", "services", "api", "cli", "demo", "web"), ...NEXT],
+    [...pkg("dataplane", "services", "api", "cli", "demo", "web", "pods"), ...NEXT],
     "the control plane imports contracts and db at run time; proxies are reached over the wire (tests may start one)",
   ),
   forbid(
@@ -97,12 +104,12 @@ export default tseslint.config(
   ),
   forbid(
     ["packages/services/**"],
-    [...pkg("api", "control-plane", "dataplane", "cli", "demo", "web"), ...NEXT],
+    [...pkg("api", "control-plane", "dataplane", "cli", "demo", "web", "pods"), ...NEXT],
     "services is domain logic over contracts and db; the edges (api, console, CLI) call it, not the reverse",
   ),
   forbid(
     ["packages/api/**"],
-    [...pkg("control-plane", "dataplane", "cli", "demo", "web"), ...NEXT],
+    [...pkg("control-plane", "dataplane", "cli", "demo", "web", "pods"), ...NEXT],
     "api is thin tRPC/REST over services",
   ),
   forbid(
@@ -119,7 +126,7 @@ export default tseslint.config(
   // client, in lib/server/db.ts, to hand to services; types may be imported anywhere.
   forbid(
     ["apps/web/**"],
-    [...pkg("control-plane", "dataplane", "cli", "demo"), "@trellis/db", "@trellis/db/*", ...PRISMA],
+    [...pkg("control-plane", "dataplane", "cli", "demo", "pods"), "@trellis/db", "@trellis/db/*", ...PRISMA],
     "the console reaches data only through @trellis/services and @trellis/api; lib/server/db.ts holds the client",
     { allowTypeImports: true },
   ),
