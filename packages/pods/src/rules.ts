@@ -13,6 +13,7 @@
 //     -s <except> RETURN ... DROP        isolate
 //   TRELLIS_BED_OUT     (from OUTPUT)
 //     -o lo RETURN
+//     -d 127.0.0.0/8 RETURN              redirected to its own loopback (a sidecar's capture)
 //     -j TRELLIS_BED_EGRESS              the egress guard first: nothing leaves the bed's addresses
 //     -d <blocked> DROP|REJECT
 //     -d <except> RETURN ... DROP
@@ -60,6 +61,9 @@ export function renderRules(
     `:${CHAIN_EGRESS} - [0:0]`,
     `-A ${CHAIN_IN} -i lo -j RETURN`,
     `-A ${CHAIN_OUT} -o lo -j RETURN`,
+    // A packet a nat REDIRECT sent to the pod's own loopback (transparent capture) still shows its first route's
+    // interface here: it is loopback traffic all the same.
+    `-A ${CHAIN_OUT} -d 127.0.0.0/8 -j RETURN`,
     `-A ${CHAIN_OUT} -j ${CHAIN_EGRESS}`,
   ];
   for (const [address, mode] of [...faults.blocked].sort(([a], [b]) => a.localeCompare(b))) {
