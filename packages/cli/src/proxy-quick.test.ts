@@ -18,6 +18,13 @@ afterEach(() => {
 });
 
 async function quickProxy(to: number, extra: string[] = []): Promise<number> {
+  return (await quickProxyProcess(to, extra)).port;
+}
+
+async function quickProxyProcess(
+  to: number,
+  extra: string[] = [],
+): Promise<{ port: number; child: ChildProcess; log: () => string }> {
   const listen = await freePort();
   const admin = await freePort();
   const child = spawn(
@@ -39,7 +46,7 @@ async function quickProxy(to: number, extra: string[] = []): Promise<number> {
   let out = "";
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
   await expect.poll(() => out, { timeout: 20_000 }).toContain("in force");
-  return listen;
+  return { port: listen, child, log: () => out };
 }
 
 /** curl, run asynchronously: the upstream answering it lives in this process. */
@@ -93,5 +100,19 @@ describe("trellis proxy quick mode", () => {
       expect(r.out).toMatch(/x-upstream-saw: HTTP\/2\.0/i);
       expect(r.out).toContain("hello from /z");
     }
+  }, 30_000);
+
+  it("drains on SIGTERM after serving, says so, and exits 0", async () => {
+    // It once exited mid-drain: the drain waited on an unref'd timer, the event loop emptied, and whatever came
+    // after the drain (removing capture rules) never ran.
+    const upstream = http.createServer((_req, res) => res.end("ok"));
+    servers.push(upstream);
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+    const { port, child, log } = await quickProxyProcess((upstream.address() as AddressInfo).port);
+    expect((await curl([`http://127.0.0.1:${port}/`])).out).toBe("ok");
+    const exited = new Promise<number | null>((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(log()).toContain("trellis proxy: drained");
   }, 30_000);
 });

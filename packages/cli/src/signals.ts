@@ -9,7 +9,10 @@ export function drainOnSignals(name: string, close: () => Promise<void>): void {
     stopping = true;
     console.error(`${name}: ${sig}, draining`);
     close().then(
-      () => process.exit(0),
+      () => {
+        console.error(`${name}: drained`);
+        process.exit(0);
+      },
       (e: Error) => {
         console.error(`${name}: drain failed: ${e.message}`);
         process.exit(1);

@@ -10,7 +10,8 @@ const CLOSE_GRACE_MS = 2000;
 
 export class EndpointRegistry {
   private live = new Map<string, EndpointState>();
-  private closing = new Set<Promise<void>>();
+  /** Endpoints dropped by a config, each closed when its grace timer fires (or at once by `closeAll`). */
+  private closing = new Map<EndpointState, { timer: NodeJS.Timeout; done: Promise<void> }>();
 
   begin(): RegistryTxn {
     return new RegistryTxn(this.live);
@@ -35,21 +36,31 @@ export class EndpointRegistry {
     return this.live.values();
   }
 
-  /** Closes every pool, waiting for in-flight requests. */
+  /**
+   * Closes every pool, waiting for in-flight requests; endpoints still in their grace period close now too.
+   * Nothing here waits on an unref'd timer: a proxy's close must settle even when nothing else keeps the
+   * process alive (it did not, and `trellis proxy` exited mid-drain, skipping what came after the drain).
+   */
   async closeAll(): Promise<void> {
-    for (const ep of this.live.values()) this.retire(ep, 0);
+    const eps = [...this.live.values(), ...this.closing.keys()];
+    for (const { timer } of this.closing.values()) clearTimeout(timer);
+    this.closing.clear();
     this.live = new Map();
-    await Promise.allSettled([...this.closing]);
+    await Promise.allSettled(eps.map((ep) => ep.close()));
   }
 
   private retire(ep: EndpointState, delayMs: number): void {
-    const p = new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
+    if (this.closing.has(ep)) return;
+    let timer!: NodeJS.Timeout;
+    const done = new Promise<void>((resolve) => {
+      // Unref'd: a dropped pool's grace does not keep a stopping process alive (closeAll closes it at once).
+      timer = setTimeout(() => {
+        this.closing.delete(ep);
         ep.close().then(resolve, resolve);
       }, delayMs);
-      t.unref();
-    }).finally(() => this.closing.delete(p));
-    this.closing.add(p);
+      timer.unref();
+    });
+    this.closing.set(ep, { timer, done });
   }
 }
 
