@@ -2,6 +2,12 @@
 export { startProxy, ProxyStartError, DEFAULT_LISTENERS } from "./proxy.js";
 export type { StartProxyOptions, ProxyHandle, ApplyResult, BoundAddress } from "./proxy.js";
 export { loadConfigFile } from "./config/load.js";
-export { installCapture, removeCapture, natRules, CaptureError } from "./capture/install.js";
+export {
+  installCapture,
+  removeCapture,
+  removeCaptureSync,
+  natRules,
+  CaptureError,
+} from "./capture/install.js";
 export { captureAddonError } from "./capture/original-dst.js";
 export { quickConfig, type QuickOptions } from "./config/quick.js";

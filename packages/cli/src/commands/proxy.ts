@@ -164,7 +164,7 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     .option("--access-log", "write a JSON access log line per request to stdout", false)
     .option(
       "--capture",
-      "mesh mode, Linux, root: capture the app's TCP with iptables in this network namespace (the app needs no proxy settings); rules removed on exit",
+      "mesh or --config mode, Linux, root: capture the app's TCP with iptables in this network namespace (the app needs no proxy settings); rules removed on exit",
       false,
     )
     .addOption(
@@ -202,7 +202,8 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     )
     .action(async (flags: ProxyFlags, command: Command) => {
       if (flags.controlPlane !== undefined) return runMeshProxy(flags);
-      if (flags.capture) throw new CliError("--capture needs mesh mode (--control-plane)");
+      if (flags.capture && flags.config === undefined)
+        throw new CliError("--capture needs mesh mode (--control-plane) or a static --config");
       const { loadConfigFile, quickConfig, startProxy } = await import("@trellis/dataplane");
       const explicit = (name: string) => command.getOptionValueSource(name) === "cli";
       let config: Record<string, unknown>;
@@ -243,10 +244,30 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
         return out;
       };
 
+      const effective = withFlags(config);
+      if (flags.capture) {
+        // Checked before anything is installed: a config the proxy would refuse leaves the namespace as it was.
+        const { formatProxyConfigIssues, validateProxyConfig } = await import("@trellis/contracts");
+        const v = validateProxyConfig(effective);
+        if (!v.ok) throw new CliError(`invalid proxy config: ${formatProxyConfigIssues(v.issues)}`);
+      }
+      const inbound = effective.inbound as { appPort?: unknown; tcpPorts?: unknown } | undefined;
+      const removeCapture = flags.capture
+        ? await capture(flags, null, [
+            ...(typeof inbound?.appPort === "number" ? [inbound.appPort] : []),
+            ...(Array.isArray(inbound?.tcpPorts) ? (inbound.tcpPorts as number[]) : []),
+          ])
+        : null;
       let proxy: ProxyHandle;
       try {
-        proxy = await startProxy({ config: withFlags(config), listeners, log: (l) => console.error(l) });
+        proxy = await startProxy({
+          config: effective,
+          listeners,
+          ...(flags.capture ? { capture: true } : {}),
+          log: (l) => console.error(l),
+        });
       } catch (e) {
+        await removeCapture?.();
         throw new CliError((e as Error).message);
       }
       const a = proxy.addresses;
@@ -267,7 +288,13 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
           );
         });
       }
-      drainOnSignals("trellis proxy", () => proxy.close());
+      drainOnSignals("trellis proxy", async () => {
+        try {
+          await proxy.close();
+        } finally {
+          await removeCapture?.();
+        }
+      });
     });
   return cmd;
 }
@@ -332,7 +359,9 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
   }
   // Capture first: the rules exempt the proxy's group, and a socket keeps the group it was opened with, so the
   // proxy switches group before it opens any.
-  const removeCapture = flags.capture ? await capture(flags, cpUrl) : null;
+  const removeCapture = flags.capture
+    ? await capture(flags, cpUrl, [...(flags.appPort !== undefined ? [flags.appPort] : []), ...flags.tcpPort])
+    : null;
   const { startMeshProxy } = await import("@trellis/dataplane/mesh");
   const mesh = startMeshProxy({
     controlPlaneUrl: cpUrl.origin,
@@ -352,8 +381,11 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
     log: (l) => console.error(l),
   });
   drainOnSignals("trellis proxy", async () => {
-    await mesh.close();
-    await removeCapture?.();
+    try {
+      await mesh.close();
+    } finally {
+      await removeCapture?.();
+    }
   });
   let proxy: ProxyHandle;
   try {
@@ -374,17 +406,18 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
  * Installs capture for this proxy in the current network namespace and switches the process to the proxy's
  * group. Returns what removes the rules again (on exit).
  */
-async function capture(flags: ProxyFlags, cpUrl: URL): Promise<() => Promise<void>> {
+async function capture(
+  flags: ProxyFlags,
+  cpUrl: URL | null,
+  appPorts: number[],
+): Promise<() => Promise<void>> {
   const { ZIpv4 } = await import("@trellis/contracts");
-  const { captureAddonError, installCapture, removeCapture, CaptureError } =
+  const { captureAddonError, installCapture, removeCapture, removeCaptureSync, CaptureError } =
     await import("@trellis/dataplane");
   const missing = captureAddonError();
   if (missing !== null) throw new CliError(`--capture: ${missing}`);
-  const cpHost = cpUrl.hostname;
-  const inboundPorts =
-    flags.captureInboundPort.length > 0
-      ? flags.captureInboundPort
-      : [...(flags.appPort !== undefined ? [flags.appPort] : []), ...flags.tcpPort];
+  const cpHost = cpUrl?.hostname ?? "";
+  const inboundPorts = flags.captureInboundPort.length > 0 ? flags.captureInboundPort : appPorts;
   try {
     await installCapture({
       outboundPort: flags.outboundPort,
@@ -393,7 +426,7 @@ async function capture(flags: ProxyFlags, cpUrl: URL): Promise<() => Promise<voi
       inboundPorts,
       excludeOutboundPorts: flags.captureExcludePort,
       excludeOutboundCidrs: flags.captureExcludeCidr,
-      ...(ZIpv4.safeParse(cpHost).success
+      ...(cpUrl !== null && ZIpv4.safeParse(cpHost).success
         ? { controlPlane: { address: cpHost, port: Number(cpUrl.port || 443) } }
         : {}),
     });
@@ -407,6 +440,11 @@ async function capture(flags: ProxyFlags, cpUrl: URL): Promise<() => Promise<voi
     removed = true;
     await removeCapture();
   };
+  // However the process ends (a failed drain, an uncaught error), the rules go with it: left behind, they
+  // would send the app's traffic to a listener that is gone.
+  process.once("exit", () => {
+    if (!removed) removeCaptureSync();
+  });
   try {
     process.setgid!(flags.proxyGid);
   } catch (e) {

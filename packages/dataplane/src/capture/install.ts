@@ -1,6 +1,6 @@
 // Installs and removes transparent capture in the current network namespace (the pod's), with the system's
 // iptables. Needs root (CAP_NET_ADMIN) and iptables; says so in one line when either is missing.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import {
   formatIssues,
   ZCaptureSpec,
@@ -63,6 +63,20 @@ export async function installCapture(input: CaptureSpecInput): Promise<CaptureSp
 /** Removes capture from this network namespace; what is not there is skipped. */
 export async function removeCapture(): Promise<void> {
   for (const args of removalCommands()) await run("iptables", args).catch(() => undefined);
+}
+
+/**
+ * The same, synchronously: for a process that is exiting (an `exit` handler cannot wait), so that rules never
+ * outlive their proxy.
+ */
+export function removeCaptureSync(): void {
+  for (const args of removalCommands()) {
+    try {
+      execFileSync("iptables", args, { stdio: "ignore", timeout: 10_000 });
+    } catch {
+      // not installed, or already gone
+    }
+  }
 }
 
 /** The nat rules in force in this namespace (`iptables -t nat -S`), for diagnostics and tests. */

@@ -47,6 +47,8 @@ export function acceptCaptured(
   if (svc !== null && svc.service.protocol === "tcp") {
     const tcp = servers.tcp();
     if (tcp === null) return void socket.destroy();
+    // Half-open, as on a TCP service's own port: the app's FIN must not cut off the answer.
+    socket.allowHalfOpen = true;
     return tcp.connect(svc, socket);
   }
   sniff(socket, headersTimeoutMs, (kind, first) => {
