@@ -12,7 +12,7 @@ import { serve, type TestServer } from "@trellis/api/testing";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, bootstrap, createApiToken } from "@trellis/services";
-import { runTrellis, type Run } from "./test-support/rest-server.js";
+import { runTrellis, type Run } from "./test-support/run-trellis.js";
 
 const ADMIN_TOKEN = "trls_cli_change_admin_token_0123456789abcdef";
 

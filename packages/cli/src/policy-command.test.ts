@@ -1,20 +1,21 @@
 // `trellis policy suggest`, the built CLI against the real REST handler on a free port and a real PostgreSQL
 // with telemetry rows: the evidence table, YAML that `trellis apply -f` proposes as it is, and its failures.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { handleRestRequest } from "@trellis/api";
+import { serve, type TestServer } from "@trellis/api/testing";
 import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken, getChange } from "@trellis/services";
-import { runTrellis, serveRest } from "./test-support/rest-server.js";
+import { runTrellis } from "./test-support/run-trellis.js";
 
 let tdb: TestDatabase;
 let db: Db;
-let server: Server;
+let server: TestServer;
 let url = "";
 const tokens: Record<string, string> = {};
 const dir = mkdtempSync(join(tmpdir(), "trellis-cli-policy-"));
@@ -67,10 +68,11 @@ beforeAll(async () => {
   await calls(["shop", "reviews"], 30, 2);
   await calls(["shop", "web"], 12, 90);
   await calls(["unknown", "unknown"], 3, 4);
-  ({ server, url } = await serveRest(db));
+  server = await serve((r) => handleRestRequest(db, r));
+  url = server.url;
 }, 120_000);
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   await db?.$disconnect();
   await tdb?.drop();
 });

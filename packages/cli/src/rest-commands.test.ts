@@ -1,8 +1,6 @@
 // The built CLI's REST commands (user, whoami, get, audit, token), spawned as a user runs them, against a
 // real API server (the REST handler the console serves, behind node's http server on a free port) and a
 // real PostgreSQL database of this file's own.
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { handleRestRequest } from "@trellis/api";
@@ -11,8 +9,8 @@ import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, bootstrap, createApiToken, verifyCredentials } from "@trellis/services";
 import { freePort } from "@trellis/dataplane/testing";
+import { runTrellis, type Run } from "./test-support/run-trellis.js";
 
-const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
 const ADMIN_TOKEN = "trls_cli_rest_admin_token_0123456789abcdefgh";
 
 let tdb: TestDatabase;
@@ -21,41 +19,10 @@ let server: TestServer;
 let serverUrl = "";
 let shopAdminToken = "";
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-/** Runs the CLI without blocking this process (the API server under test lives in it). */
-function trellis(
-  args: string[],
-  opts: { token?: string | null; input?: string; env?: Record<string, string> } = {},
-) {
-  return new Promise<Run>((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      TRELLIS_SERVER: serverUrl,
-      TRELLIS_TOKEN: opts.token === undefined ? ADMIN_TOKEN : (opts.token ?? undefined),
-      ...opts.env,
-    };
-    if (opts.token === null) delete env.TRELLIS_TOKEN;
-    const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
-      env,
-      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
-  });
+/** Runs the CLI as a user with ADMIN_TOKEN (or `token`; `null`: no TRELLIS_TOKEN at all) against the server. */
+function trellis(args: string[], opts: { token?: string | null; input?: string } = {}): Promise<Run> {
+  const token = opts.token === undefined ? ADMIN_TOKEN : (opts.token ?? undefined);
+  return runTrellis(args, { TRELLIS_SERVER: serverUrl, TRELLIS_TOKEN: token }, opts);
 }
 
 beforeAll(async () => {
