@@ -8,7 +8,7 @@ import type { Role } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
-import { serve, type TestServer } from "./testing.js";
+import { callRest, serve, type TestServer } from "./testing.js";
 import { handleRestRequest } from "./index.js";
 
 let tdb: TestDatabase;
@@ -16,22 +16,9 @@ let db: Db;
 let server: TestServer;
 const tokens: Record<string, string> = {};
 
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-async function call(who: string, method: string, path: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(`${server.url}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tokens[who]}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+/** Calls the REST API over HTTP as `who`, with their bearer token. */
+const call = (who: string, method: string, path: string, body?: unknown) =>
+  callRest(server, tokens[who], method, path, body);
 
 const route = (namespace: string, name: string) => ({
   apiVersion: "trellis.dev/v1alpha1",

@@ -5,40 +5,27 @@ import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
 import { handleRestRequest, openApiDocument, type EdgeOptions } from "./index.js";
-import { serve, type TestServer } from "./testing.js";
+import { callRest, serve, type TestServer } from "./testing.js";
 
 let tdb: TestDatabase;
 let db: Db;
 let server: TestServer;
-let base = "";
 const tokens: Record<string, string> = {};
 
 const serveRest = (database: Db, opts: EdgeOptions = {}) =>
   serve((r) => handleRestRequest(database, r, opts));
 
-async function call(
+/**
+ * Calls the REST API over HTTP as `who`, through a proxy that says the client is 192.0.2.7 (the edge under
+ * test trusts one proxy hop), with `extra` headers.
+ */
+const call = (
   who: string,
   method: string,
   path: string,
   body?: unknown,
   extra: Record<string, string> = {},
-): Promise<{ status: number; type: string | null; body: Record<string, unknown> }> {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tokens[who]}`,
-      "x-forwarded-for": "192.0.2.7",
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      ...extra,
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return {
-    status: res.status,
-    type: res.headers.get("content-type"),
-    body: (await res.json()) as Record<string, unknown>,
-  };
-}
+) => callRest(server, tokens[who], method, path, body, { "x-forwarded-for": "192.0.2.7", ...extra });
 
 const CANARY = `apiVersion: trellis.dev/v1alpha1
 kind: Route
@@ -75,7 +62,6 @@ beforeAll(async () => {
   }
   // As behind one reverse proxy that appends the client's address to X-Forwarded-For (TRELLIS_TRUST_PROXY=1).
   server = await serveRest(db, { trustProxy: 1 });
-  base = server.url;
 });
 afterAll(async () => {
   await server?.close();
@@ -106,17 +92,16 @@ describe("change requests over REST", () => {
   it("records no client address that the client wrote itself, when no proxy is trusted", async () => {
     const direct = await serveRest(db);
     try {
-      const res = await fetch(`${direct.url}/api/v1/changes`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${tokens.eddie}`,
-          "content-type": "application/json",
-          "x-forwarded-for": "203.0.113.66, 192.0.2.7",
-        },
-        body: JSON.stringify({ title: "from a client that forges its address", yaml: CANARY }),
-      });
+      const res = await callRest(
+        direct,
+        tokens.eddie,
+        "POST",
+        "/changes",
+        { title: "from a client that forges its address", yaml: CANARY },
+        { "x-forwarded-for": "203.0.113.66, 192.0.2.7" },
+      );
       expect(res.status).toBe(200);
-      const { id: forged } = (await res.json()) as { id: string };
+      const forged = res.body.id as string;
       const ev = await db.auditEvent.findFirstOrThrow({
         where: { action: "change.create", targetId: forged },
       });

@@ -7,7 +7,7 @@ import { MAX_CHANGE_OPERATIONS, MAX_LIFETIME_DAYS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken } from "@trellis/services";
-import { serve, type TestServer } from "./testing.js";
+import { callRest, serve, type RestReply, type TestServer } from "./testing.js";
 import { handleRestRequest, handleTrpcRequest } from "./index.js";
 
 let tdb: TestDatabase;
@@ -16,22 +16,9 @@ let server: TestServer;
 const tokens: Record<string, string> = {};
 const userIds: Record<string, string> = {};
 
-interface Reply {
-  status: number;
-  body: Record<string, unknown> & { code?: string; issues?: { path: string; message: string }[] };
-}
-
-async function call(who: string, method: string, path: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(`${server.url}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tokens[who]}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Reply["body"] };
-}
+/** Calls the REST API over HTTP as `who`, with their bearer token. */
+const call = (who: string, method: string, path: string, body?: unknown) =>
+  callRest(server, tokens[who], method, path, body);
 
 const routeDoc = (name: string, rule: Record<string, unknown>) => ({
   apiVersion: "trellis.dev/v1alpha1",
@@ -45,7 +32,7 @@ const create = (title: string, rule: Record<string, unknown> = {}, name = "r") =
   operations: [{ action: "create", resource: routeDoc(name, rule) }],
 });
 
-function expectRefused(r: Reply, status: number, code: string, path: string) {
+function expectRefused(r: RestReply, status: number, code: string, path: string) {
   expect(r.status, JSON.stringify(r.body)).toBe(status);
   expect(r.body.code).toBe(code);
   expect(r.body.issues?.map((i) => i.path)).toContain(path);

@@ -5,6 +5,7 @@ import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
 import { actorForUser, createApiToken } from "@trellis/services";
 import { handleRestRequest, openApiDocument } from "./index.js";
+import { callRest } from "./testing.js";
 
 const db = createDb(inject("databaseUrl"));
 const NS = "pol-api";
@@ -44,20 +45,9 @@ beforeAll(async () => {
 });
 afterAll(() => db.$disconnect());
 
-async function call(who: string, method: string, path: string, body?: unknown) {
-  const res = await handleRestRequest(
-    db,
-    new Request(`http://localhost/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tokens[who]}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    }),
-  );
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+/** Calls the REST edge in process as `who`, with their bearer token. */
+const call = (who: string, method: string, path: string, body?: unknown) =>
+  callRest((req) => handleRestRequest(db, req), tokens[who], method, path, body);
 
 describe("GET /api/v1/policies/suggest", () => {
   it("suggests the observed callers, and the change it returns opens as any other", async () => {

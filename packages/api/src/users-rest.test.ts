@@ -5,7 +5,7 @@ import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, bootstrap, createApiToken } from "@trellis/services";
 import { handleRestRequest, openApiDocument } from "./index.js";
-import { serve, type TestServer } from "./testing.js";
+import { callRest, serve, type TestServer } from "./testing.js";
 
 const ADMIN_TOKEN = "trls_users_rest_admin_token_0123456789abcdef";
 let tdb: TestDatabase;
@@ -49,25 +49,9 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-async function call(who: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tokens[who]}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    type: res.headers.get("content-type"),
-    body: (text ? JSON.parse(text) : null) as Record<string, unknown> & {
-      items?: Record<string, unknown>[];
-      issues?: { path: string; message: string }[];
-    },
-  };
-}
+/** Calls the REST API over HTTP as `who`, with their bearer token. */
+const call = (who: string, method: string, path: string, body?: unknown) =>
+  callRest(server, tokens[who], method, path, body);
 
 describe("REST users and roles", () => {
   it("GET /me tells who calls and with which rights", async () => {
