@@ -4,51 +4,33 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
-import {
-  actorForUser,
-  approveChange,
-  createChange,
-  createJoinToken,
-  getChangeRollout,
-  SYSTEM_ACTOR,
-  type Actor,
-} from "@trellis/services";
-import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
-import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
-import { LightProxy } from "./testing.js";
+import { actorForUser, approveChange, createChange, getChangeRollout, type Actor } from "@trellis/services";
+import { meshCompiler } from "./index.js";
+import { startTestControlPlane, type TestControlPlane } from "../test/support.js";
 
 let tdb: TestDatabase;
 let db: Db;
-let cp: ControlPlane;
-const proxies: LightProxy[] = [];
+let mesh: TestControlPlane;
 let editor: Actor;
 let approver: Actor;
 
 beforeAll(async () => {
   tdb = await createTestDatabase("cp_changes");
   db = createDb(tdb.url);
-  cp = await startControlPlane({
+  mesh = await startTestControlPlane(db, "shop", {
     databaseUrl: tdb.url,
     secret: "change-rollout-test-secret-0123456789",
     compile: meshCompiler(),
-    port: 0,
     heartbeatMs: 500,
     debounceMs: 20,
     registryIntervalMs: 100,
   });
-  const token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "shop" })).token;
-  const caPem = await fetchPinnedCa(cp.url, token);
   for (const [service, version, port, refuse] of [
     ["reviews", "v1", 17001, false],
     ["reviews", "v2", 17002, false],
     ["frontend", "v1", 17003, true],
   ] as const) {
-    const { csrPem } = await generateKeyAndCsr();
-    const p = new LightProxy({
-      url: cp.url,
-      token,
-      caPem,
-      csrPem,
+    await mesh.join({
       node: { namespace: "shop", service, version, address: `127.0.0.1:${port}`, labels: {} },
       // The caller refuses configs that split traffic to v2, as a proxy refuses a config it cannot apply.
       ...(refuse
@@ -58,8 +40,6 @@ beforeAll(async () => {
           }
         : {}),
     });
-    proxies.push(p);
-    await p.connect();
   }
   for (const [name, role] of [
     ["eddie", "editor"],
@@ -73,8 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close().catch(() => {})));
-  await cp?.close();
+  await mesh?.close();
   await db?.$disconnect();
   await tdb?.drop();
 });

@@ -3,24 +3,19 @@
 // configs, and a proxy that holds something else asks for a resync and gets the whole config.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@trellis/db";
-import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import type { ControlPlaneMessage, DeltaMessage } from "@trellis/contracts";
-import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
-import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
-import { LightProxy, type LightProxyOptions } from "./testing.js";
+import { meshCompiler } from "./index.js";
+import type { LightProxy, LightProxyOptions } from "./testing.js";
+import { startTestControlPlane, type TestControlPlane } from "../test/support.js";
 
-const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const url = inject("databaseUrl");
 const db = createDb(url);
 const NS = "deltas";
 const MESH = { kind: "MeshSettings" as const, namespace: "trellis-system", name: "mesh" };
 
-let cp: ControlPlane;
+let mesh: TestControlPlane;
 /** The mesh's MeshSettings before this file changed them (test files share the database): put back after. */
 let savedSettings: { spec: object; revision: number } | null = null;
-let token = "";
-let caPem = "";
-const proxies: LightProxy[] = [];
 /** Every config or delta message each proxy received, as parsed. */
 const received = new Map<LightProxy, ControlPlaneMessage[]>();
 
@@ -30,20 +25,13 @@ async function proxy(
   extra: Partial<LightProxyOptions> = {},
   waitForConfig = true,
 ) {
-  const { csrPem } = await generateKeyAndCsr();
   const log: ControlPlaneMessage[] = [];
-  const p = new LightProxy({
-    url: cp.url,
-    token,
-    caPem,
-    csrPem,
+  const p = await mesh.join({
     node: { namespace: NS, service, version: "v1", address, labels: {} },
     onMessage: (m) => (m.type === "config" || m.type === "delta") && log.push(m),
     ...extra,
   });
   received.set(p, log);
-  proxies.push(p);
-  await p.connect();
   if (waitForConfig) await p.until(() => p.appliedVersion !== null, 10_000, `${service}'s first config`);
   else await p.until(() => p.workloadId !== null, 10_000, `${service}'s welcome`);
   return p;
@@ -55,27 +43,18 @@ const servicesOf = (p: LightProxy) =>
   (p.held()!.config.services as { namespace: string; name: string }[]).filter((s) => s.namespace === NS);
 
 async function settle(...ps: LightProxy[]) {
-  await cp.refresh();
+  await mesh.cp.refresh();
   for (const p of ps) await p.until(() => p.appliedVersion === p.held()?.version, 10_000, "acked");
 }
 
 beforeAll(async () => {
   const row = await db.resource.findUnique({ where: { kind_namespace_name: MESH } });
   savedSettings = row ? { spec: row.spec as object, revision: row.revision } : null;
-  cp = await startControlPlane({
-    databaseUrl: url,
-    secret: SECRET,
-    compile: meshCompiler(),
-    port: 0,
-    debounceMs: 20,
-  });
-  token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: NS })).token;
-  caPem = await fetchPinnedCa(cp.url, token);
+  mesh = await startTestControlPlane(db, NS, { databaseUrl: url, compile: meshCompiler(), debounceMs: 20 });
 });
 
 afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close().catch(() => {})));
-  await cp?.close();
+  await mesh?.close();
   await db.resource.deleteMany({ where: { namespace: NS } });
   if (savedSettings) await db.resource.update({ where: { kind_namespace_name: MESH }, data: savedSettings });
   else await db.resource.deleteMany({ where: MESH });
@@ -94,7 +73,7 @@ describe("config deltas", () => {
     legacy = await proxy("legacy", "127.0.0.1:21003", { features: [] });
     expect(received.get(web)![0]!.type).toBe("config"); // a first config is whole
     await settle(web, reviews, legacy);
-    const before = cp.stats();
+    const before = mesh.cp.stats();
     ratings = await proxy("ratings", "127.0.0.1:21004");
     await web.until(() => names(servicesOf(web)).includes("ratings"), 10_000, "ratings at web");
     await settle(web, reviews, legacy);
@@ -106,7 +85,7 @@ describe("config deltas", () => {
     // An old proxy (no "delta" in its hello) still gets whole configs.
     expect(last(legacy).type).toBe("config");
     expect(names(servicesOf(legacy))).toEqual(["legacy", "ratings", "reviews", "web"]);
-    const after = cp.stats();
+    const after = mesh.cp.stats();
     expect(after.deltas).toBeGreaterThan(before.deltas);
     expect(after.wholeConfigs - before.wholeConfigs).toBe(2); // ratings' first config, legacy's update
   });
@@ -120,7 +99,7 @@ describe("config deltas", () => {
         spec: { service: "reviews", rules: [{ timeout: "3s" }] },
       },
     });
-    await cp.refresh();
+    await mesh.cp.refresh();
     await web.until(
       () => JSON.stringify(web.held()).includes('"timeoutMs":3000'),
       10_000,
@@ -138,7 +117,7 @@ describe("config deltas", () => {
       create: { ...MESH, spec },
       update: { spec },
     });
-    await cp.refresh();
+    await mesh.cp.refresh();
     await web.until(
       () => JSON.stringify(web.held()).includes('"accessLog":true'),
       10_000,
@@ -187,7 +166,7 @@ describe("config deltas", () => {
       10_000,
       "new endpoint at web",
     );
-    await cp.refresh();
+    await mesh.cp.refresh();
     expect(received.get(scoped)!.length).toBe(count);
     await extra.close();
   });
@@ -214,7 +193,7 @@ describe("config deltas", () => {
       where: { kind_namespace_name: { kind: "Route", namespace: NS, name: "reviews-timeout" } },
       data: { spec: { service: "reviews", rules: [{ timeout: "4s" }] }, revision: 2 },
     });
-    await cp.refresh();
+    await mesh.cp.refresh();
     await p.until(
       () =>
         JSON.stringify(p.held()?.config ?? {}).includes('"timeoutMs":4000') &&

@@ -5,41 +5,27 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { STREAM_CLOSE, type ProxyNode } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
-import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
+import { meshCompiler, startControlPlane } from "./index.js";
+import { generateKeyAndCsr, startMeshProxy } from "@trellis/dataplane/mesh";
+import type { LightProxy } from "./testing.js";
+import { freePort, startTestControlPlane, TEST_MESH_SECRET, type TestControlPlane } from "../test/support.js";
 
-import { fetchPinnedCa, generateKeyAndCsr, startMeshProxy } from "@trellis/dataplane/mesh";
-import { LightProxy } from "./testing.js";
-import { freePort } from "../test/support.js";
-
-const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const STREAM_CAP = 3;
 const url = inject("databaseUrl");
 const db = createDb(url);
 
-let cp: ControlPlane;
-let caPem = "";
-let demoToken = "";
-const proxies: LightProxy[] = [];
+let mesh: TestControlPlane;
 const logs: string[] = [];
 
-async function join(node: Partial<ProxyNode> & { service: string }, token = demoToken): Promise<LightProxy> {
-  const { csrPem } = await generateKeyAndCsr();
-  const p = new LightProxy({
-    url: cp.url,
+function join(node: Partial<ProxyNode> & { service: string }, token = mesh.token): Promise<LightProxy> {
+  return mesh.join({
     token,
-    caPem,
-    csrPem,
     node: { namespace: "demo", version: "v1", address: "127.0.0.1:1", labels: {}, ...node } as ProxyNode,
   });
-  proxies.push(p);
-  await p.connect();
-  return p;
 }
 
 /** A token of its own, for a test that must not meet the stream cap through the others' proxies. */
-async function freshToken(): Promise<string> {
-  return (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "demo" })).token;
-}
+const freshToken = () => mesh.joinToken("demo");
 
 async function settled(p: LightProxy): Promise<void> {
   await p.until(() => p.appliedVersion !== null || p.closeCode !== null, 10_000, "config or close");
@@ -50,23 +36,18 @@ const servicesOf = (p: LightProxy) =>
     ?.services ?? [];
 
 beforeAll(async () => {
-  cp = await startControlPlane({
+  mesh = await startTestControlPlane(db, "demo", {
     databaseUrl: url,
-    secret: SECRET,
     compile: meshCompiler((l) => logs.push(l)),
-    port: 0,
     debounceMs: 20,
     registryIntervalMs: 50,
     maxStreamsPerJoinToken: STREAM_CAP,
     log: (l) => logs.push(l),
   });
-  demoToken = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "demo" })).token;
-  caPem = await fetchPinnedCa(cp.url, demoToken);
 });
 
 afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close().catch(() => {})));
-  await cp?.close();
+  await mesh?.close();
   await db.$disconnect();
 });
 
@@ -84,7 +65,7 @@ describe("a bad registry row", () => {
       },
     });
     try {
-      await cp.refresh();
+      await mesh.cp.refresh();
       const web = await join({ service: "hardening-web" });
       await settled(web);
       expect(web.closeCode).toBeNull();
@@ -98,7 +79,7 @@ describe("a bad registry row", () => {
       expect(servicesOf(web).find((s) => s.name === "hardening-legacy")?.endpoints).toEqual([]);
       // Logged once, however many recomputes and proxy groups meet it.
       await join({ service: "hardening-reviews" }).then(settled);
-      await cp.refresh();
+      await mesh.cp.refresh();
       expect(
         logs.filter((l) => l.includes(`workload ${bad.id}`) && l.includes("not host:port")),
       ).toHaveLength(1);
@@ -130,7 +111,7 @@ describe("certificate renewals", () => {
   it("never refuse the real proxy, which renews at half-life (2 s certificates here: a renewal a second)", async () => {
     const short = await startControlPlane({
       databaseUrl: url,
-      secret: SECRET,
+      secret: TEST_MESH_SECRET,
       compile: meshCompiler(),
       port: 0,
       certTtlMs: 2_000,
@@ -144,7 +125,7 @@ describe("certificate renewals", () => {
     const plog: string[] = [];
     const m = startMeshProxy({
       controlPlaneUrl: short.url,
-      token: demoToken,
+      token: mesh.token,
       node: {
         namespace: "demo",
         service: "renews",

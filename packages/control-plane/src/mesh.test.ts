@@ -12,9 +12,8 @@ import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { fetchPinnedCa, generateKeyAndCsr, startMeshProxy, type MeshProxy } from "@trellis/dataplane/mesh";
 import { LightProxy } from "./testing.js";
 import { meshCompiler, startControlPlane, type CompileFn, type ControlPlane } from "./index.js";
-import { callThrough, freePort, nameApp } from "../test/support.js";
+import { callThrough, freePort, nameApp, TEST_MESH_SECRET } from "../test/support.js";
 
-const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const NS = "mesh";
 const url = inject("databaseUrl");
 const db = createDb(url);
@@ -46,7 +45,7 @@ const compile: CompileFn = (input) => {
 const startCp = () =>
   startControlPlane({
     databaseUrl: url,
-    secret: SECRET,
+    secret: TEST_MESH_SECRET,
     compile,
     port: cpPort,
     debounceMs: 20,
@@ -162,7 +161,13 @@ describe("a mesh of real sidecars", () => {
 
   it("refuses to start with a trust domain other than the one its CA certifies", async () => {
     await expect(
-      startControlPlane({ databaseUrl: url, secret: SECRET, compile, port: 0, trustDomain: "other.example" }),
+      startControlPlane({
+        databaseUrl: url,
+        secret: TEST_MESH_SECRET,
+        compile,
+        port: 0,
+        trustDomain: "other.example",
+      }),
     ).rejects.toThrow(/certifies trust domain "trellis.local", not "other.example"/);
   });
 
@@ -281,7 +286,7 @@ describe("a new sidecar's first report", () => {
     // Proxies are told to report every 30 s; the first calls must still be in PostgreSQL within a few seconds.
     const slow = await startControlPlane({
       databaseUrl: url,
-      secret: SECRET,
+      secret: TEST_MESH_SECRET,
       compile: realCompile,
       port: 0,
       debounceMs: 20,

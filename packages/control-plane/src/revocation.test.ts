@@ -11,9 +11,8 @@ import { generateKeyAndCsr, startMeshProxy, type MeshProxy } from "@trellis/data
 import { MESH_STREAM_PATH } from "@trellis/contracts";
 import WebSocket from "ws";
 import { meshCompiler, startControlPlane, type CompileFn, type ControlPlane } from "./index.js";
-import { callThrough, freePort, nameApp } from "../test/support.js";
+import { callThrough, freePort, nameApp, TEST_MESH_SECRET } from "../test/support.js";
 
-const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const NS = "revoke";
 const url = inject("databaseUrl");
 const db = createDb(url);
@@ -39,7 +38,7 @@ const compile: CompileFn = (input) => {
 const startCp = () =>
   startControlPlane({
     databaseUrl: url,
-    secret: SECRET,
+    secret: TEST_MESH_SECRET,
     compile,
     port: 0,
     debounceMs: 20,

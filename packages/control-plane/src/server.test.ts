@@ -4,13 +4,12 @@ import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import pg from "pg";
 import { createDb } from "@trellis/db";
-import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
 import { NOTIFY_CHANNELS, validateProxyConfig } from "@trellis/contracts";
-import { meshCompiler, startControlPlane, type CompileFn, type ControlPlane } from "./index.js";
+import { meshCompiler, startControlPlane, type CompileFn } from "./index.js";
 import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
 import { LightProxy } from "./testing.js";
+import { startTestControlPlane, TEST_MESH_SECRET, type TestControlPlane } from "../test/support.js";
 
-const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const url = inject("databaseUrl");
 const db = createDb(url);
 
@@ -36,29 +35,15 @@ const compile: CompileFn = ({ proxy, registry, resources }) => {
   };
 };
 
-let cp: ControlPlane;
-let token = "";
-let caPem = "";
-const proxies: LightProxy[] = [];
+let mesh: TestControlPlane;
 
-async function proxy(
+function proxy(
   service: string,
   version: string,
   address: string,
   extra: Partial<ConstructorParameters<typeof LightProxy>[0]> = {},
-) {
-  const { csrPem } = await generateKeyAndCsr();
-  const p = new LightProxy({
-    url: cp.url,
-    token,
-    caPem,
-    csrPem,
-    node: { namespace: "shop", service, version, address, labels: {} },
-    ...extra,
-  });
-  proxies.push(p);
-  await p.connect();
-  return p;
+): Promise<LightProxy> {
+  return mesh.join({ node: { namespace: "shop", service, version, address, labels: {} }, ...extra });
 }
 
 async function notify(payload: string) {
@@ -69,22 +54,17 @@ async function notify(payload: string) {
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane({
+  mesh = await startTestControlPlane(db, "shop", {
     databaseUrl: url,
-    secret: SECRET,
     compile,
-    port: 0,
     heartbeatMs: 500,
     debounceMs: 20,
     registryIntervalMs: 100,
   });
-  token = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "shop" })).token;
-  caPem = await fetchPinnedCa(cp.url, token);
 });
 
 afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close().catch(() => {})));
-  await cp?.close();
+  await mesh?.close();
   await db.$disconnect();
 });
 
@@ -92,7 +72,7 @@ describe("control plane", () => {
   it("is healthy and ready, over TLS with a certificate from the mesh CA", async () => {
     const res = await new Promise<number>((resolve, reject) => {
       import("node:https").then(({ get }) =>
-        get(`${cp.url}/readyz`, { ca: caPem }, (r) => {
+        get(`${mesh.cp.url}/readyz`, { ca: mesh.caPem }, (r) => {
           r.resume();
           resolve(r.statusCode ?? 0);
         }).on("error", reject),
@@ -105,24 +85,24 @@ describe("control plane", () => {
     const ca = await db.certificateAuthority.findFirstOrThrow();
     expect(Buffer.from(ca.encryptedKey).toString("latin1")).not.toContain("PRIVATE KEY");
     const jt = await db.joinToken.findFirstOrThrow();
-    expect(token).toMatch(/^tj1\.[\w-]{43}\.[\w-]{43}$/);
-    expect(jt.tokenHash).not.toContain(token.split(".")[2]);
+    expect(mesh.token).toMatch(/^tj1\.[\w-]{43}\.[\w-]{43}$/);
+    expect(jt.tokenHash).not.toContain(mesh.token.split(".")[2]);
   });
 
   it("refuses a CA that does not match the join token", async () => {
-    const forged = `tj1.${"A".repeat(43)}.${token.split(".")[2]}`;
-    await expect(fetchPinnedCa(cp.url, forged)).rejects.toThrow(/does not match the join token/);
+    const forged = `tj1.${"A".repeat(43)}.${mesh.token.split(".")[2]}`;
+    await expect(fetchPinnedCa(mesh.cp.url, forged)).rejects.toThrow(/does not match the join token/);
   });
 
   it("refuses streams without a valid join token", async () => {
     const { csrPem } = await generateKeyAndCsr();
     const node = { namespace: "shop", service: "x", version: "v1", address: "127.0.0.1:1", labels: {} };
-    await expect(new LightProxy({ url: cp.url, token: "", caPem, csrPem, node }).connect()).rejects.toThrow(
-      /401/,
-    );
-    const wrongSecret = `${token.split(".").slice(0, 2).join(".")}.${"B".repeat(43)}`;
     await expect(
-      new LightProxy({ url: cp.url, token: wrongSecret, caPem, csrPem, node }).connect(),
+      new LightProxy({ url: mesh.cp.url, token: "", caPem: mesh.caPem, csrPem, node }).connect(),
+    ).rejects.toThrow(/401/);
+    const wrongSecret = `${mesh.token.split(".").slice(0, 2).join(".")}.${"B".repeat(43)}`;
+    await expect(
+      new LightProxy({ url: mesh.cp.url, token: wrongSecret, caPem: mesh.caPem, csrPem, node }).connect(),
     ).rejects.toThrow(/401.*invalid/s);
   });
 
@@ -131,7 +111,7 @@ describe("control plane", () => {
     await p.until(() => p.appliedVersion !== null, 10_000, "first config");
     const cert = new X509Certificate(p.certificate!.certPem);
     expect(cert.subjectAltName).toBe("URI:spiffe://trellis.local/ns/shop/sa/reviews");
-    expect(cert.verify(new X509Certificate(caPem).publicKey)).toBe(true);
+    expect(cert.verify(new X509Certificate(mesh.caPem).publicKey)).toBe(true);
     const hours = (new Date(cert.validTo).getTime() - Date.now()) / 3_600_000;
     expect(hours).toBeGreaterThan(23);
     expect(hours).toBeLessThanOrEqual(24.1);
@@ -153,7 +133,7 @@ describe("control plane", () => {
 
   it("sends a joining proxy's endpoint to the others, and removes it when it goes away", async () => {
     const ratings = await proxy("ratings", "v1", "127.0.0.1:20002");
-    const reviews = proxies[0]!;
+    const reviews = mesh.proxies[0]!;
     const hasRatings = () => JSON.stringify(reviews.configs.at(-1)?.config ?? {}).includes("127.0.0.1:20002");
     await reviews.until(hasRatings, 10_000, "ratings endpoint at reviews");
     ratings.kill(); // no goodbye: like a crash
@@ -164,7 +144,7 @@ describe("control plane", () => {
   });
 
   it("pushes a database change to every proxy, once, and records the rollout per generation", async () => {
-    const reviews = proxies[0]!;
+    const reviews = mesh.proxies[0]!;
     const before = reviews.configs.length;
     await db.resource.create({
       data: { kind: "MeshSettings", namespace: "trellis-system", name: "mesh", spec: {} },
@@ -188,7 +168,7 @@ describe("control plane", () => {
     const count = reviews.configs.length;
     expect(count).toBe(before + 1);
     await notify("{}");
-    await cp.refresh();
+    await mesh.cp.refresh();
     expect(reviews.configs.length).toBe(count);
   });
 
@@ -215,7 +195,7 @@ describe("control plane", () => {
   });
 
   it("does not resend what a reconnecting proxy already serves, and keeps its registry entry", async () => {
-    const reviews = proxies[0]!;
+    const reviews = mesh.proxies[0]!;
     const { workloadId, appliedVersion } = reviews;
     await reviews.close();
     const again = await proxy("reviews", "v1", "127.0.0.1:20001", {
@@ -223,13 +203,13 @@ describe("control plane", () => {
       appliedVersion: appliedVersion!,
     });
     await again.until(() => again.workloadId !== null, 10_000, "welcome");
-    await cp.refresh();
+    await mesh.cp.refresh();
     expect(again.workloadId).toBe(workloadId);
     expect(again.configs).toHaveLength(0);
   });
 
   it("renews certificates and accepts only its own telemetry", async () => {
-    const p = proxies.at(-1)!;
+    const p = mesh.proxies.at(-1)!;
     const first = p.certificate!.serial;
     p.sendCsr((await generateKeyAndCsr()).csrPem);
     await p.until(() => p.certificate!.serial !== first, 10_000, "renewed certificate");
@@ -252,7 +232,7 @@ describe("control plane", () => {
     p.sendTelemetry([{ ...base, reporter: "outbound", source: me, destination: other }]);
     // The same call over gRPC is a row of its own (series without a protocol, as above, are HTTP/1.1).
     p.sendTelemetry([{ ...base, protocol: "grpc", reporter: "outbound", source: me, destination: other }]);
-    await cp.close(); // flushes telemetry
+    await mesh.cp.close(); // flushes telemetry
     const rows = await db.telemetryRollup.findMany({
       where: { sourceNamespace: "shop" },
       orderBy: { protocol: "desc" },
@@ -267,9 +247,9 @@ describe("control plane", () => {
     });
     expect(rows[0]!.latencyBuckets[2]).toBe(20n);
     expect(rows[1]).toMatchObject({ protocol: "grpc", requests: 10n });
-    cp = await startControlPlane({
+    mesh.cp = await startControlPlane({
       databaseUrl: url,
-      secret: SECRET,
+      secret: TEST_MESH_SECRET,
       compile,
       port: 0,
       heartbeatMs: 500,
@@ -282,7 +262,7 @@ describe("control plane", () => {
     // Proxies report every 30 s here; the report must still be in the database about a second later.
     const cp2 = await startControlPlane({
       databaseUrl: url,
-      secret: SECRET,
+      secret: TEST_MESH_SECRET,
       compile,
       port: 0,
       telemetryIntervalMs: 30_000,
@@ -327,9 +307,9 @@ describe("control plane", () => {
   it("rejects a proxy outside its token's namespace, and garbage, with a reason", async () => {
     const { csrPem } = await generateKeyAndCsr();
     const outsider = new LightProxy({
-      url: cp.url,
-      token,
-      caPem,
+      url: mesh.cp.url,
+      token: mesh.token,
+      caPem: mesh.caPem,
       csrPem,
       node: { namespace: "billing", service: "ledger", version: "v1", address: "127.0.0.1:1", labels: {} },
     });
@@ -339,9 +319,9 @@ describe("control plane", () => {
     expect(outsider.errors[0]).toMatch(/FORBIDDEN: this join token allows namespace shop/);
 
     const junk = new LightProxy({
-      url: cp.url,
-      token,
-      caPem,
+      url: mesh.cp.url,
+      token: mesh.token,
+      caPem: mesh.caPem,
       csrPem,
       node: { namespace: "shop", service: "x", version: "v1", address: "127.0.0.1:1", labels: {} },
     });
@@ -408,7 +388,7 @@ describe("control plane", () => {
     const logs: string[] = [];
     const cp2 = await startControlPlane({
       databaseUrl: url,
-      secret: SECRET,
+      secret: TEST_MESH_SECRET,
       compile: meshCompiler((l) => logs.push(l)),
       port: 0,
       debounceMs: 20,
@@ -496,7 +476,7 @@ describe("control plane shutdown", () => {
   it("finishes close() even when a proxy connects while it shuts down, and refuses that proxy with 503", async () => {
     const cp3 = await startControlPlane({
       databaseUrl: url,
-      secret: SECRET,
+      secret: TEST_MESH_SECRET,
       compile,
       port: 0,
       debounceMs: 20,
@@ -507,12 +487,12 @@ describe("control plane shutdown", () => {
     const { csrPem } = await generateKeyAndCsr();
     const late = new LightProxy({
       url: cp3.url,
-      token,
-      caPem,
+      token: mesh.token,
+      caPem: mesh.caPem,
       csrPem,
       node: { namespace: "shop", service: "ratings", version: "v2", address: "127.0.0.1:20031", labels: {} },
     });
-    proxies.push(late);
+    mesh.proxies.push(late);
     const lateConnect = late.connect().then(
       () => "connected",
       (e: Error) => e.message,

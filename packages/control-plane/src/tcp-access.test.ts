@@ -10,9 +10,8 @@ import { startProxy, type ProxyHandle } from "@trellis/dataplane";
 import { generateKeyAndCsr } from "@trellis/dataplane/mesh";
 import { MeshCa, spiffeId } from "./index.js";
 import { compileProxyConfig, type CompileInput, type RegistryService } from "./compiler/index.js";
-import { freePort } from "../test/support.js";
+import { freePort, TEST_MESH_SECRET } from "../test/support.js";
 
-const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const db = createDb(inject("databaseUrl"));
 
 const appConnections: { bytes: number }[] = [];
@@ -123,7 +122,7 @@ function exchange(caller: string, payload: string): Promise<{ echoed: string; cl
 }
 
 beforeAll(async () => {
-  ca = await MeshCa.loadOrCreate(db, { secret: SECRET, trustDomain: "trellis.local" });
+  ca = await MeshCa.loadOrCreate(db, { secret: TEST_MESH_SECRET, trustDomain: "trellis.local" });
   for (const [service, namespace] of [
     ["mysql", "data"],
     ["reviews", "shop"],

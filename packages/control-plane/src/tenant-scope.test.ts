@@ -4,37 +4,26 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LATENCY_BUCKETS_MS, type ProxyNode, type TelemetrySeries } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
-import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
-import { meshCompiler, startControlPlane, type ControlPlane } from "./index.js";
-import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
-import { LightProxy } from "./testing.js";
+import { meshCompiler } from "./index.js";
+import type { LightProxy } from "./testing.js";
+import { startTestControlPlane, type TestControlPlane } from "../test/support.js";
 
-const SECRET = "test-mesh-secret-test-mesh-secret-0123";
 const url = inject("databaseUrl");
 const db = createDb(url);
 
-let cp: ControlPlane;
-let caPem = "";
+let mesh: TestControlPlane;
 const tokens: Record<string, string> = {};
-const proxies: LightProxy[] = [];
 const logs: string[] = [];
 
-async function join(
+function join(
   namespace: "demo" | "other",
   node: Partial<ProxyNode> & { service: string },
   extra: { token?: string } = {},
 ): Promise<LightProxy> {
-  const { csrPem } = await generateKeyAndCsr();
-  const p = new LightProxy({
-    url: cp.url,
+  return mesh.join({
     token: extra.token ?? tokens[namespace]!,
-    caPem,
-    csrPem,
     node: { namespace, version: "v1", address: "127.0.0.1:1", labels: {}, ...node } as ProxyNode,
   });
-  proxies.push(p);
-  await p.connect();
-  return p;
 }
 
 /** Waits for the first config, or for the stream to be closed (a refused hello). */
@@ -82,11 +71,9 @@ function series(
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane({
+  mesh = await startTestControlPlane(db, "demo", {
     databaseUrl: url,
-    secret: SECRET,
     compile: meshCompiler(),
-    port: 0,
     // The flood test parses 30,000 series in this process, which also runs the proxies: a short heartbeat would
     // drop them meanwhile.
     heartbeatMs: 5_000,
@@ -96,14 +83,12 @@ beforeAll(async () => {
     telemetryFlushMs: 100,
     log: (l) => logs.push(l),
   });
-  tokens.demo = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "demo" })).token;
-  tokens.other = (await createJoinToken(db, SYSTEM_ACTOR, { namespace: "other" })).token;
-  caPem = await fetchPinnedCa(cp.url, tokens.demo);
+  tokens.demo = mesh.token;
+  tokens.other = await mesh.joinToken("other");
 });
 
 afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close().catch(() => {})));
-  await cp?.close();
+  await mesh?.close();
   await db.$disconnect();
 });
 
@@ -114,7 +99,7 @@ describe("TCP ports (finding 1)", () => {
     await settled(hostile);
     await settled(victim);
     // The registry took other/secsvc as a TCP service: give the push time to reach demo.
-    await expect.poll(() => cp.stats().recomputes, { timeout: 5_000 }).toBeGreaterThan(0);
+    await expect.poll(() => mesh.cp.stats().recomputes, { timeout: 5_000 }).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 500));
     expect(tcpPortsOf(victim)).not.toContain("other/secsvc:47123");
     expect(tcpPortsOf(victim)).toEqual([]);
@@ -251,13 +236,13 @@ describe("telemetry (finding 2)", () => {
     await expect.poll(() => stored("unknown/unknown", "other/inbox"), { timeout: 5_000 }).toBe(10);
     expect(await stored("demo/invented-123", "other/inbox")).toBe(0);
     // 20,000 series in one interval (at least 10 s) are fine; more are refused whole, not stored.
-    const refusedBefore = cp.stats().telemetryRefused;
+    const refusedBefore = mesh.cp.stats().telemetryRefused;
     const many = (n: number, code: number) => Array.from({ length: n }, () => from("demo", "caller", code));
     p.sendTelemetry(many(10_000, 201));
     p.sendTelemetry(many(10_000, 201));
     p.sendTelemetry(many(10_000, 202));
     await expect
-      .poll(() => cp.stats().telemetryRefused - refusedBefore, { timeout: 5_000 })
+      .poll(() => mesh.cp.stats().telemetryRefused - refusedBefore, { timeout: 5_000 })
       .toBeGreaterThanOrEqual(10_000);
     expect(await db.telemetryRollup.count({ where: { destService: "inbox", statusCode: 202 } })).toBe(0);
     expect(p.closeCode).toBeNull();
@@ -279,7 +264,7 @@ describe("telemetry (finding 2)", () => {
       requests: 7,
       ...over,
     });
-    const refusedBefore = cp.stats().telemetryRefused;
+    const refusedBefore = mesh.cp.stats().telemetryRefused;
     p.sendTelemetry([], 10_000, [
       obs(["demo", "caller"], ["other", "vault"]),
       // About another service: only that service's sidecars observe its callers.
@@ -299,7 +284,7 @@ describe("telemetry (finding 2)", () => {
       .toEqual([
         { sourceService: "caller", destService: "vault", method: "GET", path: "/api/*", requests: 7n },
       ]);
-    expect(cp.stats().telemetryRefused - refusedBefore).toBe(4);
+    expect(mesh.cp.stats().telemetryRefused - refusedBefore).toBe(4);
     await p.until(
       () => p.errors.some((e) => /access observation must have the reporting proxy's service/.test(e)),
       5_000,
@@ -372,16 +357,10 @@ describe("hello bounds (finding 11)", () => {
     const p = await join("other", { service: "x" }, { token: tokens.other });
     await settled(p);
     expect(p.closeCode).toBeNull();
-    const { csrPem } = await generateKeyAndCsr();
-    const outside = new LightProxy({
-      url: cp.url,
+    const outside = await mesh.join({
       token: tokens.other!,
-      caPem,
-      csrPem,
       node: { namespace: "demo", service: "reviews", version: "v1", address: "127.0.0.1:1", labels: {} },
     });
-    proxies.push(outside);
-    await outside.connect();
     await settled(outside);
     expect(outside.closeCode).toBe(4403);
   });
