@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { inferRouterInputs } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
-import { LATENCY_BUCKETS_MS, type ChangeCreateInput, type Role } from "@trellis/contracts";
+import type { ChangeCreateInput, Role } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import {
@@ -24,6 +24,7 @@ import {
   hashPassword,
   type Actor,
 } from "@trellis/services";
+import { minuteAgo, seedRollups } from "@trellis/services/testing";
 import { serve, type TestServer } from "./testing.js";
 import { handleRestRequest, handleTrpcRequest, openApiDocument, type AppRouter } from "./index.js";
 import { appRouter } from "./root.js";
@@ -351,21 +352,13 @@ beforeAll(async () => {
     },
   });
   // A minute of traffic frontend → reviews in NS.
-  await db.telemetryRollup.create({
-    data: {
-      bucket: new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000),
-      reporter: "outbound",
-      sourceNamespace: NS,
-      sourceService: "frontend",
-      sourceVersion: "v1",
-      destNamespace: NS,
-      destService: "reviews",
-      destVersion: "v1",
-      statusCode: 200,
-      requests: 60n,
-      durationSumMs: 600,
-      latencyBuckets: new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n),
-    },
+  await seedRollups(db, {
+    bucket: minuteAgo(1),
+    reporter: "outbound",
+    source: [NS, "frontend"],
+    destination: [NS, "reviews"],
+    requests: 60,
+    latencyMs: 10,
   });
   await db.certificateAuthority.create({
     data: {

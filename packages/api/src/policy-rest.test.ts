@@ -1,9 +1,9 @@
 // `GET /api/v1/policies/suggest` (and its tRPC twin) through the real REST edge, against telemetry rows in a
 // real PostgreSQL: the suggestion, its evidence, its limits, and the change it proposes through `/changes`.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
 import { actorForUser, createApiToken } from "@trellis/services";
+import { minuteAgo, seedRollups } from "@trellis/services/testing";
 import { handleRestRequest, openApiDocument } from "./index.js";
 import { callRest } from "./testing.js";
 
@@ -24,23 +24,14 @@ beforeAll(async () => {
   await db.service.create({ data: { namespace: NS, name: "ratings" } });
   await db.service.create({ data: { namespace: NS, name: "web" } });
   // 60 calls web → ratings two minutes ago, as both sidecars report them.
-  for (const reporter of ["inbound", "outbound"])
-    await db.telemetryRollup.create({
-      data: {
-        bucket: new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000),
-        reporter,
-        sourceNamespace: NS,
-        sourceService: "web",
-        sourceVersion: "v1",
-        destNamespace: NS,
-        destService: "ratings",
-        destVersion: "v1",
-        statusCode: 200,
-        requests: 60n,
-        mtlsRequests: 60n,
-        durationSumMs: 600,
-        latencyBuckets: new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n),
-      },
+  for (const reporter of ["inbound", "outbound"] as const)
+    await seedRollups(db, {
+      bucket: minuteAgo(2),
+      reporter,
+      source: [NS, "web"],
+      destination: [NS, "ratings"],
+      requests: 60,
+      latencyMs: 10,
     });
 });
 afterAll(() => db.$disconnect());

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@trellis/db";
-import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { bootstrap } from "@trellis/services";
+import { seedRollups } from "@trellis/services/testing";
 import { handleRestRequest, openApiDocument } from "./index.js";
 
 const db = createDb(inject("databaseUrl"));
@@ -9,24 +9,13 @@ const TOKEN = "trls_api_traffic_test_token_0123456789abcdef";
 
 beforeAll(async () => {
   await bootstrap(db, { adminPassword: "correct horse battery staple", bootstrapToken: TOKEN });
-  const buckets = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
-  buckets[3] = 40n;
-  await db.telemetryRollup.create({
-    data: {
-      bucket: new Date(Math.floor(Date.now() / 60_000) * 60_000),
-      reporter: "outbound",
-      sourceNamespace: "traffic-api",
-      sourceService: "web",
-      sourceVersion: "v1",
-      destNamespace: "traffic-api",
-      destService: "reviews",
-      destVersion: "v2",
-      statusCode: 200,
-      requests: 40n,
-      mtlsRequests: 40n,
-      durationSumMs: 300,
-      latencyBuckets: buckets,
-    },
+  // 40 calls in the current minute at 7.5 ms each: all in the ≤ 10 ms bucket.
+  await seedRollups(db, {
+    reporter: "outbound",
+    source: ["traffic-api", "web"],
+    destination: ["traffic-api", "reviews", "v2"],
+    requests: 40,
+    latencyMs: 7.5,
   });
 });
 afterAll(() => db.$disconnect());

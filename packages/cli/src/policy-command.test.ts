@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { handleRestRequest } from "@trellis/api";
 import { serve, type TestServer } from "@trellis/api/testing";
-import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, createApiToken, getChange } from "@trellis/services";
+import { minuteAgo, seedAccessRollups, seedRollups } from "@trellis/services/testing";
 import { runTrellis } from "./test-support/run-trellis.js";
 
 let tdb: TestDatabase;
@@ -19,29 +19,24 @@ let server: TestServer;
 let url = "";
 const tokens: Record<string, string> = {};
 const dir = mkdtempSync(join(tmpdir(), "trellis-cli-policy-"));
-const minuteAgo = (n: number) => new Date(Math.floor(Date.now() / 60_000) * 60_000 - n * 60_000);
 
 const trellis = (args: string[], who = "editor") =>
   runTrellis(args, { TRELLIS_SERVER: url, TRELLIS_TOKEN: tokens[who]! });
 
+/**
+ * `n` calls from `src` to shop/ratings `ago` minutes back, as both sidecars report them (only the callee, and
+ * without mTLS, for a caller outside the mesh).
+ */
 async function calls(src: [string, string], n: number, ago: number) {
-  for (const reporter of src[0] === "unknown" ? ["inbound"] : ["inbound", "outbound"])
-    await db.telemetryRollup.create({
-      data: {
-        bucket: minuteAgo(ago),
-        reporter,
-        sourceNamespace: src[0],
-        sourceService: src[1],
-        sourceVersion: "v1",
-        destNamespace: "shop",
-        destService: "ratings",
-        destVersion: "v1",
-        statusCode: 200,
-        requests: BigInt(n),
-        mtlsRequests: BigInt(src[0] === "unknown" ? 0 : n),
-        durationSumMs: n,
-        latencyBuckets: new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n),
-      },
+  const outside = src[0] === "unknown";
+  for (const reporter of outside ? (["inbound"] as const) : (["inbound", "outbound"] as const))
+    await seedRollups(db, {
+      bucket: minuteAgo(ago),
+      reporter,
+      source: src,
+      destination: ["shop", "ratings"],
+      requests: n,
+      mtlsRequests: outside ? 0 : n,
     });
 }
 
@@ -171,17 +166,13 @@ describe("trellis policy suggest", () => {
       ["GET", "/api/*", 25],
       ["POST", "/api/*", 5],
     ] as const)
-      await db.telemetryAccessRollup.create({
-        data: {
-          bucket: minuteAgo(2),
-          destNamespace: "shop",
-          destService: "ratings",
-          sourceNamespace: "shop",
-          sourceService: "reviews",
-          method,
-          path,
-          requests: BigInt(n),
-        },
+      await seedAccessRollups(db, {
+        bucket: minuteAgo(2),
+        source: ["shop", "reviews"],
+        destination: ["shop", "ratings"],
+        method,
+        path,
+        requests: n,
       });
     const args = ["policy", "suggest", "ratings", "-n", "shop", "--methods", "--paths"];
     const yaml = await trellis([...args, "-o", "yaml"]);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { LATENCY_BUCKETS_MS } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
 import { serviceGraph, type Actor } from "./index.js";
+import { minuteAgo, seedRollups } from "./testing.js";
 
 const db = createDb(inject("databaseUrl"));
 const NS = "graph-t";
@@ -14,29 +14,19 @@ const admin: Actor = {
   bindings: [{ role: "admin", namespace: "*" }],
 };
 const NOW = new Date();
-const bucket = new Date(Math.floor(NOW.getTime() / 60_000) * 60_000);
+const bucket = minuteAgo(0, NOW.getTime());
 
-async function calls(src: [string, string], dst: [string, string], code: number, n: number) {
-  const buckets = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
-  buckets[2] = BigInt(n);
-  await db.telemetryRollup.create({
-    data: {
-      bucket,
-      reporter: "outbound",
-      sourceNamespace: NS,
-      sourceService: src[0],
-      sourceVersion: src[1],
-      destNamespace: NS,
-      destService: dst[0],
-      destVersion: dst[1],
-      statusCode: code,
-      requests: BigInt(n),
-      mtlsRequests: BigInt(n),
-      durationSumMs: n * 4,
-      latencyBuckets: buckets,
-    },
+/** `n` calls between versions of NS's services in the current minute, as the caller's sidecar reports them. */
+const calls = (src: [string, string], dst: [string, string], code: number, n: number) =>
+  seedRollups(db, {
+    bucket,
+    reporter: "outbound",
+    source: [NS, ...src],
+    destination: [NS, ...dst],
+    statusCode: code,
+    requests: n,
+    latencyMs: 4,
   });
-}
 
 beforeAll(async () => {
   for (const [name, versions] of [

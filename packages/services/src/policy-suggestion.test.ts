@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   accessVerdict,
-  LATENCY_BUCKETS_MS,
   ZAccessPolicyResource,
   type AccessPolicyResource,
   type Role,
@@ -20,6 +19,7 @@ import {
   suggestAccessPolicy,
   type Actor,
 } from "./index.js";
+import { seedAccessRollups, seedRollups } from "./testing.js";
 
 // A database of its own: the users made here would break services.test.ts's bootstrap, which expects none.
 let tdb: TestDatabase;
@@ -49,30 +49,18 @@ async function calls(
   n: number,
   ago: number,
   mtls = n,
-  reporters = src[0] === "unknown" ? ["inbound"] : ["inbound", "outbound"],
+  reporters: ("inbound" | "outbound")[] = src[0] === "unknown" ? ["inbound"] : ["inbound", "outbound"],
 ) {
-  for (const reporter of reporters) {
-    const h = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
-    h[0] = BigInt(n);
-    await db.telemetryRollup.create({
-      data: {
-        bucket: minuteAgo(ago),
-        reporter,
-        sourceNamespace: src[0],
-        sourceService: src[1],
-        sourceVersion: "v1",
-        destNamespace: dst[0],
-        destService: dst[1],
-        destVersion: "v1",
-        statusCode: 200,
-        protocol: "http1",
-        requests: BigInt(n),
-        mtlsRequests: BigInt(mtls),
-        durationSumMs: n,
-        latencyBuckets: h,
-      },
+  for (const reporter of reporters)
+    await seedRollups(db, {
+      bucket: minuteAgo(ago),
+      reporter,
+      source: src,
+      destination: dst,
+      protocol: "http1",
+      requests: n,
+      mtlsRequests: mtls,
     });
-  }
 }
 
 async function user(name: string, bindings: { role: Role; namespace: string }[]): Promise<Actor> {
@@ -357,17 +345,13 @@ describe("suggestAccessPolicy with methods and paths (decision 006)", () => {
   const menu: [string, string] = [NS, "menu"];
   /** An access observation as the callee's sidecars report it: `n` requests in the minute `ago` minutes back. */
   const observe = (src: [string, string], method: string, path: string, n: number, ago: number) =>
-    db.telemetryAccessRollup.create({
-      data: {
-        bucket: minuteAgo(ago),
-        destNamespace: menu[0],
-        destService: menu[1],
-        sourceNamespace: src[0],
-        sourceService: src[1],
-        method,
-        path,
-        requests: BigInt(n),
-      },
+    seedAccessRollups(db, {
+      bucket: minuteAgo(ago),
+      source: src,
+      destination: menu,
+      method,
+      path,
+      requests: n,
     });
   /** What each caller asked, as observations (method, prefix, n), and a concrete request under each prefix. */
   const seen: Record<string, [string, string, number][]> = {

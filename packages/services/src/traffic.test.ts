@@ -11,10 +11,11 @@ import {
   trafficClock,
   type Actor,
 } from "./index.js";
+import { minuteAgo, seedRollups } from "./testing.js";
 
 const db = createDb(inject("databaseUrl"));
 const NOW = new Date("2026-11-22T12:30:30Z");
-const minute = (ago: number) => new Date(Math.floor(NOW.getTime() / 60_000) * 60_000 - ago * 60_000);
+const minute = (ago: number) => minuteAgo(ago, NOW.getTime());
 const admin: Actor = {
   kind: "user",
   userId: "u-admin",
@@ -30,13 +31,7 @@ const shopViewer: Actor = {
   bindings: [{ role: "viewer", namespace: "tr-shop" }],
 };
 
-/** `n` requests, all in the bucket with upper bound `ms`. */
-function histogram(n: number, ms: number): bigint[] {
-  const h = new Array<bigint>(LATENCY_BUCKETS_MS.length + 1).fill(0n);
-  h[LATENCY_BUCKETS_MS.indexOf(ms as never)] = BigInt(n);
-  return h;
-}
-
+/** `n` requests at `ms` each (a bucket bound: the histogram holds them all in the bucket with that bound). */
 async function rollup(r: {
   ago: number;
   reporter: "inbound" | "outbound";
@@ -48,23 +43,16 @@ async function rollup(r: {
   mtls?: number;
   protocol?: string;
 }) {
-  await db.telemetryRollup.create({
-    data: {
-      bucket: minute(r.ago),
-      reporter: r.reporter,
-      sourceNamespace: r.src[0],
-      sourceService: r.src[1],
-      sourceVersion: r.src[2],
-      destNamespace: r.dst[0],
-      destService: r.dst[1],
-      destVersion: r.dst[2],
-      statusCode: r.code,
-      protocol: r.protocol ?? (r.code === 0 ? "tcp" : "http1"),
-      requests: BigInt(r.n),
-      mtlsRequests: BigInt(r.mtls ?? r.n),
-      durationSumMs: r.n * r.ms,
-      latencyBuckets: histogram(r.n, r.ms),
-    },
+  await seedRollups(db, {
+    bucket: minute(r.ago),
+    reporter: r.reporter,
+    source: r.src,
+    destination: r.dst,
+    statusCode: r.code,
+    protocol: r.protocol ?? (r.code === 0 ? "tcp" : "http1"),
+    requests: r.n,
+    mtlsRequests: r.mtls ?? r.n,
+    latencyMs: r.ms,
   });
 }
 

@@ -25,6 +25,7 @@ import {
   rollbackChange,
   type Actor,
 } from "../index.js";
+import { rollupRow } from "../testing.js";
 
 let tdb: TestDatabase;
 let db: Db;
@@ -119,7 +120,7 @@ beforeAll(async () => {
   // Minutes 60 ago through the current one: the preview reads the 60 complete minutes before its own now,
   // which is one minute later than this seed's if a minute boundary passes between the two.
   for (let i = 0; i <= 60; i++) {
-    for (const reporter of ["inbound", "outbound"]) {
+    for (const reporter of ["inbound", "outbound"] as const) {
       rows.push(rollup(new Date(base - i * minute), reporter, "ratings", "v1", 1_200));
       rows.push(rollup(new Date(base - i * minute), reporter, "reviews", "v1", 600));
     }
@@ -136,7 +137,7 @@ beforeAll(async () => {
     },
   });
   for (let i = 0; i <= 60; i++) {
-    for (const reporter of ["inbound", "outbound"])
+    for (const reporter of ["inbound", "outbound"] as const)
       rows.push({
         ...rollup(new Date(base - i * minute), reporter, "mysql", "v1", 60),
         statusCode: 0,
@@ -150,21 +151,22 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-function rollup(bucket: Date, reporter: string, destService: string, destVersion: string, requests: number) {
-  return {
+/** `requests` calls frontend → `destService` `destVersion` in the minute `bucket`, as `reporter` saw them. */
+function rollup(
+  bucket: Date,
+  reporter: "inbound" | "outbound",
+  destService: string,
+  destVersion: string,
+  requests: number,
+) {
+  return rollupRow({
     bucket,
     reporter,
-    sourceNamespace: "shop",
-    sourceService: "frontend",
-    sourceVersion: "v1",
-    destNamespace: "shop",
-    destService,
-    destVersion,
-    statusCode: 200,
-    requests: BigInt(requests),
-    durationSumMs: requests * 5,
-    latencyBuckets: [],
-  };
+    source: ["shop", "frontend"],
+    destination: ["shop", destService, destVersion],
+    requests,
+    latencyMs: 5,
+  });
 }
 
 describe("create", () => {
@@ -719,7 +721,7 @@ describe("impact of traffic from other namespaces", () => {
     // it (no inbound report); partner/client's calls reached inventory, reported by both sides.
     const minute = 60_000;
     const base = Math.floor(Date.now() / minute) * minute;
-    const row = (reporter: string, ns: string, svc: string, requests: number, i: number) => ({
+    const row = (reporter: "inbound" | "outbound", ns: string, svc: string, requests: number, i: number) => ({
       ...rollup(new Date(base - i * minute), reporter, "inventory", "v1", requests),
       sourceNamespace: ns,
       sourceService: svc,
