@@ -16,6 +16,7 @@ import { fork } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { encodeNotifyPayload, NOTIFY_CHANNELS, ZConfigChangedPayload } from "@trellis/contracts";
 import { createTestDatabase } from "@trellis/db/testing";
 import { createDb } from "@trellis/db";
 import { createJoinToken, SYSTEM_ACTOR } from "@trellis/services";
@@ -175,8 +176,9 @@ async function run(n, mode) {
     await notifier.connect();
     const t0 = Date.now();
     fleet.send({ type: "expect-change", at: t0, timeoutMs: 120_000 });
-    await notifier.query("SELECT pg_notify('trellis_config_changed', $1)", [
-      JSON.stringify({ generation: gen.number }),
+    await notifier.query("SELECT pg_notify($1, $2)", [
+      NOTIFY_CHANNELS.configChanged,
+      encodeNotifyPayload(ZConfigChangedPayload, { generation: gen.number }),
     ]);
     await notifier.end();
     // Meanwhile: when does PostgreSQL hold all N ACKs of the generation?

@@ -3,6 +3,7 @@
 // and a second call leaves what exists alone.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NOTIFY_CHANNELS } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { actorForUser, AppError, bootstrap, SYSTEM_ACTOR } from "./index.js";
@@ -75,7 +76,7 @@ describe("seedResourcesAsSystemChange", () => {
     await listener.connect();
     const got: string[] = [];
     listener.on("notification", (n) => got.push(n.payload ?? ""));
-    await listener.query("LISTEN trellis_config_changed");
+    await listener.query(`LISTEN ${NOTIFY_CHANNELS.configChanged}`);
     try {
       const r = await seedResourcesAsSystemChange(db, SYSTEM_ACTOR, seed);
       expect(r.created).toEqual(["MeshSettings/trellis-system/mesh", "Route/demo/reviews"]);

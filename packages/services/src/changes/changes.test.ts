@@ -5,7 +5,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
-import type { ChangeCreateInput, Role } from "@trellis/contracts";
+import { NOTIFY_CHANNELS, type ChangeCreateInput, type Role } from "@trellis/contracts";
 import {
   actorForUser,
   AppError,
@@ -398,9 +398,9 @@ describe("apply", () => {
     await listener.connect();
     const got: string[] = [];
     listener.on("notification", (n) => {
-      if (n.channel === "trellis_config_changed") got.push(n.payload ?? "");
+      if (n.channel === NOTIFY_CHANNELS.configChanged) got.push(n.payload ?? "");
     });
-    await listener.query("LISTEN trellis_config_changed");
+    await listener.query(`LISTEN ${NOTIFY_CHANNELS.configChanged}`);
     try {
       const c = await createChange(
         db,
