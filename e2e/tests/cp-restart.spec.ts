@@ -4,7 +4,7 @@
 // with SIGTERM and started again: no call fails, both proxies reconnect and run the config they ran before,
 // and the console, reloaded, still shows them on its Proxies page.
 import { expect, test, type APIRequestContext } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, joinToken, signInOn } from "./fixtures";
 import { app, call, controlPlane, freePort, Workloads, type ControlPlaneProcess } from "./mesh-helpers";
 
 const NS = "e2e-cp-restart";
@@ -42,9 +42,7 @@ test("a control-plane restart under traffic: no failed call, proxies resync, the
   request,
 }) => {
   test.setTimeout(240_000);
-  const joined = await request.post("/api/v1/join-tokens", { headers: admin, data: { namespace: NS } });
-  expect(joined.status()).toBe(200);
-  const { token } = (await joined.json()) as { token: string };
+  const token = await joinToken(request, NS);
 
   const port = await freePort();
   cp = await controlPlane(port);
@@ -69,10 +67,7 @@ test("a control-plane restart under traffic: no failed call, proxies resync, the
     .toEqual(["cart connected in_sync", "pricing connected in_sync"]);
   expect(before.every((p) => p.ackedVersion !== null)).toBe(true);
 
-  await page.goto("/login");
-  await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signInOn(page, "admin", ADMIN_PASSWORD);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Proxies" }).click();
   const table = page.getByRole("table", { name: "Proxies" });
   await expect(table.getByRole("link", { name: "pricing", exact: true })).toBeVisible();

@@ -5,7 +5,7 @@
 // first namespace that has the service, not its own (dataplane config/snapshot.ts; reported), so a `frontend`
 // in e2e-mesh would call e2e-graph's stopped `backend`. Distinct names keep the two journeys independent.
 import { expect, test, type APIRequestContext } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, joinToken, signInOn } from "./fixtures";
 import { app, call, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-graph";
@@ -34,9 +34,7 @@ test("the graph shows real services and the call between them, live, with a side
   request,
 }) => {
   test.setTimeout(150_000);
-  const created = await request.post("/api/v1/join-tokens", { headers: auth, data: { namespace: NS } });
-  expect(created.status()).toBe(200);
-  const { token } = (await created.json()) as { token: string };
+  const token = await joinToken(request, NS);
 
   const mesh = new Workloads();
   await mesh.add(NS, "inventory", await app("inventory-v1"), token);
@@ -65,10 +63,7 @@ test("the graph shows real services and the call between them, live, with a side
     expect(edge.mtlsShare).toBe(1);
     expect(edge.codes["200"]).toBeGreaterThan(0);
 
-    await page.goto("/login");
-    await page.getByLabel("User name").fill("admin");
-    await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signInOn(page, "admin", ADMIN_PASSWORD);
     await page.getByRole("link", { name: "Graph" }).click();
     await expect(page.getByRole("heading", { name: "Service graph" })).toBeVisible();
     await page.getByLabel("Namespace").selectOption(NS);

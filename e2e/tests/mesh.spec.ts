@@ -2,7 +2,7 @@
 // beside two real apps, each its own process, against the control plane `trellis up` started. Traffic goes
 // app → sidecar → mTLS → sidecar → app, and the registry shows what joined.
 import { expect, test } from "@playwright/test";
-import { ADMIN_TOKEN } from "./fixtures";
+import { ADMIN_TOKEN, joinToken } from "./fixtures";
 import { app, call, sidecar as joinSidecar, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-mesh";
@@ -10,9 +10,7 @@ const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const sidecar = (service: string, appPort: number, token: string) => joinSidecar(NS, service, appPort, token);
 
 test("two `trellis proxy` sidecars join with a token and carry traffic over mTLS", async ({ request }) => {
-  const created = await request.post("/api/v1/join-tokens", { headers: auth, data: { namespace: NS } });
-  expect(created.status()).toBe(200);
-  const { token } = (await created.json()) as { token: string };
+  const token = await joinToken(request, NS);
 
   const mesh = new Workloads();
   const sidecars = [

@@ -10,7 +10,7 @@
 // retries are on the reviews Route (enforced in the front page's sidecar): each try is a new call to reviews
 // and so a new 50% draw at ratings. With 10 retries a call fails only when 11 draws in a row fail, 0.05%.
 import { expect, test } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN, tokenOf, ensureUsers, joinToken } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, tokenOf, ensureUsers, joinToken, signInOn } from "./fixtures";
 import { app, call, relayApp, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-resilience";
@@ -164,10 +164,7 @@ test("50% 503s injected into ratings: retries on the reviews route keep the fron
   );
 
   // And the console's graph says the same, in Chromium.
-  await page.goto("/login");
-  await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signInOn(page, "admin", ADMIN_PASSWORD);
   await page.getByRole("link", { name: "Graph" }).click();
   await expect(page.getByRole("heading", { name: "Service graph" })).toBeVisible();
   await page.getByLabel("Namespace").selectOption(NS);

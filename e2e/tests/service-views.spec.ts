@@ -6,7 +6,7 @@
 // Service names differ from the other specs' on purpose (see graph.spec.ts: a bare name resolves to the
 // first namespace that has it).
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { ADMIN_PASSWORD, ADMIN_TOKEN, joinToken, signInOn } from "./fixtures";
 import { app, call, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-replay";
@@ -46,9 +46,7 @@ test("the graph replays a past window from the rollups; sparklines and the servi
   request,
 }) => {
   test.setTimeout(300_000);
-  const created = await request.post("/api/v1/join-tokens", { headers: auth, data: { namespace: NS } });
-  expect(created.status()).toBe(200);
-  const { token } = (await created.json()) as { token: string };
+  const token = await joinToken(request, NS);
 
   const mesh = new Workloads();
   await mesh.add(NS, "catalog", await app("catalog-v1"), token);
@@ -97,10 +95,7 @@ test("the graph replays a past window from the rollups; sparklines and the servi
     const burstPeak = 360 / (Math.ceil((burstSeconds + 10) / 60) + 1) / 60;
     expect(burstPeak).toBeGreaterThan(pastPeak * 1.5);
 
-    await page.goto("/login");
-    await page.getByLabel("User name").fill("admin");
-    await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signInOn(page, "admin", ADMIN_PASSWORD);
     await page.getByRole("link", { name: "Graph" }).click();
     await expect(page.getByRole("heading", { name: "Service graph" })).toBeVisible();
     await page.getByLabel("Namespace").selectOption(NS);

@@ -5,7 +5,7 @@
 import { expect, test } from "@playwright/test";
 import { LightProxy } from "@trellis/control-plane/testing";
 import { fetchPinnedCa, generateKeyAndCsr } from "@trellis/dataplane/mesh";
-import { ADMIN_TOKEN, signIn } from "./fixtures";
+import { ADMIN_TOKEN, joinToken, signIn } from "./fixtures";
 import { app, call, Workloads } from "./mesh-helpers";
 
 const NS = "e2e-viewer";
@@ -39,9 +39,7 @@ test.beforeAll(async ({ request }) => {
   // 409: made by an earlier attempt of this file in the same run.
   expect([200, 409], await user.text()).toContain(user.status());
 
-  const joined = await request.post("/api/v1/join-tokens", { headers: auth, data: { namespace: NS } });
-  expect(joined.status()).toBe(200);
-  const { token } = (await joined.json()) as { token: string };
+  const token = await joinToken(request, NS);
   await mesh.add(NS, "backend", await app("backend is failing", 503), token);
   const frontend = await mesh.add(NS, "frontend", await app("frontend-v1"), token);
   await mesh.joined(30_000);
