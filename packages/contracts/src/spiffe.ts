@@ -15,10 +15,19 @@ export function spiffeId(trustDomain: string, namespace: string, service: string
   return `spiffe://${trustDomain}/ns/${namespace}/sa/${service}`;
 }
 
-const SPIFFE_RE = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/;
+// Each part is held to the SPIFFE ID spec's character set (standards/SPIFFE-ID.md, 2.1 and 2.2), not to "anything
+// but a slash": that let through a trailing line break ("…/sa/b\n" named the service "b\n"), other white space
+// and control characters, percent-encoding ("b%2F"), a port or user info, a query and a fragment, each an ID
+// that is not the one it resembles. A trust domain is lowercase letters, digits, `.`, `-` and `_`; a path
+// segment adds uppercase letters and must not be `.` or `..` (checked below: a regex would hide it).
+const SPIFFE_RE = /^spiffe:\/\/([a-z0-9._-]+)\/ns\/([A-Za-z0-9._-]+)\/sa\/([A-Za-z0-9._-]+)$/;
+
+const isDotSegment = (segment: string) => segment === "." || segment === "..";
 
 /** The parts of a SPIFFE ID in Trellis's format, or null for anything else (refused, never guessed at). */
 export function parseSpiffeId(id: string): SpiffeParts | null {
   const m = SPIFFE_RE.exec(id);
-  return m === null ? null : { trustDomain: m[1]!, namespace: m[2]!, service: m[3]! };
+  if (m === null) return null;
+  const parts = { trustDomain: m[1]!, namespace: m[2]!, service: m[3]! };
+  return isDotSegment(parts.namespace) || isDotSegment(parts.service) ? null : parts;
 }
