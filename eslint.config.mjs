@@ -8,6 +8,11 @@ import globals from "globals";
 import trellis from "./tools/eslint/plugin.mjs";
 
 const TESTS = ["**/*.test.ts", "**/*.test.tsx", "**/*.test.mjs", "packages/*/test/**", "**/test-support/**"];
+/**
+ * Benchmarks (`npm run bench`): like tests, they run beside the package, never in it, so they may import its
+ * devDependencies (a real proxy, a test database) and the runtime boundaries below do not bind them.
+ */
+const BENCHES = ["packages/*/bench/**"];
 
 /** `@trellis/<name>` and its subpath exports. */
 const pkg = (...names) => names.flatMap((n) => [`@trellis/${n}`, `@trellis/${n}/*`]);
@@ -20,7 +25,7 @@ const PRISMA = ["@prisma/*", "pg"];
  */
 const forbid = (files, group, why, extra = {}) => ({
   files,
-  ignores: TESTS,
+  ignores: [...TESTS, ...BENCHES],
   rules: {
     "@typescript-eslint/no-restricted-imports": [
       "error",
@@ -69,6 +74,26 @@ export default tseslint.config(
     plugins: { trellis },
     rules: {
       "trellis/declared-dependencies": ["error", { devOnlyPackages: ["@trellis/e2e", "@trellis/tools"] }],
+    },
+  },
+  // A benchmark measures a package as its users get it: by name, through its exports (the built dist), and
+  // other packages as declared dependencies. A path out of bench/ (`../dist/…`, `../../other/…`) would reach
+  // what no user can import, and past the declared-dependencies check, which sees package names only.
+  {
+    files: BENCHES,
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^\\.\\./",
+              message:
+                "a bench imports its own package by name (@trellis/<package>), not by a path out of bench/ (docs/decisions/010-enforced-boundaries.md)",
+            },
+          ],
+        },
+      ],
     },
   },
   // contracts is the vocabulary everything else shares: zod, and nothing else.

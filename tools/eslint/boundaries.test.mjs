@@ -163,6 +163,27 @@ const violations = [
     "trellis/declared-dependencies",
     "only in devDependencies",
   ],
+  [
+    "a bench imports a package its own does not declare",
+    "packages/dataplane/bench/f.mjs",
+    'import "@trellis/db";',
+    "trellis/declared-dependencies",
+    "@trellis/db is not in @trellis/dataplane's dependencies",
+  ],
+  [
+    "a bench reaches into its package's dist by path",
+    "packages/control-plane/bench/f.mjs",
+    'import "../dist/index.js";',
+    "no-restricted-imports",
+    "a bench imports its own package by name",
+  ],
+  [
+    "a bench reaches into another package by path",
+    "packages/dataplane/bench/f.mjs",
+    'import "../../control-plane/dist/index.js";',
+    "no-restricted-imports",
+    "a bench imports its own package by name",
+  ],
 ];
 
 // [what, file, code]: the allowed neighbour of each violation above.
@@ -211,6 +232,11 @@ const allowed = [
   ],
   ["a test imports a devDependency", "packages/services/src/f.test.ts", 'import "pg";\nimport "vitest";'],
   ["e2e imports its devDependencies anywhere", "e2e/tests/helpers.ts", 'import "@playwright/test";'],
+  [
+    "a bench imports its own package by name, its dependencies and devDependencies, and its siblings",
+    "packages/control-plane/bench/f.mjs",
+    'import "@trellis/control-plane";\nimport "pg";\nimport "@trellis/services";\nimport "@trellis/dataplane/mesh";\nimport "./fleet.mjs";',
+  ],
 ];
 
 describe("package boundaries", () => {

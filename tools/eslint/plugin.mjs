@@ -8,9 +8,9 @@ import { dirname, join, sep } from "node:path";
 
 const builtins = new Set(builtinModules);
 
-/** Test-only files: they may import the package's devDependencies. */
+/** Test-only files, and benchmarks (`bench/`): they may import the package's devDependencies. */
 export const DEV_FILE =
-  /\.test\.[cm]?[jt]sx?$|^[\\/]test[\\/]|[\\/]test-support[\\/]|(?:vitest|playwright)\.config\.[cm]?[jt]s$/;
+  /\.test\.[cm]?[jt]sx?$|^[\\/](?:test|bench)[\\/]|[\\/]test-support[\\/]|(?:vitest|playwright)\.config\.[cm]?[jt]s$/;
 
 const manifests = new Map();
 /** The package.json nearest to `dir` (cached per directory: ESLint runs a rule once per file). */

@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { writeHeapSnapshot } from "node:v8";
-import { meshCompiler, startControlPlane } from "../dist/index.js";
+import { meshCompiler, startControlPlane } from "@trellis/control-plane";
 
 const cp = await startControlPlane({
   databaseUrl: process.env.BENCH_DATABASE_URL,

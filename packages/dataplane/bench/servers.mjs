@@ -5,7 +5,7 @@
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startProxy, quickConfig } from "../dist/index.js";
+import { startProxy, quickConfig } from "@trellis/dataplane";
 
 const [role, a1, a2, a3] = process.argv.slice(2);
 if (process.env.BENCH_MEM)
