@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy, type ProxyHandle } from "./index.js";
 import { quickConfig } from "./config/quick.js";
-import { TestPki } from "./test-support/certs.js";
+import { TestPki } from "./test-pki.js";
 import { startInteropServer, type InteropServer } from "./test-support/interop/server.js";
 import {
   connectInterop,

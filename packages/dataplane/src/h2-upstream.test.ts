@@ -9,7 +9,7 @@ import http2, { constants, type IncomingHttpHeaders, type ServerHttp2Stream } fr
 import type { AddressInfo } from "node:net";
 import { startProxy, type ProxyHandle } from "./index.js";
 import { quickConfig } from "./config/quick.js";
-import { TestPki } from "./test-support/certs.js";
+import { TestPki } from "./test-pki.js";
 import { freePort } from "./test-support/apps.js";
 
 const L0 = { address: "127.0.0.1", port: 0 };

@@ -4,7 +4,7 @@ import { request } from "undici";
 import tls from "node:tls";
 import { client, rawRequest } from "./test-support/apps.js";
 import { startMesh, TD, type Mesh } from "./test-support/mesh.js";
-import { TestPki } from "./test-support/certs.js";
+import { TestPki } from "./test-pki.js";
 
 let mesh: Mesh;
 const c = client();

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { request } from "undici";
 import { Readable } from "node:stream";
 import { startProxy, type ProxyHandle } from "./index.js";
-import { TestPki } from "./test-support/certs.js";
+import { TestPki } from "./test-pki.js";
 import { client, freePort, listen } from "./test-support/apps.js";
 
 const TD = "trellis.test";

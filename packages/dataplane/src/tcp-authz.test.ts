@@ -7,7 +7,7 @@ import net from "node:net";
 import type { AuthorizationRule } from "@trellis/contracts";
 import { startProxy, type ProxyHandle } from "./index.js";
 import { freePort, listen } from "./test-support/apps.js";
-import { TestPki } from "./test-support/certs.js";
+import { TestPki } from "./test-pki.js";
 import { tcpAuthz } from "./layers/authz.js";
 
 const TD = "trellis.test";

@@ -1,6 +1,9 @@
-// Test helpers that other packages' tests share, as `@trellis/dataplane/testing` (the proxy itself never
-// imports this file). Node built-ins only, so any package's tests may take them.
+// Test helpers that other packages' tests (and the data plane's benchmark) share, as
+// `@trellis/dataplane/testing` (the proxy itself never imports this file). Node built-ins only (and the
+// openssl CLI, for TestPki), so any package's tests may take them.
 import net, { type AddressInfo } from "node:net";
+
+export { TestPki, type Pem } from "./test-pki.js";
 
 /**
  * A port nothing listens on right now, for a listener something else opens later (a proxy's, a config's TCP

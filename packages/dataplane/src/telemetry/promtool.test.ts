@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { startProxy, type ProxyHandle } from "../index.js";
 import { client, freePort, listen, rawRequest, startApp, type TestApp } from "../test-support/apps.js";
-import { TestPki } from "../test-support/certs.js";
+import { TestPki } from "../test-pki.js";
 import { familyOf, repeatedSeries, sampleLines } from "../test-support/prometheus.js";
 import { FAMILIES } from "./families.js";
 

@@ -1,7 +1,7 @@
 // Two sidecars on real mTLS: web (caller) -> reviews (callee), each in front of its own app.
 import { startProxy, type ProxyHandle } from "../index.js";
 import { startApp, type TestApp } from "./apps.js";
-import { TestPki, type Pem } from "./certs.js";
+import { TestPki, type Pem } from "../test-pki.js";
 
 export const TD = "trellis.test";
 const L0 = { address: "127.0.0.1", port: 0 };

@@ -1,4 +1,5 @@
-// Test PKI made with the openssl CLI: a mesh CA and leaf certificates whose URI SAN is a SPIFFE ID.
+// Test PKI made with the openssl CLI: a mesh CA and leaf certificates whose URI SAN is a SPIFFE ID. For
+// tests and the benchmark (bench/pki.mjs), through `@trellis/dataplane/testing`; the proxy never imports it.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
