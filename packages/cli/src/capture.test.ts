@@ -118,6 +118,8 @@ describe.skipIf(unsupported !== undefined)("trellis proxy --capture, in pods", (
       identity: { namespace: "shop", service: "reviews", version: "v1", trustDomain: "trellis.test" },
       inbound: { appPort: 9080, tcpPorts: [7000], mtlsMode: "permissive" },
     });
+    // The pod's resolver is its sidecar (which --capture starts on 127.0.0.1:53), as in Kubernetes' search list.
+    await web.setResolvConf("nameserver 127.0.0.1\nsearch shop.svc svc\n");
     await sidecar(web, webConfig("allowAny"));
   }, 60_000);
 
@@ -152,6 +154,23 @@ describe.skipIf(unsupported !== undefined)("trellis proxy --capture, in pods", (
       { timeoutMs: 10_000 },
     );
     expect(echoed.stdout).toBe("ping");
+  });
+
+  it("resolves service names for unchanged apps: glibc (getent, curl) and Node's lookup get the VIP", async () => {
+    expect((await web.exec("getent", ["hosts", "reviews.shop"])).stdout).toMatch(/^240\.0\.0\.10\s/);
+    // A bare name, through the search list.
+    const bare = await curl(web, ["http://reviews:9080/by-name"]);
+    expect(bare.stderr).toBe("");
+    expect(bare.stdout).toBe("reviews /by-name host=reviews:9080");
+    const fetched = await web.exec(
+      process.execPath,
+      ["-e", `fetch("http://reviews.shop.svc.cluster.local:9080/n").then((r) => r.text()).then(console.log)`],
+      { timeoutMs: 10_000 },
+    );
+    expect(fetched.stdout.trim()).toBe("reviews /n host=reviews.shop.svc.cluster.local:9080");
+    // A name the mesh does not know, in its zone: no such host.
+    const unknown = await curl(web, ["http://nothere.shop.svc:9080/"]);
+    expect(unknown.stderr).toContain("Could not resolve host");
   });
 
   it("routes HTTP by Host when it names a service, whatever address was dialled", async () => {

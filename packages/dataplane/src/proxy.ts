@@ -25,6 +25,7 @@ import type { ProxyCore } from "./listener/core.js";
 import type { AccessLogSink } from "./listener/edge.js";
 import { startTcpServices, type TcpServices } from "./listener/tcp.js";
 import { sniff } from "./listener/sniff.js";
+import { startDnsServer, type DnsOutcome, type DnsServer, type Upstream } from "./dns/server.js";
 import { acceptCaptured, acceptCapturedInbound } from "./listener/captured.js";
 import { captureAddonError, originalDst } from "./capture/original-dst.js";
 
@@ -54,6 +55,11 @@ export interface StartProxyOptions {
    * reads where each connection was dialled and routes by it (listener/captured.ts). Needs the capture addon.
    */
   capture?: boolean;
+  /**
+   * Serve DNS here (UDP and TCP): the mesh's service names answer with their VIPs, other names go to `upstreams`
+   * (dns/server.ts). A pod's resolv.conf points at it. Absent: no DNS.
+   */
+  dns?: { address: string; port: number; upstreams: readonly Upstream[] };
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -69,6 +75,8 @@ export interface ProxyHandle {
     outbound: BoundAddress | null;
     inbound: BoundAddress | null;
     admin: BoundAddress | null;
+    /** The DNS server (UDP and TCP on this address), when `dns` was asked for. */
+    dns?: BoundAddress;
   };
   /** Validates and puts a new config in force. A rejected config changes nothing. Never throws. */
   applyConfig(config: unknown): ApplyResult;
@@ -107,6 +115,7 @@ class Proxy implements ProxyCore {
   readonly http1Servers: http.Server[] = [];
   readonly netServers: net.Server[] = [];
   tcp: TcpServices | null = null;
+  dns: DnsServer | null = null;
   /** The inbound TLS server, when there is an inbound listener. */
   inboundTls: InboundTls | null = null;
   /** Listener addresses in use; a config may repeat them but not move them. */
@@ -267,6 +276,7 @@ class Proxy implements ProxyCore {
     this.draining = true;
     for (const s of this.netServers) s.close();
     this.tcp?.close();
+    const dnsClosed = this.dns?.close();
     for (const s of this.h2Sessions) s.close();
     const deadline = Date.now() + (this.opts.drainTimeoutMs ?? 10_000);
     while (this.sockets.size > 0 && Date.now() < deadline) {
@@ -277,7 +287,7 @@ class Proxy implements ProxyCore {
     for (const s of this.http1Servers) s.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     this.snapshot.stop();
-    await this.registry.closeAll();
+    await Promise.all([this.registry.closeAll(), dnsClosed]);
   }
 }
 
@@ -318,6 +328,14 @@ function listen(server: net.Server | http.Server, at: ListenerAddress): Promise<
   });
 }
 
+const DNS_OUTCOME_LABELS: Record<DnsOutcome, string> = {
+  mesh: labelPairs({ result: "mesh" }),
+  nxdomain: labelPairs({ result: "nxdomain" }),
+  forwarded: labelPairs({ result: "forwarded" }),
+  failed: labelPairs({ result: "failed" }),
+  refused: labelPairs({ result: "refused" }),
+};
+
 /** Starts a sidecar. Rejects with the reasons when the config is invalid or a listener cannot bind. */
 export async function startProxy(options: StartProxyOptions): Promise<ProxyHandle> {
   if (options.capture) {
@@ -341,11 +359,7 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
   if (inAt) proxy.bound.inbound = inAt;
   if (adminAt) proxy.bound.admin = adminAt;
 
-  const addresses: {
-    outbound: BoundAddress | null;
-    inbound: BoundAddress | null;
-    admin: BoundAddress | null;
-  } = { outbound: null, inbound: null, admin: null };
+  const addresses: ProxyHandle["addresses"] = { outbound: null, inbound: null, admin: null };
   const badRequest = () => proxy.metrics.add("trellis_bad_requests_total");
   try {
     if (outAt) {
@@ -401,6 +415,15 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
       addresses.admin = await listen(admin, adminAt);
     }
     proxy.tcp = await startTcpServices(proxy, (s) => proxy.track(s, "tcp"));
+    if (options.dns) {
+      const dns = await startDnsServer({
+        ...options.dns,
+        lookup: (name) => proxy.snapshot.vipOf(name),
+        onQuery: (outcome) => proxy.metrics.add("trellis_dns_queries_total", DNS_OUTCOME_LABELS[outcome]),
+      });
+      proxy.dns = dns;
+      addresses.dns = dns.address;
+    }
   } catch (err) {
     await proxy.close();
     throw new ProxyStartError(`cannot start listeners: ${(err as Error).message}`, { cause: err });

@@ -42,6 +42,8 @@ interface ProxyFlags {
   captureExcludePort: number[];
   captureExcludeCidr: string[];
   proxyGid: number;
+  dns?: { address: string; port: number };
+  dnsUpstream: { address: string; port: number }[];
 }
 
 function port(value: string): number {
@@ -200,6 +202,23 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
           return n;
         }),
     )
+    .addOption(
+      new Option(
+        "--dns <host:port>",
+        "answer DNS here (UDP and TCP): the mesh's service names with their virtual IPs, other names from --dns-upstream (default with --capture: 127.0.0.1:53, where the pod's resolv.conf points)",
+      ).argParser(hostPort),
+    )
+    .addOption(
+      new Option(
+        "--dns-upstream <host[:port]>",
+        "with --dns: a resolver for other names (repeatable; default: the nameservers in /etc/resolv.conf, except --dns itself)",
+      )
+        .argParser((v: string, prev: { address: string; port: number }[] = []) => [
+          ...prev,
+          hostPort(/:\d+$/.test(v) && !v.endsWith("]") ? v : `${v}:53`),
+        ])
+        .default([]),
+    )
     .action(async (flags: ProxyFlags, command: Command) => {
       if (flags.controlPlane !== undefined) return runMeshProxy(flags);
       if (flags.capture && flags.config === undefined)
@@ -260,10 +279,12 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
         : null;
       let proxy: ProxyHandle;
       try {
+        const dns = await dnsOption(flags);
         proxy = await startProxy({
           config: effective,
           listeners,
           ...(flags.capture ? { capture: true } : {}),
+          ...(dns ? { dns } : {}),
           log: (l) => console.error(l),
         });
       } catch (e) {
@@ -362,6 +383,7 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
   const removeCapture = flags.capture
     ? await capture(flags, cpUrl, [...(flags.appPort !== undefined ? [flags.appPort] : []), ...flags.tcpPort])
     : null;
+  const dns = await dnsOption(flags);
   const { startMeshProxy } = await import("@trellis/dataplane/mesh");
   const mesh = startMeshProxy({
     controlPlaneUrl: cpUrl.origin,
@@ -378,6 +400,7 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
       admin: { address: "127.0.0.1", port: flags.adminPort },
     },
     ...(flags.capture ? { capture: true } : {}),
+    ...(dns ? { dns } : {}),
     log: (l) => console.error(l),
   });
   drainOnSignals("trellis proxy", async () => {
@@ -455,4 +478,25 @@ async function capture(
     `trellis proxy: capturing this network namespace's TCP (outbound to ${flags.outboundPort}, inbound ports ${inboundPorts.join(", ") || "none"} to ${flags.inboundPort}); the proxy runs as group ${flags.proxyGid}`,
   );
   return remove;
+}
+
+/**
+ * Where the proxy answers DNS, and what it forwards other names to: --dns (default 127.0.0.1:53 with --capture),
+ * --dns-upstream, else the nameservers of /etc/resolv.conf (read now: in a pod it is the pod's, which points at
+ * this resolver, so that address is left out).
+ */
+async function dnsOption(
+  flags: ProxyFlags,
+): Promise<{ address: string; port: number; upstreams: { host: string; port: number }[] } | null> {
+  const at = flags.dns ?? (flags.capture ? { address: "127.0.0.1", port: 53 } : null);
+  if (at === null) return null;
+  let upstreams = flags.dnsUpstream.map((u) => ({ host: u.address, port: u.port }));
+  if (upstreams.length === 0) {
+    const { readFile } = await import("node:fs/promises");
+    const text = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
+    upstreams = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)]
+      .map((m) => ({ host: m[1]!, port: 53 }))
+      .filter((u) => !(u.host === at.address && u.port === at.port));
+  }
+  return { address: at.address, port: at.port, upstreams };
 }

@@ -103,6 +103,24 @@ export class Snapshot {
     return this.hosts.get(authority.toLowerCase()) ?? null;
   }
 
+  /** The mesh's DNS names in force (see `serviceNames`) → VIP; built when first asked. */
+  private dnsNames: Map<string, string> | null = null;
+
+  /** The VIP a DNS name (lowercase, no trailing dot) resolves to in the mesh; undefined: no service's name. */
+  vipOf(name: string): string | undefined {
+    if (this.dnsNames === null) {
+      const own = this.config.identity.namespace;
+      const names = new Map<string, string>();
+      for (const c of this.services) {
+        const vip = c.service.vip;
+        if (vip === undefined) continue;
+        for (const n of serviceNames(c.service, own)) if (!names.has(n)) names.set(n, vip);
+      }
+      this.dnsNames = names;
+    }
+    return this.dnsNames.get(name);
+  }
+
   /**
    * The service a captured connection dialled (`vip`:`port`) is for: its entry on that port, else its HTTP
    * entry (HTTP is routed per request, whatever port the app used). Null: not a service's VIP.

@@ -40,6 +40,8 @@ export interface MeshProxyOptions {
   listeners?: StartProxyOptions["listeners"];
   /** Transparent capture is installed in this network namespace (see StartProxyOptions.capture). */
   capture?: boolean;
+  /** Serve DNS for the mesh's names (see StartProxyOptions.dns). */
+  dns?: StartProxyOptions["dns"];
   drainTimeoutMs?: number;
   log?: (line: string) => void;
   /**
@@ -123,6 +125,7 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
           config: local,
           ...(opts.listeners ? { listeners: opts.listeners } : {}),
           ...(opts.capture ? { capture: true } : {}),
+          ...(opts.dns ? { dns: opts.dns } : {}),
           ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
           log,
         });

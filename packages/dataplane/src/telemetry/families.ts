@@ -51,6 +51,10 @@ export const FAMILIES = defineFamilies({
     type: "counter",
     help: "Malformed HTTP/1.1 requests refused before routing (DP_BAD_REQUEST), on all listeners.",
   },
+  trellis_dns_queries_total: {
+    type: "counter",
+    help: "DNS queries to the sidecar's resolver, by result: mesh (a service's VIP), nxdomain (no such service), forwarded, failed (no upstream answered), refused (malformed or unsupported).",
+  },
   trellis_revoked_peer_refused_total: {
     type: "counter",
     help: "Inbound mTLS connections closed because the peer's certificate is revoked.",
