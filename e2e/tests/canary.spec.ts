@@ -194,7 +194,7 @@ test("canary: propose 90/10, approve as someone else, watch it reach the proxies
   // share it shows for v2 is that of every call this file made (about 40 of 470), within telemetry's rounding.
   await arne.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Graph" }).click();
   await arne.getByLabel("Namespace").selectOption(NS);
-  await arne.getByLabel("Window").selectOption("15");
+  await arne.getByRole("combobox", { name: "Window" }).selectOption("15");
   await arne.getByLabel("Nodes").selectOption("split");
   await arne.getByLabel("Edge labels").selectOption("share");
   const expected = (made["reviews-v2"]! / (made["reviews-v1"]! + made["reviews-v2"]!)) * 100;

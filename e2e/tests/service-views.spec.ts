@@ -146,7 +146,8 @@ test("the graph replays a past window from the rollups; sparklines and the servi
     // busiest minute is the burst's; checkout receives nothing.
     await page.getByRole("link", { name: "Services", exact: true }).click();
     await page.getByLabel("Namespace").selectOption(NS);
-    await page.getByLabel("Window").selectOption("15");
+    // By role: the graph's panel ("Charts over the window") may still be on the page while the list loads.
+    await page.getByRole("combobox", { name: "Window" }).selectOption("15");
     const row = (service: string) =>
       page.getByRole("row").filter({ has: page.getByRole("link", { name: service, exact: true }) });
     const catalogLine = row("catalog").getByRole("img", { name: /^Over 15 minutes: up to [0-9.]+ req\/s/ });
