@@ -46,3 +46,13 @@ export function ipv4InCidr(ip: string, cidr: string): boolean {
  * VIP can never be someone's real address (Kuma uses the same block).
  */
 export const DEFAULT_SERVICE_VIP_CIDR = "240.0.0.0/4";
+
+/**
+ * A block the control plane allocates service virtual IPs from (`trellis controlplane --service-vip-cidr`). At
+ * least 4 addresses: its first and last are never handed out (to much software they are the network and the
+ * broadcast address), so a smaller block would hold no VIP at all.
+ */
+export const ZServiceVipCidr = ZIpv4Cidr.refine(
+  (cidr) => cidr.includes("/") && parseIpv4Cidr(cidr).prefix <= 30,
+  "must be a CIDR block of at least 4 addresses (a /30 or larger), e.g. 240.0.0.0/4",
+);

@@ -65,6 +65,8 @@ export function meshCompiler(log: (l: string) => void = () => {}): CompileFn {
           protocol: s.protocol === "tcp" ? "tcp" : "http",
           // A TCP service is reached on its announced port, which is also the app's port on its workloads.
           ...(s.protocol === "tcp" && s.port !== null ? { port: s.port, targetPort: s.port } : {}),
+          // Every caller's sidecar knows the service by it: captured connections to it, and DNS answers.
+          ...(s.vip !== null ? { vip: s.vip } : {}),
           workloads: s.workloads.map((w) => ({
             id: w.id,
             version: w.version,

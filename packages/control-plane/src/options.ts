@@ -2,7 +2,7 @@
 // startControlPlane returns. When to edit this file: a new option or stat (document the default and why).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { DEFAULT_CONTROL_PLANE_PORT } from "@trellis/contracts";
+import { DEFAULT_CONTROL_PLANE_PORT, DEFAULT_SERVICE_VIP_CIDR } from "@trellis/contracts";
 import type { CompileFn } from "./snapshots.js";
 
 export interface ControlPlaneOptions {
@@ -41,6 +41,13 @@ export interface ControlPlaneOptions {
    * is refused (close 4429, `STREAM_LIMIT`); the proxy retries with backoff, so it joins when a place frees.
    */
   maxStreamsPerJoinToken?: number;
+  /**
+   * The block service virtual IPs are allocated from (default 240.0.0.0/4, `DEFAULT_SERVICE_VIP_CIDR`: reserved,
+   * never routed, so a VIP is never someone's real address). At least a /30; its first and last addresses are
+   * never given. Changing it gives new services VIPs from the new block; existing ones keep theirs
+   * (docs/decisions/013-service-vips.md). Replicas sharing a database should be given the same block.
+   */
+  serviceVipCidr?: string;
   log?: (line: string) => void;
 }
 
@@ -65,6 +72,7 @@ export function withDefaults(opts: ControlPlaneOptions): ResolvedOptions {
     registryIntervalMs: opts.registryIntervalMs ?? 1_000,
     replicaId: opts.replicaId ?? `${hostname()}-${randomBytes(3).toString("hex")}`,
     maxStreamsPerJoinToken: opts.maxStreamsPerJoinToken ?? DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN,
+    serviceVipCidr: opts.serviceVipCidr ?? DEFAULT_SERVICE_VIP_CIDR,
     log: opts.log ?? (() => {}),
   };
 }

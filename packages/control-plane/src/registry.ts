@@ -2,6 +2,7 @@
 // workloads it holds streams for; all replicas read the whole registry to compile endpoints.
 import type { Db } from "@trellis/db";
 import type { ProxyNode } from "@trellis/contracts";
+import { isUniqueViolation, type VipAllocator } from "./vips.js";
 
 export interface RegistryWorkload {
   id: string;
@@ -17,6 +18,8 @@ export interface RegistryService {
   protocol: string;
   /** `tcp` only: the port callers reach it on, which is also its app port on the workloads. */
   port: number | null;
+  /** Its virtual IP; null until a replica allocates one (see vips.ts). */
+  vip: string | null;
   /** Connected workloads only: a proxy that went away is no endpoint. */
   workloads: RegistryWorkload[];
 }
@@ -70,6 +73,7 @@ async function loadServices(db: Db): Promise<RegistryService[]> {
     name: s.name,
     protocol: s.protocol,
     port: s.port,
+    vip: s.vip,
     workloads: s.workloads.map((w) => ({ ...w, labels: (w.labels ?? {}) as Record<string, string> })),
   }));
 }
@@ -95,10 +99,12 @@ export async function registerWorkload(
     joinTokenId: string;
     replicaId: string;
     certificate: { serial: string; notAfter: Date };
+    /** Gives a service its VIP when its first proxy creates it. */
+    vips: VipAllocator;
   },
 ): Promise<{ id: string }> {
   const { node } = input;
-  const service = await upsertService(db, node.namespace, node.service);
+  const service = await upsertService(db, input.vips, node.namespace, node.service);
   const serviceId = service.id;
   if (node.tcpPorts?.[0] !== undefined || service.protocol === "tcp")
     await claimTcpPort(db, service, node, input.workloadId);
@@ -144,19 +150,41 @@ interface ServiceRow {
   port: number | null;
 }
 
-/** The service, creating it on first sight (proxies of one service may join concurrently). */
-async function upsertService(db: Db, namespace: string, name: string): Promise<ServiceRow> {
+/**
+ * The service, creating it with its VIP on first sight. Proxies of one service may join concurrently, on any
+ * replica, so a create refused by a unique index means one of two things: another proxy of the service
+ * created it (it is there now), or another service holds the VIP tried (the next address is tried).
+ */
+async function upsertService(
+  db: Db,
+  vips: VipAllocator,
+  namespace: string,
+  name: string,
+): Promise<ServiceRow> {
   const where = { namespace_name: { namespace, name } };
   const select = { id: true, protocol: true, port: true };
   const found = await db.service.findUnique({ where, select });
   if (found) return found;
-  try {
-    return await db.service.create({ data: { namespace, name }, select });
-  } catch (e) {
-    // Another proxy of this service (maybe on another replica) created it a moment ago.
-    if ((e as { code?: unknown } | null)?.code !== "P2002") throw e;
-    return await db.service.findUniqueOrThrow({ where, select });
-  }
+  const create = async (vip: string | null): Promise<ServiceRow | null> => {
+    try {
+      return await db.service.create({ data: { namespace, name, vip }, select });
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      return null;
+    }
+  };
+  // Set inside the claims below (spelled so that TypeScript does not take it for null after them).
+  let row = null as ServiceRow | null;
+  const outcome = await vips.allocate(namespace, name, async (vip) => {
+    row = await create(vip);
+    if (row !== null) return "claimed";
+    row = await db.service.findUnique({ where, select });
+    return row !== null ? "settled" : "taken";
+  });
+  if (row !== null) return row;
+  if (outcome === "full") vips.full([`${namespace}/${name}`]);
+  // No free VIP: the service is reached by name only (a replica's start gives it one once there is room).
+  return (await create(null)) ?? (await db.service.findUniqueOrThrow({ where, select }));
 }
 
 /** A TCP port a proxy may not announce; the proxy is refused with `code` (see docs/decisions/008). */

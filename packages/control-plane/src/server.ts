@@ -28,6 +28,7 @@ import { createSnapshotStore } from "./snapshot-store.js";
 import { encodeFor } from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 import { startTimers } from "./timers.js";
+import { VipAllocator, vipBlock } from "./vips.js";
 
 // The public types live in options.ts, read by callers without the wiring.
 export * from "./options.js";
@@ -35,13 +36,25 @@ export * from "./options.js";
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const opts = withDefaults(options);
   const { log, replicaId, heartbeatMs, telemetryIntervalMs } = opts;
+  // Checked before anything connects: a block that holds no VIP is a configuration error.
+  const block = vipBlock(opts.serviceVipCidr);
   const db: Db = createDb(opts.databaseUrl, { max: 8 });
+  const vips = new VipAllocator({ db, block, log });
 
   const { ca, serving } = await loadReplicaIdentity(db, opts).catch(async (e: unknown) => {
     await db.$disconnect();
     throw e;
   });
   const trustDomain = ca.trustDomain;
+  // Services without a VIP (made before VIPs existed, by an older replica, or while the block was full) get
+  // one before the first compile, so this replica's first configs carry them.
+  const backfilled = await (async () => {
+    await vips.reportForeign();
+    return await vips.backfill();
+  })().catch(async (e: unknown) => {
+    await db.$disconnect();
+    throw e;
+  });
 
   // ---- state shared by all sessions of this replica -------------------------------------------------
   let shuttingDown = false;
@@ -83,6 +96,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       onPushed: () => stats.pushes++,
       // Declared below: a session asks only once its stream is open, after startup.
       isRevoked: (id) => revocations.has(id),
+      vips,
     },
     { onCount: (n) => (stats.sessions = n), onJoinedOrLeft: () => void notifyRegistry() },
   );
@@ -125,6 +139,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   const announce = registryAnnouncer(db, replicaId, log);
   const notifyRegistry = (): Promise<void> => (shuttingDown ? Promise.resolve() : announce());
+  // The VIPs given at start reach the other replicas' proxies too.
+  if (backfilled > 0) void notifyRegistry();
 
   // ---- HTTPS + WebSocket --------------------------------------------------------------------------
   const server = createMeshServer({

@@ -23,6 +23,7 @@ import { carriesService, groupOf, type ProxyGroup, type Snapshot } from "./snaps
 import { revokeCertificates, StreamCertificates, type StreamCertificate } from "./stream-certificates.js";
 import type { TelemetryAggregator } from "./telemetry.js";
 import { TelemetryIntake } from "./telemetry-intake.js";
+import type { VipAllocator } from "./vips.js";
 
 /** What a join token allows: one namespace, and one service when the token names it. */
 export interface JoinScope {
@@ -50,6 +51,8 @@ export interface SessionDeps extends ConfigWriterDeps {
   knownService(namespace: string, name: string): boolean;
   /** The join token was revoked (heard from the database): the proxy is evicted, not served. */
   isRevoked(joinTokenId: string): boolean;
+  /** Gives a service its VIP when its first proxy joins. */
+  vips: VipAllocator;
 }
 
 /** What a proxy joined as: set by its hello, fixed for the stream's life. */
@@ -273,6 +276,7 @@ export class ProxySession {
         joinTokenId: scope.joinTokenId,
         replicaId: this.deps.replicaId,
         certificate: cert,
+        vips: this.deps.vips,
       }));
     } catch (e) {
       // Its TCP port is another live service's (or not its service's): refused, nothing registered.
