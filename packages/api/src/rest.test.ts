@@ -20,7 +20,7 @@ beforeAll(async () => {
   viewerOfBilling = (
     await createApiToken(db, actor, { name: "billing-viewer", role: "viewer", namespace: "billing" })
   ).token;
-  const svc = await db.service.create({ data: { namespace: "shop", name: "reviews" } });
+  const svc = await db.service.create({ data: { namespace: "shop", name: "reviews", vip: "240.10.20.30" } });
   await db.workload.create({
     data: {
       serviceId: svc.id,
@@ -59,8 +59,18 @@ describe("REST /api/v1", () => {
   it("lists services with a valid token", async () => {
     const res = await get("/api/v1/services", { authorization: `Bearer ${ADMIN_TOKEN}` });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({
-      items: [{ namespace: "shop", name: "reviews", versions: ["v1"], workloads: 1 }],
+    expect(await res.json()).toEqual({
+      items: [
+        {
+          namespace: "shop",
+          name: "reviews",
+          versions: ["v1"],
+          workloads: 1,
+          healthyWorkloads: 1,
+          vip: "240.10.20.30",
+          createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        },
+      ],
     });
   });
 
@@ -91,6 +101,21 @@ describe("REST /api/v1", () => {
       servers: { url: string }[];
     };
     expect(Object.keys(doc.paths)).toContain("/services");
+    // Generated from the contract: a service's VIP is described, as an IPv4 address or null.
+    const services = doc.paths["/services"] as {
+      get: {
+        responses: Record<string, { content: Record<string, { schema: unknown }> }>;
+      };
+    };
+    const item = (
+      services.get.responses["200"]!.content["application/json"]!.schema as {
+        properties: { items: { items: { properties: Record<string, unknown>; required: string[] } } };
+      }
+    ).properties.items.items;
+    expect(item.required).toContain("vip");
+    expect(item.properties.vip).toMatchObject({
+      anyOf: [{ type: "string", pattern: expect.stringContaining("25[0-5]") }, { type: "null" }],
+    });
     expect(doc.servers[0]?.url).toBe("http://localhost:3000/api/v1");
   });
 });

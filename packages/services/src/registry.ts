@@ -3,7 +3,7 @@ import type { Db } from "@trellis/db";
 import { readableNamespaces, requireRole, type Actor } from "./actor.js";
 import { parseInput } from "./errors.js";
 
-/** Services the actor may see, with their versions and how many of their proxies are connected. */
+/** Services the actor may see, with their versions, how many of their proxies are connected, and their VIPs. */
 export async function listServices(db: Db, actor: Actor, rawInput: ServiceListInput): Promise<ServiceList> {
   const input = parseInput(ZServiceListInput, rawInput);
   if (input.namespace) requireRole(actor, "viewer", input.namespace);
@@ -26,6 +26,7 @@ export async function listServices(db: Db, actor: Actor, rawInput: ServiceListIn
       versions: [...new Set(s.workloads.map((w) => w.version))].sort(),
       workloads: s.workloads.length,
       healthyWorkloads: s.workloads.filter((w) => w.status === "connected").length,
+      vip: s.vip,
       createdAt: s.createdAt.toISOString(),
     })),
   };

@@ -113,7 +113,7 @@ describe("API tokens", () => {
 
 describe("listServices", () => {
   it("shows only the namespaces the actor may read", async () => {
-    const shop = await db.service.create({ data: { namespace: "shop", name: "reviews" } });
+    const shop = await db.service.create({ data: { namespace: "shop", name: "reviews", vip: "240.0.0.7" } });
     await db.service.create({ data: { namespace: "billing", name: "ledger" } });
     await db.workload.createMany({
       data: [
@@ -141,7 +141,15 @@ describe("listServices", () => {
     };
     const all = await listServices(db, viewer, {});
     expect(all.items.map((s) => `${s.namespace}/${s.name}`)).toEqual(["shop/reviews"]);
-    expect(all.items[0]).toMatchObject({ versions: ["v1", "v2"], workloads: 2, healthyWorkloads: 1 });
+    expect(all.items[0]).toMatchObject({
+      versions: ["v1", "v2"],
+      workloads: 2,
+      healthyWorkloads: 1,
+      vip: "240.0.0.7",
+    });
+    // A service without a VIP yet (made before VIPs existed, until a replica gives it one) says so.
+    const admin: Actor = { ...viewer, bindings: [{ role: "viewer", namespace: "*" }] };
+    expect((await listServices(db, admin, { namespace: "billing" })).items[0]?.vip).toBeNull();
     expect(await code(listServices(db, viewer, { namespace: "billing" }))).toBe("FORBIDDEN");
     const nobody: Actor = { ...viewer, bindings: [] };
     expect(await code(listServices(db, nobody, {}))).toBe("FORBIDDEN");

@@ -12,6 +12,7 @@ function svc(namespace: string, name: string, versions: string[]): ServiceSummar
     versions,
     workloads: versions.length,
     healthyWorkloads: versions.length,
+    vip: null,
     createdAt: NOW,
   };
 }

@@ -27,6 +27,7 @@ describe("serviceMetrics", () => {
       versions: ["v1", "v2"],
       workloads: 2,
       healthyWorkloads: 1,
+      vip: null,
       createdAt: "2026-11-22T08:00:00.000Z",
     },
     {
@@ -35,6 +36,7 @@ describe("serviceMetrics", () => {
       versions: ["v1"],
       workloads: 1,
       healthyWorkloads: 1,
+      vip: null,
       createdAt: "2026-11-22T08:00:00.000Z",
     },
   ];
