@@ -2,7 +2,8 @@
 // checkout calls catalog through them; a first batch of calls, then (in a later minute) a burst six times
 // as big. The graph replays the window that ended before the burst and shows the first batch's rate, not
 // the live one, in its label and in the side panel's charts; the services list draws each service's
-// sparkline; the service page lists the service's proxy and its config sync state, and replays the past too.
+// sparkline; the service page lists the service's proxy and its config sync state and shows its virtual IP,
+// and replays the past too.
 // Service names differ from the other specs' on purpose (see graph.spec.ts: a bare name resolves to the
 // first namespace that has it).
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
@@ -178,6 +179,12 @@ test("the graph replays a past window from the rollups; sparklines and the servi
     await expect(proxyRow).toContainText("connected");
     await expect(proxyRow).toContainText("In sync");
     await expect(page.getByRole("table", { name: "Status codes" })).toContainText("200");
+    // Its virtual IP, as the control plane allocated it (from the default block, 240.0.0.0/4).
+    const listed = await request.get(`/api/v1/services?namespace=${NS}`, { headers: auth });
+    const { items } = (await listed.json()) as { items: { name: string; vip: string | null }[] };
+    const vip = items.find((s) => s.name === "catalog")?.vip ?? "";
+    expect(vip).toMatch(/^(24[0-9]|25[0-5])\.\d+\.\d+\.\d+$/);
+    await expect(page.getByRole("region", { name: "Service at a glance" })).toContainText(`${vip}Virtual IP`);
 
     // The service page replays the same past window: the first batch alone, as the graph showed it.
     const callers = page.getByRole("table", { name: "Callers" });

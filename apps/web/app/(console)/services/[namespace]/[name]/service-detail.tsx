@@ -139,6 +139,10 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
           <div className="label">Proxies connected</div>
         </div>
         <div className="card">
+          <div className="value">{summary?.vip ?? "–"}</div>
+          <div className="label">Virtual IP</div>
+        </div>
+        <div className="card">
           <div className="value">{formatRps(inbound.reduce((s, e) => s + e.rps, 0))}</div>
           <div className="label">Inbound</div>
         </div>
