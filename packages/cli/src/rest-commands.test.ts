@@ -35,7 +35,9 @@ beforeAll(async () => {
   shopAdminToken = (
     await createApiToken(db, await actorForUser(db, shopAdmin.id, { via: "api" }), { name: "t" })
   ).token;
-  const svc = await db.service.create({ data: { namespace: "shop", name: "reviews" } });
+  const svc = await db.service.create({ data: { namespace: "shop", name: "reviews", vip: "240.1.2.3" } });
+  // Made before VIPs existed (or while the block was full): shown without one.
+  await db.service.create({ data: { namespace: "shop", name: "legacy" } });
   await db.workload.createMany({
     data: ["v1", "v2"].map((version, i) => ({
       serviceId: svc.id,
@@ -243,11 +245,22 @@ describe("trellis get and trellis audit", () => {
   it("gets services and proxies, all or by name", async () => {
     const svcs = await trellis(["get", "services"]);
     expect(svcs.code, svcs.err).toBe(0);
-    expect(svcs.out).toMatch(/^shop\s+reviews\s+v1,v2\s+2\/2\s+\d+s$/m);
+    expect(svcs.out).toMatch(/^NAMESPACE\s+NAME\s+VIP\s+VERSIONS\s+PROXIES\s+AGE$/m);
+    expect(svcs.out).toMatch(/^shop\s+legacy\s+-\s+-\s+0\/0\s+\d+s$/m);
+    expect(svcs.out).toMatch(/^shop\s+reviews\s+240\.1\.2\.3\s+v1,v2\s+2\/2\s+\d+s$/m);
     const one = JSON.parse((await trellis(["get", "service", "reviews", "-o", "json"])).out) as {
       name: string;
+      vip: string | null;
     };
-    expect(one.name).toBe("reviews");
+    expect(one).toMatchObject({ name: "reviews", vip: "240.1.2.3" });
+    const all = JSON.parse((await trellis(["get", "services", "-o", "json"])).out) as {
+      name: string;
+      vip: string | null;
+    }[];
+    expect(all.map((s) => [s.name, s.vip])).toEqual([
+      ["legacy", null],
+      ["reviews", "240.1.2.3"],
+    ]);
     expectOneLineFailure(await trellis(["get", "services", "nope"]), /no service named "nope"/);
     const proxies = JSON.parse(
       (await trellis(["get", "proxies", "reviews", "-n", "shop", "-o", "json"])).out,

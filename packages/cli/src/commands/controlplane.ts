@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { DEFAULT_CONTROL_PLANE_PORT } from "@trellis/contracts";
 import { CliError } from "../errors.js";
 import { parsePort } from "../ports.js";
+import { serviceVipCidrOption } from "../service-vip-option.js";
 
 interface Opts {
   port: number;
@@ -9,6 +10,7 @@ interface Opts {
   migrate: boolean;
   advertise: string[];
   maxStreamsPerJoinToken: number;
+  serviceVipCidr: string;
 }
 
 export function controlplaneCommand(): Command {
@@ -30,6 +32,7 @@ export function controlplaneCommand(): Command {
         .argParser(parseCount)
         .env("TRELLIS_MAX_STREAMS_PER_JOIN_TOKEN"),
     )
+    .addOption(serviceVipCidrOption())
     .option("--migrate", "apply database migrations and create the first admin user before starting", false)
     .option(
       "--advertise <host...>",
@@ -76,6 +79,7 @@ export function controlplaneCommand(): Command {
         ...(process.env.TRELLIS_TRUST_DOMAIN ? { trustDomain: process.env.TRELLIS_TRUST_DOMAIN } : {}),
         ...(opts.advertise.length > 0 ? { advertiseHosts: opts.advertise } : {}),
         maxStreamsPerJoinToken: opts.maxStreamsPerJoinToken,
+        serviceVipCidr: opts.serviceVipCidr,
         log,
       });
       console.log(`trellis: control plane ${cp.url} (database ${redactUrl(url)})`);

@@ -43,11 +43,12 @@ async function getServices(o: Common, name: string | undefined) {
       items.map((s) => ({
         namespace: s.namespace,
         name: s.name,
+        vip: s.vip ?? "-",
         versions: s.versions.join(",") || "-",
         proxies: `${s.healthyWorkloads}/${s.workloads}`,
         age: ago(s.createdAt),
       })),
-      ["namespace", "name", "versions", "proxies", "age"],
+      ["namespace", "name", "vip", "versions", "proxies", "age"],
     ),
   );
 }

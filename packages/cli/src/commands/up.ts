@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_CONTROL_PLANE_PORT } from "@trellis/contracts";
 import { parsePort } from "../ports.js";
+import { serviceVipCidrOption } from "../service-vip-option.js";
 import type { UpOptions } from "../run/up.js";
 
 export function upCommand(): Command {
@@ -32,6 +33,7 @@ export function upCommand(): Command {
         .argParser(parsePort)
         .env("TRELLIS_PG_PORT"),
     )
+    .addOption(serviceVipCidrOption())
     .option(
       "--demo",
       "also run the demo mesh: sample apps with their sidecars, an ingress and steady traffic",

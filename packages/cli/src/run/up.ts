@@ -25,6 +25,8 @@ export interface UpOptions {
   cpPort: number;
   host: string;
   pgPort: number;
+  /** The block the control plane allocates service virtual IPs from. */
+  serviceVipCidr: string;
   verbose: boolean;
   demo: boolean;
   demoPort: number;
@@ -139,6 +141,7 @@ export async function up(opts: UpOptions): Promise<void> {
       host: opts.host,
       port: opts.cpPort,
       ...(process.env.TRELLIS_TRUST_DOMAIN ? { trustDomain: process.env.TRELLIS_TRUST_DOMAIN } : {}),
+      serviceVipCidr: opts.serviceVipCidr,
       log: cpLog,
     });
     stops.push(() => cp.close());
