@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { Resolver } from "node:dns/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -107,6 +108,8 @@ beforeAll(async () => {
   web = await startProxy({
     config: webConfig("w1"),
     listeners: { outbound: L0, inbound: null, admin: L0 },
+    // The resolver too, with no upstream: its counter family is served like every other.
+    dns: { address: "127.0.0.1", port: 0, upstreams: [] },
     log: () => {},
   });
 });
@@ -135,6 +138,11 @@ describe("promtool check metrics", () => {
       "DP_UNKNOWN_SERVICE",
     );
     expect(await rawRequest(out, "NOT HTTP\r\n\r\n")).toMatch(/^HTTP\/1.1 400 /);
+
+    // A DNS query for a name outside the mesh, which fails with no upstream (c-ares as the client).
+    const resolver = new Resolver({ timeout: 2_000, tries: 1 });
+    resolver.setServers([`127.0.0.1:${web.addresses.dns!.port}`]);
+    await expect(resolver.resolve4("example.test")).rejects.toMatchObject({ code: "ESERVFAIL" });
 
     // TCP passthrough: bytes there and back, then the connection closes and is counted on both sides.
     const s = net.connect(tcpLocalPort, "127.0.0.1");
