@@ -81,8 +81,13 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     return null;
   }
 
-  const udp = dgram.createSocket({ type: "udp4" });
-  udp.on("message", (packet, from) => {
+  const newUdp = () => {
+    const socket = dgram.createSocket({ type: "udp4" });
+    socket.on("message", (packet, from) => onUdp(socket, packet, from));
+    socket.on("error", () => {});
+    return socket;
+  };
+  const onUdp = (udp: dgram.Socket, packet: Buffer, from: dgram.RemoteInfo) => {
     const reply = local(packet);
     if (reply !== null) {
       if (reply.length > 0) udp.send(reply, from.port, from.address);
@@ -92,8 +97,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       count(r === null ? "failed" : "forwarded");
       udp.send(r ?? servFail(packet), from.port, from.address);
     });
-  });
-  udp.on("error", () => {});
+  };
+  let udp = newUdp();
 
   const tcp = net.createServer((socket) => {
     socket.setTimeout(10_000, () => socket.destroy());
@@ -119,25 +124,33 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    udp.once("error", reject);
-    udp.bind(opts.port, opts.address, () => {
-      udp.off("error", reject);
-      resolve();
-    });
-  });
-  const port = udp.address().port;
-  try {
+  // UDP and TCP on one port. With port 0 the UDP socket picks it, and TCP may find it taken by another
+  // program's connection: then both try again (a few times) on a new one.
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
     await new Promise<void>((resolve, reject) => {
-      tcp.once("error", reject);
-      tcp.listen(port, opts.address, () => {
-        tcp.off("error", reject);
+      udp.once("error", reject);
+      udp.bind(opts.port, opts.address, () => {
+        udp.off("error", reject);
         resolve();
       });
     });
-  } catch (e) {
-    udp.close();
-    throw e;
+    port = udp.address().port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen(port, opts.address, () => {
+          tcp.off("error", reject);
+          resolve();
+        });
+      });
+      break;
+    } catch (e) {
+      await new Promise<void>((r) => udp.close(() => r()));
+      const taken = (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+      if (opts.port !== 0 || !taken || attempt === 5) throw e;
+      udp = newUdp();
+    }
   }
   return {
     address: { host: opts.address, port },
