@@ -66,9 +66,6 @@ export interface JoinedProxy {
 
 const HELLO_TIMEOUT_MS = 10_000;
 
-/** The stream's close codes, defined in @trellis/contracts (the proxy acts on them). */
-const CLOSE = STREAM_CLOSE;
-
 export class ProxySession {
   /** What the proxy joined as, once it has said hello; null before. */
   private joined: JoinedProxy | null = null;
@@ -138,12 +135,12 @@ export class ProxySession {
 
   start(): void {
     this.helloTimer = setTimeout(
-      () => this.fail(CLOSE.helloTimeout, "PROTOCOL", "no hello within 10 s"),
+      () => this.fail(STREAM_CLOSE.helloTimeout, "PROTOCOL", "no hello within 10 s"),
       HELLO_TIMEOUT_MS,
     );
     this.ws.on("pong", () => (this.alive = true));
     this.ws.on("message", (data, isBinary) => {
-      if (isBinary) return this.fail(CLOSE.protocol, "PROTOCOL", "messages are JSON text");
+      if (isBinary) return this.fail(STREAM_CLOSE.protocol, "PROTOCOL", "messages are JSON text");
       const text = data.toString();
       this.queue = this.queue
         .then(() => this.receive(text))
@@ -210,7 +207,7 @@ export class ProxySession {
     try {
       raw = JSON.parse(text);
     } catch {
-      return this.fail(CLOSE.protocol, "PROTOCOL", "invalid JSON");
+      return this.fail(STREAM_CLOSE.protocol, "PROTOCOL", "invalid JSON");
     }
     const parsed = ZProxyMessage.safeParse(raw);
     if (!parsed.success) {
@@ -220,19 +217,19 @@ export class ProxySession {
       // the same flags would be refused again), with the field that broke it.
       if ((raw as { type?: unknown } | null)?.type === "hello" && this.joined === null)
         return this.fail(
-          CLOSE.helloRefused,
+          STREAM_CLOSE.helloRefused,
           "HELLO_INVALID",
           `${formatPath(i?.path ?? [])}: ${innerMessage(i)}`,
         );
-      return this.fail(CLOSE.protocol, "PROTOCOL", `invalid message: ${where}`);
+      return this.fail(STREAM_CLOSE.protocol, "PROTOCOL", `invalid message: ${where}`);
     }
     const msg: ProxyMessage = parsed.data;
     const j = this.joined;
     if (msg.type === "hello") {
-      if (j !== null) return this.fail(CLOSE.protocol, "PROTOCOL", "hello was already received");
+      if (j !== null) return this.fail(STREAM_CLOSE.protocol, "PROTOCOL", "hello was already received");
       return this.hello(msg);
     }
-    if (j === null) return this.fail(CLOSE.protocol, "PROTOCOL", "the first message must be hello");
+    if (j === null) return this.fail(STREAM_CLOSE.protocol, "PROTOCOL", "the first message must be hello");
     switch (msg.type) {
       case "ack":
         return this.ack(j, msg.version, msg.nonce);
@@ -254,7 +251,7 @@ export class ProxySession {
     if (node.namespace !== scope.namespace || (scope.service !== null && node.service !== scope.service)) {
       const allowed = scope.service ? `${scope.namespace}/${scope.service}` : `namespace ${scope.namespace}`;
       return this.fail(
-        CLOSE.forbidden,
+        STREAM_CLOSE.forbidden,
         "FORBIDDEN",
         `this join token allows ${allowed}, not ${node.namespace}/${node.service}`,
       );
@@ -264,7 +261,7 @@ export class ProxySession {
     try {
       cert = await this.certs.sign(msg.csr, spiffe);
     } catch (e) {
-      if (e instanceof CaError) return this.fail(CLOSE.protocol, e.code, e.message);
+      if (e instanceof CaError) return this.fail(STREAM_CLOSE.protocol, e.code, e.message);
       throw e;
     }
     let id: string;
@@ -284,7 +281,7 @@ export class ProxySession {
         this.deps.log(
           `control plane: proxy ${node.namespace}/${node.service}/${node.version}@${node.address} refused: ${e.code}: ${e.message}`,
         );
-        return this.fail(CLOSE.conflict, e.code, e.message);
+        return this.fail(STREAM_CLOSE.conflict, e.code, e.message);
       }
       throw e;
     }
@@ -295,7 +292,7 @@ export class ProxySession {
     if (this.deps.isRevoked(scope.joinTokenId)) {
       // Revoked while this proxy joined: the revocation may have missed this workload and certificate.
       await revokeCertificates(this.deps.db, [this]);
-      return this.fail(CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
+      return this.fail(STREAM_CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
     }
     const joined: JoinedProxy = { node, group: groupOf(node), workloadId: id, spiffeId: spiffe };
     this.send({
@@ -340,7 +337,7 @@ export class ProxySession {
   private async renew(j: JoinedProxy, csr: string): Promise<void> {
     // An evicted proxy's stream is closing: it gets no new certificate.
     if (this.closed || this.deps.isRevoked(this.joinTokenId))
-      return this.fail(CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
+      return this.fail(STREAM_CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
     const wait = this.certs.takeRenewal();
     if (wait > 0)
       return this.send({
@@ -359,7 +356,7 @@ export class ProxySession {
     if (this.deps.isRevoked(this.joinTokenId)) {
       // Revoked while it was signed: the eviction may have listed the previous certificate only.
       await revokeCertificates(this.deps.db, [this]);
-      return this.fail(CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
+      return this.fail(STREAM_CLOSE.revoked, "FORBIDDEN", REVOKED_REASON);
     }
     this.send({ type: "certificate", certificate: this.certs.wire(cert, j.spiffeId) });
   }

@@ -51,7 +51,7 @@ export class TelemetryIntake {
     // Access observations are rows too: they count against the same budget.
     this.budgetUsed += series.length + access.length;
     const limit = 2 * TELEMETRY_LIMITS.seriesPerReport;
-    const known = (ns: string, name: string) => this.deps.knownService(ns, name);
+    const known = this.deps.knownService;
     const overBudget = (n: number) => ({
       accepted: [],
       reasons: new Map([[`over ${limit} series per reporting interval`, n]]),

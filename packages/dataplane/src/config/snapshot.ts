@@ -82,13 +82,15 @@ export class Snapshot {
 
   /**
    * The service a request is for: the one its authority (`reviews`, `reviews:9080`,
-   * `reviews.shop.svc.cluster.local`) names, else — for a captured connection — the one whose VIP it was
-   * dialled to, else the catch-all.
+   * `reviews.shop.svc.cluster.local`) names, else `unnamed`.
    */
   resolve(authority: string, dialled?: Dialled | null): CompiledService | null {
-    return (
-      this.named(authority) ?? (dialled ? this.atVip(dialled.address, dialled.port) : null) ?? this.catchAll
-    );
+    return this.named(authority) ?? this.unnamed(dialled ?? null);
+  }
+
+  /** For a request whose authority names no service: the VIP's service it was dialled to, else the catch-all. */
+  unnamed(dialled: Dialled | null): CompiledService | null {
+    return (dialled ? this.atVip(dialled.address, dialled.port) : null) ?? this.catchAll;
   }
 
   /** The service an authority names, not counting a catch-all (`hosts: ["*"]`). */

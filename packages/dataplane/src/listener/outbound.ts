@@ -53,7 +53,8 @@ export function outboundHandler(core: ProxyCore) {
     if (raw !== undefined) ex.raw = raw;
     const protocol = requestProtocol(req, isH2, raw?.protocol ?? null);
     ex.protocol = protocol;
-    const svc = snap.resolve(authority, dialledOf(req));
+    // Where a captured connection was dialled is read only when the Host names no service.
+    const svc = snap.named(authority) ?? snap.unnamed(dialledOf(req));
     if (svc === null) {
       ex.series = core.unknownSeries(protocol);
       ex.fail(new ProxyError("DP_UNKNOWN_SERVICE", `no service is known as ${authority || "(no host)"}`));
