@@ -64,6 +64,27 @@ describe.skipIf(skip)(`a pod bed${skip ? ` (skipped: ${skip})` : ""}`, () => {
     expect(onLoopback).toEqual({ ok: true, body: a.name });
   });
 
+  it("offers a root-namespace loopback port to pods on the gateway address, and closes it with the bed", async () => {
+    const a = await add("a");
+    const local = await rootServer("127.0.0.1", "loopback only");
+    servers.push(local.server);
+    const localPort = Number(new URL(local.url).port);
+    // Unreachable from the pod until exposed: the server listens on the root namespace's loopback only.
+    expect(await probe(a, `http://${bed.gateway}:${localPort}/`, 500)).toMatchObject({ ok: false });
+    const exposed = await bed.expose({ to: { port: localPort }, port: 0 });
+    expect(exposed.address).toBe(bed.gateway);
+    expect(await probe(a, `http://${bed.gateway}:${exposed.port}/`)).toEqual({
+      ok: true,
+      body: "loopback only",
+    });
+    // The same port twice is refused with the bed's error, in one line.
+    await expect(bed.expose({ to: { port: localPort }, port: exposed.port })).rejects.toThrow(
+      /^trellis pods: cannot offer 127\.0\.0\.1:\d+ on [\d.]+:\d+: EADDRINUSE$/,
+    );
+    await exposed.close();
+    expect(await probe(a, `http://${bed.gateway}:${exposed.port}/`, 500)).toMatchObject({ ok: false });
+  });
+
   it("refuses, inside the pod, traffic to anything but the bed (unless allowed as egress)", async () => {
     // An address of the root namespace outside the bed: refused in the pod, so nothing is sent. (Were the
     // guard broken, the packet would still only reach this machine's own address.)

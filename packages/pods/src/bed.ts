@@ -26,6 +26,7 @@ import {
   type TakenNetwork,
 } from "./addresses.js";
 import { PodsError } from "./errors.js";
+import { expose, type Exposed, type ExposeOptions } from "./expose.js";
 import { register, unregister, type ExitHookTarget } from "./exit-hooks.js";
 import {
   bedNetns,
@@ -176,6 +177,7 @@ export class Bed implements ExitHookTarget {
   /** Every pod this bed made, removed or not: to tell "removed" from "another bed's". */
   readonly #made = new WeakSet<Pod>();
   readonly #ctx: PodContext;
+  readonly #exposed = new Set<Exposed>();
   #seq = 0;
   #nextHost = 2;
   #destroying: Promise<void> | undefined;
@@ -433,6 +435,7 @@ export class Bed implements ExitHookTarget {
    */
   destroy({ graceMs = 2_000 }: { graceMs?: number } = {}): Promise<void> {
     this.#destroying ??= (async () => {
+      await Promise.all([...this.#exposed].map((e) => e.close()));
       const pids = this.pods().flatMap((p) => p.pids());
       await terminate(pids, graceMs);
       const { problems } = teardownBed(this.#tools, this.#record, { verify: false });
@@ -440,6 +443,23 @@ export class Bed implements ExitHookTarget {
       if (problems.length > 0) throw teardownError(this.id, problems);
     })();
     return this.#destroying;
+  }
+
+  /**
+   * Offers a port of the root namespace (default its loopback) to every pod at `<gateway>:<port>`: a TCP relay
+   * in this process, closed with the bed. For what listens only on 127.0.0.1 (a database, a control plane).
+   */
+  async expose(options: ExposeOptions): Promise<Exposed> {
+    this.#assertLive();
+    const exposed = await expose(this.gateway, options);
+    this.#exposed.add(exposed);
+    return {
+      ...exposed,
+      close: () => {
+        this.#exposed.delete(exposed);
+        return exposed.close();
+      },
+    };
   }
 
   /** @internal The exit hook: synchronous, SIGKILL at once, reports rather than throws. */
