@@ -13,15 +13,28 @@ export interface ExposeOptions {
 }
 
 export interface Exposed {
-  /** The gateway address pods connect to. */
+  /** The address it listens on (for `expose`, the gateway address pods connect to). */
   address: string;
   port: number;
   /** Stops listening and ends every relayed connection. Idempotent. */
   close(): Promise<void>;
 }
 
-export async function expose(gateway: string, options: ExposeOptions): Promise<Exposed> {
+export function expose(gateway: string, options: ExposeOptions): Promise<Exposed> {
+  return relay({ listen: { host: gateway, port: options.port ?? options.to.port }, to: options.to });
+}
+
+/**
+ * A TCP relay in this process: listens on `listen` (in this process's namespace), connects each caller to `to`.
+ * `expose` is one from the gateway to loopback; the other way round, a relay on 127.0.0.1 to a pod's address
+ * offers a pod's port to this machine's users (the demo's ingress).
+ */
+export async function relay(options: {
+  listen: { host: string; port: number };
+  to: { host?: string; port: number };
+}): Promise<Exposed> {
   const target = { host: options.to.host ?? "127.0.0.1", port: options.to.port };
+  const { host, port } = options.listen;
   const live = new Set<Socket>();
   const server: Server = createServer({ noDelay: true }, (client) => {
     const upstream = connect({ host: target.host, port: target.port, noDelay: true });
@@ -38,21 +51,20 @@ export async function expose(gateway: string, options: ExposeOptions): Promise<E
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  const port = options.port ?? target.port;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
         new PodsError(
           "PODS_INVALID",
-          `cannot offer ${target.host}:${target.port} on ${gateway}:${port}: ${e.code ?? e.message}`,
+          `cannot offer ${target.host}:${target.port} on ${host}:${port}: ${e.code ?? e.message}`,
         ),
       ),
     );
-    server.listen(port, gateway, () => resolve());
+    server.listen(port, host, () => resolve());
   });
   let closed: Promise<void> | undefined;
   return {
-    address: gateway,
+    address: host,
     port: (server.address() as { port: number }).port,
     close: () =>
       (closed ??= new Promise<void>((resolve) => {

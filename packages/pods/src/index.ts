@@ -2,7 +2,7 @@
 // grouped into "hosts", with partitions and faults between them, and always cleaned up. Linux and root only;
 // Node built-ins only. See README.md for the API and docs/decisions/012-pod-bed.md for why it is built so.
 export { createBed, Bed, type AddPodOptions, type BedOptions } from "./bed.js";
-export type { Exposed, ExposeOptions } from "./expose.js";
+export { relay, type Exposed, type ExposeOptions } from "./expose.js";
 export { Pod, type ExecOptions, type ExecResult, type SpawnOptions } from "./pod.js";
 export { list, sweep, type BedListing, type Listing, type SweepReport, type SweptBed } from "./sweep.js";
 export { PodsError, type PodsErrorCode } from "./errors.js";

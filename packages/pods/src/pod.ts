@@ -18,6 +18,11 @@ export interface SpawnOptions {
    */
   uid?: number;
   gid?: number;
+  /**
+   * In a process group of its own: a terminal's Ctrl-C (sent to the whole foreground group) then reaches only
+   * this process, which stops the child in its own order. The bed still ends it by PID.
+   */
+  detached?: boolean;
 }
 
 export interface ExecOptions extends Omit<SpawnOptions, "stdio"> {
@@ -83,6 +88,7 @@ export class Pod {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: options.stdio ?? "pipe",
+      detached: options.detached ?? false,
     });
     this.#children.add(child);
     child.once("exit", () => this.#children.delete(child));
