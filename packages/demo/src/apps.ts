@@ -1,9 +1,11 @@
 // The demo's applications: small real HTTP servers modelled on the classic mesh demo (a book's product page).
-// They know nothing about the mesh except one thing: to call another service they send the request to their
-// own sidecar's outbound listener with `Host: <service>` (gRPC: `:authority: <service>` over h2c). Everything
-// else (which version answers, mTLS, retries, telemetry) is the sidecars' job, which is what the demo shows.
-// Three protocols cross the mesh: HTTP/1.1 (most calls), gRPC (ratings' GetRating, from reviews v3 and the
-// feed) and WebSocket (the live ratings feed the front page opens through the ingress).
+// They know nothing about the mesh but how to reach another service (`Reach`): either by name, as any app does
+// (`http://details.demo:9080/…`; in a pod its sidecar answers the name and captures the connection), or, where
+// nothing captures their traffic, through their own sidecar's outbound listener with `Host: <service>` (gRPC:
+// `:authority: <service>` over h2c). Everything else (which version answers, mTLS, retries, telemetry) is the
+// sidecars' job, which is what the demo shows. Three protocols cross the mesh: HTTP/1.1 (most calls), gRPC
+// (ratings' GetRating, from reviews v3 and the feed) and WebSocket (the live ratings feed the front page opens
+// through the ingress).
 import http2 from "node:http2";
 import { WebSocketServer, type WebSocket } from "ws";
 import {
@@ -25,6 +27,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import { target, type Reach } from "./reach.js";
 
 /** What one call through the sidecar returned. `status` 0: the sidecar could not be reached at all. */
 export interface CallResult {
@@ -35,22 +38,21 @@ export interface CallResult {
 /** Calls `service` through the sidecar's outbound listener on `outboundPort`. Never throws. */
 export type Caller = (service: string, path: string) => Promise<CallResult>;
 
-/** `outboundPort` is read per call: the app starts (and holds its port) before its sidecar's ports are chosen. */
-export function callerVia(
-  outboundPort: () => number,
-  timeoutMs = 3_000,
-): { call: Caller; close: () => void } {
-  // Keep-alive to the local sidecar: the demo runs for hours at a steady rate.
+/** Calls other services as `reach` says. */
+export function callerVia(reach: Reach, timeoutMs = 3_000): { call: Caller; close: () => void } {
+  // Keep-alive (to the local sidecar, or per service): the demo runs for hours at a steady rate.
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   const call: Caller = (service, path) =>
     new Promise((resolve) => {
+      const to = target(reach, service);
       const req = request(
         {
-          host: "127.0.0.1",
-          port: outboundPort(),
+          host: to.host,
+          port: to.port,
           path,
           agent,
-          headers: { host: service },
+          // By name, Node's own Host (`details.demo:9080`) is the right one: set only for the sidecar's listener.
+          ...(reach.via === "sidecar" ? { headers: { host: to.authority } } : {}),
           timeout: timeoutMs,
         },
         (res) => {
@@ -73,12 +75,9 @@ export type RatingsClient = (
   productId: number,
 ) => Promise<{ ratings: Record<string, number> } | { error: string }>;
 
-/** A gRPC ratings client through the sidecar's outbound listener on `outboundPort` (h2c). */
-export function ratingsVia(
-  outboundPort: () => number,
-  timeoutMs = 3_000,
-): { getRating: RatingsClient; close: () => void } {
-  const grpc = grpcVia(outboundPort, timeoutMs);
+/** A gRPC ratings client (h2c), reaching ratings as `reach` says. */
+export function ratingsVia(reach: Reach, timeoutMs = 3_000): { getRating: RatingsClient; close: () => void } {
+  const grpc = grpcVia(reach, timeoutMs);
   return {
     getRating: async (productId) => {
       const r = await grpc.call("ratings", GET_RATING_PATH, encodeGetRatingRequest(productId));

@@ -25,6 +25,7 @@ import {
   type Clients,
   type DemoAppName,
 } from "./apps.js";
+import { target, type Reach } from "./reach.js";
 import { DEMO_NAMESPACE } from "./resources.js";
 import { startTraffic, type TrafficGenerator, type TrafficStats } from "./traffic.js";
 
@@ -90,11 +91,13 @@ function ingressService(url: string | undefined): string {
 }
 
 /**
- * An Upgrade (the feed's WebSocket) through the gateway: the request head goes to the ingress sidecar with
- * `Host: feed`, then bytes flow both ways untouched; the sidecar answers the upgrade and joins the connections.
+ * An Upgrade (the feed's WebSocket) through the gateway: the request head goes to `feed` (as `reach` says:
+ * the ingress sidecar with `Host: feed`, or by name), then bytes flow both ways untouched; the sidecar answers
+ * the upgrade and joins the connections.
  */
-function forwardUpgrade(req: IncomingMessage, client: Socket, head: Buffer, sidecarOutbound: number): void {
-  const up = connect(sidecarOutbound, "127.0.0.1");
+function forwardUpgrade(req: IncomingMessage, client: Socket, head: Buffer, reach: Reach): void {
+  const to = target(reach, ingressService(req.url));
+  const up = connect(to.port, to.host);
   const close = () => {
     client.destroy();
     up.destroy();
@@ -104,7 +107,7 @@ function forwardUpgrade(req: IncomingMessage, client: Socket, head: Buffer, side
   up.on("close", close);
   client.on("close", close);
   up.on("connect", () => {
-    let h = `${req.method} ${req.url} HTTP/1.1\r\nhost: ${ingressService(req.url)}\r\n`;
+    let h = `${req.method} ${req.url} HTTP/1.1\r\nhost: ${to.authority}\r\n`;
     for (let i = 0; i < req.rawHeaders.length; i += 2)
       if (req.rawHeaders[i]!.toLowerCase() !== "host")
         h += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
@@ -117,18 +120,16 @@ function forwardUpgrade(req: IncomingMessage, client: Socket, head: Buffer, side
 
 /**
  * The ingress gateway: a browser sends `Host: localhost:9080`, which names no service, so this small forwarder
- * hands each request to the ingress workload's sidecar with `Host: productpage` (`/feed`: `Host: feed`, a
- * WebSocket). From there on it is mesh traffic (mTLS, routing, telemetry as `ingress → productpage`).
+ * hands each request to `productpage` (`/feed`: to `feed`, a WebSocket) as `reach` says: to the ingress
+ * workload's sidecar with `Host: productpage`, or by name (`productpage.demo:9080`, which the ingress pod's
+ * sidecar captures). From there on it is mesh traffic (mTLS, routing, telemetry as `ingress → productpage`).
  */
-export async function startGateway(
-  port: number,
-  sidecarOutbound: () => number,
-  host = "127.0.0.1",
-): Promise<Server> {
+export async function startGateway(port: number, reach: Reach, host = "127.0.0.1"): Promise<Server> {
   const server = createServer((req, res) => {
-    const headers = { ...req.headers, host: ingressService(req.url) };
+    const to = target(reach, ingressService(req.url));
+    const headers = { ...req.headers, host: to.authority };
     const up = request(
-      { host: "127.0.0.1", port: sidecarOutbound(), method: req.method, path: req.url, headers },
+      { host: to.host, port: to.port, method: req.method, path: req.url, headers },
       (ures) => {
         res.writeHead(ures.statusCode ?? 502, ures.headers);
         ures.pipe(res);
@@ -141,7 +142,7 @@ export async function startGateway(
     req.pipe(up);
   });
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
-    forwardUpgrade(req, socket, head, sidecarOutbound()),
+    forwardUpgrade(req, socket, head, reach),
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
@@ -181,7 +182,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     const workload = async (
       service: string,
       version: string,
-      makeApp: (clients: Clients, outbound: () => number) => Promise<Pick<App, "port" | "close">>,
+      makeApp: (clients: Clients, reach: Reach) => Promise<Pick<App, "port" | "close">>,
       appProtocol: "http1" | "h2c" = "http1",
     ): Promise<Workload> => {
       const w: Workload = {
@@ -192,9 +193,10 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         ports: null,
       };
       const outbound = () => w.ports?.outbound ?? 0;
-      const caller = callerVia(outbound);
-      const ratings = ratingsVia(outbound);
-      w.app = await makeApp({ call: caller.call, getRating: ratings.getRating }, outbound);
+      const reach: Reach = { via: "sidecar", outboundPort: outbound };
+      const caller = callerVia(reach);
+      const ratings = ratingsVia(reach);
+      w.app = await makeApp({ call: caller.call, getRating: ratings.getRating }, reach);
       stops.push(async () => {
         caller.close();
         ratings.close();
@@ -211,8 +213,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       ),
       // The ingress workload: its "app" is the gateway (nothing calls it through the mesh); the gateway sends
       // every request to this workload's sidecar's outbound listener.
-      workload("ingress", "v1", async (_call, outbound) => {
-        const gateway = await startGateway(opts.ingressPort ?? DEFAULT_DEMO_PORT, outbound);
+      workload("ingress", "v1", async (_clients, reach) => {
+        const gateway = await startGateway(opts.ingressPort ?? DEFAULT_DEMO_PORT, reach);
         return {
           port: (gateway.address() as AddressInfo).port,
           close: () =>

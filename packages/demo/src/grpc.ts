@@ -5,6 +5,7 @@
 //   request   POST /trellis.demo.v1.Ratings/GetRating  content-type: application/grpc  te: trailers
 //   response  200 content-type: application/grpc, one message, trailers grpc-status / grpc-message
 import http2, { type ClientHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from "node:http2";
+import { target, type Reach } from "./reach.js";
 
 export const GET_RATING_PATH = "/trellis.demo.v1.Ratings/GetRating";
 
@@ -179,27 +180,28 @@ export function serveUnary(
 export type GrpcResult<T> = { status: 0; value: T } | { status: number; message: string };
 
 /**
- * A unary gRPC client that calls through the local sidecar's outbound listener over h2c, with
- * `:authority: <service>`: one HTTP/2 connection, reopened when it closes. Never throws: a call that got no
- * answer is `UNAVAILABLE`, as gRPC clients report it.
+ * A unary gRPC client over h2c, reaching each service as `reach` says (its sidecar's outbound listener with
+ * `:authority: <service>`, or the service by name): one HTTP/2 connection per address, reopened when it
+ * closes. Never throws: a call that got no answer is `UNAVAILABLE`, as gRPC clients report it.
  */
 export function grpcVia(
-  outboundPort: () => number,
+  reach: Reach,
   timeoutMs = 3_000,
 ): {
   call(service: string, path: string, message: Buffer): Promise<GrpcResult<Buffer>>;
   close(): void;
 } {
-  let session: ClientHttp2Session | null = null;
-  const connect = (): ClientHttp2Session => {
-    if (session !== null && !session.closed && !session.destroyed) return session;
-    const s = http2.connect(`http://127.0.0.1:${outboundPort()}`);
+  const sessions = new Map<string, ClientHttp2Session>();
+  const connect = (origin: string): ClientHttp2Session => {
+    const open = sessions.get(origin);
+    if (open !== undefined && !open.closed && !open.destroyed) return open;
+    const s = http2.connect(origin);
     s.on("error", () => {});
     s.on("close", () => {
-      if (session === s) session = null;
+      if (sessions.get(origin) === s) sessions.delete(origin);
     });
     s.unref(); // the demo's lifetime is its servers'; an idle client connection keeps nothing alive
-    session = s;
+    sessions.set(origin, s);
     return s;
   };
   const call = (service: string, path: string, message: Buffer) =>
@@ -212,10 +214,11 @@ export function grpcVia(
       };
       let req: http2.ClientHttp2Stream;
       try {
-        req = connect().request({
+        const to = target(reach, service);
+        req = connect(`http://${to.host}:${to.port}`).request({
           ":method": "POST",
           ":path": path,
-          ":authority": service,
+          ":authority": to.authority,
           "content-type": "application/grpc",
           te: "trailers",
         });
@@ -257,8 +260,8 @@ export function grpcVia(
   return {
     call,
     close: () => {
-      session?.close();
-      session = null;
+      for (const s of sessions.values()) s.close();
+      sessions.clear();
     },
   };
 }

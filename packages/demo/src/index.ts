@@ -13,6 +13,7 @@ export {
   type ReviewsBody,
   type ReviewsVersion,
 } from "./apps.js";
+export { DEMO_SERVICE_PORT, type Reach } from "./reach.js";
 export type { FeedStats, TrafficStats } from "./traffic.js";
 export {
   startDemoApp,

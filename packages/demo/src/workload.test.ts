@@ -50,7 +50,7 @@ describe("a demo workload on its own", () => {
         name: "productpage",
         version: "v1",
         listen: { port: 0 },
-        outboundPort: sidecar.port,
+        calls: { outboundPort: sidecar.port },
       }),
     );
     expect(page.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -62,7 +62,7 @@ describe("a demo workload on its own", () => {
 
   it("refuses a version the app does not come in", async () => {
     await expect(
-      startDemoApp({ name: "details", version: "v2", listen: { port: 0 }, outboundPort: 1 }),
+      startDemoApp({ name: "details", version: "v2", listen: { port: 0 }, calls: { outboundPort: 1 } }),
     ).rejects.toThrow("the demo's details comes in v1, not v2");
   });
 

@@ -1,13 +1,15 @@
 // One demo workload on its own, for a sidecar in another process or container beside it (a pod): what
 // `trellis demo app` and `trellis demo traffic` run, one per container in docker-compose.yml's demo profile.
 // The apps are the ones `trellis up --demo` runs in one process (apps.ts); here each listens where it is told
-// and calls other services through its sidecar's outbound listener on this host (same network namespace).
+// and calls other services by name (its sidecar captures them) or through its sidecar's outbound listener on
+// this host (same network namespace).
 //
 // When to edit this: when a workload is added to the demo (its app in apps.ts, one case in startDemoApp).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { callerVia, DEMO_APPS, demoApp, ratingsVia, type DemoAppName, type ListenAt } from "./apps.js";
 import { startGateway } from "./demo.js";
+import { DEMO_SERVICE_PORT, type Reach } from "./reach.js";
 import { startTraffic, type TrafficStats } from "./traffic.js";
 
 export interface DemoAppOptions {
@@ -15,8 +17,11 @@ export interface DemoAppOptions {
   version: string;
   /** Where the app listens: default 127.0.0.1, so only its sidecar (same host) reaches it. */
   listen: ListenAt & { port: number };
-  /** Port of the sidecar's outbound listener on 127.0.0.1, which the app sends its calls to. */
-  outboundPort: number;
+  /**
+   * How the app reaches other services: its sidecar's outbound listener on 127.0.0.1 (`{ outboundPort }`), or
+   * by name (`{ namespace }`: `http://details.demo:9080`), when its sidecar captures its traffic.
+   */
+  calls: { outboundPort: number } | { namespace: string };
 }
 
 export interface RunningWorkload {
@@ -36,8 +41,13 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<RunningWorkloa
   if (!versions.includes(opts.version))
     throw new Error(`the demo's ${opts.name} comes in ${versions.join(", ")}, not ${opts.version}`);
   const at = { host: opts.listen.host ?? "127.0.0.1", port: opts.listen.port };
-  const caller = callerVia(() => opts.outboundPort);
-  const ratings = ratingsVia(() => opts.outboundPort);
+  const calls = opts.calls;
+  const reach: Reach =
+    "outboundPort" in calls
+      ? { via: "sidecar", outboundPort: () => calls.outboundPort }
+      : { via: "name", namespace: calls.namespace, port: DEMO_SERVICE_PORT };
+  const caller = callerVia(reach);
+  const ratings = ratingsVia(reach);
   const closeClients = () => {
     caller.close();
     ratings.close();
@@ -45,7 +55,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<RunningWorkloa
   const clients = { call: caller.call, getRating: ratings.getRating };
   try {
     if (opts.name === "ingress") {
-      const gateway = await startGateway(at.port, () => opts.outboundPort, at.host);
+      const gateway = await startGateway(at.port, reach, at.host);
       return {
         url: urlOf(gateway),
         close: () => closeServer(gateway).finally(closeClients),

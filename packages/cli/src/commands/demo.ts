@@ -56,6 +56,11 @@ whole demo in one process instead.`,
           .default(SIDECAR_OUTBOUND_PORT)
           .argParser(parsePort),
       )
+      .option(
+        "--by-name",
+        "call other services by name (http://details.demo:9080), as an unchanged app does, for a pod whose sidecar captures its traffic (trellis proxy --capture)",
+        false,
+      )
       .addHelpText(
         "after",
         `
@@ -68,22 +73,22 @@ ratings is a gRPC server (HTTP/2 without TLS): its sidecar needs --app-protocol 
       .action(
         async (
           name: (typeof DEMO_APP_NAMES)[number],
-          o: { version: string; port: number; host: string; outboundPort: number },
+          o: { version: string; port: number; host: string; outboundPort: number; byName: boolean },
         ) => {
-          const { startDemoApp } = await import("@trellis/demo");
+          const { startDemoApp, DEMO_NAMESPACE, DEMO_SERVICE_PORT } = await import("@trellis/demo");
           let app;
           try {
             app = await startDemoApp({
               name,
               version: o.version,
               listen: { host: o.host, port: o.port },
-              outboundPort: o.outboundPort,
+              calls: o.byName ? { namespace: DEMO_NAMESPACE } : { outboundPort: o.outboundPort },
             });
           } catch (e) {
             throw new CliError((e as Error).message);
           }
           console.error(
-            `trellis demo: ${name} ${o.version} on ${app.url}, calling other services via 127.0.0.1:${o.outboundPort}`,
+            `trellis demo: ${name} ${o.version} on ${app.url}, calling other services ${o.byName ? `by name (http://<service>.${DEMO_NAMESPACE}:${DEMO_SERVICE_PORT})` : `via 127.0.0.1:${o.outboundPort}`}`,
           );
           drainOnSignals("trellis demo", () => app.close());
         },
