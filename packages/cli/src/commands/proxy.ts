@@ -39,6 +39,8 @@ interface ProxyFlags {
   accessLog: boolean;
   capture: boolean;
   captureInboundPort: number[];
+  /** false with --no-capture-inbound. */
+  captureInbound: boolean;
   captureExcludePort: number[];
   captureExcludeCidr: string[];
   proxyGid: number;
@@ -176,6 +178,10 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
       )
         .argParser((v: string, prev: number[] = []) => [...prev, port(v)])
         .default([]),
+    )
+    .option(
+      "--no-capture-inbound",
+      "with --capture: leave every inbound connection alone (a gateway whose app takes traffic from outside the mesh)",
     )
     .addOption(
       new Option("--capture-exclude-port <port>", "with --capture: an outbound port left alone (repeatable)")
@@ -440,7 +446,13 @@ async function capture(
   const missing = captureAddonError();
   if (missing !== null) throw new CliError(`--capture: ${missing}`);
   const cpHost = cpUrl?.hostname ?? "";
-  const inboundPorts = flags.captureInboundPort.length > 0 ? flags.captureInboundPort : appPorts;
+  if (!flags.captureInbound && flags.captureInboundPort.length > 0)
+    throw new CliError("give --capture-inbound-port or --no-capture-inbound, not both");
+  const inboundPorts = !flags.captureInbound
+    ? []
+    : flags.captureInboundPort.length > 0
+      ? flags.captureInboundPort
+      : appPorts;
   try {
     await installCapture({
       outboundPort: flags.outboundPort,
