@@ -39,6 +39,11 @@ export function upCommand(): Command {
       "also run the demo mesh: sample apps with their sidecars, an ingress and steady traffic",
       false,
     )
+    .option(
+      "--pods",
+      "with --demo, Linux, root: every demo workload in its own pod (network namespace), its app unchanged and its sidecar capturing its traffic; Ctrl-C removes the pods",
+      false,
+    )
     .addOption(
       new Option("--demo-port <port>", "port of the demo's ingress on 127.0.0.1 (with --demo)")
         .default(9080)

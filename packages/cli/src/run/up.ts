@@ -8,6 +8,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgresHandle,
 } from "@trellis/db/admin";
+import type { Bed } from "@trellis/pods";
 import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
 import { bootstrap } from "@trellis/services";
 import {
@@ -18,6 +19,7 @@ import {
   type ConsoleProcess,
 } from "../console-process.js";
 import { deriveKey, meshSecret, trellisHome } from "../home.js";
+import { CliError } from "../errors.js";
 import { assertPortFree } from "../ports.js";
 
 export interface UpOptions {
@@ -31,6 +33,8 @@ export interface UpOptions {
   demo: boolean;
   demoPort: number;
   demoRps: number;
+  /** With `demo`: every demo workload in a pod of its own, its sidecar capturing (Linux, root). */
+  pods: boolean;
   /** Bring the console's build up to date with this checkout first (`npm start`), while the rest starts. */
   build: boolean;
 }
@@ -65,6 +69,7 @@ export async function up(opts: UpOptions): Promise<void> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
+  if (opts.pods && !opts.demo) throw new CliError("--pods runs the demo in pods: give it with --demo");
   try {
     await assertPortFree(opts.host, opts.port, "console");
     await assertPortFree(opts.host, opts.cpPort, "control-plane");
@@ -131,6 +136,19 @@ export async function up(opts: UpOptions): Promise<void> {
       await db.$disconnect();
     }
 
+    // The pods' bed before the control plane: pods reach it on the bed's gateway address, which its serving
+    // certificate must name.
+    let bed: Bed | null = null;
+    if (opts.pods) {
+      const pods = await import("@trellis/pods");
+      const unsupported = pods.unsupportedReason();
+      if (unsupported !== undefined) throw new CliError(`--pods: ${unsupported}`);
+      const made = await pods.createBed({ name: "demo" });
+      bed = made;
+      stops.push(() => made.destroy());
+      say(`demo pods: bed ${made.subnet}, gateway ${made.gateway}`);
+    }
+
     const cpLog = opts.verbose
       ? say
       : (l: string) => (/failed|refused|skipping|invalid/.test(l) ? say(l) : undefined);
@@ -142,13 +160,14 @@ export async function up(opts: UpOptions): Promise<void> {
       port: opts.cpPort,
       ...(process.env.TRELLIS_TRUST_DOMAIN ? { trustDomain: process.env.TRELLIS_TRUST_DOMAIN } : {}),
       serviceVipCidr: opts.serviceVipCidr,
+      ...(bed ? { advertiseHosts: [bed.gateway] } : {}),
       log: cpLog,
     });
     stops.push(() => cp.close());
 
     // The demo's sidecars run here: with --host 0.0.0.0 they still reach the control plane on loopback.
     const cpLocalUrl = opts.host === "0.0.0.0" ? `https://127.0.0.1:${opts.cpPort}` : cp.url;
-    const demoLine = opts.demo ? await startDemoMesh(databaseUrl, cpLocalUrl, opts, say, stops) : null;
+    const demoLine = opts.demo ? await startDemoMesh(databaseUrl, cpLocalUrl, bed, opts, say, stops) : null;
 
     await consoleBuilt;
     const publicHost = opts.host === "0.0.0.0" || opts.host === "127.0.0.1" ? "localhost" : opts.host;
@@ -192,6 +211,7 @@ export async function up(opts: UpOptions): Promise<void> {
 async function startDemoMesh(
   databaseUrl: string,
   controlPlaneUrl: string,
+  bed: Bed | null,
   opts: UpOptions,
   say: (line: string) => void,
   stops: (() => Promise<void>)[],
@@ -207,12 +227,29 @@ async function startDemoMesh(
   } finally {
     await db.$disconnect();
   }
+  const log = (l: string) => (opts.verbose || /failed|refused|invalid|error/i.test(l) ? say(l) : undefined);
+  if (bed !== null) {
+    const { startPodDemo } = await import("./demo-pods.js");
+    const cp = new URL(controlPlaneUrl);
+    const demo = await startPodDemo({
+      bed,
+      controlPlane: { host: opts.host, port: Number(cp.port) },
+      token,
+      ingressPort: opts.demoPort,
+      rps: opts.demoRps,
+      log: say,
+      verbose: opts.verbose,
+    });
+    stops.push(() => demo.stop());
+    for (const p of demo.pods) say(`demo pod ${p.name.padEnd(28)} ${p.ip}`);
+    return `demo: open http://localhost:${demo.ingressPort} (productpage), traffic ${demo.rps} req/s, every workload in its own pod`;
+  }
   const demo = await startDemo({
     controlPlaneUrl,
     token,
     ingressPort: opts.demoPort,
     rps: opts.demoRps,
-    log: (l) => (opts.verbose || /failed|refused|invalid|error/i.test(l) ? say(l) : undefined),
+    log,
   });
   stops.push(() => demo.stop());
   return `demo: open http://localhost:${demo.ingressPort} (productpage), traffic ${demo.rps} req/s`;

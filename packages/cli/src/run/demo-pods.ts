@@ -1,0 +1,237 @@
+// `trellis up --demo --pods`: the demo mesh as a platform team runs a mesh, on this machine. Every workload in
+// a pod of its own (a network namespace of the pod bed, @trellis/pods) named `trellis-demo-<service>-<version>`,
+// its app unchanged — it calls `http://details.demo:9080/…` by name, as any app does — and its sidecar
+// (`trellis proxy --capture`) capturing the pod's traffic and answering its DNS. The processes are the ones a
+// user would run by hand (`trellis demo app … --by-name`, `trellis proxy … --capture`), so this is also their
+// test. The control plane and the console stay on the host; pods reach the control plane on the bed's gateway
+// address. Ctrl-C (stop) ends every process by PID and removes every pod.
+//
+//   browser / generator → 127.0.0.1:9080 (a relay in this process) → ingress pod :9080, the gateway app
+//     → productpage.demo:9080 (captured by the ingress pod's sidecar) ⇒ mTLS ⇒ productpage pod …
+//
+// When to edit this: when a workload is added to the demo (DEMO_APPS, DEMO_APP_PROTOCOL in @trellis/demo).
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  DEMO_APP_PROTOCOL,
+  DEMO_APPS,
+  DEMO_NAMESPACE,
+  DEMO_SERVICE_PORT,
+  FEED_PATH,
+  startTrafficWorkload,
+  type DemoAppName,
+  type RunningTraffic,
+  type TrafficStats,
+} from "@trellis/demo";
+import { relay, type Bed, type Exposed, type Pod } from "@trellis/pods";
+
+const BIN = fileURLToPath(new URL("../../bin/trellis.js", import.meta.url));
+
+/** How long a pod's app and sidecar may take to start and join the mesh. */
+const START_TIMEOUT_MS = 90_000;
+
+export interface PodDemoOptions {
+  /** The bed the pods go in; made before the control plane, whose certificate names `bed.gateway`. */
+  bed: Bed;
+  /** The control plane as this machine reaches it; pods reach it at `https://<gateway>:<port>`. */
+  controlPlane: { host: string; port: number };
+  /** A join token for the namespace `demo`: given to each sidecar in its environment, never on a command line. */
+  token: string;
+  /** The ingress's port on 127.0.0.1, where a browser opens the demo. */
+  ingressPort: number;
+  rps: number;
+  /** Lines worth showing a person; `verbose`: every line the pods' processes write. */
+  log: (line: string) => void;
+  verbose: boolean;
+}
+
+export interface PodDemo {
+  ingressPort: number;
+  rps: number;
+  /** Each workload's pod: `trellis-demo-reviews-v2` → its address. */
+  pods: { name: string; ip: string }[];
+  traffic(): TrafficStats;
+  stop(): Promise<void>;
+}
+
+/** A pod's name: `trellis-<namespace>-<service>-<version>`. */
+export const podName = (service: string, version: string): string =>
+  `trellis-${DEMO_NAMESPACE}-${service}-${version}`;
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Spawns `trellis <args>` in `pod`; resolves once its output matches `ready`, rejects if it exits first. */
+function startIn(
+  pod: Pod,
+  what: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  opts: Pick<PodDemoOptions, "log" | "verbose">,
+  exited: (what: string, code: number | null) => void,
+): Promise<Started> {
+  // A minimal environment: the pod's processes get no database URL or secret of this one's. Detached: Ctrl-C
+  // in the terminal reaches `trellis up` alone, which stops the traffic first, then the pods' processes.
+  const child = pod.spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production", ...env },
+    detached: true,
+  });
+  let output = "";
+  let started = false;
+  const onLine = (line: string) => {
+    if (opts.verbose || /failed|refused|invalid|error|cannot/i.test(line)) opts.log(`demo ${what}: ${line}`);
+  };
+  let partial = "";
+  const onData = (c: Buffer) => {
+    const text = c.toString();
+    output = (output + text).slice(-20_000);
+    const lines = (partial + text).split("\n");
+    partial = lines.pop()!;
+    for (const l of lines) if (l.trim() !== "") onLine(l);
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`demo ${what} did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`)),
+      START_TIMEOUT_MS,
+    );
+    const check = () => {
+      if (started || !ready.test(output)) return;
+      started = true;
+      clearTimeout(timer);
+      resolve({ child, output: () => output });
+    };
+    child.stdout?.on("data", check);
+    child.stderr?.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      if (started) exited(what, code);
+      else reject(new Error(`demo ${what} exited with ${code} before it started:\n${output}`));
+    });
+  });
+}
+
+/** Starts every demo workload in its own pod; resolves once every sidecar is in the mesh and traffic flows. */
+export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
+  const { bed } = opts;
+  const processes: ChildProcess[] = [];
+  const relays: Exposed[] = [];
+  let traffic: RunningTraffic | null = null;
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    await traffic?.close().catch(() => {});
+    await Promise.all(relays.map((r) => r.close()));
+    // SIGTERM: sidecars drain and remove their capture rules, apps close. Whatever is left after two seconds
+    // the bed kills by PID when it removes the pods.
+    const ends = processes
+      .filter((c) => c.exitCode === null && c.signalCode === null)
+      .map((c) => new Promise<void>((r) => (c.once("exit", () => r()), c.kill("SIGTERM"))));
+    await Promise.race([Promise.all(ends), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  };
+  const exited = (what: string, code: number | null) => {
+    if (!stopping) opts.log(`demo ${what} exited (code ${code}); its pod stays, without it`);
+  };
+
+  try {
+    // Pods reach the control plane on the gateway address: a relay to it there, unless it listens on every
+    // address already (--host 0.0.0.0), which includes the gateway's.
+    const cpHost = opts.controlPlane.host;
+    if (cpHost !== "0.0.0.0" && cpHost !== bed.gateway)
+      relays.push(await bed.expose({ to: { host: cpHost, port: opts.controlPlane.port } }));
+    const controlPlaneUrl = `https://${bed.gateway}:${opts.controlPlane.port}`;
+
+    const workloads = (Object.keys(DEMO_APPS) as DemoAppName[]).flatMap((name) =>
+      DEMO_APPS[name].map((version) => ({ name, version })),
+    );
+    const pods = await Promise.all(
+      workloads.map(async (w) => {
+        const pod = await bed.addPod({ name: podName(w.name, w.version) });
+        // The pod's resolver is its sidecar (which --capture starts on 127.0.0.1:53); bare names through the
+        // search list, as in Kubernetes.
+        await pod.setResolvConf(`nameserver 127.0.0.1\nsearch ${DEMO_NAMESPACE}.svc svc\n`);
+        return { ...w, pod };
+      }),
+    );
+
+    await Promise.all(
+      pods.map(async ({ name, version, pod }) => {
+        // The sidecar first: its capture is in place before the app makes its first call.
+        const sidecar = startIn(
+          pod,
+          `${name}-${version} sidecar`,
+          [
+            "proxy",
+            ...["--control-plane", controlPlaneUrl],
+            ...["--namespace", DEMO_NAMESPACE, "--service", name, "--version", version],
+            ...["--app-port", String(DEMO_SERVICE_PORT), "--app-protocol", DEMO_APP_PROTOCOL[name]],
+            ...["--advertise-address", pod.ip],
+            ...["--label", `app=${name}`, "--label", "demo=true"],
+            "--capture",
+            // The ingress's app is the gateway a browser opens from outside the mesh: its inbound is not mesh
+            // traffic (under strict mTLS its sidecar would refuse it).
+            ...(name === "ingress" ? ["--no-capture-inbound"] : []),
+          ],
+          { TRELLIS_JOIN_TOKEN: opts.token },
+          /in the mesh, config/,
+          opts,
+          exited,
+        );
+        const app = startIn(
+          pod,
+          `${name}-${version} app`,
+          [
+            "demo",
+            "app",
+            name,
+            ...["--version", version, "--port", String(DEMO_SERVICE_PORT), "--host", "0.0.0.0"],
+            "--by-name",
+          ],
+          {},
+          /trellis demo: .* on http/,
+          opts,
+          exited,
+        );
+        const started = await Promise.allSettled([sidecar, app]);
+        for (const s of started) if (s.status === "fulfilled") processes.push(s.value.child);
+        for (const s of started) if (s.status === "rejected") throw s.reason;
+      }),
+    );
+
+    // A browser on this machine opens the ingress pod's gateway through a relay on 127.0.0.1.
+    const ingress = pods.find((p) => p.name === "ingress")!.pod;
+    const front = await relay({
+      listen: { host: "127.0.0.1", port: opts.ingressPort },
+      to: { host: ingress.ip, port: DEMO_SERVICE_PORT },
+    }).catch((e: Error) => {
+      throw new Error(
+        /EADDRINUSE/.test(e.message)
+          ? `port ${opts.ingressPort} on 127.0.0.1 is in use: choose another port for the demo's ingress`
+          : e.message,
+      );
+    });
+    relays.push(front);
+
+    const ingressUrl = `http://127.0.0.1:${front.port}`;
+    traffic = await startTrafficWorkload({
+      url: `${ingressUrl}/productpage`,
+      feedUrl: `ws://127.0.0.1:${front.port}${FEED_PATH}`,
+      rps: opts.rps,
+    });
+    const running = traffic;
+    return {
+      ingressPort: front.port,
+      rps: opts.rps,
+      pods: pods.map((p) => ({ name: p.pod.name, ip: p.pod.ip })),
+      traffic: () => running.stats(),
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
