@@ -3,7 +3,6 @@
 // tells a person to take in the console. If the README's commands or the output it promises drift from the
 // product, this fails. It also measures how long the demo takes to be live in the console, which the README
 // and issue 7 promise (`npm start` within two minutes; here without the build, which turbo caches).
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { expect, test } from "@playwright/test";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { signIn } from "./fixtures";
 import { freePort } from "./mesh-helpers";
+import { run, type Proc } from "./processes";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ALICE_PASSWORD = "alice-walkthrough-pw-0123";
@@ -26,44 +26,6 @@ function section(readme: string, heading: string): { script: string; prose: stri
   const block = /```sh\n([\s\S]*?)```/.exec(body);
   if (!block) throw new Error(`"${heading}" has no sh block`);
   return { script: block[1]!, prose: body };
-}
-
-/** A process whose output is collected; `until` waits for a pattern in it. */
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  until: (pattern: RegExp, timeoutMs: number) => Promise<RegExpExecArray>;
-  exited: Promise<number | null>;
-}
-
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Proc {
-  const child = spawn(cmd, args, { ...opts, stdio: ["pipe", "pipe", "pipe"] });
-  let output = "";
-  const waiters = new Set<() => void>();
-  const onData = (c: Buffer) => {
-    output += c.toString();
-    for (const w of waiters) w();
-  };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const until = (pattern: RegExp, timeoutMs: number) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = pattern.exec(output);
-        if (!m) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(m);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no ${pattern} within ${timeoutMs} ms in:\n${output}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
-  return { child, output: () => output, until, exited };
 }
 
 let up: Proc;
