@@ -2,13 +2,11 @@
 // (a fresh one on DATABASE_URL's server, or, without DATABASE_URL, the embedded PostgreSQL in a temporary
 // TRELLIS_HOME). Tests read the addresses and credentials from the environment set here.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { freePort } from "@trellis/dataplane/testing";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./tests/fixtures";
+import { stackEnvironment } from "./tests/processes";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -25,18 +23,7 @@ export default async function globalSetup() {
   if (!existsSync(chromium))
     throw new Error(`Chromium not found at ${chromium}: apt-get install -y chromium, or set CHROMIUM_PATH`);
 
-  const home = mkdtempSync(join(tmpdir(), "trellis-e2e-"));
-  let tdb: TestDatabase | null = null;
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    TRELLIS_HOME: home,
-    TRELLIS_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    TRELLIS_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-  };
-  if (process.env.DATABASE_URL) {
-    tdb = await createTestDatabase("e2e");
-    env.DATABASE_URL = tdb.url;
-  }
+  const { env, home, tdb } = await stackEnvironment("e2e");
   const [port, cpPort, pgPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(
     process.execPath,

@@ -4,16 +4,15 @@
 // pod to the feed pod, which asks the ratings pod over gRPC. `trellis get proxies` shows the pods' addresses.
 // Ctrl-C removes every pod.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "@playwright/test";
-import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
+import type { TestDatabase } from "@trellis/db/testing";
 import { unsupportedReason } from "@trellis/pods";
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from "./fixtures";
+import { ADMIN_TOKEN } from "./fixtures";
 import { freePort } from "./mesh-helpers";
-import { run, type Proc } from "./processes";
+import { run, stackEnvironment, type Proc } from "./processes";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "packages/cli/bin/trellis.js");
@@ -33,17 +32,9 @@ test.describe("the demo in pods", () => {
 
   test.beforeAll(async () => {
     test.setTimeout(300_000);
-    home = mkdtempSync(join(tmpdir(), "trellis-pods-"));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      TRELLIS_HOME: home,
-      TRELLIS_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      TRELLIS_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-    };
-    if (process.env.DATABASE_URL) {
-      tdb = await createTestDatabase("pods");
-      env.DATABASE_URL = tdb.url;
-    }
+    const stack = await stackEnvironment("pods");
+    ({ home, tdb } = stack);
+    const env = stack.env;
     const [port, cpPort, pgPort] = [await freePort(), await freePort(), await freePort()];
     demoPort = await freePort();
     server = `http://localhost:${port}`;

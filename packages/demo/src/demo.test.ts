@@ -4,7 +4,6 @@
 // over mTLS, and the sidecars' telemetry must land in the rollups as productpage → reviews. The live feed is a
 // WebSocket through the ingress whose messages each cost a gRPC call to ratings: both must go through the
 // sidecars, and the rollups and the graph API must say which protocol each edge spoke.
-import { request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { WebSocket } from "ws";
@@ -24,34 +23,17 @@ import {
   DEMO_NAMESPACE,
   demoResources,
   FEED_PATH,
-  REVIEWS_HEADER,
   startDemo,
   type Demo,
   type FeedMessage,
 } from "./index.js";
 import { freePort } from "@trellis/dataplane/testing";
+import { getPage as get } from "./testing.js";
 
 const url = inject("databaseUrl");
 const db = createDb(url);
 let cp: ControlPlane;
 let demo: Demo;
-
-/** GET through the ingress; status 0 when nothing answered. */
-function get(target: string): Promise<{ status: number; reviews: string; body: string }> {
-  return new Promise((resolve) => {
-    const req = request(target, { timeout: 5_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, reviews: String(res.headers[REVIEWS_HEADER] ?? ""), body }),
-      );
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve({ status: 0, reviews: "", body: "" }));
-    req.end();
-  });
-}
 
 /** Requests counted in the rollups for one edge of the demo, by the reporting side. */
 async function edge(source: string, dest: string) {

@@ -4,37 +4,21 @@
 // know no sidecar: productpage calls `http://details.demo:9080`, reviews v3 and the feed call ratings over gRPC
 // by name, the front page's feed is a WebSocket by name. If capture, the sidecars' DNS or the pods' routes to
 // the control plane broke, the front page would say "Error fetching".
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
 import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
-import { FEED_PATH, REVIEWS_HEADER, type FeedMessage } from "@trellis/demo";
+import { FEED_PATH, type FeedMessage } from "@trellis/demo";
 import { freePort } from "@trellis/dataplane/testing";
 import { createBed, list, unsupportedReason, type Bed } from "@trellis/pods";
 import { bootstrap } from "@trellis/services";
 import { seedDemo } from "./demo-seed.js";
 import { podName, startPodDemo, type PodDemo } from "./demo-pods.js";
+import { getPage as get } from "@trellis/demo/testing";
 
 const unsupported = unsupportedReason();
 if (unsupported && process.env.CI) throw new Error(`CI must run the pod demo: ${unsupported}`);
-
-function get(url: string): Promise<{ status: number; reviews: string; body: string }> {
-  return new Promise((resolve) => {
-    const req = request(url, { timeout: 5_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, reviews: String(res.headers[REVIEWS_HEADER] ?? ""), body }),
-      );
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve({ status: 0, reviews: "", body: "" }));
-    req.end();
-  });
-}
 
 describe.skipIf(unsupported !== undefined)("the demo in pods (trellis up --demo --pods)", () => {
   let tdb: TestDatabase;
