@@ -459,6 +459,36 @@ export const ZTelemetry = z.object({
 });
 
 /**
+ * Distributed tracing: the proxy records a span per request it carries (a server span inbound, a client span
+ * outbound) for the traces it samples, and exports them over OTLP/HTTP (protobuf), batched, from a bounded
+ * queue: when the collector is slow or gone, spans are dropped and counted (`trellis_tracing_spans_dropped_total`),
+ * never waited for. Absent: no spans are recorded (trace context is still propagated).
+ */
+export const ZTracing = z.object({
+  /**
+   * Percent of new traces to sample, 0–100. A request that arrives with a `traceparent` keeps its caller's
+   * decision (the sampled flag), so a trace is recorded by every hop or by none.
+   */
+  samplingPercent: z.number().min(0).max(100),
+  /** An OTLP/HTTP traces endpoint (`http(s)://collector:4318/v1/traces`), to which spans are POSTed. */
+  endpoint: z
+    .string()
+    .max(2048)
+    .refine((u) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(u) && URL.canParse(u), {
+      message: "must be an http:// or https:// URL without query or fragment",
+    }),
+  /** Spans waiting to be sent; past this, new spans are dropped (and counted). */
+  maxQueuedSpans: z.number().int().min(1).max(100_000).default(2048),
+  /** Spans per export request. */
+  maxBatchSpans: z.number().int().min(1).max(10_000).default(512),
+  /** A batch goes out when full or this long after its first span. */
+  flushIntervalMs: z.number().int().min(10).max(60_000).default(1_000),
+  /** Time limit of one export request; a batch that fails is dropped, not retried (it would only grow the queue). */
+  exportTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+});
+export type Tracing = z.infer<typeof ZTracing>;
+
+/**
  * Protection against slow or hostile clients on every listener. Built into the listeners when they start, so
  * a running proxy refuses a config whose limits differ (restart it to change them), as it refuses a listener
  * move.
@@ -505,6 +535,8 @@ export const ZProxyConfig = z
     revokedCertificates: z.array(ZRevokedCertificate).max(100_000).optional(),
     /** Metrics and logs. */
     telemetry: ZTelemetry.default({ accessLog: false }),
+    /** Spans of sampled traces, exported over OTLP. Absent: none recorded. */
+    tracing: ZTracing.optional(),
     /** Client limits. */
     limits: ZLimits.default({
       maxHeaderBytes: 16_384,

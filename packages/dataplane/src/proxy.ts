@@ -16,6 +16,9 @@ import { TRAFFIC_PROTOCOLS, type AccessObservation, type TelemetrySeries } from 
 import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
 import { EndpointRegistry } from "./cluster/registry.js";
 import { labelPairs, Metrics, type RequestSeries, type Sample } from "./telemetry/metrics.js";
+import { SpanExporter } from "./telemetry/span-exporter.js";
+import { percentSampler, SAMPLE_ALL, type Sampler } from "./telemetry/trace.js";
+import type { Attributes } from "./telemetry/otlp.js";
 import { createH2, createHttp1 } from "./listener/servers.js";
 import { outboundHandler } from "./listener/outbound.js";
 import { acceptInbound, inboundHandler, InboundTls } from "./listener/inbound.js";
@@ -107,6 +110,8 @@ class Proxy implements ProxyCore {
   readonly metrics = new Metrics();
   draining = false;
   accessLog: AccessLogSink | null = null;
+  sampler: Sampler = SAMPLE_ALL;
+  spans: SpanExporter | null = null;
   private readonly unknown: RequestSeries[];
   private readonly registry = new EndpointRegistry();
   private rejection: { version: string; error: string; at: string } | null = null;
@@ -166,9 +171,35 @@ class Proxy implements ProxyCore {
     this.accessLog = config.telemetry.accessLog
       ? (this.opts.accessLog ?? ((l: string) => process.stdout.write(`${l}\n`)))
       : null;
+    this.installTracing(config);
     this.tcp?.update(snap);
     this.metrics.add("trellis_config_applied_total");
     return { ok: true, version: config.version };
+  }
+
+  /**
+   * Tracing follows the config: the sampler, and one exporter for the proxy's life (its queue survives config
+   * changes; a config without `tracing` flushes what is queued and stops it).
+   */
+  private installTracing(config: ProxyConfig): void {
+    const t = config.tracing;
+    if (t === undefined) {
+      this.sampler = SAMPLE_ALL;
+      const old = this.spans;
+      this.spans = null;
+      void old?.close();
+      return;
+    }
+    this.sampler = percentSampler(t.samplingPercent);
+    const id = config.identity;
+    const resource: Attributes = [
+      ["service.name", id.service],
+      ["service.namespace", id.namespace],
+      ["service.version", id.version],
+      ["telemetry.sdk.name", "trellis-proxy"],
+    ];
+    if (this.spans === null) this.spans = new SpanExporter(t, resource, this.metrics, (l) => this.log(l));
+    else this.spans.update(t, resource);
   }
 
   applyConfig(input: unknown): ApplyResult {
@@ -287,7 +318,8 @@ class Proxy implements ProxyCore {
     for (const s of this.http1Servers) s.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     this.snapshot.stop();
-    await Promise.all([this.registry.closeAll(), dnsClosed]);
+    // Spans of the last requests go out (for up to two seconds) before the proxy ends.
+    await Promise.all([this.registry.closeAll(), dnsClosed, this.spans?.close()]);
   }
 }
 

@@ -19,14 +19,7 @@ import {
   type Actor,
 } from "@trellis/services";
 import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/control-plane";
-import {
-  DEMO_NAMESPACE,
-  demoResources,
-  FEED_PATH,
-  startDemo,
-  type Demo,
-  type FeedMessage,
-} from "./index.js";
+import { DEMO_NAMESPACE, demoResources, FEED_PATH, startDemo, type Demo, type FeedMessage } from "./index.js";
 import { freePort } from "@trellis/dataplane/testing";
 import { getPage as get } from "./testing.js";
 

@@ -15,6 +15,8 @@ import type { ProxyResponse, RequestContext } from "../core/types.js";
 import type { RequestSeries } from "../telemetry/metrics.js";
 import { grpcOutcome, P_GRPC, P_HTTP1, protocolName } from "../telemetry/protocol.js";
 import type { Span } from "../telemetry/trace.js";
+import type { SpanExporter } from "../telemetry/span-exporter.js";
+import { spanOf } from "../telemetry/spans.js";
 import { constants as http2constants, type Http2ServerResponse } from "node:http2";
 import { ProxyError } from "../core/errors.js";
 import type { Socket } from "node:net";
@@ -234,6 +236,8 @@ export class Exchange implements BodyListener {
     readonly direction: "inbound" | "outbound",
     readonly span: Span | null,
     readonly accessLog: AccessLogSink | null,
+    /** Where this exchange's span goes when its trace is sampled; null: tracing is off. */
+    readonly spans: SpanExporter | null,
     readonly authority: string,
   ) {}
 
@@ -319,14 +323,29 @@ export class Exchange implements BodyListener {
             ? CUT_BY_CLIENT
             : CUT_UPSTREAM;
     const g = this.grpcResponse;
-    const recorded =
-      g === null
-        ? (cut?.http ?? this.status)
-        : grpcOutcome(this.status, grpcStatus(g.headers, g.body) ?? cut?.grpcStatus ?? null);
+    const grpcCode = g === null ? null : (grpcStatus(g.headers, g.body) ?? cut?.grpcStatus ?? null);
+    const recorded = g === null ? (cut?.http ?? this.status) : grpcOutcome(this.status, grpcCode);
     const series = this.series;
     if (series !== null) {
       series.record(recorded, ms);
       if (series.access !== null) series.access.record(this.req.method!, this.path);
+    }
+    if (this.spans !== null && this.span !== null && this.span.sampled) {
+      this.spans.record(
+        spanOf({
+          span: this.span,
+          direction: this.direction,
+          req: this.req,
+          authority: this.authority,
+          protocol: this.protocol,
+          status: cut?.http ?? this.status,
+          grpcStatus: grpcCode,
+          errorCode: this.errorCode ?? cut?.log ?? null,
+          series: series,
+          ctx: this.ctx,
+          endMs: this.ctx.start + ms,
+        }),
+      );
     }
     if (this.accessLog !== null) {
       this.accessLog(

@@ -157,8 +157,8 @@ export function inboundHandler(core: ProxyCore) {
     const head = readHead(req, isH2);
     const ctx = newContext(start, snap.config.limits.streamIdleTimeoutMs);
     ctx.peerId = peerOf(req, isH2);
-    const span = nextSpan(head.traceparent);
-    const ex = new Exchange(req, res, ctx, "inbound", span, core.accessLog, head.host);
+    const span = nextSpan(head.traceparent, core.sampler);
+    const ex = new Exchange(req, res, ctx, "inbound", span, core.accessLog, core.spans, head.host);
     if (raw !== undefined) ex.raw = raw;
     const protocol = requestProtocol(req, isH2, raw?.protocol ?? null);
     ex.protocol = protocol;

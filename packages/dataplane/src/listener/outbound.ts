@@ -48,8 +48,8 @@ export function outboundHandler(core: ProxyCore) {
       path = target.path;
     }
     const ctx = newContext(start, snap.config.limits.streamIdleTimeoutMs);
-    const span = nextSpan(head.traceparent);
-    const ex = new Exchange(req, res, ctx, "outbound", span, core.accessLog, authority);
+    const span = nextSpan(head.traceparent, core.sampler);
+    const ex = new Exchange(req, res, ctx, "outbound", span, core.accessLog, core.spans, authority);
     if (raw !== undefined) ex.raw = raw;
     const protocol = requestProtocol(req, isH2, raw?.protocol ?? null);
     ex.protocol = protocol;
@@ -126,7 +126,7 @@ function rejectEarly(
   isH2: boolean,
   raw?: RawClient,
 ): void {
-  const ex = new Exchange(req, res, newContext(start), "outbound", null, core.accessLog, authority);
+  const ex = new Exchange(req, res, newContext(start), "outbound", null, core.accessLog, null, authority);
   if (raw !== undefined) ex.raw = raw;
   ex.protocol = requestProtocol(req, isH2, raw?.protocol ?? null);
   ex.series = core.unknownSeries(ex.protocol);

@@ -55,6 +55,14 @@ export const FAMILIES = defineFamilies({
     type: "counter",
     help: "DNS queries to the sidecar's resolver, by result: mesh (a service's VIP), nxdomain (no such service), forwarded, failed (no upstream answered), refused (malformed or unsupported).",
   },
+  trellis_tracing_spans_exported_total: {
+    type: "counter",
+    help: "Spans of sampled traces the OTLP endpoint accepted.",
+  },
+  trellis_tracing_spans_dropped_total: {
+    type: "counter",
+    help: "Spans of sampled traces dropped, by reason: queue_full (the endpoint is slower than the traffic), export_failed (the endpoint refused or did not answer in time).",
+  },
   trellis_revoked_peer_refused_total: {
     type: "counter",
     help: "Inbound mTLS connections closed because the peer's certificate is revoked.",

@@ -17,6 +17,7 @@ import { startProxy, type ProxyHandle } from "../index.js";
 import { client, freePort, listen, rawRequest, startApp, type TestApp } from "../test-support/apps.js";
 import { TestPki } from "../test-pki.js";
 import { familyOf, repeatedSeries, sampleLines } from "../test-support/prometheus.js";
+import { startCollector, type TestCollector } from "../test-support/collector.js";
 import { FAMILIES } from "./families.js";
 
 const TD = "trellis.test";
@@ -54,11 +55,13 @@ let reviews: ProxyHandle;
 let web: ProxyHandle;
 let tcpLocalPort: number;
 let webConfig: (version: string) => Record<string, unknown>;
+let collector: TestCollector;
 
 const scrape = async (p: ProxyHandle) =>
   (await request(`http://127.0.0.1:${p.addresses.admin!.port}/stats/prometheus`)).body.text();
 
 beforeAll(async () => {
+  collector = await startCollector();
   app = await startApp("reviews-v1");
   echo = net.createServer((s) => s.pipe(s));
   const echoPort = await listen(echo);
@@ -82,6 +85,8 @@ beforeAll(async () => {
     version,
     identity: { namespace: "shop", service: "web", version: "v3", trustDomain: TD },
     tls: webPem,
+    // Spans of every request, so the tracing counters are served too.
+    tracing: { samplingPercent: 100, endpoint: collector.endpoint, flushIntervalMs: 50 },
     services: [
       {
         name: "reviews",
@@ -115,6 +120,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await collector?.close();
   await c.close();
   await web?.close();
   await reviews?.close();

@@ -25,3 +25,25 @@ export function repeatedSeries(text: string): string[] {
   }
   return repeated;
 }
+
+/** The admin listener's metrics, read back: `value(family, labels)` sums the samples carrying those labels. */
+export async function scrape(adminPort: number): Promise<{
+  text: string;
+  value(family: string, labels?: Record<string, string>): number;
+}> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/stats/prometheus`);
+  const text = await res.text();
+  return {
+    text,
+    value(family, labels = {}) {
+      let sum = 0;
+      for (const line of sampleLines(text)) {
+        if (familyOf(line) !== family || !line.startsWith(family)) continue;
+        const l = /\{(.*)\}/.exec(line)?.[1] ?? "";
+        if (Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
+          sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+      }
+      return sum;
+    },
+  };
+}
