@@ -8,6 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startMesh, type Mesh } from "./test-support/mesh.js";
 import { startCollector, type CollectedSpan, type TestCollector } from "./test-support/collector.js";
 import { scrape } from "./test-support/prometheus.js";
+import { startProxy, type ProxyHandle } from "./index.js";
+import { TestPki } from "./test-pki.js";
+import { startInteropServer, type InteropServer } from "./test-support/interop/server.js";
+import { connectInterop, INTEROP_CASES, type InteropClients } from "./test-support/interop/client.js";
 
 let mesh: Mesh;
 let collector: TestCollector;
@@ -230,5 +234,87 @@ describe("spans from the sidecars", () => {
     );
     await new Promise((r) => setTimeout(r, 200));
     expect(collector.requests).toBe(before);
+  });
+});
+
+describe("spans of gRPC calls (grpc-js on both ends, the gRPC project's interop cases)", () => {
+  const TD = "trellis.test";
+  const L0 = { address: "127.0.0.1", port: 0 };
+  let server: InteropServer;
+  let caller: ProxyHandle;
+  let callee: ProxyHandle;
+  let clients: InteropClients;
+
+  beforeAll(async () => {
+    const pki = new TestPki();
+    const identity = (service: string) => ({ namespace: "interop", service, version: "v1", trustDomain: TD });
+    const tracing = { samplingPercent: 100, endpoint: collector.endpoint, flushIntervalMs: 50 };
+    server = await startInteropServer();
+    callee = await startProxy({
+      config: {
+        version: "s1",
+        identity: identity("server"),
+        tls: pki.issue(TD, "interop", "server"),
+        inbound: { appPort: server.port, appProtocol: "h2c" },
+        tracing,
+      },
+      listeners: { inbound: L0, outbound: null, admin: null },
+      log: () => {},
+    });
+    caller = await startProxy({
+      config: {
+        version: "c1",
+        identity: identity("client"),
+        tls: pki.issue(TD, "interop", "client"),
+        services: [
+          {
+            name: "server",
+            namespace: "interop",
+            port: 8080,
+            endpoints: [{ address: `127.0.0.1:${callee.addresses.inbound!.port}` }],
+          },
+        ],
+        tracing,
+      },
+      listeners: { outbound: L0, inbound: null, admin: null },
+      log: () => {},
+    });
+    clients = connectInterop({
+      address: `127.0.0.1:${caller.addresses.outbound!.port}`,
+      authority: "server:8080",
+    });
+  });
+
+  afterAll(async () => {
+    clients?.close();
+    await caller?.close();
+    await callee?.close();
+    await server?.close();
+  });
+
+  it("names each call's spans Service/Method, with the RPC attributes and the status the client saw", async () => {
+    await INTEROP_CASES.empty_unary(clients);
+    await INTEROP_CASES.status_code_and_message(clients);
+    const rpc = (method: string) => collector.spans.filter((s) => s.attributes["rpc.method"] === method);
+    await expect.poll(() => rpc("EmptyCall").length).toBe(2);
+    for (const s of rpc("EmptyCall")) {
+      expect(s.name).toBe("grpc.testing.TestService/EmptyCall");
+      expect(s.attributes).toMatchObject({
+        "rpc.system": "grpc",
+        "rpc.service": "grpc.testing.TestService",
+        "rpc.grpc.status_code": 0,
+        "network.protocol.version": "2",
+        "trellis.protocol": "grpc",
+      });
+      expect(s.status.code).toBe(0);
+    }
+    // UNKNOWN (2) with a message: an error for the client, and a server fault (2 is one) on the server span.
+    await expect
+      .poll(() => rpc("UnaryCall").filter((s) => s.attributes["rpc.grpc.status_code"] === 2).length)
+      .toBe(2);
+    const failed = rpc("UnaryCall").filter((s) => s.attributes["rpc.grpc.status_code"] === 2);
+    expect(failed.map((s) => s.status.code)).toEqual([2, 2]);
+    const [a, b] = failed;
+    expect(a!.traceId).toBe(b!.traceId);
   });
 });
