@@ -30,6 +30,7 @@ import { handleRestRequest, handleTrpcRequest, openApiDocument, type AppRouter }
 import { appRouter } from "./root.js";
 
 const NS = "shop";
+const TRACE_IN_NS = "bb000000000000000000000000000001";
 /** The author of every change the rows act on: an editor of NS. */
 const AUTHOR = "eddie";
 const SAM_PASSWORD = "sam-password-123";
@@ -173,6 +174,9 @@ const RULES: { [P in Path]: Rule<InputOf<P>> } = {
   // Reading: viewers.
   "service.list": { need: "viewer", input: () => ({ namespace: NS }) },
   "proxy.list": { need: "viewer", input: () => ({ namespace: NS }) },
+  "trace.list": { need: "viewer", input: () => ({ namespace: NS }) },
+  // A trace with a span in NS: a caller who may read none of its spans is told it does not exist.
+  "trace.get": { need: "viewer", deniedAs: "NOT_FOUND", input: () => ({ traceId: TRACE_IN_NS }) },
   "traffic.edges": { need: "viewer", input: () => ({ namespace: NS }) },
   "traffic.series": { need: "viewer", input: () => ({ namespace: NS, service: "reviews" }) },
   "traffic.sparklines": {
@@ -351,6 +355,28 @@ beforeAll(async () => {
       identity: "spiffe://t/ns/billing/sa/ledger",
     },
   });
+  // A trace within NS (one crossing namespaces is visible from both: traces-rest.test.ts).
+  for (const [spanId, namespace, service, parent] of [
+    ["00000000000000a1", NS, "frontend", null],
+    ["00000000000000a2", NS, "reviews", "00000000000000a1"],
+  ] as const)
+    await db.traceSpan.create({
+      data: {
+        traceId: TRACE_IN_NS,
+        spanId,
+        parentSpanId: parent,
+        namespace,
+        service,
+        origin: "proxy",
+        name: "GET",
+        kind: 2,
+        startedAt: new Date(),
+        durationMs: 1,
+        statusCode: 0,
+        attributes: {},
+        resource: {},
+      },
+    });
   // A minute of traffic frontend → reviews in NS.
   await seedRollups(db, {
     bucket: minuteAgo(1),
@@ -550,6 +576,14 @@ const of =
 const LISTS: [Path, [Who, Who], (d: Data) => string[]][] = [
   ["service.list", ["viewer", "admin of another namespace"], of("items")],
   ["proxy.list", ["viewer", "admin of another namespace"], of("items")],
+  [
+    "trace.list",
+    ["viewer", "admin of another namespace"],
+    (d) =>
+      (d.items as unknown as { services: { namespace: string }[] }[]).flatMap((t) =>
+        t.services.map((s) => s.namespace),
+      ),
+  ],
   ["graph.get", ["viewer", "admin of another namespace"], of("nodes")],
   ["resource.list", ["viewer", "admin of another namespace"], of("items")],
   ["change.list", ["viewer", "admin of another namespace"], of("items")],

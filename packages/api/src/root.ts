@@ -8,6 +8,7 @@ import { userRouter } from "./router/user.js";
 import { auditRouter } from "./router/audit.js";
 import { settingsRouter } from "./router/settings.js";
 import { proxyRouter } from "./router/proxy.js";
+import { traceRouter } from "./router/trace.js";
 import { signInRouter } from "./router/sign-in.js";
 import { resourceRouter } from "./router/resource.js";
 import { changeRouter } from "./router/change.js";
@@ -24,6 +25,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   settings: settingsRouter,
   proxy: proxyRouter,
+  trace: traceRouter,
   signIn: signInRouter,
   resource: resourceRouter,
   change: changeRouter,

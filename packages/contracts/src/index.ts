@@ -19,6 +19,7 @@ export * from "./users.js";
 export * from "./audit-log.js";
 export * from "./namespace-settings.js";
 export * from "./proxies.js";
+export * from "./traces.js";
 export * from "./traffic.js";
 export * from "./changes.js";
 export * from "./graph.js";

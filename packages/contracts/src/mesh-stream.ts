@@ -24,6 +24,13 @@ import { ZHostPort } from "./proxy-config.js";
 
 export const MESH_STREAM_PATH = "/v1/stream";
 export const MESH_CA_PATH = "/v1/ca";
+/**
+ * The control plane's trace intake (OTLP/HTTP, protobuf), on the same HTTPS port. Proxies POST with their
+ * workload certificate as client certificate: the spans are stored as that workload's. Spans an app gave its
+ * sidecar are relayed with the header `MESH_SPAN_ORIGIN_HEADER: app`.
+ */
+export const MESH_TRACES_PATH = "/v1/traces";
+export const MESH_SPAN_ORIGIN_HEADER = "trellis-span-origin";
 
 // ---------------------------------------------------------------------------------------------------------
 // Join tokens: `tj1.<CA fingerprint>.<secret>`, everything a proxy needs besides the control plane's URL.

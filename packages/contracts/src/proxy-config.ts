@@ -470,13 +470,24 @@ export const ZTracing = z.object({
    * decision (the sampled flag), so a trace is recorded by every hop or by none.
    */
   samplingPercent: z.number().min(0).max(100),
-  /** An OTLP/HTTP traces endpoint (`http(s)://collector:4318/v1/traces`), to which spans are POSTed. */
+  /**
+   * An OTLP/HTTP traces endpoint (`http(s)://collector:4318/v1/traces`), to which spans are POSTed. A proxy in
+   * the mesh is sent a config without one and fills in its control plane's trace intake (`/v1/traces` on the
+   * replica it is joined to, with `workloadCertificate`); a config without an endpoint records no spans (but
+   * still decides sampling, so the flag it passes on is right).
+   */
   endpoint: z
     .string()
     .max(2048)
     .refine((u) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(u) && URL.canParse(u), {
       message: "must be an http:// or https:// URL without query or fragment",
-    }),
+    })
+    .optional(),
+  /**
+   * POST with the workload certificate (`tls`) as the client certificate and trust only the mesh CA: how a proxy
+   * in the mesh reaches the control plane's intake, which names the spans' workload by that certificate.
+   */
+  workloadCertificate: z.boolean().default(false),
   /** Spans waiting to be sent; past this, new spans are dropped (and counted). */
   maxQueuedSpans: z.number().int().min(1).max(100_000).default(2048),
   /** Spans per export request. */
@@ -633,6 +644,13 @@ export const ZProxyConfig = z
         code: "custom",
         path: ["inbound", "mtlsMode"],
         message: "strict mTLS needs tls material (config.tls)",
+      });
+    }
+    if (cfg.tracing?.workloadCertificate && cfg.tls === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tracing", "workloadCertificate"],
+        message: "needs tls material (config.tls)",
       });
     }
   });

@@ -31,3 +31,17 @@ export function parseSpiffeId(id: string): SpiffeParts | null {
   const parts = { trustDomain: m[1]!, namespace: m[2]!, service: m[3]! };
   return isDotSegment(parts.namespace) || isDotSegment(parts.service) ? null : parts;
 }
+
+/** The SPIFFE ID among a certificate's subject alternative names as Node prints them (`URI:spiffe://…, DNS:…`). */
+export function spiffeIdOfSan(subjectAltName: string | undefined): string | null {
+  if (!subjectAltName) return null;
+  for (const part of subjectAltName.split(", ")) {
+    if (part.startsWith("URI:spiffe://")) return part.slice(4);
+  }
+  return null;
+}
+
+/** Certificate serials compare as lowercase hex without leading zeros (Node prints them uppercase, padded). */
+export function normalizeSerial(serial: string): string {
+  return serial.toLowerCase().replace(/^0+(?=.)/, "");
+}

@@ -2,10 +2,10 @@
 // which is authenticated, checked against revocations heard and the per-token stream limit, and then handed
 // to the caller. It knows nothing of sessions or snapshots.
 import { createServer, type Server } from "node:https";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import { MESH_CA_PATH, MESH_STREAM_PATH, STREAM_CLOSE } from "@trellis/contracts";
+import { MESH_CA_PATH, MESH_STREAM_PATH, MESH_TRACES_PATH, STREAM_CLOSE } from "@trellis/contracts";
 import type { Authenticate } from "./join-auth.js";
 import type { JoinScope } from "./session.js";
 
@@ -22,6 +22,8 @@ export interface MeshServerOptions {
   isRevoked: (joinTokenId: string) => boolean;
   /** An accepted stream: the caller owns it, and calls `closed` once when it ends (frees its place). */
   onStream: (ws: WebSocket, scope: JoinScope, closed: () => void) => void;
+  /** `POST /v1/traces` (the trace intake; it checks the client certificate itself). */
+  onTraces: (req: IncomingMessage, res: ServerResponse) => void;
   log: (line: string) => void;
 }
 
@@ -39,6 +41,11 @@ export function createMeshServer(opts: MeshServerOptions): MeshServer {
       cert: `${opts.serving.certPem.trim()}\n${opts.caPem.trim()}\n`,
       key: opts.serving.keyPem,
       minVersion: "TLSv1.2",
+      // A client certificate is asked for, not required: proxies present their workload certificate to the
+      // trace intake, which refuses a request without one; the CA, health and the stream (a join token) need none.
+      requestCert: true,
+      rejectUnauthorized: false,
+      ca: opts.caPem,
     },
     (req, res) => {
       const path = (req.url ?? "/").split("?")[0];
@@ -52,6 +59,10 @@ export function createMeshServer(opts: MeshServerOptions): MeshServer {
       } else if (req.method === "GET" && path === MESH_CA_PATH) {
         // Public: proxies fetch it before they trust this server, then check it against their join token.
         res.writeHead(200, { "content-type": "application/x-pem-file" }).end(opts.caPem);
+      } else if (path === MESH_TRACES_PATH) {
+        if (req.method !== "POST")
+          res.writeHead(405, { ...json, allow: "POST" }).end('{"error":"POST only"}');
+        else opts.onTraces(req, res);
       } else {
         res.writeHead(404, json).end(JSON.stringify({ error: "not found" }));
       }

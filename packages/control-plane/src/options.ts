@@ -26,6 +26,22 @@ export interface ControlPlaneOptions {
    */
   telemetryFlushMs?: number;
   telemetryRetentionMs?: number;
+  /**
+   * The trace store (docs/decisions/017-trace-store.md): spans are kept this long (default 24 h) and at most
+   * `maxStoredSpans` rows (default 1,000,000, about 1–2 GB of PostgreSQL), the oldest going first.
+   */
+  traceRetentionMs?: number;
+  maxStoredSpans?: number;
+  /**
+   * Spans per second one service may send to this replica (default 1000), with ten seconds' worth as a burst:
+   * one sidecar at 100 % sampling cannot fill the store for everyone. Past it, spans are refused (counted).
+   */
+  traceSpansPerSecond?: number;
+  /**
+   * An external collector to hand every stored span on to (OTLP/HTTP protobuf: Jaeger, Tempo, an OpenTelemetry
+   * Collector), with headers to send (an API key). Default: none.
+   */
+  traceForward?: { endpoint: string; headers?: Record<string, string> };
   /** Changes arriving within this window are compiled and pushed once. */
   debounceMs?: number;
   /**
@@ -54,8 +70,10 @@ export interface ControlPlaneOptions {
 export const DEFAULT_MAX_STREAMS_PER_JOIN_TOKEN = 256;
 
 /** The options with every default filled in: the one place the defaults documented above are applied. */
-export type ResolvedOptions = Required<Omit<ControlPlaneOptions, "trustDomain" | "advertiseHosts">> &
-  Pick<ControlPlaneOptions, "trustDomain" | "advertiseHosts">;
+export type ResolvedOptions = Required<
+  Omit<ControlPlaneOptions, "trustDomain" | "advertiseHosts" | "traceForward">
+> &
+  Pick<ControlPlaneOptions, "trustDomain" | "advertiseHosts" | "traceForward">;
 
 export function withDefaults(opts: ControlPlaneOptions): ResolvedOptions {
   const telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
@@ -68,6 +86,9 @@ export function withDefaults(opts: ControlPlaneOptions): ResolvedOptions {
     telemetryIntervalMs,
     telemetryFlushMs: Math.min(opts.telemetryFlushMs ?? 2_000, telemetryIntervalMs),
     telemetryRetentionMs: opts.telemetryRetentionMs ?? 7 * 86_400_000,
+    traceRetentionMs: opts.traceRetentionMs ?? 86_400_000,
+    maxStoredSpans: opts.maxStoredSpans ?? 1_000_000,
+    traceSpansPerSecond: opts.traceSpansPerSecond ?? 1_000,
     debounceMs: opts.debounceMs ?? 50,
     registryIntervalMs: opts.registryIntervalMs ?? 1_000,
     replicaId: opts.replicaId ?? `${hostname()}-${randomBytes(3).toString("hex")}`,
@@ -97,6 +118,8 @@ export interface ControlPlaneStats {
   bytesPushed: number;
   /** Telemetry series refused (out of bounds, or traffic the reporting proxy took no part in); never stored. */
   telemetryRefused: number;
+  /** Spans the trace intake stored and refused; spans handed on to the external collector, and dropped doing so. */
+  traces: { accepted: number; refused: number; forwarded: number; forwardDropped: number };
 }
 
 export interface ControlPlane {

@@ -3,14 +3,14 @@
 import type { ControlPlaneStats } from "./options.js";
 import type { Encoded } from "./snapshots.js";
 
-export type ReplicaCounters = Omit<ControlPlaneStats, "telemetryRefused">;
+export type ReplicaCounters = Omit<ControlPlaneStats, "telemetryRefused" | "traces">;
 
 export interface ReplicaStats {
   readonly counters: ReplicaCounters;
   /** A message was written to a proxy: a whole config or a delta, and its bytes. */
   onWritten(e: Encoded): void;
   /** A copy, with what telemetry refused (counted by the aggregator). */
-  read(telemetryRefused: number): ControlPlaneStats;
+  read(telemetryRefused: number): Omit<ControlPlaneStats, "traces">;
 }
 
 export function createReplicaStats(): ReplicaStats {

@@ -28,6 +28,9 @@ import { createSnapshotStore } from "./snapshot-store.js";
 import { encodeFor } from "./snapshots.js";
 import { pruneRollups, TelemetryAggregator } from "./telemetry.js";
 import { startTimers } from "./timers.js";
+import { createTraceForwarder } from "./trace-forwarder.js";
+import { createTraceIntake } from "./trace-intake.js";
+import { pruneSpans } from "./trace-store.js";
 import { VipAllocator, vipBlock } from "./vips.js";
 
 // The public types live in options.ts, read by callers without the wiring.
@@ -143,6 +146,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   if (backfilled > 0) void notifyRegistry();
 
   // ---- HTTPS + WebSocket --------------------------------------------------------------------------
+  const forwarder = opts.traceForward ? createTraceForwarder({ ...opts.traceForward, log }) : null;
+  const traces = createTraceIntake({
+    db,
+    trustDomain: () => trustDomain,
+    retentionMs: opts.traceRetentionMs,
+    spansPerSecond: opts.traceSpansPerSecond,
+    ...(forwarder ? { forward: (rows) => forwarder.enqueue(rows) } : {}),
+    log,
+  });
   const server = createMeshServer({
     serving,
     caPem: ca.certPem,
@@ -152,6 +164,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     isShuttingDown: () => shuttingDown,
     isRevoked: revocations.has,
     onStream: proxies.accept,
+    onTraces: traces.handle,
     log,
   });
 
@@ -179,7 +192,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           log(`control plane: writing telemetry failed (kept for the next try): ${(e as Error).message}`),
       ),
     pruneMs: 3_600_000,
-    prune: () => pruneRollups(db, opts.telemetryRetentionMs),
+    prune: () =>
+      Promise.allSettled([
+        pruneRollups(db, opts.telemetryRetentionMs),
+        pruneSpans(db, { maxAgeMs: opts.traceRetentionMs, maxSpans: opts.maxStoredSpans }),
+      ]),
   });
 
   const port = await server.listen(opts.port, opts.host);
@@ -191,7 +208,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     replicaId,
     caPem: ca.certPem,
     caFingerprint: ca.fingerprint,
-    stats: () => replicaStats.read(telemetry.refused),
+    stats: () => {
+      const forward = forwarder?.stats() ?? { forwarded: 0, dropped: 0 };
+      return {
+        ...replicaStats.read(telemetry.refused),
+        traces: { ...traces.stats(), forwarded: forward.forwarded, forwardDropped: forward.dropped },
+      };
+    },
     async refresh(generation?: number) {
       schedule(generation);
       await scheduler.settled();
@@ -204,6 +227,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await proxies.closeAll();
       await timers.flushTelemetry();
       await server.close();
+      await forwarder?.close();
       await listener.close();
       await db.$disconnect();
     },

@@ -18,7 +18,7 @@ import { EndpointRegistry } from "./cluster/registry.js";
 import { labelPairs, Metrics, type RequestSeries, type Sample } from "./telemetry/metrics.js";
 import { SpanExporter } from "./telemetry/span-exporter.js";
 import { percentSampler, SAMPLE_ALL, type Sampler } from "./telemetry/trace.js";
-import type { Attributes } from "./telemetry/otlp.js";
+import type { Attributes } from "@trellis/contracts/otlp";
 import { createH2, createHttp1 } from "./listener/servers.js";
 import { outboundHandler } from "./listener/outbound.js";
 import { acceptInbound, inboundHandler, InboundTls } from "./listener/inbound.js";
@@ -191,6 +191,17 @@ class Proxy implements ProxyCore {
       return;
     }
     this.sampler = percentSampler(t.samplingPercent);
+    if (t.endpoint === undefined) {
+      // Nowhere to send spans (a static config that only decides sampling): none are recorded.
+      const old = this.spans;
+      this.spans = null;
+      void old?.close();
+      return;
+    }
+    const sink = {
+      endpoint: t.endpoint,
+      ...(t.workloadCertificate && config.tls ? { tls: config.tls } : {}),
+    };
     const id = config.identity;
     const resource: Attributes = [
       ["service.name", id.service],
@@ -198,8 +209,9 @@ class Proxy implements ProxyCore {
       ["service.version", id.version],
       ["telemetry.sdk.name", "trellis-proxy"],
     ];
-    if (this.spans === null) this.spans = new SpanExporter(t, resource, this.metrics, (l) => this.log(l));
-    else this.spans.update(t, resource);
+    if (this.spans === null)
+      this.spans = new SpanExporter(t, sink, resource, this.metrics, (l) => this.log(l));
+    else this.spans.update(t, sink, resource);
   }
 
   applyConfig(input: unknown): ApplyResult {
@@ -440,6 +452,7 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyHandl
         ready: () => !proxy.draining,
         prometheus: () => proxy.prometheus(),
         lastRejection: () => proxy.lastRejection(),
+        relaySpans: (body, type, encoding) => proxy.spans?.relay(body, type, encoding) ?? null,
       });
       admin.on("connection", (s: Socket) => proxy.track(s, "admin"));
       proxy.netServers.push(admin);

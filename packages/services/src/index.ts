@@ -15,6 +15,7 @@ export * from "./users-admin.js";
 export * from "./audit-log.js";
 export * from "./namespace-settings.js";
 export * from "./proxies.js";
+export * from "./traces.js";
 export * from "./traffic.js";
 export * from "./resources.js";
 export * from "./changes/index.js";

@@ -92,7 +92,8 @@ Examples:
   trellis proxy --listen 127.0.0.1:8000 --to 127.0.0.1:50051 --app-protocol h2c
       quick mode in front of a gRPC server
 
-Admin endpoints (127.0.0.1:<admin-port>): /ready /stats/prometheus /config_dump /clusters
+Admin endpoints (127.0.0.1:<admin-port>): /ready /stats/prometheus /config_dump /clusters, and POST /v1/traces
+(the app's OTLP spans, relayed to the trace endpoint)
 SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     )
     .option("--control-plane <url>", "mesh mode: the control plane, e.g. https://127.0.0.1:15010")

@@ -35,6 +35,8 @@ export const MESH_SETTINGS_DEFAULTS = {
   reportInterval: "10s",
   /** Route timeout when neither the rule nor MeshSettings says. */
   timeout: "15s",
+  /** Percent of new traces sampled (Istio's default too): enough to find a slow call, cheap everywhere. */
+  tracingSamplingPercent: 1,
 } as const;
 
 export const DEFAULT_IDLE_TIMEOUT_MS = durationMs(DESTINATION_POLICY_DEFAULTS.idleTimeout);

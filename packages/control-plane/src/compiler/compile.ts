@@ -187,6 +187,8 @@ function rawConfig(
     tls: input.tls,
     outboundTrafficPolicy: mesh.outboundTrafficPolicy,
     telemetry: { accessLog: mesh.accessLog },
+    // No endpoint: each proxy sends to the replica it is joined to (see ZTracing.endpoint).
+    tracing: { samplingPercent: mesh.tracingSamplingPercent },
   });
 }
 

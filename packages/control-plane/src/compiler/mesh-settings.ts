@@ -18,6 +18,8 @@ export interface MeshDefaults {
   accessLog: boolean;
   /** Proxies' telemetry report interval. The proxy config has no field for it yet, so it is resolved but not compiled. */
   reportIntervalMs: number;
+  /** Percent of new traces the proxies sample. */
+  tracingSamplingPercent: number;
   /** Route timeout when a rule says none. */
   timeoutMs: number;
   /** Retries when a rule says none; undefined: none. */
@@ -41,6 +43,7 @@ export function meshDefaults(resources: readonly Resource[]): MeshDefaults {
     outboundTrafficPolicy: spec.outboundTrafficPolicy ?? MESH_SETTINGS_DEFAULTS.outboundTrafficPolicy,
     accessLog: spec.telemetry?.accessLog ?? MESH_SETTINGS_DEFAULTS.accessLog,
     reportIntervalMs: interval === undefined ? DEFAULT_REPORT_INTERVAL_MS : durationMs(interval),
+    tracingSamplingPercent: spec.tracing?.samplingPercent ?? MESH_SETTINGS_DEFAULTS.tracingSamplingPercent,
     timeoutMs: timeout === undefined ? DEFAULT_ROUTE_TIMEOUT_MS : durationMs(timeout),
     retries: spec.defaults?.retries,
   };

@@ -1,13 +1,24 @@
-// The admin listener: readiness, Prometheus metrics, the config in force and endpoint health. Bound to
-// loopback by default; it reveals topology (never key material).
+// The admin listener: readiness, Prometheus metrics, the config in force and endpoint health, and the local
+// app's OTLP trace exports (relayed to the trace endpoint). Bound to loopback by default; it reveals topology
+// (never key material).
 import http from "node:http";
 import type { Snapshot } from "../config/snapshot.js";
+import type { RelayAnswer } from "../telemetry/span-exporter.js";
+
+/** Largest OTLP request of the app taken for relaying (the control plane takes the same). */
+const MAX_APP_TRACES_BYTES = 4 * 1024 * 1024;
 
 export interface AdminSource {
   snapshot: Snapshot;
   ready(): boolean;
   prometheus(): string;
   lastRejection(): { version: string; error: string; at: string } | null;
+  /** Relays the app's OTLP export; null when the proxy has no trace endpoint. */
+  relaySpans(
+    body: Buffer,
+    contentType: string,
+    contentEncoding: string | undefined,
+  ): Promise<RelayAnswer> | null;
 }
 
 function redacted(s: Snapshot): unknown {
@@ -29,6 +40,7 @@ export function createAdmin(src: AdminSource): http.Server {
         });
         res.end(text);
       };
+      if (path === "/v1/traces") return appTraces(src, req, res);
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405, { allow: "GET, HEAD" }).end();
         return;
@@ -96,9 +108,40 @@ export function createAdmin(src: AdminSource): http.Server {
         default:
           json(404, {
             error: "not found",
-            endpoints: ["/ready", "/stats/prometheus", "/config_dump", "/clusters"],
+            endpoints: ["/ready", "/stats/prometheus", "/config_dump", "/clusters", "POST /v1/traces"],
           });
       }
     },
   );
+}
+
+/** `POST /v1/traces`: an OTLP/HTTP export of the local app, relayed as it is (see SpanExporter.relay). */
+function appTraces(src: AdminSource, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const text = (status: number, message: string) => {
+    req.resume();
+    res.writeHead(status, { "content-type": "text/plain" }).end(`${message}\n`);
+  };
+  if (req.method !== "POST") return void res.writeHead(405, { allow: "POST" }).end();
+  const type = req.headers["content-type"] ?? "";
+  // Protobuf only, as the control plane's intake takes it (an SDK's `http/protobuf` protocol, its default).
+  if (!type.startsWith("application/x-protobuf"))
+    return text(415, "OTLP/HTTP protobuf only: content-type application/x-protobuf");
+  if (Number(req.headers["content-length"] ?? 0) > MAX_APP_TRACES_BYTES)
+    return text(413, `larger than ${MAX_APP_TRACES_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  req.on("data", (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_APP_TRACES_BYTES) over = true;
+    else chunks.push(c);
+  });
+  req.on("end", () => {
+    if (over) return text(413, `larger than ${MAX_APP_TRACES_BYTES} bytes`);
+    const relayed = src.relaySpans(Buffer.concat(chunks), type, req.headers["content-encoding"]);
+    if (relayed === null) return text(503, "this proxy has no trace endpoint (tracing is off)");
+    void relayed.then((a) =>
+      res.writeHead(a.status, { "content-type": a.contentType, "content-length": a.body.length }).end(a.body),
+    );
+  });
 }

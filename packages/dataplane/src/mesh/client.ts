@@ -8,6 +8,7 @@ import WebSocket from "ws";
 import {
   applyConfigDelta,
   MESH_STREAM_PATH,
+  MESH_TRACES_PATH,
   REVOKED_REASON,
   STREAM_CLOSE,
   STREAM_ERRORS,
@@ -104,6 +105,15 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       version,
       tls: { certPem: cert!.certPem, keyPem: keyPem!, caPem: cert!.caPem },
     };
+    const tracing = config.tracing as Record<string, unknown> | undefined;
+    if (tracing && tracing.endpoint === undefined) {
+      // Spans go to the control plane's intake, which names their workload by this proxy's certificate.
+      out.tracing = {
+        ...tracing,
+        endpoint: new URL(MESH_TRACES_PATH, opts.controlPlaneUrl).href,
+        workloadCertificate: true,
+      };
+    }
     const inbound = config.inbound as Record<string, unknown> | undefined;
     if (inbound) {
       out.inbound = {

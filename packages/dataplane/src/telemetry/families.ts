@@ -63,6 +63,10 @@ export const FAMILIES = defineFamilies({
     type: "counter",
     help: "Spans of sampled traces dropped, by reason: queue_full (the endpoint is slower than the traffic), export_failed (the endpoint refused or did not answer in time).",
   },
+  trellis_tracing_app_exports_total: {
+    type: "counter",
+    help: "OTLP export requests of the local app relayed to the trace endpoint (POST /v1/traces on the admin listener), by outcome: relayed (the endpoint answered 2xx), refused (it answered otherwise, or the request was too large or the relay busy), failed (no answer).",
+  },
   trellis_revoked_peer_refused_total: {
     type: "counter",
     help: "Inbound mTLS connections closed because the peer's certificate is revoked.",

@@ -14,7 +14,7 @@ import {
   STATUS_UNSET,
   type AttributeValue,
   type SpanRecord,
-} from "./otlp.js";
+} from "@trellis/contracts/otlp";
 import { P_GRPC, P_HTTP2, protocolName } from "./protocol.js";
 import type { Span } from "./trace.js";
 

@@ -1,14 +1,12 @@
 // Peer identity checks: the SPIFFE ID in a certificate's URI SAN, and revoked serials. The ID format itself
 // (build and parse) lives in @trellis/contracts, shared with the control plane.
 import type { PeerCertificate } from "node:tls";
+import { normalizeSerial, spiffeIdOfSan } from "@trellis/contracts";
+
+export { normalizeSerial };
 
 /** Revoked certificate serials, normalized (`normalizeSerial`): peers presenting one are refused. */
 export type RevokedSerials = ReadonlySet<string>;
-
-/** Hex serials compare lowercase and without leading zeros (Node prints them uppercase). */
-export function normalizeSerial(serial: string): string {
-  return serial.toLowerCase().replace(/^0+(?=.)/, "");
-}
 
 /** Whether a peer's certificate is on the revocation list of the config in force. */
 export function isRevoked(cert: PeerCertificate | null | undefined, revoked: RevokedSerials): boolean {
@@ -18,10 +16,5 @@ export function isRevoked(cert: PeerCertificate | null | undefined, revoked: Rev
 
 /** The SPIFFE ID in a certificate's URI SANs, or null. */
 export function certSpiffeId(cert: PeerCertificate | null | undefined): string | null {
-  const san = cert?.subjectaltname;
-  if (!san) return null;
-  for (const part of san.split(", ")) {
-    if (part.startsWith("URI:spiffe://")) return part.slice(4);
-  }
-  return null;
+  return spiffeIdOfSan(cert?.subjectaltname);
 }

@@ -52,6 +52,17 @@ export const ZMeshSettingsSpec = z.strictObject({
       reportInterval: zDuration({ min: 1_000, max: 300_000 }).optional(),
     })
     .optional(),
+  /** Spans from every sidecar (OTLP), kept by the control plane. */
+  tracing: z
+    .strictObject({
+      /**
+       * Percent of new traces sampled, 0–100 (`0.5` is one in two hundred). A request that arrives with a
+       * `traceparent` keeps its caller's decision, so a trace is recorded by every hop or by none; `0` records
+       * only the traces an app or a gateway started sampled. Default: MESH_SETTINGS_DEFAULTS.tracingSamplingPercent.
+       */
+      samplingPercent: z.number().min(0).max(100).optional(),
+    })
+    .optional(),
   /** Defaults for Route rules that do not say, and for services without a Route. */
   defaults: z
     .strictObject({
