@@ -277,6 +277,75 @@ describe("trellis get and trellis audit", () => {
     );
   });
 
+  it("gets traces as a table and one trace as a waterfall; a namespace admin sees the others' spans redacted", async () => {
+    const traceId = "cc000000000000000000000000000001";
+    const base = Date.now() - 5_000;
+    const span = (spanId: string, parent: string | null, namespace: string, service: string, o: object) => ({
+      traceId,
+      spanId,
+      parentSpanId: parent,
+      namespace,
+      service,
+      origin: "proxy",
+      name: `GET ${service}`,
+      kind: 2,
+      startedAt: new Date(base),
+      durationMs: 40,
+      statusCode: 0,
+      attributes: {},
+      resource: {},
+      ...o,
+    });
+    await db.traceSpan.createMany({
+      data: [
+        span("0000000000000001", null, "shop", "web", { durationMs: 40, httpStatus: 200 }),
+        span("0000000000000002", "0000000000000001", "shop", "web", {
+          kind: 3,
+          startedAt: new Date(base + 10),
+          durationMs: 20,
+        }),
+        span("0000000000000003", "0000000000000002", "billing", "ledger", {
+          startedAt: new Date(base + 12),
+          durationMs: 15,
+          statusCode: 2,
+          httpStatus: 503,
+        }),
+      ],
+    });
+    const list = await trellis(["get", "traces", "--status", "error", "--since", "10m"]);
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).toMatch(/^TRACE\s+STARTED\s+DURATION\s+ROOT\s+SPANS\s+ERRORS$/m);
+    expect(list.out).toMatch(new RegExp(`^${traceId}\\s.*40\\.0ms\\s+shop/web GET web\\s+3\\s+1$`, "m"));
+    expect((await trellis(["get", "traces", "--status", "ok", "-o", "json"])).out).not.toContain(traceId);
+    expect((await trellis(["get", "traces", "--min-duration", "41ms", "-o", "json"])).out).not.toContain(
+      traceId,
+    );
+    expectOneLineFailure(
+      await trellis(["get", "traces", "--min-duration", "soon"]),
+      /--min-duration soon: a duration/,
+    );
+
+    const waterfall = await trellis(["get", "trace", traceId]);
+    expect(waterfall.code, waterfall.err).toBe(0);
+    const lines = waterfall.out.trim().split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^trace ${traceId} .* 40\\.0ms, 3 spans, 1 failed$`));
+    expect(lines[1]).toMatch(/^START\s+DURATION\s+TIMELINE\s+SPAN\s+KIND\s+STATUS$/);
+    // Indented under their parents, bars placed on the trace's time line.
+    expect(lines[2]).toMatch(/^\+0\.00ms\s+40\.0ms\s+█{30}\s+shop\/web GET web\s+server\s+200$/);
+    expect(lines[3]).toMatch(/^\+10\.0ms\s+20\.0ms\s+ {7}█{15}\s+ {2}shop\/web GET web\s+client$/);
+    expect(lines[4]).toMatch(
+      /^\+12\.0ms\s+15\.0ms\s+ {9}█{11}\s+ {4}billing\/ledger GET ledger\s+server\s+503 error$/,
+    );
+    // The admin of shop sees billing's span only as a redacted one.
+    const shop = await trellis(["get", "trace", traceId], { token: shopAdminToken });
+    expect(shop.out).toMatch(/^\+12\.0ms\s+15\.0ms.*\(redacted: another namespace\)\s+server$/m);
+    expect(shop.out).not.toContain("ledger");
+    expectOneLineFailure(
+      await trellis(["get", "trace", "dd000000000000000000000000000001"]),
+      /no trace dd0+1/,
+    );
+  });
+
   it("shows the audit log with filters; the CLI's own calls are recorded as coming from the CLI", async () => {
     const r = await trellis([
       "audit",

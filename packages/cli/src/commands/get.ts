@@ -14,8 +14,11 @@ import {
 } from "../api-client.js";
 import { CliError } from "../errors.js";
 import { getChange, getChanges, getResources } from "./change.js";
+import { getTrace, getTraces, type TraceOptions } from "./traces.js";
 
-type Common = ApiOptions & OutputOptions & { namespace?: string; kind?: string; status?: string };
+type Common = ApiOptions &
+  OutputOptions &
+  TraceOptions & { namespace?: string; kind?: string; status?: string };
 type Getter = (o: Common, name: string | undefined) => Promise<void>;
 
 const ago = (iso: string) => {
@@ -81,6 +84,11 @@ const KINDS: Record<string, { getter: Getter; help: string }> = {
   resources: { getter: getResources, help: "policy resources in force (NAME: one, with its spec; --kind)" },
   changes: { getter: getChanges, help: "change requests, newest first (--status; NAME: one change)" },
   change: { getter: getChange, help: "one change request by id or number: status, approvals, rollout" },
+  traces: {
+    getter: getTraces,
+    help: "sampled traces, newest first (NAME: of one service; --status, --min-duration, --since, --slowest)",
+  },
+  trace: { getter: getTrace, help: "one trace by id: its spans as a waterfall" },
 };
 const ALIASES: Record<string, string> = {
   service: "services",
@@ -101,7 +109,14 @@ export function getCommand(): Command {
     .argument("[name]", "only this one")
     .option("-n, --namespace <ns>", "only this namespace")
     .option("--kind <kind>", "resources: only Route, DestinationPolicy, AccessPolicy or MeshSettings")
-    .option("--status <status>", "changes: only open, approved, applied, rejected, stale, …");
+    .option(
+      "--status <status>",
+      "changes: only open, approved, applied, rejected, stale, …; traces: ok or error",
+    )
+    .option("--min-duration <duration>", "traces: only those lasting at least this long (e.g. 250ms)")
+    .option("--since <duration>", "traces: from this long ago (default 1h)")
+    .option("--slowest", "traces: the slowest first")
+    .option("--limit <n>", "traces: at most this many (default 50)");
   for (const o of apiOptions()) cmd.addOption(o);
   return cmd.addOption(outputOption()).action(async (kind: string, name: string | undefined, o: Common) => {
     const k = KINDS[ALIASES[kind] ?? kind];
