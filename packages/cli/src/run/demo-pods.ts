@@ -11,7 +11,6 @@
 //
 // When to edit this: when a workload is added to the demo (DEMO_APPS, DEMO_APP_PROTOCOL in @trellis/demo).
 import type { ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import {
   DEMO_APP_PROTOCOL,
   DEMO_APPS,
@@ -23,12 +22,14 @@ import {
   type RunningTraffic,
   type TrafficStats,
 } from "@trellis/demo";
-import { relay, type Bed, type Exposed, type Pod } from "@trellis/pods";
-
-const BIN = fileURLToPath(new URL("../../bin/trellis.js", import.meta.url));
-
-/** How long a pod's app and sidecar may take to start and join the mesh. */
-const START_TIMEOUT_MS = 90_000;
+import { relay, type Bed, type Exposed } from "@trellis/pods";
+import {
+  podResolvConf,
+  podSidecarArgs,
+  SIDECAR_READY,
+  startInPod,
+  stopPodProcesses,
+} from "./pod-processes.js";
 
 export interface PodDemoOptions {
   /** The bed the pods go in; made before the control plane, whose certificate names `bed.gateway`. */
@@ -58,63 +59,6 @@ export interface PodDemo {
 export const podName = (service: string, version: string): string =>
   `trellis-${DEMO_NAMESPACE}-${service}-${version}`;
 
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-}
-
-/** Spawns `trellis <args>` in `pod`; resolves once its output matches `ready`, rejects if it exits first. */
-function startIn(
-  pod: Pod,
-  what: string,
-  args: string[],
-  env: Record<string, string>,
-  ready: RegExp,
-  opts: Pick<PodDemoOptions, "log" | "verbose">,
-  exited: (what: string, code: number | null) => void,
-): Promise<Started> {
-  // A minimal environment: the pod's processes get no database URL or secret of this one's. Detached: Ctrl-C
-  // in the terminal reaches `trellis up` alone, which stops the traffic first, then the pods' processes.
-  const child = pod.spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production", ...env },
-    detached: true,
-  });
-  let output = "";
-  let started = false;
-  const onLine = (line: string) => {
-    if (opts.verbose || /failed|refused|invalid|error|cannot/i.test(line)) opts.log(`demo ${what}: ${line}`);
-  };
-  let partial = "";
-  const onData = (c: Buffer) => {
-    const text = c.toString();
-    output = (output + text).slice(-20_000);
-    const lines = (partial + text).split("\n");
-    partial = lines.pop()!;
-    for (const l of lines) if (l.trim() !== "") onLine(l);
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`demo ${what} did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`)),
-      START_TIMEOUT_MS,
-    );
-    const check = () => {
-      if (started || !ready.test(output)) return;
-      started = true;
-      clearTimeout(timer);
-      resolve({ child, output: () => output });
-    };
-    child.stdout?.on("data", check);
-    child.stderr?.on("data", check);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      if (started) exited(what, code);
-      else reject(new Error(`demo ${what} exited with ${code} before it started:\n${output}`));
-    });
-  });
-}
-
 /** Starts every demo workload in its own pod; resolves once every sidecar is in the mesh and traffic flows. */
 export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
   const { bed } = opts;
@@ -126,15 +70,10 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
     stopping = true;
     await traffic?.close().catch(() => {});
     await Promise.all(relays.map((r) => r.close()));
-    // SIGTERM: sidecars drain and remove their capture rules, apps close. Whatever is left after two seconds
-    // the bed kills by PID when it removes the pods.
-    const ends = processes
-      .filter((c) => c.exitCode === null && c.signalCode === null)
-      .map((c) => new Promise<void>((r) => (c.once("exit", () => r()), c.kill("SIGTERM"))));
-    await Promise.race([Promise.all(ends), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await stopPodProcesses(processes);
   };
   const exited = (what: string, code: number | null) => {
-    if (!stopping) opts.log(`demo ${what} exited (code ${code}); its pod stays, without it`);
+    if (!stopping) opts.log(`${what} exited (code ${code}); its pod stays, without it`);
   };
 
   try {
@@ -151,9 +90,8 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
     const pods = await Promise.all(
       workloads.map(async (w) => {
         const pod = await bed.addPod({ name: podName(w.name, w.version) });
-        // The pod's resolver is its sidecar (which --capture starts on 127.0.0.1:53); bare names through the
-        // search list, as in Kubernetes.
-        await pod.setResolvConf(`nameserver 127.0.0.1\nsearch ${DEMO_NAMESPACE}.svc svc\n`);
+        // The pod's resolver is its sidecar; bare names through the search list, as in Kubernetes.
+        await pod.setResolvConf(podResolvConf(DEMO_NAMESPACE));
         return { ...w, pod };
       }),
     );
@@ -161,41 +99,41 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
     await Promise.all(
       pods.map(async ({ name, version, pod }) => {
         // The sidecar first: its capture is in place before the app makes its first call.
-        const sidecar = startIn(
-          pod,
-          `${name}-${version} sidecar`,
-          [
-            "proxy",
-            ...["--control-plane", controlPlaneUrl],
-            ...["--namespace", DEMO_NAMESPACE, "--service", name, "--version", version],
-            ...["--app-port", String(DEMO_SERVICE_PORT), "--app-protocol", DEMO_APP_PROTOCOL[name]],
-            ...["--advertise-address", pod.ip],
-            ...["--label", `app=${name}`, "--label", "demo=true"],
-            "--capture",
+        const sidecar = startInPod(pod, {
+          what: `demo ${name}-${version} sidecar`,
+          args: podSidecarArgs({
+            controlPlaneUrl,
+            namespace: DEMO_NAMESPACE,
+            service: name,
+            version,
+            appPort: DEMO_SERVICE_PORT,
+            appProtocol: DEMO_APP_PROTOCOL[name],
+            pod,
+            labels: { app: name, demo: "true" },
             // The ingress's app is the gateway a browser opens from outside the mesh: its inbound is not mesh
             // traffic (under strict mTLS its sidecar would refuse it).
-            ...(name === "ingress" ? ["--no-capture-inbound"] : []),
-          ],
-          { TRELLIS_JOIN_TOKEN: opts.token },
-          /in the mesh, config/,
-          opts,
+            captureInbound: name !== "ingress",
+          }),
+          env: { TRELLIS_JOIN_TOKEN: opts.token },
+          ready: SIDECAR_READY,
+          log: opts.log,
+          verbose: opts.verbose,
           exited,
-        );
-        const app = startIn(
-          pod,
-          `${name}-${version} app`,
-          [
+        });
+        const app = startInPod(pod, {
+          what: `demo ${name}-${version} app`,
+          args: [
             "demo",
             "app",
             name,
             ...["--version", version, "--port", String(DEMO_SERVICE_PORT), "--host", "0.0.0.0"],
             "--by-name",
           ],
-          {},
-          /trellis demo: .* on http/,
-          opts,
+          ready: /trellis demo: .* on http/,
+          log: opts.log,
+          verbose: opts.verbose,
           exited,
-        );
+        });
         const started = await Promise.allSettled([sidecar, app]);
         for (const s of started) if (s.status === "fulfilled") processes.push(s.value.child);
         for (const s of started) if (s.status === "rejected") throw s.reason;
