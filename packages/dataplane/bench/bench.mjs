@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
+import { cpuPressure, cpuSeconds, markdownTable, median, quantile } from "@trellis/dataplane/testing";
 import { makePki } from "./pki.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -27,7 +28,6 @@ const CONCURRENCY = 32;
 const ONLY = process.env.BENCH_ONLY ?? "";
 const GRPC_RATE = Number(process.env.BENCH_GRPC_RATE ?? 500);
 const GRPC_CONCURRENCY = 32;
-const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p));
 
 let children = [];
@@ -119,16 +119,6 @@ function treePids(pid) {
   return out;
 }
 
-function cpuTicks(pids) {
-  let t = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    t += Number(f[11]) + Number(f[12]); // utime + stime
-  }
-  return t;
-}
-
 function peakRssMb(pids) {
   let kb = 0;
   for (const pid of pids) {
@@ -177,8 +167,8 @@ async function saturate(call, pids, seconds, { concurrency = CONCURRENCY, upPids
   let n = 0;
   let errors = 0;
   const end = performance.now() + seconds * 1000;
-  const c0 = cpuTicks(pids);
-  const u0 = cpuTicks(upPids);
+  const c0 = cpuSeconds(pids);
+  const u0 = cpuSeconds(upPids);
   const g0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
@@ -195,8 +185,8 @@ async function saturate(call, pids, seconds, { concurrency = CONCURRENCY, upPids
     }),
   );
   const secs = (performance.now() - t0) / 1000;
-  const cpuSec = (cpuTicks(pids) - c0) / CLK_TCK;
-  const upSec = (cpuTicks(upPids) - u0) / CLK_TCK;
+  const cpuSec = cpuSeconds(pids) - c0;
+  const upSec = cpuSeconds(upPids) - u0;
   const g = process.cpuUsage(g0);
   return {
     rps: n / secs,
@@ -245,15 +235,10 @@ async function openLoop(call, rate, seconds, name = "") {
   const ok = Array.from(lat)
     .filter((x) => !Number.isNaN(x))
     .sort((a, b) => a - b);
-  const q = (p) => ok[Math.min(ok.length - 1, Math.floor(p * ok.length))] * 1000; // µs
+  const q = (p) => quantile(ok, p) * 1000; // µs
   const overloaded = performance.now() - t0 > seconds * 1000 * 1.1;
   return { p50: q(0.5), p99: q(0.99), p999: q(0.999), errors, overloaded };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 
 /** The HTTP/1.1 table: every target, both rates. */
 async function runHttp(pki) {
@@ -309,16 +294,13 @@ async function runHttp(pki) {
       errors: rs.reduce((a, r) => a + r.sat.errors + r.rates[1000].errors + r.rates[5000].errors, 0),
     });
   }
-  const cols = Object.keys(rows[0]);
   console.log(
     `\nTrellis data-plane benchmark — node ${process.version}, ${ROUNDS} rounds (median), saturation ${SAT_SECONDS}s @ ${CONCURRENCY} conns, open loop ${RATE_SECONDS}s per rate`,
   );
   console.log(
     `load generator on CPU 0; proxies + upstream on CPU 1; mesh CPU and RSS are both sidecars (RSS: the larger)\n`,
   );
-  console.log(`| ${cols.join(" | ")} |`);
-  console.log(`|${cols.map(() => "---").join("|")}|`);
-  for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(" | ")} |`);
+  console.log(markdownTable(rows));
   for (const p of pools.values()) await p.close();
 }
 
@@ -397,7 +379,7 @@ async function runGrpc(pki) {
   console.log(
     `load generator on CPU 0; proxies + upstream on CPU 1; mesh CPU and RSS are both sidecars (RSS: the larger); a stream call is the whole stream\n`,
   );
-  printTable(rows);
+  console.log(markdownTable(rows));
   for (const c of clients) c.close();
 }
 
@@ -415,27 +397,11 @@ function rssMb(pid) {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-function printTable(rows) {
-  const cols = Object.keys(rows[0]);
-  console.log(`| ${cols.join(" | ")} |`);
-  console.log(`|${cols.map(() => "---").join("|")}|`);
-  for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(" | ")} |`);
-}
-
 /** Stops the processes a part started, so the next part has CPU 1 to itself. */
 async function stopChildren() {
   for (const c of children) c.kill(c.nginx ? "SIGTERM" : "SIGKILL");
   children = [];
   await new Promise((r) => setTimeout(r, 300));
-}
-
-/** The kernel's CPU pressure (PSI) line: how much runnable work waited for a CPU, i.e. how noisy this run was. */
-function cpuPressure() {
-  try {
-    return readFileSync("/proc/pressure/cpu", "utf8").split("\n")[0];
-  } catch {
-    return "not available";
-  }
 }
 
 async function main() {

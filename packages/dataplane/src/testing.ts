@@ -4,6 +4,7 @@
 import net, { type AddressInfo } from "node:net";
 
 export { TestPki, type Pem } from "./test-pki.js";
+export { clockTicksPerSecond, cpuPressure, cpuSeconds, markdownTable, median, quantile } from "./measure.js";
 
 /**
  * A port nothing listens on right now, for a listener something else opens later (a proxy's, a config's TCP
