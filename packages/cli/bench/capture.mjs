@@ -35,7 +35,8 @@ import { unsupportedReason } from "@trellis/pods";
 const NAME = "trellis bench:capture";
 const unsupported = unsupportedReason();
 if (unsupported !== undefined) {
-  console.error(`${NAME}: needs Linux and root (network namespaces, iptables): ${unsupported}`);
+  // One line, as the bed says it ("pods need root …; running as uid 1000"), under this command's name.
+  console.error(`${NAME}: ${unsupported.replace(/^trellis pods: /, "")}`);
   process.exit(1);
 }
 const { captureAddonError } = await import("@trellis/dataplane");
@@ -128,8 +129,8 @@ function sampleSum(text, family, match) {
   let sum = 0;
   for (const line of text.split("\n")) {
     if (!line.startsWith(`${family}{`)) continue;
-    const labels = line.slice(family.length + 1, line.lastIndexOf("}"));
-    if (Object.entries(match).every(([k, v]) => labels.includes(`${k}="${v}"`)))
+    const labels = `,${line.slice(family.length + 1, line.lastIndexOf("}"))}`;
+    if (Object.entries(match).every(([k, v]) => labels.includes(`,${k}="${v}"`)))
       sum += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return sum;
@@ -137,7 +138,9 @@ function sampleSum(text, family, match) {
 
 async function main() {
   const started = Date.now();
-  pin(0, process.pid); // this process (the control plane, the relay) beside the load generator
+  // This process (the control plane, the relay to it) and what it starts (PostgreSQL, and the pods' processes
+  // until they are pinned below) beside the load generator: CPU 1 is the measured paths' alone.
+  pin(0, process.pid);
   const pressureAtStart = cpuPressure();
 
   say(`${NAME}: a test database, a bed, a control plane…`);
