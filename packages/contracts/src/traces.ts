@@ -112,3 +112,38 @@ export const ZTrace = z.object({
 export type Trace = z.infer<typeof ZTrace>;
 
 export const ZTraceGetInput = z.object({ traceId: ZTraceId });
+
+/**
+ * A trace's spans in tree order (depth first, children by start), each with its depth: how the console's
+ * waterfall and the CLI's draw it. A span whose parent is not in the trace (not sampled there, or from a
+ * caller outside the mesh) starts a tree of its own; a cycle of bad parent ids shows each span once.
+ */
+export function spanTree<S extends { spanId: string; parentSpanId: string | null; offsetMs: number }>(
+  spans: readonly S[],
+): { span: S; depth: number }[] {
+  const ids = new Set(spans.map((s) => s.spanId));
+  const children = new Map<string | null, S[]>();
+  for (const s of spans) {
+    const parent =
+      s.parentSpanId !== null && ids.has(s.parentSpanId) && s.parentSpanId !== s.spanId
+        ? s.parentSpanId
+        : null;
+    const list = children.get(parent);
+    if (list) list.push(s);
+    else children.set(parent, [s]);
+  }
+  const out: { span: S; depth: number }[] = [];
+  const seen = new Set<string>();
+  const walk = (parent: string | null, depth: number) => {
+    for (const s of [...(children.get(parent) ?? [])].sort((a, b) => a.offsetMs - b.offsetMs)) {
+      if (seen.has(s.spanId)) continue;
+      seen.add(s.spanId);
+      out.push({ span: s, depth });
+      walk(s.spanId, depth + 1);
+    }
+  };
+  walk(null, 0);
+  // Spans only reachable through a cycle (a → b → a): shown at the top level rather than lost.
+  for (const s of spans) if (!seen.has(s.spanId)) out.push({ span: s, depth: 0 });
+  return out;
+}

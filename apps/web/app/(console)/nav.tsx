@@ -8,6 +8,7 @@ const LINKS = [
   { href: "/", label: "Overview" },
   { href: "/graph", label: "Graph" },
   { href: "/services", label: "Services" },
+  { href: "/traces", label: "Traces" },
   { href: "/proxies", label: "Proxies" },
   { href: "/changes", label: "Changes" },
   { href: "/resources", label: "Resources" },

@@ -1,7 +1,7 @@
 // `trellis get traces [SERVICE]` and `trellis get trace ID`: the mesh's trace store, over the REST API. A list
 // as a table; one trace as a waterfall in the terminal (offset, duration, a bar on the trace's time line, the
 // span's workload and name, its status), spans indented under their parents.
-import { parseDuration, type Trace, type TraceList, type TraceSpan } from "@trellis/contracts";
+import { parseDuration, spanTree, type Trace, type TraceList } from "@trellis/contracts";
 import { api, printOutput, printTable, query, type ApiOptions, type OutputOptions } from "../api-client.js";
 import { CliError } from "../errors.js";
 import { safe } from "../terminal.js";
@@ -57,28 +57,6 @@ export async function getTraces(o: TraceOptions, service: string | undefined): P
   );
 }
 
-/** Spans in tree order (depth first, children by start), each with its depth; orphans at the top level. */
-export function treeOrder(spans: readonly TraceSpan[]): { span: TraceSpan; depth: number }[] {
-  const ids = new Set(spans.map((s) => s.spanId));
-  const children = new Map<string | null, TraceSpan[]>();
-  for (const s of spans) {
-    const parent = s.parentSpanId !== null && ids.has(s.parentSpanId) ? s.parentSpanId : null;
-    children.set(parent, [...(children.get(parent) ?? []), s]);
-  }
-  const out: { span: TraceSpan; depth: number }[] = [];
-  const seen = new Set<string>();
-  const walk = (parent: string | null, depth: number) => {
-    for (const s of (children.get(parent) ?? []).sort((a, b) => a.offsetMs - b.offsetMs)) {
-      if (seen.has(s.spanId)) continue; // a cycle of bad parent ids: each span once
-      seen.add(s.spanId);
-      out.push({ span: s, depth });
-      walk(s.spanId, depth + 1);
-    }
-  };
-  walk(null, 0);
-  return out;
-}
-
 const BAR = 30;
 
 export async function getTrace(o: TraceOptions, id: string | undefined): Promise<void> {
@@ -91,7 +69,7 @@ export async function getTrace(o: TraceOptions, id: string | undefined): Promise
     );
     const total = t.durationMs || 1;
     printTable(
-      treeOrder(t.spans).map(({ span: s, depth }) => {
+      spanTree(t.spans).map(({ span: s, depth }) => {
         const from = Math.min(BAR - 1, Math.floor((s.offsetMs / total) * BAR));
         const width = Math.max(1, Math.round((s.durationMs / total) * BAR));
         const bar = " ".repeat(from) + "█".repeat(Math.min(width, BAR - from));

@@ -4,6 +4,7 @@
 // request for the service.
 import Link from "next/link";
 import { ProposeLink } from "../_components/propose-link";
+import { tracesHref } from "../traces/trace-links";
 import { resourceHref } from "../_components/yaml";
 import { formatMs, formatPercent, formatRps, type GraphModel, type PolicyRef } from "./graph-model";
 import { serviceName, type Selection } from "./graph-parts";
@@ -194,6 +195,33 @@ export function SidePanel({
           <h3>Status codes</h3>
           <Numbers rows={codes.map(([c, n]) => [c, String(n)])} />
         </>
+      )}
+      {source && target && (
+        <p>
+          <Link
+            href={tracesHref({
+              namespace: source.namespace,
+              service: source.service,
+              peerNamespace: target.namespace,
+              peerService: target.service,
+              order: "slowest",
+            })}
+          >
+            Slowest traces of these calls
+          </Link>
+          {" · "}
+          <Link
+            href={tracesHref({
+              namespace: source.namespace,
+              service: source.service,
+              peerNamespace: target.namespace,
+              peerService: target.service,
+              status: "error",
+            })}
+          >
+            Failed ones
+          </Link>
+        </p>
       )}
       <h3>Policies of {target ? serviceName(target) : e.target}</h3>
       <Policies policies={e.policies} />

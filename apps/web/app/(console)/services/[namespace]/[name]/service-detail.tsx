@@ -4,6 +4,7 @@
 // config sync state now; refreshed every 5 s.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { tracesHref } from "../../../traces/trace-links";
 import type { ObservedEdge, ProxySummary } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { ProposeLink } from "../../../_components/propose-link";
@@ -116,6 +117,12 @@ export function ServiceDetail({ namespace, service }: { namespace: string; servi
         <div className="buttons">
           <Link className="button secondary" href={`/graph?namespace=${encodeURIComponent(namespace)}`}>
             Graph
+          </Link>
+          <Link className="button secondary" href={tracesHref({ namespace, service, order: "slowest" })}>
+            Slowest traces
+          </Link>
+          <Link className="button secondary" href={tracesHref({ namespace, service, status: "error" })}>
+            Failed traces
           </Link>
           <Link className="button secondary" href={`${serviceHref(namespace, service)}/restrict`}>
             Restrict callers to what was observed
