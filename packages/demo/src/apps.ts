@@ -28,6 +28,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { target, type Reach } from "./reach.js";
+import { AppTracer, traceHeaders, withRequestTrace } from "./tracing.js";
 
 /** What one call through the sidecar returned. `status` 0: the sidecar could not be reached at all. */
 export interface CallResult {
@@ -52,7 +53,8 @@ export function callerVia(reach: Reach, timeoutMs = 3_000): { call: Caller; clos
           path,
           agent,
           // By name, Node's own Host (`details.demo:9080`) is the right one: set only for the sidecar's listener.
-          ...(reach.via === "sidecar" ? { headers: { host: to.authority } } : {}),
+          // The trace headers of the request being served go with every call made for it.
+          headers: { ...traceHeaders(), ...(reach.via === "sidecar" ? { host: to.authority } : {}) },
           timeout: timeoutMs,
         },
         (res) => {
@@ -92,6 +94,11 @@ export function ratingsVia(reach: Reach, timeoutMs = 3_000): { getRating: Rating
 export interface Clients {
   call: Caller;
   getRating: RatingsClient;
+  /**
+   * Where the app sends spans of its own (OTLP/HTTP traces, its sidecar's admin `/v1/traces`); undefined while
+   * unknown. Only productpage records any.
+   */
+  spans?: () => string | undefined;
 }
 
 export interface App {
@@ -117,7 +124,7 @@ async function listen(
 ): Promise<App & { server: Server }> {
   const server: Server = createServer((req, res) => {
     if (req.url === "/health") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-    Promise.resolve(handler(req, res)).catch((e: unknown) => {
+    Promise.resolve(withRequestTrace(req, () => handler(req, res))).catch((e: unknown) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
       res.end(`${name}: ${(e as Error).message}`);
     });
@@ -327,13 +334,21 @@ export const REVIEWS_HEADER = "x-demo-reviews";
  * (and says so on the page), as the classic demo does; the header `x-demo-reviews` tells the traffic generator
  * which reviews version answered, or `error …`.
  */
-export function productpageApp({ call }: Clients, at: ListenAt = {}): Promise<App> {
-  return listen("productpage", "v1", at, async (req, res) => {
+export async function productpageApp({ call, spans }: Clients, at: ListenAt = {}): Promise<App> {
+  // Instrumented with the OpenTelemetry SDK (tracing.ts): its own span per page, between its sidecar's.
+  const tracer = new AppTracer(spans ?? (() => undefined), {
+    name: "productpage",
+    version: "v1",
+    namespace: "demo",
+  });
+  const app = await listen("productpage", "v1", at, async (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/" && path !== "/productpage") {
       return void res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     }
-    const [d, r] = await Promise.all([call("details", "/details/0"), call("reviews", "/reviews/0")]);
+    const [d, r] = await tracer.span("render product page", req, () =>
+      Promise.all([call("details", "/details/0"), call("reviews", "/reviews/0")]),
+    );
     const details = d.status === 200 ? (JSON.parse(d.body) as Record<string, string | number>) : null;
     const reviews = r.status === 200 ? (JSON.parse(r.body) as ReviewsBody) : null;
     const answered = reviews
@@ -342,6 +357,7 @@ export function productpageApp({ call }: Clients, at: ListenAt = {}): Promise<Ap
     res.writeHead(200, { "content-type": "text/html; charset=utf-8", [REVIEWS_HEADER]: answered });
     res.end(renderPage(details, d.status, reviews, r.status));
   });
+  return { ...app, close: () => app.close().finally(() => tracer.close()) };
 }
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -13,6 +13,7 @@ import { createDb } from "@trellis/db";
 import {
   bootstrap,
   createJoinToken,
+  getTrace,
   seedResourcesAsSystemChange,
   serviceGraph,
   SYSTEM_ACTOR,
@@ -285,6 +286,53 @@ describe("the demo mesh", () => {
         (await edge("reviews", "ratings")).filter((r) => r.sourceVersion === "v3").map((r) => r.protocol),
       )
       .toContain("grpc");
+  });
+
+  it("traces a front-page request across every hop, productpage's own OpenTelemetry span among the sidecars'", async () => {
+    // Reviews go to v3 (the test above): productpage → details, and → reviews → ratings over gRPC.
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const page = await get(`${demo.ingressUrl}/`, { traceparent: `00-${traceId}-b7ad6b7169203331-01` });
+    expect(page.reviews).toBe("reviews-v3");
+    const hops = (t: Awaited<ReturnType<typeof getTrace>>) =>
+      t.spans.map((s) => `${s.service} ${s.origin} ${s.kind}`).sort();
+    let trace = await getTrace(db, SYSTEM_ACTOR, { traceId }).catch(() => null);
+    await expect
+      .poll(
+        async () => {
+          trace = await getTrace(db, SYSTEM_ACTOR, { traceId }).catch(() => null);
+          return trace ? hops(trace) : [];
+        },
+        { timeout: 15_000 },
+      )
+      .toEqual([
+        "details proxy server",
+        "ingress proxy client",
+        "productpage app server",
+        "productpage proxy client",
+        "productpage proxy client",
+        "productpage proxy server",
+        "ratings proxy server",
+        "reviews proxy client",
+        "reviews proxy server",
+      ]);
+    // One tree: every span's parent is in the trace but the ingress's, whose parent is the browser's.
+    const spans = trace!.spans;
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const parentOf = (service: string, origin: string, kind: string) =>
+      byId.get(
+        spans.find((s) => s.service === service && s.origin === origin && s.kind === kind)!.parentSpanId!,
+      );
+    expect(spans.find((s) => s.service === "ingress")!.parentSpanId).toBe("b7ad6b7169203331");
+    expect(parentOf("productpage", "app", "server")).toMatchObject({
+      service: "productpage",
+      origin: "proxy",
+      kind: "server",
+    });
+    expect(parentOf("ratings", "proxy", "server")).toMatchObject({ service: "reviews", kind: "client" });
+    expect(spans.find((s) => s.service === "ratings")!.attributes["rpc.system"]).toBe("grpc");
+    // The app's calls are children of its own span: it forwarded the context the SDK gave it.
+    for (const call of spans.filter((s) => s.service === "productpage" && s.kind === "client"))
+      expect(byId.get(call.parentSpanId!)).toMatchObject({ origin: "app", name: "render product page" });
   });
 
   it("shows black stars from v2, which asks the h2c ratings app over HTTP/1.1", async () => {

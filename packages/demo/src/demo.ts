@@ -196,7 +196,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       const reach: Reach = { via: "sidecar", outboundPort: outbound };
       const caller = callerVia(reach);
       const ratings = ratingsVia(reach);
-      w.app = await makeApp({ call: caller.call, getRating: ratings.getRating }, reach);
+      // The app's own spans go to its sidecar's admin listener (known once the sidecars' ports are).
+      const spans = () => (w.ports ? `http://127.0.0.1:${w.ports.admin}/v1/traces` : undefined);
+      w.app = await makeApp({ call: caller.call, getRating: ratings.getRating, spans }, reach);
       stops.push(async () => {
         caller.close();
         ratings.close();

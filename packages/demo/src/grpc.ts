@@ -6,6 +6,7 @@
 //   response  200 content-type: application/grpc, one message, trailers grpc-status / grpc-message
 import http2, { type ClientHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import { target, type Reach } from "./reach.js";
+import { traceHeaders } from "./tracing.js";
 
 export const GET_RATING_PATH = "/trellis.demo.v1.Ratings/GetRating";
 
@@ -221,6 +222,7 @@ export function grpcVia(
           ":authority": to.authority,
           "content-type": "application/grpc",
           te: "trailers",
+          ...traceHeaders(),
         });
       } catch (e) {
         return done({ status: GRPC_UNAVAILABLE, message: (e as Error).message });

@@ -17,7 +17,8 @@ export function demoResources(): [MeshSettingsResource, RouteResource] {
       apiVersion: RESOURCE_API_VERSION,
       kind: "MeshSettings",
       metadata: { name: MESH_SETTINGS_NAME, namespace: MESH_SETTINGS_NAMESPACE },
-      spec: { mtls: { mode: "strict" } },
+      // Every front-page request traced: the demo is small, and a newcomer should find traces at once.
+      spec: { mtls: { mode: "strict" }, tracing: { samplingPercent: 100 } },
     },
     {
       apiVersion: RESOURCE_API_VERSION,

@@ -2,10 +2,16 @@
 import { request } from "node:http";
 import { REVIEWS_HEADER } from "./apps.js";
 
-/** GET a page through the demo's ingress: status 0 when nothing answered; `reviews` says which version did. */
-export function getPage(url: string): Promise<{ status: number; reviews: string; body: string }> {
+/**
+ * GET a page through the demo's ingress (with `headers`, e.g. a sampled `traceparent`): status 0 when nothing
+ * answered; `reviews` says which version did.
+ */
+export function getPage(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; reviews: string; body: string }> {
   return new Promise((resolve) => {
-    const req = request(url, { timeout: 5_000 }, (res) => {
+    const req = request(url, { timeout: 5_000, headers }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (body += c));

@@ -22,6 +22,8 @@ export interface DemoAppOptions {
    * by name (`{ namespace }`: `http://details.demo:9080`), when its sidecar captures its traffic.
    */
   calls: { outboundPort: number } | { namespace: string };
+  /** Where the app sends spans of its own (OTLP/HTTP traces): its sidecar's admin `/v1/traces`. Default: none. */
+  spans?: string;
 }
 
 export interface RunningWorkload {
@@ -52,7 +54,8 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<RunningWorkloa
     caller.close();
     ratings.close();
   };
-  const clients = { call: caller.call, getRating: ratings.getRating };
+  const spans = opts.spans;
+  const clients = { call: caller.call, getRating: ratings.getRating, spans: () => spans };
   try {
     if (opts.name === "ingress") {
       const gateway = await startGateway(at.port, reach, at.host);

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { DEFAULT_CONTROL_PLANE_PORT } from "@trellis/contracts";
+import { DEFAULT_CONTROL_PLANE_PORT, parseDuration } from "@trellis/contracts";
 import { CliError } from "../errors.js";
 import { parsePort } from "../ports.js";
 import { serviceVipCidrOption } from "../service-vip-option.js";
@@ -11,6 +11,9 @@ interface Opts {
   advertise: string[];
   maxStreamsPerJoinToken: number;
   serviceVipCidr: string;
+  traceRetention: number;
+  maxStoredSpans: number;
+  forwardTraces?: string;
 }
 
 export function controlplaneCommand(): Command {
@@ -33,6 +36,26 @@ export function controlplaneCommand(): Command {
         .env("TRELLIS_MAX_STREAMS_PER_JOIN_TOKEN"),
     )
     .addOption(serviceVipCidrOption())
+    .addOption(
+      new Option("--trace-retention <duration>", "how long the trace store keeps spans (e.g. 24h, 3h)")
+        .default(86_400_000, "24h")
+        .argParser(parseRetention)
+        .env("TRELLIS_TRACE_RETENTION"),
+    )
+    .addOption(
+      new Option("--max-stored-spans <n>", "the trace store's row bound: past it, the oldest spans go first")
+        .default(1_000_000)
+        .argParser(parseCount)
+        .env("TRELLIS_MAX_STORED_SPANS"),
+    )
+    .addOption(
+      new Option(
+        "--forward-traces <url>",
+        "also hand every stored span to this OTLP/HTTP collector (http(s)://collector:4318/v1/traces); headers from TRELLIS_FORWARD_TRACES_HEADERS (k=v,k=v)",
+      )
+        .argParser(parseCollectorUrl)
+        .env("TRELLIS_FORWARD_TRACES"),
+    )
     .option("--migrate", "apply database migrations and create the first admin user before starting", false)
     .option(
       "--advertise <host...>",
@@ -80,6 +103,16 @@ export function controlplaneCommand(): Command {
         ...(opts.advertise.length > 0 ? { advertiseHosts: opts.advertise } : {}),
         maxStreamsPerJoinToken: opts.maxStreamsPerJoinToken,
         serviceVipCidr: opts.serviceVipCidr,
+        traceRetentionMs: opts.traceRetention,
+        maxStoredSpans: opts.maxStoredSpans,
+        ...(opts.forwardTraces
+          ? {
+              traceForward: {
+                endpoint: opts.forwardTraces,
+                headers: parseHeaders(process.env.TRELLIS_FORWARD_TRACES_HEADERS ?? ""),
+              },
+            }
+          : {}),
         log,
       });
       console.log(`trellis: control plane ${cp.url} (database ${redactUrl(url)})`);
@@ -100,4 +133,36 @@ function parseCount(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new CliError(`expected a whole number of at least 1, got "${v}"`);
   return n;
+}
+
+function parseRetention(v: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined || ms < 60_000 || ms > 90 * 86_400_000)
+    throw new CliError(`--trace-retention ${v}: a duration from 1m to 90 days, e.g. 24h`);
+  return ms;
+}
+
+function parseCollectorUrl(v: string): string {
+  if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(v) || !URL.canParse(v))
+    throw new CliError(
+      `--forward-traces ${v}: an http:// or https:// URL, e.g. http://collector:4318/v1/traces`,
+    );
+  return v;
+}
+
+/** `k=v,k=v` (as OTEL_EXPORTER_OTLP_HEADERS): the values are secrets, never echoed in an error. */
+function parseHeaders(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of text.split(",").filter((p) => p.trim() !== "")) {
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq).trim().toLowerCase();
+    if (eq <= 0 || !/^[a-z0-9-]+$/.test(key))
+      throw new CliError("TRELLIS_FORWARD_TRACES_HEADERS: name=value pairs separated by commas");
+    try {
+      headers[key] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      throw new CliError(`TRELLIS_FORWARD_TRACES_HEADERS: the value of ${key} is not valid percent-encoding`);
+    }
+  }
+  return headers;
 }

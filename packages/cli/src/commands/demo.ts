@@ -68,7 +68,9 @@ Example (a pod: the app, and its sidecar in the same network namespace):
   trellis demo app reviews --version v2 --port 9080
   TRELLIS_JOIN_TOKEN=tj1.… trellis proxy --control-plane https://cp:15010 \\
       --namespace demo --service reviews --version v2 --app-port 9080
-ratings is a gRPC server (HTTP/2 without TLS): its sidecar needs --app-protocol h2c.`,
+ratings is a gRPC server (HTTP/2 without TLS): its sidecar needs --app-protocol h2c.
+productpage records spans of its own (OpenTelemetry SDK) when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, e.g.
+http://127.0.0.1:15000/v1/traces (its sidecar's admin listener relays them).`,
       )
       .action(
         async (
@@ -83,6 +85,10 @@ ratings is a gRPC server (HTTP/2 without TLS): its sidecar needs --app-protocol 
               version: o.version,
               listen: { host: o.host, port: o.port },
               calls: o.byName ? { namespace: DEMO_NAMESPACE } : { outboundPort: o.outboundPort },
+              // OpenTelemetry's own variable, as any instrumented app reads it (productpage sends spans there).
+              ...(process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+                ? { spans: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }
+                : {}),
             });
           } catch (e) {
             throw new CliError((e as Error).message);

@@ -129,6 +129,8 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
             ...["--version", version, "--port", String(DEMO_SERVICE_PORT), "--host", "0.0.0.0"],
             "--by-name",
           ],
+          // The standard OpenTelemetry variable: productpage sends its own spans to its sidecar (admin port).
+          env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://127.0.0.1:15000/v1/traces" },
           ready: /trellis demo: .* on http/,
           log: opts.log,
           verbose: opts.verbose,
