@@ -195,6 +195,49 @@ test("the README's first canary works word for word", async ({ browser, request 
     )
     .toBe("about 10%");
 
+  // "On the Graph, select the call from reviews v2 to ratings and follow "Slowest traces of these calls" …; open
+  // one: the waterfall shows the ingress, productpage (…), details, reviews v2 and ratings, each call under the
+  // one that made it."
+  expect(prose).toContain(
+    'select the call from reviews v2 to ratings and follow "Slowest\ntraces of these calls"',
+  );
+  // From the keyboard: in a layout this small the edge's label may sit under a node, which takes the pointer.
+  await alice.getByRole("button", { name: /^Calls from demo\/reviews\/v2 to demo\/ratings\/v1: / }).focus();
+  await alice.keyboard.press("Enter");
+  await alice.getByRole("link", { name: "Slowest traces of these calls" }).click();
+  await expect(alice.getByRole("heading", { level: 1 })).toHaveText("Traces");
+  const traces = alice.getByRole("table", { name: "Traces" });
+  await expect(traces.getByRole("row").nth(1)).toBeVisible({ timeout: 30_000 });
+  await traces.getByRole("row").nth(1).getByRole("link").click();
+  await expect(alice.getByRole("heading", { level: 1 })).toContainText("Trace");
+  const spans = alice.getByRole("table", { name: "Spans" });
+  // Each hop, by its label (workload · span name): the app's own span among the sidecars'.
+  for (const hop of [
+    /^ingress · GET productpage\.demo/,
+    /^productpage · render product page/,
+    /^productpage · GET details\.demo/,
+    /^details · GET details\.demo/,
+    /^reviews · GET reviews\.demo/,
+    /^reviews · GET ratings\.demo/,
+    /^ratings · GET ratings\.demo/,
+  ])
+    await expect(spans.getByRole("row", { name: hop }).first()).toBeVisible();
+  // Nested: ratings' server span is drawn deeper than productpage's own span.
+  const indent = async (name: RegExp) =>
+    spans
+      .getByRole("row", { name })
+      .first()
+      .getByRole("cell")
+      .first()
+      .evaluate((c) => parseFloat(getComputedStyle(c).paddingLeft));
+  expect(await indent(/^ratings · /)).toBeGreaterThan(await indent(/^productpage · render product page/));
+  // A span's attributes open beneath it.
+  await spans
+    .getByRole("button", { name: /^ratings · / })
+    .first()
+    .click();
+  await expect(alice.getByRole("table", { name: "Attributes" })).toContainText("trellis.source.service");
+
   // "`npx trellis rollback N`: the rollback is a change request of its own, approved the same way."
   expect(prose).toContain("`npx trellis rollback N`");
   const cliEnv = { ...env, TRELLIS_TOKEN: adminToken };

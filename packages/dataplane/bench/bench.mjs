@@ -10,6 +10,9 @@
 // The load generator is pinned to CPU 0, proxies and upstream to CPU 1. Targets are interleaved and each number
 // is the median of ROUNDS rounds. Traffic goes to 127.0.0.1 only; run time is bounded (~5 minutes, HTTP ~3,
 // gRPC ~2). BENCH_ONLY=http or BENCH_ONLY=grpc runs one part.
+// BENCH_ONLY=tracing (not in the default run) measures the mesh path (two sidecars, mTLS) with tracing off, at 1 %
+// and at 100 % sampling (spans exported over OTLP to a collector that reads and drops them): sidecar CPU per
+// request, max req/s, latency at 1k req/s and peak RSS, side by side with "off".
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,11 +46,15 @@ try {
 }
 
 function startRole(role, ...args) {
+  return startRoleWith({}, role, ...args);
+}
+
+function startRoleWith({ env = {}, cpu = "1" }, role, ...args) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       "taskset",
-      ["-c", "1", process.execPath, join(HERE, "servers.mjs"), role, ...args.map(String)],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      ["-c", cpu, process.execPath, join(HERE, "servers.mjs"), role, ...args.map(String)],
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } },
     );
     children.push(child);
     let buf = "";
@@ -404,9 +411,77 @@ async function stopChildren() {
   await new Promise((r) => setTimeout(r, 300));
 }
 
+async function runTracing(pki) {
+  const upstream = await startRole("upstream");
+  // The collector on the generator's CPU: its work is not the sidecars', and must not take CPU 1 from them.
+  const collector = await startRoleWith({ cpu: "0" }, "collector");
+  const targets = [];
+  for (const [name, percent] of [
+    ["tracing off", undefined],
+    ["1 % sampled", 1],
+    ["100 % sampled", 100],
+  ]) {
+    const env =
+      percent === undefined
+        ? {}
+        : { BENCH_TRACING_PERCENT: String(percent), BENCH_TRACING_PORT: String(collector.port) };
+    const sin = await startRoleWith({ env }, "sidecar-in", upstream.port, pki);
+    const sout = await startRoleWith({ env }, "sidecar-out", sin.port, pki);
+    targets.push({ name, port: sout.port, pids: [...sout.pids, ...sin.pids], call: httpCall(sout.port) });
+  }
+  const results = new Map(targets.map((t) => [t.name, []]));
+  for (const t of targets) await saturate(t.call, t.pids, 1);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    for (const t of order) {
+      const sat = await saturate(t.call, t.pids, SAT_SECONDS);
+      const rate = await openLoop(t.call, 1000, RATE_SECONDS);
+      results.get(t.name).push({ sat, rate });
+      process.stderr.write(
+        `tracing round ${round + 1}/${ROUNDS} ${t.name}: ${Math.round(sat.rps)} req/s, ${sat.cpuUsPerReq.toFixed(1)} µs CPU/req, p50@1k ${rate.p50.toFixed(0)} µs\n`,
+      );
+    }
+  }
+  const stats = await (await fetch(`http://127.0.0.1:${collector.port}/stats`)).json();
+  const off = results.get("tracing off");
+  const offCpu = median(off.map((r) => r.sat.cpuUsPerReq));
+  const offRss = peakRssMb(targets[0].pids);
+  const rows = targets.map((t) => {
+    const rs = results.get(t.name);
+    const m = (f) => median(rs.map(f));
+    const cpu = m((r) => r.sat.cpuUsPerReq);
+    const rss = peakRssMb(t.pids);
+    return {
+      sidecars: t.name,
+      "CPU µs/req": cpu.toFixed(1),
+      "CPU vs off": `${(cpu / offCpu).toFixed(2)}×`,
+      "max req/s": Math.round(m((r) => r.sat.rps)),
+      "p50/p99 µs @1k": `${m((r) => r.rate.p50).toFixed(0)} / ${m((r) => r.rate.p99).toFixed(0)}`,
+      "peak RSS MB": rss.toFixed(1),
+      "RSS vs off": `${(rss / offRss).toFixed(2)}×`,
+      errors: rs.reduce((a, r) => a + r.sat.errors + r.rate.errors, 0),
+    };
+  });
+  console.log(
+    `\nTracing in the mesh path (2 sidecars, mTLS) — ${ROUNDS} rounds (median), saturation ${SAT_SECONDS}s @ ${CONCURRENCY} conns, open loop ${RATE_SECONDS}s @ 1k req/s`,
+  );
+  console.log(
+    `spans exported over OTLP/HTTP to a collector on CPU 0 that reads and drops them: ${stats.requests} batches, ${(stats.bytes / 1e6).toFixed(1)} MB in all\n`,
+  );
+  console.log(markdownTable(rows));
+  for (const p of pools.values()) await p.close();
+  pools.clear();
+}
+
 async function main() {
   const pki = makePki();
   const pressureAtStart = cpuPressure();
+  if (ONLY === "tracing") {
+    await runTracing(pki);
+    await stopChildren();
+    console.log(`\nCPU pressure (/proc/pressure/cpu) at start: ${pressureAtStart}; at end: ${cpuPressure()}`);
+    process.exit(0);
+  }
   if (ONLY !== "grpc") {
     await runHttp(pki);
     await stopChildren();

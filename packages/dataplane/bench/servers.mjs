@@ -1,7 +1,9 @@
 // Processes the benchmark starts, one role each: `node servers.mjs <role> ...`. Prints `READY <port>` when up.
 // Roles: upstream | node-proxy <upstreamPort> | trellis <upstreamPort> | sidecar-in <upstreamPort> <pkiDir> [appProtocol]
 //        | sidecar-out <inboundPort> <pkiDir> | grpc-upstream | quick <upstreamPort> <upstreamProtocol>
-//        | node-h2-proxy <upstreamPort>
+//        | node-h2-proxy <upstreamPort> | collector
+// BENCH_TRACING_PERCENT and BENCH_TRACING_PORT give the sidecars tracing at that sampling percent, exporting to
+// the collector on that port.
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +27,15 @@ const pem = (dir, name) => ({
   caPem: readFileSync(join(dir, "ca.crt"), "utf8"),
 });
 const L = (port = 0) => ({ address: "127.0.0.1", port });
+const tracing =
+  process.env.BENCH_TRACING_PERCENT !== undefined
+    ? {
+        tracing: {
+          samplingPercent: Number(process.env.BENCH_TRACING_PERCENT),
+          endpoint: `http://127.0.0.1:${process.env.BENCH_TRACING_PORT}/v1/traces`,
+        },
+      }
+    : {};
 
 if (role === "upstream") {
   const body = Buffer.from("hello from upstream\n");
@@ -98,6 +109,7 @@ if (role === "upstream") {
       version: "bench",
       identity: identity("upstream"),
       tls: pem(a2, "upstream"),
+      ...tracing,
       inbound: { appPort: Number(a1), ...(a3 ? { appProtocol: a3 } : {}) },
     },
     listeners: { outbound: null, inbound: L(), admin: L() },
@@ -110,6 +122,7 @@ if (role === "upstream") {
       version: "bench",
       identity: identity("client"),
       tls: pem(a2, "client"),
+      ...tracing,
       services: [
         { name: "upstream", namespace: "bench", hosts: ["*"], endpoints: [{ address: `127.0.0.1:${a1}` }] },
       ],
@@ -118,6 +131,19 @@ if (role === "upstream") {
     log: () => {},
   });
   ready(p.addresses.outbound.port);
+} else if (role === "collector") {
+  // An OTLP/HTTP traces endpoint that reads each batch and drops it; GET /stats says how much came.
+  let requests = 0;
+  let bytes = 0;
+  const server = http.createServer((req, res) => {
+    if (req.method === "GET") return void res.end(JSON.stringify({ requests, bytes }));
+    req.on("data", (c) => (bytes += c.length));
+    req.on("end", () => {
+      requests++;
+      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+    });
+  });
+  server.listen(0, "127.0.0.1", () => ready(server.address().port));
 } else if (role === "quick") {
   // `trellis proxy --to …`: quick mode's own config, as the CLI builds it.
   const p = await startProxy({
