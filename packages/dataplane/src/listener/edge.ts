@@ -28,8 +28,11 @@ function rawHead(status: number, statusText: string, headers: string[], extra: s
   return `${head}${extra}\r\n`;
 }
 
-/** Answers an Upgrade request on the raw socket: joins the two connections after a 101, else a plain response. */
-function respondRaw(raw: RawClient, r: ProxyResponse): void {
+/**
+ * Answers an Upgrade request on the raw socket: joins the two connections after a 101, else a plain response.
+ * `onJoined` is told before the exchange ends (its body ends at once) that a session (WebSocket) now runs on them.
+ */
+function respondRaw(raw: RawClient, r: ProxyResponse, onJoined: () => void): void {
   const up = r.upgraded;
   if (up !== undefined && r.status === 101) {
     raw.socket.write(
@@ -37,6 +40,7 @@ function respondRaw(raw: RawClient, r: ProxyResponse): void {
     );
     if (raw.head.length > 0) up.write(raw.head);
     splice(raw.socket, up);
+    onJoined();
     r.body.pipeTo(NULL_SINK); // ends at once: the exchange is recorded as a 101
     return;
   }
@@ -220,6 +224,8 @@ export class Exchange implements BodyListener {
   /** Inbound: the path authorization matched, for the series' access observations (telemetry/access.ts). */
   path = "";
   raw: RawClient | null = null;
+  /** An upgrade answered 101: the client's connection now carries a session (WebSocket) until it closes. */
+  private joined = false;
   /** Index into TRAFFIC_PROTOCOLS, set by the listener from the request head (telemetry/protocol.ts). */
   protocol = P_HTTP1;
   /** gRPC only: the response, whose `grpc-status` (in headers or trailers) decides what is recorded. */
@@ -293,7 +299,7 @@ export class Exchange implements BodyListener {
     this.errorCode = r.errorCode;
     if (this.protocol === P_GRPC) this.grpcResponse = r;
     r.body.listener = this;
-    if (this.raw !== null) respondRaw(this.raw, r);
+    if (this.raw !== null) respondRaw(this.raw, r, () => (this.joined = true));
     else writeResponse(this.res!, r);
   }
 
@@ -331,21 +337,28 @@ export class Exchange implements BodyListener {
       if (series.access !== null) series.access.record(this.req.method!, this.path);
     }
     if (this.spans !== null && this.span !== null && this.span.sampled) {
-      this.spans.record(
-        spanOf({
-          span: this.span,
-          direction: this.direction,
-          req: this.req,
-          authority: this.authority,
-          protocol: this.protocol,
-          status: cut?.http ?? this.status,
-          grpcStatus: grpcCode,
-          errorCode: this.errorCode ?? cut?.log ?? null,
-          series: series,
-          ctx: this.ctx,
-          endMs: this.ctx.start + ms,
-        }),
-      );
+      const spans = this.spans;
+      const facts = {
+        span: this.span,
+        direction: this.direction,
+        req: this.req,
+        authority: this.authority,
+        protocol: this.protocol,
+        status: cut?.http ?? this.status,
+        grpcStatus: grpcCode,
+        errorCode: this.errorCode ?? cut?.log ?? null,
+        series: series,
+        ctx: this.ctx,
+        endMs: this.ctx.start + ms,
+      };
+      // A WebSocket's span is its whole session: it ends when the joined connections close, not at the 101
+      // (which is when its request is counted).
+      const socket = this.joined ? this.raw!.socket : null;
+      if (socket !== null && !socket.destroyed)
+        socket.once("close", () =>
+          spans.record(spanOf({ ...facts, endMs: performance.now(), session: socketBytes(socket) })),
+        );
+      else spans.record(spanOf(facts));
     }
     if (this.accessLog !== null) {
       this.accessLog(
@@ -370,6 +383,11 @@ export class Exchange implements BodyListener {
       );
     }
   }
+}
+
+/** What a session moved on the client's connection (bytes as the client saw them). */
+function socketBytes(s: { bytesRead: number; bytesWritten: number }): { bytesIn: number; bytesOut: number } {
+  return { bytesIn: s.bytesRead, bytesOut: s.bytesWritten };
 }
 
 function onDeadline(ex: Exchange, ms: number): void {

@@ -10,6 +10,7 @@ import type { ProxyCore } from "./core.js";
 import type { Snapshot, CompiledService } from "../config/snapshot.js";
 import { certSpiffeId, isRevoked } from "../tls/identity.js";
 import { P_TCP } from "../telemetry/protocol.js";
+import { tcpSpanOf } from "../telemetry/spans.js";
 
 export const TCP_ALPN = "trellis-tcp";
 const SNI_RE = /^port-(\d{1,5})\.tcp\.trellis$/;
@@ -112,7 +113,25 @@ export function acceptInboundTcp(core: ProxyCore, tlsSocket: TLSSocket, peerId: 
   // One "request" (code 0) per connection, for as long as it was open. The caller's version is not known here.
   const series = ib.seriesFor(peerId, "", P_TCP);
   const start = performance.now();
-  tlsSocket.once("close", () => series.record(0, performance.now() - start));
+  const spans = core.spans;
+  tlsSocket.once("close", () => {
+    const end = performance.now();
+    series.record(0, end - start);
+    if (spans === null) return;
+    const span = tcpSpanOf({
+      direction: "inbound",
+      series,
+      startMs: start,
+      endMs: end,
+      peerAddress: tlsSocket.remoteAddress,
+      port,
+      bytesIn: tlsSocket.bytesRead,
+      bytesOut: tlsSocket.bytesWritten,
+      error: null,
+      sampler: core.sampler,
+    });
+    if (span !== null) spans.record(span);
+  });
 }
 
 export async function startTcpServices(core: ProxyCore, track: (s: Socket) => void): Promise<TcpServices> {
@@ -163,13 +182,29 @@ export async function startTcpServices(core: ProxyCore, track: (s: Socket) => vo
       connected = true;
       if (dest.outlier) dest.outlier.onResponse(ep, 200, performance.now());
     });
+    const spans = core.spans;
     upstream.once("close", () => {
-      series.record(0, performance.now() - start);
+      const end = performance.now();
+      series.record(0, end - start);
       ep.active--;
       if (!connected) {
         ep.failures++;
         if (dest.outlier) dest.outlier.onGatewayFailure(ep, performance.now());
       }
+      if (spans === null) return;
+      const span = tcpSpanOf({
+        direction: "outbound",
+        series,
+        startMs: start,
+        endMs: end,
+        peerAddress: ep.address,
+        port: svc.service.port ?? target,
+        bytesIn: client.bytesRead,
+        bytesOut: client.bytesWritten,
+        error: connected ? null : "DP_UPSTREAM_CONNECT_FAILURE",
+        sampler: core.sampler,
+      });
+      if (span !== null) spans.record(span);
     });
     splice(client, upstream);
   };

@@ -16,7 +16,7 @@ import {
   type SpanRecord,
 } from "@trellis/contracts/otlp";
 import { P_GRPC, P_HTTP2, protocolName } from "./protocol.js";
-import type { Span } from "./trace.js";
+import { nextSpan, type Span } from "./trace.js";
 
 export interface SpanFacts {
   span: Span;
@@ -32,8 +32,10 @@ export interface SpanFacts {
   errorCode: string | null;
   series: RequestSeries | null;
   ctx: RequestContext;
-  /** performance.now() when the response body ended. */
+  /** performance.now() when the response body ended (a WebSocket: when its session's connection closed). */
   endMs: number;
+  /** An upgraded connection's session (WebSocket): the bytes it carried, from the client's side. */
+  session?: { bytesIn: number; bytesOut: number };
 }
 
 /** performance.now() milliseconds as Unix nanoseconds (integer ms and the fraction apart: a double would round). */
@@ -112,6 +114,11 @@ export function spanOf(f: SpanFacts): SpanRecord {
   if (server && f.ctx.peerId !== null) attrs.push(["trellis.source.principal", f.ctx.peerId]);
   attrs.push(["trellis.attempts", f.ctx.attempts]);
   if (f.errorCode !== null) attrs.push(["trellis.error_code", f.errorCode]);
+  if (f.session)
+    attrs.push(
+      ["trellis.session.bytes_received", f.session.bytesIn],
+      ["trellis.session.bytes_sent", f.session.bytesOut],
+    );
 
   // Status: HTTP 5xx on a server span, 4xx and 5xx (or no answer) on a client span; gRPC by its code; and
   // whatever the proxy answered itself with an error code.
@@ -129,5 +136,63 @@ export function spanOf(f: SpanFacts): SpanRecord {
     endUnixNano: unixNano(f.endMs),
     attributes: attrs,
     status: error ? { code: STATUS_ERROR, message: f.errorCode ?? "" } : { code: STATUS_UNSET },
+  };
+}
+
+export interface TcpSpanFacts {
+  direction: "inbound" | "outbound";
+  /** The series the connection was counted in: who called whom, over mTLS or not. */
+  series: RequestSeries;
+  /** performance.now() when the connection was accepted, and when it closed. */
+  startMs: number;
+  endMs: number;
+  /** The other end of the proxy's own connection: the caller (inbound) or the endpoint (outbound). */
+  peerAddress: string | undefined;
+  /** The port the connection was for (the service's, outbound; the app's, inbound). */
+  port: number;
+  /** Bytes from and to the client side of the connection. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Why it failed (the endpoint could not be reached), or null. */
+  error: string | null;
+  sampler: (traceId: string) => boolean;
+}
+
+/**
+ * One TCP connection's span, when its trace is sampled: a trace of its own (nothing in a byte stream carries a
+ * caller's context), a client span outbound and a server span inbound, lasting as long as the connection.
+ */
+export function tcpSpanOf(f: TcpSpanFacts): SpanRecord | null {
+  const span = nextSpan(undefined, f.sampler);
+  if (!span.sampled) return null;
+  const server = f.direction === "inbound";
+  const s = f.series;
+  const attrs: [string, AttributeValue][] = [
+    ["network.transport", "tcp"],
+    ["server.port", f.port],
+    ["trellis.direction", f.direction],
+    ["trellis.protocol", "tcp"],
+    ["trellis.source.namespace", s.source.namespace],
+    ["trellis.source.service", s.source.service],
+    ["trellis.source.version", s.source.version],
+    ["trellis.destination.namespace", s.destination.namespace],
+    ["trellis.destination.service", s.destination.service],
+    ["trellis.destination.version", s.destination.version],
+    ["trellis.mtls", s.mtls],
+    ["trellis.session.bytes_received", f.bytesIn],
+    ["trellis.session.bytes_sent", f.bytesOut],
+  ];
+  if (f.peerAddress) attrs.push([server ? "client.address" : "network.peer.address", f.peerAddress]);
+  if (f.error !== null) attrs.push(["trellis.error_code", f.error]);
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    parentSpanId: null,
+    name: server ? `TCP :${f.port}` : `TCP ${s.destination.service}.${s.destination.namespace}`,
+    kind: server ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT,
+    startUnixNano: unixNano(f.startMs),
+    endUnixNano: unixNano(f.endMs),
+    attributes: attrs,
+    status: f.error !== null ? { code: STATUS_ERROR, message: f.error } : { code: STATUS_UNSET },
   };
 }
