@@ -57,7 +57,10 @@ export const ZTraceSummary = z.object({
     .nullable()
     .describe("the earliest span; null when it is redacted"),
   spans: z.number().int(),
-  errors: z.number().int().describe("spans with status error (visible and redacted)"),
+  errors: z
+    .number()
+    .int()
+    .describe("visible spans with status error (a redacted span's status is not shown)"),
   redactedSpans: z.number().int().describe("spans of namespaces the caller may not read"),
   services: z.array(ZServiceRef).describe("the workloads of the visible spans"),
 });
