@@ -112,7 +112,9 @@ describe("telemetry rollups", () => {
       "0 POST /api/* 1",
       `${MINUTE} GET /api/* 4`,
     ]);
-    await pruneRollups(db, Date.now() - (T0 + MINUTE));
+    // A cutoff half-way through the first minute: prune reads the clock again, a few ms later, so a cutoff of
+    // exactly the second minute would fall after it and take that row too.
+    await pruneRollups(db, Date.now() - (T0 + MINUTE / 2));
     expect(await db.telemetryAccessRollup.count({ where: { destNamespace: NS, destService: "acc" } })).toBe(
       1,
     );
