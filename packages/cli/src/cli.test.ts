@@ -84,6 +84,51 @@ describe("trellis", () => {
   });
 });
 
+describe("trellis proxy --control-plane", () => {
+  const mesh = ["proxy", "--service", "web", "--app-port", "8080", "--token", "tj1.x.y"];
+
+  it("takes several replicas, repeated or comma-separated, and names the one that is not a URL", () => {
+    const r = trellis([...mesh, "--control-plane", "https://10.0.0.1:15010,cp-2:15010"]);
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toBe(
+      "trellis: --control-plane cp-2:15010: must be an https:// URL: the stream always runs over TLS",
+    );
+    const second = trellis([
+      ...mesh,
+      "--control-plane",
+      "https://10.0.0.1:15010",
+      "--control-plane",
+      "https://10.0.0.2:15010, not a url",
+    ]);
+    expect(second.err.trim()).toBe(
+      "trellis: --control-plane not a url is not a URL (e.g. https://127.0.0.1:15010)",
+    );
+  });
+
+  it("bounds --control-plane-timeout, which only mesh mode has", () => {
+    const tooShort = trellis([
+      ...mesh,
+      "--control-plane",
+      "https://10.0.0.1:15010",
+      "--control-plane-timeout",
+      "5ms",
+    ]);
+    expect(tooShort.code).not.toBe(0);
+    expect(tooShort.err).toContain("must be a duration from 100ms to 5m");
+    const quick = trellis([
+      "proxy",
+      "--listen",
+      "127.0.0.1:1",
+      "--to",
+      "127.0.0.1:2",
+      "--control-plane-timeout",
+      "2s",
+    ]);
+    expect(quick.code).toBe(1);
+    expect(quick.err.trim()).toBe("trellis: --control-plane-timeout needs mesh mode (--control-plane)");
+  });
+});
+
 describe("trellis controlplane", () => {
   it("needs the mesh secret, since it decrypts the CA key", () => {
     const r = trellis(["controlplane"], { DATABASE_URL: "postgresql://127.0.0.1:1/x", TRELLIS_SECRET: "" });

@@ -114,7 +114,9 @@ describe("docker-compose.yml", () => {
     const cp = parsedOf("controlplane");
     expect(cp.path).toEqual(["controlplane"]);
     for (const pod of pods().values()) {
-      const url = new URL(pod.sidecar.parsed.opts.controlPlane as string);
+      const urls = pod.sidecar.parsed.opts.controlPlane as string[];
+      expect(urls, `${pod.sidecar.name}: one replica in compose`).toHaveLength(1);
+      const url = new URL(urls[0]!);
       expect(url.protocol, pod.sidecar.name).toBe("https:");
       expect(
         services.get(url.hostname)?.command?.[0],

@@ -23,8 +23,14 @@ export const ZCaptureSpec = z.strictObject({
   /** Outbound destinations left alone: ports, and IPv4 addresses or blocks. */
   excludeOutboundPorts: z.array(ZCapturePort).max(64).default([]),
   excludeOutboundCidrs: z.array(ZIpv4Cidr).max(64).default([]),
-  /** The control plane, reached directly (the sidecar's own connection to it passes by its group anyway). */
-  controlPlane: z.strictObject({ address: ZIpv4, port: ZCapturePort }).optional(),
+  /**
+   * The control-plane replicas, reached directly (the sidecar's own connections to them pass by its group
+   * anyway; this also leaves the app's alone).
+   */
+  controlPlanes: z
+    .array(z.strictObject({ address: ZIpv4, port: ZCapturePort }))
+    .max(16)
+    .default([]),
 });
 export type CaptureSpec = z.infer<typeof ZCaptureSpec>;
 export type CaptureSpecInput = z.input<typeof ZCaptureSpec>;

@@ -124,7 +124,7 @@ describe("certificate renewals", () => {
     ];
     const plog: string[] = [];
     const m = startMeshProxy({
-      controlPlaneUrl: short.url,
+      controlPlaneUrls: [short.url],
       token: mesh.token,
       node: {
         namespace: "demo",

@@ -82,7 +82,7 @@ async function sidecar(
 ) {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const m = startMeshProxy({
-    controlPlaneUrl: on.url,
+    controlPlaneUrls: [on.url],
     token,
     node: { namespace: NS, service, version, address: `127.0.0.1:${inbound}`, labels: {} },
     app: { port: appPort, ...app },

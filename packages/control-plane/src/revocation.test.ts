@@ -69,7 +69,7 @@ async function sidecar(service: string, token: string, on: ControlPlane, wait = 
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const logs: string[] = [];
   const m = startMeshProxy({
-    controlPlaneUrl: on.url,
+    controlPlaneUrls: [on.url],
     token,
     node: { namespace: NS, service, version: "v1", address: `127.0.0.1:${inbound}`, labels: {} },
     app: { port: a.port },

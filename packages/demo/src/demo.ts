@@ -235,7 +235,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       const ports = { inbound: free[3 * i]!, outbound: free[3 * i + 1]!, admin: free[3 * i + 2]! };
       w.ports = ports;
       const proxy = startMeshProxy({
-        controlPlaneUrl: opts.controlPlaneUrl,
+        controlPlaneUrls: [opts.controlPlaneUrl],
         token: opts.token,
         node: {
           namespace: DEMO_NAMESPACE,

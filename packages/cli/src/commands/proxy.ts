@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 // The data plane is loaded when the command runs, so other commands (and --help) do not pay for it.
 import type { ProxyHandle, StartProxyOptions } from "@trellis/dataplane";
-import { DEFAULT_LISTENERS, DEFAULT_PROXY_GID } from "@trellis/contracts";
+import { DEFAULT_LISTENERS, DEFAULT_PROXY_GID, parseDuration } from "@trellis/contracts";
 import { CliError } from "../errors.js";
 import { hostPort } from "../ports.js";
 import { drainOnSignals } from "../signals.js";
@@ -18,7 +18,9 @@ const DEFAULT_PORTS = {
 } as const;
 
 interface ProxyFlags {
-  controlPlane?: string;
+  /** Every --control-plane given, comma-separated lists split: the replicas in the order they are tried. */
+  controlPlane: string[];
+  controlPlaneTimeout?: number;
   token?: string;
   tokenFile?: string;
   service?: string;
@@ -55,6 +57,24 @@ function port(value: string): number {
   return n;
 }
 
+/** `--control-plane A --control-plane B,C`: the replicas A, B, C in that order. */
+function controlPlaneList(value: string, previous: string[] = []): string[] {
+  const urls = value
+    .split(",")
+    .map((u) => u.trim())
+    .filter((u) => u !== "");
+  if (urls.length === 0) throw new InvalidArgumentError("must be a URL (e.g. https://127.0.0.1:15010)");
+  return [...previous, ...urls];
+}
+
+/** A duration of 100 ms to 5 min, as `2s`, `500ms` or `1m30s`. */
+function timeout(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 100 || ms > 300_000)
+    throw new InvalidArgumentError("must be a duration from 100ms to 5m, e.g. 10s or 500ms");
+  return ms;
+}
+
 function label(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf("=");
   if (i <= 0) throw new InvalidArgumentError("must be key=value");
@@ -85,6 +105,8 @@ Examples:
   TRELLIS_JOIN_TOKEN=tj1.… trellis proxy --control-plane https://cp:15010 \\
       --namespace shop --service reviews --version v2 --app-port 8080
       join the mesh: certificate, config and peers come from the control plane
+  … --control-plane https://cp-1:15010,https://cp-2:15010
+      several replicas: the first that answers holds the stream, the next takes over when it fails
   trellis proxy --config proxy.yaml --app-port 8080
       run a sidecar from a static config (JSON or YAML); SIGHUP re-reads the file
   trellis proxy --listen 127.0.0.1:8000 --to 127.0.0.1:8080
@@ -96,7 +118,22 @@ Admin endpoints (127.0.0.1:<admin-port>): /ready /stats/prometheus /config_dump 
 (the app's OTLP spans, relayed to the trace endpoint)
 SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
     )
-    .option("--control-plane <url>", "mesh mode: the control plane, e.g. https://127.0.0.1:15010")
+    .addOption(
+      new Option(
+        "--control-plane <url>",
+        "mesh mode: the control plane, e.g. https://127.0.0.1:15010; several replicas: repeat it or separate them with commas, tried in that order",
+      )
+        .argParser(controlPlaneList)
+        .default([]),
+    )
+    .addOption(
+      new Option(
+        "--control-plane-timeout <duration>",
+        "mesh mode: how long a replica may stay silent (a connect, or an unanswered ping on the stream) before the proxy gives it up and tries the next",
+      )
+        .argParser(timeout)
+        .default(undefined, "10s"),
+    )
     .addOption(
       new Option("--token <join-token>", "mesh mode: join token (prefer the environment variable)").env(
         "TRELLIS_JOIN_TOKEN",
@@ -227,7 +264,9 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
         .default([]),
     )
     .action(async (flags: ProxyFlags, command: Command) => {
-      if (flags.controlPlane !== undefined) return runMeshProxy(flags);
+      if (flags.controlPlane.length > 0) return runMeshProxy(flags);
+      if (flags.controlPlaneTimeout !== undefined)
+        throw new CliError("--control-plane-timeout needs mesh mode (--control-plane)");
       if (flags.capture && flags.config === undefined)
         throw new CliError("--capture needs mesh mode (--control-plane) or a static --config");
       const { loadConfigFile, quickConfig, startProxy } = await import("@trellis/dataplane");
@@ -353,15 +392,20 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
   const token = await joinToken(flags);
   if (!flags.service) throw new CliError("mesh mode needs --service");
   if (flags.appPort === undefined) throw new CliError("mesh mode needs --app-port");
-  let cpUrl: URL;
-  try {
-    cpUrl = new URL(flags.controlPlane!);
-  } catch {
-    throw new CliError(`--control-plane ${flags.controlPlane} is not a URL (e.g. https://127.0.0.1:15010)`);
-  }
-  if (cpUrl.protocol !== "https:")
-    throw new CliError("--control-plane must be an https:// URL: the stream always runs over TLS");
-  const advertise = flags.advertiseAddress ?? (await defaultAdvertiseAddress(cpUrl));
+  const cpUrls = flags.controlPlane.map((given) => {
+    let url: URL;
+    try {
+      url = new URL(given);
+    } catch {
+      throw new CliError(`--control-plane ${given} is not a URL (e.g. https://127.0.0.1:15010)`);
+    }
+    if (url.protocol !== "https:")
+      throw new CliError(
+        `--control-plane ${given}: must be an https:// URL: the stream always runs over TLS`,
+      );
+    return url;
+  });
+  const advertise = flags.advertiseAddress ?? (await defaultAdvertiseAddress(cpUrls[0]!));
   const { ZProxyNode } = await import("@trellis/contracts");
   const node = ZProxyNode.safeParse({
     namespace: flags.namespace,
@@ -388,12 +432,16 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
   // Capture first: the rules exempt the proxy's group, and a socket keeps the group it was opened with, so the
   // proxy switches group before it opens any.
   const removeCapture = flags.capture
-    ? await capture(flags, cpUrl, [...(flags.appPort !== undefined ? [flags.appPort] : []), ...flags.tcpPort])
+    ? await capture(flags, cpUrls, [
+        ...(flags.appPort !== undefined ? [flags.appPort] : []),
+        ...flags.tcpPort,
+      ])
     : null;
   const dns = await dnsOption(flags);
   const { startMeshProxy } = await import("@trellis/dataplane/mesh");
   const mesh = startMeshProxy({
-    controlPlaneUrl: cpUrl.origin,
+    controlPlaneUrls: cpUrls.map((u) => u.origin),
+    ...(flags.controlPlaneTimeout !== undefined ? { streamTimeoutMs: flags.controlPlaneTimeout } : {}),
     token,
     node: node.data,
     app: {
@@ -438,7 +486,7 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
  */
 async function capture(
   flags: ProxyFlags,
-  cpUrl: URL | null,
+  cpUrls: URL[] | null,
   appPorts: number[],
 ): Promise<() => Promise<void>> {
   const { ZIpv4 } = await import("@trellis/contracts");
@@ -446,7 +494,11 @@ async function capture(
     await import("@trellis/dataplane");
   const missing = captureAddonError();
   if (missing !== null) throw new CliError(`--capture: ${missing}`);
-  const cpHost = cpUrl?.hostname ?? "";
+  // Every replica given by address is left alone (one given by name is reached by the proxy alone, whose group
+  // passes anyway).
+  const controlPlanes = (cpUrls ?? []).flatMap((u) =>
+    ZIpv4.safeParse(u.hostname).success ? [{ address: u.hostname, port: Number(u.port || 443) }] : [],
+  );
   if (!flags.captureInbound && flags.captureInboundPort.length > 0)
     throw new CliError("give --capture-inbound-port or --no-capture-inbound, not both");
   const inboundPorts = !flags.captureInbound
@@ -462,9 +514,7 @@ async function capture(
       inboundPorts,
       excludeOutboundPorts: flags.captureExcludePort,
       excludeOutboundCidrs: flags.captureExcludeCidr,
-      ...(cpUrl !== null && ZIpv4.safeParse(cpHost).success
-        ? { controlPlane: { address: cpHost, port: Number(cpUrl.port || 443) } }
-        : {}),
+      controlPlanes,
     });
   } catch (e) {
     if (e instanceof CaptureError) throw new CliError(`--capture: ${e.message}`);

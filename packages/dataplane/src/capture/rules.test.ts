@@ -12,7 +12,11 @@ describe("capture rules", () => {
       inboundPorts: [9080, 9080, 9443],
       excludeOutboundPorts: [5432],
       excludeOutboundCidrs: ["10.96.0.0/12", "192.0.2.7"],
-      controlPlane: { address: "10.213.0.1", port: 15010 },
+      controlPlanes: [
+        { address: "10.213.0.1", port: 15010 },
+        { address: "10.213.0.9", port: 15010 },
+        { address: "10.213.0.1", port: 15010 },
+      ],
     });
     expect(captureRules(spec)).toBe(
       [
@@ -24,6 +28,7 @@ describe("capture rules", () => {
         "-A TRELLIS_OUTPUT -o lo -j RETURN",
         "-A TRELLIS_OUTPUT -m owner --gid-owner 1337 -j RETURN",
         "-A TRELLIS_OUTPUT -d 10.213.0.1/32 -p tcp --dport 15010 -j RETURN",
+        "-A TRELLIS_OUTPUT -d 10.213.0.9/32 -p tcp --dport 15010 -j RETURN",
         "-A TRELLIS_OUTPUT -d 10.96.0.0/12 -j RETURN",
         "-A TRELLIS_OUTPUT -d 192.0.2.7 -j RETURN",
         "-A TRELLIS_OUTPUT -p tcp --dport 5432 -j RETURN",
@@ -59,7 +64,9 @@ describe("capture rules", () => {
       { excludeOutboundCidrs: ["10.0.0.0/8\n-A OUTPUT -j DROP"] },
       { inboundPorts: [0] },
       { inboundPorts: [70_000] },
-      { controlPlane: { address: "cp.example", port: 15010 } },
+      { controlPlanes: [{ address: "cp.example", port: 15010 }] },
+      { controlPlanes: [{ address: "10.0.0.1 -j ACCEPT", port: 15010 }] },
+      { controlPlane: { address: "10.0.0.1", port: 15010 } },
       { proxyGid: 0 },
       { extra: true },
     ])

@@ -4,7 +4,7 @@
 // nat table, chains of our own (so removal never touches anyone else's rules):
 //   OUTPUT     → TRELLIS_OUTPUT: the app's outbound TCP goes to the outbound listener, except what leaves by
 //                loopback (the app's own ports, the sidecar's listeners), the sidecar's own connections (its
-//                group), the control plane, and excluded ports and blocks.
+//                group), the control-plane replicas, and excluded ports and blocks.
 //   PREROUTING → TRELLIS_INBOUND: connections to the app's ports go to the inbound listener. Mesh peers dial
 //                the inbound listener itself, which is not among them.
 // REDIRECT keeps the dialled address in conntrack; the listener reads it back (SO_ORIGINAL_DST).
@@ -26,10 +26,8 @@ export function captureRules(spec: CaptureSpec): string {
     lines.push(`-A ${inb} -p tcp --dport ${p} -j REDIRECT --to-ports ${spec.inboundPort}`);
   lines.push(`-A ${out} -o lo -j RETURN`);
   lines.push(`-A ${out} -m owner --gid-owner ${spec.proxyGid} -j RETURN`);
-  if (spec.controlPlane)
-    lines.push(
-      `-A ${out} -d ${spec.controlPlane.address}/32 -p tcp --dport ${spec.controlPlane.port} -j RETURN`,
-    );
+  for (const cp of unique(spec.controlPlanes.map((c) => `${c.address}/32 -p tcp --dport ${c.port}`)))
+    lines.push(`-A ${out} -d ${cp} -j RETURN`);
   for (const c of unique(spec.excludeOutboundCidrs)) lines.push(`-A ${out} -d ${c} -j RETURN`);
   for (const p of unique(spec.excludeOutboundPorts)) lines.push(`-A ${out} -p tcp --dport ${p} -j RETURN`);
   lines.push(`-A ${out} -p tcp -j REDIRECT --to-ports ${spec.outboundPort}`);

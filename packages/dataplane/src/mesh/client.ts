@@ -2,8 +2,11 @@
 // pushed config snapshots, whole or as deltas (adding the local parts: key, certificate, app port) and answer
 // ACK or NACK (or `resync` when a delta does not fit what it holds), renew
 // the certificate at half-life, report telemetry. When the control plane goes away the proxy keeps serving
-// its last good config and reconnects with exponential backoff and full jitter; on reconnect it says which
-// version it serves, so nothing is resent and there is no gap.
+// its last good config and reconnects: to the next replica of its list at once, and with exponential backoff
+// and full jitter once every replica has failed in turn; on reconnect it says which version it serves, so
+// nothing is resent and there is no gap. A replica that goes silent without closing the connection (its host
+// died, a link was cut) is noticed by pings: no answer within `streamTimeoutMs`, and the stream counts as
+// closed (docs/decisions/015-control-plane-failover.md).
 import WebSocket from "ws";
 import {
   applyConfigDelta,
@@ -27,8 +30,11 @@ import { fetchPinnedCa, generateKeyAndCsr, MeshJoinError } from "./identity.js";
 const RENEWAL_RETRY_MS = 60_000;
 
 export interface MeshProxyOptions {
-  /** `https://host:15010` */
-  controlPlaneUrl: string;
+  /**
+   * The control-plane replicas, `https://host:15010` each, in the order they are tried: the first that answers
+   * holds the stream; when it fails the proxy moves to the next (after the last, the first again).
+   */
+  controlPlaneUrls: readonly string[];
   /** `tj1.<CA fingerprint>.<secret>` */
   token: string;
   /** Who this proxy speaks for, and where other proxies reach its inbound listener. */
@@ -50,8 +56,17 @@ export interface MeshProxyOptions {
    * `false` sends none.
    */
   readTelemetry?: ((proxy: ProxyHandle) => TelemetrySeries[]) | false;
-  /** Reconnect backoff: base and cap (ms). Defaults 500 ms and 30 s. */
+  /**
+   * Reconnect backoff: base and cap (ms). Defaults 500 ms and 30 s. It grows once per round of the replica
+   * list, not per replica tried.
+   */
   backoff?: { baseMs?: number; maxMs?: number };
+  /**
+   * How long a replica may stay silent (ms, default 10 s): a connect (CA fetch, TLS, upgrade) not done by then
+   * fails, and an open stream is pinged every half of it and closed when a ping goes unanswered for the other
+   * half, so a replica whose host died is given up within this bound.
+   */
+  streamTimeoutMs?: number;
 }
 
 export interface MeshProxy {
@@ -61,14 +76,22 @@ export interface MeshProxy {
   workloadId(): string | null;
   /** Whether the stream to the control plane is up now. */
   connected(): boolean;
+  /** The replica (one of `controlPlaneUrls`) the stream is up with now; null while not connected. */
+  controlPlaneUrl(): string | null;
   certificate(): IssuedCertificate | null;
   close(): Promise<void>;
 }
+
+/** Default of `MeshProxyOptions.streamTimeoutMs`. */
+export const DEFAULT_STREAM_TIMEOUT_MS = 10_000;
 
 export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const baseMs = opts.backoff?.baseMs ?? 500;
   const maxMs = opts.backoff?.maxMs ?? 30_000;
+  const streamTimeoutMs = opts.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS;
+  const urls = [...new Set(opts.controlPlaneUrls)];
+  if (urls.length === 0) throw new TypeError("startMeshProxy: give at least one control-plane URL");
 
   let caPem: string | null = null;
   let keyPem: string | null = null;
@@ -86,7 +109,12 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
   let ws: WebSocket | null = null;
   let isConnected = false;
   let closing = false;
+  /** Rounds of the replica list that failed since the last welcome: the backoff's exponent. */
   let attempt = 0;
+  /** The replica tried now, or connected to (an index into `urls`). */
+  let current = 0;
+  /** Replicas that failed in turn since the last welcome or the last backoff; a whole list of them is a round. */
+  let failedInRound = 0;
   let reconnectTimer: NodeJS.Timeout | null = null;
   let telemetryTimer: NodeJS.Timeout | null = null;
   let renewTimer: NodeJS.Timeout | null = null;
@@ -171,12 +199,15 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
     switch (msg.type) {
       case "welcome": {
         attempt = 0;
+        failedInRound = 0;
         workloadId = msg.workloadId;
         cert = msg.certificate;
         keyPem = pendingKeyPem ?? keyPem;
         pendingKeyPem = null;
         isConnected = true;
-        log(`trellis proxy: joined the mesh as ${cert.spiffeId} (workload ${workloadId})`);
+        log(
+          `trellis proxy: joined the mesh as ${cert.spiffeId} (workload ${workloadId}) through ${urls[current]}`,
+        );
         scheduleRenewal();
         if (telemetryTimer) clearInterval(telemetryTimer);
         const readTelemetry =
@@ -266,12 +297,25 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
     }
   }
 
-  function scheduleReconnect(): void {
+  /**
+   * The replica in use failed (a connect, or a stream that closed): the next one is tried, at once after a
+   * failed connect, within a jittered `baseMs` after a closed stream (every proxy of a replica that stopped loses
+   * it at the same instant; the next replica should not meet them all at once). When every replica has failed
+   * in turn, the round ends with the exponential backoff, full jitter (a whole control plane restarting must not
+   * be met by every proxy at the same instant).
+   */
+  function scheduleReconnect(after: "connect" | "stream"): void {
     if (closing || reconnectTimer) return;
-    // Full jitter: a control-plane restart must not be met by every proxy at the same instant.
-    const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
-    const delay = Math.floor(Math.random() * cap);
-    attempt++;
+    current = (current + 1) % urls.length;
+    failedInRound++;
+    let delay: number;
+    if (failedInRound >= urls.length) {
+      failedInRound = 0;
+      delay = Math.floor(Math.random() * Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16)));
+      attempt++;
+    } else {
+      delay = after === "connect" ? 0 : Math.floor(Math.random() * baseMs);
+    }
     reconnectTimer = setTimeout(() => {
       reconnectTimer = null;
       void connect();
@@ -280,8 +324,9 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
 
   async function connect(): Promise<void> {
     if (closing) return;
+    const url = urls[current]!;
     try {
-      caPem ??= await fetchPinnedCa(opts.controlPlaneUrl, opts.token);
+      caPem ??= await fetchPinnedCa(url, opts.token, { timeoutMs: streamTimeoutMs });
     } catch (e) {
       if (e instanceof MeshJoinError && e.code !== "DP_CA_UNREACHABLE") {
         // A wrong token or a foreign CA will not fix itself: stop, loudly.
@@ -290,25 +335,47 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         closing = true;
         return;
       }
-      log(`trellis proxy: ${(e as Error).message}; retrying`);
-      return scheduleReconnect();
+      log(
+        `trellis proxy: ${(e as Error).message}; ${urls.length > 1 ? "trying the next control plane" : "retrying"}`,
+      );
+      return scheduleReconnect("connect");
     }
     // Every hello asks for a certificate for a fresh key; the welcome puts both in force together.
     const fresh = await generateKeyAndCsr();
     pendingKeyPem = fresh.keyPem;
     const csrPem = fresh.csrPem;
-    const socket = new WebSocket(new URL(MESH_STREAM_PATH, opts.controlPlaneUrl), {
+    const socket = new WebSocket(new URL(MESH_STREAM_PATH, url), {
       ca: caPem,
       headers: { authorization: `Bearer ${opts.token}` },
       perMessageDeflate: false,
-      handshakeTimeout: 10_000,
+      handshakeTimeout: streamTimeoutMs,
       maxPayload: 64 * 1024 * 1024,
     });
     ws = socket;
+    // Whether anything came from the replica since the last ping. TCP alone would notice a dead peer only
+    // after minutes of retransmissions (keepalive: hours): a replica whose host died sends no FIN.
+    let heard = true;
+    let silent = false;
+    let pinger: NodeJS.Timeout | null = null;
+    const hear = () => {
+      heard = true;
+    };
+    socket.on("pong", hear);
+    socket.on("ping", hear);
     // The hello announces `lastConfig`: the control plane's deltas on this stream start from it.
     received = lastConfig;
     let queue = Promise.resolve();
     socket.on("open", () => {
+      pinger = setInterval(() => {
+        if (!heard) {
+          silent = true;
+          socket.terminate();
+          return;
+        }
+        heard = false;
+        socket.ping();
+      }, streamTimeoutMs / 2);
+      pinger.unref();
       socket.send(
         JSON.stringify({
           type: "hello",
@@ -322,6 +389,7 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       );
     });
     socket.on("message", (data) => {
+      heard = true;
       let msg: ControlPlaneMessage;
       try {
         msg = ZControlPlaneMessage.parse(JSON.parse(data.toString()));
@@ -340,11 +408,16 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         log(`trellis proxy: the control plane refused the stream (HTTP ${res.statusCode}): ${body.trim()}`);
         if (res.statusCode === 401 || res.statusCode === 403) {
           rejectReady(new MeshJoinError("DP_JOIN_TOKEN_INVALID", body.trim() || "join token refused"));
+          closing = true;
         }
+        // With a listener for this event, ws leaves the handshake open: end it, so that `close` follows and
+        // the next replica is tried (a replica shutting down answers 503 "reconnect to another replica").
+        socket.terminate();
       });
     });
     socket.on("error", () => {});
     socket.on("close", (code, reason) => {
+      if (pinger) clearInterval(pinger);
       if (ws === socket) ws = null;
       const wasConnected = isConnected;
       isConnected = false;
@@ -379,9 +452,9 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
         log(`trellis proxy: the control plane refused the stream: ${reason.toString()}; retrying`);
       else if (wasConnected)
         log(
-          `trellis proxy: lost the control plane (${code}); serving the last config (${proxy?.currentVersion() ?? "none"}) and reconnecting`,
+          `trellis proxy: lost the control plane ${url} (${silent ? `no answer to a ping within ${streamTimeoutMs / 2} ms` : code}); serving the last config (${proxy?.currentVersion() ?? "none"}) and ${urls.length > 1 ? "trying the next replica" : "reconnecting"}`,
         );
-      scheduleReconnect();
+      scheduleReconnect(wasConnected ? "stream" : "connect");
     });
   }
 
@@ -392,6 +465,7 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
     proxy: () => proxy,
     workloadId: () => workloadId,
     connected: () => isConnected,
+    controlPlaneUrl: () => (isConnected ? urls[current]! : null),
     certificate: () => cert,
     async close() {
       closing = true;

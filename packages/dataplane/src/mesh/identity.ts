@@ -30,8 +30,13 @@ export class MeshJoinError extends Error {
 /**
  * Fetches the control plane's CA over a connection it does not trust yet, and trusts the CA only if its
  * SHA-256 equals the fingerprint in the join token (kubeadm's discovery-token-ca-cert-hash, inside the token).
+ * `timeoutMs` (default 10 s): how long the replica may stay silent before this fails (DP_CA_UNREACHABLE).
  */
-export async function fetchPinnedCa(controlPlaneUrl: string, token: string): Promise<string> {
+export async function fetchPinnedCa(
+  controlPlaneUrl: string,
+  token: string,
+  { timeoutMs = 10_000 }: { timeoutMs?: number } = {},
+): Promise<string> {
   const parsed = parseJoinToken(token);
   if (!parsed)
     throw new MeshJoinError(
@@ -41,7 +46,7 @@ export async function fetchPinnedCa(controlPlaneUrl: string, token: string): Pro
   const pem = await new Promise<string>((resolve, reject) => {
     const req = request(
       new URL(MESH_CA_PATH, controlPlaneUrl),
-      { rejectUnauthorized: false, timeout: 10_000 },
+      { rejectUnauthorized: false, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
