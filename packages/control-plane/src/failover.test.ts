@@ -283,6 +283,9 @@ describe("a proxy with several control-plane replicas", () => {
     // Backoff (100 ms doubling to 1 s here) once per round: a handful of rounds in 3 s, not hundreds.
     expect(hits.length).toBeLessThan(60);
     expect(feed.m.connected()).toBe(false);
+    expect(log.join("\n")).toMatch(
+      /no control plane answered \(https:\/\/127\.0\.0\.1:\d+, .*\); serving config \S+, trying again in \d+\.\d s/,
+    );
     expect(feed.m.proxy()!.currentVersion()).toBe(version);
     // Back: B restarts on its port, and the proxy finds it on a later round.
     b = await startReplica("replica-b", Number(new URL(b.url).port));

@@ -313,6 +313,12 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
       failedInRound = 0;
       delay = Math.floor(Math.random() * Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16)));
       attempt++;
+      // Once per round, so as rarely as the backoff allows: an operator sees that the proxy is cut off from
+      // every replica, not only that it lost one.
+      if (after === "connect")
+        log(
+          `trellis proxy: no control plane answered (${urls.join(", ")}); serving config ${proxy?.currentVersion() ?? "none"}, trying again in ${(delay / 1000).toFixed(1)} s`,
+        );
     } else {
       delay = after === "connect" ? 0 : Math.floor(Math.random() * baseMs);
     }
