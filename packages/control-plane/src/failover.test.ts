@@ -21,6 +21,8 @@ const db = createDb(url);
 
 const startReplica = (replicaId: string, port = 0) =>
   startControlPlane({
+    // Slower than a pinged proxy's failover here (streamTimeoutMs 1 s), faster than the default 5 s.
+    heartbeatMs: 1_500,
     databaseUrl: url,
     secret: TEST_MESH_SECRET,
     compile: meshCompiler(),
@@ -221,7 +223,16 @@ describe("a proxy with several control-plane replicas", () => {
     expect(log.join("\n")).toMatch(/lost the control plane https:\/\/127\.0\.0\.1:\d+ \(no answer to a ping/);
     // Nothing else told the proxies: the other one still believes in the dead link.
     expect(unpinged.m.controlPlaneUrl()).toBe(link.url);
-    expect((await callThrough(pinged.outbound, "ratings")).body).toBe("ratings");
+    // A drops its side of the silent streams when its own heartbeat goes unanswered (1.5 to 3 s): that must
+    // not unregister the proxy that lives on B now, nor take it out of callers' configs.
+    await new Promise((r) => setTimeout(r, Math.max(0, frozen + 3_500 - Date.now())));
+    const row = await db.workload.findUniqueOrThrow({ where: { id: pinged.m.workloadId()! } });
+    expect([row.status, row.controlPlaneId]).toEqual(["connected", "replica-b"]);
+    await expect.poll(async () => (await callThrough(pinged.outbound, "ratings")).body).toBe("ratings");
+    expect(
+      (await db.workload.findUniqueOrThrow({ where: { id: unpinged.m.workloadId()! } })).status,
+      "the proxy A cannot hear is gone for A",
+    ).toBe("disconnected");
   });
 
   it("joins through the next replica when the first is not there, or refuses the stream while it shuts down", async () => {

@@ -102,7 +102,7 @@ export async function registerWorkload(
     /** Gives a service its VIP when its first proxy creates it. */
     vips: VipAllocator;
   },
-): Promise<{ id: string }> {
+): Promise<{ id: string; connectedAt: Date }> {
   const { node } = input;
   const service = await upsertService(db, input.vips, node.namespace, node.service);
   const serviceId = service.id;
@@ -128,7 +128,7 @@ export async function registerWorkload(
   if (input.workloadId) {
     // Same service only: a workload id cannot move a registration to another service.
     const r = await db.workload.updateMany({ where: { id: input.workloadId, serviceId }, data });
-    if (r.count === 1) return { id: input.workloadId };
+    if (r.count === 1) return { id: input.workloadId, connectedAt: now };
   }
   const created = await db.workload.create({ data, select: { id: true } });
   await db.joinToken.updateMany({
@@ -141,7 +141,7 @@ export async function registerWorkload(
     },
     data: { lastUsedAt: now },
   });
-  return created;
+  return { id: created.id, connectedAt: now };
 }
 
 interface ServiceRow {
@@ -259,9 +259,15 @@ async function claimTcpPort(
     await db.service.update({ where: { id: service.id }, data: { protocol: "tcp", port } });
 }
 
-export async function disconnectWorkload(db: Db, id: string): Promise<void> {
+/**
+ * Marks a workload gone when the stream that registered it at `connectedAt` ends. Only that registration: a
+ * proxy that lost its stream silently (a partition) has often registered again by the time the old stream's
+ * heartbeat runs out — on another replica, or on this one — and the old stream must not take it out of every
+ * caller's config then. `connectedAt` is written by each registration, so it tells them apart.
+ */
+export async function disconnectWorkload(db: Db, id: string, connectedAt: Date): Promise<void> {
   await db.workload.updateMany({
-    where: { id, status: "connected" },
+    where: { id, status: "connected", connectedAt },
     data: { status: "disconnected", disconnectedAt: new Date() },
   });
 }

@@ -79,6 +79,8 @@ export class ProxySession {
   private helloTimer: NodeJS.Timeout | null = null;
   /** A workload registered by a hello that did not complete (revoked meanwhile): its certificate is revoked. */
   private registeredId: string | null = null;
+  /** When this stream registered it: its disconnect touches that registration only (disconnectWorkload). */
+  private registeredAt: Date | null = null;
   private readonly writer: ConfigWriter;
   private readonly certs: StreamCertificates;
   private readonly intake: TelemetryIntake;
@@ -265,8 +267,9 @@ export class ProxySession {
       throw e;
     }
     let id: string;
+    let connectedAt: Date;
     try {
-      ({ id } = await registerWorkload(this.deps.db, {
+      ({ id, connectedAt } = await registerWorkload(this.deps.db, {
         node,
         identity: spiffe,
         ...(msg.workloadId ? { workloadId: msg.workloadId } : {}),
@@ -286,9 +289,10 @@ export class ProxySession {
       throw e;
     }
     this.registeredId = id;
+    this.registeredAt = connectedAt;
     // Recorded before the proxy has it: revoking the token revokes every certificate issued under it.
     await this.certs.record(cert, spiffe, id);
-    if (this.closed) return void (await disconnectWorkload(this.deps.db, id));
+    if (this.closed) return void (await disconnectWorkload(this.deps.db, id, connectedAt));
     if (this.deps.isRevoked(scope.joinTokenId)) {
       // Revoked while this proxy joined: the revocation may have missed this workload and certificate.
       await revokeCertificates(this.deps.db, [this]);
@@ -380,8 +384,8 @@ export class ProxySession {
     const wasReady = this.joined !== null;
     this.writer.close();
     await this.queue.catch(() => {});
-    if (this.workloadId && !this.keepRegistration)
-      await disconnectWorkload(this.deps.db, this.workloadId).catch(() => {});
+    if (this.workloadId && this.registeredAt && !this.keepRegistration)
+      await disconnectWorkload(this.deps.db, this.workloadId, this.registeredAt).catch(() => {});
     this.deps.onClose(this, wasReady);
     this.cleanedUp();
   }
