@@ -13,7 +13,8 @@ const rps = Number(rpsText);
 const TIMEOUT_MS = 5_000;
 const MAX_IN_FLIGHT = 1_000;
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+// As many connections as requests in flight: the generator must not queue requests itself.
+const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 let seq = 0;
 let inFlight = 0;
