@@ -207,7 +207,7 @@ async function main() {
     start(pod, {
       what: `${service} sidecar`,
       args: podSidecarArgs({
-        controlPlaneUrl,
+        controlPlanes: [controlPlaneUrl],
         namespace: NAMESPACE,
         service,
         version: "v1",

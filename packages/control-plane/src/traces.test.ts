@@ -62,7 +62,7 @@ let front: { outbound: number; admin: number };
 async function sidecar(service: string, appPort: number) {
   const [inbound, outbound, admin] = [await freePort(), await freePort(), await freePort()];
   const m = startMeshProxy({
-    controlPlaneUrl: cp.url,
+    controlPlaneUrls: [cp.url],
     token,
     node: { namespace: NS, service, version: "v1", address: `127.0.0.1:${inbound}`, labels: {} },
     app: { port: appPort },

@@ -28,7 +28,7 @@ import { meshCompiler, startControlPlane, type ControlPlane } from "@trellis/con
 import { freePort } from "@trellis/dataplane/testing";
 import { createBed, unsupportedReason, type Bed, type Pod } from "@trellis/pods";
 import { bootstrap, createJoinToken, seedResourcesAsSystemChange, SYSTEM_ACTOR } from "@trellis/services";
-import { podSidecarArgv, SIDECAR_READY, startInPod, TRELLIS_BIN, type PodProcess } from "./pod-process.js";
+import { podSidecarArgs, SIDECAR_READY, startInPod, type PodProcess } from "./pod-processes.js";
 
 const unsupported = unsupportedReason();
 if (unsupported && process.env.CI) throw new Error(`CI must run the chaos tests: ${unsupported}`);
@@ -194,14 +194,16 @@ describe.skipIf(unsupported !== undefined)("chaos on the pod bed, under steady l
   async function start(
     name: string,
     what: string,
-    argv: string[],
+    args: string[],
     env: Record<string, string>,
     ready: RegExp,
+    command?: string,
   ) {
     const key = `${name} ${what}`;
     const proc = await startInPod(pod(name), {
       what: key,
-      argv,
+      args,
+      ...(command !== undefined ? { command } : {}),
       env,
       ready,
       timeoutMs: 120_000,
@@ -219,7 +221,7 @@ describe.skipIf(unsupported !== undefined)("chaos on the pod bed, under steady l
     await start(
       name,
       "sidecar",
-      podSidecarArgv({
+      podSidecarArgs({
         controlPlanes: [cpbUrl, cpaUrl],
         controlPlaneTimeout: `${CP_TIMEOUT_MS}ms`,
         namespace: ns,
@@ -227,7 +229,7 @@ describe.skipIf(unsupported !== undefined)("chaos on the pod bed, under steady l
         version: "v1",
         appPort,
         tcpPorts,
-        advertiseAddress: pod(name).ip,
+        pod: pod(name),
       }),
       { TRELLIS_JOIN_TOKEN: token },
       SIDECAR_READY,
@@ -271,7 +273,7 @@ describe.skipIf(unsupported !== undefined)("chaos on the pod bed, under steady l
     await start(
       "cp-b",
       "controlplane",
-      [TRELLIS_BIN, "controlplane", "--host", "0.0.0.0", "--port", "15010", "--advertise", cpb.ip],
+      ["controlplane", "--host", "0.0.0.0", "--port", "15010", "--advertise", cpb.ip],
       { DATABASE_URL: pg.toString(), TRELLIS_SECRET: SECRET },
       /control plane https:/,
     );
@@ -341,6 +343,7 @@ describe.skipIf(unsupported !== undefined)("chaos on the pod bed, under steady l
       [LOAD, `http://echo:${ECHO_PORT}/`, String(RPS), "http://127.0.0.1:15000/clusters", "echo"],
       {},
       /^\{/m,
+      process.execPath,
     );
     // Steady state: the client's sidecar knows the three endpoints, and each of them answers.
     await load.until(0, (v) => v.endpoints.length === 3, 30_000);

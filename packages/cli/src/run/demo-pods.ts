@@ -102,7 +102,7 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
         const sidecar = startInPod(pod, {
           what: `demo ${name}-${version} sidecar`,
           args: podSidecarArgs({
-            controlPlaneUrl,
+            controlPlanes: [controlPlaneUrl],
             namespace: DEMO_NAMESPACE,
             service: name,
             version,

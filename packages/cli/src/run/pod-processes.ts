@@ -1,8 +1,8 @@
 // `trellis` commands run in pods of the pod bed (@trellis/pods), as a user would run them by hand in a pod: a
 // sidecar (`trellis proxy --control-plane … --capture`) and its app. Started with a minimal environment, waited
 // for until they say they are ready, stopped with SIGTERM (a sidecar then drains and removes its rules).
-// Used by `trellis up --demo --pods` (demo-pods.ts) and the capture benchmark (bench/capture.mjs), so both run
-// the same processes the same way.
+// Used by `trellis up --demo --pods` (demo-pods.ts), the capture benchmark (bench/capture.mjs) and the chaos
+// tests (chaos.test.ts), so all run the same processes the same way.
 //
 // When to edit this: when the way a pod's sidecar is started changes (a flag every pod's sidecar needs).
 import type { ChildProcess } from "node:child_process";
@@ -25,9 +25,13 @@ export interface PodProcessOptions {
   env?: Record<string, string>;
   /** Resolves once the process's output matches this. */
   ready: RegExp;
-  /** Lines worth showing a person (failures); every line with `verbose`. */
-  log: (line: string) => void;
-  verbose: boolean;
+  /** How long it may take to be ready (default POD_START_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Lines worth showing a person (failures); every line with `verbose`. Without it, `onLine` sees every line. */
+  log?: (line: string) => void;
+  verbose?: boolean;
+  /** Every line it writes (a test keeps them); instead of `log`. */
+  onLine?: (line: string) => void;
   /** Called when the process exits after it was ready (before: the start rejects). */
   exited?: (what: string, code: number | null) => void;
 }
@@ -51,9 +55,11 @@ export function startInPod(pod: Pod, opts: PodProcessOptions): Promise<PodProces
   });
   let output = "";
   let started = false;
-  const onLine = (line: string) => {
-    if (opts.verbose || /failed|refused|invalid|error|cannot/i.test(line)) opts.log(`${what}: ${line}`);
-  };
+  const onLine =
+    opts.onLine ??
+    ((line: string) => {
+      if (opts.verbose || /failed|refused|invalid|error|cannot/i.test(line)) opts.log?.(`${what}: ${line}`);
+    });
   let partial = "";
   const onData = (c: Buffer) => {
     const text = c.toString();
@@ -65,9 +71,10 @@ export function startInPod(pod: Pod, opts: PodProcessOptions): Promise<PodProces
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
   return new Promise((resolve, reject) => {
+    const timeoutMs = opts.timeoutMs ?? POD_START_TIMEOUT_MS;
     const timer = setTimeout(
-      () => reject(new Error(`${what} did not start within ${POD_START_TIMEOUT_MS / 1000} s:\n${output}`)),
-      POD_START_TIMEOUT_MS,
+      () => reject(new Error(`${what} did not start within ${timeoutMs / 1000} s:\n${output}`)),
+      timeoutMs,
     );
     const check = () => {
       if (started || !opts.ready.test(output)) return;
@@ -89,13 +96,17 @@ export function startInPod(pod: Pod, opts: PodProcessOptions): Promise<PodProces
 export const SIDECAR_READY = /in the mesh, config/;
 
 export interface PodSidecar {
-  /** `https://<bed gateway>:<port>`: where pods reach the control plane. */
-  controlPlaneUrl: string;
+  /** The control-plane replicas (`https://<bed gateway>:<port>`, …), in the order the sidecar tries them. */
+  controlPlanes: readonly string[];
+  /** `--control-plane-timeout`, e.g. `2s`. */
+  controlPlaneTimeout?: string;
   namespace: string;
   service: string;
   version: string;
   appPort: number;
   appProtocol?: "http1" | "h2c";
+  /** Raw TCP app ports (`--tcp-port`). */
+  tcpPorts?: readonly number[];
   /** The pod's own address, which other sidecars dial. */
   pod: Pod;
   labels?: Record<string, string>;
@@ -112,9 +123,11 @@ export interface PodSidecar {
 export function podSidecarArgs(s: PodSidecar): string[] {
   return [
     "proxy",
-    ...["--control-plane", s.controlPlaneUrl],
+    ...["--control-plane", s.controlPlanes.join(",")],
+    ...(s.controlPlaneTimeout !== undefined ? ["--control-plane-timeout", s.controlPlaneTimeout] : []),
     ...["--namespace", s.namespace, "--service", s.service, "--version", s.version],
     ...["--app-port", String(s.appPort), "--app-protocol", s.appProtocol ?? "http1"],
+    ...(s.tcpPorts ?? []).flatMap((p) => ["--tcp-port", String(p)]),
     ...["--advertise-address", s.pod.ip],
     ...Object.entries(s.labels ?? {}).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     "--capture",

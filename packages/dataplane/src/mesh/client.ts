@@ -135,10 +135,11 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
     };
     const tracing = config.tracing as Record<string, unknown> | undefined;
     if (tracing && tracing.endpoint === undefined) {
-      // Spans go to the control plane's intake, which names their workload by this proxy's certificate.
+      // Spans go to the intake of the replica the stream is up with (a welcome from another one re-applies the
+      // config, so they follow a fail-over), which names their workload by this proxy's certificate.
       out.tracing = {
         ...tracing,
-        endpoint: new URL(MESH_TRACES_PATH, opts.controlPlaneUrl).href,
+        endpoint: new URL(MESH_TRACES_PATH, urls[current]!).href,
         workloadCertificate: true,
       };
     }
