@@ -85,7 +85,13 @@ export async function startConsole(opts: {
 }): Promise<ConsoleProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [nextBin(opts.webDir), "start", "--hostname", opts.host, "--port", String(opts.port)],
+    // Idle connections kept 65 s, not Node's 5 s: a client (a load balancer, whose idle timeout is usually
+    // 60 s; an API client between calls) that sends on a connection the server is closing gets ECONNRESET.
+    [
+      nextBin(opts.webDir),
+      "start",
+      ...["--hostname", opts.host, "--port", String(opts.port), "--keepAliveTimeout", "65000"],
+    ],
     {
       cwd: opts.webDir,
       env: {
