@@ -325,15 +325,15 @@ describe.skipIf(unsupported !== undefined)("chaos on the pod bed, under steady l
       sidecar("client", "client", token),
       ...["echo-1", "echo-2", "echo-3"].map(async (n) => {
         await sidecar(n, "echo", token);
-        await start(n, "app", ["-e", ECHO_APP(n)], {}, /listening/);
+        await start(n, "app", ["-e", ECHO_APP(n)], {}, /listening/, process.execPath);
       }),
       (async () => {
         await sidecar("kv-a", "kv", token, NS, [KV_PORT]);
-        await start("kv-a", "app", ["-e", KV_APP("kv-a")], {}, /listening/);
+        await start("kv-a", "app", ["-e", KV_APP("kv-a")], {}, /listening/, process.execPath);
       })(),
       (async () => {
         await sidecar("kv-b", "kv", tokenB, NS_B, [KV_PORT]);
-        await start("kv-b", "app", ["-e", KV_APP("kv-b")], {}, /listening/);
+        await start("kv-b", "app", ["-e", KV_APP("kv-b")], {}, /listening/, process.execPath);
       })(),
       sidecar("client-b", "client", tokenB, NS_B),
     ]);
