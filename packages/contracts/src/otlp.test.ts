@@ -90,6 +90,86 @@ describe("OTLP traces codec", () => {
     });
   });
 
+  it("writes every value type, events and statuses in a large batch as the OpenTelemetry definitions read them", () => {
+    const spans = Array.from({ length: 300 }, (_, i) => ({
+      traceId: traceId,
+      spanId: (i + 1).toString(16).padStart(16, "0"),
+      parentSpanId: i % 3 === 0 ? null : "00f067aa0ba902b7",
+      name: i % 7 === 0 ? "" : `GET /ünïcode/${i} ✓`,
+      kind: i % 6,
+      startUnixNano: 1_700_000_000_000_000_000n + BigInt(i),
+      endUnixNano: 1_700_000_000_000_000_000n + BigInt(i * 1000),
+      attributes: [
+        ["neg", -i - 1],
+        ["big", 2 ** 52 + i],
+        ["zero", 0],
+        ["f", i + 0.5],
+        ["flag", i % 2 === 0],
+        ["empty", ""],
+        ["list", ["a", i, true]],
+        ["", "no key"],
+      ] as const,
+      status:
+        i % 4 === 0
+          ? { code: STATUS_ERROR, message: i % 8 === 0 ? "" : "bœm" }
+          : { code: i % 4 === 1 ? 1 : 0 },
+      events:
+        i % 5 === 0
+          ? [
+              {
+                name: "exception",
+                timeUnixNano: 1_700_000_000_000_000_100n,
+                attributes: [["k", "v"]] as const,
+              },
+            ]
+          : [],
+    }));
+    const body = encodeExportTraceRequest(
+      [
+        ["service.name", "wéb"],
+        ["n", 3],
+      ],
+      { name: "", version: "9" },
+      spans,
+    );
+    const o = Request.toObject(Request.decode(body), { longs: String, bytes: String, defaults: false });
+    const decoded = (o.resourceSpans as { scopeSpans: { spans: Record<string, unknown>[] }[] }[])[0]!
+      .scopeSpans[0]!.spans;
+    expect(decoded).toHaveLength(300);
+    const s1 = decoded[1]!;
+    expect(s1.name).toBe("GET /ünïcode/1 ✓");
+    expect(s1.kind).toBe(1);
+    expect(s1.endTimeUnixNano).toBe("1700000000000001000");
+    expect(s1.status).toEqual({ code: 1 });
+    const attrs = Object.fromEntries(
+      (s1.attributes as { key: string; value: Record<string, unknown> }[]).map((a) => [a.key, a.value]),
+    );
+    expect(attrs).toMatchObject({
+      neg: { intValue: "-2" },
+      big: { intValue: String(2 ** 52 + 1) },
+      zero: { intValue: "0" },
+      f: { doubleValue: 1.5 },
+      flag: { boolValue: false },
+      empty: { stringValue: "" },
+      list: { arrayValue: { values: [{ stringValue: "a" }, { intValue: "1" }, { boolValue: true }] } },
+    });
+    expect(decoded[0]!.name ?? "").toBe("");
+    expect(decoded[0]!.status).toEqual({ code: 2 });
+    expect(decoded[4]!.status).toEqual({ code: 2, message: "bœm" });
+    expect(decoded[5]!.events).toEqual([
+      {
+        timeUnixNano: "1700000000000000100",
+        name: "exception",
+        attributes: [{ key: "k", value: { stringValue: "v" } }],
+      },
+    ]);
+    // And ours reads back what it wrote.
+    const [rs] = decodeExportTraceRequest(body);
+    expect(rs!.resource).toEqual({ "service.name": "wéb", n: 3 });
+    expect(rs!.scopes[0]!.spans.map((x) => x.spanId)).toEqual(spans.map((x) => x.spanId));
+    expect(rs!.scopes[0]!.spans[9]!.attributes["neg"]).toBe(-10);
+  });
+
   it("reads every value type, events, trace state and parents as the SDK writes them", () => {
     const body = sdkRequest([
       {
