@@ -183,12 +183,47 @@ const WINDOWS: [string, Date][] = [
   ["2h", ago(61)],
   ["9m", ago(95, 59)],
   ["20m", ago(24 * 60 + 50)],
+  // Across hours, ragged at both ends, and the part of a day that retention cut in two.
+  ["90m", ago(3 * 60 + 17, 41)],
+  ["24h", ago(71)],
+  ["6h", ago(21 * 60 + 4)],
 ];
 
-describe("graph over the 10-minute edge rollups", () => {
+describe("graph over the hour and 10-minute edge rollups", () => {
   it("has 10-minute buckets to read", async () => {
     const n = await db.telemetryEdgeRollup.count({ where: { sourceNamespace: { in: [...NAMESPACES] } } });
     expect(n).toBeGreaterThan(100);
+  });
+
+  it("keeps every hour row equal to its per-minute rows, through upserts, pruning and deletes", async () => {
+    // Per hour, edge and protocol: rows, HTTP rows, requests, errors, mTLS, duration and the histogram, summed
+    // from the per-minute rows and read from the hour rows; the two lists must be the same, row for row.
+    const sums = (from: Prisma.Sql) => db.$queryRaw<Record<string, unknown>[]>`
+      SELECT h, "reporter", "sourceNamespace", "sourceService", "sourceVersion", "destNamespace", "destService",
+             "destVersion", "protocol", SUM(n)::int AS n, SUM(http)::int AS http, SUM(requests)::text AS requests,
+             SUM(errors)::text AS errors, SUM(mtls)::text AS mtls, SUM(duration) AS duration,
+             array_to_string(ARRAY[${Prisma.raw(
+               Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => `SUM(l[${i + 1}])`).join(", "),
+             )}], ',') AS histogram
+      FROM (${from}) t
+      WHERE "sourceNamespace" IN (${Prisma.join([...NAMESPACES])})
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9`;
+    const perMinute = await sums(Prisma.sql`
+      SELECT date_trunc('hour', "bucket") AS h, "reporter", "sourceNamespace", "sourceService", "sourceVersion",
+             "destNamespace", "destService", "destVersion", "protocol", 1 AS n,
+             ("statusCode" <> 0 AND "protocol" <> 'tcp')::int AS http, "requests",
+             CASE WHEN "statusCode" >= 500 OR ("protocol" = 'grpc' AND "statusCode" >= 400) THEN "requests" ELSE 0 END AS errors,
+             "mtlsRequests" AS mtls, "durationSumMs" AS duration,
+             CASE WHEN "statusCode" <> 0 AND "protocol" <> 'tcp' THEN "latencyBuckets" ELSE '{0,0,0,0,0,0,0,0,0,0,0,0,0,0}' END AS l
+      FROM "TelemetryRollup"`);
+    const hours = await sums(Prisma.sql`
+      SELECT "bucket" AS h, "reporter", "sourceNamespace", "sourceService", "sourceVersion", "destNamespace",
+             "destService", "destVersion", "protocol", "sourceRows" AS n, "httpRows" AS http, "requests", "errors",
+             "mtlsRequests" AS mtls, "durationSumMs" AS duration,
+             CASE WHEN "httpRows" > 0 THEN "latencyBuckets" ELSE '{0,0,0,0,0,0,0,0,0,0,0,0,0,0}' END AS l
+      FROM "TelemetryEdgeRollupHour"`);
+    expect(perMinute.length).toBeGreaterThan(26 * 20);
+    expect(hours).toEqual(perMinute);
   });
 
   for (const [window, end] of WINDOWS)
