@@ -6,10 +6,12 @@
 // 2. the Graph page in Chromium: first draw, find/highlight, and frame times while panning.
 // It prints numbers and asserts only that the answers are complete: a benchmark, not a timed test.
 // BENCH_PROFILE=1 also prints where the page's main thread spent its time (a CPU profile over CDP).
+import { readFileSync } from "node:fs";
 import { expect, test, type CDPSession, type Page } from "@playwright/test";
 import { createDb, Prisma } from "@trellis/db";
-import { queryTraffic, serviceGraph, type Actor } from "@trellis/services";
+import { serviceGraph, type Actor } from "@trellis/services";
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from "../tests/fixtures";
+import { graphBefore } from "./graph-before";
 import { EDGES, generate, SERVICES, topUp, type Generated } from "./telemetry";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -27,6 +29,8 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 const ms = (x: number) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
+/** The machine's 1-, 5- and 15-minute load averages: the benchmark shares its 2 cores with other work. */
+const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -46,7 +50,7 @@ async function compare(contenders: Record<string, () => Promise<unknown>>) {
 function report(title: string, samples: Record<string, number[]>, reference: string) {
   const ref = samples[reference]!;
   const [r50, r95] = [quantile(ref, 0.5), quantile(ref, 0.95)];
-  console.log(`\n${title} (${RUNS} runs each)`);
+  console.log(`\n${title} (${RUNS} runs each; load average ${load()} after)`);
   console.log("  " + "".padEnd(46) + "p50".padStart(10) + "p95".padStart(10) + "  ×ref p50  ×ref p95");
   for (const [name, xs] of Object.entries(samples)) {
     const [p50, p95] = [quantile(xs, 0.5), quantile(xs, 0.95)];
@@ -70,7 +74,7 @@ test.beforeAll(async () => {
   data = await generate(process.env.E2E_DATABASE_URL!);
   console.log(
     `\ngenerated ${SERVICES} services, ${EDGES} edges: ${data.rows} per-minute rows, ` +
-      `${data.edgeRollupRows} 10-minute rows, in ${data.seconds.toFixed(1)} s`,
+      `${data.edgeRollupRows} 10-minute rows, ${data.hourRollupRows} hour rows, in ${data.seconds.toFixed(1)} s`,
   );
 });
 
@@ -84,6 +88,8 @@ test("graph query: services layer and REST, beside a raw GROUP BY", async () => 
     expect(g.nodes.length).toBeGreaterThanOrEqual(SERVICES);
     const plain = await serviceGraph(db, admin, window, { edgeRollups: false });
     expect(plain.edges).toHaveLength(EDGES);
+    const [before] = await graphBefore(db, 60);
+    expect(before).toHaveLength(EDGES);
 
     // What a plain aggregate of the same rows costs: the floor for anything that reads per-minute rows.
     const until = new Date();
@@ -101,26 +107,28 @@ test("graph query: services layer and REST, beside a raw GROUP BY", async () => 
     );
     console.log(`\n1-hour window: ${rows[0]!.n} per-minute rows`);
 
+    console.log(`load average before: ${load()}`);
     const services = await compare({
       "raw GROUP BY (reference)": rawGroupBy,
-      "serviceGraph 1h (edge rollups)": () => serviceGraph(db, admin, window),
+      "before: 10-minute rollups + sort (7cffff4)": () => graphBefore(db, 60),
+      "after: serviceGraph 1h (hour/10-min/minute)": () => serviceGraph(db, admin, window),
       "serviceGraph 1h (per-minute rows only)": () => serviceGraph(db, admin, window, { edgeRollups: false }),
-      "queryTraffic 1h (the graph's query before)": () =>
-        queryTraffic(db, admin, { minutes: 60, versions: "merged" }),
     });
     report("services layer", services, "raw GROUP BY (reference)");
 
     // Node's own fetch from this process, straight to the console's port.
-    const url = new URL("/api/v1/graph?window=1h", process.env.E2E_BASE_URL).toString();
-    const rest = async () => {
+    const rest = async (w: string) => {
+      const url = new URL(`/api/v1/graph?window=${w}`, process.env.E2E_BASE_URL).toString();
       const res = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { nodes: unknown[]; edges: unknown[] };
       expect(body.edges).toHaveLength(EDGES);
     };
+    console.log(`load average before: ${load()}`);
     const http = await compare({
       "raw GROUP BY (reference)": rawGroupBy,
-      "GET /api/v1/graph?window=1h": rest,
+      "GET /api/v1/graph?window=1h": () => rest("1h"),
+      "GET /api/v1/graph?window=24h (70 min of data)": () => rest("24h"),
     });
     report("REST, real console server over HTTP", http, "raw GROUP BY (reference)");
   } finally {
@@ -268,7 +276,9 @@ test("graph page: first draw, find, pan", async ({ page }) => {
     }),
   );
 
-  console.log(`\nGraph page, Chromium (${drawn.nodes} service nodes and ${drawn.edges} edges in the DOM)`);
+  console.log(
+    `\nGraph page, Chromium (${drawn.nodes} service nodes and ${drawn.edges} edges in the DOM; load average ${load()})`,
+  );
   console.log(
     `  first draw (navigation → first frame with nodes and edges)  ${ms(firstDraw.at)}` +
       ` (HTML by ${ms(firstDraw.html)}, data by ${ms(firstDraw.data)}, then ${ms(firstDraw.at - firstDraw.data)} to draw)`,

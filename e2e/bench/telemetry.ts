@@ -13,6 +13,7 @@ export const MINUTES = 70;
 export interface Generated {
   rows: number;
   edgeRollupRows: number;
+  hourRollupRows: number;
   seconds: number;
   /** A service name the find box can look for. */
   someService: string;
@@ -97,11 +98,14 @@ export async function generate(url: string): Promise<Generated> {
     // What autovacuum would have done by now on a live system: statistics, and dead row versions reclaimed.
     await db.$executeRaw`VACUUM ANALYZE "TelemetryRollup"`;
     await db.$executeRaw`VACUUM ANALYZE "TelemetryEdgeRollup"`;
-    const [counts] = await db.$queryRaw<{ rows: bigint; edge: bigint }[]>`
-      SELECT (SELECT count(*) FROM "TelemetryRollup") AS rows, (SELECT count(*) FROM "TelemetryEdgeRollup") AS edge`;
+    await db.$executeRaw`VACUUM ANALYZE "TelemetryEdgeRollupHour"`;
+    const [counts] = await db.$queryRaw<{ rows: bigint; edge: bigint; hour: bigint }[]>`
+      SELECT (SELECT count(*) FROM "TelemetryRollup") AS rows, (SELECT count(*) FROM "TelemetryEdgeRollup") AS edge,
+        (SELECT count(*) FROM "TelemetryEdgeRollupHour") AS hour`;
     return {
       rows: Number(counts!.rows),
       edgeRollupRows: Number(counts!.edge),
+      hourRollupRows: Number(counts!.hour),
       seconds: (performance.now() - started) / 1000,
       someService: svc(SERVICES - 7),
     };
