@@ -20,6 +20,7 @@ import {
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { TimeWindowFields, useTimeWindow } from "../_components/time-window";
+import { useGraphTraffic } from "./use-graph-traffic";
 import { layoutGraph, namespaceBoxes, structureKey, type Position } from "./graph-layout";
 import {
   DEFAULT_THRESHOLDS,
@@ -129,11 +130,10 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const live = timeWindow.live;
   const poll = timeWindow.refetchInterval;
   const untilIso = timeWindow.query.until;
-  const traffic = useQuery(
-    trpc.traffic.edges.queryOptions(
-      { ...(namespace ? { namespace } : {}), minutes, versions, ...(untilIso ? { until: untilIso } : {}) },
-      { refetchInterval: poll, placeholderData: (prev) => prev },
-    ),
+  // The graph API first, the status codes after it (use-graph-traffic.ts).
+  const traffic = useGraphTraffic(
+    { ...(namespace ? { namespace } : {}), minutes, versions, ...(untilIso ? { until: untilIso } : {}) },
+    poll,
   );
   const services = useQuery(trpc.service.list.queryOptions({}, { refetchInterval: poll }));
   const resources = useQuery(
