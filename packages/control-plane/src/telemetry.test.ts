@@ -119,4 +119,29 @@ describe("telemetry rollups", () => {
       1,
     );
   });
+
+  it("lets two replicas flush across a 10-minute boundary of one hour without a deadlock", async () => {
+    // The replica behind still holds the last minute of a 10-minute bucket; the other has only the next one.
+    // Each per-minute row's trigger locks its 10-minute row and its hour row, so the first flush holds hour rows
+    // while it goes on to rows the second flush holds, and the second waits for those hour rows: unless every
+    // row of an edge is written under one lock per edge taken up front.
+    const boundary = Date.UTC(2025, 0, 2, 11, 10);
+    const callees = Array.from({ length: 40 }, (_, i) => `hb${String(i).padStart(2, "0")}`);
+    for (let round = 0; round < 3; round++) {
+      const [behind, ahead] = [new TelemetryAggregator(), new TelemetryAggregator()];
+      for (const dst of callees) {
+        behind.add([series(dst, 200, 1)], boundary - MINUTE + 30_000);
+        behind.add([series(dst, 200, 1)], boundary + 1_000);
+        ahead.add([series(dst, 200, 1)], boundary + 2_000);
+      }
+      await Promise.all([behind.flush(db), ahead.flush(db)]);
+    }
+    const hours = await db.telemetryEdgeRollupHour.findMany({
+      where: { sourceNamespace: NS, destService: { in: callees } },
+    });
+    // 3 rounds × 3 requests per callee, all in the hour 11:00, in one row each.
+    expect(hours.map((h) => [h.bucket.toISOString(), h.requests])).toEqual(
+      callees.map(() => ["2025-01-02T11:00:00.000Z", 9n]),
+    );
+  });
 });

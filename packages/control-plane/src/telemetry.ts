@@ -83,14 +83,14 @@ export class TelemetryAggregator {
 
   private async flushSeries(db: Db): Promise<number> {
     if (this.pending.size === 0) return 0;
-    // In one order whoever flushes: each row's trigger also locks its 10-minute TelemetryEdgeRollup row, and
-    // two replicas taking the same locks in different orders would deadlock. Edge bucket and edge first, so
-    // both kinds of lock are taken in the same order everywhere.
+    // Each row's trigger also locks its 10-minute and hour rows. The edges are locked first (lockEdges), so two
+    // replicas never interleave on one edge; rows still go in one order, edge bucket and edge first.
     const batch = inLockOrder([...this.pending.values()]);
     this.pending = new Map();
     try {
-      await db.$transaction(
-        batch.map(
+      await db.$transaction([
+        lockEdges(db, batch),
+        ...batch.map(
           ({ bucket, s }) =>
             db.$executeRaw`
             INSERT INTO "TelemetryRollup" ("bucket","reporter","sourceNamespace","sourceService","sourceVersion",
@@ -109,7 +109,7 @@ export class TelemetryAggregator {
               "bytesReceived" = "TelemetryRollup"."bytesReceived" + EXCLUDED."bytesReceived",
               "latencyBuckets" = ARRAY(SELECT a + b FROM unnest("TelemetryRollup"."latencyBuckets", EXCLUDED."latencyBuckets") AS t(a, b))`,
         ),
-      );
+      ]);
       return batch.length;
     } catch (e) {
       for (const a of batch) this.add([a.s], a.bucket.getTime());
@@ -141,6 +141,40 @@ export class TelemetryAggregator {
       throw e;
     }
   }
+}
+
+/** pg_advisory_xact_lock's first key: the class of "a telemetry edge" (any fixed number; only we take these). */
+const EDGE_LOCK_CLASS = 0x7e1e;
+
+/**
+ * One transaction-scoped lock per edge (reporter, caller, callee) in the batch, taken before any row, in the
+ * order of the keys, so two replicas never hold row locks of the same edge at once. Row order alone is not
+ * enough since the hour rollup (decision 020): a per-minute row's trigger locks its 10-minute row and then
+ * its hour row, so a replica still flushing 10:09 holds the hour rows of 11:00's edges while it goes on to
+ * 10:10's minute rows, which a replica flushing only 10:10 already holds, and that one waits for the hour rows:
+ * deadlock (telemetry.test.ts reproduces it). Keys are hashes; two edges sharing one only serialize more.
+ */
+function lockEdges(db: Db, batch: Accum[]) {
+  // JSON, not a NUL-joined key: PostgreSQL text cannot hold NUL.
+  const edges = [
+    ...new Set(
+      batch.map(({ s }) =>
+        JSON.stringify([
+          s.reporter,
+          s.source.namespace,
+          s.source.service,
+          s.source.version,
+          s.destination.namespace,
+          s.destination.service,
+          s.destination.version,
+        ]),
+      ),
+    ),
+  ];
+  // The aggregate takes its input in the subquery's order: the locks in ascending key order.
+  return db.$queryRaw<{ n: number }[]>`
+    SELECT count(pg_advisory_xact_lock(${EDGE_LOCK_CLASS}::int, k))::int AS n
+    FROM (SELECT DISTINCT hashtext(e) AS k FROM unnest(${edges}::text[]) AS e ORDER BY 1) AS keys`;
 }
 
 const EDGE_BUCKET = 10 * MINUTE;
