@@ -145,14 +145,20 @@ export class TelemetryAggregator {
 
 /** pg_advisory_xact_lock's first key: the class of "a telemetry edge" (any fixed number; only we take these). */
 const EDGE_LOCK_CLASS = 0x7e1e;
+/**
+ * Edges share this many locks (a power of 2). Not one per edge: every advisory lock held takes a slot of
+ * PostgreSQL's shared lock table (about 64 × max_connections by default: 6,400), and two replicas flushing 2,000
+ * edges from both reporters would hold 8,000 at once ("out of shared memory").
+ */
+const EDGE_LOCK_STRIPES = 256;
 
 /**
- * One transaction-scoped lock per edge (reporter, caller, callee) in the batch, taken before any row, in the
+ * A transaction-scoped lock for the edges (reporter, caller, callee) in the batch, taken before any row, in the
  * order of the keys, so two replicas never hold row locks of the same edge at once. Row order alone is not
  * enough since the hour rollup (decision 020): a per-minute row's trigger locks its 10-minute row and then
  * its hour row, so a replica still flushing 10:09 holds the hour rows of 11:00's edges while it goes on to
  * 10:10's minute rows, which a replica flushing only 10:10 already holds, and that one waits for the hour rows:
- * deadlock (telemetry.test.ts reproduces it). Keys are hashes; two edges sharing one only serialize more.
+ * deadlock (telemetry.test.ts reproduces it). Keys are hash stripes; edges sharing one only serialize more.
  */
 function lockEdges(db: Db, batch: Accum[]) {
   // JSON, not a NUL-joined key: PostgreSQL text cannot hold NUL.
@@ -174,7 +180,7 @@ function lockEdges(db: Db, batch: Accum[]) {
   // The aggregate takes its input in the subquery's order: the locks in ascending key order.
   return db.$queryRaw<{ n: number }[]>`
     SELECT count(pg_advisory_xact_lock(${EDGE_LOCK_CLASS}::int, k))::int AS n
-    FROM (SELECT DISTINCT hashtext(e) AS k FROM unnest(${edges}::text[]) AS e ORDER BY 1) AS keys`;
+    FROM (SELECT DISTINCT hashtext(e) & ${EDGE_LOCK_STRIPES - 1} AS k FROM unnest(${edges}::text[]) AS e ORDER BY 1) AS keys`;
 }
 
 const EDGE_BUCKET = 10 * MINUTE;
