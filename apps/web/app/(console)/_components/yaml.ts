@@ -2,12 +2,7 @@
 // the text the console shows, so the diff, the editor and the resource page all print it the same way.
 import { stringify } from "yaml";
 import { RESOURCE_API_VERSION } from "@trellis/contracts";
-
-export interface ResourceKey {
-  kind: string;
-  namespace: string;
-  name: string;
-}
+import type { ResourceKey } from "./resource-href";
 
 export function resourceYaml(key: ResourceKey, spec: Record<string, unknown> | null): string {
   if (spec === null) return "";
@@ -20,8 +15,4 @@ export function resourceYaml(key: ResourceKey, spec: Record<string, unknown> | n
     },
     { lineWidth: 0 },
   );
-}
-
-export function resourceHref(key: ResourceKey): string {
-  return `/resources/${encodeURIComponent(key.kind)}/${encodeURIComponent(key.namespace)}/${encodeURIComponent(key.name)}`;
 }

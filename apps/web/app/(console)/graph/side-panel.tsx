@@ -2,13 +2,19 @@
 // What the graph knows about one node or edge: its numbers in the window, charts of its rate, 5xx share and
 // latency over the window, the policies that apply (each a link to the resource) and a prefilled change
 // request for the service.
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { ProposeLink } from "../_components/propose-link";
 import { tracesHref } from "../traces/trace-links";
-import { resourceHref } from "../_components/yaml";
+import { resourceHref } from "../_components/resource-href";
 import { formatMs, formatPercent, formatRps, type GraphModel, type PolicyRef } from "./graph-model";
 import { serviceName, type Selection } from "./graph-parts";
-import { PanelCharts } from "./panel-charts";
+
+/** Recharts and the series query load when a panel first opens, not with the graph (decision 021). */
+const PanelCharts = dynamic(() => import("./panel-charts").then((m) => m.PanelCharts), {
+  ssr: false,
+  loading: () => <p className="muted">Loading charts…</p>,
+});
 
 /** The graph's window, which the charts cover too. `until` is absent for a live window. */
 export interface PanelWindow {

@@ -5,7 +5,7 @@ import { useState } from "react";
 import { RESOURCE_KINDS } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { when } from "../_components/status";
-import { resourceHref } from "../_components/yaml";
+import { resourceHref } from "../_components/resource-href";
 import { ApiErrorAlert } from "../_components/api-error";
 
 const KINDS = RESOURCE_KINDS;

@@ -15,8 +15,8 @@ import { ImpactView } from "../../_components/impact";
 import { Issues } from "../../_components/issues";
 import { RolloutView } from "../../_components/rollout";
 import { StatusBadge, when } from "../../_components/status";
-import { YamlDiff } from "../../_components/yaml-diff";
-import { resourceHref, resourceYaml } from "../../_components/yaml";
+import { resourceHref } from "../../_components/resource-href";
+import { LazyResourceDiff } from "../../_components/resource-diff-lazy";
 
 const DECIDABLE = new Set(["open"]);
 
@@ -105,10 +105,11 @@ function Loaded({ c }: { c: Change }) {
                   <span className="badge bad">moved on to revision {op.currentRevision ?? "deleted"}</span>
                 )}
               </h3>
-              <YamlDiff
+              <LazyResourceDiff
                 label={`Diff of ${op.kind} ${op.namespace}/${op.name}`}
-                before={resourceYaml(key, op.before)}
-                after={resourceYaml(key, op.after)}
+                resource={key}
+                before={op.before}
+                after={op.after}
               />
             </article>
           );

@@ -1,8 +1,8 @@
 "use client";
-// Calls into the service over time, one line per version or per caller (Recharts), over the page's window.
+// Calls into the service over time, one line per version or per caller, over the page's window.
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import dynamic from "next/dynamic";
 import { useTRPC } from "@/lib/trpc/client";
 import { seriesRows, type SeriesMetric } from "../../service-metrics";
 import { ApiErrorAlert } from "../../../_components/api-error";
@@ -14,7 +14,13 @@ const METRICS: { value: SeriesMetric; label: string; unit: string }[] = [
   { value: "p95Ms", label: "p95 latency", unit: "ms" },
   { value: "p99Ms", label: "p99 latency", unit: "ms" },
 ];
-const COLOURS = ["#2f6f4f", "#1d4ed8", "#d97706", "#7c3aed", "#b42318", "#0e7490", "#a16207", "#be185d"];
+
+/** The chart itself (Recharts) loads in a chunk of its own while the series query runs: not with the page. */
+const SeriesLines = dynamic(() => import("./series-lines").then((m) => m.SeriesLines), {
+  ssr: false,
+  // The chart's size, so that nothing below it moves when it draws.
+  loading: () => <div style={{ width: "100%", height: 260 }} />,
+});
 
 export function SeriesChart({
   namespace,
@@ -68,28 +74,7 @@ export function SeriesChart({
       ) : series.data.series.length === 0 ? (
         <p className="muted">No calls in this window.</p>
       ) : (
-        <div style={{ width: "100%", height: 260 }}>
-          <ResponsiveContainer>
-            <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-              <CartesianGrid stroke="#e9ecef" />
-              <XAxis dataKey="t" minTickGap={24} />
-              <YAxis unit={unit === "%" ? "%" : undefined} width={56} />
-              <Tooltip formatter={(v) => `${typeof v === "number" ? Number(v.toFixed(2)) : v} ${unit}`} />
-              <Legend />
-              {series.data.series.map((s, i) => (
-                <Line
-                  key={s.key}
-                  dataKey={s.key}
-                  name={s.key}
-                  stroke={COLOURS[i % COLOURS.length]}
-                  dot={false}
-                  isAnimationActive={false}
-                  connectNulls={false}
-                />
-              ))}
-            </LineChart>
-          </ResponsiveContainer>
-        </div>
+        <SeriesLines rows={rows} keys={series.data.series.map((x) => x.key)} unit={unit} />
       )}
     </section>
   );

@@ -8,7 +8,7 @@ import { tracesHref } from "../../../traces/trace-links";
 import type { ObservedEdge, ProxySummary } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { ProposeLink } from "../../../_components/propose-link";
-import { resourceHref } from "../../../_components/yaml";
+import { resourceHref } from "../../../_components/resource-href";
 import { TimeWindowFields, useTimeWindow } from "../../../_components/time-window";
 import { formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
 import { syncCounts } from "../../../proxies/proxy-rows";

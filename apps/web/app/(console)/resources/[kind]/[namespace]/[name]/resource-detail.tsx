@@ -9,8 +9,7 @@ import { useTRPC } from "@/lib/trpc/client";
 import { ApiErrorAlert } from "../../../../_components/api-error";
 import { ProposeLink } from "../../../../_components/propose-link";
 import { when } from "../../../../_components/status";
-import { YamlDiff } from "../../../../_components/yaml-diff";
-import { resourceYaml } from "../../../../_components/yaml";
+import { LazyResourceDiff } from "../../../../_components/resource-diff-lazy";
 
 export function ResourceDetail(props: { kind: string; namespace: string; name: string }) {
   const trpc = useTRPC();
@@ -98,10 +97,11 @@ export function ResourceDetail(props: { kind: string; namespace: string; name: s
             Revision {pick.revision}
             {previous ? ` against ${previous.revision}` : ""}
           </h2>
-          <YamlDiff
+          <LazyResourceDiff
             label={`Revision ${pick.revision}`}
-            before={previous ? resourceYaml(ref, previous.spec) : ""}
-            after={resourceYaml(ref, pick.spec)}
+            resource={ref}
+            before={previous ? previous.spec : null}
+            after={pick.spec}
           />
         </section>
       )}

@@ -13,8 +13,7 @@ import { useRights } from "../../../../admin/_components/use-me";
 import { ApiErrorAlert } from "../../../../_components/api-error";
 import { ImpactView } from "../../../../_components/impact";
 import { Issues } from "../../../../_components/issues";
-import { YamlDiff } from "../../../../_components/yaml-diff";
-import { resourceYaml } from "../../../../_components/yaml";
+import { LazyResourceDiff } from "../../../../_components/resource-diff-lazy";
 
 const WINDOWS = [
   ["1h", "last hour"],
@@ -171,13 +170,11 @@ export function RestrictCallers({ namespace, service }: { namespace: string; ser
                 <span className={`badge action-${operation.action}`}>{operation.action}</span> AccessPolicy{" "}
                 {namespace}/{s.resource.metadata.name}
               </h2>
-              <YamlDiff
+              <LazyResourceDiff
                 label={`Diff of AccessPolicy ${namespace}/${s.resource.metadata.name}`}
-                before={resourceYaml({ ...s.resource.metadata, kind: "AccessPolicy" }, s.current)}
-                after={resourceYaml(
-                  { ...s.resource.metadata, kind: "AccessPolicy" },
-                  s.resource.spec as Record<string, unknown>,
-                )}
+                resource={{ ...s.resource.metadata, kind: "AccessPolicy" }}
+                before={s.current}
+                after={s.resource.spec as Record<string, unknown>}
               />
             </section>
           )}
