@@ -1,7 +1,6 @@
 "use client";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { signOut } from "next-auth/react";
 import { useIsAdmin } from "./admin/_components/use-me";
 
 const LINKS = [
@@ -19,6 +18,9 @@ const LINKS = [
   { href: "/admin/audit", label: "Audit log", admin: true },
   { href: "/admin/settings", label: "Namespace settings" },
 ];
+
+// next-auth's browser client is needed only to sign out: it loads on the click, not with every page.
+const signOut = async () => (await import("next-auth/react")).signOut({ callbackUrl: "/login" });
 
 export function Nav({ userName }: { userName: string }) {
   const path = usePathname();
@@ -39,7 +41,7 @@ export function Nav({ userName }: { userName: string }) {
       ))}
       <div className="spacer" />
       <div className="who">Signed in as {userName}</div>
-      <button type="button" className="secondary" onClick={() => signOut({ callbackUrl: "/login" })}>
+      <button type="button" className="secondary" onClick={() => void signOut()}>
         Sign out
       </button>
     </nav>
