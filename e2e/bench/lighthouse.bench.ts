@@ -164,15 +164,17 @@ spec:
     ["/services/:ns/:name", `/services/${SERVICE.namespace}/${SERVICE.name}`, true],
     ["/changes/:id", `/changes/${change.id}`, true],
   ];
-  const chrome = await chromeLauncher.launch({
-    chromePath: CHROMIUM,
-    chromeFlags: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-  });
   const all: Record<string, Run[]> = {};
-  try {
-    // Pages interleaved run by run, so that a burst of load on the machine falls on all of them alike.
-    for (let i = 0; i < RUNS; i++) {
-      for (const [label, path, signedIn] of pages) {
+  // Pages interleaved run by run, so that a burst of load on the machine falls on all of them alike.
+  for (let i = 0; i < RUNS; i++) {
+    for (const [label, path, signedIn] of pages) {
+      // A browser of its own for every run: the console renews the session cookie on each request, and a
+      // browser that kept it would be signed in on /login (and skip to /) the next time.
+      const chrome = await chromeLauncher.launch({
+        chromePath: CHROMIUM,
+        chromeFlags: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+      });
+      try {
         const result = await lighthouse(
           base + path,
           {
@@ -200,10 +202,10 @@ spec:
         );
         if (DETAILS && i === RUNS - 1)
           for (const l of details(lhr.audits as Record<string, Audit>)) console.log(l);
+      } finally {
+        chrome.kill();
       }
     }
-  } finally {
-    await chrome.kill();
   }
 
   const results: Results = Object.fromEntries(Object.entries(all).map(([p, runs]) => [p, median(runs)]));
