@@ -1,10 +1,9 @@
 import { handleOpenApiRequest, withBodyLimit } from "@trellis/api";
-import { compressed } from "@/lib/server/compress";
 import { env } from "@/lib/server/env";
 
 // The document's server is the console's public URL (NEXTAUTH_URL) when one is configured, not whatever
 // Host or X-Forwarded-Proto the request carried.
 export const GET = withBodyLimit(async (req: Request) =>
-  compressed(req, await handleOpenApiRequest(req, { publicUrl: env().NEXTAUTH_URL })),
+  handleOpenApiRequest(req, { publicUrl: env().NEXTAUTH_URL }),
 );
 export const dynamic = "force-dynamic";

@@ -1,17 +1,15 @@
 import { handleTrpcRequest } from "@trellis/api";
 import { sessionUserId } from "@/lib/server/auth";
 import { db } from "@/lib/server/db";
-import { compressed } from "@/lib/server/compress";
 import { env } from "@/lib/server/env";
 
 async function handler(req: Request) {
-  const res = await handleTrpcRequest(db(), req, {
+  return handleTrpcRequest(db(), req, {
     endpoint: "/api/trpc",
     // Read by handleTrpcRequest only once the origin and the body size have passed.
     sessionUserId,
     trustProxy: env().TRELLIS_TRUST_PROXY,
   });
-  return compressed(req, res);
 }
 
 export { handler as GET, handler as POST };

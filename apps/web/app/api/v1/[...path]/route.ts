@@ -1,11 +1,10 @@
 import { handleRestRequest } from "@trellis/api";
 import { db } from "@/lib/server/db";
-import { compressed } from "@/lib/server/compress";
 import { env } from "@/lib/server/env";
 
 // REST for automation. Bearer tokens only; see packages/api/src/http.ts.
 async function handler(req: Request) {
-  return compressed(req, await handleRestRequest(db(), req, { trustProxy: env().TRELLIS_TRUST_PROXY }));
+  return handleRestRequest(db(), req, { trustProxy: env().TRELLIS_TRUST_PROXY });
 }
 
 export { handler as GET, handler as POST, handler as PUT, handler as PATCH, handler as DELETE };
