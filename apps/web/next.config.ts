@@ -1,6 +1,7 @@
 import type { NextConfig } from "next";
 import { fileURLToPath } from "node:url";
 import { API_CONTENT_SECURITY_POLICY } from "./lib/csp";
+import { ACCEPTS_GZIP, GZIPPED_ROUTES } from "./lib/gzip";
 
 const config: NextConfig = {
   // Server packages run as plain Node modules, not bundled: Prisma's WASM engine, argon2's native addon
@@ -35,6 +36,12 @@ const config: NextConfig = {
         source: "/api/:path*",
         headers: [{ key: "Content-Security-Policy", value: API_CONTENT_SECURITY_POLICY }],
       },
+      // The header half of the API's gzip; the handlers (wrapped in `gzipped`) compress on the same condition.
+      ...GZIPPED_ROUTES.map((source) => ({
+        source,
+        has: [{ type: "header" as const, key: "accept-encoding", value: ACCEPTS_GZIP }],
+        headers: [{ key: "Content-Encoding", value: "gzip" }],
+      })),
     ];
   },
 };

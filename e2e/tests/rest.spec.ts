@@ -1,3 +1,5 @@
+import { get } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { expect, test } from "@playwright/test";
 import { ADMIN_TOKEN } from "./fixtures";
 
@@ -23,6 +25,37 @@ test("the OpenAPI document describes the REST API", async ({ request }) => {
   const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
   expect(doc.openapi).toMatch(/^3\./);
   expect(doc.paths).toHaveProperty("/services");
+});
+
+/** The bytes on the wire and the headers, undecoded (Playwright's and fetch's clients would gunzip). */
+function raw(path: string, headers: Record<string, string>) {
+  return new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>(
+    (resolve, reject) =>
+      get(new URL(path, process.env.E2E_BASE_URL), { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      }).on("error", reject),
+  );
+}
+
+test("API answers are gzipped for a client that takes gzip, and plain for one that does not", async () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  for (const path of ["/api/openapi.json", "/api/v1/services", "/api/v1/no-such-endpoint"]) {
+    const plain = await raw(path, auth);
+    expect(plain.headers["content-encoding"], path).toBeUndefined();
+    const gz = await raw(path, { ...auth, "accept-encoding": "gzip, deflate, br, zstd" });
+    expect(gz.headers["content-encoding"], path).toBe("gzip");
+    expect(gz.headers["vary"], path).toMatch(/accept-encoding/i);
+    expect(gunzipSync(gz.body).toString(), path).toBe(plain.body.toString());
+    const refused = await raw(path, { ...auth, "accept-encoding": "br, gzip;q=0" });
+    expect(refused.headers["content-encoding"], path).toBeUndefined();
+    expect(refused.body.toString(), path).toBe(plain.body.toString());
+  }
+  // The OpenAPI document, the largest answer: 230 KB of JSON.
+  const doc = await raw("/api/openapi.json", { "accept-encoding": "gzip" });
+  expect(doc.body.length).toBeLessThan(gunzipSync(doc.body).length / 10);
 });
 
 test("the control plane is up beside the console, serving its mesh CA", async ({ playwright }) => {
