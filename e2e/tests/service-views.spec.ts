@@ -179,6 +179,8 @@ test("the graph replays a past window from the rollups; sparklines and the servi
     await expect(proxyRow).toContainText("connected");
     await expect(proxyRow).toContainText("In sync");
     await expect(page.getByRole("table", { name: "Status codes" })).toContainText("200");
+    // The "Over time" chart draws a line for v1: its Recharts code loads only once the series has arrived.
+    await expect(page.getByRole("region", { name: "Over time" }).locator(".recharts-line")).toHaveCount(1);
     // Its virtual IP, as the control plane allocated it (from the default block, 240.0.0.0/4).
     const listed = await request.get(`/api/v1/services?namespace=${NS}`, { headers: auth });
     const { items } = (await listed.json()) as { items: { name: string; vip: string | null }[] };
