@@ -1,16 +1,23 @@
-// Where the graph's nodes go. A small layered layout, no dependency: calls flow left to right (a node's column
-// is the longest call chain leading to it), each namespace is a horizontal band, rows inside a band follow
-// their callers (barycenter sweeps) so edges cross less. Deterministic: the same graph always gets the same
-// positions, and a refresh that adds a node keeps every other node where the user last saw it.
+// Where the graph's nodes go, and which way its edges run (docs/decisions/022-graph-layout.md).
+// - Up to LAYERED_MAX_NODES / LAYERED_MAX_EDGES: dagre's layered layout (layeredLayout), calls left to
+//   right, every edge routed between the nodes and its label given a place of its own, so no edge runs
+//   through a node and no label covers one.
+// - Bigger graphs: quickLayout below, a hand-written layered layout that costs milliseconds at 500 services
+//   (dagre took minutes on the benchmark's graph): no routes, edges drawn as plain curves.
+// Both are deterministic (inputs sorted), so the same graph always gets the same positions.
+
+import dagre, { type EdgeLabel, type GraphLabel, type NodeLabel } from "@dagrejs/dagre";
 
 export interface LayoutNode {
   id: string;
   namespace: string;
 }
 export interface LayoutEdge {
+  id: string;
   source: string;
   target: string;
 }
+type Calls = Pick<LayoutEdge, "source" | "target">;
 export interface Position {
   x: number;
   y: number;
@@ -36,8 +43,121 @@ const MAX_ROWS = 12;
 const COL_W = NODE_WIDTH + COLUMN_GAP;
 const ROW_H = NODE_HEIGHT + ROW_GAP;
 
+/** Where an edge runs when the layout routed it: bends between nodes, and its label's centre. */
+export interface EdgeRoute {
+  /**
+   * The path from the middle of the source's right side to the middle of the target's left side (for a call
+   * back to an earlier column, left side to right side): in each column it crosses, a level stretch through
+   * its own place there (between the nodes), and curves in the gaps between columns. See routePath.
+   */
+  points: Position[];
+  label: Position;
+}
+
+export interface GraphLayout {
+  /** Top-left corners of the nodes, in React Flow's coordinates. */
+  positions: Map<string, Position>;
+  /** By edge id; empty when the quick layout placed the nodes. */
+  routes: Map<string, EdgeRoute>;
+  engine: "layered" | "quick";
+}
+
+/**
+ * Above these, the quick layout. dagre runs on the main thread and its cost grows with how many columns the
+ * edges cross (each crossing is a node it orders): on the benchmark's 500 services and 2,000 edges it ran for
+ * more than 5 minutes; measured at load 23 on 2 cores (docs/graph-benchmark.md): the demo's 6 nodes 36 ms,
+ * 20 services / 40 edges 0.5 s, 40 / 100 3.3 s. 30 / 60 covers the demo or a small namespace; a Web Worker would
+ * lift the limit (not done: the console's CSP and Turbopack's worker bundling need checking first).
+ */
+export const LAYERED_MAX_NODES = 30;
+export const LAYERED_MAX_EDGES = 60;
+/** The room an edge label gets in the layered layout; wider labels are cut short with an ellipsis (CSS). */
+export const LABEL_WIDTH = 132;
+export const LABEL_HEIGHT = 22;
+
+/**
+ * Positions (and, for the layered layout, edge routes) of a graph. `previous` is for the quick layout only
+ * (see quickLayout); the layered layout keeps nodes in place by being deterministic and keeping the order of
+ * the nodes inside each column (see layeredLayout).
+ */
+export function layoutGraph(
+  nodes: readonly LayoutNode[],
+  edges: readonly LayoutEdge[],
+  previous?: ReadonlyMap<string, Position>,
+): GraphLayout {
+  if (nodes.length <= LAYERED_MAX_NODES && edges.length <= LAYERED_MAX_EDGES)
+    return layeredLayout(nodes, edges);
+  return { positions: quickLayout(nodes, edges, previous), routes: new Map(), engine: "quick" };
+}
+
+/**
+ * dagre's layered layout: namespaces as clusters (their nodes kept together, other edges routed around them),
+ * each edge's label a node of its own in a column between the nodes' columns (dagre's edge labels), and long
+ * edges bent through the columns they cross, between the nodes there.
+ */
+export function layeredLayout(nodes: readonly LayoutNode[], edges: readonly LayoutEdge[]): GraphLayout {
+  const g = new dagre.graphlib.Graph<GraphLabel, NodeLabel, EdgeLabel>({ compound: true, multigraph: true });
+  // ranksep: the gap between a node column and a label column, where edges bend (dagre halves it around
+  // label columns); wide enough that a curve has room to turn.
+  g.setGraph({ rankdir: "LR", nodesep: 28, edgesep: 14, ranksep: 120, marginx: 0, marginy: 0 });
+  // Sorted input: dagre's result depends on the order it sees nodes and edges, so sorting makes it depend
+  // on the graph alone, and a service added later lands among the others instead of reshuffling them.
+  const sortedNodes = [...nodes].sort((a, b) => a.id.localeCompare(b.id));
+  const ids = new Set(sortedNodes.map((n) => n.id));
+  for (const ns of [...new Set(sortedNodes.map((n) => n.namespace))].sort())
+    g.setNode(`namespace:${ns}`, { width: 0, height: 0 });
+  for (const n of sortedNodes) {
+    g.setNode(n.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
+    g.setParent(n.id, `namespace:${n.namespace}`);
+  }
+  const routed = [...edges]
+    .filter((e) => e.source !== e.target && ids.has(e.source) && ids.has(e.target))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  for (const e of routed)
+    g.setEdge(e.source, e.target, { width: LABEL_WIDTH, height: LABEL_HEIGHT, labelpos: "c" }, e.id);
+  dagre.layout(g);
+
+  const positions = new Map<string, Position>();
+  for (const n of sortedNodes) {
+    const d = g.node(n.id);
+    positions.set(n.id, { x: Math.round(d.x! - NODE_WIDTH / 2), y: Math.round(d.y! - NODE_HEIGHT / 2) });
+  }
+  // Columns that hold nodes are NODE_WIDTH wide; the others hold only labels and bends.
+  const nodeColumns = new Set(sortedNodes.map((n) => Math.round(g.node(n.id).x!)));
+  const routes = new Map<string, EdgeRoute>();
+  for (const e of routed) {
+    const d = g.edge(e.source, e.target, e.id);
+    // A call back to an earlier column runs right to left (dagre hands its points back in call order).
+    const dir = positions.get(e.target)!.x > positions.get(e.source)!.x ? 1 : -1;
+    const [from, to] = [positions.get(e.source)!, positions.get(e.target)!];
+    const points: Position[] = [{ x: from.x + (dir > 0 ? NODE_WIDTH : 0), y: from.y + NODE_HEIGHT / 2 }];
+    for (const p of (d.points ?? []).slice(1, -1)) {
+      const half = nodeColumns.has(Math.round(p.x)) ? NODE_WIDTH / 2 : LABEL_WIDTH / 2;
+      // Level across the column (the edge's own place in it, between the nodes there).
+      points.push({ x: p.x - dir * half, y: p.y }, { x: p.x + dir * half, y: p.y });
+    }
+    points.push({ x: to.x + (dir > 0 ? 0 : NODE_WIDTH), y: to.y + NODE_HEIGHT / 2 });
+    routes.set(e.id, { points, label: { x: d.x!, y: d.y! } });
+  }
+  return { positions, routes, engine: "layered" };
+}
+
+/**
+ * The SVG path of a route: straight where it is level, an S-curve (control points at the middle of the gap)
+ * between columns, which stays inside the gap: no node sits there, so the edge crosses none.
+ */
+export function routePath(points: readonly Position[]): string {
+  let d = `M ${points[0]!.x},${points[0]!.y}`;
+  for (let i = 1; i < points.length; i++) {
+    const [a, b] = [points[i - 1]!, points[i]!];
+    const mx = (a.x + b.x) / 2;
+    d += a.y === b.y ? ` L ${b.x},${b.y}` : ` C ${mx},${a.y} ${mx},${b.y} ${b.x},${b.y}`;
+  }
+  return d;
+}
+
 /** Identity of a graph's shape: lay out again only when this changes. */
-export function structureKey(nodes: readonly LayoutNode[], edges: readonly LayoutEdge[]): string {
+export function structureKey(nodes: readonly LayoutNode[], edges: readonly Calls[]): string {
   return (
     [...nodes.map((n) => n.id)].sort().join("\n") +
     "\n--\n" +
@@ -49,7 +169,7 @@ export function structureKey(nodes: readonly LayoutNode[], edges: readonly Layou
 }
 
 /** Column of each node: the longest chain of calls leading to it (cycles are cut where a DFS closes them). */
-export function ranks(nodes: readonly LayoutNode[], edges: readonly LayoutEdge[]): Map<string, number> {
+export function ranks(nodes: readonly LayoutNode[], edges: readonly Calls[]): Map<string, number> {
   const ids = new Set(nodes.map((n) => n.id));
   const out = new Map<string, string[]>();
   for (const e of edges) {
@@ -97,12 +217,14 @@ export function ranks(nodes: readonly LayoutNode[], edges: readonly LayoutEdge[]
 }
 
 /**
- * Positions of every node (top-left corners, in React Flow's coordinates). Nodes in `previous` keep their
- * position; new ones take their place in the fresh layout, moved down past any kept node they would cover.
+ * The quick layout: a node's column is the longest call chain leading to it, each namespace a horizontal band,
+ * rows inside a band follow their callers (barycenter sweeps). Positions of every node (top-left corners, in
+ * React Flow's coordinates). Nodes in `previous` keep their position; new ones take their place in the fresh
+ * layout, moved down past any kept node they would cover.
  */
-export function layoutGraph(
+export function quickLayout(
   nodes: readonly LayoutNode[],
-  edges: readonly LayoutEdge[],
+  edges: readonly Calls[],
   previous?: ReadonlyMap<string, Position>,
 ): Map<string, Position> {
   const rank = ranks(nodes, edges);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ObservedEdge, ResourceItem, ServiceSummary } from "@trellis/contracts";
 import { animationSeconds, buildGraph, edgeLabel, health, matchesFind, type GraphInput } from "./graph-model";
-import { NODE_HEIGHT, NODE_WIDTH, layoutGraph, namespaceBoxes, ranks, structureKey } from "./graph-layout";
+import { NODE_HEIGHT, NODE_WIDTH, quickLayout, namespaceBoxes, ranks, structureKey } from "./graph-layout";
 
 const NOW = "2026-11-22T08:00:00.000Z";
 
@@ -242,7 +242,7 @@ describe("labels and motion", () => {
   });
 });
 
-describe("layout", () => {
+describe("quick layout", () => {
   const chain = [
     { id: "a/gw", namespace: "a" },
     { id: "a/api", namespace: "a" },
@@ -266,7 +266,7 @@ describe("layout", () => {
   });
 
   it("puts callers left of callees and namespaces in separate bands, without overlap", () => {
-    const pos = layoutGraph(chain, calls);
+    const pos = quickLayout(chain, calls);
     expect(pos.get("a/gw")!.x).toBeLessThan(pos.get("a/api")!.x);
     expect(pos.get("a/api")!.x).toBeLessThan(pos.get("b/db")!.x);
     expect(pos.get("b/db")!.y).toBeGreaterThan(pos.get("a/idle")!.y + NODE_HEIGHT);
@@ -278,18 +278,18 @@ describe("layout", () => {
   });
 
   it("is deterministic whatever the input order", () => {
-    const one = layoutGraph(chain, calls);
-    const two = layoutGraph([...chain].reverse(), [...calls].reverse());
+    const one = quickLayout(chain, calls);
+    const two = quickLayout([...chain].reverse(), [...calls].reverse());
     expect(Object.fromEntries(two)).toEqual(Object.fromEntries(one));
     expect(structureKey(chain, calls)).toBe(structureKey([...chain].reverse(), [...calls].reverse()));
     expect(structureKey(chain, calls)).not.toBe(structureKey(chain, calls.slice(1)));
   });
 
   it("keeps the positions users saw when nodes come and go, placing new ones where they fit", () => {
-    const before = layoutGraph(chain, calls);
+    const before = quickLayout(chain, calls);
     const moved = new Map(before).set("a/gw", { x: 500, y: 500 }); // as if dragged
     const grown = [...chain, { id: "a/new", namespace: "a" }];
-    const after = layoutGraph(grown, [...calls, { source: "a/gw", target: "a/new" }], moved);
+    const after = quickLayout(grown, [...calls, { source: "a/gw", target: "a/new" }], moved);
     for (const id of ["a/gw", "a/api", "b/db", "a/idle"]) expect(after.get(id)).toEqual(moved.get(id));
     expect(after.has("a/new")).toBe(true);
     assertNoOverlap(after);
@@ -302,7 +302,7 @@ describe("layout", () => {
     }));
     const edges = nodes.slice(1).map((n, i) => ({ source: nodes[Math.floor(i / 3)]!.id, target: n.id }));
     const t0 = performance.now();
-    const pos = layoutGraph(nodes, edges);
+    const pos = quickLayout(nodes, edges);
     const ms = performance.now() - t0;
     expect(pos.size).toBe(300);
     assertNoOverlap(pos);

@@ -13,6 +13,7 @@ import {
   type NodeProps,
 } from "@xyflow/react";
 import { createContext, memo, useContext } from "react";
+import { LABEL_WIDTH, routePath, type EdgeRoute } from "./graph-layout";
 import { formatPercent, formatRps, type GraphEdgeModel, type GraphNodeModel } from "./graph-model";
 
 export type Selection = { kind: "node" | "edge"; id: string } | null;
@@ -28,11 +29,32 @@ export type ServiceNodeData = { model: GraphNodeModel; found: boolean; dimmed: b
 export type ServiceNodeType = Node<ServiceNodeData, "service">;
 export type NamespaceNodeData = { namespace: string };
 export type NamespaceNodeType = Node<NamespaceNodeData, "namespace">;
-export type TrafficEdgeData = { model: GraphEdgeModel; label: string; dimmed: boolean; selected: boolean };
+export type TrafficEdgeData = {
+  model: GraphEdgeModel;
+  label: string;
+  dimmed: boolean;
+  selected: boolean;
+  /** Where the layered layout ran it; absent for the quick layout, or once an end has been dragged. */
+  route?: EdgeRoute;
+};
 export type TrafficEdgeType = Edge<TrafficEdgeData, "traffic">;
 
 export function serviceName(n: Pick<GraphNodeModel, "service" | "version">): string {
   return n.version === "*" ? n.service : `${n.service} ${n.version}`;
+}
+
+/** What a node shows under its name. */
+export function nodeStats(n: GraphNodeModel): string {
+  return n.idle ? "idle" : `${formatRps(n.rps)} · ${formatPercent(n.errorRate)} 5xx`;
+}
+
+/**
+ * A node button's accessible name: what it shows first (name, numbers, badges), as speech input users say it
+ * (WCAG 2.5.3, label in name), then what only its colour and box say.
+ */
+export function nodeName(n: GraphNodeModel): string {
+  const badges = n.badges.map((b) => ` ${b.label}`).join("");
+  return `${serviceName(n)} ${nodeStats(n)}${badges}, service in ${n.namespace}, ${n.health}`;
 }
 
 // Memoized: React Flow re-renders a node's wrapper on every store change it sees; the node itself need only
@@ -54,17 +76,16 @@ export const ServiceNode = memo(function ServiceNode({ data }: NodeProps<Service
       <button
         type="button"
         className={cls}
-        aria-label={`Service ${serviceName(n)} in ${n.namespace}: ${formatRps(n.rps)} in, ${n.health}`}
+        aria-label={nodeName(n)}
         aria-pressed={data.selected}
+        data-node-id={n.id}
         onClick={() => select({ kind: "node", id: n.id })}
       >
         <span className="graph-node-name">
           {n.service}
           {n.version !== "*" && <span className="graph-node-version">{n.version}</span>}
         </span>
-        <span className="graph-node-stats">
-          {n.idle ? "idle" : `${formatRps(n.rps)} · ${formatPercent(n.errorRate)} 5xx`}
-        </span>
+        <span className="graph-node-stats">{nodeStats(n)}</span>
         {n.badges.length > 0 && (
           <span className="graph-node-badges">
             {n.badges.map((b) => (
@@ -97,9 +118,11 @@ function Lock() {
 export const TrafficEdge = memo(function TrafficEdge(props: EdgeProps<TrafficEdgeType>) {
   const select = useContext(SelectContext);
   const labels = useContext(EdgeLabelsContext);
-  const [path, x, y] = getBezierPath(props);
-  const e = props.data!.model;
   const d = props.data!;
+  const e = d.model;
+  const [path, x, y] = d.route
+    ? [routePath(d.route.points), d.route.label.x, d.route.label.y]
+    : getBezierPath(props);
   return (
     <>
       <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} />
@@ -108,13 +131,18 @@ export const TrafficEdge = memo(function TrafficEdge(props: EdgeProps<TrafficEdg
           <button
             type="button"
             className={`graph-edge-label nodrag nopan health-${e.health}${d.dimmed ? " dimmed" : ""}${d.selected ? " selected" : ""}`}
-            style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }}
+            style={{
+              transform: `translate(-50%, -50%) translate(${x}px, ${y}px)`,
+              // The room the layered layout gave it, so it stays off the nodes.
+              ...(d.route ? { maxWidth: LABEL_WIDTH } : {}),
+            }}
+            data-edge-id={e.id}
             aria-label={`Calls from ${e.source} to ${e.target}: ${d.label}${e.mtls ? ", mutual TLS" : ""}`}
             aria-pressed={d.selected}
             onClick={() => select({ kind: "edge", id: e.id })}
           >
             {e.mtls && <Lock />}
-            {d.label}
+            <span className="graph-edge-label-text">{d.label}</span>
           </button>
         </EdgeLabelRenderer>
       )}

@@ -17,11 +17,19 @@ import {
   type Node,
   type NodeChange,
 } from "@xyflow/react";
-import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { TimeWindowFields, useTimeWindow } from "../_components/time-window";
 import { useGraphTraffic } from "./use-graph-traffic";
-import { layoutGraph, namespaceBoxes, structureKey, type Position } from "./graph-layout";
+import {
+  NODE_HEIGHT,
+  NODE_WIDTH,
+  layoutGraph,
+  namespaceBoxes,
+  structureKey,
+  type GraphLayout,
+  type Position,
+} from "./graph-layout";
 import {
   DEFAULT_THRESHOLDS,
   EDGE_LABELS,
@@ -97,6 +105,7 @@ const sameEdge = (a: TrafficEdgeType, b: TrafficEdgeType) =>
   a.data!.label === b.data!.label &&
   a.data!.dimmed === b.data!.dimmed &&
   a.data!.selected === b.data!.selected &&
+  a.data!.route === b.data!.route &&
   a.animated === b.animated;
 
 /**
@@ -113,6 +122,45 @@ function FitWhen({ view }: { view: string }) {
   return null;
 }
 
+/**
+ * Brings what the find box matches into view (centred, zoomed to be readable; several matches framed
+ * together), so every node can be reached after zooming, also from the keyboard: React Flow puts only what
+ * is on screen in the page, so a node out of view cannot be tabbed to until it is brought in.
+ */
+function FindInView({
+  find,
+  positions,
+}: {
+  find: readonly string[];
+  positions: ReadonlyMap<string, Position>;
+}) {
+  const flow = useReactFlow();
+  const target = find.join("\n");
+  useEffect(() => {
+    if (target === "") return;
+    // After typing pauses, so the view does not jump at every key.
+    const timer = setTimeout(() => {
+      const boxes = target
+        .split("\n")
+        .map((id) => positions.get(id))
+        .filter((p): p is Position => p !== undefined);
+      if (boxes.length === 0) return;
+      const x0 = Math.min(...boxes.map((p) => p.x));
+      const y0 = Math.min(...boxes.map((p) => p.y));
+      const x1 = Math.max(...boxes.map((p) => p.x + NODE_WIDTH));
+      const y1 = Math.max(...boxes.map((p) => p.y + NODE_HEIGHT));
+      if (boxes.length === 1)
+        void flow.setCenter((x0 + x1) / 2, (y0 + y1) / 2, {
+          zoom: Math.min(1, Math.max(0.75, flow.getZoom())),
+        });
+      else void flow.fitBounds({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, { padding: 0.2 });
+    }, 300);
+    return () => clearTimeout(timer);
+    // positions: a refresh that moves nothing must not move the view either; the matches decide.
+  }, [target, flow]);
+  return null;
+}
+
 export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const trpc = useTRPC();
   const [namespace, setNamespace] = useState(initialNamespace ?? "");
@@ -126,6 +174,26 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const [degradedPct, setDegradedPct] = useState(DEFAULT_THRESHOLDS.degraded * 100);
   const [failingPct, setFailingPct] = useState(DEFAULT_THRESHOLDS.failing * 100);
   const [selected, setSelected] = useState<Selection>(null);
+  // Closing the panel gives focus back to the node or edge label that opened it (found again by its id: the
+  // button may have been re-rendered meanwhile), so keyboard users carry on from where they were.
+  const closePanel = useCallback(() => {
+    setSelected((sel) => {
+      if (sel)
+        setTimeout(() => {
+          const attr = sel.kind === "node" ? "data-node-id" : "data-edge-id";
+          document.querySelector<HTMLElement>(`[${attr}="${CSS.escape(sel.id)}"]`)?.focus();
+        }, 0);
+      return null;
+    });
+  }, []);
+  useEffect(() => {
+    if (!selected) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && !e.defaultPrevented) closePanel();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [selected, closePanel]);
 
   const live = timeWindow.live;
   const poll = timeWindow.refetchInterval;
@@ -156,22 +224,33 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
     });
   }, [traffic.data, services.data, resources.data, namespace, versions, hideIdle, degradedPct, failingPct]);
 
-  // Lay out again only when the shape changes; keep the positions users saw (or dragged to).
+  // Lay out again only when the shape changes. Where users dragged a node it stays, across layouts too;
+  // the edges at a dragged node lose their route and are drawn as plain curves.
   const key = useMemo(() => (model ? structureKey(model.nodes, model.edges) : ""), [model]);
-  const [layout, setLayout] = useState<{ key: string; positions: Map<string, Position> }>({
+  const [layout, setLayout] = useState<{ key: string; laid: GraphLayout; dragged: Map<string, Position> }>({
     key: "",
-    positions: new Map(),
+    laid: { positions: new Map(), routes: new Map(), engine: "quick" },
+    dragged: new Map(),
   });
-  if (model && layout.key !== key)
-    setLayout({ key, positions: layoutGraph(model.nodes, model.edges, layout.positions) });
+  if (model && layout.key !== key) {
+    const seen = new Map([...layout.laid.positions, ...layout.dragged]);
+    setLayout({ key, laid: layoutGraph(model.nodes, model.edges, seen), dragged: layout.dragged });
+  }
+  const positions = useMemo(
+    () =>
+      layout.dragged.size === 0
+        ? layout.laid.positions
+        : new Map([...layout.laid.positions, ...layout.dragged]),
+    [layout],
+  );
 
   const onNodesChange = (changes: NodeChange[]) => {
     const moves = changes.filter((c) => c.type === "position" && c.position !== undefined);
     if (moves.length === 0) return;
     setLayout((l) => {
-      const positions = new Map(l.positions);
-      for (const c of moves) if (c.type === "position" && c.position) positions.set(c.id, c.position);
-      return { ...l, positions };
+      const dragged = new Map(l.dragged);
+      for (const c of moves) if (c.type === "position" && c.position) dragged.set(c.id, c.position);
+      return { ...l, dragged };
     });
   };
 
@@ -188,7 +267,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const flowNodes = useMemo(() => {
     const out: Node[] = [];
     if (!model) return out;
-    for (const b of namespaceBoxes(model.nodes, layout.positions)) {
+    for (const b of namespaceBoxes(model.nodes, positions)) {
       out.push({
         id: `namespace:${b.namespace}`,
         type: "namespace",
@@ -206,7 +285,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
       out.push({
         id: n.id,
         type: "service",
-        position: layout.positions.get(n.id) ?? { x: 0, y: 0 },
+        position: positions.get(n.id) ?? { x: 0, y: 0 },
         data: {
           model: n,
           found: isFound,
@@ -218,7 +297,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
     }
     return stableNodes(out);
     // stableNodes and stableEdges only read and refresh their caches: not dependencies.
-  }, [model, layout.positions, found, anyFound, selectedNode]);
+  }, [model, positions, found, anyFound, selectedNode]);
 
   const flowEdges = useMemo(() => {
     const out: TrafficEdgeType[] = [];
@@ -228,6 +307,10 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
       const colour = COLOURS[e.health];
       const seconds = animate ? animationSeconds(e.rps) : 0;
       const touchesFound = found.has(e.source) || found.has(e.target);
+      const route =
+        layout.dragged.has(e.source) || layout.dragged.has(e.target)
+          ? undefined
+          : layout.laid.routes.get(e.id);
       out.push({
         id: e.id,
         type: "traffic",
@@ -239,6 +322,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
           label: edgeLabel(e, labelKind),
           dimmed: anyFound && !touchesFound,
           selected: selectedEdge === e.id,
+          ...(route ? { route } : {}),
         },
         style: {
           stroke: colour,
@@ -250,7 +334,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
       } satisfies TrafficEdgeType);
     }
     return stableEdges(out);
-  }, [model, found, anyFound, labelKind, selectedEdge]);
+  }, [model, found, anyFound, labelKind, selectedEdge, layout]);
 
   const error = traffic.error ?? services.error;
   return (
@@ -366,6 +450,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
                     <Background gap={24} />
                     <Controls showInteractive={false} fitViewOptions={FIT} />
                     <FitWhen view={`${namespace}|${versions}|${hideIdle}|${selected ? 1 : 0}`} />
+                    <FindInView find={[...found].sort()} positions={positions} />
                   </ReactFlow>
                 </EdgeLabelsGate>
               </ReactFlowProvider>
@@ -376,7 +461,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
               selection={selected}
               model={model}
               range={{ minutes, ...(untilIso ? { until: untilIso } : {}) }}
-              onClose={() => setSelected(null)}
+              onClose={closePanel}
             />
           )}
         </div>

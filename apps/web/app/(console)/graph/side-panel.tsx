@@ -4,6 +4,7 @@
 // request for the service.
 import dynamic from "next/dynamic";
 import Link from "next/link";
+import { useEffect, useRef, type ReactNode } from "react";
 import { ProposeLink } from "../_components/propose-link";
 import { tracesHref } from "../traces/trace-links";
 import { resourceHref } from "../_components/resource-href";
@@ -56,6 +57,22 @@ function Numbers({ rows }: { rows: [string, string][] }) {
   );
 }
 
+/**
+ * The panel's box. It takes focus when it opens or shows another node or edge, so keyboard and screen reader
+ * users land in it (Escape closes it: graph-view.tsx).
+ */
+function Panel({ label, shows, children }: { label: string; shows: string; children: ReactNode }) {
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, [shows]);
+  return (
+    <aside className="graph-panel" aria-label={label} tabIndex={-1} ref={ref}>
+      {children}
+    </aside>
+  );
+}
+
 export function SidePanel({
   selection,
   model,
@@ -78,14 +95,14 @@ export function SidePanel({
     const n = model.nodes.find((x) => x.id === selection.id);
     if (!n)
       return (
-        <aside className="graph-panel" aria-label="Details">
+        <Panel label="Details" shows={selection.id}>
           {close}
           <p className="muted">{selection.id} is no longer in the graph.</p>
-        </aside>
+        </Panel>
       );
     const inbound = model.edges.filter((x) => x.target === n.id);
     return (
-      <aside className="graph-panel" aria-label={`Service ${serviceName(n)}`}>
+      <Panel label={`Service ${serviceName(n)}`} shows={selection.id}>
         {close}
         <h2>{serviceName(n)}</h2>
         <p className="muted">
@@ -144,22 +161,22 @@ export function SidePanel({
             </Link>
           )}
         </div>
-      </aside>
+      </Panel>
     );
   }
   const e = model.edges.find((x) => x.id === selection.id);
   if (!e)
     return (
-      <aside className="graph-panel" aria-label="Details">
+      <Panel label="Details" shows={selection.id}>
         {close}
         <p className="muted">This call is no longer in the graph.</p>
-      </aside>
+      </Panel>
     );
   const source = model.nodes.find((x) => x.id === e.source);
   const target = model.nodes.find((x) => x.id === e.target);
   const codes = Object.entries(e.codes).sort(([a], [b]) => a.localeCompare(b));
   return (
-    <aside className="graph-panel" aria-label={`Calls from ${e.source} to ${e.target}`}>
+    <Panel label={`Calls from ${e.source} to ${e.target}`} shows={selection.id}>
       {close}
       <h2>
         {e.source} → {e.target}
@@ -238,6 +255,6 @@ export function SidePanel({
           </ProposeLink>
         </div>
       )}
-    </aside>
+    </Panel>
   );
 }
