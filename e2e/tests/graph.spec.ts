@@ -70,11 +70,11 @@ test("the graph shows real services and the call between them, live, with a side
 
     await expect(
       page.getByRole("button", {
-        name: new RegExp(`^Service inventory in ${NS}: [0-9.]+ req/s in, healthy`),
+        name: new RegExp(`^inventory [0-9.]+ req/s · [0-9.]+% 5xx, service in ${NS}, healthy$`),
       }),
     ).toBeVisible();
     await expect(
-      page.getByRole("button", { name: new RegExp(`^Service storefront in ${NS}: 0 req/s in`) }),
+      page.getByRole("button", { name: new RegExp(`^storefront 0 req/s · 0% 5xx, service in ${NS}, idle$`) }),
     ).toBeVisible();
     const label = page.getByRole("button", {
       name: new RegExp(`^Calls from ${NS}/storefront to ${NS}/inventory: [0-9.]+ req/s, mutual TLS$`),
@@ -108,10 +108,10 @@ test("the graph shows real services and the call between them, live, with a side
       }),
     ).toBeVisible();
     await page.getByLabel("Find").fill("inventory");
-    await expect(page.getByRole("button", { name: /^Service storefront in/ })).toHaveClass(/dimmed/);
-    await expect(page.getByRole("button", { name: /^Service inventory in/ })).toHaveClass(/found/);
+    await expect(page.getByRole("button", { name: /^storefront .*, service in / })).toHaveClass(/dimmed/);
+    await expect(page.getByRole("button", { name: /^inventory .*, service in / })).toHaveClass(/found/);
 
-    await page.getByRole("button", { name: /^Service inventory in/ }).click();
+    await page.getByRole("button", { name: /^inventory .*, service in / }).click();
     const nodePanel = page.getByRole("complementary", { name: "Service inventory" });
     await expect(nodePanel).toContainText("Success");
     await expect(nodePanel).toContainText("100.0%");

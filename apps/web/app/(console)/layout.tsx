@@ -14,9 +14,15 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   if (!user) redirect("/login");
   return (
     <Providers>
+      {/* The first thing Tab reaches: past the navigation's dozen links to the page itself. */}
+      <a href="#content" className="skip-link">
+        Skip to content
+      </a>
       <div className="shell">
         <Nav userName={user.name} />
-        <main>{children}</main>
+        <main id="content" tabIndex={-1}>
+          {children}
+        </main>
       </div>
     </Providers>
   );

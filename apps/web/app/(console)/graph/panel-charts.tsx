@@ -35,7 +35,13 @@ function Chart({
       </figcaption>
       <div style={{ width: "100%", height: 96 }}>
         <ResponsiveContainer>
-          <LineChart data={rows} margin={{ top: 4, right: 4, bottom: 0, left: 0 }}>
+          {/* title: the chart's accessible name (recharts gives its svg role="application" and a <title>). */}
+          <LineChart
+            data={rows}
+            margin={{ top: 4, right: 4, bottom: 0, left: 0 }}
+            title={`${label} over the window`}
+            desc={caption}
+          >
             <CartesianGrid stroke="#e9ecef" />
             <XAxis dataKey="t" minTickGap={32} tick={{ fontSize: 10 }} />
             <YAxis width={36} tick={{ fontSize: 10 }} />
