@@ -1,5 +1,5 @@
 // Where the graph's nodes go, and which way its edges run (docs/decisions/022-graph-layout.md).
-// - Up to LAYERED_MAX_NODES / LAYERED_MAX_EDGES: dagre's layered layout (layeredLayout), calls left to
+// - Up to LAYERED_MAX_NODES / LAYERED_MAX_EDGES (20 / 40): dagre's layered layout (layeredLayout), calls left to
 //   right, every edge routed between the nodes and its label given a place of its own, so no edge runs
 //   through a node and no label covers one.
 // - Bigger graphs: quickLayout below, a hand-written layered layout that costs milliseconds at 500 services
@@ -65,12 +65,14 @@ export interface GraphLayout {
 /**
  * Above these, the quick layout. dagre runs on the main thread and its cost grows with how many columns the
  * edges cross (each crossing is a node it orders): on the benchmark's 500 services and 2,000 edges it ran for
- * more than 5 minutes; measured at load 23 on 2 cores (docs/graph-benchmark.md): the demo's 6 nodes 36 ms,
- * 20 services / 40 edges 0.5 s, 40 / 100 3.3 s. 30 / 60 covers the demo or a small namespace; a Web Worker would
- * lift the limit (not done: the console's CSP and Turbopack's worker bundling need checking first).
+ * more than 5 minutes. Measured in vitest at load 19–23 on 2 cores (docs/decisions/022-graph-layout.md), on
+ * the benchmark's generator scaled down: 6 nodes / 6 edges 180 ms, 20 / 40 0.5 s, 30 / 60 2 s, 40 / 100
+ * 3.3 s (the quick layout: 0.2–0.3 s at 500 / 2,000). 20 / 40 holds the demo (8 nodes split by version) and a
+ * small namespace; a Web Worker would lift the limit (not done: the console's CSP and Turbopack's worker
+ * bundling need checking first).
  */
-export const LAYERED_MAX_NODES = 30;
-export const LAYERED_MAX_EDGES = 60;
+export const LAYERED_MAX_NODES = 20;
+export const LAYERED_MAX_EDGES = 40;
 /** The room an edge label gets in the layered layout; wider labels are cut short with an ellipsis (CSS). */
 export const LABEL_WIDTH = 132;
 export const LABEL_HEIGHT = 22;
