@@ -2,8 +2,8 @@
 // - Up to LAYERED_MAX_NODES / LAYERED_MAX_EDGES (20 / 40): dagre's layered layout (layeredLayout), calls left to
 //   right, every edge routed between the nodes and its label given a place of its own, so no edge runs
 //   through a node and no label covers one.
-// - Bigger graphs: quickLayout below, a hand-written layered layout that costs milliseconds at 500 services
-//   (dagre took minutes on the benchmark's graph): no routes, edges drawn as plain curves.
+// - Bigger graphs: quickLayout below, a hand-written layered layout, 0.2–0.3 s at 500 services on a loaded
+//   machine (dagre took minutes on the benchmark's graph): no routes, edges drawn as plain curves.
 // Both are deterministic (inputs sorted), so the same graph always gets the same positions.
 
 import dagre, { type EdgeLabel, type GraphLabel, type NodeLabel } from "@dagrejs/dagre";

@@ -175,17 +175,28 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const [failingPct, setFailingPct] = useState(DEFAULT_THRESHOLDS.failing * 100);
   const [selected, setSelected] = useState<Selection>(null);
   // Closing the panel gives focus back to the node or edge label that opened it (found again by its id: the
-  // button may have been re-rendered meanwhile), so keyboard users carry on from where they were.
+  // button may have been re-rendered meanwhile), so keyboard users carry on from where they were. Done after
+  // the panel is gone, and once more after the canvas has widened and been fitted again (FitWhen), in case
+  // React Flow drew the node anew meanwhile.
+  const returnFocus = useRef<Selection>(null);
   const closePanel = useCallback(() => {
     setSelected((sel) => {
-      if (sel)
-        setTimeout(() => {
-          const attr = sel.kind === "node" ? "data-node-id" : "data-edge-id";
-          document.querySelector<HTMLElement>(`[${attr}="${CSS.escape(sel.id)}"]`)?.focus();
-        }, 0);
+      returnFocus.current = sel;
       return null;
     });
   }, []);
+  useEffect(() => {
+    const sel = returnFocus.current;
+    if (selected !== null || sel === null) return;
+    returnFocus.current = null;
+    const attr = sel.kind === "node" ? "data-node-id" : "data-edge-id";
+    const focus = () => document.querySelector<HTMLElement>(`[${attr}="${CSS.escape(sel.id)}"]`)?.focus();
+    focus();
+    const again = setTimeout(() => {
+      if (document.activeElement === null || document.activeElement === document.body) focus();
+    }, 250);
+    return () => clearTimeout(again);
+  }, [selected]);
   useEffect(() => {
     if (!selected) return;
     const onKey = (e: KeyboardEvent) => {
