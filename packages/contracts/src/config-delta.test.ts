@@ -5,7 +5,8 @@ import {
   outboundServiceKey,
   type HeldConfig,
 } from "./config-delta.js";
-import { ZControlPlaneMessage, ZProxyMessage, type DeltaMessage } from "./mesh-stream.js";
+import type { z } from "zod";
+import { ZControlPlaneMessage, ZProxyMessage, type DeltaMessage, type ZDeltaMessage } from "./mesh-stream.js";
 
 const svc = (name: string, extra: Record<string, unknown> = {}) => ({
   namespace: "shop",
@@ -24,7 +25,7 @@ const held: HeldConfig = {
   },
 };
 
-function delta(d: Partial<DeltaMessage>): DeltaMessage {
+function delta(d: Partial<z.input<typeof ZDeltaMessage>>): DeltaMessage {
   return ZControlPlaneMessage.parse({
     type: "delta",
     version: "B",
@@ -75,6 +76,60 @@ describe("applyConfigDelta", () => {
       ok: false,
       error: "delta removes service shop/cart:80, which the config held lacks",
     });
+  });
+
+  it("edits one service's endpoint list in place, keeping the entry's other fields and key order", () => {
+    const ep = (n: number) => ({ address: `10.0.0.${n}:15006`, labels: { workload: `w${n}` } });
+    const base: HeldConfig = {
+      version: "A",
+      config: {
+        services: [
+          { namespace: "shop", name: "cart", port: 9080, endpoints: [ep(1), ep(3), ep(5)], routes: [] },
+          svc("details"),
+        ],
+      },
+    };
+    const r = applyConfigDelta(
+      base,
+      delta({
+        services: {
+          endpoints: [
+            {
+              service: "shop/cart:9080",
+              // Remove 3, then insert 2 before 1 and 4 after it: [2, 1, 4, 5].
+              edits: [
+                { at: 1, remove: 1 },
+                { at: 0, insert: [ep(2)] },
+                { at: 2, insert: [ep(4)] },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const cart = (r.held.config.services as Record<string, unknown>[])[0]!;
+    expect(cart.endpoints).toEqual([ep(2), ep(1), ep(4), ep(5)]);
+    // Same keys in the same order: a config rebuilt from edits serializes as the whole one does.
+    expect(Object.keys(cart)).toEqual(["namespace", "name", "port", "endpoints", "routes"]);
+    // The held config is not mutated.
+    expect((base.config.services as { endpoints: unknown[] }[])[0]!.endpoints).toHaveLength(3);
+  });
+
+  it("refuses endpoint edits for a service not held, or past the end of its list", () => {
+    expect(
+      applyConfigDelta(
+        held,
+        delta({ services: { endpoints: [{ service: "shop/cart:80", edits: [{ at: 0, insert: [] }] }] } }),
+      ),
+    ).toEqual({ ok: false, error: "delta edits endpoints of shop/cart:80, which the config held lacks" });
+    expect(
+      applyConfigDelta(
+        held,
+        delta({ services: { endpoints: [{ service: "shop/details:9080", edits: [{ at: 1, remove: 1 }] }] } }),
+      ),
+    ).toEqual({ ok: false, error: "delta edits endpoints 1..2 of shop/details:9080, which has 1" });
   });
 
   it("keys and orders services by namespace, name and port (port 80 when absent)", () => {

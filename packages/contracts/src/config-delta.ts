@@ -60,6 +60,22 @@ export function applyConfigDelta(held: HeldConfig | null, delta: DeltaMessage): 
   }
   for (const s of delta.services.put as unknown as OutboundServiceRefLike[])
     byKey.set(outboundServiceKey(s), s);
+  for (const { service: key, edits } of delta.services.endpoints) {
+    const s = byKey.get(key) as (OutboundServiceRefLike & { endpoints?: unknown }) | undefined;
+    if (s === undefined)
+      return { ok: false, error: `delta edits endpoints of ${key}, which the config held lacks` };
+    const endpoints = Array.isArray(s.endpoints) ? [...(s.endpoints as unknown[])] : [];
+    for (const e of edits) {
+      if (e.at + e.remove > endpoints.length)
+        return {
+          ok: false,
+          error: `delta edits endpoints ${e.at}..${e.at + e.remove} of ${key}, which has ${endpoints.length}`,
+        };
+      endpoints.splice(e.at, e.remove, ...e.insert);
+    }
+    // The entry keeps its keys' order (`endpoints` stays where it was): the config is the one compiled.
+    byKey.set(key, { ...s, endpoints } as OutboundServiceRefLike);
+  }
   let head: Record<string, unknown>;
   if (delta.config !== undefined) head = delta.config;
   else {

@@ -347,6 +347,11 @@ export const REVOKED_REASON = "join token revoked";
 export const STREAM_FEATURES = {
   /** The proxy applies `delta` messages (and answers `resync` when it cannot). */
   delta: "delta",
+  /**
+   * The proxy applies a delta's `services.endpoints` (edits of one service's endpoint list); with `delta` only,
+   * a service whose endpoints changed is sent whole. See docs/decisions/019-join-storms.md.
+   */
+  endpointDelta: "endpoint-delta",
 } as const;
 
 /**
@@ -454,6 +459,30 @@ export const ZOutboundServiceRef = z
   );
 
 /**
+ * One splice of an endpoint list: at index `at` of the list as edited so far, `remove` endpoints are taken
+ * out and `insert` put in their place (as `Array.prototype.splice`). Endpoints are validated with the whole
+ * config when it is applied.
+ */
+export const ZEndpointEdit = z.object({
+  at: z.number().int().min(0),
+  remove: z.number().int().min(0).default(0),
+  insert: z.array(z.unknown()).default([]),
+});
+
+/**
+ * An outbound service of which only the endpoints changed (everything else in its entry is as the base has
+ * it): the edits that turn the base's endpoint list into the new one, applied in order. Sent only to proxies
+ * that announced `endpoint-delta`: a join adds one endpoint to every caller's config, and this sends that
+ * endpoint instead of the service's whole entry.
+ */
+export const ZEndpointEdits = z.object({
+  /** The service's key (`outboundServiceKey`). */
+  service: z.string().max(512),
+  edits: z.array(ZEndpointEdit),
+});
+export type EndpointEdits = z.infer<typeof ZEndpointEdits>;
+
+/**
  * A snapshot as the changes from the one sent before (`base`). Applied to the config the proxy holds for
  * `base`, it gives exactly the config of `version` (see `applyConfigDelta`).
  */
@@ -471,8 +500,10 @@ export const ZDeltaMessage = z.object({
       put: z.array(ZOutboundServiceRef).default([]),
       /** Keys (`outboundServiceKey`) of outbound services removed. */
       remove: z.array(z.string()).default([]),
+      /** Services whose endpoints alone changed (`endpoint-delta` only), applied after `put` and `remove`. */
+      endpoints: z.array(ZEndpointEdits).default([]),
     })
-    .default({ put: [], remove: [] }),
+    .default({ put: [], remove: [], endpoints: [] }),
 });
 export type DeltaMessage = z.infer<typeof ZDeltaMessage>;
 

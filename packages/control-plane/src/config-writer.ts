@@ -7,8 +7,11 @@ import type { PushQueue, PushTarget } from "./push-queue.js";
 import type { Encoded, Snapshot } from "./snapshots.js";
 
 export interface ConfigWriterDeps {
-  /** The message that brings a proxy holding `base` (null: unknown) to `snap`. */
-  encode(snap: Snapshot, base: Snapshot | null): Encoded;
+  /**
+   * The message that brings a proxy holding `base` (null: unknown) to `snap`; with `endpointEdits`, services
+   * whose endpoints alone changed go as edits of their endpoint lists.
+   */
+  encode(snap: Snapshot, base: Snapshot | null, endpointEdits: boolean): Encoded;
   /** A snapshot of this version, if the replica still has one (the base for deltas to a reconnecting proxy). */
   lookup(version: string): Snapshot | null;
   /** Keeps a snapshot while this proxy holds it (the base of its next delta); paired with `release`. */
@@ -24,6 +27,8 @@ export class ConfigWriter implements PushTarget {
   sentNonce: string | null = null;
   /** The proxy applies deltas (said so in its hello). */
   deltas = false;
+  /** It applies endpoint edits in deltas too (`endpoint-delta`). */
+  endpointDeltas = false;
   /** The snapshot this proxy should have (its version is `sentVersion`); `pushWaiting` until it is written. */
   private target: Snapshot | null = null;
   private pushWaiting = false;
@@ -107,7 +112,7 @@ export class ConfigWriter implements PushTarget {
     const snap = this.target;
     if (!this.pushWaiting || snap === null || this.closed) return done();
     this.pushWaiting = false;
-    const msg = this.deps.encode(snap, this.base);
+    const msg = this.deps.encode(snap, this.base, this.endpointDeltas);
     this.writing = msg;
     this.writtenVersion = snap.version;
     this.setBase(this.deltas ? snap : null);

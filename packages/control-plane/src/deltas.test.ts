@@ -141,9 +141,13 @@ describe("config deltas", () => {
     expect(endpointsAtWeb()).toBe(1);
     ratings.kill();
     await web.until(() => endpointsAtWeb() === 0, 10_000, "ratings without endpoints at web");
+    // web applies endpoint edits: the one endpoint removed, not the service's entry.
     const d = last(web) as DeltaMessage;
     expect(d.type).toBe("delta");
-    expect(names(d.services.put)).toEqual(["ratings"]);
+    expect(d.services.put).toEqual([]);
+    expect(d.services.endpoints).toEqual([
+      { service: `${NS}/ratings:80`, edits: [{ at: 0, remove: 1, insert: [] }] },
+    ]);
   });
 
   it("gives a proxy that declared the services it calls only those, and nothing when others change", async () => {
@@ -177,6 +181,28 @@ describe("config deltas", () => {
     await web.until(() => web.appliedVersion === web2.appliedVersion, 10_000, "same version");
     expect(received.get(web)!.filter((m) => m.type === "delta").length).toBeGreaterThanOrEqual(4);
     expect(JSON.stringify(web.held()!.config)).toBe(JSON.stringify(web2.held()!.config));
+  });
+
+  it("sends a service's entry whole to a proxy that takes deltas but not endpoint edits", async () => {
+    const plain = await proxy("web", "127.0.0.1:21008", { features: ["delta"] });
+    await settle(web, plain);
+    const extra = await proxy("legacy", "127.0.0.1:21009");
+    const hasExtra = (p: LightProxy) => JSON.stringify(p.held()).includes("127.0.0.1:21009");
+    await web.until(() => hasExtra(web), 10_000, "new endpoint at web");
+    await plain.until(() => hasExtra(plain), 10_000, "new endpoint at plain");
+    await settle(web, plain);
+    const atWeb = last(web) as DeltaMessage;
+    const atPlain = last(plain) as DeltaMessage;
+    expect(atWeb.type).toBe("delta");
+    expect(atWeb.services.put).toEqual([]);
+    expect(atWeb.services.endpoints.map((e) => e.service)).toEqual([`${NS}/legacy:80`]);
+    expect(atPlain.type).toBe("delta");
+    expect(names(atPlain.services.put)).toEqual(["legacy"]);
+    expect(atPlain.services.endpoints).toEqual([]);
+    expect(atPlain.version).toBe(atWeb.version);
+    expect(JSON.stringify(web.held()!.config)).toBe(JSON.stringify(plain.held()!.config));
+    await extra.close();
+    await plain.close();
   });
 
   it("answers a delta it cannot apply with resync, and is sent the whole config", async () => {
@@ -232,5 +258,11 @@ describe("config deltas", () => {
     // got its first config at once, without waiting for them.
     expect(deltas).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
     expect(storm.every((p) => p.appliedVersion !== null)).toBe(true);
+    // After the first, the storm's endpoints reached web as endpoint edits (the service's entry was new once).
+    const edits = received
+      .get(web)!
+      .slice(before)
+      .flatMap((m) => (m.type === "delta" ? m.services.endpoints : []));
+    expect(edits.map((e) => e.service).every((k) => k === `${NS}/storm:80`)).toBe(true);
   });
 });

@@ -190,6 +190,8 @@ describe("a proxy with several control-plane replicas", () => {
       select: { controlPlaneId: true },
     });
     expect(rows.map((r) => r.controlPlaneId)).toEqual(["replica-b", "replica-b"]);
+    // Both hold what B compiles for them: they said which version they serve, and B compiles the same one.
+    await expect.poll(() => b.stats()).toMatchObject({ sessions: 2, inSync: 2 });
     const before = caller.m.proxy()!.currentVersion();
     await db.resource.create({
       data: {
@@ -201,6 +203,7 @@ describe("a proxy with several control-plane replicas", () => {
     });
     await announce("a change after the failover");
     await expect.poll(() => caller.m.proxy()!.currentVersion()).not.toBe(before);
+    await expect.poll(() => b.stats()).toMatchObject({ sessions: 2, inSync: 2 });
     a = await startReplica("replica-a", Number(new URL(a.url).port));
   });
 

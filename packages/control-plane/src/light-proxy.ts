@@ -23,7 +23,7 @@ export interface LightProxyOptions {
   appliedVersion?: string;
   /** The config held for `appliedVersion` (deltas apply to it); without it, a delta is answered with resync. */
   held?: HeldConfig;
-  /** Protocol features announced in the hello. Default: deltas. */
+  /** Protocol features announced in the hello. Default: deltas, with endpoint edits. */
   features?: string[];
   /** Return an error string to NACK; default ACKs everything. */
   decide?: (config: unknown, version: string) => string | null;
@@ -71,7 +71,7 @@ export class LightProxy {
             csr: this.opts.csrPem,
             ...(this.opts.workloadId ? { workloadId: this.opts.workloadId } : {}),
             ...(this.opts.appliedVersion ? { appliedVersion: this.opts.appliedVersion } : {}),
-            features: this.opts.features ?? [STREAM_FEATURES.delta],
+            features: this.opts.features ?? [STREAM_FEATURES.delta, STREAM_FEATURES.endpointDelta],
           }),
         );
         resolve();

@@ -106,6 +106,11 @@ export function replicaUrl(host: string, port: number): string {
 
 export interface ControlPlaneStats {
   sessions: number;
+  /**
+   * Of `sessions`, the proxies that hold (ACKed, or announced when they reconnected) the version this replica
+   * compiles for them from what it last read: all of them is a replica in step with its proxies.
+   */
+  inSync: number;
   /** Duration of the last recompute (load, compile, push), and of its phases. */
   lastRecomputeMs: number;
   lastRecomputePhases: { loadMs: number; buildMs: number; recordMs: number; pushMs: number };

@@ -3,14 +3,14 @@
 import type { ControlPlaneStats } from "./options.js";
 import type { Encoded } from "./snapshots.js";
 
-export type ReplicaCounters = Omit<ControlPlaneStats, "telemetryRefused" | "traces">;
+export type ReplicaCounters = Omit<ControlPlaneStats, "telemetryRefused" | "traces" | "inSync">;
 
 export interface ReplicaStats {
   readonly counters: ReplicaCounters;
   /** A message was written to a proxy: a whole config or a delta, and its bytes. */
   onWritten(e: Encoded): void;
-  /** A copy, with what telemetry refused (counted by the aggregator). */
-  read(telemetryRefused: number): Omit<ControlPlaneStats, "traces">;
+  /** A copy, with what telemetry refused (counted by the aggregator) and how many proxies are in step. */
+  read(telemetryRefused: number, inSync: number): Omit<ControlPlaneStats, "traces">;
 }
 
 export function createReplicaStats(): ReplicaStats {
@@ -32,10 +32,11 @@ export function createReplicaStats(): ReplicaStats {
       else counters.wholeConfigs++;
       counters.bytesPushed += e.bytes;
     },
-    read: (telemetryRefused) => ({
+    read: (telemetryRefused, inSync) => ({
       ...counters,
       lastRecomputePhases: { ...counters.lastRecomputePhases },
       telemetryRefused,
+      inSync,
     }),
   };
 }

@@ -199,6 +199,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ]),
   });
 
+  /** Proxies holding what this replica would send them now (a stat: read rarely, O(proxies)). */
+  const inSync = (): number => {
+    let n = 0;
+    for (const s of sessions) {
+      const j = s.ready;
+      if (j !== null && s.ackedVersion !== null && s.ackedVersion === state.snapshotFor(j.group)?.version)
+        n++;
+    }
+    return n;
+  };
+
   const port = await server.listen(opts.port, opts.host);
   log(`control plane: replica ${replicaId}, mesh CA ${ca.fingerprint}`);
 
@@ -211,7 +222,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     stats: () => {
       const forward = forwarder?.stats() ?? { forwarded: 0, dropped: 0 };
       return {
-        ...replicaStats.read(telemetry.refused),
+        ...replicaStats.read(telemetry.refused, inSync()),
         traces: { ...traces.stats(), forwarded: forward.forwarded, forwardDropped: forward.dropped },
       };
     },

@@ -306,6 +306,8 @@ export class ProxySession {
       telemetryIntervalMs: this.deps.telemetryIntervalMs,
     });
     this.writer.deltas = msg.features?.includes(STREAM_FEATURES.delta) ?? false;
+    this.writer.endpointDeltas =
+      this.writer.deltas && (msg.features?.includes(STREAM_FEATURES.endpointDelta) ?? false);
     if (msg.appliedVersion) {
       // It serves this version already (reconnect): do not send it again, and send changes against it.
       this.ackedVersion = msg.appliedVersion;

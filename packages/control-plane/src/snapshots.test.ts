@@ -5,6 +5,7 @@ import { applyConfigDelta, ZControlPlaneMessage, type DeltaMessage } from "@trel
 import {
   encodeFor,
   encodeWhole,
+  endpointEdits,
   SnapshotBuilder,
   type CompileFn,
   type CompileInput,
@@ -86,6 +87,77 @@ describe("snapshots", () => {
     );
     // Built once per (snapshot, base): every proxy of the group is sent the same Buffers.
     expect(encodeFor(b, a)).toBe(enc);
+  });
+
+  it("sends a join as the one endpoint it adds to each service, to proxies that apply endpoint edits", () => {
+    // As the compiler does: endpoints sorted, each naming its workload.
+    const ep = (n: number) => ({
+      address: `10.0.0.${n}:15006`,
+      version: "v1",
+      labels: { workload: `w${n}` },
+    });
+    const svcOf = (name: string, ns: number[], extra: Record<string, unknown> = {}) => ({
+      namespace: "shop",
+      name,
+      port: 80,
+      endpoints: ns.map(ep),
+      ...extra,
+    });
+    const a = build([
+      svcOf("details", [1, 3, 5, 7, 9]),
+      svcOf("ratings", [1, 2, 3, 4]),
+      svcOf("reviews", [1]),
+    ]);
+    // details: 4 joined, 9 left; ratings: its routes changed too (sent whole); reviews: unchanged.
+    const b = build([
+      svcOf("details", [1, 3, 4, 5, 7]),
+      svcOf("ratings", [1, 2, 3, 4, 5], { routes: [] }),
+      svcOf("reviews", [1]),
+    ]);
+    const withEdits = encodeFor(b, a, true);
+    const d = decode(withEdits.chunks) as DeltaMessage;
+    expect(d.services.put.map((s) => s.name)).toEqual(["ratings"]);
+    expect(d.services.endpoints).toEqual([
+      {
+        service: "shop/details:80",
+        edits: [
+          { at: 2, remove: 0, insert: [ep(4)] },
+          { at: 5, remove: 1, insert: [] },
+        ],
+      },
+    ]);
+    // Proxies without the feature get the entry whole, and no `endpoints` at all (old proxies would drop it).
+    const plain = encodeFor(b, a);
+    expect(plain).not.toBe(withEdits);
+    expect(Buffer.concat(plain.chunks).toString()).not.toContain('"endpoints":[{"service"');
+    expect((decode(plain.chunks) as DeltaMessage).services.put.map((s) => s.name)).toEqual([
+      "details",
+      "ratings",
+    ]);
+    expect(withEdits.bytes).toBeLessThan(plain.bytes);
+    expect(encodeFor(b, a, true)).toBe(withEdits);
+
+    // Applied, both give exactly the whole config of b (the version is its content).
+    const whole = decode(encodeWhole(a).chunks) as { config: Record<string, unknown> };
+    const target = JSON.stringify((decode(encodeWhole(b).chunks) as { config: unknown }).config);
+    for (const enc of [withEdits, plain]) {
+      const applied = applyConfigDelta(
+        { version: a.version, config: whole.config },
+        decode(enc.chunks) as DeltaMessage,
+      );
+      expect(applied.ok && JSON.stringify(applied.held.config)).toBe(target);
+    }
+  });
+
+  it("finds endpoint edits only when the endpoints kept are in the same order", () => {
+    expect(endpointEdits(["a", "b", "c"], ["a", "c", "d"])).toEqual([
+      '{"at":1,"remove":1,"insert":[]}',
+      '{"at":2,"remove":0,"insert":[d]}',
+    ]);
+    expect(endpointEdits([], ["x", "y"])).toEqual(['{"at":0,"remove":0,"insert":[x,y]}']);
+    expect(endpointEdits(["a", "b"], ["a", "b"])).toEqual([]);
+    expect(endpointEdits(["a", "b"], ["b", "a"])).toBeNull();
+    expect(endpointEdits(["a", "a"], ["a"])).toBeNull();
   });
 
   it("sends the whole config when there is no base, or when the delta would not be smaller", () => {

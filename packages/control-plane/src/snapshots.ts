@@ -58,8 +58,9 @@ interface ServiceList {
   /** Its JSON array in fragments, built when a whole config is first sent. */
   chunks: Buffer[] | null;
   bytes: number;
-  /** Changes from earlier lists (by identity), built when a delta is first sent. */
+  /** Changes from earlier lists (by identity), built when a delta is first sent: entries whole, or edited. */
   diffs: WeakMap<ServiceList, ListDiff>;
+  editDiffs: WeakMap<ServiceList, ListDiff>;
 }
 
 /** The services part of a delta: the JSON of the entries put (comma-separated, in fragments) and the keys removed. */
@@ -67,6 +68,9 @@ interface ListDiff {
   put: Buffer[];
   putCount: number;
   remove: string[];
+  /** `endpoint-delta` only: the JSON of the endpoint edits (`ZEndpointEdits`, comma-separated), or "". */
+  edits: string;
+  /** Of `put`. */
   bytes: number;
 }
 
@@ -217,6 +221,7 @@ export class SnapshotBuilder {
       chunks: null,
       bytes: 0,
       diffs: new WeakMap(),
+      editDiffs: new WeakMap(),
     };
     this.lists.set(raw, result);
     return result;
@@ -230,6 +235,7 @@ const EMPTY_LIST: ServiceList = {
   chunks: null,
   bytes: 0,
   diffs: new WeakMap(),
+  editDiffs: new WeakMap(),
 };
 
 function listChunks(list: ServiceList): { chunks: Buffer[]; bytes: number } {
@@ -259,40 +265,122 @@ export function encodeWhole(snap: Snapshot): Encoded {
   return enc;
 }
 
-function diff(from: ServiceList, to: ServiceList): ListDiff {
-  const memo = to.diffs.get(from);
+/**
+ * An entry as its endpoints and the rest: `rest` is the entry's JSON with the endpoint list left out (its key
+ * kept in place), each endpoint its own JSON. Built from the entry's JSON when a delta first needs it (a
+ * parse of the changed entries only), and kept while the entry lives. Null: the entry has no endpoint list.
+ */
+interface EntryParts {
+  rest: string;
+  endpoints: string[];
+}
+const partsOf = new WeakMap<ServiceEntry, EntryParts | null>();
+
+function entryParts(e: ServiceEntry): EntryParts | null {
+  let parts = partsOf.get(e);
+  if (parts === undefined) {
+    const o = JSON.parse(e.json) as Record<string, unknown>;
+    // JSON.stringify(JSON.parse(x)) is x for what JSON.stringify wrote: the pieces are the bytes sent whole.
+    parts = Array.isArray(o.endpoints)
+      ? { rest: JSON.stringify({ ...o, endpoints: 0 }), endpoints: o.endpoints.map((x) => JSON.stringify(x)) }
+      : null;
+    partsOf.set(e, parts);
+  }
+  return parts;
+}
+
+/**
+ * The splices (`ZEndpointEdit`, as JSON) that turn endpoint list `a` into `b`, or null when the two do not
+ * keep their common endpoints in one order (or repeat one): the entry is then sent whole. The compiler sorts
+ * endpoints (version, address, workload), so a join is one insert and a leave one removal.
+ */
+export function endpointEdits(a: readonly string[], b: readonly string[]): string[] | null {
+  const inA = new Set(a);
+  const inB = new Set(b);
+  if (inA.size !== a.length || inB.size !== b.length) return null;
+  const edits: string[] = [];
+  let i = 0;
+  let j = 0;
+  let at = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      i++;
+      j++;
+      at++;
+      continue;
+    }
+    let remove = 0;
+    while (i < a.length && !inB.has(a[i]!)) {
+      i++;
+      remove++;
+    }
+    const insert: string[] = [];
+    while (j < b.length && !inA.has(b[j]!)) insert.push(b[j++]!);
+    // Both sides stand on a common endpoint that is not the same one: the order differs.
+    if (remove === 0 && insert.length === 0) return null;
+    edits.push(`{"at":${at},"remove":${remove},"insert":[${insert.join(",")}]}`);
+    at += insert.length;
+  }
+  return edits;
+}
+
+/** The edits of one entry as `ZEndpointEdits` JSON, or null when sending it whole is as small or smaller. */
+function entryEdits(from: ServiceEntry, to: ServiceEntry): string | null {
+  const a = entryParts(from);
+  const b = entryParts(to);
+  if (a === null || b === null || a.rest !== b.rest) return null;
+  const edits = endpointEdits(a.endpoints, b.endpoints);
+  if (edits === null) return null;
+  const json = `{"service":${JSON.stringify(to.key)},"edits":[${edits.join(",")}]}`;
+  return json.length < to.json.length ? json : null;
+}
+
+function diff(from: ServiceList, to: ServiceList, withEdits: boolean): ListDiff {
+  const memos = withEdits ? to.editDiffs : to.diffs;
+  const memo = memos.get(from);
   if (memo) return memo;
   const put: string[] = [];
-  for (const e of to.entries) if (from.byKey.get(e.key)?.hash !== e.hash) put.push(e.json);
+  const edits: string[] = [];
+  for (const e of to.entries) {
+    const before = from.byKey.get(e.key);
+    if (before?.hash === e.hash) continue;
+    const edited = withEdits && before !== undefined ? entryEdits(before, e) : null;
+    if (edited !== null) edits.push(edited);
+    else put.push(e.json);
+  }
   const remove: string[] = [];
   for (const e of from.entries) if (!to.byKey.has(e.key)) remove.push(e.key);
   const { chunks, bytes } = joinedChunks(put);
-  const d: ListDiff = { put: chunks, putCount: put.length, remove, bytes };
-  to.diffs.set(from, d);
+  const editsJson = edits.join(",");
+  const d: ListDiff = { put: chunks, putCount: put.length, remove, edits: editsJson, bytes };
+  memos.set(from, d);
   return d;
 }
 
 /**
  * The message that brings a proxy holding `base` to `snap`: a delta when `base` is known and the delta is
- * smaller than the whole config, else the whole config.
+ * smaller than the whole config, else the whole config. With `endpointEdits` (the proxy announced
+ * `endpoint-delta`), a service whose endpoints alone changed is sent as edits of its endpoint list.
  */
-export function encodeFor(snap: Snapshot, base: Snapshot | null): Encoded {
+export function encodeFor(snap: Snapshot, base: Snapshot | null, endpointEdits = false): Encoded {
   if (base === null || base.version === snap.version) return encodeWhole(snap);
-  const memo = snap.encoded.get(base.version);
+  const memoKey = endpointEdits ? `e:${base.version}` : base.version;
+  const memo = snap.encoded.get(memoKey);
   if (memo) return memo;
-  const d = diff(base.services, snap.services);
+  const d = diff(base.services, snap.services, endpointEdits);
   const config = base.head === snap.head ? "" : `,"config":${snap.head}`;
   const first = Buffer.from(
     `${messageHead("delta", snap)},"base":${JSON.stringify(base.version)}${config},"services":{"put":[`,
   );
-  const last = Buffer.from(`],"remove":${JSON.stringify(d.remove)}}}`);
+  const edits = d.edits === "" ? "" : `,"endpoints":[${d.edits}]`;
+  const last = Buffer.from(`],"remove":${JSON.stringify(d.remove)}${edits}}}`);
   const bytes = first.length + d.bytes + last.length;
   const wholeBytes = snap.head.length + listChunks(snap.services).bytes;
   const enc: Encoded =
     bytes < wholeBytes
-      ? { chunks: [...chunked(first), ...d.put, last], bytes, delta: true }
+      ? { chunks: [...chunked(first), ...d.put, ...chunked(last)], bytes, delta: true }
       : encodeWhole(snap);
-  snap.encoded.set(base.version, enc);
+  snap.encoded.set(memoKey, enc);
   return enc;
 }
 

@@ -391,7 +391,7 @@ export function startMeshProxy(opts: MeshProxyOptions): MeshProxy {
           csr: csrPem,
           ...(workloadId ? { workloadId } : {}),
           ...(lastConfig ? { appliedVersion: lastConfig.version } : {}),
-          features: [STREAM_FEATURES.delta],
+          features: [STREAM_FEATURES.delta, STREAM_FEATURES.endpointDelta],
         }),
       );
     });
