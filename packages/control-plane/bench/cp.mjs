@@ -9,7 +9,7 @@ const cp = await startControlPlane({
   databaseUrl: process.env.BENCH_DATABASE_URL,
   secret: "bench-secret-bench-secret-bench-secret-0",
   compile: meshCompiler(),
-  port: 0,
+  port: Number(process.env.BENCH_PORT ?? 0),
   heartbeatMs: 30_000,
   telemetryIntervalMs: 60_000,
   debounceMs: 50,

@@ -5,9 +5,13 @@
 // until PostgreSQL holds all N ACKs of the generation. Printed beside the floor: the same bytes written to
 // N plain TCP sockets on this machine. Traffic stays on 127.0.0.1.
 //   node bench/scale.mjs [N ...]          (default 1000 5000; needs DATABASE_URL or runs an embedded PostgreSQL)
-// BENCH_MODES=delta,whole,scoped runs each N with proxies that take deltas, with proxies that take whole
-// configs only (as before deltas existed), and with proxies that take deltas and declare the 3 services they
-// call (--reachable-service), side by side; default: delta.
+// BENCH_MODES=delta,entry,whole,scoped runs each N with proxies that take deltas with endpoint edits (as the
+// sidecar does), with proxies that take deltas of whole service entries only (as before endpoint edits,
+// docs/decisions/019), with proxies that take whole configs only (as before deltas existed), and with proxies
+// that take deltas and declare the 3 services they call (--reachable-service), side by side; default: delta.
+// BENCH_RESTART=1 (restart mode) then also restarts the control plane under the N connected proxies (it
+// closes their streams as on shutdown, a new process starts on the same port) and measures the time until
+// every proxy has joined again and until every proxy holds what the new replica compiles for it.
 // Environment: BENCH_DEBUG=1 prints phases; BENCH_CP_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes
 // flags to the control plane's node; BENCH_PROFILE_CHANGE=DIR writes a CPU profile of the control plane
 // from just before the NOTIFY until every proxy has the change; BENCH_HEAP=DIR writes heap snapshots of the control plane (joined,
@@ -102,17 +106,30 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The machine's 1-minute load average: other sessions share these 2 cores (print it beside the numbers). */
+const load = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+const FEATURES = {
+  delta: ["delta", "endpoint-delta"],
+  entry: ["delta"],
+  whole: [],
+  scoped: ["delta", "endpoint-delta"],
+};
 
 async function run(n, mode) {
+  const loadAtStart = load();
   const tdb = await createTestDatabase("bench");
   const db = createDb(tdb.url, { max: 2 });
   const children = [];
   try {
-    const cp = child("./cp.mjs", [], {
-      env: { BENCH_DATABASE_URL: tdb.url },
-      execArgv: (process.env.BENCH_CP_ARGS ?? "").split(" ").filter(Boolean),
-    });
-    children.push(cp);
+    const startCp = (port = 0) => {
+      const c = child("./cp.mjs", [], {
+        env: { BENCH_DATABASE_URL: tdb.url, BENCH_PORT: String(port) },
+        execArgv: (process.env.BENCH_CP_ARGS ?? "").split(" ").filter(Boolean),
+      });
+      children.push(c);
+      return c;
+    };
+    let cp = startCp();
     phase("starting control plane");
     const { url, pid } = await cp.next("ready", 60_000);
     phase("control plane up");
@@ -127,8 +144,9 @@ async function run(n, mode) {
         token,
         n,
         services,
-        deltas: mode !== "whole",
+        features: FEATURES[mode],
         reachable: mode === "scoped" ? 3 : 0,
+        reconnect: Boolean(process.env.BENCH_RESTART),
       }),
     ]);
     children.push(fleet);
@@ -213,6 +231,48 @@ async function run(n, mode) {
     cp.send({ type: "stats" });
     const { stats } = await cp.next("stats");
     const bytes = Math.round(bytesReceived / Math.max(1, latencies.length));
+    const loadAfterChange = load();
+
+    let restart = null;
+    if (process.env.BENCH_RESTART) {
+      phase("restarting the control plane");
+      const port = Number(new URL(url).port);
+      const r0 = Date.now();
+      fleet.send({ type: "expect-restart", at: r0, timeoutMs: 1_200_000 });
+      await cp.stop();
+      const downMs = Date.now() - r0;
+      cp = startCp(port);
+      const { pid: newPid } = await cp.next("ready", 60_000);
+      const upMs = Date.now() - r0;
+      phase(`new control plane up after ${upMs} ms`);
+      // In sync: every proxy joined again and holds what the new replica compiles for it (its stats say so).
+      let syncMs = NaN;
+      let last = null;
+      for (const deadline = r0 + 1_200_000; Date.now() < deadline;) {
+        cp.send({ type: "stats" });
+        last = (await cp.next("stats")).stats;
+        if (last.sessions === n && last.inSync === n) {
+          syncMs = Date.now() - r0;
+          break;
+        }
+        await sleep(100);
+      }
+      const rejoined = await fleet.next("rejoined", 1_200_000);
+      phase(`restart: in sync after ${syncMs} ms (${last?.inSync}/${last?.sessions})`);
+      const cpu = procStat(newPid);
+      restart = {
+        downMs,
+        upMs,
+        rejoinP50: pct(rejoined.latencies, 50),
+        rejoinP99: pct(rejoined.latencies, 99),
+        rejoinAll: rejoined.latencies.length === n ? Math.max(...rejoined.latencies) : NaN,
+        syncMs,
+        configs: rejoined.configs,
+        bytes: rejoined.bytesReceived,
+        cpCpuMs: cpu.cpuMs,
+        rssMb: cpu.rssKb / 1024,
+      };
+    }
     await fleet.stop();
 
     phase(`floor with ${bytes} bytes`);
@@ -229,6 +289,11 @@ async function run(n, mode) {
       services,
       groups: stats.groups,
       joinedMs: joined.ms,
+      joinBytes: joinedStats.bytesPushed,
+      joinDeltas: joinedStats.deltas,
+      loadAtStart,
+      loadAfterChange,
+      restart,
       received: latencies.length,
       acked,
       p50: pct(latencies, 50),
@@ -271,13 +336,35 @@ try {
 }
 const f = (x) => (Number.isFinite(x) ? Math.round(x).toString() : "-");
 console.log("\nOne change reaching every proxy: ms from the NOTIFY until each proxy has it and has ACKed\n");
+console.log(`\nThe join (load average: 1-minute, at the run's start and after the change; 2 cores)\n`);
 console.log(
-  "| proxies | sent as | groups | join all (s) | ACKed | p50 | p99 | max | all ACKs in DB | floor p50 | floor p99 | floor max | p99 / floor p99 | config bytes | CP CPU (ms) | fleet CPU (ms) | recompute (ms) | CP RSS (MB) | peak RSS (MB) | RSS per proxy (KB) | heap per proxy (KB) |",
+  "| proxies | mode | join all (s) | join rate (/s) | bytes pushed during the join (MB) | deltas during the join | load |",
+);
+console.log("|---|---|---|---|---|---|---|");
+for (const r of rows)
+  console.log(
+    `| ${r.n} | ${r.mode} | ${(r.joinedMs / 1000).toFixed(1)} | ${Math.round(r.n / (r.joinedMs / 1000))} | ${f(r.joinBytes / 1e6)} | ${r.joinDeltas} | ${r.loadAtStart.toFixed(1)} / ${r.loadAfterChange.toFixed(1)} |`,
+  );
+if (rows.some((r) => r.restart)) {
+  console.log("\nControl-plane restart under N connected proxies: ms from the stop of the old process\n");
+  console.log(
+    "| proxies | mode | old one gone | new one up | rejoined p50 | rejoined p99 | all rejoined | all in sync | configs sent | bytes sent | new CP CPU (ms) | new CP RSS (MB) |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows.filter((x) => x.restart)) {
+    const x = r.restart;
+    console.log(
+      `| ${r.n} | ${r.mode} | ${f(x.downMs)} | ${f(x.upMs)} | ${f(x.rejoinP50)} | ${f(x.rejoinP99)} | ${f(x.rejoinAll)} | ${f(x.syncMs)} | ${x.configs} | ${x.bytes} | ${f(x.cpCpuMs)} | ${f(x.rssMb)} |`,
+    );
+  }
+}
+console.log(
+  "\n| proxies | sent as | groups | join all (s) | ACKed | p50 | p99 | max | all ACKs in DB | floor p50 | floor p99 | floor max | p99 / floor p99 | config bytes | CP CPU (ms) | fleet CPU (ms) | recompute (ms) | CP RSS (MB) | peak RSS (MB) | RSS per proxy (KB) | heap per proxy (KB) |",
 );
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.mode === "whole" ? `whole (${r.wholeSent})` : `${r.mode === "scoped" ? "3 services each, " : ""}deltas (${r.deltasSent} deltas, ${r.wholeSent} whole)`} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.fleetCpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} | ${r.heapPerProxyKb.toFixed(1)} |`,
+    `| ${r.n} | ${r.mode === "whole" ? `whole (${r.wholeSent})` : `${r.mode === "scoped" ? "3 services each, " : r.mode === "entry" ? "entries only, " : ""}deltas (${r.deltasSent} deltas, ${r.wholeSent} whole)`} | ${r.groups} | ${(r.joinedMs / 1000).toFixed(1)} | ${r.acked} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.allAckedMs)} | ${f(r.floorP50)} | ${f(r.floorP99)} | ${f(r.floorMax)} | ${(r.p99 / Math.max(1, r.floorP99)).toFixed(1)}x | ${r.bytes} | ${f(r.cpuMs)} | ${f(r.fleetCpuMs)} | ${f(r.recomputeMs)} | ${f(r.rssMb)} | ${f(r.peakRssMb)} | ${r.perProxyKb.toFixed(1)} | ${r.heapPerProxyKb.toFixed(1)} |`,
   );
 }
 console.log(

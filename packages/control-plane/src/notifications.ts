@@ -39,18 +39,34 @@ export function onMeshNotification({ schedule, evict }: NotificationReactions): 
 }
 
 /**
- * Tells every replica (this one too) that a proxy joined or left: sent through the pool, because the LISTEN
- * connection must not run queries of its own concurrently. A failure is logged: housekeeping's sweep and
- * the next change bring the others up to date.
+ * How long joins and leaves are gathered into one notification. Replicas batch registry recomputes to one a
+ * second anyway (`registryIntervalMs`); a notification per join was a statement per join, and every replica
+ * woke for each (a join storm is thousands a minute).
+ */
+export const REGISTRY_NOTIFY_COALESCE_MS = 100;
+
+/**
+ * Tells every replica (this one too) that proxies joined or left: at most one notification per
+ * `coalesceMs`, sent after the first join or leave of that window (the promise settles then). Sent through the
+ * pool, because the LISTEN connection must not run queries of its own concurrently. A failure is logged:
+ * housekeeping's sweep and the next change bring the others up to date.
  */
 export function registryAnnouncer(
   db: Db,
   replicaId: string,
   log: (line: string) => void,
+  coalesceMs = REGISTRY_NOTIFY_COALESCE_MS,
 ): () => Promise<void> {
-  return () =>
+  let waiting: Promise<void> | null = null;
+  const send = () =>
     db.$executeRaw`SELECT pg_notify(${NOTIFY_CHANNELS.registryChanged}, ${replicaId})`.then(
       () => undefined,
       (e: unknown) => log(`control plane: notify failed: ${(e as Error).message}`),
     );
+  return () =>
+    (waiting ??= new Promise<void>((r) => setTimeout(r, coalesceMs)).then(() => {
+      // Joins from now on are announced by the next notification.
+      waiting = null;
+      return send();
+    }));
 }

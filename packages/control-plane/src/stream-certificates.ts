@@ -54,9 +54,11 @@ export class StreamCertificates {
     const issued = { serial: signed.serial, notAfter: signed.notAfter, spiffeId };
     this.last = issued;
     const { db, joinTokenId } = this.deps;
-    await db.issuedCertificate.create({
-      data: { serial: issued.serial, expiresAt: issued.notAfter, spiffeId, workloadId, joinTokenId },
-    });
+    // Raw SQL: every join runs it (see registerWorkload).
+    await db.$executeRaw`
+      INSERT INTO "IssuedCertificate" (serial, "expiresAt", "spiffeId", "workloadId", "joinTokenId", "issuedAt")
+      VALUES (${issued.serial}, (${issued.notAfter.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${spiffeId},
+        ${workloadId}, ${joinTokenId}, now() AT TIME ZONE 'UTC')`;
     if (renewal)
       await db.workload.update({
         where: { id: workloadId },
