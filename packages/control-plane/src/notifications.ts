@@ -39,11 +39,12 @@ export function onMeshNotification({ schedule, evict }: NotificationReactions): 
 }
 
 /**
- * How long joins and leaves are gathered into one notification. Replicas batch registry recomputes to one a
- * second anyway (`registryIntervalMs`); a notification per join was a statement per join, and every replica
- * woke for each (a join storm is thousands a minute).
+ * How long joins and leaves are gathered into one notification: those of one turn of the event loop. A
+ * 100 ms window was tried (one statement per join during a storm is thousands a minute) and made a proxy
+ * that reconnects at once get a config it already had: its own leave reached a recompute before its return
+ * did (server.test.ts, "does not resend what a reconnecting proxy already serves").
  */
-export const REGISTRY_NOTIFY_COALESCE_MS = 100;
+export const REGISTRY_NOTIFY_COALESCE_MS = 0;
 
 /**
  * Tells every replica (this one too) that proxies joined or left: at most one notification per
