@@ -23,7 +23,7 @@ const PRISMA = ["@prisma/*", "pg"];
  * `no-restricted-imports` for the files of one package: `group` (import paths, gitignore-style; or a regex
  * string) may not be imported, for `why`.
  */
-const forbid = (files, group, why, extra = {}) => ({
+const forbid = (files, group, why, extra = {}, morePatterns = []) => ({
   files,
   ignores: [...TESTS, ...BENCHES],
   rules: {
@@ -36,6 +36,7 @@ const forbid = (files, group, why, extra = {}) => ({
             message: `${why} (docs/decisions/010-enforced-boundaries.md)`,
             ...extra,
           },
+          ...morePatterns,
         ],
       },
     ],
@@ -115,6 +116,16 @@ export default tseslint.config(
     ["packages/dataplane/**"],
     [...pkg("db", "services", "api", "control-plane", "cli", "demo", "web", "pods"), ...PRISMA, ...NEXT],
     "the data plane imports contracts, Node and its own few libraries; it learns the rest from its config",
+    {},
+    [
+      {
+        // The index is every contract, the API's and the console's too: a sidecar pays for what it loads.
+        regex: "^@trellis/contracts$",
+        allowTypeImports: true,
+        message:
+          "the data plane loads @trellis/contracts/proxy (or /otlp), not the whole index: types may come from the index (docs/decisions/018-sidecar-memory.md)",
+      },
+    ],
   ),
   // The control plane talks to proxies only over the wire. Tests start real proxies (a devDependency).
   forbid(

@@ -52,6 +52,13 @@ const violations = [
     "the data plane imports contracts",
   ],
   [
+    "the data plane loads the whole contracts index",
+    "packages/dataplane/src/f.ts",
+    'import { spiffeId } from "@trellis/contracts";',
+    RESTRICTED,
+    "the data plane loads @trellis/contracts/proxy",
+  ],
+  [
     "the pod bed imports another Trellis package",
     "packages/pods/src/f.ts",
     'import "@trellis/contracts";',
@@ -194,9 +201,9 @@ const allowed = [
     'import "zod";\nimport "./names.js";',
   ],
   [
-    "the data plane imports contracts, Node and its libraries",
+    "the data plane imports contracts' proxy part, Node and its libraries (types from the index)",
     "packages/dataplane/src/f.ts",
-    'import "@trellis/contracts";\nimport "node:http";\nimport "undici";',
+    'import "@trellis/contracts/proxy";\nimport type { Limits } from "@trellis/contracts";\nimport "node:http";\nimport "undici";',
   ],
   [
     "a control-plane test starts a real proxy",

@@ -3,10 +3,14 @@
 import { CommanderError } from "commander";
 import { isUserFacing } from "./errors.js";
 import { t } from "./terminal.js";
-import { buildProgram } from "./program.js";
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  // `trellis proxy`: only the proxy command is loaded (proxy-program.ts says why).
+  const program =
+    process.argv[2] === "proxy"
+      ? await (await import("./proxy-program.js")).buildProxyProgram()
+      : (await import("./program.js")).buildProgram();
+  await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     // Commander has printed its message (or the help/version) already.

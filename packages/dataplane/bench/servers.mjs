@@ -4,12 +4,28 @@
 //        | node-h2-proxy <upstreamPort> | collector
 // BENCH_TRACING_PERCENT and BENCH_TRACING_PORT give the sidecars tracing at that sampling percent, exporting to
 // the collector on that port.
+// The Trellis roles (trellis, sidecar-in, sidecar-out, quick) run as `trellis proxy` does: V8 tuned for a proxy
+// (tuneV8ForProxy, before the proxy loads; TRELLIS_PROXY_NODE_DEFAULTS=1 leaves Node's defaults, as it does for
+// `trellis proxy`). The other roles never load the data plane, so their memory is theirs.
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startProxy, quickConfig } from "@trellis/dataplane";
 
 const [role, a1, a2, a3] = process.argv.slice(2);
+const TRELLIS_ROLES = ["trellis", "sidecar-in", "sidecar-out", "quick"];
+let startProxy, quickConfig;
+if (TRELLIS_ROLES.includes(role)) {
+  const tuning = await import("@trellis/dataplane/v8-tuning");
+  if (process.env.TRELLIS_PROXY_NODE_DEFAULTS !== "1") tuning.tuneV8ForProxy();
+  const dataplane = await import("@trellis/dataplane");
+  quickConfig = dataplane.quickConfig;
+  // As `trellis proxy`: once the proxy is up, the young generation may grow to its size for traffic.
+  startProxy = async (options) => {
+    const p = await dataplane.startProxy(options);
+    tuning.tuneV8ForTraffic();
+    return p;
+  };
+}
 if (process.env.BENCH_MEM)
   setInterval(() => {
     const m = process.memoryUsage();

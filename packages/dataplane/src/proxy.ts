@@ -11,8 +11,8 @@ import {
   type ListenerAddress,
   type ProxyConfig,
   type ProxyListeners,
-} from "@trellis/contracts";
-import { TRAFFIC_PROTOCOLS, type AccessObservation, type TelemetrySeries } from "@trellis/contracts";
+} from "@trellis/contracts/proxy";
+import { TRAFFIC_PROTOCOLS, type AccessObservation, type TelemetrySeries } from "@trellis/contracts/proxy";
 import { buildSnapshot, type Snapshot } from "./config/snapshot.js";
 import { EndpointRegistry } from "./cluster/registry.js";
 import { labelPairs, Metrics, type RequestSeries, type Sample } from "./telemetry/metrics.js";

@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 // The data plane is loaded when the command runs, so other commands (and --help) do not pay for it.
 import type { ProxyHandle, StartProxyOptions } from "@trellis/dataplane";
-import { DEFAULT_LISTENERS, DEFAULT_PROXY_GID, parseDuration } from "@trellis/contracts";
+import { DEFAULT_LISTENERS, DEFAULT_PROXY_GID, parseDuration } from "@trellis/contracts/proxy";
 import { CliError } from "../errors.js";
 import { hostPort } from "../ports.js";
 import { drainOnSignals } from "../signals.js";
@@ -312,7 +312,7 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
       const effective = withFlags(config);
       if (flags.capture) {
         // Checked before anything is installed: a config the proxy would refuse leaves the namespace as it was.
-        const { formatProxyConfigIssues, validateProxyConfig } = await import("@trellis/contracts");
+        const { formatProxyConfigIssues, validateProxyConfig } = await import("@trellis/contracts/proxy");
         const v = validateProxyConfig(effective);
         if (!v.ok) throw new CliError(`invalid proxy config: ${formatProxyConfigIssues(v.issues)}`);
       }
@@ -337,6 +337,7 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
         await removeCapture?.();
         throw new CliError((e as Error).message);
       }
+      await proxyServes();
       const a = proxy.addresses;
       const show = (b: { host: string; port: number } | null) => (b ? `${b.host}:${b.port}` : "off");
       console.error(
@@ -364,6 +365,12 @@ SIGTERM or SIGINT drains: requests in flight finish, then the proxy exits.`,
       });
     });
   return cmd;
+}
+
+/** The proxy is up: V8's young generation may now grow to its size for traffic (a no-op without the tuning). */
+async function proxyServes(): Promise<void> {
+  const { tuneV8ForTraffic } = await import("@trellis/dataplane/v8-tuning");
+  tuneV8ForTraffic();
 }
 
 /** The join token, from exactly one of --token, TRELLIS_JOIN_TOKEN and --token-file. */
@@ -406,7 +413,7 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
     return url;
   });
   const advertise = flags.advertiseAddress ?? (await defaultAdvertiseAddress(cpUrls[0]!));
-  const { ZProxyNode } = await import("@trellis/contracts");
+  const { ZProxyNode } = await import("@trellis/contracts/proxy");
   const node = ZProxyNode.safeParse({
     namespace: flags.namespace,
     service: flags.service,
@@ -473,6 +480,7 @@ async function runMeshProxy(flags: ProxyFlags): Promise<void> {
     await removeCapture?.();
     throw new CliError((e as Error).message);
   }
+  await proxyServes();
   const a = proxy.addresses;
   const show = (b: { host: string; port: number } | null) => (b ? `${b.host}:${b.port}` : "off");
   console.error(
@@ -489,7 +497,7 @@ async function capture(
   cpUrls: URL[] | null,
   appPorts: number[],
 ): Promise<() => Promise<void>> {
-  const { ZIpv4 } = await import("@trellis/contracts");
+  const { ZIpv4 } = await import("@trellis/contracts/proxy");
   const { captureAddonError, installCapture, removeCapture, removeCaptureSync, CaptureError } =
     await import("@trellis/dataplane");
   const missing = captureAddonError();

@@ -7,7 +7,7 @@ import {
   zodIssues,
   type CaptureSpec,
   type CaptureSpecInput,
-} from "@trellis/contracts";
+} from "@trellis/contracts/proxy";
 import { captureRules, removalCommands } from "./rules.js";
 
 export class CaptureError extends Error {

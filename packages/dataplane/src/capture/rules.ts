@@ -8,7 +8,7 @@
 //   PREROUTING → TRELLIS_INBOUND: connections to the app's ports go to the inbound listener. Mesh peers dial
 //                the inbound listener itself, which is not among them.
 // REDIRECT keeps the dialled address in conntrack; the listener reads it back (SO_ORIGINAL_DST).
-import type { CaptureSpec } from "@trellis/contracts";
+import type { CaptureSpec } from "@trellis/contracts/proxy";
 
 export const CAPTURE_CHAINS = { output: "TRELLIS_OUTPUT", inbound: "TRELLIS_INBOUND" } as const;
 

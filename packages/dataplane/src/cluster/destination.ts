@@ -1,6 +1,6 @@
 // A destination service as the proxy sees it: its endpoints, version subsets with their balancers, and the
 // policy that guards it (circuit breaker, outlier detection, retry budget). Built once per config.
-import type { OutboundService } from "@trellis/contracts";
+import type { OutboundService } from "@trellis/contracts/proxy";
 import { ProxyError, upstreamError } from "../core/errors.js";
 import type { Handler, ProxyRequest, RequestContext, ProxyResponse } from "../core/types.js";
 import type { Balancer } from "../balancer/types.js";

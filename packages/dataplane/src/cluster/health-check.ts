@@ -1,6 +1,6 @@
 // Active health checks: probe every endpoint on an interval through its own pool (so a probe crosses the same
 // mTLS path real traffic does). Verdicts live on the endpoint and survive config swaps.
-import type { HealthCheck } from "@trellis/contracts";
+import type { HealthCheck } from "@trellis/contracts/proxy";
 import type { EndpointState } from "./endpoint.js";
 
 export class HealthChecker {

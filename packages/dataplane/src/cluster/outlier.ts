@@ -1,6 +1,6 @@
 // Passive outlier detection: endpoints that fail in a row are ejected for a while, longer each time, but never
 // more than maxEjectionPercent of a destination at once (so a bad deploy cannot eject everything).
-import type { OutlierDetection } from "@trellis/contracts";
+import type { OutlierDetection } from "@trellis/contracts/proxy";
 import type { EndpointState } from "./endpoint.js";
 
 export class OutlierDetector {

@@ -1,7 +1,7 @@
 // Quick mode (`trellis proxy --listen … --to …`): a plain reverse proxy in front of one upstream, with the
 // sidecar's telemetry and no control plane. Its config is built here so the CLI and the tests that prove it
 // (the gRPC interop suite) run the very same thing.
-import type { AppProtocol, ProxyConfigInput } from "@trellis/contracts";
+import type { AppProtocol, ProxyConfigInput } from "@trellis/contracts/proxy";
 
 export interface QuickOptions {
   /** The upstream, `host:port`. */

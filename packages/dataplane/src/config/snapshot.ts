@@ -8,7 +8,7 @@ import {
   type OutboundService,
   type ProxyConfig,
   type Route,
-} from "@trellis/contracts";
+} from "@trellis/contracts/proxy";
 import { stack, type Handler, type ProxyRequest, type RequestContext } from "../core/types.js";
 import { ProxyError } from "../core/errors.js";
 import { Destination } from "../cluster/destination.js";

@@ -1,6 +1,6 @@
 // Typed errors with a stable code and a cause. Layers throw these; one edge (core/respond.ts) turns them into a
 // response with `x-trellis-error` and logs them once.
-import { PROXY_ERROR_HTTP_STATUS, type ProxyErrorCode } from "@trellis/contracts";
+import { PROXY_ERROR_HTTP_STATUS, type ProxyErrorCode } from "@trellis/contracts/proxy";
 
 export class ProxyError extends Error {
   readonly code: ProxyErrorCode;

@@ -4,7 +4,7 @@ import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import { ResponseBody } from "./body.js";
 import { ProxyError } from "./errors.js";
-import type { ProxyErrorCode } from "@trellis/contracts";
+import type { ProxyErrorCode } from "@trellis/contracts/proxy";
 import type { ProxyResponse } from "./types.js";
 
 export type ClientResponse = ServerResponse | Http2ServerResponse;

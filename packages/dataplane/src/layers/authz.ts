@@ -3,7 +3,7 @@
 // Raw TCP connections (listener/tcp.ts) are judged by the same rules, by caller only, as Istio does for TCP
 // workloads and failing closed: an allow rule with an HTTP-only condition (`methods`, `paths`) matches no
 // connection, a deny rule with one applies on its caller conditions alone (it denies more, never less).
-import { parseSpiffeId, type AuthorizationRule } from "@trellis/contracts";
+import { parseSpiffeId, type AuthorizationRule } from "@trellis/contracts/proxy";
 import { ProxyError } from "../core/errors.js";
 import type { Layer, ProxyRequest } from "../core/types.js";
 

@@ -1,6 +1,6 @@
 // Fault injection: delay or abort a share of requests. Sits outermost on a route, as Envoy's fault filter does,
 // so an aborted request costs nothing further down.
-import type { Fault } from "@trellis/contracts";
+import type { Fault } from "@trellis/contracts/proxy";
 import { ProxyError } from "../core/errors.js";
 import type { Layer } from "../core/types.js";
 

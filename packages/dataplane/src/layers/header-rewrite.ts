@@ -1,5 +1,5 @@
 // Header edits on the way up (request) and down (response). Names are lower-cased once, here.
-import type { HeaderEdits } from "@trellis/contracts";
+import type { HeaderEdits } from "@trellis/contracts/proxy";
 import { removeHeader } from "../core/headers.js";
 import type { Layer } from "../core/types.js";
 

@@ -1,6 +1,6 @@
 // Local rate limiting with token buckets, answering 429. One bucket per route/destination, or one per caller
 // identity when `perCaller` is set (inbound). Buckets refill lazily from the clock: no timers.
-import type { RateLimit } from "@trellis/contracts";
+import type { RateLimit } from "@trellis/contracts/proxy";
 import { ProxyError } from "../core/errors.js";
 import type { Layer } from "../core/types.js";
 

@@ -2,7 +2,7 @@
 // only when it is small enough to keep a copy of (replay-body.ts: up to `maxReplayBodyBytes`, copied while the
 // first try streams it), exponential backoff with full jitter, and a budget so that retries cannot multiply
 // load on a destination that is already failing.
-import type { RetryPolicy } from "@trellis/contracts";
+import type { RetryPolicy } from "@trellis/contracts/proxy";
 import { ProxyError } from "../core/errors.js";
 import type { Layer, ProxyResponse } from "../core/types.js";
 import { ReplayBody } from "./replay-body.js";

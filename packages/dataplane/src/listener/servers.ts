@@ -4,7 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
-import type { Limits } from "@trellis/contracts";
+import type { Limits } from "@trellis/contracts/proxy";
 import { admitHttp1, badRequest, onClientError } from "./http1-guard.js";
 
 export type RequestHandler = (

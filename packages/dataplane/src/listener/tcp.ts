@@ -5,7 +5,7 @@
 // by caller identity when the connection is accepted (layers/authz.ts, `tcpAuthz`).
 import net, { type Socket } from "node:net";
 import tls, { type TLSSocket } from "node:tls";
-import { spiffeId } from "@trellis/contracts";
+import { spiffeId } from "@trellis/contracts/proxy";
 import type { ProxyCore } from "./core.js";
 import type { Snapshot, CompiledService } from "../config/snapshot.js";
 import { certSpiffeId, isRevoked } from "../tls/identity.js";

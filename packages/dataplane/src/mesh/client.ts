@@ -22,7 +22,7 @@ import {
   type IssuedCertificate,
   type ProxyNode,
   type TelemetrySeries,
-} from "@trellis/contracts";
+} from "@trellis/contracts/proxy";
 import { startProxy, type ProxyHandle, type StartProxyOptions } from "../proxy.js";
 import { fetchPinnedCa, generateKeyAndCsr, MeshJoinError } from "./identity.js";
 

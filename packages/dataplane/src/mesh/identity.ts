@@ -5,7 +5,7 @@ import "reflect-metadata";
 import { createHash, webcrypto } from "node:crypto";
 import { request } from "node:https";
 import * as x509 from "@peculiar/x509";
-import { MESH_CA_PATH, parseJoinToken } from "@trellis/contracts";
+import { MESH_CA_PATH, parseJoinToken } from "@trellis/contracts/proxy";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

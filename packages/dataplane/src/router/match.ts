@@ -1,6 +1,6 @@
 // Route matching, compiled once per config into plain predicates. A route with an empty match compiles to
 // null, which the router treats as "always" without calling anything.
-import type { KeyMatch, RouteMatch, StringMatch } from "@trellis/contracts";
+import type { KeyMatch, RouteMatch, StringMatch } from "@trellis/contracts/proxy";
 import type { IncomingHttpHeaders } from "node:http";
 
 export type StringPredicate = (v: string) => boolean;

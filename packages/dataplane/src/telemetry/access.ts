@@ -13,7 +13,7 @@ import {
   ACCESS_METHODS,
   ACCESS_OTHER_METHOD,
   type AccessObservation,
-} from "@trellis/contracts";
+} from "@trellis/contracts/proxy";
 
 const METHOD_NAMES: readonly string[] = [...ACCESS_METHODS, ACCESS_OTHER_METHOD];
 const METHODS = METHOD_NAMES.length;

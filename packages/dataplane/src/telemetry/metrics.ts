@@ -3,7 +3,7 @@
 // strings are rendered when the series is created, not on every scrape or request. The control plane gets
 // deltas (`drainTelemetry`): each series remembers what it last reported, so a report costs one pass over the
 // series and nothing on the request path. Which families exist, with their type and HELP text, is families.ts.
-import { LATENCY_BUCKETS_MS, type TelemetrySeries } from "@trellis/contracts";
+import { LATENCY_BUCKETS_MS, type TelemetrySeries } from "@trellis/contracts/proxy";
 import { P_HTTP1, protocolName } from "./protocol.js";
 import { AccessObservations, type CallerAccess } from "./access.js";
 import {

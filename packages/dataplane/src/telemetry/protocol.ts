@@ -3,7 +3,7 @@
 // a small integer so series can be cached in arrays indexed by it; `TRAFFIC_PROTOCOLS[i]` is its name.
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { TRAFFIC_PROTOCOLS, type TrafficProtocol } from "@trellis/contracts";
+import { TRAFFIC_PROTOCOLS, type TrafficProtocol } from "@trellis/contracts/proxy";
 
 /** Indexes into TRAFFIC_PROTOCOLS (`http1`, `http2`, `grpc`, `websocket`, `tcp`). */
 export const P_HTTP1 = 0;

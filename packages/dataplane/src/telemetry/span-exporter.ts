@@ -5,8 +5,8 @@
 // grow behind an endpoint that is already not keeping up (the OpenTelemetry SDK's BatchSpanProcessor drops too).
 import http from "node:http";
 import https from "node:https";
-import type { TlsMaterial, Tracing } from "@trellis/contracts";
-import { MESH_SPAN_ORIGIN_HEADER } from "@trellis/contracts";
+import type { TlsMaterial, Tracing } from "@trellis/contracts/proxy";
+import { MESH_SPAN_ORIGIN_HEADER } from "@trellis/contracts/proxy";
 import { labelPairs, type Metrics } from "./metrics.js";
 import { encodeExportTraceRequest, type Attributes, type SpanRecord } from "@trellis/contracts/otlp";
 

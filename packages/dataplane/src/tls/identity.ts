@@ -1,7 +1,7 @@
 // Peer identity checks: the SPIFFE ID in a certificate's URI SAN, and revoked serials. The ID format itself
 // (build and parse) lives in @trellis/contracts, shared with the control plane.
 import type { PeerCertificate } from "node:tls";
-import { normalizeSerial, spiffeIdOfSan } from "@trellis/contracts";
+import { normalizeSerial, spiffeIdOfSan } from "@trellis/contracts/proxy";
 
 export { normalizeSerial };
 

@@ -3,7 +3,7 @@
 import { constants, createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext, type SecureContext } from "node:tls";
-import type { TlsMaterial } from "@trellis/contracts";
+import type { TlsMaterial } from "@trellis/contracts/proxy";
 
 export interface TlsState {
   cert: string;
