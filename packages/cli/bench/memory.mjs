@@ -18,7 +18,8 @@
 //
 // Env: BENCH_LOAD_SECONDS (5), BENCH_CONNECTIONS (1,100,1000), BENCH_IDLE_MS (10000: how long idle is left to
 // settle), BENCH_TRELLIS (the trellis executable: another
-// checkout's packages/cli/bin/trellis.js, to compare), BENCH_NODE_FLAGS (node flags for floor and proxies).
+// checkout's packages/cli/bin/trellis.js, to compare), BENCH_NODE_FLAGS (node flags for floor and proxies),
+// BENCH_JSON=<file> (the rows as JSON too, for the test).
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -299,6 +300,7 @@ async function main() {
     `\ntrellis proxy memory — node ${process.version}, ${TRELLIS}${NODE_FLAGS.length ? ` (node ${NODE_FLAGS.join(" ")})` : ""}; idle connections each carried one request; load ${LOAD_SECONDS}s closed loop @ ${CONCURRENCY} conns\n`,
   );
   console.log(markdownTable(rows));
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(rows));
   console.log(`\nCPU pressure (/proc/pressure/cpu) at start: ${pressureAtStart}; at end: ${cpuPressure()}`);
   process.exit(0);
 }
