@@ -177,7 +177,9 @@ test("50% 503s injected into ratings: retries on the reviews route keep the fron
   expect(shown).toBeGreaterThan(35);
   expect(shown).toBeLessThan(65);
   await expect(
-    page.getByRole("button", { name: new RegExp(`^Service ratings in ${NS}: [0-9.]+ req/s in, failing$`) }),
+    page.getByRole("button", {
+      name: new RegExp(`^ratings [0-9.<]+ req/s · [0-9.<]+% 5xx[^,]*, service in ${NS}, failing$`),
+    }),
   ).toBeVisible();
   const frontLabel = page.getByRole("button", {
     name: new RegExp(`^Calls from ${NS}/front to ${NS}/reviews: [0-9.<]+% 5xx, mutual TLS$`),
