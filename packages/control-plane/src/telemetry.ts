@@ -162,25 +162,24 @@ const EDGE_LOCK_STRIPES = 256;
  */
 function lockEdges(db: Db, batch: Accum[]) {
   // JSON, not a NUL-joined key: PostgreSQL text cannot hold NUL.
-  const edges = [
-    ...new Set(
-      batch.map(({ s }) =>
-        JSON.stringify([
-          s.reporter,
-          s.source.namespace,
-          s.source.service,
-          s.source.version,
-          s.destination.namespace,
-          s.destination.service,
-          s.destination.version,
-        ]),
-      ),
-    ),
-  ];
+  const edges = [...new Set(batch.map(({ s }) => JSON.stringify(edgeKeyFields(s))))];
   // The aggregate takes its input in the subquery's order: the locks in ascending key order.
   return db.$queryRaw<{ n: number }[]>`
     SELECT count(pg_advisory_xact_lock(${EDGE_LOCK_CLASS}::int, k))::int AS n
     FROM (SELECT DISTINCT hashtext(e) & ${EDGE_LOCK_STRIPES - 1} AS k FROM unnest(${edges}::text[]) AS e ORDER BY 1) AS keys`;
+}
+
+/** What identifies an edge for the locks and their order: the reporter, then the caller and callee. */
+function edgeKeyFields(s: Accum["s"]): string[] {
+  return [
+    s.reporter,
+    s.source.namespace,
+    s.source.service,
+    s.source.version,
+    s.destination.namespace,
+    s.destination.service,
+    s.destination.version,
+  ];
 }
 
 const EDGE_BUCKET = 10 * MINUTE;
@@ -191,13 +190,7 @@ function inLockOrder(batch: Accum[]): Accum[] {
     // Numbers padded, so the keys sort as strings; names never hold NUL.
     const key = [
       String(Math.floor(t / EDGE_BUCKET)).padStart(12, "0"),
-      s.reporter,
-      s.source.namespace,
-      s.source.service,
-      s.source.version,
-      s.destination.namespace,
-      s.destination.service,
-      s.destination.version,
+      ...edgeKeyFields(s),
       String(t).padStart(15, "0"),
       String(s.code).padStart(4, "0"),
     ].join("\u0000");
