@@ -109,14 +109,20 @@ export async function handleRestRequest(
   incoming: Request,
   opts: EdgeOptions = {},
 ): Promise<Response> {
+  // HEAD is GET without the body (RFC 9110 §9.3.2): the same status and headers, whatever the operation says.
+  // The OpenAPI handler knows no HEAD operations, and answered 204 for every path.
+  if (incoming.method === "HEAD") {
+    const res = await handleRestRequest(db, new Request(incoming, { method: "GET" }), opts);
+    await res.body?.cancel();
+    return new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }
   const pathname = new URL(incoming.url).pathname;
   // Which operation this is, from the path and method alone: an unknown path is 404 and a known one called
   // with a method it does not have is 405, before anything else is looked at.
   const allow = allowedMethods(pathname);
   if (allow.length === 0)
     return problem(404, { title: "Not Found", code: "NOT_FOUND", detail: `no such endpoint: ${pathname}` });
-  const method = incoming.method === "HEAD" ? "GET" : incoming.method;
-  if (!allow.includes(method))
+  if (!allow.includes(incoming.method))
     return problem(
       405,
       {

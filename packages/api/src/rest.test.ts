@@ -74,6 +74,18 @@ describe("REST /api/v1", () => {
     });
   });
 
+  it("answers HEAD as GET without a body: the same status and headers", async () => {
+    const head = (path: string, headers: Record<string, string> = {}) =>
+      handleRestRequest(db, new Request(`http://localhost${path}`, { method: "HEAD", headers }));
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const [h, g] = [await head("/api/v1/services", auth), await get("/api/v1/services", auth)];
+    expect(h.status).toBe(200);
+    expect(h.headers.get("content-type")).toBe(g.headers.get("content-type"));
+    expect(await h.text()).toBe("");
+    expect((await head("/api/v1/services")).status).toBe(401);
+    expect((await head("/api/v1/no-such-thing", auth)).status).toBe(404);
+  });
+
   it("narrows a token to its namespace: 200 with nothing visible, 403 when asking for another namespace", async () => {
     const list = await get("/api/v1/services", { authorization: `Bearer ${viewerOfBilling}` });
     expect(await list.json()).toEqual({ items: [] });
