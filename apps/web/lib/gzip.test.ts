@@ -52,6 +52,16 @@ describe("gzipped", () => {
     expect(gunzipSync(Buffer.from(await res.arrayBuffer())).toString()).toBe('{"code":"X"}');
   });
 
+  it("answers a crashing handler with a gzipped problem document, not Next's plain 500 page labelled gzip", async () => {
+    const crashing = gzipped(() => Promise.reject(new Error("boom")));
+    const res = await crashing(req("gzip"));
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    const body = JSON.parse(gunzipSync(Buffer.from(await res.arrayBuffer())).toString());
+    expect(body).toMatchObject({ status: 500, code: "INTERNAL" });
+    expect(JSON.stringify(body)).not.toContain("boom");
+  });
+
   it("sends an empty body as an empty gzip stream, since the header says gzip", async () => {
     const res = await answering(() => new Response(null, { status: 200 }))(req("gzip"));
     expect(gunzipSync(Buffer.from(await res.arrayBuffer())).toString()).toBe("");

@@ -9,6 +9,8 @@
 // Edit when a route is added to GZIPPED_ROUTES (its handler must be wrapped in `gzipped`), or when Next passes
 // Content-Encoding through or compresses Route Handlers itself: then drop both halves.
 
+import { problem } from "@trellis/api";
+
 /** Routes whose handlers are wrapped in `gzipped`, in next.config's `source` syntax. */
 export const GZIPPED_ROUTES = ["/api/trpc/:path*", "/api/v1/:path*", "/api/openapi.json"];
 
@@ -29,7 +31,15 @@ const BODILESS = new Set([204, 304]);
 /** `handler`, its answers gzipped whenever next.config.ts says they are (see above). */
 export function gzipped(handler: (req: Request) => Promise<Response>) {
   return async (req: Request): Promise<Response> => {
-    const res = await handler(req);
+    let res: Response;
+    try {
+      res = await handler(req);
+    } catch (e) {
+      // A crash, not a path (the handlers answer every error with a problem document). Left to Next, its 500
+      // page would go out labelled gzip by next.config.ts and unreadable; this one is gzipped like the rest.
+      console.error("[api] handler crashed:", e);
+      res = problem(500, { title: "Internal Server Error", code: "INTERNAL", detail: "internal error" });
+    }
     const headers = new Headers(res.headers);
     // A cache between the console and the browser must keep the plain and the gzipped answer apart.
     headers.append("vary", "accept-encoding");

@@ -8,5 +8,6 @@ export {
   trustedClientAddress,
   type EdgeOptions,
 } from "./http.js";
+export { problem, PROBLEM_CONTENT_TYPE } from "./problem.js";
 export { CHANGE_UPLOAD_BODY_LIMIT, DEFAULT_BODY_LIMIT, limitBody, withBodyLimit } from "./body-limit.js";
 export type { Context } from "./trpc.js";
