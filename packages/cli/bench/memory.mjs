@@ -18,7 +18,8 @@
 //
 // Env: BENCH_LOAD_SECONDS (5), BENCH_CONNECTIONS (1,100,1000), BENCH_IDLE_MS (10000: how long idle is left to
 // settle), BENCH_TRELLIS (the trellis executable: another
-// checkout's packages/cli/bin/trellis.js, to compare), BENCH_NODE_FLAGS (node flags for floor and proxies),
+// checkout's packages/cli/bin/trellis.js, to compare; TRELLIS_PROXY_UNBUNDLED=1 runs `trellis proxy` from dist/'s
+// modules instead of its bundle, dist/proxy.bundle.js), BENCH_NODE_FLAGS (node flags for floor and proxies),
 // BENCH_JSON=<file> (the rows as JSON too, for the test).
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -172,8 +173,11 @@ async function measure(target) {
   return row;
 }
 
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
 async function main() {
   const pressureAtStart = cpuPressure();
+  const loadAtStart = loadAverage();
   const [
     upPort,
     floorPort,
@@ -297,11 +301,12 @@ async function main() {
     t.child.kill("SIGKILL");
   }
   console.log(
-    `\ntrellis proxy memory — node ${process.version}, ${TRELLIS}${NODE_FLAGS.length ? ` (node ${NODE_FLAGS.join(" ")})` : ""}; idle connections each carried one request; load ${LOAD_SECONDS}s closed loop @ ${CONCURRENCY} conns\n`,
+    `\ntrellis proxy memory — node ${process.version}, ${TRELLIS}${process.env.TRELLIS_PROXY_UNBUNDLED === "1" ? " (unbundled)" : ""}${NODE_FLAGS.length ? ` (node ${NODE_FLAGS.join(" ")})` : ""}; idle connections each carried one request; load ${LOAD_SECONDS}s closed loop @ ${CONCURRENCY} conns\n`,
   );
   console.log(markdownTable(rows));
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(rows));
   console.log(`\nCPU pressure (/proc/pressure/cpu) at start: ${pressureAtStart}; at end: ${cpuPressure()}`);
+  console.log(`load average at start: ${loadAtStart}; at end: ${loadAverage()}`);
   process.exit(0);
 }
 

@@ -1,26 +1,11 @@
 // The `trellis` executable's body: parse the arguments with the command tree (program.ts), run the command,
-// and turn what it throws into one line and an exit code.
-import { CommanderError } from "commander";
-import { isUserFacing } from "./errors.js";
-import { t } from "./terminal.js";
+// and turn what it throws into one line and an exit code (run-main.ts). bin/trellis.js runs `trellis proxy`
+// from the proxy's bundle instead when it is built (proxy-main.ts); this path is the same command unbundled.
+import { runMain } from "./run-main.js";
 
-try {
+await runMain(async () =>
   // `trellis proxy`: only the proxy command is loaded (proxy-program.ts says why).
-  const program =
-    process.argv[2] === "proxy"
-      ? await (await import("./proxy-program.js")).buildProxyProgram()
-      : (await import("./program.js")).buildProgram();
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) {
-    // Commander has printed its message (or the help/version) already.
-    process.exit(e.exitCode);
-  }
-  if (isUserFacing(e)) {
-    // The message may carry the server's words (a problem document's detail): safe, as all output.
-    console.error(t`trellis: ${e.message}`);
-    process.exit((e as { exitCode?: number }).exitCode ?? 1);
-  }
-  console.error("trellis: unexpected error:", e);
-  process.exit(1);
-}
+  process.argv[2] === "proxy"
+    ? (await import("./proxy-program.js")).buildProxyProgram()
+    : (await import("./program.js")).buildProgram(),
+);
