@@ -3,14 +3,14 @@
 // bundle (dist/proxy.bundle.js, built by scripts/bundle-proxy.mjs), or unbundled with TRELLIS_PROXY_UNBUNDLED=1:
 // both are checked here, down to a request through a real proxy.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "@trellis/dataplane/testing";
+import { freePort, loggedModules, moduleLogArgs } from "@trellis/dataplane/testing";
 import { buildProgram } from "./program.js";
 
 const BIN = fileURLToPath(new URL("../bin/trellis.js", import.meta.url));
@@ -20,38 +20,18 @@ const MODES: { mode: string; env: Record<string, string> }[] = [
   { mode: "unbundled", env: { TRELLIS_PROXY_UNBUNDLED: "1" } },
 ];
 
-/** Node's arguments that log every file an ES module `import` resolves to, one URL a line, to `log`. */
-function logModules(log: string): string[] {
-  const hooks = `import { appendFileSync } from "node:fs";
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  if (r.url.startsWith("file:")) appendFileSync(${JSON.stringify(log)}, r.url + "\\n");
-  return r;
-}`;
-  const register = `import { register } from "node:module"; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
-  return ["--import", `data:text/javascript,${encodeURIComponent(register)}`];
-}
-
-const readLines = (file: string): string[] => {
-  try {
-    return readFileSync(file, "utf8").trim().split("\n");
-  } catch {
-    return []; // nothing logged
-  }
-};
-
 /** `trellis …args` as a user runs it; also the ES modules it loaded (file URLs). */
 function trellis(
   args: string[],
   env: Record<string, string> = {},
 ): { code: number | null; out: string; modules: string[] } {
   const log = join(mkdtempSync(join(tmpdir(), "trellis-modules-")), "modules.log");
-  const r = spawnSync(process.execPath, [...logModules(log), BIN, ...args], {
+  const r = spawnSync(process.execPath, [...moduleLogArgs(log), BIN, ...args], {
     encoding: "utf8",
     timeout: 20_000,
     env: { ...process.env, ...env },
   });
-  return { code: r.status, out: r.stdout, modules: readLines(log) };
+  return { code: r.status, out: r.stdout, modules: loggedModules(log) };
 }
 
 const cleanups: (() => void)[] = [];
@@ -89,7 +69,7 @@ describe("trellis proxy", () => {
       const child = spawn(
         process.execPath,
         [
-          ...logModules(log),
+          ...moduleLogArgs(log),
           BIN,
           "proxy",
           "--listen",
@@ -109,7 +89,7 @@ describe("trellis proxy", () => {
       const body = await fetch(`http://127.0.0.1:${listen}/some/path?q=1`).then((r) => r.text());
       expect(body).toBe("upstream saw GET /some/path?q=1");
 
-      const modules = readLines(log);
+      const modules = loggedModules(log);
       // (ES modules: the resolve hook does not see CommonJS `require`s; the bundle has none but ws's optional helpers.)
       if (mode === "bundled") expect(modules).toEqual([pathToFileURL(BIN).href, BUNDLE]);
       else {

@@ -1,38 +1,25 @@
 // What keeps a sidecar small (docs/decisions/018-sidecar-memory.md), checked where a change would undo it
 // silently: the modules the proxy loads, and the V8 settings `trellis proxy` applies taking effect at run time.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { loggedModules, moduleLogArgs } from "./testing.js";
 
 const PACKAGE = fileURLToPath(new URL("..", import.meta.url));
 
 /** Runs `code` (an ES module) in a fresh node from this package; returns its stdout, and the ES modules it loaded. */
 function run(code: string): { out: string; modules: string[] } {
   const log = join(mkdtempSync(join(tmpdir(), "trellis-modules-")), "modules.log");
-  // Resolve hooks run on their own thread: each file URL is appended to the log.
-  const hooks = `import { appendFileSync } from "node:fs";
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  if (r.url.startsWith("file:")) appendFileSync(${JSON.stringify(log)}, r.url + "\\n");
-  return r;
-}`;
-  const register = `import { register } from "node:module"; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
-  const r = spawnSync(
-    process.execPath,
-    ["--import", `data:text/javascript,${encodeURIComponent(register)}`, "--input-type=module", "-e", code],
-    { cwd: PACKAGE, encoding: "utf8", timeout: 30_000 },
-  );
+  const r = spawnSync(process.execPath, [...moduleLogArgs(log), "--input-type=module", "-e", code], {
+    cwd: PACKAGE,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   expect(r.status, r.stderr).toBe(0);
-  let modules: string[] = [];
-  try {
-    modules = readFileSync(log, "utf8").trim().split("\n");
-  } catch {
-    // nothing logged
-  }
-  return { out: r.stdout, modules };
+  return { out: r.stdout, modules: loggedModules(log) };
 }
 
 describe("what a sidecar loads", () => {
