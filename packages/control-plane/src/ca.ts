@@ -8,6 +8,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
+  createPrivateKey,
   hkdfSync,
   randomBytes,
   webcrypto,
@@ -15,6 +16,14 @@ import {
 } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import type { Db } from "@trellis/db";
+import {
+  certificatePem,
+  CsrError,
+  issuerTemplate,
+  signWorkloadCertificate,
+  verifiedCsrKey,
+  type IssuerTemplate,
+} from "./workload-certificate.js";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -47,7 +56,8 @@ function encrypt(plain: Buffer, secret: string): Buffer {
   return Buffer.concat([iv, c.getAuthTag(), body]);
 }
 
-function decrypt(blob: Buffer, secret: string): Buffer {
+/** The CA's private key (PKCS#8 DER) from its stored form. Exported for the tests and benchmarks (testing.ts). */
+export function decryptCaKey(blob: Buffer, secret: string): Buffer {
   try {
     const d = createDecipheriv("aes-256-gcm", keyFromSecret(secret), blob.subarray(0, 12));
     d.setAuthTag(blob.subarray(12, 28));
@@ -88,6 +98,7 @@ export class MeshCa {
     readonly certPem: string,
     readonly fingerprint: string,
     private readonly key: CryptoKey,
+    private readonly workloadIssuer: IssuerTemplate,
   ) {}
 
   /** Loads the active CA, creating it on first use. Safe to call from several replicas at once. */
@@ -133,14 +144,19 @@ export class MeshCa {
         orderBy: { createdAt: "asc" },
       });
     }
-    const pkcs8 = decrypt(Buffer.from(row.encryptedKey), opts.secret);
+    const pkcs8 = decryptCaKey(Buffer.from(row.encryptedKey), opts.secret);
     const key = await webcrypto.subtle.importKey("pkcs8", pkcs8, ALG, false, ["sign"]);
+    const cert = new x509.X509Certificate(row.certPem);
     return new MeshCa(
       row.trustDomain,
-      new x509.X509Certificate(row.certPem),
+      cert,
       row.certPem,
       row.fingerprint,
       key,
+      issuerTemplate(
+        Buffer.from(cert.rawData),
+        createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }),
+      ),
     );
   }
 
@@ -149,45 +165,24 @@ export class MeshCa {
    * the identity comes from the join token and registration, never from what the request asks for.
    */
   async signWorkload(csrPem: string, spiffe: string, ttlMs: number): Promise<SignedCertificate> {
-    let csr: x509.Pkcs10CertificateRequest;
+    let spki: Buffer;
     try {
-      csr = new x509.Pkcs10CertificateRequest(csrPem);
-    } catch {
-      throw new CaError("CA_CSR_INVALID", "the certificate request is not a PEM PKCS#10 request");
-    }
-    if (!(await csr.verify()))
-      throw new CaError("CA_CSR_INVALID", "the certificate request's signature does not verify");
-    const alg = csr.publicKey.algorithm as { name: string; namedCurve?: string };
-    if (alg.name !== "ECDSA" || alg.namedCurve !== "P-256") {
-      throw new CaError("CA_CSR_INVALID", "workload keys must be ECDSA P-256");
+      spki = verifiedCsrKey(csrPem);
+    } catch (e) {
+      if (e instanceof CsrError) throw new CaError("CA_CSR_INVALID", e.message);
+      throw e;
     }
     const now = Date.now();
     const notAfter = new Date(Math.min(now + ttlMs, this.cert.notAfter.getTime()));
     const sn = serial();
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: sn,
-      subject: "",
-      issuer: this.cert.subject,
+    const der = signWorkloadCertificate(this.workloadIssuer, {
+      serialHex: sn,
       notBefore: new Date(now - 60_000),
       notAfter,
-      publicKey: csr.publicKey,
-      signingKey: this.key,
-      signingAlgorithm: ALG,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
-          true,
-        ),
-        new x509.ExtendedKeyUsageExtension([
-          x509.ExtendedKeyUsage.serverAuth,
-          x509.ExtendedKeyUsage.clientAuth,
-        ]),
-        new x509.SubjectAlternativeNameExtension([{ type: "url", value: spiffe }], true),
-        await x509.AuthorityKeyIdentifierExtension.create(this.cert.publicKey),
-      ],
+      spki,
+      spiffeId: spiffe,
     });
-    return { certPem: cert.toString("pem"), serial: sn, notAfter };
+    return { certPem: certificatePem(der), serial: sn, notAfter };
   }
 
   /** A serving certificate (and its key) for the control plane itself, for the given DNS names and IPs. */
