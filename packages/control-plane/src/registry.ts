@@ -58,25 +58,32 @@ export async function pruneRevokedCertificates(db: Db): Promise<number> {
   return r.count;
 }
 
+/**
+ * Every service with its connected workloads, services by namespace and name, workloads by id, in one raw
+ * statement: PostgreSQL builds the list as JSON (a LEFT JOIN LATERAL per service) and this process parses one
+ * string. Every registry recompute (once a second while proxies join) reads it whole. Measured at 200 services
+ * and 2,000 workloads (bench/registry-read.mjs): the Prisma `findMany` with `include` it replaced cost ~18 ms
+ * of this process's CPU per read (its query compiler and result mapping), a raw LEFT JOIN of one row per
+ * workload ~11-15 ms (Prisma's raw path converts each value), this ~5-6 ms, and PostgreSQL ~8 ms against ~6
+ * ms for the rows: less in total too. registry.test.ts checks it reads what the Prisma query read.
+ */
 async function loadServices(db: Db): Promise<RegistryService[]> {
-  const rows = await db.service.findMany({
-    orderBy: [{ namespace: "asc" }, { name: "asc" }],
-    include: {
-      workloads: {
-        where: { status: "connected" },
-        orderBy: { id: "asc" },
-        select: { id: true, version: true, address: true, identity: true, labels: true },
-      },
-    },
-  });
-  return rows.map((s) => ({
-    namespace: s.namespace,
-    name: s.name,
-    protocol: s.protocol,
-    port: s.port,
-    vip: s.vip,
-    workloads: s.workloads.map((w) => ({ ...w, labels: (w.labels ?? {}) as Record<string, string> })),
-  }));
+  const [row] = await db.$queryRaw<[{ services: string }]>`
+    SELECT COALESCE(json_agg(json_build_object(
+        'namespace', s.namespace, 'name', s.name, 'protocol', s.protocol, 'port', s.port, 'vip', s.vip,
+        'workloads', COALESCE(w.list, '[]'::json)
+      ) ORDER BY s.namespace, s.name), '[]'::json)::text AS services
+    FROM "Service" s
+    LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_object(
+          'id', w.id, 'version', w.version, 'address', w.address, 'identity', w.identity,
+          'labels', COALESCE(w.labels, '{}'::jsonb)
+        ) ORDER BY w.id) AS list
+      FROM "Workload" w
+      WHERE w."serviceId" = s.id AND w.status = 'connected'::"WorkloadStatus"
+    ) w ON true`;
+  // The keys are built above in RegistryService's order: configs compiled from it hash as before.
+  return JSON.parse(row.services) as RegistryService[];
 }
 
 /** `lastUsedAt` of a join token is for people: written at most once a minute, not once per joining proxy. */
