@@ -48,7 +48,9 @@ function open(p, first) {
     ca: caPem,
     headers: { authorization: `Bearer ${token}` },
     perMessageDeflate: false,
-    handshakeTimeout: 30_000,
+    // BENCH_HANDSHAKE_TIMEOUT_MS: at 5,000 proxies without declared scope the control plane can be busy
+    // pushing endpoints to thousands of streams for longer than 30 s (a failed run at 4,383, decision 019).
+    handshakeTimeout: Number(process.env.BENCH_HANDSHAKE_TIMEOUT_MS ?? 30_000),
   });
   p.ws = ws;
   let welcomed = false;

@@ -15,7 +15,8 @@
 // Environment: BENCH_DEBUG=1 prints phases; BENCH_CP_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes
 // flags to the control plane's node; BENCH_PROFILE_CHANGE=DIR writes a CPU profile of the control plane
 // from just before the NOTIFY until every proxy has the change; BENCH_HEAP=DIR writes heap snapshots of the control plane (joined,
-// after the change) to DIR; BENCH_JSON=FILE also writes the rows as JSON.
+// after the change) to DIR; BENCH_JSON=FILE also writes the rows as JSON; BENCH_HANDSHAKE_TIMEOUT_MS (default 30 s)
+// is how long a proxy of the fleet waits for its stream's opening handshake before the run fails.
 import { fork } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
