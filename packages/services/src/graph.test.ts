@@ -6,6 +6,8 @@ import { minuteAgo, seedRollups } from "./testing.js";
 
 const db = createDb(inject("databaseUrl"));
 const NS = "graph-t";
+/** Another namespace, with a registered service a viewer of NS must not see. */
+const OTHER = "graph-t-other";
 const admin: Actor = {
   kind: "user",
   userId: "u",
@@ -32,7 +34,10 @@ beforeAll(async () => {
   for (const [name, versions] of [
     ["web", ["v1"]],
     ["reviews", ["v1", "v2"]],
-    ["idle", ["v1"]],
+    // Two workloads of one version: one node for it.
+    ["idle", ["v1", "v1"]],
+    // Registered, no workload yet: a node per service, none per version.
+    ["lonely", []],
   ] as const) {
     const svc = await db.service.create({ data: { namespace: NS, name } });
     for (const v of versions)
@@ -45,13 +50,14 @@ beforeAll(async () => {
         },
       });
   }
+  await db.service.create({ data: { namespace: OTHER, name: "elsewhere" } });
   await calls(["web", "v1"], ["reviews", "v1"], 200, 90);
   await calls(["web", "v1"], ["reviews", "v2"], 200, 8);
   await calls(["web", "v1"], ["reviews", "v2"], 503, 2);
 });
 afterAll(async () => {
   await db.telemetryRollup.deleteMany({ where: { sourceNamespace: NS } });
-  await db.service.deleteMany({ where: { namespace: NS } });
+  await db.service.deleteMany({ where: { namespace: { in: [NS, OTHER] } } });
   await db.$disconnect();
 });
 
@@ -60,6 +66,7 @@ describe("service graph", () => {
     const g = await serviceGraph(db, admin, { namespace: NS, window: "5m", end: NOW.toISOString() });
     expect(g.nodes.map((n) => [n.id, n.registered])).toEqual([
       [`${NS}/idle`, true],
+      [`${NS}/lonely`, true],
       [`${NS}/reviews`, true],
       [`${NS}/web`, true],
     ]);
@@ -90,8 +97,32 @@ describe("service graph", () => {
       `${NS}/web/v1>${NS}/reviews/v1`,
       `${NS}/web/v1>${NS}/reviews/v2`,
     ]);
+    expect(g.nodes.map((n) => n.id)).toEqual([
+      `${NS}/idle/v1`,
+      `${NS}/reviews/v1`,
+      `${NS}/reviews/v2`,
+      `${NS}/web/v1`,
+    ]);
     expect(g.nodes.find((n) => n.id === `${NS}/reviews/v2`)).toMatchObject({ version: "v2", errorRate: 0.2 });
     await expect(serviceGraph(db, admin, { window: "25h" })).rejects.toThrow("window must be from 1m to 24h");
     await expect(serviceGraph(db, admin, { window: "5s" })).rejects.toThrow();
+  });
+
+  it("shows a viewer the registered services of its namespaces only", async () => {
+    const viewer: Actor = { ...admin, name: "viewer", bindings: [{ role: "viewer", namespace: NS }] };
+    const byService = await serviceGraph(db, viewer, { window: "5m", end: NOW.toISOString() });
+    expect(byService.nodes.map((n) => n.id)).toEqual(
+      ["idle", "lonely", "reviews", "web"].map((s) => `${NS}/${s}`),
+    );
+    const byVersion = await serviceGraph(db, viewer, {
+      window: "5m",
+      groupBy: "version",
+      end: NOW.toISOString(),
+    });
+    expect(byVersion.nodes.map((n) => n.id)).toEqual(
+      ["idle/v1", "reviews/v1", "reviews/v2", "web/v1"].map((s) => `${NS}/${s}`),
+    );
+    const all = await serviceGraph(db, admin, { window: "5m", end: NOW.toISOString() });
+    expect(all.nodes.map((n) => n.id)).toContain(`${OTHER}/elsewhere`);
   });
 });

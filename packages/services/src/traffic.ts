@@ -208,8 +208,14 @@ export interface ObservedEdgeTotals {
  * what the rows become in JS anyway): a float8 SUM is a plain addition, a bigint SUM an int128 state per group.
  */
 const SLOT_SUMS = Prisma.raw(
-  Array.from({ length: SLOTS }, (_, i) => `COALESCE(SUM(c * l[${i + 1}]::float8), 0)`).join(", "),
+  Array.from({ length: SLOTS }, (_, i) => `COALESCE(SUM(c * l[${i + 1}]::float8), 0) AS h${i}`).join(", "),
 );
+/**
+ * The slots' column names in TotalsRow. Columns, not an array: the driver parses a float8 column with one
+ * parseFloat, but a float8[] character by character into strings first; at 2,000 edges that (and its garbage)
+ * was about a fifth of `serviceGraph`'s CPU in Node (docs/graph-benchmark.md, "Serving it").
+ */
+const SLOT_KEYS = Array.from({ length: SLOTS }, (_, i) => `h${i}` as const);
 
 /** The tables of the levels graph-window.ts plans with; each row sums the per-minute rows of its bucket. */
 const LEVEL_TABLE = {
@@ -294,8 +300,7 @@ export async function queryEdgeTotals(
       ? []
       : await db.$queryRaw<TotalsRow[]>`
     SELECT sn, ss, sv, dn, ds, dv, protocol, SUM(c * n) AS n, SUM(c * requests) AS requests,
-           SUM(c * errors) AS errors, SUM(c * mtls) AS mtls, SUM(c * http) AS http,
-           ARRAY[${SLOT_SUMS}] AS histogram
+           SUM(c * errors) AS errors, SUM(c * mtls) AS mtls, SUM(c * http) AS http, ${SLOT_SUMS}
     FROM (${Prisma.join(parts, " UNION ALL ")}) r
     GROUP BY 1, 2, 3, 4, 5, 6, 7`;
 
@@ -323,7 +328,7 @@ export async function queryEdgeTotals(
     e.mtls += r.mtls;
     if (r.http > 0) e.http = true;
     e.protocols.add(r.protocol);
-    for (let i = 0; i < SLOTS; i++) e.histogram[i]! += r.histogram[i]!;
+    for (let i = 0; i < SLOTS; i++) e.histogram[i]! += r[SLOT_KEYS[i]!]!;
   }
   const edges = [...sums.values()].map((e) => edgeRates(e, seconds));
   edges.sort((a, b) => b.requests - a.requests);
@@ -528,7 +533,7 @@ interface HistogramRow extends EdgeKey {
   i: number;
   n: number;
 }
-interface TotalsRow extends EdgeKey {
+interface TotalsRow extends EdgeKey, Record<(typeof SLOT_KEYS)[number], number> {
   protocol: TrafficProtocol;
   /** Per-minute rows summed in: the protocol shows on the edge when above 0. */
   n: number;
@@ -536,5 +541,4 @@ interface TotalsRow extends EdgeKey {
   errors: number;
   mtls: number;
   http: number;
-  histogram: number[];
 }
