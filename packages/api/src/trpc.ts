@@ -3,6 +3,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import type { OpenApiMeta } from "trpc-to-openapi";
+import type { z } from "zod";
 import { APP_ERROR_HTTP_STATUS, zodIssues, type AppErrorCode, type FieldIssue } from "@trellis/contracts";
 import type { Db } from "@trellis/db";
 import { AppError, isAppError, type Actor } from "@trellis/services";
@@ -111,3 +112,15 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   }
   return next({ ctx: { ...ctx, actor: ctx.actor } });
 });
+
+/**
+ * `schema` for a procedure's `.output()`, checked with zod's synchronous parse. tRPC checks every answer with
+ * `parseAsync`, and zod 4 runs its compiled object parsers only when parsing synchronously: for the graph's
+ * 2,000 edges `parseAsync` took 3.0 ms and `parse` 0.6 (on a loaded machine), the same checks either way. For
+ * schemas without async refinements (a sync parse throws on those); the copy documents as the original does.
+ */
+export function syncOutput<T extends z.ZodType>(schema: T): T {
+  const copy = schema.clone() as T;
+  copy.parseAsync = async (data, params) => copy.parse(data, params);
+  return copy;
+}
