@@ -95,6 +95,9 @@ test("the graph shows real services and the call between them, live, with a side
     await expect(panel).toBeVisible();
     await expect(panel).toContainText("Rate");
     await expect(panel).toContainText(/mTLS\s*100\.0%/);
+    // The status codes come from traffic.edges, which the page asks for only while an edge's panel is open.
+    await expect(panel.getByRole("heading", { name: "Status codes" })).toBeVisible();
+    await expect(panel).toContainText(/200\s*\d+/);
     await expect(panel.getByRole("link", { name: "Propose a change" })).toHaveAttribute(
       "href",
       `/changes/new?template=Route&namespace=${NS}&service=inventory`,

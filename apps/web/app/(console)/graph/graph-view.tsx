@@ -209,10 +209,11 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const live = timeWindow.live;
   const poll = timeWindow.refetchInterval;
   const untilIso = timeWindow.query.until;
-  // The graph API first, the status codes after it (use-graph-traffic.ts).
+  // The graph API; the status codes only for an edge's panel (use-graph-traffic.ts).
   const traffic = useGraphTraffic(
     { ...(namespace ? { namespace } : {}), minutes, versions, ...(untilIso ? { until: untilIso } : {}) },
     poll,
+    selected?.kind === "edge",
   );
   const services = useQuery(trpc.service.list.queryOptions({}, { refetchInterval: poll }));
   const resources = useQuery(
