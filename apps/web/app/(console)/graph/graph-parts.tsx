@@ -125,7 +125,15 @@ export const TrafficEdge = memo(function TrafficEdge(props: EdgeProps<TrafficEdg
     : getBezierPath(props);
   return (
     <>
-      <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} />
+      {/* No second, invisible path to widen the edge for the pointer (interactionWidth): edges are not
+          clickable here (their labels are buttons), and at 2,000 edges it doubled the paths to lay out. */}
+      <BaseEdge
+        id={props.id}
+        path={path}
+        markerEnd={props.markerEnd}
+        style={props.style}
+        interactionWidth={0}
+      />
       {labels && (
         <EdgeLabelRenderer>
           <button

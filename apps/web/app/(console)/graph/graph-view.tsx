@@ -58,6 +58,13 @@ const localTime = (iso: string | undefined) =>
   iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) : "";
 
 const COLOURS = { idle: "#9aa4b2", healthy: "#2f6f4f", degraded: "#d97706", failing: "#b42318" } as const;
+/**
+ * One arrowhead object per colour, the same on every render: React Flow works out each edge's marker id from
+ * its object (sorting its keys) again whenever the object is a new one, which was every edge at every poll.
+ */
+const MARKERS = Object.fromEntries(
+  Object.entries(COLOURS).map(([health, color]) => [health, { type: MarkerType.ArrowClosed, color }]),
+) as Record<keyof typeof COLOURS, { type: MarkerType; color: string }>;
 
 const FIT = { padding: 0.2, maxZoom: 1 };
 
@@ -342,7 +349,7 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
           ...(seconds > 0 ? { animationDuration: `${seconds}s` } : {}),
           opacity: anyFound && !touchesFound ? 0.25 : 1,
         },
-        markerEnd: { type: MarkerType.ArrowClosed, color: colour },
+        markerEnd: MARKERS[e.health],
       } satisfies TrafficEdgeType);
     }
     return stableEdges(out);
