@@ -67,6 +67,22 @@ function report(title: string, samples: Record<string, number[]>, reference: str
 
 let data: Generated;
 
+/**
+ * What a plain aggregate of the last hour's per-minute rows costs: the floor for anything that reads them, and
+ * the yardstick every table is printed against (the machine's load moves all of them alike).
+ */
+function reference(db: ReturnType<typeof createDb>, until = new Date()) {
+  const from = new Date(Math.floor((until.getTime() - 3_600_000) / 60_000) * 60_000);
+  return db.$queryRaw`
+      SELECT "sourceNamespace", "sourceService", "destNamespace", "destService",
+             SUM("requests")::float8, SUM(CASE WHEN "statusCode" >= 500 THEN "requests" ELSE 0 END)::float8,
+             SUM("mtlsRequests")::float8
+      FROM "TelemetryRollup"
+      WHERE "bucket" >= ${from} AND "bucket" < ${until}
+        AND ("reporter" = 'outbound' OR ("reporter" = 'inbound' AND "sourceService" = 'unknown'))
+      GROUP BY 1, 2, 3, 4`;
+}
+
 test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async () => {
@@ -91,17 +107,9 @@ test("graph query: services layer and REST, beside a raw GROUP BY", async () => 
     const [before] = await graphBefore(db, 60);
     expect(before).toHaveLength(EDGES);
 
-    // What a plain aggregate of the same rows costs: the floor for anything that reads per-minute rows.
     const until = new Date();
     const from = new Date(Math.floor((until.getTime() - 3_600_000) / 60_000) * 60_000);
-    const rawGroupBy = () => db.$queryRaw`
-      SELECT "sourceNamespace", "sourceService", "destNamespace", "destService",
-             SUM("requests")::float8, SUM(CASE WHEN "statusCode" >= 500 THEN "requests" ELSE 0 END)::float8,
-             SUM("mtlsRequests")::float8
-      FROM "TelemetryRollup"
-      WHERE "bucket" >= ${from} AND "bucket" < ${until}
-        AND ("reporter" = 'outbound' OR ("reporter" = 'inbound' AND "sourceService" = 'unknown'))
-      GROUP BY 1, 2, 3, 4`;
+    const rawGroupBy = () => reference(db, until);
     const rows = await db.$queryRaw<{ n: bigint }[]>(
       Prisma.sql`SELECT count(*) AS n FROM "TelemetryRollup" WHERE "bucket" >= ${from} AND "bucket" < ${until}`,
     );
@@ -276,16 +284,29 @@ test("graph page: first draw, find, pan", async ({ page }) => {
     }),
   );
 
+  // The yardstick, right after the page's measurements, at the same load (5 runs after a warm one).
+  const db = createDb(process.env.E2E_DATABASE_URL!);
+  let ref: number;
+  try {
+    await reference(db);
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) runs.push(await timed(() => reference(db)));
+    ref = quantile(runs, 0.5);
+  } finally {
+    await db.$disconnect();
+  }
+  const x = (t: number) => `${(t / ref).toFixed(2)}× ref`;
   console.log(
-    `\nGraph page, Chromium (${drawn.nodes} service nodes and ${drawn.edges} edges in the DOM; load average ${load()})`,
+    `\nGraph page, Chromium (${drawn.nodes} service nodes and ${drawn.edges} edges in the DOM; load average ${load()}; ` +
+      `reference raw GROUP BY p50 ${ms(ref)})`,
   );
   console.log(
-    `  first draw (navigation → first frame with nodes and edges)  ${ms(firstDraw.at)}` +
+    `  first draw (navigation → first frame with nodes and edges)  ${ms(firstDraw.at)} (${x(firstDraw.at)})` +
       ` (HTML by ${ms(firstDraw.html)}, data by ${ms(firstDraw.data)}, then ${ms(firstDraw.at - firstDraw.data)} to draw)`,
   );
-  console.log(`  find: type a name → other nodes dimmed, painted             ${ms(find)}`);
+  console.log(`  find: type a name → other nodes dimmed, painted             ${ms(find)} (${x(find)})`);
   console.log(
     `  pan: 40 mouse moves in ${ms(pan.wall)}, ${pan.frames} frames; frame time p50 ${ms(pan.p50)}, ` +
-      `p95 ${ms(pan.p95)}, max ${ms(pan.max)}`,
+      `p95 ${ms(pan.p95)} (${x(pan.p95)}), max ${ms(pan.max)}`,
   );
 });
