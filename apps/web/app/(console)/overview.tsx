@@ -7,7 +7,7 @@ import Link from "next/link";
 import { useMemo } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { when } from "./_components/status";
-import { formatPercent, formatRps } from "./graph/graph-model";
+import { formatPercent, formatRps } from "./_components/format";
 import { countOf, latestApplied, topByErrorRate } from "./overview-model";
 import { serviceMetrics } from "./services/service-metrics";
 import { ApiErrorAlert } from "./_components/api-error";

@@ -4,13 +4,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState, type ReactNode } from "react";
-import { z } from "zod";
 import type { AppRouter } from "@trellis/api";
-
-// Zod compiles object parsers with `new Function` when it may, and probes for that once: under the console's
-// Content-Security-Policy (no 'unsafe-eval') the probe is refused and reported as a violation. Parse without
-// compiling instead, before any form parses anything.
-z.config({ jitless: true });
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fieldIssue } from "@trellis/contracts";
-import { apiError } from "./api-error";
+import { ZProblem, fieldIssue } from "@trellis/contracts";
+import { apiError, isProblem } from "./api-error";
 
 describe("apiError", () => {
   const issue = fieldIssue({ doc: 1, path: ["spec", "service"] }, "is required");
@@ -53,5 +53,45 @@ describe("apiError", () => {
       code: null,
       issues: [],
     });
+  });
+});
+
+describe("isProblem", () => {
+  const problem = {
+    type: "about:blank",
+    title: "Unprocessable Content",
+    status: 422,
+    code: "VALIDATION_FAILED",
+    detail: "the request is not valid",
+    issues: [fieldIssue({ path: ["name"] }, "is required")],
+  };
+  const cases: [string, unknown][] = [
+    ["a whole problem", problem],
+    [
+      "one without detail or issues",
+      { type: "about:blank", title: "Forbidden", status: 403, code: "FORBIDDEN" },
+    ],
+    ["null", null],
+    ["an array", [problem]],
+    ["a string", "about:blank"],
+    ["one without a title", { ...problem, title: undefined }],
+    ["one without a type", { ...problem, type: undefined }],
+    ["a status that is text", { ...problem, status: "422" }],
+    ["a status that is not whole", { ...problem, status: 422.5 }],
+    ["a code that is a number", { ...problem, code: 422 }],
+    ["a detail that is not text", { ...problem, detail: { text: "x" } }],
+    ["issues that are not a list", { ...problem, issues: "name is required" }],
+    ["an issue without a message", { ...problem, issues: [{ path: "name", at: { path: ["name"] } }] }],
+    ["an issue without `at`", { ...problem, issues: [{ path: "name", message: "is required" }] }],
+  ];
+  it.each(cases)("answers as contracts' ZProblem does: %s", (_, doc) => {
+    expect(isProblem(doc)).toBe(ZProblem.safeParse(doc).success);
+  });
+
+  it("takes a code this console does not know yet, which ZProblem refuses", () => {
+    const newer = { ...problem, code: "SOMETHING_NEW" };
+    expect(ZProblem.safeParse(newer).success).toBe(false);
+    expect(isProblem(newer)).toBe(true);
+    expect(apiError({ meta: { responseJSON: newer } }).code).toBe("SOMETHING_NEW");
   });
 });

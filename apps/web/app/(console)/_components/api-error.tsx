@@ -1,4 +1,4 @@
-import { ZProblem, type FieldIssue } from "@trellis/contracts";
+import type { FieldIssue, Problem } from "@trellis/contracts";
 
 /** What the server said went wrong: its message, its stable code and field issues when it sent them. */
 export interface ApiError {
@@ -16,6 +16,34 @@ interface FailedCall {
   meta?: { responseJSON?: unknown; response?: { status?: number } };
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
+const isFieldIssue = (v: unknown): v is FieldIssue =>
+  isRecord(v) &&
+  typeof v.path === "string" &&
+  typeof v.message === "string" &&
+  isRecord(v.at) &&
+  Array.isArray(v.at.path);
+
+/**
+ * Whether a JSON answer is a problem document (contracts' ZProblem), checked by hand: this module is on every
+ * console page, and ZProblem would bring zod to pages that have no form (decision 021). Looser than ZProblem in
+ * one way, on purpose: any string is taken as the code, so a code newer than this console still shows.
+ * api-error.test.ts holds the two to the same answers otherwise.
+ */
+export function isProblem(v: unknown): v is Problem {
+  return (
+    isRecord(v) &&
+    typeof v.type === "string" &&
+    typeof v.title === "string" &&
+    typeof v.status === "number" &&
+    Number.isInteger(v.status) &&
+    typeof v.code === "string" &&
+    (v.detail === undefined || typeof v.detail === "string") &&
+    (v.issues === undefined || (Array.isArray(v.issues) && v.issues.every(isFieldIssue)))
+  );
+}
+
 /**
  * The console's one decoder of a failed call: every form and page reads the server's message, code and issues
  * through it, and shows them with ApiErrorAlert (or the admin pages' ErrorAlert), never an error's raw text.
@@ -29,13 +57,9 @@ export function apiError(e: unknown): ApiError {
   const err = (typeof e === "object" && e !== null ? e : {}) as FailedCall;
   if (err.data?.appCode)
     return { message: err.message ?? "", code: err.data.appCode, issues: err.data.issues ?? [] };
-  const problem = ZProblem.safeParse(err.meta?.responseJSON);
-  if (problem.success)
-    return {
-      message: problem.data.detail ?? problem.data.title,
-      code: problem.data.code,
-      issues: problem.data.issues ?? [],
-    };
+  const problem = err.meta?.responseJSON;
+  if (isProblem(problem))
+    return { message: problem.detail ?? problem.title, code: problem.code, issues: problem.issues ?? [] };
   if (err.cause instanceof SyntaxError)
     return { message: "the server's answer could not be read (it is not JSON)", code: null, issues: [] };
   const status = err.meta?.response?.status;

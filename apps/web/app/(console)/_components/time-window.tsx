@@ -3,7 +3,7 @@
 // every 5 s) or a past minute (replayed from the rollups, and then not polled: the past does not change).
 // The service views and the graph share these fields.
 import { useState } from "react";
-import { WINDOWS } from "../graph/graph-model";
+import { WINDOWS } from "./format";
 
 export interface TimeWindow {
   minutes: number;

@@ -1,6 +1,8 @@
 // The live graph's model: observed traffic (traffic.edges), the registry (service.list) and the policies in
 // force (resource.list) turned into nodes and edges with health, badges and labels. Pure functions, no React:
 // the page draws what these return, and graph-model.test.ts checks them.
+import "@/lib/zod-jitless";
+import { formatMs, formatPercent, formatRps } from "../_components/format";
 import {
   ZAccessPolicySpec,
   ZRouteSpec,
@@ -285,16 +287,6 @@ export function buildGraph(input: GraphInput): GraphModel {
   return { nodes: out, edges };
 }
 
-/** Time windows the graph and the service views offer. */
-export const WINDOWS = [
-  { minutes: 1, label: "1 minute" },
-  { minutes: 5, label: "5 minutes" },
-  { minutes: 15, label: "15 minutes" },
-  { minutes: 60, label: "1 hour" },
-  { minutes: 360, label: "6 hours" },
-  { minutes: 1440, label: "24 hours" },
-];
-
 // --- labels and motion -------------------------------------------------------------------------------------
 
 export type EdgeLabelKind = "rps" | "errors" | "p50" | "p95" | "p99" | "share";
@@ -306,22 +298,6 @@ export const EDGE_LABELS: { value: EdgeLabelKind; label: string }[] = [
   { value: "p99", label: "p99 latency" },
   { value: "share", label: "Traffic share" },
 ];
-
-export function formatRps(rps: number): string {
-  if (rps === 0) return "0 req/s";
-  if (rps < 0.01) return "<0.01 req/s";
-  return `${rps < 10 ? rps.toFixed(2) : rps < 100 ? rps.toFixed(1) : Math.round(rps)} req/s`;
-}
-export function formatPercent(share: number): string {
-  if (share === 0) return "0%";
-  if (share < 0.0001) return "<0.01%";
-  const p = share * 100;
-  return `${p < 10 ? p.toFixed(2) : p.toFixed(1)}%`;
-}
-export function formatMs(ms: number | null): string {
-  if (ms === null) return "–";
-  return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
-}
 
 export function edgeLabel(e: GraphEdgeModel, kind: EdgeLabelKind): string {
   // Plain HTTP/1.1 is the common case and goes unsaid; anything else is named on the edge (`· gRPC`).

@@ -14,7 +14,8 @@ import {
 } from "@xyflow/react";
 import { createContext, memo, useContext } from "react";
 import { LABEL_WIDTH, routePath, type EdgeRoute } from "./graph-layout";
-import { formatPercent, formatRps, type GraphEdgeModel, type GraphNodeModel } from "./graph-model";
+import { formatPercent, formatRps } from "../_components/format";
+import type { GraphEdgeModel, GraphNodeModel } from "./graph-model";
 
 export type Selection = { kind: "node" | "edge"; id: string } | null;
 /** Lets a node or an edge label open the side panel without threading callbacks through React Flow's data. */

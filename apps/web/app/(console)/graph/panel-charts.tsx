@@ -6,7 +6,7 @@ import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YA
 import type { ServiceSeriesQuery } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { pointRows } from "../services/service-metrics";
-import { formatMs, formatPercent, formatRps } from "./graph-model";
+import { formatMs, formatPercent, formatRps } from "../_components/format";
 import { ApiErrorAlert } from "../_components/api-error";
 
 const LATENCIES = [

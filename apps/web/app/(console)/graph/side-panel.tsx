@@ -8,7 +8,8 @@ import { useEffect, useRef, type ReactNode } from "react";
 import { ProposeLink } from "../_components/propose-link";
 import { tracesHref } from "../traces/trace-links";
 import { resourceHref } from "../_components/resource-href";
-import { formatMs, formatPercent, formatRps, type GraphModel, type PolicyRef } from "./graph-model";
+import { formatMs, formatPercent, formatRps } from "../_components/format";
+import type { GraphModel, PolicyRef } from "./graph-model";
 import { serviceName, type Selection } from "./graph-parts";
 
 /** Recharts and the series query load when a panel first opens, not with the graph (decision 021). */

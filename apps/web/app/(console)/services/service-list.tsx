@@ -6,7 +6,7 @@ import Link from "next/link";
 import { useMemo, useState } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { TimeWindowFields, useTimeWindow } from "../_components/time-window";
-import { formatMs, formatPercent, formatRps } from "../graph/graph-model";
+import { formatMs, formatPercent, formatRps } from "../_components/format";
 import { serviceMetrics } from "./service-metrics";
 import { Sparkline } from "./sparkline";
 import { ApiErrorAlert, apiError } from "../_components/api-error";

@@ -1,7 +1,7 @@
 // A row's trend over the window: the rate, and its 5xx part in red on the same scale. Plain SVG, not
 // Recharts: a list draws one per service, and these neither animate nor take tooltips.
 import type { SparklinePoint } from "@trellis/contracts";
-import { formatPercent, formatRps } from "../graph/graph-model";
+import { formatPercent, formatRps } from "../_components/format";
 import { sparklineShape } from "./service-metrics";
 
 const WIDTH = 120;

@@ -1,6 +1,7 @@
 "use client";
 // The signed-in user's API tokens: create (the secret is shown once), list, revoke. Everyone has this page:
 // a token never carries more than its owner's rights, which the server checks at creation and on every use.
+import "@/lib/zod-jitless";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import {

@@ -1,6 +1,7 @@
 "use client";
 // The audit log, read-only: filters, newest first, "load more" with the server's cursor, details on demand.
 // There is nothing to edit or delete here, and no API for it either.
+import "@/lib/zod-jitless";
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { ZAuditListInput, type AuditEvent, type AuditListInput } from "@trellis/contracts";

@@ -1,6 +1,7 @@
 "use client";
 // Join tokens for proxies (admins of the namespace). The token is shown once, with the command that starts a
 // sidecar with it; the token travels in TRELLIS_JOIN_TOKEN, not in argv where every local user can read it.
+import "@/lib/zod-jitless";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import {

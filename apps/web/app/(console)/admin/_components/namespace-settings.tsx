@@ -2,6 +2,7 @@
 // Per-namespace settings: how many approvals a change request needs. Anyone who reads a namespace sees its
 // setting; admins of the namespace change it. The API has no "list namespaces", so the page offers the
 // namespaces it knows (services, role bindings) and any other one typed in.
+import "@/lib/zod-jitless";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { ALL_NAMESPACES, ZNamespace, ZNamespaceSettingsSetInput } from "@trellis/contracts";

@@ -1,4 +1,5 @@
 "use client";
+import "@/lib/zod-jitless";
 import { useState } from "react";
 import { ALL_NAMESPACES, ROLES, ZNamespace, ZRoleBindingInput, type RoleBinding } from "@trellis/contracts";
 import { FieldError, zodFieldErrors, type FieldErrors } from "./errors";

@@ -1,6 +1,7 @@
 "use client";
 // Users and their role bindings. What a button is offered for follows `user.me` (mesh admins manage users;
 // namespace admins grant and revoke in their namespaces); the services layer decides every call.
+import "@/lib/zod-jitless";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import {

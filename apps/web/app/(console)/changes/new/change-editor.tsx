@@ -3,6 +3,7 @@
 // the mesh as it is while the author types (errors and warnings with their paths, beside the fields and under
 // the YAML), previewed (diff, impact), then opened as a change request for review. Errors block opening it;
 // warnings do not.
+import "@/lib/zod-jitless";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";

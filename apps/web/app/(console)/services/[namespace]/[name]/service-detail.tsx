@@ -10,7 +10,7 @@ import { useTRPC } from "@/lib/trpc/client";
 import { ProposeLink } from "../../../_components/propose-link";
 import { resourceHref } from "../../../_components/resource-href";
 import { TimeWindowFields, useTimeWindow } from "../../../_components/time-window";
-import { formatMs, formatPercent, formatRps } from "../../../graph/graph-model";
+import { formatMs, formatPercent, formatRps } from "../../../_components/format";
 import { syncCounts } from "../../../proxies/proxy-rows";
 import { ProxyTable } from "../../../proxies/proxy-table";
 import { SeriesChart } from "./series-chart";
