@@ -183,3 +183,37 @@ test("the overview and the Proxies page show the mesh's proxies, and the NACKing
   await expect(proxies.getByRole("table", { name: "Proxies of the service" })).toContainText("NACKed");
   await expect(proxies).toContainText(REFUSAL);
 });
+
+test("pages arrive with their data, read on the server with the viewer's own rights", async ({ browser }) => {
+  const vera = await signIn(browser, "vera", PASSWORD);
+  // No tRPC call from the browser gets through: whatever these pages show came with their HTML, prefetched on
+  // the server (decision 021). Refused, not left hanging, so a page that still fetches shows its error.
+  await vera.route("**/api/trpc/**", (route) => route.abort());
+
+  await vera.goto("/");
+  // Her namespace only: the server read the overview as her, not as someone who sees more.
+  const glance = vera.getByRole("region", { name: "Mesh at a glance" });
+  await expect(glance).toContainText("3/3Proxies connected");
+  await expect(glance).toContainText("1Proxies NACKing");
+  await expect(glance).toContainText("1Open change requests");
+  await expect(vera.getByRole("region", { name: "Highest error rates" }).getByRole("row")).toContainText([
+    "Service",
+    /backend in e2e-viewer/,
+  ]);
+
+  await vera.goto(`/services/${NS}/ratings`);
+  await expect(vera.getByRole("region", { name: "Proxies" }).getByRole("status")).toHaveText(
+    /^1 proxy, 1 connected: 0 in sync, 0 pending, 1 NACKed/,
+  );
+  await expect(vera.getByRole("region", { name: "Service at a glance" })).toContainText("v1Versions");
+
+  await vera.goto(`/changes/${change.number}`);
+  await expect(vera.getByRole("heading", { name: `#${change.number} ${CHANGE_TITLE}` })).toBeVisible();
+  await expect(vera.getByRole("region", { name: "Changes to resources" })).toContainText("valid");
+
+  await vera.goto("/graph");
+  await expect(vera.getByRole("button", { name: new RegExp(`^backend .*, service in ${NS}`) })).toBeVisible();
+  await expect(
+    vera.getByRole("button", { name: new RegExp(`^frontend .*, service in ${NS}`) }),
+  ).toBeVisible();
+});

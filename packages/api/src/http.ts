@@ -41,9 +41,9 @@ export interface EdgeOptions {
  * the first X-Forwarded-For entry is whatever the client put there, and an audit trail must not carry an
  * address the caller chose.
  */
-function clientMeta(req: Request, trustProxy = 0) {
-  const ip = trustedClientAddress(req.headers.get("x-forwarded-for"), trustProxy);
-  const userAgent = req.headers.get("user-agent") ?? undefined;
+function clientMeta(headers: Headers, trustProxy = 0) {
+  const ip = trustedClientAddress(headers.get("x-forwarded-for"), trustProxy);
+  const userAgent = headers.get("user-agent") ?? undefined;
   return { ...(ip ? { ip } : {}), ...(userAgent ? { userAgent: userAgent.slice(0, 256) } : {}) };
 }
 
@@ -65,7 +65,7 @@ async function bearerContext(db: Db, req: Request, trustProxy?: number): Promise
   try {
     const actor = await authenticateToken(db, m[1]!, {
       via: viaFromRequest(req),
-      ...clientMeta(req, trustProxy),
+      ...clientMeta(req.headers, trustProxy),
     });
     return { db, actor, authError: null };
   } catch (e) {
@@ -159,6 +159,30 @@ export async function handleRestRequest(
 }
 
 /**
+ * The context of a call on behalf of a signed-in console user: what /api/trpc gives each call, and what the
+ * console's server rendering gives the calls it makes to prefetch a page (apps/web/lib/trpc/server.ts), so a
+ * page rendered on the server holds exactly what its browser would have been allowed to fetch. `headers`:
+ * the request's, for the audit log's address (behind `trustProxy` proxies) and user agent.
+ */
+export async function sessionContext(
+  db: Db,
+  userId: string,
+  headers: Headers,
+  trustProxy?: number,
+): Promise<Context> {
+  try {
+    const actor: Actor = await actorForUser(db, userId, {
+      via: "console",
+      ...clientMeta(headers, trustProxy),
+    });
+    return { db, actor, authError: null };
+  } catch (e) {
+    if (e instanceof AppError) return { db, actor: null, authError: e };
+    throw e;
+  }
+}
+
+/**
  * Whether a state-changing request comes from the console's own pages. Browsers send Origin on POST and a
  * cross-site form or script cannot forge it; `Origin: null` (a sandboxed frame, a file: page, some
  * redirects) or anything else that is not a URL of this host is refused like any other site.
@@ -206,19 +230,10 @@ export async function handleTrpcRequest(
     endpoint: opts.endpoint,
     router: appRouter,
     req,
-    createContext: async (): Promise<Context> => {
-      if (!sessionUserId) return bearerContext(db, req, opts.trustProxy);
-      try {
-        const actor: Actor = await actorForUser(db, sessionUserId, {
-          via: "console",
-          ...clientMeta(req, opts.trustProxy),
-        });
-        return { db, actor, authError: null };
-      } catch (e) {
-        if (e instanceof AppError) return { db, actor: null, authError: e };
-        throw e;
-      }
-    },
+    createContext: () =>
+      sessionUserId
+        ? sessionContext(db, sessionUserId, req.headers, opts.trustProxy)
+        : bearerContext(db, req, opts.trustProxy),
     onError: ({ error }) => {
       if (describeError(error).code === "INTERNAL") console.error("[trpc] internal error:", error);
     },

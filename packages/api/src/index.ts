@@ -5,6 +5,7 @@ export {
   handleOpenApiRequest,
   handleRestRequest,
   handleTrpcRequest,
+  sessionContext,
   trustedClientAddress,
   type EdgeOptions,
 } from "./http.js";

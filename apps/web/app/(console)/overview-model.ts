@@ -2,6 +2,23 @@
 import type { ChangeSummary } from "@trellis/contracts";
 import type { ServiceMetrics } from "./services/service-metrics";
 
+/** Counting open and stale requests reads at most this many of each. */
+export const CHANGE_LIMIT = 200;
+export const TRAFFIC_MINUTES = 5;
+
+/**
+ * What the overview reads: its components ask for these and its page prefetches them on the server, so the
+ * two cannot drift apart (a different input would be another query, fetched again by the browser).
+ */
+export const OVERVIEW_INPUTS = {
+  services: {},
+  proxies: {},
+  open: { status: "open", limit: CHANGE_LIMIT },
+  stale: { status: "stale", limit: CHANGE_LIMIT },
+  applied: { status: "applied", limit: 20 },
+  traffic: { minutes: TRAFFIC_MINUTES, versions: "merged" },
+} as const;
+
 /** The services failing the most of the calls into them (5xx share), busiest first among equals. */
 export function topByErrorRate(
   rows: readonly ServiceMetrics[],

@@ -8,21 +8,25 @@ import { useMemo } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { when } from "./_components/status";
 import { formatPercent, formatRps } from "./_components/format";
-import { countOf, latestApplied, topByErrorRate } from "./overview-model";
+import {
+  CHANGE_LIMIT,
+  OVERVIEW_INPUTS as IN,
+  TRAFFIC_MINUTES,
+  countOf,
+  latestApplied,
+  topByErrorRate,
+} from "./overview-model";
 import { serviceMetrics } from "./services/service-metrics";
 import { ApiErrorAlert } from "./_components/api-error";
 
 const LIVE = { refetchInterval: 5_000 } as const;
-/** Counting open and stale requests reads at most this many of each. */
-const CHANGE_LIMIT = 200;
-const TRAFFIC_MINUTES = 5;
 
 export function Overview() {
   const trpc = useTRPC();
-  const services = useQuery(trpc.service.list.queryOptions({}, LIVE));
-  const proxies = useQuery(trpc.proxy.list.queryOptions({}, LIVE));
-  const open = useQuery(trpc.change.list.queryOptions({ status: "open", limit: CHANGE_LIMIT }, LIVE));
-  const stale = useQuery(trpc.change.list.queryOptions({ status: "stale", limit: CHANGE_LIMIT }, LIVE));
+  const services = useQuery(trpc.service.list.queryOptions(IN.services, LIVE));
+  const proxies = useQuery(trpc.proxy.list.queryOptions(IN.proxies, LIVE));
+  const open = useQuery(trpc.change.list.queryOptions(IN.open, LIVE));
+  const stale = useQuery(trpc.change.list.queryOptions(IN.stale, LIVE));
 
   if (services.isPending) return <p className="muted">Loading…</p>;
   if (services.isError) return <ApiErrorAlert error={services.error} label="Could not load the mesh" />;
@@ -91,7 +95,7 @@ export function Overview() {
 /** The change applied last and its rollout (acked of the proxies it reached). */
 function LatestChange() {
   const trpc = useTRPC();
-  const applied = useQuery(trpc.change.list.queryOptions({ status: "applied", limit: 20 }, LIVE));
+  const applied = useQuery(trpc.change.list.queryOptions(IN.applied, LIVE));
   const latest = applied.data ? latestApplied(applied.data.items) : null;
   const rollout = useQuery(
     trpc.change.rollout.queryOptions(latest ? { id: latest.id } : skipToken, {
@@ -153,10 +157,7 @@ function LatestChange() {
 function ErrorRates({ services }: { services: Parameters<typeof serviceMetrics>[0] }) {
   const trpc = useTRPC();
   const traffic = useQuery(
-    trpc.traffic.edges.queryOptions(
-      { minutes: TRAFFIC_MINUTES, versions: "merged" },
-      { ...LIVE, placeholderData: (prev) => prev },
-    ),
+    trpc.traffic.edges.queryOptions(IN.traffic, { ...LIVE, placeholderData: (prev) => prev }),
   );
   const top = useMemo(
     () => (traffic.data ? topByErrorRate(serviceMetrics(services, traffic.data.edges), 5) : null),

@@ -5,6 +5,7 @@
 import "server-only";
 import type { NextAuthOptions } from "next-auth";
 import { getServerSession } from "next-auth";
+import { cache } from "react";
 import { encode as encodeJwt, type JWTEncodeParams } from "next-auth/jwt";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { trustedClientAddress } from "@trellis/api";
@@ -215,10 +216,11 @@ export function authOptions(): NextAuthOptions {
 /**
  * The signed-in user's id, or null when the request has no live session: no cookie, or one whose session
  * ended (signed out, idle or past its absolute lifetime, user disabled, password reset, roles changed). The
- * jwt callback above checks the session's row and renews its idle lifetime.
+ * jwt callback above checks the session's row and renews its idle lifetime. Once per request while a page
+ * renders (React's `cache`: the layout and the page's prefetch both ask); a Route Handler asks each time.
  */
-export async function sessionUserId(): Promise<string | null> {
+export const sessionUserId = cache(async (): Promise<string | null> => {
   const s = await getServerSession(authOptions());
   const id = (s?.user as { id?: unknown } | undefined)?.id;
   return typeof id === "string" ? id : null;
-}
+});

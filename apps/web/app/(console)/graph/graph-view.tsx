@@ -21,6 +21,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } fro
 import { useTRPC } from "@/lib/trpc/client";
 import { TimeWindowFields, useTimeWindow } from "../_components/time-window";
 import { useGraphTraffic } from "./use-graph-traffic";
+import { OPENING_VIEW, graphInputs } from "./graph-data";
 import {
   NODE_HEIGHT,
   NODE_WIDTH,
@@ -171,9 +172,9 @@ function FindInView({
 export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
   const trpc = useTRPC();
   const [namespace, setNamespace] = useState(initialNamespace ?? "");
-  const timeWindow = useTimeWindow(5);
+  const timeWindow = useTimeWindow(OPENING_VIEW.minutes);
   const minutes = timeWindow.value.minutes;
-  const [versions, setVersions] = useState<VersionMode>("merged");
+  const [versions, setVersions] = useState<VersionMode>(OPENING_VIEW.versions);
   const [labelKind, setLabelKind] = useState<EdgeLabelKind>("rps");
   const [find, setFind] = useState("");
   const [hideIdle, setHideIdle] = useState(false);
@@ -222,10 +223,9 @@ export function GraphView({ initialNamespace }: { initialNamespace?: string }) {
     poll,
     selected?.kind === "edge",
   );
-  const services = useQuery(trpc.service.list.queryOptions({}, { refetchInterval: poll }));
-  const resources = useQuery(
-    trpc.resource.list.queryOptions(namespace ? { namespace } : {}, { refetchInterval: poll }),
-  );
+  const inputs = graphInputs({ ...(namespace ? { namespace } : {}), minutes, versions });
+  const services = useQuery(trpc.service.list.queryOptions(inputs.services, { refetchInterval: poll }));
+  const resources = useQuery(trpc.resource.list.queryOptions(inputs.resources, { refetchInterval: poll }));
 
   const namespaces = useMemo(
     () => [...new Set((services.data?.items ?? []).map((s) => s.namespace))].sort(),

@@ -9,7 +9,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useMemo } from "react";
 import { useTRPC } from "@/lib/trpc/client";
-import { trafficFromGraph } from "./graph-data";
+import { graphInputs, trafficFromGraph } from "./graph-data";
 import type { VersionMode } from "./graph-model";
 
 export function useGraphTraffic(
@@ -19,31 +19,16 @@ export function useGraphTraffic(
   codes: boolean,
 ) {
   const trpc = useTRPC();
+  const inputs = graphInputs(q);
   const graph = useQuery(
-    trpc.graph.get.queryOptions(
-      {
-        ...(q.namespace ? { namespace: q.namespace } : {}),
-        window: `${q.minutes}m`,
-        groupBy: q.versions === "split" ? "version" : "service",
-        ...(q.until ? { end: q.until } : {}),
-      },
-      { refetchInterval, placeholderData: (prev) => prev },
-    ),
+    trpc.graph.get.queryOptions(inputs.graph, { refetchInterval, placeholderData: (prev) => prev }),
   );
   const traffic = useQuery(
-    trpc.traffic.edges.queryOptions(
-      {
-        ...(q.namespace ? { namespace: q.namespace } : {}),
-        minutes: q.minutes,
-        versions: q.versions,
-        ...(q.until ? { until: q.until } : {}),
-      },
-      {
-        enabled: codes && graph.data !== undefined,
-        refetchInterval: codes ? refetchInterval : false,
-        placeholderData: (prev) => prev,
-      },
-    ),
+    trpc.traffic.edges.queryOptions(inputs.traffic, {
+      enabled: codes && graph.data !== undefined,
+      refetchInterval: codes ? refetchInterval : false,
+      placeholderData: (prev) => prev,
+    }),
   );
   const fromGraph = useMemo(() => (graph.data ? trafficFromGraph(graph.data) : undefined), [graph.data]);
   // traffic.edges' answer while codes are wanted and it is for what is shown now (not the previous window's,

@@ -6,6 +6,7 @@ import dynamic from "next/dynamic";
 import { useTRPC } from "@/lib/trpc/client";
 import { seriesRows, type SeriesMetric } from "../../service-metrics";
 import { ApiErrorAlert } from "../../../_components/api-error";
+import { serviceInputs, type SeriesBy } from "./service-inputs";
 
 const METRICS: { value: SeriesMetric; label: string; unit: string }[] = [
   { value: "rps", label: "Requests/s", unit: "req/s" },
@@ -35,13 +36,13 @@ export function SeriesChart({
   refetchInterval: number | false;
 }) {
   const trpc = useTRPC();
-  const [by, setBy] = useState<"version" | "caller">("version");
+  const [by, setBy] = useState<SeriesBy>("version");
   const [metric, setMetric] = useState<SeriesMetric>("rps");
   const series = useQuery(
-    trpc.traffic.series.queryOptions(
-      { namespace, service, ...range, by },
-      { refetchInterval, placeholderData: (prev) => prev },
-    ),
+    trpc.traffic.series.queryOptions(serviceInputs(namespace, service, range).series(by), {
+      refetchInterval,
+      placeholderData: (prev) => prev,
+    }),
   );
   const unit = METRICS.find((m) => m.value === metric)!.unit;
   const rows = series.data ? seriesRows(series.data.series, metric) : [];
@@ -51,7 +52,7 @@ export function SeriesChart({
       <div className="filters">
         <label>
           Lines
-          <select value={by} onChange={(e) => setBy(e.target.value as "version" | "caller")}>
+          <select value={by} onChange={(e) => setBy(e.target.value as SeriesBy)}>
             <option value="version">By version</option>
             <option value="caller">By caller</option>
           </select>

@@ -14,6 +14,7 @@ import { formatMs, formatPercent, formatRps } from "../../../_components/format"
 import { syncCounts } from "../../../proxies/proxy-rows";
 import { ProxyTable } from "../../../proxies/proxy-table";
 import { SeriesChart } from "./series-chart";
+import { OPENING_WINDOW, serviceInputs } from "./service-inputs";
 import { ApiErrorAlert } from "../../../_components/api-error";
 
 function EdgeTable({
@@ -75,16 +76,17 @@ function proxySummary(items: readonly ProxySummary[]): string {
 
 export function ServiceDetail({ namespace, service }: { namespace: string; service: string }) {
   const trpc = useTRPC();
-  const time = useTimeWindow();
-  const services = useQuery(trpc.service.list.queryOptions({ namespace }, { refetchInterval: 5_000 }));
+  const time = useTimeWindow(OPENING_WINDOW.minutes);
+  const inputs = serviceInputs(namespace, service, time.query);
+  const services = useQuery(trpc.service.list.queryOptions(inputs.services, { refetchInterval: 5_000 }));
   const traffic = useQuery(
-    trpc.traffic.edges.queryOptions(
-      { namespace, ...time.query, versions: "split" },
-      { refetchInterval: time.refetchInterval, placeholderData: (prev) => prev },
-    ),
+    trpc.traffic.edges.queryOptions(inputs.traffic, {
+      refetchInterval: time.refetchInterval,
+      placeholderData: (prev) => prev,
+    }),
   );
-  const resources = useQuery(trpc.resource.list.queryOptions({ namespace }));
-  const proxies = useQuery(trpc.proxy.list.queryOptions({ namespace, service }, { refetchInterval: 5_000 }));
+  const resources = useQuery(trpc.resource.list.queryOptions(inputs.resources));
+  const proxies = useQuery(trpc.proxy.list.queryOptions(inputs.proxies, { refetchInterval: 5_000 }));
   const summary = services.data?.items.find((s) => s.name === service);
   const inbound = (traffic.data?.edges ?? []).filter(
     (e) => e.destination.namespace === namespace && e.destination.service === service,
