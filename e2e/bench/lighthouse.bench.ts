@@ -5,7 +5,9 @@
 // Each page RUNS times; the table shows the median run by score, the load average beside it, and the script it
 // loaded: transferred (compressed) and parsed (decoded) bytes. /login, without the session, is the reference.
 // LIGHTHOUSE_BASELINE=<json of an earlier run> prints that run's numbers beside; every run writes
-// test-results/lighthouse.json. It prints numbers and asserts only that each page answered: not a timed test.
+// test-results/lighthouse.json. BENCH_DETAILS=1 prints what Lighthouse says costs the most on each page and
+// writes each page's last full report to test-results/lighthouse-<page>.json (open it in Lighthouse's viewer);
+// BENCH_PAGES=/graph,/login runs only those pages. It prints numbers and asserts only that each page answered: not a timed test.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -18,6 +20,8 @@ import { benchService, generate } from "./telemetry";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DETAILS = process.env.BENCH_DETAILS === "1";
+/** BENCH_PAGES=/graph,/changes/:id: only these pages (labels as the table prints them, without "(reference)"). */
+const ONLY = process.env.BENCH_PAGES?.split(",").filter((p) => p !== "");
 const OUT = join(dirname(fileURLToPath(import.meta.url)), "../test-results/lighthouse.json");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const MESH = { services: 30, edges: 60 };
@@ -164,10 +168,11 @@ spec:
     ["/services/:ns/:name", `/services/${SERVICE.namespace}/${SERVICE.name}`, true],
     ["/changes/:id", `/changes/${change.id}`, true],
   ];
+  const measured = ONLY ? pages.filter(([label]) => ONLY.includes(label.split(" ")[0]!)) : pages;
   const all: Record<string, Run[]> = {};
   // Pages interleaved run by run, so that a burst of load on the machine falls on all of them alike.
   for (let i = 0; i < RUNS; i++) {
-    for (const [label, path, signedIn] of pages) {
+    for (const [label, path, signedIn] of measured) {
       // A browser of its own for every run: the console renews the session cookie on each request, and a
       // browser that kept it would be signed in on /login (and skip to /) the next time.
       const chrome = await chromeLauncher.launch({
@@ -200,8 +205,12 @@ spec:
             .map((l) => l.toFixed(1))
             .join(" ")}`,
         );
-        if (DETAILS && i === RUNS - 1)
+        if (DETAILS && i === RUNS - 1) {
           for (const l of details(lhr.audits as Record<string, Audit>)) console.log(l);
+          const name = label.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "") || "overview";
+          mkdirSync(dirname(OUT), { recursive: true });
+          writeFileSync(join(dirname(OUT), `lighthouse-${name}.json`), JSON.stringify(lhr));
+        }
       } finally {
         chrome.kill();
       }
