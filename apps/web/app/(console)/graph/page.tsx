@@ -12,7 +12,7 @@ export default async function GraphPage({ searchParams }: { searchParams: Search
   const q = await searchParams;
   const namespace = typeof q.namespace === "string" ? q.namespace : undefined;
   // What the first drawing needs, read on the server as the signed-in user (decision 021). Not traffic.edges:
-  // the page asks for it after the graph API's answer, and only the side panel's status codes read it.
+  // the page asks for it only while an edge panel shows status codes (use-graph-traffic.ts).
   const inputs = graphInputs({ ...(namespace ? { namespace } : {}), ...OPENING_VIEW });
   const state = await prefetch(
     trpc.graph.get.queryOptions(inputs.graph),
