@@ -187,6 +187,25 @@ export default tseslint.config(
       ],
     },
   },
+  // The console's links do not prefetch on sight (app/(console)/_components/link.tsx, decision 021).
+  {
+    files: ["apps/web/app/(console)/**"],
+    ignores: ["apps/web/app/(console)/_components/link.tsx"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "next/link",
+              message:
+                "import Link from @/app/(console)/_components/link: the same, without prefetching every link on screen (docs/decisions/021-console-on-a-phone.md)",
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ["apps/web/lib/server/**"],
     ignores: TESTS,

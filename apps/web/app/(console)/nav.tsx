@@ -1,5 +1,5 @@
 "use client";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { usePathname } from "next/navigation";
 import { useIsAdmin } from "./admin/_components/use-me";
 

@@ -3,7 +3,7 @@
 // was applied and how far it reached, and the services failing most calls. Each part links to the page with
 // the details; every number comes from the same procedures those pages read.
 import { skipToken, useQuery } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useMemo } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { when } from "./_components/status";

@@ -2,7 +2,7 @@
 // A link to propose a change, shown only to someone who may propose one (an editor of `namespace`, or of
 // some namespace when none is given). Nothing shows until the rights are known, so no link flickers away.
 // Only for offering what would be accepted: the services layer refuses a viewer's change regardless.
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import type { ReactNode } from "react";
 import { useRights } from "../admin/_components/use-me";
 

@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useState } from "react";
 import { CHANGE_STATUSES, type ChangeStatus } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";

@@ -3,7 +3,7 @@
 // latency over the window, the policies that apply (each a link to the resource) and a prefilled change
 // request for the service.
 import dynamic from "next/dynamic";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useEffect, useRef, type ReactNode } from "react";
 import { ProposeLink } from "../_components/propose-link";
 import { tracesHref } from "../traces/trace-links";

@@ -1,7 +1,7 @@
 // Proxies as rows: address, connection, where each stands against its config (in sync, pending, NACKed with
 // the reason in full under it). The Proxies page lists every proxy; a service's page lists its own, without
 // the service and namespace columns.
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import type { ProxySummary } from "@trellis/contracts";
 import { when } from "../_components/status";
 import { SYNC_LABEL, ago } from "./proxy-rows";

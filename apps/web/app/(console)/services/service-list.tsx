@@ -2,7 +2,7 @@
 // Every service with its golden metrics over a window, from the calls into it, and a sparkline of its rate
 // (all rows' from one batched query); refreshed every 5 s, or a past window replayed.
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useMemo, useState } from "react";
 import { useTRPC } from "@/lib/trpc/client";
 import { TimeWindowFields, useTimeWindow } from "../_components/time-window";

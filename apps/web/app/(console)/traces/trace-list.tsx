@@ -3,7 +3,7 @@
 // peer it called or was called by, status, minimum duration and a window back from now. The filters are the
 // URL's query, so links from the graph and the service pages land on a search, and a search can be shared.
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useMemo } from "react";
 import { useTRPC } from "@/lib/trpc/client";

@@ -4,7 +4,7 @@
 // user's roles allow in every namespace the change touches (a viewer sees the change and is offered nothing);
 // the server checks every one of them again.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import type { Change } from "@trellis/contracts";

@@ -3,7 +3,7 @@
 // one time line, each under its parent, with its workload, name, duration and status; a span's attributes and
 // events open below it. Spans of namespaces the viewer may not read keep their place and timing only.
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useState } from "react";
 import type { TraceSpan } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";

@@ -3,7 +3,7 @@
 // codes, the policies that apply, over a window (live or replayed), and its proxies (its endpoints) with their
 // config sync state now; refreshed every 5 s.
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { tracesHref } from "../../../traces/trace-links";
 import type { ObservedEdge, ProxySummary } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";

@@ -2,7 +2,7 @@
 // One resource: the spec in force, every revision it had (with the change request that wrote it), and a diff
 // of any revision against the one before it.
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useState } from "react";
 import type { ResourceKind } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";

@@ -4,7 +4,7 @@
 // preview of the last hour's traffic (change.preview, as for any change), then the change request, opened
 // through change.create like any other. The server decides everything shown; the page only lays it out.
 import { useMutation, useQuery } from "@tanstack/react-query";
-import Link from "next/link";
+import Link from "@/app/(console)/_components/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import type { PolicySuggestion, SuggestedCaller } from "@trellis/contracts";
