@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ZNewNamespace, ZDnsLabel } from "../names.js";
 import { fieldIssue, type FieldIssue, type IssuePath } from "../errors.js";
 import { ZHeaderName, ZHeaderValue } from "../http-fields.js";
+import { RESOURCE_KINDS } from "./kinds.js";
 
 /**
  * Pieces every resource kind shares: the Kubernetes-like envelope, durations as users write them, string
@@ -12,12 +13,9 @@ import { ZHeaderName, ZHeaderValue } from "../http-fields.js";
  * and named in each field's doc comment.
  */
 
-/** The only API version so far. A breaking change to any kind gets a new version. */
-export const RESOURCE_API_VERSION = "trellis.dev/v1alpha1";
+export { RESOURCE_API_VERSION, RESOURCE_KINDS, type ResourceKind } from "./kinds.js";
 
-export const RESOURCE_KINDS = ["Route", "DestinationPolicy", "AccessPolicy", "MeshSettings"] as const;
 export const ZResourceKind = z.enum(RESOURCE_KINDS);
-export type ResourceKind = z.infer<typeof ZResourceKind>;
 
 /** Who a resource is: name and namespace, both DNS labels. */
 export const ZObjectMeta = z.strictObject({
