@@ -24,3 +24,4 @@ export * from "./traffic.js";
 export * from "./changes.js";
 export * from "./graph.js";
 export * from "./policy-suggestion.js";
+export * from "./demo-faults.js";

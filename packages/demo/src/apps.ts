@@ -9,6 +9,7 @@
 import http2 from "node:http2";
 import { WebSocketServer, type WebSocket } from "ws";
 import {
+  GRPC_UNAVAILABLE,
   decodeGetRatingRequest,
   decodeGetRatingResponse,
   encodeGetRatingRequest,
@@ -29,6 +30,7 @@ import {
 import type { AddressInfo } from "node:net";
 import { target, type Reach } from "./reach.js";
 import { AppTracer, traceHeaders, withRequestTrace } from "./tracing.js";
+import { FAULT_MESSAGE, faultGate, type FaultSwitch } from "./faults.js";
 
 /** What one call through the sidecar returned. `status` 0: the sidecar could not be reached at all. */
 export interface CallResult {
@@ -114,6 +116,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<voi
 export interface ListenAt {
   host?: string;
   port?: number;
+  /** The workload's fault switch (faults.ts), read once per request; absent: the app never fails on purpose. */
+  fault?: FaultSwitch;
 }
 
 async function listen(
@@ -122,11 +126,19 @@ async function listen(
   at: ListenAt,
   handler: Handler,
 ): Promise<App & { server: Server }> {
-  const server: Server = createServer((req, res) => {
-    if (req.url === "/health") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+  const serve = (req: IncomingMessage, res: ServerResponse) =>
     Promise.resolve(withRequestTrace(req, () => handler(req, res))).catch((e: unknown) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
       res.end(`${name}: ${(e as Error).message}`);
+    });
+  const server: Server = createServer((req, res) => {
+    if (req.url === "/health") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    const gate = faultGate(at.fault);
+    if (gate === false) return void serve(req, res);
+    void gate.then((fail) => {
+      if (!fail) return serve(req, res);
+      req.resume();
+      res.writeHead(500, { "content-type": "text/plain" }).end(`${name} ${version}: ${FAULT_MESSAGE}`);
     });
   });
   server.keepAliveTimeout = 30_000;
@@ -179,8 +191,7 @@ const RATINGS: Record<string, number> = { Reviewer1: 5, Reviewer2: 4 };
  */
 export async function ratingsApp(at: ListenAt = {}): Promise<App> {
   const server = http2.createServer();
-  server.on("stream", (stream, headers) => {
-    stream.on("error", () => {});
+  const answer = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     if (isGrpc(headers)) {
       serveUnary(stream, headers, {
         [GET_RATING_PATH]: (message) => {
@@ -204,6 +215,30 @@ export async function ratingsApp(at: ListenAt = {}): Promise<App> {
       "content-type": path === "/health" ? "text/plain" : "application/json",
     });
     stream.end(body);
+  };
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    if (headers[":path"] === "/health") return answer(stream, headers);
+    const gate = faultGate(at.fault);
+    if (gate === false) return answer(stream, headers);
+    void gate.then((fail) => {
+      if (stream.destroyed) return;
+      if (!fail) return answer(stream, headers);
+      stream.resume();
+      if (isGrpc(headers))
+        // Trailers-only, as a gRPC server answers an immediate error.
+        return stream.respond(
+          {
+            ":status": 200,
+            "content-type": "application/grpc",
+            "grpc-status": String(GRPC_UNAVAILABLE),
+            "grpc-message": encodeURIComponent(`ratings v1: ${FAULT_MESSAGE}`),
+          },
+          { endStream: true },
+        );
+      stream.respond({ ":status": 500, "content-type": "text/plain" });
+      stream.end(`ratings v1: ${FAULT_MESSAGE}`);
+    });
   });
   server.on("sessionError", () => {});
   await new Promise<void>((resolve, reject) => {

@@ -27,6 +27,7 @@ import {
 } from "./apps.js";
 import { target, type Reach } from "./reach.js";
 import { DEMO_NAMESPACE } from "./resources.js";
+import { DemoFaults } from "./faults.js";
 import { startTraffic, type TrafficGenerator, type TrafficStats } from "./traffic.js";
 
 export const DEFAULT_DEMO_PORT = 9080;
@@ -52,6 +53,8 @@ export interface Demo {
   rps: number;
   /** The traffic generator's counts so far. */
   traffic(): TrafficStats;
+  /** The workloads' fault switches (`trellis demo fail`): every app but the ingress's gateway has one. */
+  faults: DemoFaults;
   /** Sidecars by workload (`reviews-v2`), for tests and status lines. */
   sidecars(): ReadonlyMap<string, MeshProxy>;
   stop(): Promise<void>;
@@ -165,6 +168,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const log = opts.log ?? (() => {});
   const stops: (() => Promise<void>)[] = [];
   const sidecars = new Map<string, MeshProxy>();
+  const faults = new DemoFaults(DEMO_NAMESPACE);
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
@@ -211,7 +215,12 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     );
     const workloads = await Promise.all([
       ...apps.map(({ name, version }) =>
-        workload(name, version, (c) => demoApp(name, version, c), DEMO_APP_PROTOCOL[name]),
+        workload(
+          name,
+          version,
+          (c) => demoApp(name, version, c, { fault: faults.switchOf(name, version) }),
+          DEMO_APP_PROTOCOL[name],
+        ),
       ),
       // The ingress workload: its "app" is the gateway (nothing calls it through the mesh); the gateway sends
       // every request to this workload's sidecar's outbound listener.
@@ -275,6 +284,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       ingressPort: gatewayPort,
       rps,
       traffic: () => traffic.stats(),
+      faults,
       sidecars: () => sidecars,
       stop: stopAll,
     };

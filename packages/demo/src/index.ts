@@ -14,6 +14,7 @@ export {
   type ReviewsVersion,
 } from "./apps.js";
 export { DEMO_SERVICE_PORT, type Reach } from "./reach.js";
+export { DemoFaults, FAULT_MESSAGE, faultCommandsFrom, FaultSwitch, type FaultState } from "./faults.js";
 export type { FeedStats, TrafficStats } from "./traffic.js";
 export {
   startDemoApp,

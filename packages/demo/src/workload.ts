@@ -11,6 +11,7 @@ import { callerVia, DEMO_APPS, demoApp, ratingsVia, type DemoAppName, type Liste
 import { startGateway } from "./demo.js";
 import { DEMO_SERVICE_PORT, type Reach } from "./reach.js";
 import { startTraffic, type TrafficStats } from "./traffic.js";
+import type { FaultSwitch } from "./faults.js";
 
 export interface DemoAppOptions {
   name: DemoAppName;
@@ -24,6 +25,8 @@ export interface DemoAppOptions {
   calls: { outboundPort: number } | { namespace: string };
   /** Where the app sends spans of its own (OTLP/HTTP traces): its sidecar's admin `/v1/traces`. Default: none. */
   spans?: string;
+  /** The app's fault switch (faults.ts), set by whoever started it; absent: it never fails on purpose. */
+  fault?: FaultSwitch;
 }
 
 export interface RunningWorkload {
@@ -42,7 +45,11 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<RunningWorkloa
   const versions: readonly string[] = DEMO_APPS[opts.name];
   if (!versions.includes(opts.version))
     throw new Error(`the demo's ${opts.name} comes in ${versions.join(", ")}, not ${opts.version}`);
-  const at = { host: opts.listen.host ?? "127.0.0.1", port: opts.listen.port };
+  const at = {
+    host: opts.listen.host ?? "127.0.0.1",
+    port: opts.listen.port,
+    ...(opts.fault ? { fault: opts.fault } : {}),
+  };
   const calls = opts.calls;
   const reach: Reach =
     "outboundPort" in calls
