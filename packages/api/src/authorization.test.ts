@@ -185,6 +185,7 @@ const RULES: { [P in Path]: Rule<InputOf<P>> } = {
   },
   "graph.get": { need: "viewer", input: () => ({ namespace: NS }) },
   "policy.suggest": { need: "viewer", input: () => ({ namespace: NS, service: "reviews", window: "1h" }) },
+  "demoFault.list": { need: "viewer", input: () => ({ namespace: NS }) },
   "resource.list": { need: "viewer", input: () => ({ namespace: NS }) },
   "resource.get": { need: "viewer", input: () => ({ kind: "Route", namespace: NS, name: "reviews-canary" }) },
   "resource.history": {
@@ -219,6 +220,11 @@ const RULES: { [P in Path]: Rule<InputOf<P>> } = {
   },
 
   // Administering: admins of the namespace; users themselves are mesh-wide (admins of *).
+  // Clearing needs no running demo workload (setting one does: demo-fault-rest.test.ts), so the call can succeed.
+  "demoFault.set": {
+    need: "editor",
+    input: () => ({ namespace: NS, service: "reviews", version: "v2", percent: 0 }),
+  },
   "settings.set": { need: "admin", input: () => ({ namespace: NS, requiredApprovals: 1 }) },
   "joinToken.create": { need: "admin", input: () => ({ namespace: NS, service: "reviews" }) },
   "joinToken.list": { need: "admin", input: () => ({ namespace: NS }) },

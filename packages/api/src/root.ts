@@ -13,6 +13,7 @@ import { signInRouter } from "./router/sign-in.js";
 import { resourceRouter } from "./router/resource.js";
 import { changeRouter } from "./router/change.js";
 import { policyRouter } from "./router/policy.js";
+import { demoFaultRouter } from "./router/demo-fault.js";
 import { createCallerFactory, createTRPCRouter } from "./trpc.js";
 
 export const appRouter = createTRPCRouter({
@@ -30,6 +31,7 @@ export const appRouter = createTRPCRouter({
   resource: resourceRouter,
   change: changeRouter,
   policy: policyRouter,
+  demoFault: demoFaultRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -14,6 +14,7 @@ export * from "./role-bindings.js";
 export * from "./users-admin.js";
 export * from "./audit-log.js";
 export * from "./namespace-settings.js";
+export * from "./demo-faults.js";
 export * from "./proxies.js";
 export * from "./traces.js";
 export * from "./traffic.js";
