@@ -7,6 +7,7 @@ import { CliError } from "../errors.js";
 import { hostPort, parsePort } from "../ports.js";
 import { drainOnSignals } from "../signals.js";
 import { parseRps } from "./up.js";
+import { demoFailCommand } from "./demo-fail.js";
 
 /**
  * The apps `trellis demo app` runs: @trellis/demo's DEMO_APPS, repeated so that parsing a command line (and
@@ -26,7 +27,7 @@ function seconds(value: string): number {
 export function demoCommand(): Command {
   const demo = new Command("demo")
     .description(
-      "the demo mesh's parts one at a time: an app, the traffic generator, the initial state (for docker-compose.yml's demo profile)",
+      "the demo mesh's parts one at a time: an app, the traffic generator, the initial state (for docker-compose.yml's demo profile); and its fault switch (demo fail)",
     )
     .addHelpText(
       "after",
@@ -57,6 +58,11 @@ whole demo in one process instead.`,
           .argParser(parsePort),
       )
       .option(
+        "--faults-from-stdin",
+        "take the fault switch's state (trellis demo fail) as JSON lines on stdin, from the process that started the app",
+        false,
+      )
+      .option(
         "--by-name",
         "call other services by name (http://details.demo:9080), as an unchanged app does, for a pod whose sidecar captures its traffic (trellis proxy --capture)",
         false,
@@ -75,9 +81,19 @@ http://127.0.0.1:15000/v1/traces (its sidecar's admin listener relays them).`,
       .action(
         async (
           name: (typeof DEMO_APP_NAMES)[number],
-          o: { version: string; port: number; host: string; outboundPort: number; byName: boolean },
+          o: {
+            version: string;
+            port: number;
+            host: string;
+            outboundPort: number;
+            byName: boolean;
+            faultsFromStdin: boolean;
+          },
         ) => {
-          const { startDemoApp, DEMO_NAMESPACE, DEMO_SERVICE_PORT } = await import("@trellis/demo");
+          const { startDemoApp, DEMO_NAMESPACE, DEMO_SERVICE_PORT, FaultSwitch, faultCommandsFrom } =
+            await import("@trellis/demo");
+          const fault = o.faultsFromStdin ? new FaultSwitch() : undefined;
+          if (fault) faultCommandsFrom(process.stdin, fault, (l) => console.error(`trellis demo: ${l}`));
           let app;
           try {
             app = await startDemoApp({
@@ -85,6 +101,7 @@ http://127.0.0.1:15000/v1/traces (its sidecar's admin listener relays them).`,
               version: o.version,
               listen: { host: o.host, port: o.port },
               calls: o.byName ? { namespace: DEMO_NAMESPACE } : { outboundPort: o.outboundPort },
+              ...(fault ? { fault } : {}),
               // OpenTelemetry's own variable, as any instrumented app reads it (productpage sends spans there).
               ...(process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
                 ? { spans: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }
@@ -243,6 +260,7 @@ when missing (changes people made since are kept); each run creates a new join t
         say(`wrote a join token for the namespace demo to ${o.tokenFile}`);
       }),
   );
+  demo.addCommand(demoFailCommand());
   return demo;
 }
 

@@ -117,6 +117,37 @@ describe.skipIf(unsupported !== undefined)("the demo in pods (trellis up --demo 
     expect(page).not.toContain("ratings unavailable");
   });
 
+  it("fails on purpose in a pod when told on the app's stdin: reviews v3 with 500s, ratings with gRPC UNAVAILABLE", async () => {
+    const front = `http://127.0.0.1:${demo.ingressPort}/productpage`;
+    expect(demo.runs("reviews", "v3")).toBe(true);
+    expect(demo.runs("ingress", "v1")).toBe(false);
+    const fault = { namespace: "demo", percent: 100, latencyMs: 0 };
+    demo.applyFault("ratings", "v1", { ...fault, service: "ratings", version: "v1" });
+    // reviews v3 asks ratings over gRPC: the page says why it has no stars.
+    await expect
+      .poll(async () => (await get(front)).body, { timeout: 10_000 })
+      .toContain("ratings unavailable (gRPC status 14");
+    demo.applyFault("ratings", "v1", null);
+    await expect
+      .poll(async () => (await get(front)).body, { timeout: 10_000 })
+      .toContain("5 of 5 stars, red");
+
+    demo.applyFault("reviews", "v3", { ...fault, service: "reviews", version: "v3", percent: 50 });
+    await expect.poll(async () => (await get(front)).reviews, { timeout: 10_000 }).toBe("error 500");
+    const pages: string[] = [];
+    for (let i = 0; i < 100; i += 10)
+      pages.push(...(await Promise.all(Array.from({ length: 10 }, async () => (await get(front)).reviews))));
+    expect(pages.filter((r) => r !== "reviews-v3" && r !== "error 500")).toEqual([]);
+    // Binomial(100, 0.5): 30–70 is ±4 sd.
+    const errors = pages.filter((r) => r === "error 500").length;
+    expect(errors).toBeGreaterThanOrEqual(30);
+    expect(errors).toBeLessThanOrEqual(70);
+    demo.applyFault("reviews", "v3", null);
+    await expect.poll(async () => (await get(front)).reviews, { timeout: 10_000 }).toBe("reviews-v3");
+    const after = await Promise.all(Array.from({ length: 20 }, async () => (await get(front)).reviews));
+    expect(after).toEqual(Array(20).fill("reviews-v3"));
+  });
+
   it("carries the feed's WebSocket from the ingress pod to the feed pod, each message answered over gRPC", async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${demo.ingressPort}${FEED_PATH}`, { handshakeTimeout: 5_000 });
     try {

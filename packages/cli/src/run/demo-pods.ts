@@ -11,6 +11,8 @@
 //
 // When to edit this: when a workload is added to the demo (DEMO_APPS, DEMO_APP_PROTOCOL in @trellis/demo).
 import type { ChildProcess } from "node:child_process";
+import type { Writable } from "node:stream";
+import type { DemoFault } from "@trellis/contracts";
 import {
   DEMO_APP_PROTOCOL,
   DEMO_APPS,
@@ -52,6 +54,10 @@ export interface PodDemo {
   /** Each workload's pod: `trellis-demo-reviews-v2` → its address. */
   pods: { name: string; ip: string }[];
   traffic(): TrafficStats;
+  /** Whether a workload's app runs in a pod here and takes faults (every one but the ingress's gateway). */
+  runs(service: string, version: string): boolean;
+  /** Tells a workload's app its fault (null: none), as a JSON line on its stdin, which only this process holds. */
+  applyFault(service: string, version: string, fault: DemoFault | null): void;
   stop(): Promise<void>;
 }
 
@@ -64,6 +70,8 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
   const { bed } = opts;
   const processes: ChildProcess[] = [];
   const relays: Exposed[] = [];
+  // Each app's stdin, by `<service>/<version>`: the fault switch's only way in (run/demo-faults.ts).
+  const faultInputs = new Map<string, Writable>();
   let traffic: RunningTraffic | null = null;
   let stopping = false;
   const stop = async () => {
@@ -128,6 +136,7 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
             name,
             ...["--version", version, "--port", String(DEMO_SERVICE_PORT), "--host", "0.0.0.0"],
             "--by-name",
+            ...(name === "ingress" ? [] : ["--faults-from-stdin"]),
           ],
           // The standard OpenTelemetry variable: productpage sends its own spans to its sidecar (admin port).
           env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://127.0.0.1:15000/v1/traces" },
@@ -139,6 +148,11 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
         const started = await Promise.allSettled([sidecar, app]);
         for (const s of started) if (s.status === "fulfilled") processes.push(s.value.child);
         for (const s of started) if (s.status === "rejected") throw s.reason;
+        const appStdin = (started[1] as PromiseFulfilledResult<{ child: ChildProcess }>).value.child.stdin;
+        if (name !== "ingress" && appStdin) {
+          appStdin.on("error", () => {}); // an app that exited: exited() has said so
+          faultInputs.set(`${name}/${version}`, appStdin);
+        }
       }),
     );
 
@@ -168,6 +182,11 @@ export async function startPodDemo(opts: PodDemoOptions): Promise<PodDemo> {
       rps: opts.rps,
       pods: pods.map((p) => ({ name: p.pod.name, ip: p.pod.ip })),
       traffic: () => running.stats(),
+      runs: (service, version) => faultInputs.has(`${service}/${version}`),
+      applyFault: (service, version, fault) => {
+        const line = fault === null ? null : { percent: fault.percent, latencyMs: fault.latencyMs };
+        faultInputs.get(`${service}/${version}`)?.write(`${JSON.stringify(line)}\n`);
+      },
       stop,
     };
   } catch (e) {

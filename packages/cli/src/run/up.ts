@@ -21,6 +21,7 @@ import {
 import { deriveKey, meshSecret, trellisHome } from "../home.js";
 import { CliError } from "../errors.js";
 import { assertPortFree } from "../ports.js";
+import type { ApplyFault } from "./demo-faults.js";
 
 export interface UpOptions {
   port: number;
@@ -241,6 +242,7 @@ async function startDemoMesh(
       verbose: opts.verbose,
     });
     stops.push(() => demo.stop());
+    await followDemoFaults(databaseUrl, demo.runs, demo.applyFault, say, stops);
     for (const p of demo.pods) say(`demo pod ${p.name.padEnd(28)} ${p.ip}`);
     return `demo: open http://localhost:${demo.ingressPort} (productpage), traffic ${demo.rps} req/s, every workload in its own pod`;
   }
@@ -252,5 +254,34 @@ async function startDemoMesh(
     log,
   });
   stops.push(() => demo.stop());
+  await followDemoFaults(
+    databaseUrl,
+    (service, version) => demo.faults.has(service, version),
+    (service, version, fault) => demo.faults.apply(fault ?? { clear: { service, version } }),
+    say,
+    stops,
+  );
   return `demo: open http://localhost:${demo.ingressPort} (productpage), traffic ${demo.rps} req/s`;
+}
+
+/**
+ * The demo's fault switch (`trellis demo fail`): faults set through the API are applied to the demo's apps
+ * (run/demo-faults.ts), on a database connection of their own for the demo's life. A fault left in the table
+ * by an earlier run applies again: the table, not this process, says what is failing.
+ */
+async function followDemoFaults(
+  databaseUrl: string,
+  runs: (service: string, version: string) => boolean,
+  apply: ApplyFault,
+  say: (line: string) => void,
+  stops: (() => Promise<void>)[],
+): Promise<void> {
+  const { DEMO_NAMESPACE } = await import("@trellis/demo");
+  const { syncDemoFaults } = await import("./demo-faults.js");
+  const db = createDb(databaseUrl, { max: 1 });
+  const sync = syncDemoFaults({ db, namespace: DEMO_NAMESPACE, runs, apply, log: say });
+  stops.push(async () => {
+    await sync.stop();
+    await db.$disconnect();
+  });
 }
