@@ -65,7 +65,11 @@ export function syncDemoFaults(opts: {
       if (before !== undefined && same(before, f)) continue;
       opts.apply(f.service, f.version, f);
       applied.set(key, f);
-      opts.log(`demo: ${f.service} ${f.version} fails on purpose: ${f.percent} % errors, +${f.latencyMs} ms`);
+      const what = [
+        ...(f.percent > 0 ? [`${f.percent} % errors`] : []),
+        ...(f.latencyMs > 0 ? [`+${f.latencyMs} ms`] : []),
+      ].join(", ");
+      opts.log(`demo: ${f.service} ${f.version} fails on purpose: ${what}`);
     }
   };
   const syncNow = () => (running = running.then(sync));
