@@ -116,6 +116,26 @@ interface EdgeSums {
   protocols: Set<TrafficProtocol>;
   histogram: number[];
 }
+/** An edge with nothing summed yet, for the row's caller and callee (the queries' sn…dv columns). */
+function emptyEdgeSums(r: {
+  sn: string;
+  ss: string;
+  sv: string;
+  dn: string;
+  ds: string;
+  dv: string;
+}): EdgeSums {
+  return {
+    source: { namespace: r.sn, service: r.ss, version: r.sv },
+    destination: { namespace: r.dn, service: r.ds, version: r.dv },
+    requests: 0,
+    errors: 0,
+    mtls: 0,
+    http: false,
+    protocols: new Set(),
+    histogram: new Array<number>(SLOTS).fill(0),
+  };
+}
 function edgeRates(e: EdgeSums, seconds: number): Omit<ObservedEdge, "codes"> {
   return {
     source: e.source,
@@ -163,17 +183,7 @@ export async function queryTraffic(db: Db, actor: Actor, query: TrafficQuery): P
     const k = edgeKey(r);
     let e = edges.get(k);
     if (e === undefined) {
-      e = {
-        source: { namespace: r.sn, service: r.ss, version: r.sv },
-        destination: { namespace: r.dn, service: r.ds, version: r.dv },
-        requests: 0,
-        errors: 0,
-        mtls: 0,
-        http: false,
-        protocols: new Set(),
-        histogram: new Array<number>(SLOTS).fill(0),
-        codes: {},
-      };
+      e = { ...emptyEdgeSums(r), codes: {} };
       edges.set(k, e);
     }
     e.requests += r.requests;
@@ -311,16 +321,7 @@ export async function queryEdgeTotals(
     const k = edgeKey(r);
     let e = sums.get(k);
     if (e === undefined) {
-      e = {
-        source: { namespace: r.sn, service: r.ss, version: r.sv },
-        destination: { namespace: r.dn, service: r.ds, version: r.dv },
-        requests: 0,
-        errors: 0,
-        mtls: 0,
-        http: false,
-        protocols: new Set(),
-        histogram: new Array<number>(SLOTS).fill(0),
-      };
+      e = emptyEdgeSums(r);
       sums.set(k, e);
     }
     e.requests += r.requests;
