@@ -2,12 +2,12 @@
 // The side panel's charts of one node or edge over the graph's window (the same end, so a replayed window
 // charts the past too): its rate, its 5xx share, and its latency quantiles, from one series query.
 import { useQuery } from "@tanstack/react-query";
-import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { ServiceSeriesQuery } from "@trellis/contracts";
 import { useTRPC } from "@/lib/trpc/client";
 import { pointRows } from "../services/service-metrics";
 import { formatMs, formatPercent, formatRps } from "../_components/format";
 import { ApiErrorAlert } from "../_components/api-error";
+import { TimeLines } from "../_components/time-lines";
 
 const LATENCIES = [
   { key: "p50Ms", name: "p50", colour: "#2f6f4f" },
@@ -33,33 +33,15 @@ function Chart({
       <figcaption>
         {label} <span className="muted">· {caption}</span>
       </figcaption>
-      <div style={{ width: "100%", height: 96 }}>
-        <ResponsiveContainer>
-          {/* title: the chart's accessible name (recharts gives its svg role="application" and a <title>). */}
-          <LineChart
-            data={rows}
-            margin={{ top: 4, right: 4, bottom: 0, left: 0 }}
-            title={`${label} over the window`}
-            desc={caption}
-          >
-            <CartesianGrid stroke="#e9ecef" />
-            <XAxis dataKey="t" minTickGap={32} tick={{ fontSize: 10 }} />
-            <YAxis width={36} tick={{ fontSize: 10 }} />
-            <Tooltip formatter={(v) => `${typeof v === "number" ? Number(v.toFixed(2)) : v} ${unit}`} />
-            {lines.map((l) => (
-              <Line
-                key={l.key}
-                dataKey={l.key}
-                name={l.name}
-                stroke={l.colour}
-                dot={false}
-                isAnimationActive={false}
-                connectNulls={false}
-              />
-            ))}
-          </LineChart>
-        </ResponsiveContainer>
-      </div>
+      <TimeLines
+        rows={rows}
+        lines={lines}
+        unit={unit}
+        height={96}
+        compact
+        title={`${label} over the window`}
+        desc={caption}
+      />
     </figure>
   );
 }
