@@ -11,6 +11,11 @@ const cp = await startControlPlane({
   compile: meshCompiler(),
   port: Number(process.env.BENCH_PORT ?? 0),
   heartbeatMs: 30_000,
+  // Default 6 heartbeats (180 s). BENCH_STALE_AFTER_MS shorter than a restart's rejoin reproduces at 2,000
+  // proxies what a restart under 5,000 did with the default (decision 019: the sweep during a rejoin).
+  ...(process.env.BENCH_STALE_AFTER_MS
+    ? { workloadStaleAfterMs: Number(process.env.BENCH_STALE_AFTER_MS) }
+    : {}),
   telemetryIntervalMs: 60_000,
   debounceMs: 50,
   // The fleet joins with one namespace-wide token: every proxy of the bench is one stream of it (the default

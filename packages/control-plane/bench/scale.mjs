@@ -12,6 +12,8 @@
 // BENCH_RESTART=1 (restart mode) then also restarts the control plane under the N connected proxies (it
 // closes their streams as on shutdown, a new process starts on the same port) and measures the time until
 // every proxy has joined again and until every proxy holds what the new replica compiles for it.
+// BENCH_STALE_AFTER_MS sets the replica's workloadStaleAfterMs (default 180 s here: 6 of the bench's 30 s
+// heartbeats): shorter than the rejoin, it puts the stale-workload sweep inside a restart at a smaller N.
 // Environment: BENCH_DEBUG=1 prints phases; BENCH_CP_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes
 // flags to the control plane's node; BENCH_PROFILE_CHANGE=DIR writes a CPU profile of the control plane
 // from just before the NOTIFY until every proxy has the change; BENCH_HEAP=DIR writes heap snapshots of the control plane (joined,

@@ -8,8 +8,15 @@ export interface HousekeepingOptions {
   db: Db;
   /** Workload ids of the proxies that said hello to this replica. */
   readyWorkloads: () => string[];
-  /** A workload not touched for this long belongs to a replica that is gone. */
+  /** A workload not touched for this long belongs to a replica that is gone (see `sweepStaleWorkloads`). */
   staleAfterMs: number;
+  /** A stale workload is swept after this long even while other proxies are still rejoining. */
+  maxStaleMs: number;
+  /**
+   * When this replica started. It sweeps nothing in its first `staleAfterMs`: a replica that starts after
+   * the one before it stopped (a restart, a crash) finds every registration stale, and is where they rejoin.
+   */
+  startedAt: number;
   evictMissed: () => Promise<void>;
   /** Workloads were marked gone: every replica must update endpoints. */
   onGone: () => Promise<void>;
@@ -20,7 +27,10 @@ export function housekeeping(o: HousekeepingOptions): () => Promise<void> {
   return async () => {
     try {
       await touchWorkloads(o.db, o.readyWorkloads());
-      const gone = await sweepStaleWorkloads(o.db, o.staleAfterMs);
+      const gone =
+        Date.now() - o.startedAt < o.staleAfterMs
+          ? 0
+          : await sweepStaleWorkloads(o.db, { staleAfterMs: o.staleAfterMs, maxStaleMs: o.maxStaleMs });
       await pruneRevokedCertificates(o.db);
       await o.evictMissed();
       if (gone > 0) {

@@ -18,6 +18,12 @@ export interface ControlPlaneOptions {
   /** Workload certificate lifetime (default 24 h); proxies renew at half-life. */
   certTtlMs?: number;
   heartbeatMs?: number;
+  /**
+   * A registration its replica has not heartbeated for this long (default 6 heartbeats, at least 30 s) belongs
+   * to a replica that is gone; it is marked gone once the fleet has stopped rejoining (none re-registered for
+   * this long) or 20 times this long after its last heartbeat, whichever comes first (`sweepStaleWorkloads`).
+   */
+  workloadStaleAfterMs?: number;
   telemetryIntervalMs?: number;
   /**
    * How often telemetry gathered from reports is written to PostgreSQL (default 2 s, and never less often than
@@ -77,12 +83,14 @@ export type ResolvedOptions = Required<
 
 export function withDefaults(opts: ControlPlaneOptions): ResolvedOptions {
   const telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
+  const heartbeatMs = opts.heartbeatMs ?? 5_000;
   return {
     ...opts,
     host: opts.host ?? "127.0.0.1",
     port: opts.port ?? DEFAULT_CONTROL_PLANE_PORT,
     certTtlMs: opts.certTtlMs ?? 86_400_000,
-    heartbeatMs: opts.heartbeatMs ?? 5_000,
+    heartbeatMs,
+    workloadStaleAfterMs: opts.workloadStaleAfterMs ?? Math.max(30_000, heartbeatMs * 6),
     telemetryIntervalMs,
     telemetryFlushMs: Math.min(opts.telemetryFlushMs ?? 2_000, telemetryIntervalMs),
     telemetryRetentionMs: opts.telemetryRetentionMs ?? 7 * 86_400_000,

@@ -292,11 +292,32 @@ export async function touchWorkloads(db: Db, ids: string[]): Promise<void> {
   await db.workload.updateMany({ where: { id: { in: ids } }, data: { lastSeenAt: new Date() } });
 }
 
-/** Marks workloads whose replica stopped heartbeating (e.g. crashed) as gone. Returns how many. */
-export async function sweepStaleWorkloads(db: Db, staleAfterMs: number): Promise<number> {
-  const r = await db.workload.updateMany({
-    where: { status: "connected", lastSeenAt: { lt: new Date(Date.now() - staleAfterMs) } },
-    data: { status: "disconnected", disconnectedAt: new Date() },
-  });
-  return r.count;
+/**
+ * Marks gone the workloads whose replica stopped heartbeating them (it crashed, or closed their streams with
+ * 1001 and kept their registrations so that they rejoin elsewhere), and returns how many. Not while the fleet
+ * is still rejoining: a restart under thousands of proxies takes minutes (4 at 5,000 here, more than the sweep's
+ * `staleAfterMs`), and each workload swept before its proxy is back is an endpoint removed from, then added
+ * back to, every proxy's config (92,610 configs, 3.2 GB in that restart). So a workload is swept when it is
+ * stale and either no proxy has re-registered (a hello with its workload id, on any replica) within
+ * `staleAfterMs`, or it is stale beyond `maxStaleMs` whatever the rest of the fleet does. A proxy that really
+ * died is thus gone `staleAfterMs` after the last rejoin, and never later than `maxStaleMs` after its last
+ * heartbeat (plus a housekeeping interval).
+ *
+ * A re-registration is a row connected again after it was created (the UPDATE of `registerWorkload`):
+ * `connectedAt` later than `createdAt` (an insert writes both with one timestamp).
+ */
+export async function sweepStaleWorkloads(
+  db: Db,
+  o: { staleAfterMs: number; maxStaleMs: number },
+): Promise<number> {
+  const now = Date.now();
+  const stale = utc(new Date(now - o.staleAfterMs));
+  const abandoned = utc(new Date(now - o.maxStaleMs));
+  return await db.$executeRaw`
+    UPDATE "Workload" SET status = 'disconnected'::"WorkloadStatus", "disconnectedAt" = ${utc(new Date(now))}
+    WHERE status = 'connected'::"WorkloadStatus" AND "lastSeenAt" < ${stale}
+      AND ("lastSeenAt" < ${abandoned} OR NOT EXISTS (
+        SELECT 1 FROM "Workload" r
+        WHERE r.status = 'connected'::"WorkloadStatus" AND r."connectedAt" >= ${stale}
+          AND r."connectedAt" > r."createdAt"))`;
 }

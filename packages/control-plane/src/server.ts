@@ -33,6 +33,13 @@ import { createTraceIntake } from "./trace-intake.js";
 import { pruneSpans } from "./trace-store.js";
 import { VipAllocator, vipBlock } from "./vips.js";
 
+/**
+ * A stale workload is swept at the latest this many `workloadStaleAfterMs` after its last heartbeat, even while
+ * the fleet is still rejoining (10 minutes by default): a restart under 5,000 proxies took 4 minutes to rejoin
+ * here, and a proxy that flaps somewhere in a large mesh must not keep a dead one's endpoint forever.
+ */
+const MAX_STALE_FACTOR = 20;
+
 // The public types live in options.ts, read by callers without the wiring.
 export * from "./options.js";
 
@@ -178,7 +185,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     housekeeping: housekeeping({
       db,
       readyWorkloads: () => [...sessions].flatMap((s) => s.ready?.workloadId ?? []),
-      staleAfterMs: Math.max(30_000, heartbeatMs * 6),
+      staleAfterMs: opts.workloadStaleAfterMs,
+      maxStaleMs: opts.workloadStaleAfterMs * MAX_STALE_FACTOR,
+      startedAt: Date.now(),
       evictMissed: revocations.evictMissed,
       onGone: notifyRegistry,
       log,
