@@ -286,10 +286,23 @@ export async function disconnectWorkload(db: Db, id: string, connectedAt: Date):
   });
 }
 
-/** Heartbeat for the workloads this replica holds, in one statement. */
+/**
+ * The order every statement that updates many workload rows takes their locks in: by id, in a locking CTE
+ * (`FOR NO KEY UPDATE`, what an UPDATE takes, after the sort). The heartbeat, the batched ACK write
+ * (rollout.ts) and the sweep run at once during a join storm; when each let the planner choose (an index scan
+ * in id order, a hash join in physical order), two of them could each hold a row the other waited for:
+ * "deadlock detected", the heartbeat lost for a round (row-locks.test.ts saw it in 8 rounds of 15).
+ */
+export const LOCK_ORDER = "ORDER BY id FOR NO KEY UPDATE";
+
+/** Heartbeat for the workloads this replica holds, in one statement (rows locked in id order). */
 export async function touchWorkloads(db: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.workload.updateMany({ where: { id: { in: ids } }, data: { lastSeenAt: new Date() } });
+  await db.$executeRaw`
+    WITH locked AS (
+      SELECT id FROM "Workload" WHERE id = ANY(${ids}::text[]) ${Prisma.raw(LOCK_ORDER)}
+    )
+    UPDATE "Workload" w SET "lastSeenAt" = ${utc(new Date())} FROM locked WHERE w.id = locked.id`;
 }
 
 /**
@@ -313,11 +326,17 @@ export async function sweepStaleWorkloads(
   const now = Date.now();
   const stale = utc(new Date(now - o.staleAfterMs));
   const abandoned = utc(new Date(now - o.maxStaleMs));
+  // Rows locked in id order (LOCK_ORDER); FOR NO KEY UPDATE checks the staleness again on a row that changed.
   return await db.$executeRaw`
-    UPDATE "Workload" SET status = 'disconnected'::"WorkloadStatus", "disconnectedAt" = ${utc(new Date(now))}
-    WHERE status = 'connected'::"WorkloadStatus" AND "lastSeenAt" < ${stale}
-      AND ("lastSeenAt" < ${abandoned} OR NOT EXISTS (
-        SELECT 1 FROM "Workload" r
-        WHERE r.status = 'connected'::"WorkloadStatus" AND r."connectedAt" >= ${stale}
-          AND r."connectedAt" > r."createdAt"))`;
+    WITH stale AS (
+      SELECT id FROM "Workload"
+      WHERE status = 'connected'::"WorkloadStatus" AND "lastSeenAt" < ${stale}
+        AND ("lastSeenAt" < ${abandoned} OR NOT EXISTS (
+          SELECT 1 FROM "Workload" r
+          WHERE r.status = 'connected'::"WorkloadStatus" AND r."connectedAt" >= ${stale}
+            AND r."connectedAt" > r."createdAt"))
+      ${Prisma.raw(LOCK_ORDER)}
+    )
+    UPDATE "Workload" w SET status = 'disconnected'::"WorkloadStatus", "disconnectedAt" = ${utc(new Date(now))}
+    FROM stale WHERE w.id = stale.id`;
 }

@@ -4,7 +4,8 @@
 // Writes are batched: a generation's rows are one INSERT, and the answers of many proxies one UPDATE. A change
 // that reaches 5,000 proxies brings 5,000 ACKs within a second; a statement (and a Prisma query compile) per
 // ACK kept the control plane busy for seconds, delaying the pushes to the proxies still waiting for theirs.
-import type { Db } from "@trellis/db";
+import { Prisma, type Db } from "@trellis/db";
+import { LOCK_ORDER } from "./registry.js";
 
 export interface RolloutEntry {
   workloadId: string;
@@ -110,13 +111,15 @@ export class Rollout {
       WITH a AS (
         SELECT * FROM unnest(${w.map((x) => x.workloadId)}::text[], ${w.map((x) => x.version)}::text[],
                              ${w.map((x) => x.state)}::text[], ${w.map((x) => x.reason ?? null)}::text[]) AS a(w, v, s, r)
+      ), locked AS (
+        SELECT id FROM "Workload" WHERE id = ANY(${w.map((x) => x.workloadId)}::text[]) ${Prisma.raw(LOCK_ORDER)}
       )
       UPDATE "Workload" wl SET
         "ackedVersion" = CASE WHEN a.s = 'acked' THEN a.v ELSE wl."ackedVersion" END,
         "lastSeenAt" = CASE WHEN a.s = 'acked' THEN now() AT TIME ZONE 'UTC' ELSE wl."lastSeenAt" END,
         "nackedVersion" = CASE WHEN a.s = 'nacked' THEN a.v ELSE wl."nackedVersion" END,
         "nackReason" = CASE WHEN a.s = 'nacked' THEN a.r ELSE wl."nackReason" END
-      FROM a WHERE wl.id = a.w`;
+      FROM a JOIN locked l ON l.id = a.w WHERE wl.id = l.id`;
     await this.db.$executeRaw`
       WITH a AS (
         SELECT * FROM unnest(${s.map((x) => x.workloadId)}::text[], ${s.map((x) => x.version)}::text[],
@@ -131,9 +134,10 @@ export class Rollout {
 }
 
 /**
- * Runs a multi-row write again when PostgreSQL picked it as a deadlock victim (or a serialization failure):
- * batched UPDATEs and the heartbeat's UPDATE of every workload of this replica lock overlapping rows, in an
- * order the planner chooses. The loser is rolled back whole, so running it again is safe.
+ * Runs a multi-row write again when PostgreSQL picked it as a deadlock victim (or a serialization failure).
+ * The multi-row updates of workloads take their rows in one order (registry.ts, LOCK_ORDER) and no longer
+ * deadlock each other; a replica of an older version during a rolling upgrade still may. The loser is rolled
+ * back whole, so running it again is safe.
  */
 async function retryConflicts<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
   for (let i = 1; ; i++) {
