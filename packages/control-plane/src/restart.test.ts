@@ -3,6 +3,8 @@
 // stale-workload sweep waits, and a proxy that never comes back is still removed, within a stated bound.
 // Real sockets (light proxies over TLS), a real replica restarted on the same port, the package's PostgreSQL.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import WebSocket from "ws";
+import { MESH_STREAM_PATH } from "@trellis/contracts";
 import { createDb } from "@trellis/db";
 import { meshCompiler, startControlPlane, type ControlPlaneOptions } from "./index.js";
 import { sweepStaleWorkloads } from "./registry.js";
@@ -134,5 +136,30 @@ describe("a control-plane restart slower than the stale-workload sweep", () => {
     expect(swept).toBeGreaterThanOrEqual(1);
     const status = Object.fromEntries((await rows(silent)).map((r) => [r.id, r.status]));
     expect(status).toEqual({ [young.workloadId!]: "connected", [old.workloadId!]: "disconnected" });
+  }, 60_000);
+
+  it("sweeps nothing while a stream of the new replica is still joining", async () => {
+    const p = await join("joining-h");
+    const id = p.workloadId!;
+    const port = mesh.cp.port;
+    await mesh.cp.close();
+    await sleep(STALE_MS + 500);
+    mesh.cp = await startControlPlane({ ...options, secret: TEST_MESH_SECRET, port });
+    // A proxy in the middle of its rejoin: stream open, hello not sent (the replica waits 10 s for it).
+    const ws = new WebSocket(new URL(MESH_STREAM_PATH, mesh.cp.url), {
+      ca: mesh.caPem,
+      headers: { authorization: `Bearer ${mesh.token}` },
+    });
+    await new Promise((r, f) => ws.once("open", r).once("error", f));
+    try {
+      // Past the replica's own grace (STALE_MS after its start), no rejoin registered anywhere meanwhile.
+      await sleep(2 * STALE_MS);
+      expect((await rows([id]))[0]!.status).toBe("connected");
+    } finally {
+      ws.close();
+    }
+    await expect
+      .poll(async () => (await rows([id]))[0]!.status, { timeout: STALE_MS * 3, interval: 100 })
+      .toBe("disconnected");
   }, 60_000);
 });

@@ -188,6 +188,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       staleAfterMs: opts.workloadStaleAfterMs,
       maxStaleMs: opts.workloadStaleAfterMs * MAX_STALE_FACTOR,
       startedAt: Date.now(),
+      joining: () => proxies.streams.size - sessions.size,
       evictMissed: revocations.evictMissed,
       onGone: notifyRegistry,
       log,
