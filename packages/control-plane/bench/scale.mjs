@@ -376,7 +376,7 @@ for (const r of rows) {
   );
 }
 console.log(
-  "\nThe change's recompute, by phase (ms): load state | compile and build snapshots | rollout rows | hand to push queue\n",
+  "\nThe change's recompute, by phase (ms): load state | compile and build snapshots | rollout rows (after the pushes were handed over: the INSERT runs while they go out, and this waits on the event loop too) | hand to push queue\n",
 );
 for (const r of rows)
   console.log(
