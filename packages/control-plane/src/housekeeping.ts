@@ -20,9 +20,10 @@ export interface HousekeepingOptions {
   startedAt: number;
   /**
    * Streams of this replica whose proxy has not been welcomed yet. While there are any, it sweeps only past
-   * `maxStaleMs`: a restart's rejoins are admitted together and registered at about the same time (2,000 here
-   * were all welcomed 50-58 s after the stop, none before), so rejoins already registered say nothing of
-   * those still in their handshake, hello or certificate.
+   * `maxStaleMs`: a restart's rejoins are admitted together and registered at about the same time (of 2,000
+   * here, none had registered when the new replica's first sweep ran, 20-30 s after its start; half had 48 s
+   * after it), so rejoins already registered say nothing of those still in their handshake, hello or
+   * certificate.
    */
   joining: () => number;
   evictMissed: () => Promise<void>;
