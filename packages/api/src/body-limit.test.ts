@@ -1,7 +1,7 @@
 // Request-body limits at the HTTP edge, over real sockets: a 30 MB body, announced by Content-Length or
 // streamed chunked, is refused with a 413 problem before any authentication or JSON parsing, and without the
 // server reading it to the end.
-import { request } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@trellis/db";
 import { serve, type TestServer } from "./testing.js";
@@ -58,7 +58,11 @@ interface Outcome {
 
 /**
  * POSTs `body` (or `body` bytes of filler) as a client streams it, in 64 KiB writes, and resolves on the
- * response, however much it had sent by then.
+ * response, however much it had sent by then. A raw socket, not node:http's client: the server answers 413
+ * with `Connection: close` while the client is still sending, so the client's next write may fail (EPIPE,
+ * ECONNRESET) before node:http has parsed the answer already received, and node:http then reports only the
+ * error. Like curl, this client stops writing at the first byte of the answer or a failed write, and reads
+ * what the server sent.
  */
 function post(
   path: string,
@@ -74,45 +78,74 @@ function post(
       : body.subarray(from, from + n);
   const started = Date.now();
   const readBefore = server.bodyBytesRead();
+  const url = new URL(path, server.url);
   return new Promise((resolve, reject) => {
-    const url = new URL(path, server.url);
-    const req = request(url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        origin: server.url,
-        ...(opts.chunked ? {} : { "content-length": String(size) }),
-        ...opts.headers,
-      },
-    });
+    const socket = connect(Number(url.port), url.hostname);
+    const received: Buffer[] = [];
     let answered = false;
-    req.on("response", (res) => {
+    let failed: Error | null = null;
+    socket.on("data", (c: Buffer) => {
       answered = true;
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode!,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-          ms: Date.now() - started,
-          serverRead: server.bodyBytesRead() - readBefore,
-        }),
-      );
+      received.push(c);
     });
-    // Once answered, the server may stop reading and close: writing the rest then fails, as it should.
-    req.on("error", (e) => {
-      if (!answered) reject(e);
+    socket.on("error", (e) => {
+      failed = e; // a write after the server closed: the answer, if any, is in `received`
     });
+    socket.on("close", () => {
+      const raw = Buffer.concat(received);
+      const head = raw.indexOf("\r\n\r\n");
+      if (head < 0) return reject(failed ?? new Error(`no answer (${raw.length} bytes)`));
+      const [statusLine, ...lines] = raw.subarray(0, head).toString("latin1").split("\r\n");
+      const headers: Record<string, string> = {};
+      for (const l of lines) {
+        const i = l.indexOf(":");
+        headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      let rest = raw.subarray(head + 4);
+      if (headers["transfer-encoding"] === "chunked") {
+        const parts: Buffer[] = [];
+        for (;;) {
+          const eol = rest.indexOf("\r\n");
+          const n = parseInt(rest.subarray(0, eol).toString("latin1"), 16);
+          if (!(n > 0)) break;
+          parts.push(rest.subarray(eol + 2, eol + 2 + n));
+          rest = rest.subarray(eol + 2 + n + 2);
+        }
+        rest = Buffer.concat(parts);
+      } else if (headers["content-length"] !== undefined) {
+        rest = rest.subarray(0, Number(headers["content-length"]));
+      }
+      resolve({
+        status: Number(statusLine!.split(" ")[1]),
+        headers,
+        body: rest.toString(),
+        ms: Date.now() - started,
+        serverRead: server.bodyBytesRead() - readBefore,
+      });
+    });
+    const head = [
+      `POST ${url.pathname}${url.search} HTTP/1.1`,
+      `host: ${url.host}`,
+      "content-type: application/json",
+      `origin: ${server.url}`,
+      opts.chunked ? "transfer-encoding: chunked" : `content-length: ${size}`,
+      ...Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+      "",
+      "",
+    ].join("\r\n");
+    socket.write(head);
     let sent = 0;
     const write = () => {
-      while (sent < size && !answered) {
+      while (sent < size && !answered && failed === null) {
         const n = Math.min(CHUNK.length, size - sent);
         const data = piece(sent, n);
         sent += n;
-        if (!req.write(data)) return void req.once("drain", write);
+        const ok = opts.chunked
+          ? socket.write(Buffer.concat([Buffer.from(`${n.toString(16)}\r\n`), data, Buffer.from("\r\n")]))
+          : socket.write(data);
+        if (!ok) return void socket.once("drain", write);
       }
-      req.end();
+      if (!answered && failed === null && opts.chunked) socket.write("0\r\n\r\n");
     };
     write();
   });
