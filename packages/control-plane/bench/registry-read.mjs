@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { createTestDatabase } from "@trellis/db/testing";
 import { createDb } from "@trellis/db";
-import { loadRegistry } from "@trellis/control-plane/testing";
+import { loadRegistry, prismaRegistryReference } from "@trellis/control-plane/testing";
 
 const [workloads = 2000, perRound = 20, rounds = 5] = process.argv.slice(2).map(Number);
 const services = Math.max(1, Math.round(workloads / 10));
@@ -32,29 +32,9 @@ try {
       jsonb_build_object('zone', 'z' || (i % 3)), '10.1.' || (i / 256) || '.' || (i % 256) || ':15006',
       'spiffe://bench.local/ns/bench/sa/svc-' || (1 + i % ${services}), 'connected'
     FROM generate_series(0, ${workloads - 1}) i`);
-  const prisma = async () => {
-    const rows = await db.service.findMany({
-      orderBy: [{ namespace: "asc" }, { name: "asc" }],
-      include: {
-        workloads: {
-          where: { status: "connected" },
-          orderBy: { id: "asc" },
-          select: { id: true, version: true, address: true, identity: true, labels: true },
-        },
-      },
-    });
-    return rows.map((s) => ({
-      namespace: s.namespace,
-      name: s.name,
-      protocol: s.protocol,
-      port: s.port,
-      vip: s.vip,
-      workloads: s.workloads.map((w) => ({ ...w, labels: w.labels ?? {} })),
-    }));
-  };
   const readers = {
     "raw, JSON built by PostgreSQL (now)": async () => (await loadRegistry(db)).services,
-    "Prisma findMany + include (before)": prisma,
+    "Prisma findMany + include (before)": () => prismaRegistryReference(db),
   };
   const [a, b] = await Promise.all(Object.values(readers).map((r) => r()));
   if (!isDeepStrictEqual(a, b)) throw new Error("the two reads differ");

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SERVICE_VIP_CIDR, type ProxyNode } from "@trellis/contracts";
 import { createDb, type Db } from "@trellis/db";
 import { createTestDatabase, type TestDatabase } from "@trellis/db/testing";
-import { disconnectWorkload, loadRegistry, registerWorkload, type RegistryService } from "./registry.js";
+import { disconnectWorkload, loadRegistry, registerWorkload } from "./registry.js";
 import { VipAllocator, vipBlock } from "./vips.js";
+import { prismaRegistryReference } from "./registry-reference.js";
 
 let tdb: TestDatabase;
 let db: Db;
@@ -27,28 +28,6 @@ afterAll(async () => {
   await db?.$disconnect();
   await tdb?.drop();
 });
-
-/** The registry's services as `loadRegistry` read them before decision 019: the reference. */
-async function prismaServices(): Promise<RegistryService[]> {
-  const rows = await db.service.findMany({
-    orderBy: [{ namespace: "asc" }, { name: "asc" }],
-    include: {
-      workloads: {
-        where: { status: "connected" },
-        orderBy: { id: "asc" },
-        select: { id: true, version: true, address: true, identity: true, labels: true },
-      },
-    },
-  });
-  return rows.map((s) => ({
-    namespace: s.namespace,
-    name: s.name,
-    protocol: s.protocol,
-    port: s.port,
-    vip: s.vip,
-    workloads: s.workloads.map((w) => ({ ...w, labels: (w.labels ?? {}) as Record<string, string> })),
-  }));
-}
 
 describe("loadRegistry", () => {
   it("reads the same services and workloads as the Prisma query it replaced, in the same order", async () => {
@@ -95,7 +74,7 @@ describe("loadRegistry", () => {
     for (const j of [joined[5]!, ...joined.slice(24, 28)]) await disconnectWorkload(db, j.id, j.connectedAt);
 
     const { services: now } = await loadRegistry(db);
-    const before = await prismaServices();
+    const before = await prismaRegistryReference(db);
     expect(now).toStrictEqual(before);
     // Key order too: the compiler's output (and so config versions, content hashes) follows it.
     expect(JSON.stringify(now)).toBe(JSON.stringify(before));

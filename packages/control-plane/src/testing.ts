@@ -8,3 +8,4 @@ export { LightProxy, type LightProxyOptions } from "./light-proxy.js";
 export { decryptCaKey } from "./ca.js";
 export { x509WorkloadSigner } from "./x509-reference.js";
 export { loadRegistry } from "./registry.js";
+export { prismaRegistryReference } from "./registry-reference.js";
