@@ -117,14 +117,7 @@ interface EdgeSums {
   histogram: number[];
 }
 /** An edge with nothing summed yet, for the row's caller and callee (the queries' sn…dv columns). */
-function emptyEdgeSums(r: {
-  sn: string;
-  ss: string;
-  sv: string;
-  dn: string;
-  ds: string;
-  dv: string;
-}): EdgeSums {
+function emptyEdgeSums(r: EdgeKey): EdgeSums {
   return {
     source: { namespace: r.sn, service: r.ss, version: r.sv },
     destination: { namespace: r.dn, service: r.ds, version: r.dv },
